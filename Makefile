@@ -1,0 +1,53 @@
+# Set-up and entry points. Everything installs into project-local virtual environments:
+#   .venv          the platform (pulumi SDKs, kfp, feast, torch CPU) and the test tools
+#   .venv-checkov  a current Checkov, which cannot share .venv (it pins packaging<24, pulumi needs >=26)
+#   .venv-policy   the CrossGuard policy pack's runtime (pulumi-policy pins protobuf 5, kfp needs 6)
+PYTHON ?= python3
+VENV := .venv
+PIP_FLAGS ?= --disable-pip-version-check -q
+
+.PHONY: setup local test test-fast preview gate bench clean help
+
+help:
+	@echo "make local      set up, then run the embedded local default (mlops local)"
+	@echo "make test       set up, then run the whole test suite"
+	@echo "make test-fast  the quick tests only (no end-to-end runs)"
+	@echo "make preview    offline preview of every stack"
+	@echo "make bench      print the speed figures (benchmarks/)"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
+	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
+	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints.txt -e '.[infra,pipelines,dev]'
+	@touch $@
+
+.venv-checkov/.installed: policies/requirements-checkov.lock
+	@$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install $(PIP_FLAGS) -r policies/requirements-checkov.lock
+	@touch $@
+
+.venv-policy/.installed: policies/pack/requirements.txt pyproject.toml
+	@$(PYTHON) -m venv .venv-policy
+	.venv-policy/bin/pip install $(PIP_FLAGS) -r policies/pack/requirements.txt
+	.venv-policy/bin/pip install $(PIP_FLAGS) --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.installed .venv-checkov/.installed .venv-policy/.installed
+
+local: setup
+	$(VENV)/bin/mlops local
+
+test: setup
+	$(VENV)/bin/pytest
+
+test-fast: setup
+	$(VENV)/bin/pytest -m "not slow"
+
+preview: $(VENV)/.installed
+	$(VENV)/bin/mlops preview --all --no-tree
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .venv-checkov .venv-policy .local-run build *.egg-info

@@ -1,0 +1,89 @@
+"""The ``mlops`` command. Heavy libraries (pulumi SDKs, checkov, feast, torch, kfp) load inside commands only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="mlops",
+    help="MLOps platform as code: offline previews, the policy gate, pipelines and local serving.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a user-facing error (no traceback) and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def preview(
+    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Stack name (repeatable).")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in stacks/.")] = False,
+    program: Annotated[
+        Path | None, typer.Option("--program", help="Any Pulumi Python program directory (with its Pulumi.yaml).")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write every resource with its resolved inputs here.")] = None,
+    tree: Annotated[bool, typer.Option("--tree/--no-tree", help="Print the resource tree.")] = True,
+) -> None:
+    """Run stacks offline under Pulumi's mocks (no Pulumi CLI, no credentials) and show what they would create."""
+    from infra.preview import report
+    from infra.preview.runner import REPO_ROOT, PreviewError, load_project, preview as run_preview
+
+    root = program if program is not None else REPO_ROOT
+    try:
+        names = list(stack or [])
+        if all_stacks:
+            names = load_project(root).stacks()
+        if not names and program is None:
+            raise PreviewError("name a stack with --stack NAME, or use --all")
+        results = [run_preview(root, name) for name in names] if names else [run_preview(root, None)]
+    except PreviewError as exc:
+        raise fail(str(exc)) from None
+    for result in results:
+        report.print_result(console, result, tree=tree)
+    if json_path is not None:
+        payload = results[0].to_json() if len(results) == 1 else {"stacks": [r.to_json() for r in results]}
+        try:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+        except OSError as exc:
+            raise fail(f"--json {json_path}: cannot write: {exc.strerror}") from None
+        console.print(f"wrote {json_path}")
+    if any(r.unknown_inputs for r in results):
+        raise typer.Exit(1)
+
+
+def _register_optional_commands() -> None:
+    """Commands owned by other packages register themselves here; each keeps its heavy imports lazy."""
+    import importlib
+
+    for module in ("policies.cli", "pipelines.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""Typed stack configuration: one schema for every stack, read from the stack's Pulumi config.
+
+Keys live in the project namespace (``mlops:<key>``) of ``stacks/Pulumi.<stack>.yaml``. YAML keys are
+camelCase; Python fields are snake_case. Every rule here turns bad config into one :class:`ConfigError`
+that names the stack file, the key path, the value and what is allowed, before any resource exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT = "mlops"
+"""Pulumi project name, and so the namespace of every config key (``mlops:region``)."""
+
+REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+DEFAULT_ALLOWED_REGIONS: dict[str, tuple[str, ...]] = {
+    "aws": ("me-central-1",),
+    "azure": ("uaenorth",),
+}
+SECRET_KEYS = ("kubeconfig", "nodeSshPrivateKey", "clusterJoinToken")
+"""Config keys that must be Pulumi secrets (``secure:`` in the stack file), never plaintext."""
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
+
+
+class ConfigError(Exception):
+    """Stack configuration that cannot be deployed. The message is meant for the user, as is."""
+
+
+class SecretValue:
+    """A config value that is a Pulumi secret. ``value`` is whatever the runtime gave (an Output)."""
+
+    def __init__(self, key: str, value: Any = None) -> None:
+        self.key = key
+        self.value = value
+
+    def __repr__(self) -> str:  # never print the secret itself
+        return f"SecretValue({self.key!r})"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, arbitrary_types_allowed=True
+    )
+
+
+Cidr = Annotated[str, Field(description="IPv4 CIDR block, e.g. 10.20.0.0/16")]
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"not an IPv4 CIDR block ({exc})") from None
+
+
+class Taint(_Model):
+    key: str
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class OnPremNode(_Model):
+    """An existing server in the on-prem cluster. ``address``/``ssh_user`` are used to bootstrap it over SSH."""
+
+    name: str
+    address: str | None = None
+    ssh_user: str = "mlops"
+    gpu_count: int | None = Field(default=None, ge=1, le=16)
+
+
+class NodePool(_Model):
+    name: str
+    kind: Literal["cpu", "gpu"]
+    role: Literal["system", "workload"] = "workload"
+    gpu_model: str | None = Field(default=None, description="e.g. nvidia-a100, nvidia-h100, nvidia-t4")
+    gpu_count: int | None = Field(default=None, ge=1, le=16, description="GPUs per node")
+    instance_type: str | None = Field(default=None, description="AWS instance type or Azure VM size")
+    min_size: int = Field(default=1, ge=0, le=1000)
+    max_size: int = Field(default=3, ge=1, le=1000)
+    desired_size: int | None = Field(default=None, ge=0, le=1000)
+    capacity: Literal["on-demand", "spot"] = "on-demand"
+    disk_size_gb: int = Field(default=100, ge=30, le=4096)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+    nodes: list[OnPremNode] = Field(default_factory=list, description="on-prem only: the servers of this pool")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_dns_label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodePool:
+        if self.kind == "gpu":
+            if not self.gpu_model:
+                raise ValueError("gpuModel is required for a GPU pool")
+            if not self.gpu_count:
+                raise ValueError("gpuCount is required for a GPU pool")
+            if self.role == "system":
+                raise ValueError("a GPU pool cannot be the system pool")
+        elif self.gpu_model or self.gpu_count:
+            raise ValueError("gpuModel/gpuCount are only allowed on a GPU pool (kind: gpu)")
+        if self.min_size > self.max_size:
+            raise ValueError(f"minSize ({self.min_size}) is larger than maxSize ({self.max_size})")
+        desired = self.desired
+        if not self.min_size <= desired <= self.max_size:
+            raise ValueError(f"desiredSize ({desired}) must lie between minSize and maxSize")
+        return self
+
+    @property
+    def desired(self) -> int:
+        return self.min_size if self.desired_size is None else self.desired_size
+
+
+class Network(_Model):
+    cidr: Cidr
+    private_subnets: list[Cidr] = Field(min_length=2, description="one per availability zone, at least two")
+    availability_zones: list[str] = Field(default_factory=list, description="AWS only; default <region>a, b, c")
+    service_cidr: Cidr = "172.20.0.0/16"
+    dns_service_ip: str = "172.20.0.10"
+
+    _cidr = field_validator("cidr", "service_cidr")(classmethod(lambda cls, v: _check_cidr(v)))
+
+    @field_validator("private_subnets")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        return [_check_cidr(v) for v in value]
+
+    @model_validator(mode="after")
+    def _subnets_inside(self) -> Network:
+        outer = ipaddress.IPv4Network(self.cidr)
+        nets = [ipaddress.IPv4Network(s) for s in self.private_subnets]
+        for net in nets:
+            if not net.subnet_of(outer):
+                raise ValueError(f"private subnet {net} is not inside network cidr {outer}")
+        for i, a in enumerate(nets):
+            for b in nets[i + 1 :]:
+                if a.overlaps(b):
+                    raise ValueError(f"private subnets {a} and {b} overlap")
+        return self
+
+
+class Bucket(_Model):
+    name: str
+    purpose: Literal["data", "models", "artifacts", "logs"] = "data"
+    versioning: bool = True
+    object_lock_days: int | None = Field(default=None, ge=1, le=36500, description="WORM retention, for audit")
+    expire_noncurrent_after_days: int = Field(default=90, ge=1)
+    transition_to_infrequent_after_days: int | None = Field(default=30, ge=30)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
+        return value
+
+
+class Identity(_Model):
+    """Enterprise IdP group names (or object ids) bound to the platform's three roles."""
+
+    platform_admin: list[str] = Field(min_length=1)
+    ml_engineer: list[str] = Field(min_length=1)
+    data_scientist: list[str] = Field(min_length=1)
+
+
+class Residency(_Model):
+    allowed_regions: list[str] = Field(default_factory=list, description="regions (aws/azure) or sites (onprem)")
+
+
+class Safeguards(_Model):
+    """Explicit, visible switches for safeguards that are on by default. Turning one off is reviewed in the PR."""
+
+    public_cluster_endpoint: bool = False
+    gpu_driver_preinstalled: bool = True
+
+
+class OnPrem(_Model):
+    storage_class: str = "encrypted-local"
+    ingress_domain: str = "mlops.internal"
+
+
+class StackConfig(_Model):
+    target: Literal["aws", "azure", "onprem"]
+    region: str = Field(description="AWS region, Azure location, or on-prem site name")
+    environment: Literal["dev", "staging", "prod"] = "prod"
+    tags: dict[str, str]
+    network: Network | None = None
+    node_pools: list[NodePool] = Field(min_length=1)
+    buckets: list[Bucket] = Field(min_length=1)
+    identity: Identity
+    residency: Residency = Field(default_factory=Residency)
+    safeguards: Safeguards = Field(default_factory=Safeguards)
+    kubernetes_version: str = "1.33"
+    onprem: OnPrem | None = None
+    kubeconfig: SecretValue | None = None
+    node_ssh_private_key: SecretValue | None = None
+    cluster_join_token: SecretValue | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _required_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [t for t in REQUIRED_TAGS if not value.get(t)]
+        if missing:
+            raise ValueError(f"missing required tag(s) {', '.join(missing)}; required: {', '.join(REQUIRED_TAGS)}")
+        if value["data-classification"] not in DATA_CLASSIFICATIONS:
+            raise ValueError(
+                f"data-classification {value['data-classification']!r} is not one of {', '.join(DATA_CLASSIFICATIONS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _per_target(self) -> StackConfig:
+        names = [p.name for p in self.node_pools]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"node pool names must be unique; repeated: {', '.join(dupes)}")
+        if not any(p.role == "system" for p in self.node_pools):
+            raise ValueError("one node pool must have role: system (it runs the platform's own workloads)")
+        if self.target in ("aws", "azure"):
+            if self.network is None:
+                raise ValueError(f"network is required for target {self.target}")
+            for pool in self.node_pools:
+                if not pool.instance_type:
+                    raise ValueError(f"node pool {pool.name!r}: instanceType is required for target {self.target}")
+                if pool.nodes:
+                    raise ValueError(f"node pool {pool.name!r}: nodes are only for target onprem")
+        else:
+            if self.kubeconfig is None:
+                raise ValueError("kubeconfig (a Pulumi secret) is required for target onprem")
+            for pool in self.node_pools:
+                if not pool.nodes:
+                    raise ValueError(f"node pool {pool.name!r}: list its servers under nodes for target onprem")
+        return self
+
+    @property
+    def allowed_regions(self) -> tuple[str, ...]:
+        if self.residency.allowed_regions:
+            return tuple(self.residency.allowed_regions)
+        return DEFAULT_ALLOWED_REGIONS.get(self.target, ())
+
+    @property
+    def gpu_pools(self) -> list[NodePool]:
+        return [p for p in self.node_pools if p.kind == "gpu"]
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic location into the stack-file key path (``mlops:nodePools[1].gpuCount``)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else f"{PROJECT}:") + str(part)
+    return path or f"{PROJECT}:<root>"
+
+
+def _get_path(raw: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
+    node: Any = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def validate(raw: Mapping[str, Any], stack_file: str) -> StackConfig:
+    """Validate raw config (keys without namespace) into a :class:`StackConfig`, or raise :class:`ConfigError`."""
+    try:
+        cfg = StackConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p not in ("function-after[_consistent(), NodePool]",))
+            key = _loc(loc)
+            if err["type"] == "missing":
+                lines.append(f"{stack_file}: required key {key} is missing")
+                continue
+            if err["type"] == "extra_forbidden":
+                lines.append(f"{stack_file}: unknown key {key}; check its spelling against docs/configuration.md")
+                continue
+            value = _get_path(raw, loc) if loc else None
+            msg = err["msg"].removeprefix("Value error, ")
+            shown = f" = {value!r}" if value is not None and not isinstance(value, (dict, list, SecretValue)) else ""
+            lines.append(f"{stack_file}: {key}{shown}: {msg}")
+        raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(lines)) from None
+    if cfg.region not in cfg.allowed_regions:
+        allowed = ", ".join(cfg.allowed_regions) or "(none listed under mlops:residency.allowedRegions)"
+        raise ConfigError(
+            f"{stack_file}: {PROJECT}:region = {cfg.region!r} breaks the data-residency rule: "
+            f"allowed for target {cfg.target}: {allowed}. No resource was created."
+        )
+    return cfg
+
+
+def load_from_pulumi() -> StackConfig:
+    """Read and validate the current stack's config through the Pulumi runtime (real run or offline preview)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    raw: dict[str, Any] = {}
+    cfg = pulumi.Config(PROJECT)
+    prefix = f"{PROJECT}:"
+    for full_key in sorted(runtime_config.CONFIG):
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        if key in SECRET_KEYS:
+            if not runtime_config.is_config_secret(full_key):
+                raise ConfigError(
+                    f"{stack_file}: {full_key} must be a Pulumi secret, not plaintext: "
+                    f"set it with `pulumi config set --secret {key} ...`"
+                )
+            raw[key] = SecretValue(key, cfg.require_secret(key))
+            continue
+        try:
+            raw[key] = cfg.get_object(key)
+        except Exception:  # noqa: BLE001 - plain strings that are not JSON
+            raw[key] = cfg.get(key)
+    return validate(raw, stack_file)

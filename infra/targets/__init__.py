@@ -1,0 +1,25 @@
+"""Per-target builders. Each turns a validated :class:`~infra.config.StackConfig` into a :class:`TargetCluster`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+
+@dataclass
+class TargetCluster:
+    """What every target hands to the in-cluster layers (baseline, services): one Kubernetes cluster and its storage."""
+
+    provider: Any
+    """``pulumi_kubernetes.Provider`` for the cluster."""
+    cluster_name: pulumi.Input[str]
+    endpoint: pulumi.Input[str]
+    buckets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Bucket config name -> object-store URI (``s3://...``, ``abfss://...``) for Feast, KFP and models."""
+    workload_identity: dict[str, Any] = field(default_factory=dict)
+    """Target-specific identity wiring for service accounts (IRSA OIDC provider, Azure workload identity, ...)."""
+    dependencies: list[pulumi.Resource] = field(default_factory=list)
+    """Resources the in-cluster layers must wait for (node groups, pools)."""
+    outputs: dict[str, pulumi.Input[Any]] = field(default_factory=dict)
