@@ -18,6 +18,11 @@ class TargetCluster:
     endpoint: pulumi.Input[str]
     buckets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Bucket config name -> object-store URI (``s3://...``, ``abfss://...``) for Feast, KFP and models."""
+    encryption_key: pulumi.Input[str] | None = None
+    """Customer-managed key for data services: AWS KMS key ARN, Azure Key Vault key id; None on-prem."""
+    network: dict[str, Any] = field(default_factory=dict)
+    """Where private services go. aws: vpc_id, vpc_cidr, private_subnet_ids; azure: resource_group_name, location,
+    vnet_id, vnet_name, services_subnet_id; onprem: storage_class."""
     workload_identity: dict[str, Any] = field(default_factory=dict)
     """Target-specific identity wiring for service accounts (IRSA OIDC provider, Azure workload identity, ...)."""
     dependencies: list[pulumi.Resource] = field(default_factory=list)
