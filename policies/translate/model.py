@@ -1,0 +1,54 @@
+"""What translation hands to the Checkov run: files in the formats Checkov reads, and the way back to Pulumi.
+
+A finding names a synthetic Terraform address, ARM resource id or Kubernetes manifest; :class:`Origin` maps it
+back to the Pulumi resource (URN and name), the component that created it, and the stack file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Framework = Literal["terraform_plan", "arm", "kubernetes"]
+CoverageStatus = Literal["translated", "not-rendered", "no-checks", "untranslatable"]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The Pulumi resource behind a translated resource."""
+
+    stack: str
+    stack_file: str
+    urn: str
+    name: str
+    type: str
+    component: str | None = None
+    """``<type token> <name>`` of the nearest enclosing ComponentResource, if any."""
+
+
+@dataclass
+class CoverageRow:
+    urn: str
+    type: str
+    package: str
+    status: CoverageStatus
+    framework: Framework | None = None
+    detail: str = ""
+    """Why not translated, or what was rendered (e.g. chart name and pinned version for not-rendered Helm)."""
+
+
+@dataclass
+class TranslatedStack:
+    stack: str
+    source: str
+    files: dict[str, Any] = field(default_factory=dict)
+    """Relative path -> document: ``tfplan.json`` (terraform_plan), ``arm.json`` (arm), ``k8s/<n>.yaml`` (kubernetes)."""
+    origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
+    """(relative file path, Checkov's resource id in that file) -> Origin. Checkov's ids: ``aws_s3_bucket.x``
+    (terraform_plan address), ``Microsoft.Storage/storageAccounts.name`` (arm), ``Kind.namespace.name`` (kubernetes)."""
+    coverage: list[CoverageRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Resources that must be gated but cannot be translated: the gate exits 2 when any stack has errors."""
+
+    def resource_count(self) -> int:
+        return len(self.origins)
