@@ -8,6 +8,7 @@ that names the stack file, the key path, the value and what is allowed, before a
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -313,20 +314,35 @@ def load_from_pulumi() -> StackConfig:
     raw: dict[str, Any] = {}
     cfg = pulumi.Config(PROJECT)
     prefix = f"{PROJECT}:"
-    for full_key in sorted(runtime_config.CONFIG):
+    # The engine hands config to `pulumi up` in PULUMI_CONFIG; the offline preview sets it in-process.
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
+    for full_key in sorted(keys):
         if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix) :]
         if key in SECRET_KEYS:
-            if not runtime_config.is_config_secret(full_key):
+            if not (runtime_config.is_config_secret(full_key) or full_key in secret_keys):
                 raise ConfigError(
                     f"{stack_file}: {full_key} must be a Pulumi secret, not plaintext: "
                     f"set it with `pulumi config set --secret {key} ...`"
                 )
             raw[key] = SecretValue(key, cfg.require_secret(key))
             continue
+        text = cfg.get(key)
+        if key in _STRING_KEYS:
+            raw[key] = text
+            continue
         try:
-            raw[key] = cfg.get_object(key)
-        except Exception:  # noqa: BLE001 - plain strings that are not JSON
-            raw[key] = cfg.get(key)
+            raw[key] = json.loads(text) if text is not None else None
+        except json.JSONDecodeError:
+            raw[key] = text  # a plain string where the schema wants structure: validation names it
     return validate(raw, stack_file)
+
+
+# Keys whose values are plain strings: Pulumi hands every config value over as text, and "1.33" must stay a string.
+_STRING_KEYS = frozenset(
+    (field.alias or name)
+    for name, field in StackConfig.model_fields.items()
+    if field.annotation is str or getattr(field.annotation, "__origin__", None) is Literal
+)
