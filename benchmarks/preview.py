@@ -1,0 +1,57 @@
+"""Offline preview wall time per stack (target: under 3 s for the largest stack on 2 cores).
+
+Each stack runs in a fresh interpreter, as `mlops preview --stack NAME` would, so provider-SDK import time counts.
+Usage: python benchmarks/preview.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHILD = """
+import time
+t0 = time.perf_counter()
+from infra.preview.runner import preview_stack
+t1 = time.perf_counter()
+result = preview_stack({stack!r})
+t2 = time.perf_counter()
+print(len(result.resources), len(result.unknown_inputs), t1 - t0, t2 - t1)
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per stack; the median is printed")
+    args = parser.parse_args()
+    from infra.preview.runner import project_stacks
+
+    print(f"{'stack':<18} {'resources':>9} {'wall s':>7} {'import s':>8} {'program s':>9} {'unknown':>7}")
+    worst = 0.0
+    for stack in project_stacks():
+        walls, rows = [], []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", CHILD.format(stack=stack)], cwd=ROOT, capture_output=True, text=True)
+            walls.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                print(f"{stack}: preview failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+                return 1
+            rows.append(proc.stdout.split())
+        count, unknown, imp, prog = rows[-1]
+        wall = statistics.median(walls)
+        worst = max(worst, wall)
+        print(f"{stack:<18} {count:>9} {wall:>7.2f} {float(imp):>8.2f} {float(prog):>9.2f} {unknown:>7}")
+    print(f"largest wall time: {worst:.2f} s (target < 3 s): {'OK' if worst < 3 else 'OVER TARGET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
