@@ -6,7 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: setup local test test-fast preview gate bench clean help
+# Debian packages the integration tests start on loopback (Redis, PostgreSQL, sshd) or run (shellcheck).
+SYSTEM_PACKAGES := redis-server postgresql openssh-server openssh-client shellcheck
+
+.PHONY: setup system-packages local test test-fast preview bench clean help
 
 help:
 	@echo "make local      set up, then run the embedded local default (mlops local)"
@@ -34,10 +37,19 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed .venv-checkov/.installed .venv-policy/.installed
 
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  command -v apt-get >/dev/null || { echo "the tests need these Debian packages:$$missing"; exit 1; }; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing$$missing"; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
 local: setup
 	$(VENV)/bin/mlops local
 
-test: setup
+test: setup system-packages
 	$(VENV)/bin/pytest
 
 test-fast: setup
