@@ -189,6 +189,12 @@ class Safeguards(_Model):
 class OnPrem(_Model):
     storage_class: str = "encrypted-local"
     ingress_domain: str = "mlops.internal"
+    api_endpoint: str | None = Field(
+        default=None, pattern=r"^https://", description="the cluster's API server URL; default: the kubeconfig's"
+    )
+    certificate_issuer: str = Field(
+        default="mlops-ca", description="cert-manager ClusterIssuer (the site's CA) that signs in-cluster TLS certificates"
+    )
 
 
 class StackConfig(_Model):
