@@ -130,20 +130,28 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def _azure(self, args: pulumi.runtime.MockResourceArgs, state: dict) -> tuple[str, dict]:
         _, module, kind = args.typ.split(":")
-        name = _azure_name(kind, state) or f"{args.name}{_hex(args.name, 6)}"
-        rg = state.get("resourceGroupName", f"rg-{args.name}")
-        namespace = "Microsoft." + _AZURE_NAMESPACES.get(module, module[:1].upper() + module[1:])
-        collection = kind[:1].lower() + kind[1:] + ("" if kind.endswith("s") else "s")
-        rid = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/{namespace}/{collection}/{name}"
-        if kind == "ResourceGroup":
-            rid = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"
+        name = _azure_name(kind, state) or state.get("name")
+        if not isinstance(name, str):
+            name = _uuid(args.typ + args.name) if kind == "RoleAssignment" else f"{args.name}{_hex(args.name, 6)}"
+        rid = _azure_id(module, kind, name, state)
         state.update(name=name, id=rid)
+        location = state.get("location", self.region)
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list the identity ids; the provider reports a map of id -> the identity's principal and client.
+            state["identity"] = {
+                **identity,
+                "userAssignedIdentities": {
+                    i: {"principalId": _uuid(i + "p"), "clientId": _uuid(i + "c")} for i in identity["userAssignedIdentities"]
+                },
+            }
         if kind == "ManagedCluster":
             state.update(
-                fqdn=f"{name}-{_hex(name, 8)}.hcp.{state.get('location', 'uaenorth')}.azmk8s.io",
-                privateFQDN=f"{name}-{_hex(name, 8)}.privatelink.{state.get('location', 'uaenorth')}.azmk8s.io",
-                oidcIssuerProfile={**(state.get("oidcIssuerProfile") or {}), "issuerURL": f"https://oidc.mock/{_uuid(name)}/"},
+                fqdn=f"{name}-{_hex(name, 8)}.hcp.{location}.azmk8s.io",
+                privateFQDN=f"{name}-{_hex(name, 8)}.{_uuid(name)}.privatelink.{location}.azmk8s.io",
+                oidcIssuerProfile={**(state.get("oidcIssuerProfile") or {}), "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_uuid(name)}/"},
                 identityProfile={"kubeletidentity": {"objectId": _uuid(name + "kubelet"), "clientId": _uuid(name + "kc")}},
+                provisioningState="Succeeded",
             )
             identity = dict(state.get("identity") or {})
             identity.setdefault("principalId", _uuid(name + "principal"))
@@ -163,6 +171,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             if identity:
                 identity.setdefault("principalId", _uuid(name + "principal"))
                 state["identity"] = identity
+        if kind == "DiskEncryptionSet":
+            identity = dict(state.get("identity") or {})
+            identity.setdefault("tenantId", TENANT_ID)
+            state["identity"] = identity
+        if kind == "PrivateEndpoint":
+            state["networkInterfaces"] = [{"id": _azure_id("network", "NetworkInterface", f"{name}.nic.{_uuid(name)}", state)}]
         if kind == "Workspace" and module == "operationalinsights":
             state["customerId"] = _uuid(name)
         if kind in ("Server",) and module == "dbforpostgresql":
@@ -204,6 +218,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"names": zones, "zoneIds": [f"mec1-az{i}" for i in (1, 2, 3)], "id": self.region}
         if token == "azure-native:authorization:getClientConfig":
             return {"clientId": _uuid("client"), "objectId": OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}
+        if token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_kubeconfig(args.args)}]}
         if token == "kubernetes:yaml:decode":
             import yaml
 
@@ -228,16 +244,98 @@ _AZURE_NAMESPACES = {
     "redis": "Cache",
     "cache": "Cache",
     "privatedns": "Network",
+    "monitor": "Insights",
+    "compute": "Compute",
+}
+
+# Azure child resources: (parent collection, input naming the parent, collection of the child itself).
+_AZURE_CHILDREN = {
+    "Subnet": ("virtualNetworks", "virtualNetworkName", "subnets"),
+    "Key": ("vaults", "vaultName", "keys"),
+    "AgentPool": ("managedClusters", "resourceName", "agentPools"),
+    "BlobContainer": ("storageAccounts", "accountName", "blobServices/default/containers"),
+    "BlobServiceProperties": ("storageAccounts", "accountName", "blobServices"),
+    "ManagementPolicy": ("storageAccounts", "accountName", "managementPolicies"),
+    "VirtualNetworkLink": ("privateDnsZones", "privateZoneName", "virtualNetworkLinks"),
+    "PrivateDnsZoneGroup": ("privateEndpoints", "privateEndpointName", "privateDnsZoneGroups"),
+}
+
+# Extension resources live under the resource they attach to: (input naming that scope, collection).
+_AZURE_EXTENSIONS = {
+    "RoleAssignment": ("scope", "roleAssignments"),
+    "DiagnosticSetting": ("resourceUri", "diagnosticSettings"),
+}
+
+_AZURE_COLLECTIONS = {
+    "PrivateZone": "privateDnsZones",
+    "Workspace": "workspaces",
+    "Vault": "vaults",
+    "UserAssignedIdentity": "userAssignedIdentities",
 }
 
 
+def _azure_id(module: str, kind: str, name: str, state: dict[str, Any]) -> str:
+    """The ARM resource id the real provider would report, children and extension resources included."""
+    if kind == "ResourceGroup":
+        return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"
+    namespace = "Microsoft." + _AZURE_NAMESPACES.get(module, module[:1].upper() + module[1:])
+    if kind in _AZURE_EXTENSIONS:
+        scope_key, collection = _AZURE_EXTENSIONS[kind]
+        return f"{state.get(scope_key, '')}/providers/{namespace}/{collection}/{name}"
+    rg = state.get("resourceGroupName", f"rg-{name}")
+    base = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/{namespace}"
+    if kind in _AZURE_CHILDREN:
+        parent_collection, parent_key, collection = _AZURE_CHILDREN[kind]
+        return f"{base}/{parent_collection}/{state.get(parent_key, 'parent')}/{collection}/{name}"
+    collection = _AZURE_COLLECTIONS.get(kind) or kind[:1].lower() + kind[1:] + ("" if kind.endswith("s") else "s")
+    return f"{base}/{collection}/{name}"
+
+
+def _aks_kubeconfig(args: dict[str, Any]) -> str:
+    """Base64 kubeconfig as listClusterUserCredential returns it for an Entra ID cluster (exec: kubelogin)."""
+    import yaml
+
+    cluster = str(args.get("resourceName", "aks"))
+    server = f"https://{cluster}-{_hex(cluster, 8)}.{_uuid(cluster)}.privatelink.uaenorth.azmk8s.io:443"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": base64.b64encode(b"mock-ca").decode()}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}],
+        "current-context": cluster,
+        "users": [{
+            "name": f"clusterUser_{cluster}",
+            "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": "kubelogin",
+                "args": ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"],
+                "interactiveMode": "Never",
+            }},
+        }],
+    }
+    return base64.b64encode(yaml.safe_dump(doc).encode()).decode()
+
+
 def _azure_name(kind: str, state: dict[str, Any]) -> str | None:
-    """azure-native takes the resource's name from a type-specific input (``accountName``, ``vaultName``, ...)."""
+    """azure-native takes the resource's name from a type-specific input (``accountName``, ``vaultName``, ...).
+
+    The input named after the kind wins (``agentPoolName`` over the cluster's ``resourceName`` on an AgentPool);
+    ``resourceName`` names the resource only when nothing closer does.
+    """
+    if kind == "ResourceGroup" and isinstance(state.get("resourceGroupName"), str):
+        return state["resourceGroupName"]
+    candidates = []
     for key, value in state.items():
-        if key.endswith("Name") and key not in ("resourceGroupName",) and isinstance(value, str):
+        if key.endswith("Name") and key != "resourceGroupName" and isinstance(value, str):
             base = key[: -len("Name")].lower()
-            if base and (base in kind.lower() or kind.lower().startswith(base) or base == "resource"):
+            if base == kind.lower():
                 return value
+            if base and base != "resource" and (base in kind.lower() or kind.lower().startswith(base)):
+                candidates.append((len(base), value))
+    if candidates:
+        return max(candidates)[1]
+    if kind not in _AZURE_CHILDREN and isinstance(state.get("resourceName"), str):
+        return state["resourceName"]
     return None
 
 
