@@ -51,6 +51,9 @@ class PreviewResult:
     resources: list[PreviewResource]
     outputs: dict[str, Any] = field(default_factory=dict)
     unknown_inputs: list[UnknownInput] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    """What the policy gate knows about the stack beyond its resources (``target``, ``region``,
+    ``allowed_regions``, ``required_tags``); filled by the gate from the stack config when it has one."""
 
     def by_urn(self) -> dict[str, PreviewResource]:
         return {r.urn: r for r in self.resources}
