@@ -116,8 +116,8 @@ class EksCluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "oidcProviderArn": self.oidc_provider_arn})
 
     def _bind_groups(self, name: str, args: EksClusterArgs, tags: dict[str, str]) -> None:
-        """One access entry per IdP group; its Kubernetes group is the IdP group name, which the baseline's
-        RBAC bindings name, plus the EKS access policy for the role."""
+        """One access entry per IdP group; its Kubernetes group is the IdP group as configured, the subject the
+        baseline's RBAC bindings name, plus the EKS access policy for the role."""
         from pulumi_aws import eks
 
         child = pulumi.ResourceOptions(parent=self)
@@ -130,6 +130,6 @@ class EksCluster(pulumi.ComponentResource):
             principal = pulumi.Output.from_input(args.account_id).apply(lambda acct, g=group: idp_group_role_arn(g, acct))
             label = f"{name}-{role}-{group.rsplit('/', 1)[-1]}"
             entry = eks.AccessEntry(label, cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD",
-                                    kubernetes_groups=[group.rsplit("/", 1)[-1]], tags=tags, opts=child)
+                                    kubernetes_groups=[group], tags=tags, opts=child)
             eks.AccessPolicyAssociation(label, cluster_name=self.cluster.name, principal_arn=entry.principal_arn,
                                         policy_arn=policy_arn, access_scope=scope, opts=child)

@@ -14,8 +14,6 @@ import pulumi
 from infra.config import ConfigError, StackConfig
 from infra.targets import TargetCluster
 
-TEAM_NAMESPACES = ("ml-pipelines", "ml-serving", "ml-features")
-"""Namespaces where ml-engineer groups may edit and data-scientist groups may read (EKS access policies)."""
 AUTOSCALING_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 """Launches the node groups' instances, so it must be able to use the key of their encrypted root volumes."""
 BUCKET_NAME_MAX = 63
@@ -60,6 +58,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     import pulumi_aws
     import pulumi_kubernetes as k8s
 
+    from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
     from components.aws.audit import AuditTrail, AuditTrailArgs
     from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket, SecureBucketArgs
     from components.aws.eks import EksCluster, EksClusterArgs
@@ -110,7 +109,7 @@ def build(cfg: StackConfig) -> TargetCluster:
         cluster_name=slug, kubernetes_version=cfg.kubernetes_version, region=region, account_id=account_id,
         subnet_ids=network.private_subnet_ids, kms_key_arn=platform_key.arn, service_cidr=cfg.network.service_cidr,
         platform_admin_groups=cfg.identity.platform_admin, ml_engineer_groups=cfg.identity.ml_engineer,
-        data_scientist_groups=cfg.identity.data_scientist, team_namespaces=TEAM_NAMESPACES, tags=tags), opts=opts)
+        data_scientist_groups=cfg.identity.data_scientist, team_namespaces=[*WORKLOAD_NAMESPACES, *DEFAULT_TEAM_NAMESPACES], tags=tags), opts=opts)
     node_role = NodeRole("nodes", NodeRoleArgs(account_id=account_id, tags=tags), opts=opts)
     node_groups = [
         ManagedNodeGroup(f"pool-{pool.name}", ManagedNodeGroupArgs.from_pool(
