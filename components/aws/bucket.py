@@ -28,10 +28,18 @@ def _private_bucket(name: str, bucket: Any, *, versioned: bool, parent: pulumi.R
     from pulumi_aws import s3
 
     child = pulumi.ResourceOptions(parent=parent)
-    block = s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                       ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-    ownership = s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
-                                           opts=child)
+    block = s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    ownership = s3.BucketOwnershipControls(
+        name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+    )
     if versioned:
         s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
     return block, ownership
@@ -65,23 +73,46 @@ class AccessLogBucket(pulumi.ComponentResource):
         self.name = self.bucket.bucket
         block, ownership = _private_bucket(name, self.bucket, versioned=True, parent=self)
         s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child)
-        s3.BucketLifecycleConfiguration(name, bucket=self.bucket.id, rules=[{
-            "id": "expire-access-logs", "status": "Enabled", "filter": {},
-            "expiration": {"days": args.log_retention_days},
-            "noncurrent_version_expiration": {"noncurrent_days": 30},
-            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-        }], opts=child)
+            name,
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        s3.BucketLifecycleConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": args.log_retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": 30},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
         s3.BucketPolicy(
-            name, bucket=self.bucket.id,
-            policy=pulumi.Output.all(self.bucket.arn, args.account_id).apply(lambda v: policy([
-                tls_only_statement(v[0]),
-                {"Sid": "S3ServerAccessLogDelivery", "Effect": "Allow",
-                 "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-                 "Resource": f"{v[0]}/*", "Condition": {"StringEquals": {"aws:SourceAccount": v[1]}}},
-            ])),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[block, ownership]))
+            name,
+            bucket=self.bucket.id,
+            policy=pulumi.Output.all(self.bucket.arn, args.account_id).apply(
+                lambda v: policy(
+                    [
+                        tls_only_statement(v[0]),
+                        {
+                            "Sid": "S3ServerAccessLogDelivery",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": f"{v[0]}/*",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": v[1]}},
+                        },
+                    ]
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[block, ownership]),
+        )
         self.register_outputs({"name": self.name, "arn": self.bucket.arn})
 
 
@@ -105,13 +136,26 @@ class SecureBucketArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, bucket: Any, *, bucket_name: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
-                    access_log_bucket: pulumi.Input[str], tags: Mapping[str, str]) -> SecureBucketArgs:
+    def from_config(
+        cls,
+        bucket: Any,
+        *,
+        bucket_name: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        access_log_bucket: pulumi.Input[str],
+        tags: Mapping[str, str],
+    ) -> SecureBucketArgs:
         """Args for one ``mlops:buckets[]`` entry (:class:`infra.config.Bucket`)."""
-        return cls(bucket_name=bucket_name, kms_key_arn=kms_key_arn, access_log_bucket=access_log_bucket,
-                   versioning=bucket.versioning, expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
-                   transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
-                   object_lock_days=bucket.object_lock_days, tags={**tags, "purpose": bucket.purpose})
+        return cls(
+            bucket_name=bucket_name,
+            kms_key_arn=kms_key_arn,
+            access_log_bucket=access_log_bucket,
+            versioning=bucket.versioning,
+            expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
+            transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
+            object_lock_days=bucket.object_lock_days,
+            tags={**tags, "purpose": bucket.purpose},
+        )
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -129,33 +173,65 @@ class SecureBucket(pulumi.ComponentResource):
         from pulumi_aws import s3
 
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = s3.Bucket(name, bucket=args.bucket_name, object_lock_enabled=bool(args.object_lock_days),
-                                tags=dict(args.tags), opts=child)
+        self.bucket = s3.Bucket(
+            name,
+            bucket=args.bucket_name,
+            object_lock_enabled=bool(args.object_lock_days),
+            tags=dict(args.tags),
+            opts=child,
+        )
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
         block, ownership = _private_bucket(name, self.bucket, versioned=args.versioning, parent=self)
         s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": args.kms_key_arn},
-                    "bucket_key_enabled": True}],
-            opts=child)
-        s3.BucketLogging(name, bucket=self.bucket.id, target_bucket=args.access_log_bucket,
-                         target_prefix=pulumi.Output.concat(self.bucket.bucket, "/"), opts=child)
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": args.kms_key_arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        s3.BucketLogging(
+            name,
+            bucket=self.bucket.id,
+            target_bucket=args.access_log_bucket,
+            target_prefix=pulumi.Output.concat(self.bucket.bucket, "/"),
+            opts=child,
+        )
         s3.BucketLifecycleConfiguration(name, bucket=self.bucket.id, rules=self._lifecycle_rules(args), opts=child)
         if args.object_lock_days:
-            s3.BucketObjectLockConfiguration(name, bucket=self.bucket.id, object_lock_enabled="Enabled", rule={
-                "default_retention": {"mode": args.object_lock_mode, "days": args.object_lock_days}}, opts=child)
+            s3.BucketObjectLockConfiguration(
+                name,
+                bucket=self.bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": args.object_lock_mode, "days": args.object_lock_days}},
+                opts=child,
+            )
         statements = pulumi.Output.all(self.bucket.arn, args.extra_policy_statements).apply(
-            lambda v: policy([tls_only_statement(v[0]), *v[1]]))
-        s3.BucketPolicy(name, bucket=self.bucket.id, policy=statements,
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[block, ownership]))
+            lambda v: policy([tls_only_statement(v[0]), *v[1]])
+        )
+        s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=statements,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[block, ownership]),
+        )
         self.register_outputs({"name": self.name, "arn": self.arn})
 
     @staticmethod
     def _lifecycle_rules(args: SecureBucketArgs) -> list[dict[str, Any]]:
-        rule: dict[str, Any] = {"id": "default", "status": "Enabled", "filter": {},
-                                "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}
+        rule: dict[str, Any] = {
+            "id": "default",
+            "status": "Enabled",
+            "filter": {},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        }
         if args.versioning:
             rule["noncurrent_version_expiration"] = {"noncurrent_days": args.expire_noncurrent_after_days}
         if args.transition_to_infrequent_after_days:

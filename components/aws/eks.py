@@ -69,23 +69,47 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:EksCluster", name, None, opts)
         if args.public_endpoint and not args.public_access_cidrs:
-            raise ValueError("EksClusterArgs.public_access_cidrs: a public endpoint needs the CIDRs allowed to reach it")
+            raise ValueError(
+                "EksClusterArgs.public_access_cidrs: a public endpoint needs the CIDRs allowed to reach it"
+            )
         from pulumi_aws import cloudwatch, eks, iam
 
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        role = iam.Role(f"{name}-cluster", assume_role_policy=assume_role_policy("eks.amazonaws.com", args.account_id),
-                        tags=tags, opts=child)
-        attachment = iam.RolePolicyAttachment(f"{name}-cluster", role=role.name,
-                                              policy_arn=managed_policy("AmazonEKSClusterPolicy"), opts=child)
-        key_use = iam.RolePolicy(f"{name}-cluster-kms", role=role.id, policy=pulumi.Output.from_input(
-            args.kms_key_arn).apply(lambda arn: policy([{
-                "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
-                "Resource": arn}])), opts=child)
+        role = iam.Role(
+            f"{name}-cluster",
+            assume_role_policy=assume_role_policy("eks.amazonaws.com", args.account_id),
+            tags=tags,
+            opts=child,
+        )
+        attachment = iam.RolePolicyAttachment(
+            f"{name}-cluster", role=role.name, policy_arn=managed_policy("AmazonEKSClusterPolicy"), opts=child
+        )
+        key_use = iam.RolePolicy(
+            f"{name}-cluster-kms",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.kms_key_arn).apply(
+                lambda arn: policy(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+                            "Resource": arn,
+                        }
+                    ]
+                )
+            ),
+            opts=child,
+        )
         # EKS would create this group itself, unencrypted and kept forever; create it first, encrypted.
-        log_group = cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{args.cluster_name}/cluster",
-                                        retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
-                                        tags=tags, opts=child)
+        log_group = cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=tags,
+            opts=child,
+        )
         self.cluster = eks.Cluster(
             name,
             name=args.cluster_name,
@@ -127,9 +151,24 @@ class EksCluster(pulumi.ComponentResource):
         bindings += [(g, "ml-engineer", EDIT_POLICY, team_scope) for g in args.ml_engineer_groups]
         bindings += [(g, "data-scientist", VIEW_POLICY, team_scope) for g in args.data_scientist_groups]
         for group, role, policy_arn, scope in bindings:
-            principal = pulumi.Output.from_input(args.account_id).apply(lambda acct, g=group: idp_group_role_arn(g, acct))
+            principal = pulumi.Output.from_input(args.account_id).apply(
+                lambda acct, g=group: idp_group_role_arn(g, acct)
+            )
             label = f"{name}-{role}-{group.rsplit('/', 1)[-1]}"
-            entry = eks.AccessEntry(label, cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD",
-                                    kubernetes_groups=[group], tags=tags, opts=child)
-            eks.AccessPolicyAssociation(label, cluster_name=self.cluster.name, principal_arn=entry.principal_arn,
-                                        policy_arn=policy_arn, access_scope=scope, opts=child)
+            entry = eks.AccessEntry(
+                label,
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                kubernetes_groups=[group],
+                tags=tags,
+                opts=child,
+            )
+            eks.AccessPolicyAssociation(
+                label,
+                cluster_name=self.cluster.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=policy_arn,
+                access_scope=scope,
+                opts=child,
+            )

@@ -37,37 +37,67 @@ def _service_statement(service: str, account: str, region: str) -> dict[str, Any
         condition = {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}}
         actions = KEY_USE_ACTIONS
     elif service == "cloudtrail.amazonaws.com":
-        condition = {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}
+        condition = {
+            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}
+        }
         actions = ["kms:GenerateDataKey*", "kms:Decrypt"]
     else:
         condition = {"StringEquals": {"aws:SourceAccount": account}}
         actions = KEY_USE_ACTIONS
     sid = "Service" + "".join(part.capitalize() for part in service.split(".")[0].split("-"))
-    return {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": actions, "Resource": "*",
-            "Condition": condition}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": actions,
+        "Resource": "*",
+        "Condition": condition,
+    }
 
 
 def key_policy(account: str, region: str, services: Sequence[str], roles: Sequence[str]) -> str:
     """Account root administers the key; only the named services and roles may use it, nobody else."""
     statements: list[dict[str, Any]] = [
-        {"Sid": "AccountRootAdministers", "Effect": "Allow", "Principal": {"AWS": account_root(account)},
-         "Action": "kms:*", "Resource": "*"},
+        {
+            "Sid": "AccountRootAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
     ]
     statements += [_service_statement(s, account, region) for s in services]
     if services:
-        statements.append({
-            "Sid": "ServicesDescribeKey", "Effect": "Allow", "Principal": {"Service": sorted(services)},
-            "Action": "kms:DescribeKey", "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-        })
+        statements.append(
+            {
+                "Sid": "ServicesDescribeKey",
+                "Effect": "Allow",
+                "Principal": {"Service": sorted(services)},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        )
     if roles:
-        statements.append({"Sid": "RolesUseKey", "Effect": "Allow", "Principal": {"AWS": sorted(roles)},
-                           "Action": KEY_USE_ACTIONS, "Resource": "*"})
-        statements.append({
-            "Sid": "RolesGrantForAwsResources", "Effect": "Allow", "Principal": {"AWS": sorted(roles)},
-            "Action": "kms:CreateGrant", "Resource": "*",
-            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        })
+        statements.append(
+            {
+                "Sid": "RolesUseKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(roles)},
+                "Action": KEY_USE_ACTIONS,
+                "Resource": "*",
+            }
+        )
+        statements.append(
+            {
+                "Sid": "RolesGrantForAwsResources",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(roles)},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            }
+        )
     return policy(statements)
 
 

@@ -58,12 +58,19 @@ class PrivateNetwork(pulumi.ComponentResource):
 
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        self.vpc = ec2.Vpc(name, cidr_block=args.cidr, enable_dns_support=True, enable_dns_hostnames=True,
-                           tags={**tags, "Name": name}, opts=child)
+        self.vpc = ec2.Vpc(
+            name,
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={**tags, "Name": name},
+            opts=child,
+        )
         self.vpc_id = self.vpc.id
         # The default security group lets members talk freely; strip every rule from it.
-        ec2.DefaultSecurityGroup(name, vpc_id=self.vpc.id, ingress=[], egress=[], tags={**tags, "Name": f"{name}-default"},
-                                 opts=child)
+        ec2.DefaultSecurityGroup(
+            name, vpc_id=self.vpc.id, ingress=[], egress=[], tags={**tags, "Name": f"{name}-default"}, opts=child
+        )
 
         subnet_tags = {**tags, "kubernetes.io/role/internal-elb": "1"}
         if args.cluster_name:
@@ -71,12 +78,24 @@ class PrivateNetwork(pulumi.ComponentResource):
         self.private_subnet_ids = []
         route_table_ids = []
         for cidr, zone in zip(args.private_subnets, args.availability_zones):
-            subnet = ec2.Subnet(f"{name}-private-{zone}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=zone,
-                                map_public_ip_on_launch=False, tags={**subnet_tags, "Name": f"{name}-private-{zone}"},
-                                opts=child)
-            table = ec2.RouteTable(f"{name}-private-{zone}", vpc_id=self.vpc.id,
-                                   tags={**tags, "Name": f"{name}-private-{zone}"}, opts=child)
-            ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
+            subnet = ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**subnet_tags, "Name": f"{name}-private-{zone}"},
+                opts=child,
+            )
+            table = ec2.RouteTable(
+                f"{name}-private-{zone}",
+                vpc_id=self.vpc.id,
+                tags={**tags, "Name": f"{name}-private-{zone}"},
+                opts=child,
+            )
+            ec2.RouteTableAssociation(
+                f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=child
+            )
             self.private_subnet_ids.append(subnet.id)
             route_table_ids.append(table.id)
 
@@ -84,40 +103,82 @@ class PrivateNetwork(pulumi.ComponentResource):
             f"{name}-endpoints",
             description="HTTPS from inside the VPC to the AWS service endpoints only",
             vpc_id=self.vpc.id,
-            ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": [args.cidr],
-                      "description": "HTTPS from the VPC"}],
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": [args.cidr],
+                    "description": "HTTPS from the VPC",
+                }
+            ],
             egress=[],
             tags={**tags, "Name": f"{name}-endpoints"},
             opts=child,
         )
         self.endpoint_security_group_id = endpoint_sg.id
-        ec2.VpcEndpoint(f"{name}-s3", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
-                        vpc_endpoint_type="Gateway", route_table_ids=route_table_ids,
-                        tags={**tags, "Name": f"{name}-s3"}, opts=child)
+        ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=route_table_ids,
+            tags={**tags, "Name": f"{name}-s3"},
+            opts=child,
+        )
         for service in args.interface_endpoints:
             label = service.replace(".", "-")
-            ec2.VpcEndpoint(f"{name}-{label}", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{args.region}.{service}",
-                            vpc_endpoint_type="Interface", private_dns_enabled=True,
-                            subnet_ids=self.private_subnet_ids, security_group_ids=[endpoint_sg.id],
-                            tags={**tags, "Name": f"{name}-{label}"}, opts=child)
+            ec2.VpcEndpoint(
+                f"{name}-{label}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[endpoint_sg.id],
+                tags={**tags, "Name": f"{name}-{label}"},
+                opts=child,
+            )
 
-        log_group = cloudwatch.LogGroup(f"{name}-flow-logs", name=f"/mlops/vpc/{name}/flow-logs",
-                                        retention_in_days=args.flow_log_retention_days, kms_key_id=args.kms_key_arn,
-                                        tags=tags, opts=child)
-        role = iam.Role(f"{name}-flow-logs", assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com",
-                                                                                     args.account_id),
-                        tags=tags, opts=child)
+        log_group = cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/mlops/vpc/{name}/flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=tags,
+            opts=child,
+        )
+        role = iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", args.account_id),
+            tags=tags,
+            opts=child,
+        )
         iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
-            policy=log_group.arn.apply(lambda arn: policy([{
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                "Resource": [arn, f"{arn}:*"],
-            }])),
+            policy=log_group.arn.apply(
+                lambda arn: policy(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [arn, f"{arn}:*"],
+                        }
+                    ]
+                )
+            ),
             opts=child,
         )
-        ec2.FlowLog(f"{name}-flow-logs", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
-                    log_destination=log_group.arn, iam_role_arn=role.arn, max_aggregation_interval=60,
-                    tags=tags, opts=child)
+        ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=tags,
+            opts=child,
+        )
         self.register_outputs({"vpcId": self.vpc_id, "privateSubnetIds": self.private_subnet_ids})

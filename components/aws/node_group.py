@@ -36,11 +36,13 @@ class NodeRole(pulumi.ComponentResource):
         from pulumi_aws import iam
 
         child = pulumi.ResourceOptions(parent=self)
-        role = iam.Role(name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=dict(args.tags),
-                        opts=child)
+        role = iam.Role(
+            name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=dict(args.tags), opts=child
+        )
         self.attachments = [
-            iam.RolePolicyAttachment(f"{name}-{policy_name}", role=role.name, policy_arn=managed_policy(policy_name),
-                                     opts=child)
+            iam.RolePolicyAttachment(
+                f"{name}-{policy_name}", role=role.name, policy_arn=managed_policy(policy_name), opts=child
+            )
             for policy_name in NODE_POLICIES
         ]
         self.arn = role.arn
@@ -76,15 +78,28 @@ class ManagedNodeGroupArgs:
     @classmethod
     def from_pool(cls, pool: Any, **common: Any) -> ManagedNodeGroupArgs:
         """Args for one ``mlops:nodePools[]`` entry (:class:`infra.config.NodePool`)."""
-        return cls(pool=pool.name, kind=pool.kind, instance_type=pool.instance_type, min_size=pool.min_size,
-                   max_size=pool.max_size, desired_size=pool.desired, capacity=pool.capacity,
-                   disk_size_gb=pool.disk_size_gb, gpu_model=pool.gpu_model, gpu_count=pool.gpu_count,
-                   labels=dict(pool.labels), taints=[t.model_dump() for t in pool.taints], **common)
+        return cls(
+            pool=pool.name,
+            kind=pool.kind,
+            instance_type=pool.instance_type,
+            min_size=pool.min_size,
+            max_size=pool.max_size,
+            desired_size=pool.desired,
+            capacity=pool.capacity,
+            disk_size_gb=pool.disk_size_gb,
+            gpu_model=pool.gpu_model,
+            gpu_count=pool.gpu_count,
+            labels=dict(pool.labels),
+            taints=[t.model_dump() for t in pool.taints],
+            **common,
+        )
 
 
 def eks_taints(kind: str, taints: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     """The pool's taints in EKS form, with the GPU taint first on GPU pools (never duplicated)."""
-    wanted = ([GPU_TAINT] if kind == "gpu" else []) + [t for t in taints if kind != "gpu" or t["key"] != GPU_TAINT["key"]]
+    wanted = ([GPU_TAINT] if kind == "gpu" else []) + [
+        t for t in taints if kind != "gpu" or t["key"] != GPU_TAINT["key"]
+    ]
     return [{"key": t["key"], "value": t.get("value", ""), "effect": TAINT_EFFECTS[t["effect"]]} for t in wanted]
 
 
@@ -96,8 +111,10 @@ class ManagedNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:ManagedNodeGroup", name, None, opts)
         if not args.min_size <= args.desired_size <= args.max_size:
-            raise ValueError(f"node group {args.pool}: desired size {args.desired_size} is outside "
-                             f"[{args.min_size}, {args.max_size}]")
+            raise ValueError(
+                f"node group {args.pool}: desired size {args.desired_size} is outside "
+                f"[{args.min_size}, {args.max_size}]"
+            )
         from pulumi_aws import ec2, eks
 
         child = pulumi.ResourceOptions(parent=self)
@@ -105,11 +122,24 @@ class ManagedNodeGroup(pulumi.ComponentResource):
         template = ec2.LaunchTemplate(
             name,
             description=f"Hardened nodes of pool {args.pool}",
-            metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                              "http_put_response_hop_limit": args.imds_hop_limit, "instance_metadata_tags": "disabled"},
-            block_device_mappings=[{"device_name": ROOT_DEVICE, "ebs": {
-                "volume_size": args.disk_size_gb, "volume_type": "gp3", "encrypted": "true",
-                "kms_key_id": args.kms_key_arn, "delete_on_termination": "true"}}],
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": args.imds_hop_limit,
+                "instance_metadata_tags": "disabled",
+            },
+            block_device_mappings=[
+                {
+                    "device_name": ROOT_DEVICE,
+                    "ebs": {
+                        "volume_size": args.disk_size_gb,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "kms_key_id": args.kms_key_arn,
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
             monitoring={"enabled": True},
             tag_specifications=[{"resource_type": kind, "tags": tags} for kind in ("instance", "volume")],
             update_default_version=True,

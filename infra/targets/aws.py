@@ -38,33 +38,39 @@ def _bucket_name(slug: str, name: str, account_id: pulumi.Output[str], key: str)
 
 def kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> str:
     """Kubeconfig that authenticates with ``aws eks get-token`` (short-lived tokens, no stored credentials)."""
-    user = {"exec": {
-        "apiVersion": "client.authentication.k8s.io/v1beta1",
-        "command": "aws",
-        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
-        "interactiveMode": "Never",
-    }}
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-        "users": [{"name": cluster_name, "user": user}],
-        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-        "current-context": cluster_name,
-    })
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+            "interactiveMode": "Never",
+        }
+    }
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "users": [{"name": cluster_name, "user": user}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+        }
+    )
 
 
 def build(cfg: StackConfig) -> TargetCluster:
     import pulumi_aws
     import pulumi_kubernetes as k8s
 
-    from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
     from components.aws.audit import AuditTrail, AuditTrailArgs
     from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket, SecureBucketArgs
     from components.aws.eks import EksCluster, EksClusterArgs
     from components.aws.kms import KmsKey, KmsKeyArgs
     from components.aws.network import PrivateNetwork, PrivateNetworkArgs
     from components.aws.node_group import ManagedNodeGroup, ManagedNodeGroupArgs, NodeRole, NodeRoleArgs
+    from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
 
     assert cfg.network is not None  # the config schema requires it for target aws
     if cfg.safeguards.public_cluster_endpoint:
@@ -78,49 +84,126 @@ def build(cfg: StackConfig) -> TargetCluster:
     account_id = pulumi_aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
     autoscaling_role = pulumi.Output.concat("arn:aws:iam::", account_id, ":", AUTOSCALING_SERVICE_ROLE)
 
-    platform_key = KmsKey("platform", KmsKeyArgs(
-        account_id=account_id, region=region, alias=f"{slug}-platform",
-        description=f"{slug}: EKS secrets, node volumes, S3 data, VPC flow logs",
-        service_principals=[f"logs.{region}.amazonaws.com"], role_arns=[autoscaling_role], tags=tags), opts=opts)
-    audit_key = KmsKey("audit", KmsKeyArgs(
-        account_id=account_id, region=region, alias=f"{slug}-audit", description=f"{slug}: CloudTrail audit logs",
-        service_principals=["cloudtrail.amazonaws.com", f"logs.{region}.amazonaws.com"], tags=tags), opts=opts)
+    platform_key = KmsKey(
+        "platform",
+        KmsKeyArgs(
+            account_id=account_id,
+            region=region,
+            alias=f"{slug}-platform",
+            description=f"{slug}: EKS secrets, node volumes, S3 data, VPC flow logs",
+            service_principals=[f"logs.{region}.amazonaws.com"],
+            role_arns=[autoscaling_role],
+            tags=tags,
+        ),
+        opts=opts,
+    )
+    audit_key = KmsKey(
+        "audit",
+        KmsKeyArgs(
+            account_id=account_id,
+            region=region,
+            alias=f"{slug}-audit",
+            description=f"{slug}: CloudTrail audit logs",
+            service_principals=["cloudtrail.amazonaws.com", f"logs.{region}.amazonaws.com"],
+            tags=tags,
+        ),
+        opts=opts,
+    )
 
-    zones = cfg.network.availability_zones or [f"{region}{chr(ord('a') + i)}" for i in range(len(cfg.network.private_subnets))]
-    network = PrivateNetwork("network", PrivateNetworkArgs(
-        region=region, cidr=cfg.network.cidr, private_subnets=cfg.network.private_subnets, availability_zones=zones,
-        kms_key_arn=platform_key.arn, account_id=account_id, cluster_name=slug, tags=tags), opts=opts)
+    zones = cfg.network.availability_zones or [
+        f"{region}{chr(ord('a') + i)}" for i in range(len(cfg.network.private_subnets))
+    ]
+    network = PrivateNetwork(
+        "network",
+        PrivateNetworkArgs(
+            region=region,
+            cidr=cfg.network.cidr,
+            private_subnets=cfg.network.private_subnets,
+            availability_zones=zones,
+            kms_key_arn=platform_key.arn,
+            account_id=account_id,
+            cluster_name=slug,
+            tags=tags,
+        ),
+        opts=opts,
+    )
 
-    access_logs = AccessLogBucket("access-logs", AccessLogBucketArgs(
-        bucket_name=_bucket_name(slug, "access-logs", account_id, "stack name"), account_id=account_id, tags=tags),
-        opts=opts)
+    access_logs = AccessLogBucket(
+        "access-logs",
+        AccessLogBucketArgs(
+            bucket_name=_bucket_name(slug, "access-logs", account_id, "stack name"), account_id=account_id, tags=tags
+        ),
+        opts=opts,
+    )
     buckets = {
-        b.name: SecureBucket(f"bucket-{b.name}", SecureBucketArgs.from_config(
-            b, bucket_name=_bucket_name(slug, b.name, account_id, f"mlops:buckets[{i}].name"),
-            kms_key_arn=platform_key.arn, access_log_bucket=access_logs.name, tags=tags), opts=opts)
+        b.name: SecureBucket(
+            f"bucket-{b.name}",
+            SecureBucketArgs.from_config(
+                b,
+                bucket_name=_bucket_name(slug, b.name, account_id, f"mlops:buckets[{i}].name"),
+                kms_key_arn=platform_key.arn,
+                access_log_bucket=access_logs.name,
+                tags=tags,
+            ),
+            opts=opts,
+        )
         for i, b in enumerate(cfg.buckets)
     }
-    trail = AuditTrail("audit", AuditTrailArgs(
-        trail_name=f"{slug}-audit", bucket_name=_bucket_name(slug, "audit-trail", account_id, "stack name"),
-        account_id=account_id, region=region, kms_key_arn=audit_key.arn, access_log_bucket=access_logs.name,
-        tags=tags), opts=opts)
+    trail = AuditTrail(
+        "audit",
+        AuditTrailArgs(
+            trail_name=f"{slug}-audit",
+            bucket_name=_bucket_name(slug, "audit-trail", account_id, "stack name"),
+            account_id=account_id,
+            region=region,
+            kms_key_arn=audit_key.arn,
+            access_log_bucket=access_logs.name,
+            tags=tags,
+        ),
+        opts=opts,
+    )
 
-    cluster = EksCluster("eks", EksClusterArgs(
-        cluster_name=slug, kubernetes_version=cfg.kubernetes_version, region=region, account_id=account_id,
-        subnet_ids=network.private_subnet_ids, kms_key_arn=platform_key.arn, service_cidr=cfg.network.service_cidr,
-        platform_admin_groups=cfg.identity.platform_admin, ml_engineer_groups=cfg.identity.ml_engineer,
-        data_scientist_groups=cfg.identity.data_scientist, team_namespaces=[*WORKLOAD_NAMESPACES, *DEFAULT_TEAM_NAMESPACES], tags=tags), opts=opts)
+    cluster = EksCluster(
+        "eks",
+        EksClusterArgs(
+            cluster_name=slug,
+            kubernetes_version=cfg.kubernetes_version,
+            region=region,
+            account_id=account_id,
+            subnet_ids=network.private_subnet_ids,
+            kms_key_arn=platform_key.arn,
+            service_cidr=cfg.network.service_cidr,
+            platform_admin_groups=cfg.identity.platform_admin,
+            ml_engineer_groups=cfg.identity.ml_engineer,
+            data_scientist_groups=cfg.identity.data_scientist,
+            team_namespaces=[*WORKLOAD_NAMESPACES, *DEFAULT_TEAM_NAMESPACES],
+            tags=tags,
+        ),
+        opts=opts,
+    )
     node_role = NodeRole("nodes", NodeRoleArgs(account_id=account_id, tags=tags), opts=opts)
     node_groups = [
-        ManagedNodeGroup(f"pool-{pool.name}", ManagedNodeGroupArgs.from_pool(
-            pool, cluster_name=cluster.name, kubernetes_version=cfg.kubernetes_version, node_role_arn=node_role.arn,
-            subnet_ids=network.private_subnet_ids, kms_key_arn=platform_key.arn, tags=tags),
-            opts=pulumi.ResourceOptions(providers=[provider], depends_on=[node_role]))
+        ManagedNodeGroup(
+            f"pool-{pool.name}",
+            ManagedNodeGroupArgs.from_pool(
+                pool,
+                cluster_name=cluster.name,
+                kubernetes_version=cfg.kubernetes_version,
+                node_role_arn=node_role.arn,
+                subnet_ids=network.private_subnet_ids,
+                kms_key_arn=platform_key.arn,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(providers=[provider], depends_on=[node_role]),
+        )
         for pool in cfg.node_pools
     ]
 
-    config = pulumi.Output.secret(pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
-        lambda v: kubeconfig(v[0], region, v[1], v[2])))
+    config = pulumi.Output.secret(
+        pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+            lambda v: kubeconfig(v[0], region, v[1], v[2])
+        )
+    )
     k8s_provider = k8s.Provider("eks", kubeconfig=config, enable_server_side_apply=True)
     return TargetCluster(
         provider=k8s_provider,
@@ -128,9 +211,18 @@ def build(cfg: StackConfig) -> TargetCluster:
         endpoint=cluster.endpoint,
         buckets={name: pulumi.Output.concat("s3://", b.name) for name, b in buckets.items()},
         encryption_key=platform_key.arn,
-        network={"vpc_id": network.vpc_id, "vpc_cidr": cfg.network.cidr, "private_subnet_ids": network.private_subnet_ids},
+        network={
+            "vpc_id": network.vpc_id,
+            "vpc_cidr": cfg.network.cidr,
+            "private_subnet_ids": network.private_subnet_ids,
+        },
         workload_identity={"oidc_provider_arn": cluster.oidc_provider_arn, "oidc_issuer_url": cluster.oidc_issuer_url},
         dependencies=list(node_groups),
-        outputs={"kmsKeyArn": platform_key.arn, "vpcId": network.vpc_id, "oidcProviderArn": cluster.oidc_provider_arn,
-                 "auditTrailArn": trail.arn, "kubeconfig": config},
+        outputs={
+            "kmsKeyArn": platform_key.arn,
+            "vpcId": network.vpc_id,
+            "oidcProviderArn": cluster.oidc_provider_arn,
+            "auditTrailArn": trail.arn,
+            "kubeconfig": config,
+        },
     )

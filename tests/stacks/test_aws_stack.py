@@ -82,7 +82,11 @@ def test_every_taggable_resource_carries_the_stack_tags(stack):
     for resource in result.resources:
         if resource.package != "aws" or not resource.custom:
             continue
-        if resource.type in UNTAGGABLE or resource.type.startswith("aws:s3/bucket") and not resource.type.endswith(":Bucket"):
+        if (
+            resource.type in UNTAGGABLE
+            or resource.type.startswith("aws:s3/bucket")
+            and not resource.type.endswith(":Bucket")
+        ):
             assert "tags" not in resource.inputs, f"{resource.type} is tagged; take it off UNTAGGABLE"
             continue
         tags = resource.inputs.get("tags", {})
@@ -119,7 +123,9 @@ def test_target_cluster_hands_over_cluster_storage_key_network_and_identity(stac
     assert value(target.cluster_name) == "aws-uae-prod"
     assert value(target.endpoint).startswith("https://")
     assert {k: value(v) for k, v in target.buckets.items()} == {
-        name: f"s3://aws-uae-prod-{name}-123456789012" for name in ("datasets", "features", "models", "pipeline-artifacts")}
+        name: f"s3://aws-uae-prod-{name}-123456789012"
+        for name in ("datasets", "features", "models", "pipeline-artifacts")
+    }
     assert value(target.encryption_key).startswith("arn:aws:kms:me-central-1:123456789012:key/")
     assert value(target.network["vpc_id"]).startswith("vpc-")
     assert target.network["vpc_cidr"] == "10.40.0.0/16"

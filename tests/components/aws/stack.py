@@ -12,7 +12,9 @@ from infra.targets import TargetCluster
 AWS_STACK = "aws-uae-prod"
 
 
-def preview_aws_target(stack: str = AWS_STACK, overrides: dict[str, Any] | None = None) -> tuple[PreviewResult, TargetCluster]:
+def preview_aws_target(
+    stack: str = AWS_STACK, overrides: dict[str, Any] | None = None
+) -> tuple[PreviewResult, TargetCluster]:
     """Preview ``infra.targets.aws.build`` for a stack file; ``overrides`` replaces ``mlops:`` keys first."""
     from infra.config import load_from_pulumi
     from infra.targets import aws
@@ -22,8 +24,14 @@ def preview_aws_target(stack: str = AWS_STACK, overrides: dict[str, Any] | None 
     for key, value in (overrides or {}).items():
         config[f"mlops:{key}"] = value if isinstance(value, str) else json.dumps(value)
     built: list[TargetCluster] = []
-    result = run_under_mocks(lambda: built.append(aws.build(load_from_pulumi())), project=project.name, stack=stack,
-                             config=config, secret_keys=secret_keys, region="me-central-1")
+    result = run_under_mocks(
+        lambda: built.append(aws.build(load_from_pulumi())),
+        project=project.name,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        region="me-central-1",
+    )
     return result, built[0]
 
 

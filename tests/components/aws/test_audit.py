@@ -29,11 +29,16 @@ def test_trail_bucket_is_its_own_locked_down_bucket(aws):
 def test_only_this_trail_may_write_to_its_bucket(aws):
     bucket = next(b for b in of_type(aws, "aws:s3/bucket:Bucket") if b.name == "audit-logs")
     trail_arn = f"arn:aws:cloudtrail:me-central-1:{ACCOUNT}:trail/aws-uae-prod-audit"
-    statements = {s["Sid"]: s for s in policy_doc(child_of(aws, bucket, "aws:s3/bucketPolicy:BucketPolicy"))["Statement"]}
+    statements = {
+        s["Sid"]: s for s in policy_doc(child_of(aws, bucket, "aws:s3/bucketPolicy:BucketPolicy"))["Statement"]
+    }
     assert statements["CloudTrailAclCheck"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}
     write = statements["CloudTrailWrite"]
     assert write["Resource"] == f"arn:aws:s3:::{bucket.inputs['bucket']}/AWSLogs/{ACCOUNT}/*"
-    assert write["Condition"]["StringEquals"] == {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}
+    assert write["Condition"]["StringEquals"] == {
+        "aws:SourceArn": trail_arn,
+        "s3:x-amz-acl": "bucket-owner-full-control",
+    }
     assert "DenyInsecureTransport" in statements
 
 

@@ -25,11 +25,17 @@ def test_stack_buckets_plus_access_log_and_audit_buckets(aws):
 def test_data_buckets_use_the_platform_cmk_with_a_bucket_key(aws):
     platform_key = next(k for k in of_type(aws, "aws:kms/key:Key") if k.name == "platform").outputs["arn"]
     for name in DATA_BUCKETS:
-        sse = child_of(aws, _buckets(aws)[name],
-                       "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-        assert sse.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms",
-                                                                               "kmsMasterKeyId": platform_key},
-                                        "bucketKeyEnabled": True}]
+        sse = child_of(
+            aws,
+            _buckets(aws)[name],
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        )
+        assert sse.inputs["rules"] == [
+            {
+                "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": platform_key},
+                "bucketKeyEnabled": True,
+            }
+        ]
 
 
 def test_every_bucket_is_versioned_private_owner_enforced_and_tls_only(aws):
@@ -37,8 +43,10 @@ def test_every_bucket_is_versioned_private_owner_enforced_and_tls_only(aws):
         versioning = child_of(aws, bucket, "aws:s3/bucketVersioning:BucketVersioning")
         assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}, name
         block = child_of(aws, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
-        assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                              "restrictPublicBuckets")), name
+        assert all(
+            block[k] is True
+            for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        ), name
         ownership = child_of(aws, bucket, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
         assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
         statements = policy_doc(child_of(aws, bucket, "aws:s3/bucketPolicy:BucketPolicy"))["Statement"]
@@ -61,7 +69,9 @@ def test_buckets_log_access_to_the_log_bucket(aws):
 
 def test_access_log_bucket_is_sse_s3_encrypted_and_only_s3_logging_may_write(aws):
     log_bucket = _buckets(aws)["access-logs"]
-    sse = child_of(aws, log_bucket, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    sse = child_of(
+        aws, log_bucket, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
     assert sse.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
     writer = policy_doc(child_of(aws, log_bucket, "aws:s3/bucketPolicy:BucketPolicy"))["Statement"][1]
     assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
@@ -70,8 +80,9 @@ def test_access_log_bucket_is_sse_s3_encrypted_and_only_s3_logging_may_write(aws
 
 def test_lifecycle_rules_follow_the_bucket_config(aws):
     for name in DATA_BUCKETS:
-        (rule,) = child_of(aws, _buckets(aws)[name],
-                           "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+        (rule,) = child_of(
+            aws, _buckets(aws)[name], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        ).inputs["rules"]
         assert rule["status"] == "Enabled"
         assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
         assert rule["transitions"] == [{"days": 30, "storageClass": "STANDARD_IA"}]
@@ -80,7 +91,9 @@ def test_lifecycle_rules_follow_the_bucket_config(aws):
 
 def test_models_bucket_is_object_locked_for_audit_and_others_are_not(aws):
     buckets = _buckets(aws)
-    locks = {r.name: r.inputs for r in of_type(aws, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")}
+    locks = {
+        r.name: r.inputs for r in of_type(aws, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    }
     assert set(locks) == {"bucket-models", "audit-logs"}
     assert buckets["models"].inputs["objectLockEnabled"] is True
     assert locks["bucket-models"]["rule"] == {"defaultRetention": {"mode": "COMPLIANCE", "days": 2555}}
@@ -88,7 +101,7 @@ def test_models_bucket_is_object_locked_for_audit_and_others_are_not(aws):
 
 
 def test_bucket_without_versioning_drops_noncurrent_rules_and_refuses_object_lock():
-    common = dict(bucket_name="b", kms_key_arn="arn:aws:kms:me-central-1:1:key/k", access_log_bucket="logs")
+    common = {"bucket_name": "b", "kms_key_arn": "arn:aws:kms:me-central-1:1:key/k", "access_log_bucket": "logs"}
     result = run_mocked(lambda: SecureBucket("b", SecureBucketArgs(**common, versioning=False)))
     assert not of_type(result, "aws:s3/bucketVersioning:BucketVersioning")
     (rule,) = of_type(result, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs["rules"]

@@ -54,7 +54,10 @@ def test_oidc_provider_trusts_the_cluster_issuer_for_sts(aws):
 
 def test_idp_groups_are_bound_with_scoped_access_policies(aws):
     entries = {e.inputs["principalArn"]: e.inputs for e in of_type(aws, "aws:eks/accessEntry:AccessEntry")}
-    associations = {a.inputs["principalArn"]: a.inputs for a in of_type(aws, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    associations = {
+        a.inputs["principalArn"]: a.inputs
+        for a in of_type(aws, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
     expected = {
         "sg-mlops-platform-admins": ("AmazonEKSClusterAdminPolicy", "cluster"),
         "sg-mlops-ml-engineers": ("AmazonEKSEditPolicy", "namespace"),
@@ -89,9 +92,19 @@ def test_public_endpoint_in_stack_config_is_refused_before_any_resource():
 
 
 def test_public_endpoint_needs_explicit_cidrs():
-    args = EksClusterArgs(cluster_name="c", kubernetes_version="1.33", region="me-central-1", account_id=ACCOUNT,
-                          subnet_ids=["subnet-a", "subnet-b"], kms_key_arn="arn:aws:kms:me-central-1:1:key/k",
-                          service_cidr="172.20.0.0/16", platform_admin_groups=["a"], ml_engineer_groups=["e"],
-                          data_scientist_groups=["d"], team_namespaces=["ml"], public_endpoint=True)
+    args = EksClusterArgs(
+        cluster_name="c",
+        kubernetes_version="1.33",
+        region="me-central-1",
+        account_id=ACCOUNT,
+        subnet_ids=["subnet-a", "subnet-b"],
+        kms_key_arn="arn:aws:kms:me-central-1:1:key/k",
+        service_cidr="172.20.0.0/16",
+        platform_admin_groups=["a"],
+        ml_engineer_groups=["e"],
+        data_scientist_groups=["d"],
+        team_namespaces=["ml"],
+        public_endpoint=True,
+    )
     with pytest.raises(ValueError, match="public_access_cidrs"):
         run_mocked(lambda: EksCluster("eks", args))

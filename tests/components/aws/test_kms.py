@@ -41,7 +41,10 @@ def test_key_policies_name_every_principal(aws):
 def test_audit_key_lets_cloudtrail_encrypt_only_this_accounts_trails(aws):
     audit = next(k for k in of_type(aws, "aws:kms/key:Key") if k.name == "audit")
     trail = next(s for s in policy_doc(audit)["Statement"] if s["Principal"] == {"Service": "cloudtrail.amazonaws.com"})
-    assert trail["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"] == f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"
+    assert (
+        trail["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"]
+        == f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"
+    )
 
 
 def test_platform_key_lets_autoscaling_encrypt_node_volumes_but_only_grant_for_aws_resources(aws):

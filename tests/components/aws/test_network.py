@@ -39,8 +39,15 @@ def test_interface_endpoints_are_private_behind_https_only_security_group(aws):
         assert endpoint.inputs["privateDnsEnabled"] is True
         assert len(endpoint.inputs["subnetIds"]) == 3
     group = one(aws, "aws:ec2/securityGroup:SecurityGroup")
-    assert group.inputs["ingress"] == [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["10.40.0.0/16"],
-                                        "description": "HTTPS from the VPC"}]
+    assert group.inputs["ingress"] == [
+        {
+            "protocol": "tcp",
+            "fromPort": 443,
+            "toPort": 443,
+            "cidrBlocks": ["10.40.0.0/16"],
+            "description": "HTTPS from the VPC",
+        }
+    ]
     assert group.inputs["egress"] == []
 
 
@@ -59,12 +66,21 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(aws):
     assert group.inputs["retentionInDays"] >= 365
 
 
-@pytest.mark.parametrize("subnets, zones, message", [
-    (["10.0.0.0/24"], ["me-central-1a"], "at least two subnets"),
-    (["10.0.0.0/24", "10.0.1.0/24"], ["me-central-1a"], "need as many zones"),
-])
+@pytest.mark.parametrize(
+    "subnets, zones, message",
+    [
+        (["10.0.0.0/24"], ["me-central-1a"], "at least two subnets"),
+        (["10.0.0.0/24", "10.0.1.0/24"], ["me-central-1a"], "need as many zones"),
+    ],
+)
 def test_network_refuses_fewer_than_two_zones(subnets, zones, message):
-    args = PrivateNetworkArgs(region="me-central-1", cidr="10.0.0.0/16", private_subnets=subnets,
-                              availability_zones=zones, kms_key_arn="arn:aws:kms:me-central-1:1:key/k", account_id="1")
+    args = PrivateNetworkArgs(
+        region="me-central-1",
+        cidr="10.0.0.0/16",
+        private_subnets=subnets,
+        availability_zones=zones,
+        kms_key_arn="arn:aws:kms:me-central-1:1:key/k",
+        account_id="1",
+    )
     with pytest.raises(ValueError, match=message):
         run_mocked(lambda: PrivateNetwork("net", args))

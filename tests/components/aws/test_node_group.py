@@ -29,8 +29,13 @@ def test_launch_templates_require_imdsv2_and_encrypt_root_volumes(aws):
         assert metadata["httpEndpoint"] == "enabled"
         assert 1 <= metadata["httpPutResponseHopLimit"] <= 2
         (root,) = template.inputs["blockDeviceMappings"]
-        assert root["ebs"] == {"volumeSize": disks[pool], "volumeType": "gp3", "encrypted": "true",
-                               "kmsKeyId": platform_key, "deleteOnTermination": "true"}
+        assert root["ebs"] == {
+            "volumeSize": disks[pool],
+            "volumeType": "gp3",
+            "encrypted": "true",
+            "kmsKeyId": platform_key,
+            "deleteOnTermination": "true",
+        }
 
 
 def test_gpu_groups_carry_the_gpu_taint_and_labels(aws):
@@ -70,13 +75,18 @@ def test_node_groups_run_in_the_private_subnets(aws):
 
 
 def test_node_role_has_exactly_the_worker_policies(aws):
-    attached = {a.inputs["policyArn"].rsplit("/", 1)[1] for a in of_type(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                if a.name.startswith("nodes-")}
+    attached = {
+        a.inputs["policyArn"].rsplit("/", 1)[1]
+        for a in of_type(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.name.startswith("nodes-")
+    }
     assert attached == set(NODE_POLICIES)
 
 
 def test_pool_taints_join_the_gpu_taint_without_duplicates():
     taints = eks_taints("gpu", [dict(GPU_TAINT), {"key": "team", "value": "vision", "effect": "NoExecute"}])
-    assert taints == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
-                      {"key": "team", "value": "vision", "effect": "NO_EXECUTE"}]
+    assert taints == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+        {"key": "team", "value": "vision", "effect": "NO_EXECUTE"},
+    ]
     assert eks_taints("cpu", []) == []
