@@ -1,0 +1,1 @@
+"""Bootstrap of on-prem nodes over SSH: the script files in ``scripts/`` and the Pulumi component that sends them."""
