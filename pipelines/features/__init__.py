@@ -1,0 +1,1 @@
+"""Feast feature repository for the credit-risk use case: schema, synthetic data, local store, validated ingestion."""
