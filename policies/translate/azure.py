@@ -1,0 +1,216 @@
+"""``azure-native:*`` resources -> one ARM template per stack (Checkov's ``arm`` framework).
+
+azure-native flattens ARM's ``properties`` envelope to the top level, takes each resource's name (and its parents'
+names) from path inputs such as ``accountName`` and ``resourceName``, and uses the specs' client names where
+they differ from the wire names (``enableHttpsTrafficOnly`` is ARM's ``supportsHttpsTrafficOnly``). This module
+puts it back: ARM type, ``apiVersion`` (the SDK's default, from ``azure_schema.json``), ``name`` (``parent/child``
+for child resources), top-level envelope fields, everything else under ``properties`` with wire names.
+
+:data:`ARM_TYPES` is reviewed for the types the platform deploys; other tokens get the ARM type by naming rule
+(``Microsoft.<Namespace>/<camelCase plural>``), which the coverage row says.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from infra.preview.model import UNKNOWN, PreviewResource
+
+SCHEMA_URL = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+# ARM resource fields that sit beside ``properties``, not inside it.
+ENVELOPE = ("location", "tags", "sku", "kind", "identity", "zones", "extendedLocation", "plan", "managedBy")
+
+
+@dataclass(frozen=True)
+class ArmType:
+    type: str
+    name_inputs: tuple[str, ...]
+    """Inputs that hold the names of the parent(s) and of the resource itself, outermost first."""
+    renames: dict[str, str] = field(default_factory=dict)
+    """azure-native input path (dotted, camelCase) -> ARM wire name of the last segment."""
+    inline_children: tuple[str, ...] = ()
+    """List inputs whose items are child resources written inline (``{name, properties: {...}}`` in ARM)."""
+    fixed_names: tuple[str | None, ...] = ()
+    """Name segments with a fixed value (``default`` for blobServices), aligned with the name parts."""
+
+
+_KEY_VAULT_KEY_RENAMES = {
+    "encryption.keyVaultProperties": "keyvaultproperties",
+    "encryption.keyVaultProperties.keyName": "keyname",
+    "encryption.keyVaultProperties.keyVersion": "keyversion",
+    "encryption.keyVaultProperties.keyVaultUri": "keyvaulturi",
+}
+
+ARM_TYPES: dict[str, ArmType] = {
+    "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", ("resourceGroupName",)),
+    "azure-native:storage:StorageAccount": ArmType(
+        "Microsoft.Storage/storageAccounts", ("accountName",),
+        renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", **_KEY_VAULT_KEY_RENAMES},
+    ),
+    "azure-native:storage:BlobServiceProperties": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName"), fixed_names=(None, "default")
+    ),
+    "azure-native:storage:BlobContainer": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices/containers", ("accountName", "", "containerName"),
+        fixed_names=(None, "default", None),
+    ),
+    "azure-native:storage:EncryptionScope": ArmType(
+        "Microsoft.Storage/storageAccounts/encryptionScopes", ("accountName", "encryptionScopeName")
+    ),
+    "azure-native:storage:ManagementPolicy": ArmType(
+        "Microsoft.Storage/storageAccounts/managementPolicies", ("accountName", "managementPolicyName"),
+        fixed_names=(None, "default"),
+    ),
+    "azure-native:containerservice:ManagedCluster": ArmType("Microsoft.ContainerService/managedClusters", ("resourceName",)),
+    "azure-native:containerservice:AgentPool": ArmType(
+        "Microsoft.ContainerService/managedClusters/agentPools", ("resourceName", "agentPoolName")
+    ),
+    "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
+    "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
+    "azure-native:keyvault:Secret": ArmType("Microsoft.KeyVault/vaults/secrets", ("vaultName", "secretName")),
+    "azure-native:network:VirtualNetwork": ArmType(
+        "Microsoft.Network/virtualNetworks", ("virtualNetworkName",), inline_children=("subnets",)
+    ),
+    "azure-native:network:Subnet": ArmType("Microsoft.Network/virtualNetworks/subnets", ("virtualNetworkName", "subnetName")),
+    "azure-native:network:NetworkSecurityGroup": ArmType(
+        "Microsoft.Network/networkSecurityGroups", ("networkSecurityGroupName",), inline_children=("securityRules",)
+    ),
+    "azure-native:network:SecurityRule": ArmType(
+        "Microsoft.Network/networkSecurityGroups/securityRules", ("networkSecurityGroupName", "securityRuleName")
+    ),
+    "azure-native:network:PrivateEndpoint": ArmType("Microsoft.Network/privateEndpoints", ("privateEndpointName",)),
+    "azure-native:privatedns:PrivateZone": ArmType("Microsoft.Network/privateDnsZones", ("privateZoneName",)),
+    "azure-native:privatedns:VirtualNetworkLink": ArmType(
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
+    ),
+    "azure-native:monitor:DiagnosticSetting": ArmType("Microsoft.Insights/diagnosticSettings", ("name",)),
+    "azure-native:operationalinsights:Workspace": ArmType("Microsoft.OperationalInsights/workspaces", ("workspaceName",)),
+    "azure-native:managedidentity:UserAssignedIdentity": ArmType(
+        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",)
+    ),
+    "azure-native:managedidentity:FederatedIdentityCredential": ArmType(
+        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+        ("resourceName", "federatedIdentityCredentialResourceName"),
+    ),
+    "azure-native:authorization:RoleAssignment": ArmType("Microsoft.Authorization/roleAssignments", ("roleAssignmentName",)),
+    "azure-native:dbforpostgresql:Server": ArmType("Microsoft.DBforPostgreSQL/flexibleServers", ("serverName",)),
+    "azure-native:dbforpostgresql:Database": ArmType(
+        "Microsoft.DBforPostgreSQL/flexibleServers/databases", ("serverName", "databaseName")
+    ),
+    "azure-native:dbforpostgresql:Configuration": ArmType(
+        "Microsoft.DBforPostgreSQL/flexibleServers/configurations", ("serverName", "configurationName")
+    ),
+    "azure-native:dbforpostgresql:FirewallRule": ArmType(
+        "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", ("serverName", "firewallRuleName")
+    ),
+    "azure-native:redis:Redis": ArmType("Microsoft.Cache/redis", ("name",)),
+    "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),
+}
+_NAMESPACES = {
+    "resources": "Resources", "network": "Network", "containerservice": "ContainerService", "storage": "Storage",
+    "keyvault": "KeyVault", "managedidentity": "ManagedIdentity", "operationalinsights": "OperationalInsights",
+    "monitor": "Insights", "insights": "Insights", "authorization": "Authorization", "dbforpostgresql": "DBforPostgreSQL",
+    "redis": "Cache", "privatedns": "Network", "containerregistry": "ContainerRegistry", "compute": "Compute",
+}
+_PATH_INPUTS = {"resourceGroupName"}
+
+
+@lru_cache(maxsize=1)
+def api_versions() -> dict[str, str]:
+    return json.loads(Path(__file__).with_name("azure_schema.json").read_text())["api_versions"]
+
+
+def arm_type(token: str) -> tuple[ArmType, bool] | None:
+    """(ARM type, reviewed?) of an azure-native token; None when the installed SDK has no such resource."""
+    if token in ARM_TYPES:
+        return ARM_TYPES[token], True
+    if token not in api_versions():
+        return None
+    _, module, kind = token.split(":")
+    namespace = _NAMESPACES.get(module, module[:1].upper() + module[1:])
+    collection = kind[:1].lower() + kind[1:]
+    collection += "" if collection.endswith("s") else "es" if collection.endswith(("x", "ch", "sh")) else "s"
+    own = kind[:1].lower() + kind[1:] + "Name"
+    return ArmType(f"Microsoft.{namespace}/{collection}", (own,)), False
+
+
+def _drop_unknown(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_unknown(v) for k, v in value.items() if v is not None and v != UNKNOWN}
+    if isinstance(value, list):
+        return [_drop_unknown(v) for v in value if v != UNKNOWN]
+    return value
+
+
+def _rename(value: Any, renames: dict[str, str], path: str = "") -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            out[renames.get(sub, key)] = _rename(item, renames, sub)
+        return out
+    if isinstance(value, list):
+        return [_rename(v, renames, path) for v in value]
+    return value
+
+
+def _inline_child(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    outer = {k: item[k] for k in ("name", "id") if k in item}
+    inner = {k: v for k, v in item.items() if k not in ("name", "id", "properties")}
+    inner.update(item.get("properties") or {})
+    if inner:
+        outer["properties"] = inner
+    return outer
+
+
+def resource_name(resource: PreviewResource, spec: ArmType) -> str:
+    """``parent/child`` names from the path inputs; the mock's output name or the Pulumi name as a last resort."""
+    parts = []
+    for i, key in enumerate(spec.name_inputs):
+        fixed = spec.fixed_names[i] if i < len(spec.fixed_names) else None
+        value = fixed or resource.inputs.get(key)
+        if not isinstance(value, str) or value == UNKNOWN:
+            value = resource.outputs.get("name") if i == len(spec.name_inputs) - 1 else None
+        if not isinstance(value, str) or value == UNKNOWN:
+            value = resource.name
+        parts.append(value)
+    return "/".join(parts)
+
+
+def resource(res: PreviewResource, spec: ArmType) -> dict[str, Any]:
+    inputs = _drop_unknown(_rename(res.inputs, spec.renames))
+    skip = _PATH_INPUTS | set(spec.name_inputs)
+    doc: dict[str, Any] = {
+        "type": spec.type,
+        "apiVersion": api_versions().get(res.type, ""),
+        "name": resource_name(res, spec),
+    }
+    properties: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if key in skip:
+            continue
+        if key in ENVELOPE:
+            doc[key] = value
+        elif key in spec.inline_children and isinstance(value, list):
+            properties[key] = [_inline_child(v) for v in value]
+        elif key == "properties" and isinstance(value, dict):
+            properties.update(value)  # the few types azure-native does not flatten (e.g. keyvault:Vault)
+        else:
+            properties[key] = value
+    doc["properties"] = properties
+    return doc
+
+
+def template(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"$schema": SCHEMA_URL, "contentVersion": "1.0.0.0", "parameters": {}, "resources": resources}
+
+
+def checkov_id(doc: dict[str, Any]) -> str:
+    return f"{doc['type']}.{doc['name']}"
+
