@@ -50,6 +50,9 @@ class EksClusterArgs:
     """Safeguard switch: expose the Kubernetes API on the internet (limited to ``public_access_cidrs``)."""
     public_access_cidrs: Sequence[str] = ()
     """With ``public_endpoint``: the CIDRs allowed to reach it; required, the AWS default is 0.0.0.0/0."""
+    creator_admin: bool = True
+    """Give the identity that runs ``pulumi up`` cluster-admin (an access entry EKS makes), so the same program can
+    install the in-cluster layers. Set False when the deployer signs in as one of the platform-admin roles."""
     deletion_protection: bool = True
     log_retention_days: int = 365
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -93,7 +96,13 @@ class EksCluster(pulumi.ComponentResource):
                     [
                         {
                             "Effect": "Allow",
-                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+                            "Action": [
+                                "kms:Encrypt",
+                                "kms:Decrypt",
+                                "kms:DescribeKey",
+                                "kms:ListGrants",
+                                "kms:CreateGrant",
+                            ],
                             "Resource": arn,
                         }
                     ]
@@ -121,7 +130,10 @@ class EksCluster(pulumi.ComponentResource):
                 "endpoint_public_access": args.public_endpoint,
                 **({"public_access_cidrs": list(args.public_access_cidrs)} if args.public_endpoint else {}),
             },
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": args.creator_admin,
+            },
             encryption_config={"provider": {"key_arn": args.kms_key_arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             kubernetes_network_config={"service_ipv4_cidr": args.service_cidr, "ip_family": "ipv4"},

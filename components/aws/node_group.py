@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -12,8 +13,15 @@ from components.aws._iam import assume_role_policy, managed_policy
 from components.gpu import GPU_TAINT, node_labels
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-AMI_TYPES = {"cpu": "AL2023_x86_64_STANDARD", "gpu": "AL2023_x86_64_NVIDIA"}
-"""EKS-optimised Amazon Linux 2023; the NVIDIA variant ships the driver (the GPU Operator leaves it alone)."""
+AMI_TYPES = {
+    ("x86_64", "cpu"): "AL2023_x86_64_STANDARD",
+    ("x86_64", "gpu"): "AL2023_x86_64_NVIDIA",
+    ("arm64", "cpu"): "AL2023_ARM_64_STANDARD",
+    ("arm64", "gpu"): "AL2023_ARM_64_NVIDIA",
+}
+"""EKS-optimised Amazon Linux 2023; the NVIDIA variants ship the driver (the GPU Operator leaves it alone)."""
+_GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*$")
+"""Graviton (arm64) instance families carry a ``g`` after the generation: m7g, c7gn, r6gd, g5g."""
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 """Kubernetes taint effect -> EKS API name."""
 CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
@@ -103,6 +111,12 @@ def eks_taints(kind: str, taints: Sequence[Mapping[str, str]]) -> list[dict[str,
     return [{"key": t["key"], "value": t.get("value", ""), "effect": TAINT_EFFECTS[t["effect"]]} for t in wanted]
 
 
+def ami_type(kind: str, instance_type: str) -> str:
+    """EKS AMI type for a pool: NVIDIA or standard, for the instance family's CPU architecture."""
+    arch = "arm64" if _GRAVITON_FAMILY.match(instance_type.split(".", 1)[0]) else "x86_64"
+    return AMI_TYPES[(arch, kind)]
+
+
 class ManagedNodeGroup(pulumi.ComponentResource):
     """One node pool: launch template (IMDSv2 only, KMS-encrypted gp3 root) and the EKS managed node group."""
 
@@ -154,7 +168,7 @@ class ManagedNodeGroup(pulumi.ComponentResource):
             version=args.kubernetes_version,
             node_role_arn=args.node_role_arn,
             subnet_ids=list(args.subnet_ids),
-            ami_type=AMI_TYPES[args.kind],
+            ami_type=ami_type(args.kind, args.instance_type),
             capacity_type=CAPACITY_TYPES[args.capacity],
             instance_types=[args.instance_type],
             scaling_config={"min_size": args.min_size, "max_size": args.max_size, "desired_size": args.desired_size},
@@ -163,6 +177,7 @@ class ManagedNodeGroup(pulumi.ComponentResource):
             labels=labels,
             taints=eks_taints(args.kind, args.taints),
             tags=tags,
-            opts=child,
+            # The cluster autoscaler owns the desired size once the group exists.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
         )
         self.register_outputs({"nodeGroupName": self.node_group.node_group_name})

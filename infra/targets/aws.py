@@ -15,7 +15,10 @@ from infra.config import ConfigError, StackConfig
 from infra.targets import TargetCluster
 
 AUTOSCALING_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-"""Launches the node groups' instances, so it must be able to use the key of their encrypted root volumes."""
+"""Launches the node groups' instances, so the key policy lets it use the key of their encrypted root volumes.
+KMS refuses a key policy naming a role that does not exist: in an account that never used EC2 Auto Scaling or EKS
+node groups, create it once first (``aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com``).
+"""
 BUCKET_NAME_MAX = 63
 ACCOUNT_ID_LEN = 12
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from components.aws.node_group import NODE_POLICIES, eks_taints
+import pytest
+
+from components.aws.node_group import NODE_POLICIES, ami_type, eks_taints
 from components.gpu import GPU_TAINT, cpu_node_labels, gpu_node_labels
 from tests.components.aws.stack import child_of
 from tests.conftest import of_type
@@ -90,3 +92,18 @@ def test_pool_taints_join_the_gpu_taint_without_duplicates():
         {"key": "team", "value": "vision", "effect": "NO_EXECUTE"},
     ]
     assert eks_taints("cpu", []) == []
+
+
+@pytest.mark.parametrize(
+    "kind, instance_type, expected",
+    [
+        ("gpu", "p4d.24xlarge", "AL2023_x86_64_NVIDIA"),
+        ("gpu", "g6e.xlarge", "AL2023_x86_64_NVIDIA"),
+        ("gpu", "g5g.2xlarge", "AL2023_ARM_64_NVIDIA"),
+        ("cpu", "m6i.xlarge", "AL2023_x86_64_STANDARD"),
+        ("cpu", "c7gn.large", "AL2023_ARM_64_STANDARD"),
+        ("cpu", "m7i-flex.large", "AL2023_x86_64_STANDARD"),
+    ],
+)
+def test_ami_type_matches_accelerator_and_architecture(kind, instance_type, expected):
+    assert ami_type(kind, instance_type) == expected
