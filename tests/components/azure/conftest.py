@@ -1,0 +1,17 @@
+"""One preview of the azure-uae-prod target shared by the Azure component tests (about a second and a half)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.components.azure.stack import preview_azure_target
+
+
+@pytest.fixture(scope="session")
+def azure_target():
+    return preview_azure_target()
+
+
+@pytest.fixture(scope="session")
+def azure_prod(azure_target):
+    return azure_target[0]
