@@ -1,0 +1,110 @@
+"""OnPremObjectStore: pinned MinIO chart, TLS from cert-manager, encryption at rest, generated secrets that never
+appear in plain text, the stack's buckets with the models bucket locked, and network isolation."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from components import versions
+from components.onprem.object_store import OnPremObjectStore, OnPremObjectStoreArgs, _kms_config_env
+from infra.preview.model import PreviewResult
+from tests.components.kubernetes.helpers import stack_config
+from tests.conftest import of_type, one, run_mocked
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+
+
+@pytest.fixture(scope="module")
+def result() -> PreviewResult:
+    return run_mocked(lambda: OnPremObjectStore("object-store", OnPremObjectStoreArgs.from_config(stack_config())))
+
+
+@pytest.fixture(scope="module")
+def values(result: PreviewResult) -> dict:
+    return one(result, RELEASE).inputs["values"]
+
+
+def test_minio_chart_and_images_are_pinned(result: PreviewResult, values: dict) -> None:
+    release = one(result, RELEASE).inputs
+    assert (release["chart"], release["version"]) == (versions.MINIO.name, versions.MINIO.version)
+    assert release["repositoryOpts"] == {"repo": versions.MINIO.repository}
+    assert values["image"] == {"repository": "quay.io/minio/minio", "tag": versions.MINIO_SERVER_IMAGE.tag}
+    assert values["mcImage"]["tag"] == versions.MINIO_CLIENT_IMAGE.tag
+
+
+def test_tls_from_a_cert_manager_certificate(result: PreviewResult, values: dict) -> None:
+    assert values["tls"] == {"enabled": True, "certSecret": "minio-tls", "publicCrt": "tls.crt", "privateKey": "tls.key"}
+    cert = one(result, "kubernetes:cert-manager.io/v1:Certificate").inputs
+    assert cert["spec"]["secretName"] == "minio-tls"
+    assert cert["spec"]["issuerRef"] == {"name": "dc1-enterprise-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert "minio.object-store.svc.cluster.local" in cert["spec"]["dnsNames"]
+    assert "*.minio-svc.object-store.svc.cluster.local" in cert["spec"]["dnsNames"], "servers talk TLS to each other"
+    release = one(result, RELEASE)
+    cert_urn = one(result, "kubernetes:cert-manager.io/v1:Certificate").urn
+    assert cert_urn in release.dependencies, "MinIO must not start before its certificate exists"
+
+
+def test_encryption_at_rest_with_a_generated_key(values: dict) -> None:
+    assert values["extraSecret"] == "minio-kms"
+    commands = [c["command"] for c in values["customCommands"]]
+    for bucket in ("datasets", "features", "models", "pipeline-artifacts"):
+        assert f"encrypt set sse-s3 myminio/{bucket}" in commands
+    env = _kms_config_env("x" * 64)
+    assert "export MINIO_KMS_AUTO_ENCRYPTION=on" in env
+    key = env.split("MINIO_KMS_SECRET_KEY=", 1)[1].split("\n", 1)[0]
+    name, material = key.split(":", 1)
+    assert name == "mlops-sse" and len(base64.b64decode(material)) == 32
+    assert _kms_config_env("y" * 64) != env
+
+
+def test_storage_on_the_configured_encrypted_class(values: dict) -> None:
+    assert values["persistence"]["enabled"] is True
+    assert values["persistence"]["storageClass"] == "encrypted-local"
+
+
+def test_buckets_versioned_and_models_bucket_locked(values: dict) -> None:
+    buckets = {b["name"]: b for b in values["buckets"]}
+    assert set(buckets) == {"datasets", "features", "models", "pipeline-artifacts"}
+    assert all(b["versioning"] and not b["purge"] and b["policy"] == "none" for b in buckets.values())
+    assert buckets["models"]["objectlocking"] is True
+    assert not any(b["objectlocking"] for name, b in buckets.items() if name != "models")
+    assert "retention set --default COMPLIANCE 2555d myminio/models" in [c["command"] for c in values["customCommands"]]
+
+
+def test_secrets_are_generated_and_never_plain(result: PreviewResult, values: dict) -> None:
+    secrets = {s.inputs["metadata"]["name"]: s.inputs for s in of_type(result, SECRET)}
+    assert set(secrets) == {"minio-root", "minio-kms"}
+    assert all(s["stringData"] == "[secret]" for s in secrets.values())
+    assert values["existingSecret"] == "minio-root"
+    assert "rootPassword" not in values and "rootUser" not in values
+    assert values["users"] == [] and values["svcaccts"] == [], "the chart's demo console/console123 user is removed"
+    dumped = json.dumps([r.inputs for r in result.resources])
+    for record in of_type(result, "random:index/randomPassword:RandomPassword"):
+        assert record.outputs["result"] not in dumped, f"{record.name} leaked into an input"
+
+
+def test_network_isolated_with_s3_open_to_platform_namespaces_only(result: PreviewResult, values: dict) -> None:
+    ns = one(result, "kubernetes:core/v1:Namespace").inputs["metadata"]
+    assert ns["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert ns["labels"]["pod-security.kubernetes.io/warn"] == "restricted"
+    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in of_type(result, "kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert policies["default-deny"]["policyTypes"] == ["Ingress", "Egress"]
+    (rule,) = policies["allow-s3-from-platform"]["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 9000}]
+    (selector,) = rule["from"][0]["namespaceSelector"]["matchExpressions"]
+    assert selector["values"] == ["platform", "team"]
+    assert values["ingress"] == {"enabled": False} and values["consoleIngress"] == {"enabled": False}
+    assert values["service"]["type"] == "ClusterIP"
+    assert values["environment"] == {"MINIO_BROWSER": "off"}
+
+
+def test_endpoint_is_https_and_buckets_are_s3_uris(result: PreviewResult) -> None:
+    component = one(result, "mlops:onprem:OnPremObjectStore")
+    assert component.custom is False
+    assert not result.unknown_inputs
+    args = OnPremObjectStoreArgs.from_config(stack_config())
+    assert args.endpoint == "https://minio.object-store.svc.cluster.local:9000"
