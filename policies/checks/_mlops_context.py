@@ -1,0 +1,157 @@
+"""Per-stack policy context: allowed regions, required tags and the GPU taint, shared by every check.
+
+The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's directory, next to ``tfplan.json``,
+``arm.json`` and ``k8s/``::
+
+    {"stack": "aws-uae-prod",
+     "allowed_regions": ["me-central-1"],
+     "required_tags": ["owner", "cost-center", "data-classification"],
+     "gpu_taint": {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}}
+
+``allowed_regions`` may also be a mapping per cloud (``{"aws": [...], "azure": [...]}``). A key that is absent takes
+the built-in default below, and so does a scan with no context file at all (Checkov run bare over plain files).
+A context file that exists but cannot be read or has a field of the wrong shape is logged at ERROR level (the gate
+treats any ERROR as "could not do its job") and :func:`context_for` returns ``None``: checks that need it then FAIL.
+
+Where the context file is looked up: Checkov hands each check the scanned file in ``BaseCheck.entity_path``
+(``<file>:<type>:<name>``). ARM and Kubernetes give that file as Checkov received it (absolute, or relative to
+the working directory); the Terraform plan runner gives it relative to the scanned root with a leading ``/``, but
+puts the absolute path in the resource's ``__file__`` attribute, which wins when present. Relative paths are also
+tried under ``$MLOPS_GATE_ROOT`` (the gate sets it to the scan root).
+
+Standard library only: this module is loaded by Checkov's external-check loader (it defines no check) and
+imported by the checks next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+CONTEXT_FILE = "mlops-context.cfg"
+ROOT_ENV = "MLOPS_GATE_ROOT"
+
+DEFAULT_ALLOWED_REGIONS: dict[str, tuple[str, ...]] = {"aws": ("me-central-1",), "azure": ("uaenorth",)}
+DEFAULT_REQUIRED_TAGS: tuple[str, ...] = ("owner", "cost-center", "data-classification")
+DEFAULT_GPU_TAINT: dict[str, str] = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+_log = logging.getLogger(__name__)
+
+
+class ContextError(ValueError):
+    """A context file that exists but cannot be used."""
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What the checks of one stack compare against."""
+
+    source: str
+    """The context file read, or ``"built-in defaults"``."""
+    allowed_regions: dict[str, tuple[str, ...]]
+    required_tags: tuple[str, ...]
+    gpu_taint: dict[str, str]
+
+    def regions_for(self, cloud: str) -> tuple[str, ...]:
+        return self.allowed_regions.get(cloud, ())
+
+    @property
+    def gpu_taint_string(self) -> str:
+        """The taint as AKS ``nodeTaints`` writes it: ``key=value:Effect``."""
+        taint = self.gpu_taint
+        return f"{taint['key']}={taint['value']}:{taint['effect']}" if taint["value"] else f"{taint['key']}:{taint['effect']}"
+
+
+DEFAULT_CONTEXT = PolicyContext(
+    source="built-in defaults",
+    allowed_regions=dict(DEFAULT_ALLOWED_REGIONS),
+    required_tags=DEFAULT_REQUIRED_TAGS,
+    gpu_taint=dict(DEFAULT_GPU_TAINT),
+)
+
+_cache: dict[str, PolicyContext | None] = {}
+
+
+def context_for(entity_path: str, conf: Any = None) -> PolicyContext | None:
+    """The context of the stack that holds the scanned file; ``None`` (already logged) if its file is invalid."""
+    directory = _stack_directory(entity_path, conf)
+    if directory is None:
+        return DEFAULT_CONTEXT
+    if directory not in _cache:
+        _cache[directory] = _load(os.path.join(directory, CONTEXT_FILE))
+    return _cache[directory]
+
+
+def _stack_directory(entity_path: str, conf: Any) -> str | None:
+    """Directory of the scanned file, or ``None`` when no candidate exists on disk."""
+    candidates: list[str] = []
+    declared = conf.get("__file__") if isinstance(conf, dict) else None
+    if isinstance(declared, list) and declared:
+        declared = declared[0]
+    if isinstance(declared, str) and declared:
+        candidates.append(declared)
+    scanned = _scanned_file(entity_path)
+    if scanned:
+        candidates.append(scanned)
+        root = os.environ.get(ROOT_ENV)
+        if root:
+            candidates.append(os.path.join(root, scanned.lstrip("/")))
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return os.path.dirname(os.path.abspath(candidate))
+    return None
+
+
+def _scanned_file(entity_path: str) -> str:
+    """``<file>:<type>:<name>`` -> ``<file>`` (types and names contain no ``:``; Windows drives are not a concern)."""
+    if not isinstance(entity_path, str):
+        return ""
+    parts = entity_path.rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else ""
+
+
+def _load(path: str) -> PolicyContext | None:
+    if not os.path.isfile(path):
+        return DEFAULT_CONTEXT
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+        return _parse(raw, path)
+    except (OSError, ValueError) as exc:
+        _log.error("mlops policy context %s is invalid: %s", path, exc)
+        return None
+
+
+def _parse(raw: Any, path: str) -> PolicyContext:
+    if not isinstance(raw, dict):
+        raise ContextError("the file must hold a JSON object")
+    regions = dict(DEFAULT_ALLOWED_REGIONS)
+    if "allowed_regions" in raw:
+        value = raw["allowed_regions"]
+        if _is_string_list(value):
+            regions = {cloud: tuple(value) for cloud in DEFAULT_ALLOWED_REGIONS}
+        elif isinstance(value, dict) and all(isinstance(k, str) and _is_string_list(v) for k, v in value.items()):
+            regions = {cloud: tuple(value.get(cloud, ())) for cloud in {*DEFAULT_ALLOWED_REGIONS, *value}}
+        else:
+            raise ContextError("allowed_regions must be a list of region names or a mapping cloud -> list")
+    tags = DEFAULT_REQUIRED_TAGS
+    if "required_tags" in raw:
+        if not _is_string_list(raw["required_tags"]):
+            raise ContextError("required_tags must be a list of tag names")
+        tags = tuple(raw["required_tags"])
+    taint = dict(DEFAULT_GPU_TAINT)
+    if "gpu_taint" in raw:
+        value = raw["gpu_taint"]
+        if not (isinstance(value, dict) and isinstance(value.get("key"), str) and value["key"]
+                and isinstance(value.get("value", ""), str) and value.get("effect") in TAINT_EFFECTS):
+            raise ContextError(f"gpu_taint must be {{key, value, effect}} with effect one of {', '.join(TAINT_EFFECTS)}")
+        taint = {"key": value["key"], "value": value.get("value", ""), "effect": value["effect"]}
+    return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint)
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
