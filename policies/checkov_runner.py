@@ -1,0 +1,372 @@
+"""One Checkov run over every stack asked, and the way from its results back to the Pulumi resources.
+
+Fail closed: anything short of a complete, trustworthy scan raises :class:`CheckovError` (exit 2): Checkov
+missing, crashing, timing out, printing something that is not its JSON report, logging a check error (a custom
+check that raises only logs ``ERROR`` and its result vanishes), a parsing error, a result that cannot be traced back
+to a Pulumi resource, or results for fewer resources than were sent.
+
+Checkov runs from its own environment (``.venv-checkov``; ``MLOPS_CHECKOV`` names another executable): current
+Checkov pins ``packaging<24`` and pulumi needs ``packaging>=26``. It never calls the vendor API
+(``BC_SKIP_MAPPING=TRUE``, no API key, ``--skip-download``).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policies.translate.model import Origin, TranslatedStack
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHECKS_DIR = REPO_ROOT / "policies" / "checks"
+DEFAULT_TIMEOUT_S = 300.0
+FRAMEWORKS = ("terraform_plan", "arm", "kubernetes")
+CUSTOM_PREFIX = "CKV_MLOPS_"
+_CHECK_ERROR = re.compile(r"\[ERROR\]\s+(.*)")
+_BASE_MODULE_FRAMEWORK = {"checkov.terraform": "terraform_plan", "checkov.arm": "arm", "checkov.kubernetes": "kubernetes"}
+_SOURCE_LINK = "https://github.com/bridgecrewio/checkov/blob/main/{path}.py"
+
+
+class CheckovError(Exception):
+    """Checkov could not give a complete, trustworthy result. The message is for the user, as is."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check on one translated resource, traced back to its Pulumi resource."""
+
+    check_id: str
+    check_name: str
+    result: str
+    """``PASSED``, ``FAILED`` or ``SKIPPED`` as Checkov reports it (suppressions are applied later, by the gate)."""
+    framework: str
+    file: str
+    """Relative to the stack's folder: ``tfplan.json``, ``arm.json``, ``k8s/<n>.yaml``."""
+    resource_id: str
+    origin: Origin
+    scanned_path: str
+    """The file as Checkov names it: ``/<stack folder>/<file>``."""
+    guideline: str | None = None
+    evaluated_keys: tuple[str, ...] = ()
+
+
+@dataclass
+class CheckovRun:
+    results: list[CheckResult]
+    version: str
+    wall_s: float
+    command: list[str]
+    resources_sent: int
+    custom_checks: dict[str, CustomCheck] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomCheck:
+    """What a custom check file declares, read statically (Checkov loads it in its own environment, not here)."""
+
+    id: str
+    framework: str | None
+    resources: tuple[str, ...]
+    """Entity types it applies to (glob patterns as Checkov allows); empty when not a literal in the file."""
+    path: str
+
+
+def checkov_executable() -> Path:
+    """``MLOPS_CHECKOV`` if set, else the pinned Checkov in ``.venv-checkov`` next to this repository."""
+    override = os.environ.get("MLOPS_CHECKOV")
+    candidate = Path(override) if override else REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not candidate.is_file() or not os.access(candidate, os.X_OK):
+        how = "MLOPS_CHECKOV points to" if override else "expected the pinned Checkov at"
+        raise CheckovError(
+            f"Checkov is missing: {how} {candidate}, which is not an executable file. "
+            "Run `make setup` (it builds .venv-checkov from policies/requirements-checkov.lock) or set MLOPS_CHECKOV."
+        )
+    return candidate
+
+
+def framework_of(path: str) -> str | None:
+    """Which framework reads a translated file (``tfplan*.json``, ``arm*.json``, ``k8s/*.yaml``); None for others."""
+    name = path.rsplit("/", 1)[-1]
+    if "/" not in path and name.startswith("tfplan") and name.endswith(".json"):
+        return "terraform_plan"
+    if "/" not in path and name.startswith("arm") and name.endswith(".json"):
+        return "arm"
+    if path.startswith("k8s/") and name.endswith((".yaml", ".yml")):
+        return "kubernetes"
+    return None
+
+
+def entity_type(framework: str, resource_id: str) -> str:
+    """The entity type Checkov matches checks on, from its resource id."""
+    if framework == "arm":
+        slash = resource_id.rfind("/")
+        dot = resource_id.find(".", slash)
+        return resource_id[:dot] if dot > 0 else resource_id
+    return resource_id.split(".", 1)[0]
+
+
+def _serialise(path: str, document: Any) -> str:
+    if isinstance(document, (str, bytes)):
+        return document.decode() if isinstance(document, bytes) else document
+    if not path.endswith((".yaml", ".yml")):
+        return json.dumps(document, indent=1, default=str)
+    import yaml
+
+    if isinstance(document, list):
+        return yaml.safe_dump_all(document, sort_keys=False)
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def stack_dirs(stacks: list[TranslatedStack]) -> list[str]:
+    """One folder name per stack, unique even when two inputs carry the same stack name."""
+    names: list[str] = []
+    for stack in stacks:
+        base = re.sub(r"[^A-Za-z0-9._-]", "_", stack.stack) or "stack"
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}~{n}", n + 1
+        names.append(name)
+    return names
+
+
+def write_inputs(stacks: list[TranslatedStack], root: Path) -> dict[tuple[str, str], tuple[str, str, Origin]]:
+    """Write every stack's files under ``root/<stack>/``; return Checkov's (file_path, resource id) -> origin."""
+    sent: dict[tuple[str, str], tuple[str, str, Origin]] = {}
+    for stack, folder in zip(stacks, stack_dirs(stacks)):
+        for rel, document in stack.files.items():
+            target = root / folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_serialise(rel, document))
+        for (rel, resource_id), origin in stack.origins.items():
+            if framework_of(rel) is None:
+                raise CheckovError(f"stack {stack.stack}: translated file {rel!r} is not one Checkov reads (tfplan*.json, arm*.json, k8s/*.yaml)")
+            if rel not in stack.files:
+                raise CheckovError(f"stack {stack.stack}: resource {origin.urn} points at {rel!r}, which translation did not write")
+            sent[(f"/{folder}/{rel}", resource_id)] = (folder, rel, origin)
+    return sent
+
+
+def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
+    """The ``CKV_MLOPS_*`` checks a folder declares, with the entity types each applies to where they are literal."""
+    found: dict[str, CustomCheck] = {}
+    for path in sorted(checks_dir.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except (SyntaxError, OSError, UnicodeDecodeError) as exc:
+            raise CheckovError(f"custom check {path}: cannot be read: {exc}") from None
+        constants = {
+            t.id: node.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
+        framework = next(
+            (fw for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+             for prefix, fw in _BASE_MODULE_FRAMEWORK.items() if node.module.startswith(prefix)),
+            None,
+        )
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            keywords = {k.arg: k.value for k in call.keywords if k.arg}
+            check_id = _literal(keywords.get("id"), constants)
+            if not (isinstance(check_id, str) and check_id.startswith(CUSTOM_PREFIX)):
+                continue
+            kinds = next(
+                (_literal(keywords[k], constants) for k in ("supported_resources", "supported_kind", "supported_entities")
+                 if k in keywords),
+                None,
+            )
+            resources = tuple(str(k) for k in kinds) if isinstance(kinds, (list, tuple)) else ()
+            found[check_id] = CustomCheck(check_id, framework, resources, str(path))
+    return found
+
+
+def _literal(node: ast.AST | None, constants: dict[str, ast.AST]) -> Any:
+    if isinstance(node, ast.Name) and node.id in constants:
+        node = constants[node.id]
+    if node is None:
+        return None
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):
+        return None
+
+
+def run_checkov(
+    stacks: list[TranslatedStack],
+    *,
+    checks_dir: Path | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    keep_dir: Path | None = None,
+) -> CheckovRun:
+    """Scan every stack's translated files in one Checkov process and trace each result to its Pulumi resource."""
+    executable = checkov_executable()
+    checks_dir = (checks_dir or CHECKS_DIR).resolve()
+    if not (checks_dir / "__init__.py").is_file():
+        raise CheckovError(f"custom checks folder {checks_dir} has no __init__.py: Checkov would silently load none of its checks")
+    declared = custom_checks(checks_dir)
+    root = Path(tempfile.mkdtemp(prefix="mlops-gate-")) if keep_dir is None else keep_dir
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        sent = write_inputs(stacks, root)
+        command = [
+            str(executable), "--directory", ".", "--framework", *FRAMEWORKS, "--external-checks-dir", str(checks_dir),
+            "--output", "json", "--soft-fail", "--skip-download", "--compact",
+        ]
+        env = {k: v for k, v in os.environ.items() if k not in ("BC_API_KEY", "PRISMA_API_URL", "CKV_API_KEY")}
+        env.update(BC_SKIP_MAPPING="TRUE", MLOPS_GATE_ROOT=str(root), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+        started = time.perf_counter()
+        try:
+            proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise CheckovError(f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large") from None
+        except OSError as exc:
+            raise CheckovError(f"Checkov could not start ({executable}): {exc.strerror or exc}") from None
+        wall = time.perf_counter() - started
+        reports = _parse_output(proc, executable)
+        results = _trace(reports, sent)
+        _check_complete(reports, results, sent, declared)
+        version = next((r.get("summary", {}).get("checkov_version", "") for r in reports), "")
+        return CheckovRun(results, version, wall, command, len(sent), declared)
+    finally:
+        if keep_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _parse_output(proc: subprocess.CompletedProcess[str], executable: Path) -> list[dict[str, Any]]:
+    errors = [m.group(1).strip() for m in _CHECK_ERROR.finditer(proc.stderr)]
+    if proc.returncode != 0:
+        raise CheckovError(
+            f"Checkov crashed (exit {proc.returncode}, {executable}):\n{_tail(proc.stderr or proc.stdout) or '(no output)'}"
+        )
+    if errors:
+        raise CheckovError(
+            "Checkov logged errors, so some checks did not run (a custom check that raises loses its result):\n  "
+            + "\n  ".join(dict.fromkeys(errors))
+        )
+    try:
+        doc = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise CheckovError(f"Checkov printed something that is not its JSON report ({executable}):\n{_tail(proc.stdout) or '(nothing)'}") from None
+    reports = doc if isinstance(doc, list) else [doc]
+    if not all(isinstance(r, dict) for r in reports):
+        raise CheckovError("Checkov's JSON report has an unexpected shape (expected report objects)")
+    reports = [r for r in reports if "check_type" in r]
+    for report in reports:
+        parsing_errors = report.get("results", {}).get("parsing_errors") or []
+        if parsing_errors:
+            raise CheckovError(f"Checkov could not parse {', '.join(map(str, parsing_errors))} ({report['check_type']})")
+    return reports
+
+
+def _origin_for(key: tuple[str, str], framework: str, sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> tuple[str, str, Origin] | None:
+    if key in sent:
+        return sent[key]
+    if framework == "kubernetes":
+        # Checkov also reports the pod template of a workload (``Pod.<ns>.<name>.app-<name>``): same file, owner's name.
+        path, resource_id = key
+        rest = resource_id.split(".", 1)[-1]
+        owners = [v for (p, rid), v in sent.items() if p == path and rest.startswith(rid.split(".", 1)[-1])]
+        if owners:
+            return max(owners, key=lambda v: len(v[2].urn))
+    return None
+
+
+def _trace(reports: list[dict[str, Any]], sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for report in reports:
+        framework = report["check_type"]
+        for bucket in ("passed_checks", "failed_checks", "skipped_checks"):
+            for record in report.get("results", {}).get(bucket, []):
+                key = (record.get("file_path", ""), record.get("resource", ""))
+                found = _origin_for(key, framework, sent)
+                if found is None:
+                    raise CheckovError(
+                        f"Checkov reported {record.get('check_id')} on {key[1]} in {key[0]}, which no Pulumi resource was "
+                        "translated to: findings must trace back to a resource, so the gate stops"
+                    )
+                _, rel, origin = found
+                check_class = record.get("check_class") or ""
+                guideline = record.get("guideline") or (
+                    _SOURCE_LINK.format(path=check_class.replace(".", "/"))
+                    if check_class.startswith("checkov.") and ".checks." in check_class else None
+                )
+                results.append(
+                    CheckResult(
+                        check_id=record["check_id"],
+                        check_name=record.get("check_name") or record["check_id"],
+                        result=(record.get("check_result") or {}).get("result", bucket.split("_")[0].upper()),
+                        framework=framework,
+                        file=rel,
+                        resource_id=key[1],
+                        origin=origin,
+                        scanned_path=key[0],
+                        guideline=guideline,
+                        evaluated_keys=tuple((record.get("check_result") or {}).get("evaluated_keys") or ()),
+                    )
+                )
+    return results
+
+
+def _check_complete(
+    reports: list[dict[str, Any]],
+    results: list[CheckResult],
+    sent: dict[tuple[str, str], tuple[str, str, Origin]],
+    declared: dict[str, CustomCheck],
+) -> None:
+    """Results must cover what was sent: every framework, every resource of a type checks exist for, the custom checks."""
+    by_framework: dict[str, int] = {}
+    for path, resource_id in sent:
+        fw = framework_of(path.split("/", 2)[2])
+        by_framework[fw] = by_framework.get(fw, 0) + 1  # type: ignore[index]
+    counted = {r["check_type"]: int(r.get("summary", {}).get("resource_count", 0)) for r in reports}
+    for fw, count in by_framework.items():
+        if counted.get(fw, 0) < count:
+            raise CheckovError(
+                f"Checkov returned results for fewer resources than were sent ({fw}: {counted.get(fw, 0)} of {count}); "
+                "some translated files were not scanned"
+            )
+    seen = {(r.scanned_path, r.resource_id) for r in results}
+    checked_types = {(r.framework, entity_type(r.framework, r.resource_id)) for r in results}
+    missing = []
+    for path, rid in sent:
+        fw = framework_of(path.split("/", 2)[2]) or ""
+        if (path, rid) not in seen and (fw, entity_type(fw, rid)) in checked_types:
+            missing.append((path, rid))
+    if missing:
+        shown = "\n  ".join(f"{rid} in {path}" for path, rid in missing[:20])
+        more = f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else ""
+        raise CheckovError(f"Checkov returned results for fewer resources than were sent; no result for:\n  {shown}{more}")
+    if declared and _custom_applicable(declared, sent) and not any(r.check_id.startswith(CUSTOM_PREFIX) for r in results):
+        raise CheckovError(
+            f"none of the custom checks ({', '.join(sorted(declared))}) produced a result although resources they apply "
+            "to were sent: Checkov did not load them"
+        )
+
+
+def _custom_applicable(declared: dict[str, CustomCheck], sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> bool:
+    """Whether any sent resource is one a custom check applies to (any at all, for checks whose types are not literal)."""
+    for path, rid in sent:
+        fw = framework_of(path.split("/", 2)[2]) or ""
+        kind = entity_type(fw, rid)
+        for check in declared.values():
+            if check.framework not in (None, fw):
+                continue
+            if not check.resources or any(fnmatch.fnmatchcase(kind, p) for p in check.resources):
+                return True
+    return False

@@ -1,0 +1,223 @@
+"""What the gate reads: this project's stacks, any Pulumi Python program, or the JSON the real Pulumi CLI prints.
+
+Every input becomes the same :class:`~infra.preview.model.PreviewResult` records, so translation and reports do
+not care where the resources came from. Malformed files raise :class:`InputError` naming the file and what is
+wrong; the CLI turns that into exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, UnknownInput
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""The key the engine marks secret values with in preview JSON and stack exports."""
+SECRET_TEXT = "[secret]"
+SKIPPED_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
+"""Preview steps that remove a resource: nothing is planned for it, so nothing is gated."""
+
+
+class InputError(Exception):
+    """An input could not be read. The message names the file and what is wrong, for the user as is."""
+
+
+def from_project_stacks(names: list[str]) -> list[PreviewResult]:
+    """Offline preview of this project's stacks (``stacks/Pulumi.<name>.yaml``)."""
+    from infra.preview.runner import PreviewError, preview_stack
+
+    results = []
+    for name in names:
+        try:
+            results.append(attach_context(preview_stack(name)))
+        except PreviewError as exc:
+            raise InputError(str(exc)) from None
+    return results
+
+
+def project_stack_names() -> list[str]:
+    from infra.preview.runner import PreviewError, project_stacks
+
+    try:
+        return project_stacks()
+    except PreviewError as exc:
+        raise InputError(str(exc)) from None
+
+
+def from_program(program_dir: Path, stacks: list[str]) -> list[PreviewResult]:
+    """Offline preview of any Pulumi Python program directory, for the stacks named (or its only stack)."""
+    from infra.preview.runner import PreviewError, preview
+
+    try:
+        return [attach_context(preview(program_dir, name)) for name in (stacks or [None])]
+    except PreviewError as exc:
+        raise InputError(str(exc)) from None
+
+
+def attach_context(result: PreviewResult) -> PreviewResult:
+    """Fill ``PreviewResult.context`` (target, region, allowed regions, required tags) from a project stack file."""
+    if result.context:
+        return result
+    import yaml
+
+    from infra.config import DEFAULT_ALLOWED_REGIONS, PROJECT, REQUIRED_TAGS
+
+    try:
+        config = (yaml.safe_load(Path(result.source).read_text()) or {}).get("config") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return result  # the preview already read this file; without a readable one there is no context to give
+    target = config.get(f"{PROJECT}:target")
+    if target is None:
+        return result  # not a stack of this project's schema: the checks use their built-in defaults
+    residency = config.get(f"{PROJECT}:residency") or {}
+    allowed = residency.get("allowedRegions") if isinstance(residency, dict) else None
+    result.context = {
+        "target": target,
+        "region": config.get(f"{PROJECT}:region"),
+        "allowed_regions": list(allowed or DEFAULT_ALLOWED_REGIONS.get(str(target), ())),
+        "required_tags": list(REQUIRED_TAGS),
+    }
+    return result
+
+
+def _read_json(path: Path, flag: str) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"{flag} {path}: cannot be read: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{flag} {path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _plain(value: Any) -> Any:
+    """Engine JSON to plain values: secrets masked, ``__defaults`` bookkeeping dropped, unknowns kept."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return SECRET_TEXT
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _unknown_paths(value: Any, path: str) -> list[str]:
+    if value == UNKNOWN:
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _unknown_paths(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _unknown_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def parse_urn(urn: Any, where: str) -> tuple[str, str, str]:
+    """``urn:pulumi:<stack>::<project>::<type chain>::<name>`` -> (stack, project, name)."""
+    if not isinstance(urn, str) or not urn.startswith("urn:pulumi:"):
+        raise InputError(f"{where}: 'urn' must be a Pulumi URN (urn:pulumi:<stack>::<project>::<type>::<name>), got {urn!r}")
+    parts = urn[len("urn:pulumi:") :].split("::", 3)
+    if len(parts) != 4 or not all(parts):
+        raise InputError(f"{where}: malformed URN {urn!r}: expected urn:pulumi:<stack>::<project>::<type>::<name>")
+    return parts[0], parts[1], parts[3]
+
+
+def _expect(value: Any, kind: type, where: str, what: str) -> Any:
+    if not isinstance(value, kind):
+        raise InputError(f"{where}: '{what}' must be {'an object' if kind is dict else 'a list'}, got {type(value).__name__}")
+    return value
+
+
+def _resource(state: dict[str, Any], where: str, *, urn: str, inputs_key: str, custom_default: bool) -> PreviewResource:
+    type_token = state.get("type")
+    if not isinstance(type_token, str) or ":" not in type_token:
+        raise InputError(f"{where}: 'type' must be a Pulumi type token like aws:s3/bucket:Bucket, got {type_token!r}")
+    _, _, name = parse_urn(urn, where)
+    raw_inputs = _expect(state.get(inputs_key) or {}, dict, where, inputs_key)
+    prop_deps = _expect(state.get("propertyDependencies") or {}, dict, where, "propertyDependencies")
+    deps = _expect(state.get("dependencies") or [], list, where, "dependencies")
+    outputs = state.get("outputs") or {}
+    return PreviewResource(
+        urn=urn,
+        type=type_token,
+        name=name,
+        parent=state.get("parent") or None,
+        custom=bool(state.get("custom", custom_default)),
+        inputs=_plain(raw_inputs),
+        outputs=_plain(outputs) if isinstance(outputs, dict) else {},
+        provider=state.get("provider") or None,
+        dependencies=[str(d) for d in deps],
+        property_dependencies={str(k): [str(u) for u in (v or [])] for k, v in prop_deps.items()},
+    )
+
+
+def _results_by_stack(resources: list[PreviewResource], projects: dict[str, str], source: str) -> list[PreviewResult]:
+    stacks: dict[str, list[PreviewResource]] = {}
+    for resource in resources:
+        stack, _, _ = parse_urn(resource.urn, source)
+        stacks.setdefault(stack, []).append(resource)
+    results = []
+    for stack, members in stacks.items():
+        unknown = [
+            UnknownInput(r.urn, path, r.property_dependencies.get(key, []))
+            for r in members
+            for key, value in r.inputs.items()
+            for path in _unknown_paths(value, key)
+        ]
+        results.append(PreviewResult(projects[stack], stack, source, members, unknown_inputs=unknown))
+    return results
+
+
+def from_preview_json(path: Path) -> list[PreviewResult]:
+    """``pulumi preview --json``: each step's ``newState``; deleted resources are skipped."""
+    doc = _read_json(path, "--preview-json")
+    if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
+        raise InputError(f"--preview-json {path}: expected an object with a 'steps' list (the output of `pulumi preview --json`)")
+    resources: list[PreviewResource] = []
+    projects: dict[str, str] = {}
+    for i, step in enumerate(doc["steps"]):
+        where = f"--preview-json {path}: steps[{i}]"
+        if not isinstance(step, dict):
+            raise InputError(f"{where}: must be an object with 'op', 'urn' and 'newState'")
+        op = step.get("op")
+        if not isinstance(op, str):
+            raise InputError(f"{where}: 'op' is missing")
+        if op in SKIPPED_OPS:
+            continue
+        state = step.get("newState")
+        if not isinstance(state, dict):
+            raise InputError(f"{where}: op {op!r} needs a 'newState' object with the planned resource")
+        urn = step.get("urn") or state.get("urn")
+        stack, project, _ = parse_urn(urn, where)
+        projects[stack] = project
+        resources.append(_resource(state, where, urn=urn, inputs_key="inputs", custom_default=True))
+    if not resources:
+        raise InputError(f"--preview-json {path}: no planned resources in 'steps' (nothing to gate)")
+    return _results_by_stack(resources, projects, str(path))
+
+
+def from_stack_export(path: Path) -> list[PreviewResult]:
+    """``pulumi stack export``: the resources recorded in the stack's state (``deployment.resources``)."""
+    doc = _read_json(path, "--stack-export")
+    deployment = doc.get("deployment") if isinstance(doc, dict) else None
+    if not isinstance(deployment, dict) or not isinstance(deployment.get("resources"), list):
+        raise InputError(
+            f"--stack-export {path}: expected an object with 'deployment.resources' (the output of `pulumi stack export`)"
+        )
+    resources: list[PreviewResource] = []
+    projects: dict[str, str] = {}
+    for i, state in enumerate(deployment["resources"]):
+        where = f"--stack-export {path}: deployment.resources[{i}]"
+        if not isinstance(state, dict):
+            raise InputError(f"{where}: must be an object with 'urn', 'type' and 'inputs'")
+        if state.get("delete"):
+            continue
+        urn = state.get("urn")
+        stack, project, _ = parse_urn(urn, where)
+        projects[stack] = project
+        resources.append(_resource(state, where, urn=urn, inputs_key="inputs", custom_default=False))
+    if not resources:
+        raise InputError(f"--stack-export {path}: 'deployment.resources' is empty (nothing to gate)")
+    return _results_by_stack(resources, projects, str(path))
