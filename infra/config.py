@@ -74,6 +74,9 @@ class OnPremNode(_Model):
     name: str
     address: str | None = None
     ssh_user: str = "mlops"
+    ssh_host_key: str | None = Field(
+        default=None, description="the server's SSH public host key (ssh-ed25519 AAAA...); the bootstrap verifies it"
+    )
     gpu_count: int | None = Field(default=None, ge=1, le=16)
 
 
@@ -197,6 +200,61 @@ class OnPrem(_Model):
     )
 
 
+class AptRepository(_Model):
+    """One apt source the node bootstrap installs pinned packages from (an internal mirror of the vendor repo)."""
+
+    name: str = Field(description="names the repository in messages (a DNS label)")
+    uri: str = Field(pattern=r"^(https?://|file:/)\S+$", description="mirror URL, e.g. https://mirror.dc1.internal/k8s/")
+    suite: str = Field(pattern=r"^\S+$", description="distribution or flat-repo path, e.g. jammy or ./")
+    components: list[str] = Field(default_factory=list)
+    signed_by: str | None = Field(
+        default=None, pattern=r"^/\S+$", description="keyring on the node that signs the repo: /etc/apt/keyrings/k8s.gpg"
+    )
+    allow_unsigned: bool = Field(default=False, description="safeguard off: trust the repo without a signature")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> AptRepository:
+        if not self.signed_by and not self.allow_unsigned:
+            raise ValueError(f"apt repository {self.name!r}: set signedBy (a keyring path on the node) "
+                             "or, explicitly, allowUnsigned: true")
+        return self
+
+
+_PINNED_VERSION = r"^[0-9][A-Za-z0-9.+~:-]*$"
+
+
+class NodeBootstrap(_Model):
+    """How on-prem nodes are bootstrapped over SSH (components/bootstrap): pinned package sources and the join."""
+
+    apt_repositories: list[AptRepository] = Field(min_length=1)
+    containerd_package: str = Field(default="containerd.io", description="containerd.io (Docker repo) or containerd")
+    containerd_version: str = Field(pattern=_PINNED_VERSION, description="exact apt version, e.g. 1.7.27-1")
+    kubernetes_package_version: str = Field(
+        pattern=_PINNED_VERSION, description="exact apt version of kubelet/kubeadm/kubectl, e.g. 1.33.2-1.1"
+    )
+    nvidia_container_toolkit_version: str = Field(pattern=_PINNED_VERSION, description="exact apt version, e.g. 1.17.8-1")
+    pause_image: str = Field(default="registry.k8s.io/pause:3.10", description="containerd sandbox image (pinned tag)")
+    api_server_endpoint: str = Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="host:port nodes join")
+    ca_cert_hashes: list[str] = Field(min_length=1, description="sha256:<hex> of the cluster CA public key")
+
+    @field_validator("ca_cert_hashes")
+    @classmethod
+    def _hashes(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"sha256:[0-9a-f]{64}", item):
+                raise ValueError(
+                    f"{item!r} is not sha256:<64 lowercase hex digits> (see kubeadm token create --print-join-command)"
+                )
+        return value
+
+
 class StackConfig(_Model):
     target: Literal["aws", "azure", "onprem"]
     region: str = Field(description="AWS region, Azure location, or on-prem site name")
@@ -213,6 +271,7 @@ class StackConfig(_Model):
     kubeconfig: SecretValue | None = None
     node_ssh_private_key: SecretValue | None = None
     cluster_join_token: SecretValue | None = None
+    node_bootstrap: NodeBootstrap | None = None
 
     @field_validator("tags")
     @classmethod
@@ -248,6 +307,23 @@ class StackConfig(_Model):
             for pool in self.node_pools:
                 if not pool.nodes:
                     raise ValueError(f"node pool {pool.name!r}: list its servers under nodes for target onprem")
+        return self
+
+    @model_validator(mode="after")
+    def _bootstrap_needs(self) -> StackConfig:
+        if self.node_bootstrap is None:
+            return self
+        if self.target != "onprem":
+            raise ValueError("nodeBootstrap is only for target onprem")
+        missing = [k for k, v in (("nodeSshPrivateKey", self.node_ssh_private_key),
+                                  ("clusterJoinToken", self.cluster_join_token)) if v is None]
+        if missing:
+            raise ValueError(f"nodeBootstrap needs the Pulumi secret(s) {', '.join(missing)}")
+        minor = self.kubernetes_version + "."
+        if not self.node_bootstrap.kubernetes_package_version.startswith(minor):
+            raise ValueError(f"nodeBootstrap.kubernetesPackageVersion "
+                             f"{self.node_bootstrap.kubernetes_package_version!r} is not a {self.kubernetes_version}.x "
+                             f"release (kubernetesVersion)")
         return self
 
     @property

@@ -113,6 +113,7 @@ def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], lis
 
 def _plain(value: Any) -> Any:
     """Resolved inputs as plain JSON: secrets masked, unknowns marked, integral floats back to ints."""
+    from pulumi import asset
     from pulumi.output import Unknown
     from pulumi.runtime import rpc
 
@@ -124,6 +125,10 @@ def _plain(value: Any) -> Any:
         return UNKNOWN
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, (asset.FileAsset, asset.FileArchive)):  # pulumi-command copies files: record which
+        return {type(value).__name__[0].lower() + type(value).__name__[1:]: value.path}
+    if isinstance(value, asset.StringAsset):
+        return {"stringAsset": value.text}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list):

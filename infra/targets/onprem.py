@@ -58,7 +58,16 @@ def build(cfg: StackConfig) -> TargetCluster:
         enable_server_side_apply=True,
     )
     on_cluster = pulumi.ResourceOptions(provider=provider)
-    pools = OnPremGpuPools("node-pools", OnPremGpuPoolsArgs.from_config(cfg), opts=on_cluster)
+    bootstrapped: list[pulumi.Resource] = []
+    if cfg.node_bootstrap is not None:  # servers are set up and joined over SSH before their Node objects are marked
+        from components.bootstrap.node_bootstrap import NodesBootstrap, NodesBootstrapArgs
+
+        bootstrapped.append(NodesBootstrap("node-bootstrap", NodesBootstrapArgs.from_config(cfg)))
+    pools = OnPremGpuPools(
+        "node-pools",
+        OnPremGpuPoolsArgs.from_config(cfg),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=bootstrapped),
+    )
     store = OnPremObjectStore("object-store", OnPremObjectStoreArgs.from_config(cfg), opts=on_cluster)
 
     endpoint: Any = onprem.api_endpoint or pulumi.Output.secret(cfg.kubeconfig.value).apply(api_server)
