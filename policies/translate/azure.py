@@ -49,7 +49,8 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", ("resourceGroupName",)),
     "azure-native:storage:StorageAccount": ArmType(
         "Microsoft.Storage/storageAccounts", ("accountName",),
-        renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", **_KEY_VAULT_KEY_RENAMES},
+        renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", "networkRuleSet": "networkAcls",
+                 **_KEY_VAULT_KEY_RENAMES},
     ),
     "azure-native:storage:BlobServiceProperties": ArmType(
         "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName"), fixed_names=(None, "default")
@@ -83,6 +84,9 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Network/networkSecurityGroups/securityRules", ("networkSecurityGroupName", "securityRuleName")
     ),
     "azure-native:network:PrivateEndpoint": ArmType("Microsoft.Network/privateEndpoints", ("privateEndpointName",)),
+    "azure-native:network:PrivateDnsZoneGroup": ArmType(
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", ("privateEndpointName", "privateDnsZoneGroupName")
+    ),
     "azure-native:privatedns:PrivateZone": ArmType("Microsoft.Network/privateDnsZones", ("privateZoneName",)),
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
