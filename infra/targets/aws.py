@@ -19,6 +19,8 @@ AUTOSCALING_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSS
 KMS refuses a key policy naming a role that does not exist: in an account that never used EC2 Auto Scaling or EKS
 node groups, create it once first (``aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com``).
 """
+PLATFORM_BUCKETS = ("access-logs", "audit-trail")
+"""Buckets the target makes on top of the stack's: server access logs and the CloudTrail trail."""
 BUCKET_NAME_MAX = 63
 ACCOUNT_ID_LEN = 12
 
@@ -28,14 +30,22 @@ def _stack_slug() -> str:
     return re.sub(r"[^a-z0-9-]+", "-", pulumi.get_stack().lower()).strip("-")
 
 
-def _bucket_name(slug: str, name: str, account_id: pulumi.Output[str], key: str) -> pulumi.Output[str]:
-    """Globally unique, deterministic bucket name ``<stack>-<name>-<account>``; too long fails before any resource."""
-    length = len(slug) + len(name) + ACCOUNT_ID_LEN + 2
-    if length > BUCKET_NAME_MAX:
+def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
+    """Bucket names are ``<stack>-<name>-<account id>`` (global, deterministic); refuse one S3 cannot take."""
+    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    named = [(f"mlops:buckets[{i}].name", b.name) for i, b in enumerate(cfg.buckets)]
+    for key, name in [*((None, n) for n in PLATFORM_BUCKETS), *named]:
+        length = len(slug) + len(name) + ACCOUNT_ID_LEN + 2
+        if length <= BUCKET_NAME_MAX:
+            continue
+        what = f"{key} = {name!r}" if key else f"stack name {pulumi.get_stack()!r} (bucket {name!r})"
         raise ConfigError(
-            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: {key} = {name!r}: the S3 bucket name "
-            f"'{slug}-{name}-<account id>' would be {length} characters; S3 allows {BUCKET_NAME_MAX}"
+            f"{stack_file}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
+            f"S3 allows {BUCKET_NAME_MAX}. No resource was created."
         )
+
+
+def _bucket_name(slug: str, name: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
     return pulumi.Output.concat(slug, "-", name, "-", account_id)
 
 
@@ -75,13 +85,15 @@ def build(cfg: StackConfig) -> TargetCluster:
     from components.aws.node_group import ManagedNodeGroup, ManagedNodeGroupArgs, NodeRole, NodeRoleArgs
     from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
 
-    assert cfg.network is not None  # the config schema requires it for target aws
+    if cfg.network is None:  # the schema already requires it for target aws; never build without it
+        raise ConfigError(f"stacks/Pulumi.{pulumi.get_stack()}.yaml: required key mlops:network is missing")
     if cfg.safeguards.public_cluster_endpoint:
         raise ConfigError(
             f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
             "keeps the EKS API private (reach it through the VPC, a VPN or a bastion); allowed: false"
         )
     region, tags, slug = cfg.region, dict(cfg.tags), _stack_slug()
+    _check_bucket_names(slug, cfg)
     provider = pulumi_aws.Provider(f"aws-{region}", region=region, default_tags={"tags": tags})
     opts = pulumi.ResourceOptions(providers=[provider])
     account_id = pulumi_aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
@@ -134,7 +146,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     access_logs = AccessLogBucket(
         "access-logs",
         AccessLogBucketArgs(
-            bucket_name=_bucket_name(slug, "access-logs", account_id, "stack name"), account_id=account_id, tags=tags
+            bucket_name=_bucket_name(slug, "access-logs", account_id), account_id=account_id, tags=tags
         ),
         opts=opts,
     )
@@ -143,20 +155,20 @@ def build(cfg: StackConfig) -> TargetCluster:
             f"bucket-{b.name}",
             SecureBucketArgs.from_config(
                 b,
-                bucket_name=_bucket_name(slug, b.name, account_id, f"mlops:buckets[{i}].name"),
+                bucket_name=_bucket_name(slug, b.name, account_id),
                 kms_key_arn=platform_key.arn,
                 access_log_bucket=access_logs.name,
                 tags=tags,
             ),
             opts=opts,
         )
-        for i, b in enumerate(cfg.buckets)
+        for b in cfg.buckets
     }
     trail = AuditTrail(
         "audit",
         AuditTrailArgs(
             trail_name=f"{slug}-audit",
-            bucket_name=_bucket_name(slug, "audit-trail", account_id, "stack name"),
+            bucket_name=_bucket_name(slug, "audit-trail", account_id),
             account_id=account_id,
             region=region,
             kms_key_arn=audit_key.arn,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
+from infra.config import StackConfig
 from infra.preview.model import PreviewResource, PreviewResult
 from infra.preview.runner import REPO_ROOT, load_project, load_stack_config, run_under_mocks
 from infra.targets import TargetCluster
@@ -33,6 +36,17 @@ def preview_aws_target(
         region="me-central-1",
     )
     return result, built[0]
+
+
+def stack_config(stack: str = AWS_STACK, overrides: dict[str, Any] | None = None) -> StackConfig:
+    """A stack file's validated config, read without the Pulumi runtime (``overrides`` replaces ``mlops:`` keys)."""
+    from infra.config import validate
+
+    path = REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    raw = {
+        k.split(":", 1)[1]: v for k, v in yaml.safe_load(path.read_text())["config"].items() if k.startswith("mlops:")
+    }
+    return validate({**raw, **(overrides or {})}, str(path.relative_to(REPO_ROOT)))
 
 
 def child_of(result: PreviewResult, resource: PreviewResource, type_token: str) -> PreviewResource:

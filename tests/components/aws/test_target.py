@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pulumi
 import pytest
 
 from infra.config import ConfigError
-from infra.targets.aws import _bucket_name, _stack_slug, kubeconfig
-from tests.conftest import run_mocked
+from infra.targets.aws import build, kubeconfig
+from tests.components.aws.stack import stack_config
+from tests.conftest import of_type, run_mocked
 
 
 def test_kubeconfig_authenticates_with_short_lived_eks_tokens():
@@ -25,12 +25,24 @@ def test_kubeconfig_authenticates_with_short_lived_eks_tokens():
     }
 
 
-def test_bucket_names_are_stack_name_account_and_fail_before_exceeding_s3_limits():
-    names = []
-    run_mocked(lambda: _bucket_name(_stack_slug(), "models", "123456789012", "k").apply(names.append), stack="Prod_UAE")
-    assert names == ["prod-uae-models-123456789012"]
-    with pytest.raises(ConfigError, match=r"mlops:buckets\[0\].name = 'x+'.* 65 characters; S3 allows 63"):
-        run_mocked(
-            lambda: _bucket_name(_stack_slug(), "x" * 32, pulumi.Output.from_input("1"), "mlops:buckets[0].name"),
-            stack="a-long-stack-name-1",
-        )
+def test_bucket_names_are_stack_name_then_config_name_then_account(aws):
+    names = {b.inputs["bucket"] for b in of_type(aws, "aws:s3/bucket:Bucket")}
+    expected = ("datasets", "features", "models", "pipeline-artifacts", "access-logs", "audit-trail")
+    assert names == {f"aws-uae-prod-{name}-123456789012" for name in expected}
+
+
+@pytest.mark.parametrize(
+    "stack, bucket, message",
+    [
+        ("aws-uae-prod", "b" * 32, None),
+        ("a-long-stack-name-abcdefghij", "b" * 32, r"mlops:buckets\[4\].name = 'b+': .* 74 characters; S3 allows 63"),
+        ("a-very-long-stack-name-for-the-uae-region-prod", "b", r"stack name 'a-very-long.*' \(bucket 'access-logs'\)"),
+    ],
+)
+def test_bucket_names_s3_cannot_take_are_refused_before_any_resource(stack, bucket, message):
+    cfg = stack_config(overrides={"buckets": [*stack_config().model_dump(by_alias=True)["buckets"], {"name": bucket}]})
+    if message is None:
+        run_mocked(lambda: build(cfg), stack=stack)
+        return
+    with pytest.raises(ConfigError, match=message):
+        run_mocked(lambda: build(cfg), stack=stack)
