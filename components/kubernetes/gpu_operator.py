@@ -48,7 +48,7 @@ class GpuOperator(pulumi.ComponentResource):
     """The GPU Operator's namespace (PSA privileged, see below) and its pinned Helm release."""
 
     namespace: pulumi.Output[str]
-    release_name: pulumi.Output[str]
+    release_name: pulumi.Output[str | None]
 
     def __init__(self, resource_name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:kubernetes:GpuOperator", resource_name, None, opts)

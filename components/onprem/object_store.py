@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
@@ -72,7 +72,6 @@ class OnPremObjectStoreArgs:
     server_image: versions.Image = versions.MINIO_SERVER_IMAGE
     client_image: versions.Image = versions.MINIO_CLIENT_IMAGE
     cluster_domain: str = "cluster.local"
-    extra_labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: StackConfig) -> OnPremObjectStoreArgs:
@@ -153,7 +152,6 @@ def minio_values(args: OnPremObjectStoreArgs) -> dict[str, Any]:
         "makeBucketJob": job_security,
         "customCommandJob": job_security,
         "postJob": {"securityContext": {**job_security["securityContext"], "fsGroup": 1000}},
-        "podLabels": dict(args.extra_labels),
     }
 
 
@@ -170,7 +168,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     """HTTPS S3 endpoint inside the cluster."""
     namespace: pulumi.Output[str]
-    bucket_uris: dict[str, str]
+    bucket_uris: dict[str, pulumi.Input[str]]
     """Bucket config name -> ``s3://bucket``."""
     root_credentials_secret: str
     """Name of the Kubernetes Secret (in :attr:`namespace`) holding ``rootUser``/``rootPassword``."""
