@@ -8,7 +8,8 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "required_tags": ["owner", "cost-center", "data-classification"],
      "gpu_taint": {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}}
 
-``allowed_regions`` may also be a mapping per cloud (``{"aws": [...], "azure": [...]}``). A key that is absent takes
+The file is looked up in the scanned file's directory, then in its parent (manifests sit in ``<stack>/k8s/``).
+Other keys (``stack``, ``target``, ``region``) are ignored. ``allowed_regions`` may also be a mapping per cloud (``{"aws": [...], "azure": [...]}``). A key that is absent takes
 the built-in default below, and so does a scan with no context file at all (Checkov run bare over plain files).
 A context file that exists but cannot be read or has a field of the wrong shape is logged at ERROR level (the gate
 treats any ERROR as "could not do its job") and :func:`context_for` returns ``None``: checks that need it then FAIL.
@@ -78,15 +79,17 @@ _cache: dict[str, PolicyContext | None] = {}
 
 def context_for(entity_path: str, conf: Any = None) -> PolicyContext | None:
     """The context of the stack that holds the scanned file; ``None`` (already logged) if its file is invalid."""
-    directory = _stack_directory(entity_path, conf)
+    directory = _scanned_directory(entity_path, conf)
     if directory is None:
         return DEFAULT_CONTEXT
     if directory not in _cache:
-        _cache[directory] = _load(os.path.join(directory, CONTEXT_FILE))
+        candidates = (os.path.join(directory, CONTEXT_FILE), os.path.join(os.path.dirname(directory), CONTEXT_FILE))
+        found = next((path for path in candidates if os.path.isfile(path)), None)
+        _cache[directory] = _load(found) if found else DEFAULT_CONTEXT
     return _cache[directory]
 
 
-def _stack_directory(entity_path: str, conf: Any) -> str | None:
+def _scanned_directory(entity_path: str, conf: Any) -> str | None:
     """Directory of the scanned file, or ``None`` when no candidate exists on disk."""
     candidates: list[str] = []
     declared = conf.get("__file__") if isinstance(conf, dict) else None
@@ -115,8 +118,6 @@ def _scanned_file(entity_path: str) -> str:
 
 
 def _load(path: str) -> PolicyContext | None:
-    if not os.path.isfile(path):
-        return DEFAULT_CONTEXT
     try:
         with open(path, encoding="utf-8") as handle:
             raw = json.load(handle)
