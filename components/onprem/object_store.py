@@ -18,7 +18,6 @@ Secure by default:
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -155,11 +154,12 @@ def minio_values(args: OnPremObjectStoreArgs) -> dict[str, Any]:
     }
 
 
-def _kms_config_env(seed: str) -> str:
-    """MinIO's env file with its built-in KMS key: ``<key-name>:<base64 of 32 bytes>``. The 32 bytes are SHA-256 of
-    a 64-character random alphanumeric string (about 381 bits of entropy), so the key has full 256-bit strength."""
-    key = base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
-    return f"export MINIO_KMS_SECRET_KEY={KMS_KEY_NAME}:{key}\nexport MINIO_KMS_AUTO_ENCRYPTION=on\n"
+def kms_config_env(key_base64: str) -> str:
+    """MinIO's env file (``MINIO_CONFIG_ENV_FILE``) with its built-in KMS key, ``<key-name>:<base64 of 32 bytes>``,
+    and auto-encryption on."""
+    if len(base64.b64decode(key_base64, validate=True)) != 32:
+        raise ValueError("MinIO's KMS key must be exactly 32 bytes")
+    return f"export MINIO_KMS_SECRET_KEY={KMS_KEY_NAME}:{key_base64}\nexport MINIO_KMS_AUTO_ENCRYPTION=on\n"
 
 
 class OnPremObjectStore(pulumi.ComponentResource):
@@ -181,7 +181,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
         from pulumi_kubernetes.core.v1 import Secret
         from pulumi_kubernetes.helm.v3 import Release
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
-        from pulumi_random import RandomPassword
+        from pulumi_random import RandomBytes, RandomPassword
 
         names = [b.name for b in args.buckets]
         if len(set(names)) != len(names):
@@ -202,7 +202,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
 
         root_user = RandomPassword(f"{resource_name}-root-user", length=20, special=False, upper=False, opts=child)
         root_password = RandomPassword(f"{resource_name}-root-password", length=48, special=False, opts=child)
-        kms_seed = RandomPassword(f"{resource_name}-kms-seed", length=64, special=False, opts=child)
+        kms_key = RandomBytes(f"{resource_name}-kms-key", length=32, opts=child)
         root_secret = Secret(
             f"{resource_name}-root",
             metadata={"name": ROOT_SECRET, "namespace": ns},
@@ -217,7 +217,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
             f"{resource_name}-kms",
             metadata={"name": KMS_SECRET, "namespace": ns},
             type="Opaque",
-            string_data={"config.env": pulumi.Output.secret(kms_seed.result.apply(_kms_config_env))},
+            string_data={"config.env": pulumi.Output.secret(kms_key.base64.apply(kms_config_env))},
             opts=child,
         )
         svc = f"{RELEASE}-svc.{args.namespace}.svc.{args.cluster_domain}"

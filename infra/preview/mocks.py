@@ -69,6 +69,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return self._kubernetes(args, state)
         if package == "random":
             state.setdefault("result", f"mock-{_hex(args.name, 24)}")
+            if args.typ == "random:index/randomBytes:RandomBytes":
+                raw = (hashlib.sha256(args.name.encode()).digest() * 64)[: int(state.get("length", 32))]
+                state.setdefault("base64", base64.b64encode(raw).decode())
+                state.setdefault("hex", raw.hex())
             return f"{args.name}-{_hex(args.name)}", state
         return f"{args.name}-{_hex(args.typ + args.name)}", state
 
@@ -219,7 +223,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if token == "azure-native:authorization:getClientConfig":
             return {"clientId": _uuid("client"), "objectId": OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}
         if token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_kubeconfig(args.args)}]}
+            return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_kubeconfig(args.args, self.region)}]}
         if token == "kubernetes:yaml:decode":
             import yaml
 
@@ -291,12 +295,12 @@ def _azure_id(module: str, kind: str, name: str, state: dict[str, Any]) -> str:
     return f"{base}/{collection}/{name}"
 
 
-def _aks_kubeconfig(args: dict[str, Any]) -> str:
+def _aks_kubeconfig(args: dict[str, Any], region: str) -> str:
     """Base64 kubeconfig as listClusterUserCredential returns it for an Entra ID cluster (exec: kubelogin)."""
     import yaml
 
     cluster = str(args.get("resourceName", "aks"))
-    server = f"https://{cluster}-{_hex(cluster, 8)}.{_uuid(cluster)}.privatelink.uaenorth.azmk8s.io:443"
+    server = f"https://{cluster}-{_hex(cluster, 8)}.{_uuid(cluster)}.privatelink.{region}.azmk8s.io:443"
     doc = {
         "apiVersion": "v1",
         "kind": "Config",

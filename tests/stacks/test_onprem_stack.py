@@ -30,7 +30,8 @@ EXPECTED_COUNTS = {
     "mlops:onprem:OnPremObjectStore": 1,
     "pulumi:providers:kubernetes": 1,
     "pulumi:pulumi:Stack": 1,
-    "random:index/randomPassword:RandomPassword": 3,
+    "random:index/randomBytes:RandomBytes": 1,
+    "random:index/randomPassword:RandomPassword": 2,
 }
 FOUNDATION_ROOTS = {"mlops:kubernetes:ClusterBaseline", "mlops:onprem:OnPremGpuPools", "mlops:onprem:OnPremObjectStore"}
 

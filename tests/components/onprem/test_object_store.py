@@ -9,7 +9,7 @@ import json
 import pytest
 
 from components import versions
-from components.onprem.object_store import OnPremObjectStore, OnPremObjectStoreArgs, _kms_config_env
+from components.onprem.object_store import OnPremObjectStore, OnPremObjectStoreArgs, kms_config_env
 from infra.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
@@ -53,12 +53,19 @@ def test_encryption_at_rest_with_a_generated_key(values: dict) -> None:
     commands = [c["command"] for c in values["customCommands"]]
     for bucket in ("datasets", "features", "models", "pipeline-artifacts"):
         assert f"encrypt set sse-s3 myminio/{bucket}" in commands
-    env = _kms_config_env("x" * 64)
-    assert "export MINIO_KMS_AUTO_ENCRYPTION=on" in env
-    key = env.split("MINIO_KMS_SECRET_KEY=", 1)[1].split("\n", 1)[0]
-    name, material = key.split(":", 1)
-    assert name == "mlops-sse" and len(base64.b64decode(material)) == 32
-    assert _kms_config_env("y" * 64) != env
+    key = base64.b64encode(bytes(range(32))).decode()
+    env = kms_config_env(key)
+    assert env.splitlines() == [f"export MINIO_KMS_SECRET_KEY=mlops-sse:{key}", "export MINIO_KMS_AUTO_ENCRYPTION=on"]
+    with pytest.raises(ValueError, match="32 bytes"):
+        kms_config_env(base64.b64encode(b"short").decode())
+
+
+def test_kms_key_is_256_random_bits_kept_secret(result: PreviewResult) -> None:
+    key = one(result, "random:index/randomBytes:RandomBytes")
+    assert key.inputs["length"] == 32
+    kms = [s for s in of_type(result, SECRET) if s.inputs["metadata"]["name"] == "minio-kms"]
+    assert kms[0].inputs["stringData"] == "[secret]"
+    assert key.outputs["base64"] not in json.dumps([r.inputs for r in result.resources])
 
 
 def test_storage_on_the_configured_encrypted_class(values: dict) -> None:
