@@ -157,21 +157,35 @@ def write_inputs(stacks: list[TranslatedStack], root: Path) -> dict[tuple[str, s
     return sent
 
 
+def _module_constants(tree: ast.Module) -> dict[str, ast.AST]:
+    return {
+        t.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
+def _parse(path: Path) -> ast.Module:
+    try:
+        return ast.parse(path.read_text(), str(path))
+    except (SyntaxError, OSError, UnicodeDecodeError) as exc:
+        raise CheckovError(f"custom check {path}: cannot be read: {exc}") from None
+
+
 def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
-    """The ``CKV_MLOPS_*`` checks a folder declares, with the entity types each applies to where they are literal."""
+    """The ``CKV_MLOPS_*`` checks a folder declares, with the entity types each applies to where they are literal
+    (in the check file or a helper module beside it)."""
     found: dict[str, CustomCheck] = {}
     for path in sorted(checks_dir.rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(), str(path))
-        except (SyntaxError, OSError, UnicodeDecodeError) as exc:
-            raise CheckovError(f"custom check {path}: cannot be read: {exc}") from None
-        constants = {
-            t.id: node.value
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for t in node.targets
-            if isinstance(t, ast.Name)
-        }
+        tree = _parse(path)
+        constants = _module_constants(tree)
+        for node in tree.body:
+            sibling = path.parent / f"{node.module}.py" if isinstance(node, ast.ImportFrom) and node.module else None
+            if sibling is not None and sibling.is_file():
+                theirs = _module_constants(_parse(sibling))
+                constants.update({a.asname or a.name: theirs[a.name] for a in node.names if a.name in theirs})
         framework = next(
             (fw for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
              for prefix, fw in _BASE_MODULE_FRAMEWORK.items() if node.module.startswith(prefix)),
@@ -193,10 +207,14 @@ def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
 
 
 def _literal(node: ast.AST | None, constants: dict[str, ast.AST]) -> Any:
-    if isinstance(node, ast.Name) and node.id in constants:
-        node = constants[node.id]
+    """A literal value, following module-level names; None where it is not a literal."""
+    if isinstance(node, ast.Name):
+        node = constants.get(node.id)
     if node is None:
         return None
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(e, constants) for e in node.elts]
+        return None if any(i is None for i in items) else items
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError):

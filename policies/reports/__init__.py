@@ -1,0 +1,100 @@
+"""Gate reports: a terminal table, and JSON, SARIF 2.1.0, JUnit XML and a self-contained HTML file.
+
+Every format shows every finding, suppressed ones included (with reason and expiry), traced to the Pulumi
+resource (URN, name, component) and the stack file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from policies.gate import Finding, GateReport, StackReport
+
+FORMATS = ("json", "sarif", "junit", "html")
+
+
+def coverage_summary(stack: StackReport) -> dict[str, Counter]:
+    """provider package -> Counter of coverage statuses (translated / not-rendered / no-checks / untranslatable)."""
+    out: dict[str, Counter] = {}
+    for row in stack.coverage:
+        out.setdefault(row.package, Counter())[row.status] += 1
+    return dict(sorted(out.items()))
+
+
+def not_rendered(stack: StackReport) -> list[Any]:
+    return [row for row in stack.coverage if row.status == "not-rendered"]
+
+
+def remediation(finding: Finding) -> str:
+    return finding.remediation or finding.check_name
+
+
+def suppression_json(finding: Finding) -> dict[str, Any] | None:
+    s = finding.suppression
+    if s is None:
+        return None
+    return {"reason": s.reason, "expires": s.expires.isoformat(), "approvedBy": s.approved_by, "file": s.file, "resource": s.resource}
+
+
+def to_json(report: GateReport) -> dict[str, Any]:
+    catalog = report.catalog
+    return {
+        "exitCode": report.exit_code,
+        "checkovVersion": report.checkov_version,
+        "date": report.today.isoformat(),
+        "summary": dict(Counter(f.status for f in report.findings)),
+        "expiredSuppressions": [
+            {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource, "expires": s.expires.isoformat()}
+            for s in report.expired
+        ],
+        "unusedSuppressions": [{"file": s.file, "index": s.index, "check": s.check, "resource": s.resource} for s in report.unused],
+        "stacks": [
+            {
+                "stack": stack.stack,
+                "source": stack.source,
+                "resourcesScanned": stack.resources_sent,
+                "findings": [
+                    {
+                        "checkId": f.check_id, "checkName": f.check_name, "status": f.status, "severity": f.severity,
+                        "urn": f.urn, "name": f.name, "type": f.type, "component": f.component, "stackFile": f.stack_file,
+                        "translatedFile": f.file, "checkovResource": f.resource_id, "guideline": f.guideline,
+                        "remediation": remediation(f), "suppression": suppression_json(f), "note": f.note or None,
+                    }
+                    for f in stack.findings
+                ],
+                "coverage": {pkg: dict(c) for pkg, c in coverage_summary(stack).items()},
+                "notRendered": [{"urn": r.urn, "type": r.type, "detail": r.detail} for r in not_rendered(stack)],
+                "compliance": {
+                    fw: [{"control": c.control, "title": c.title, "status": c.status, "checks": c.checks} for c in rows]
+                    for fw, rows in stack.compliance(catalog).items()
+                },
+            }
+            for stack in report.stacks
+        ],
+    }
+
+
+def write(report: GateReport, fmt: str, path: Path) -> None:
+    """Write ``report`` as ``fmt`` to ``path`` (raises OSError for the caller to report)."""
+    import json
+
+    if fmt == "json":
+        text = json.dumps(to_json(report), indent=2) + "\n"
+    elif fmt == "sarif":
+        from policies.reports.sarif import to_sarif
+
+        text = json.dumps(to_sarif(report), indent=2) + "\n"
+    elif fmt == "junit":
+        from policies.reports.junit import to_junit
+
+        text = to_junit(report)
+    elif fmt == "html":
+        from policies.reports.html import to_html
+
+        text = to_html(report)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
