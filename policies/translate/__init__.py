@@ -88,7 +88,8 @@ def translate(result: PreviewResult) -> TranslatedStack:
     for n, (res, doc) in enumerate(k8s_docs, start=1):
         name = kubernetes.file_name(n, doc)
         out.files[name] = doc
-        out.origins[(name, kubernetes.checkov_id(doc))] = origin(res)
+        for ident in kubernetes.checkov_ids(doc):
+            out.origins[(name, ident)] = origin(res)
     out.files[CONTEXT_FILE] = context
     return out
 

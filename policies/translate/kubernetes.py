@@ -72,10 +72,27 @@ def manifest(resource: PreviewResource) -> dict[str, Any]:
     return doc
 
 
-def checkov_id(doc: dict[str, Any]) -> str:
+# Checkov scans the pod template of these kinds as a resource of its own (kubernetes_utils in Checkov 3.3).
+POD_TEMPLATE_KINDS = {"Deployment", "DeploymentConfig", "DaemonSet", "Job", "ReplicaSet", "ReplicationController", "StatefulSet"}
+
+
+def checkov_ids(doc: dict[str, Any]) -> list[str]:
+    """Checkov's resource ids for one manifest: ``Kind.namespace.name``, plus the pod template of workloads
+    (``Pod.namespace.<parent>.<label>-<value>...``), which Checkov reports as a resource of its own."""
     metadata = doc["metadata"]
     namespace = metadata.get("namespace") or "default"
-    return f"{doc['kind']}.{namespace}.{metadata['name']}"
+    ids = [f"{doc['kind']}.{namespace}.{metadata['name']}"]
+    template = (doc.get("spec") or {}).get("template")
+    if doc["kind"] in POD_TEMPLATE_KINDS and isinstance(template, dict) and isinstance(template.get("metadata"), dict) \
+            and isinstance(template.get("spec"), dict):
+        pod_meta = template["metadata"]
+        pod_ns = pod_meta.get("namespace") or namespace
+        if pod_meta.get("name"):
+            ids.append(f"{template.get('kind', 'Pod')}.{pod_ns}.{pod_meta['name']}")
+        elif pod_meta.get("labels") is not None:  # neither name nor labels: Checkov keeps the pod inline
+            labels = ".".join(f"{k}-{v}" for k, v in pod_meta["labels"].items()) or "default"
+            ids.append(f"{template.get('kind', 'Pod')}.{pod_ns}.{metadata['name']}.{labels}")
+    return ids
 
 
 def file_name(index: int, doc: dict[str, Any]) -> str:

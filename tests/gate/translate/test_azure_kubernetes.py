@@ -1,0 +1,97 @@
+"""azure-native -> ARM template, kubernetes -> manifests, and the coverage rows and context around them."""
+
+from __future__ import annotations
+
+from infra.preview.model import PreviewResource, PreviewResult
+from policies.translate import translate
+
+
+def _arm(stack, type_):
+    return [r for r in stack.files["arm.json"]["resources"] if r["type"] == type_]
+
+
+def test_storage_account_properties_nested_and_renamed(mixed):
+    assert mixed.files["arm.json"]["$schema"].startswith("https://schema.management.azure.com/")
+    (account,) = _arm(mixed, "Microsoft.Storage/storageAccounts")
+    assert account == {
+        "type": "Microsoft.Storage/storageAccounts", "apiVersion": "2024-01-01", "name": "stmlopsweak",
+        "sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "location": "uaenorth",
+        "tags": {"owner": "ml", "cost-center": "cc1", "data-classification": "internal"},
+        "properties": {"networkAcls": {"defaultAction": "Allow"}, "allowBlobPublicAccess": True,
+                       "supportsHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0"},
+    }
+    assert ("arm.json", "Microsoft.Storage/storageAccounts.stmlopsweak") in mixed.origins
+
+
+def test_agent_pool_is_a_child_resource(mixed):
+    (pool,) = _arm(mixed, "Microsoft.ContainerService/managedClusters/agentPools")
+    assert pool["name"] == "aks-mlops/gpu" and pool["apiVersion"] == "2025-09-01"
+    assert pool["properties"]["enableEncryptionAtHost"] is True
+    assert pool["properties"]["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule"]
+    (cluster,) = _arm(mixed, "Microsoft.ContainerService/managedClusters")
+    assert cluster["identity"] == {"type": "SystemAssigned"} and "resourceGroupName" not in cluster["properties"]
+
+
+def test_deployment_manifest_and_origin(mixed):
+    (name,) = [f for f in mixed.files if f.startswith("k8s/")]
+    doc = mixed.files[name]
+    assert name == "k8s/0001-deployment-web.yaml"
+    assert doc["apiVersion"] == "apps/v1" and doc["kind"] == "Deployment" and doc["metadata"]["namespace"] == "apps"
+    assert doc["spec"]["replicas"] == 2
+    assert mixed.origins[(name, "Deployment.apps.web")].type == "kubernetes:apps/v1:Deployment"
+    # Checkov reports the pod template as a resource of its own; it maps back to the same Deployment.
+    assert mixed.origins[(name, "Pod.apps.web.app-web")] == mixed.origins[(name, "Deployment.apps.web")]
+
+
+def test_helm_release_is_listed_not_rendered_with_chart_and_version(mixed):
+    (row,) = [c for c in mixed.coverage if c.type == "kubernetes:helm.sh/v3:Release"]
+    assert row.status == "not-rendered"
+    assert row.detail == ("chart gpu-operator v25.3.0 from https://helm.ngc.nvidia.com/nvidia: "
+                          "not rendered offline; gated at `pulumi preview`")
+
+
+def test_every_resource_has_a_coverage_row(mixed, mixed_preview):
+    assert sorted(c.urn for c in mixed.coverage) == sorted(r.urn for r in mixed_preview.resources)
+    assert len({o.urn for o in mixed.origins.values()}) == sum(c.status == "translated" for c in mixed.coverage)
+    assert mixed.errors == []
+
+
+def _result(*resources: PreviewResource, context: dict | None = None) -> PreviewResult:
+    return PreviewResult(project="p", stack="s", source="stacks/Pulumi.s.yaml", resources=list(resources),
+                         context=context or {})
+
+
+def _res(type_: str, name: str = "x", custom: bool = True, **inputs) -> PreviewResource:
+    return PreviewResource(urn=f"urn:pulumi:s::p::{type_}::{name}", type=type_, name=name, custom=custom, inputs=inputs)
+
+
+def test_untranslatable_resource_of_a_checked_provider_is_an_error():
+    stack = translate(_result(_res("aws:nosuch/thing:Thing"), _res("azure-native:nosuch:Thing"), _res("kubernetes:weird")))
+    assert [c.status for c in stack.coverage] == ["untranslatable"] * 3
+    assert len(stack.errors) == 3 and "aws:nosuch/thing:Thing 'x'" in stack.errors[0]
+    assert "stacks/Pulumi.s.yaml" in stack.errors[0]
+
+
+def test_providers_components_patches_and_other_packages_have_no_checks():
+    stack = translate(_result(
+        _res("pulumi:providers:aws", "default"), _res("mlops:aws:Storage", "c", custom=False),
+        _res("random:index/randomPassword:RandomPassword", "pw"), _res("kubernetes:core/v1:NodePatch", "n"),
+        _res("command:local:Command", "cmd"),
+    ))
+    assert {c.status for c in stack.coverage} == {"no-checks"} and not stack.errors and not stack.origins
+    assert {c.detail for c in stack.coverage} >= {"provider configuration", "Checkov has no checks for provider 'random'"}
+
+
+def test_context_file_from_stack_context_or_defaults():
+    from components.gpu import GPU_TAINT
+
+    given = translate(_result(_res("aws:s3/bucket:Bucket"), context={
+        "target": "aws", "region": "eu-west-1", "allowed_regions": ["me-central-1"], "required_tags": ["owner"]}))
+    assert given.files["mlops-context.cfg"] == {"stack": "s", "target": "aws", "region": "eu-west-1",
+                                               "allowed_regions": ["me-central-1"], "required_tags": ["owner"],
+                                               "gpu_taint": GPU_TAINT}
+    assert given.files["tfplan.json"]["planned_values"]["root_module"]["resources"][0]["values"]["region"] == "eu-west-1"
+    default = translate(_result(_res("azure-native:storage:StorageAccount", accountName="st", location="uaenorth")))
+    ctx = default.files["mlops-context.cfg"]
+    assert (ctx["target"], ctx["region"], ctx["allowed_regions"]) == ("azure", "uaenorth", ["uaenorth"])
+    assert ctx["required_tags"] == ["owner", "cost-center", "data-classification"]
