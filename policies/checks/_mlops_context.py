@@ -74,7 +74,9 @@ DEFAULT_CONTEXT = PolicyContext(
     gpu_taint=dict(DEFAULT_GPU_TAINT),
 )
 
-_cache: dict[str, PolicyContext | None] = {}
+_cache: dict[tuple[str, int], PolicyContext | None] = {}
+"""(context file, its mtime) -> parsed context: one read per file and scan, fresh again once the file changes
+(Checkov may run in a long-lived process, e.g. the policy pack)."""
 
 
 def context_for(entity_path: str, conf: Any = None) -> PolicyContext | None:
@@ -82,11 +84,15 @@ def context_for(entity_path: str, conf: Any = None) -> PolicyContext | None:
     directory = _scanned_directory(entity_path, conf)
     if directory is None:
         return DEFAULT_CONTEXT
-    if directory not in _cache:
-        candidates = (os.path.join(directory, CONTEXT_FILE), os.path.join(os.path.dirname(directory), CONTEXT_FILE))
-        found = next((path for path in candidates if os.path.isfile(path)), None)
-        _cache[directory] = _load(found) if found else DEFAULT_CONTEXT
-    return _cache[directory]
+    for path in (os.path.join(directory, CONTEXT_FILE), os.path.join(os.path.dirname(directory), CONTEXT_FILE)):
+        try:
+            key = (path, os.stat(path).st_mtime_ns)
+        except OSError:
+            continue
+        if key not in _cache:
+            _cache[key] = _load(path)
+        return _cache[key]
+    return DEFAULT_CONTEXT
 
 
 def _scanned_directory(entity_path: str, conf: Any) -> str | None:
