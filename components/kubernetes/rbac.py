@@ -1,11 +1,12 @@
 """Kubernetes RBAC for the platform's three roles, bound to the enterprise IdP groups of the stack config.
 
-- platform-admin: everything, cluster-wide (a ClusterRoleBinding).
+- platform-admin: everything, cluster-wide: a ClusterRoleBinding to the built-in ``cluster-admin`` role (not a
+  copy of it: a second wildcard role is one more thing to audit and drift).
 - ml-engineer: manages workloads (Deployments, Jobs, KServe services, KFP runs, ...) in the ML namespaces only
   (RoleBindings there), and reads cluster-level facts (nodes, namespaces, storage classes). No Secrets, no RBAC,
   no NetworkPolicy writes: those stay with platform-admin.
 - data-scientist: reads the ML namespaces, and submits pipelines where pipelines run.
-No role but platform-admin has a wildcard verb, resource or API group.
+No role defined here has a wildcard verb, resource or API group.
 """
 
 from __future__ import annotations
@@ -23,17 +24,14 @@ KFP_RESOURCES = ["pipelines", "pipelines/versions", "experiments", "runs", "jobs
 KSERVE_RESOURCES = ["inferenceservices", "servingruntimes", "inferencegraphs", "trainedmodels"]
 ARGO_RESOURCES = ["workflows", "workflowtemplates", "cronworkflows"]
 
-PLATFORM_ADMIN = "mlops:platform-admin"
+CLUSTER_ADMIN = "cluster-admin"
+"""The built-in ClusterRole platform-admins are bound to."""
 ML_ENGINEER = "mlops:ml-engineer"
 DATA_SCIENTIST = "mlops:data-scientist"
 PIPELINE_SUBMITTER = "mlops:pipeline-submitter"
 CLUSTER_VIEWER = "mlops:cluster-viewer"
 
 ROLE_RULES: dict[str, list[dict[str, Any]]] = {
-    PLATFORM_ADMIN: [
-        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-        {"nonResourceURLs": ["*"], "verbs": ["*"]},
-    ],
     ML_ENGINEER: [
         {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"], "verbs": WRITE},
         {"apiGroups": [""], "resources": ["pods/log", "events", "serviceaccounts", "endpoints"], "verbs": READ},
@@ -96,7 +94,8 @@ class PlatformRbacArgs:
 
 
 class PlatformRbac(pulumi.ComponentResource):
-    """ClusterRoles for the platform's roles and the bindings of the configured IdP groups to them."""
+    """ClusterRoles for the platform's roles and the bindings of the configured IdP groups to them (platform-admins
+    to the built-in ``cluster-admin``)."""
 
     cluster_roles: dict[str, pulumi.Output[str]]
 
@@ -118,11 +117,11 @@ class PlatformRbac(pulumi.ComponentResource):
             for role, rules in ROLE_RULES.items()
         }
 
-        def cluster_binding(role: str, groups: Sequence[str], suffix: str) -> None:
+        def cluster_binding(role: pulumi.Input[str], groups: Sequence[str], suffix: str) -> None:
             ClusterRoleBinding(
                 f"{resource_name}-{suffix}",
                 metadata={"name": f"mlops:{suffix}"},
-                role_ref={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": roles[role].metadata.name},
+                role_ref={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
                 subjects=group_subjects(groups),
                 opts=child,
             )
@@ -137,8 +136,9 @@ class PlatformRbac(pulumi.ComponentResource):
                 opts=child,
             )
 
-        cluster_binding(PLATFORM_ADMIN, args.platform_admin_groups, "platform-admin")
-        cluster_binding(CLUSTER_VIEWER, [*args.ml_engineer_groups, *args.data_scientist_groups], "cluster-viewer")
+        cluster_binding(CLUSTER_ADMIN, args.platform_admin_groups, "platform-admin")
+        viewers = [*args.ml_engineer_groups, *args.data_scientist_groups]
+        cluster_binding(roles[CLUSTER_VIEWER].metadata.name, viewers, "cluster-viewer")
         for key, namespace in args.workload_namespaces.items():
             namespace_binding(ML_ENGINEER, args.ml_engineer_groups, key, namespace)
             namespace_binding(DATA_SCIENTIST, args.data_scientist_groups, key, namespace)

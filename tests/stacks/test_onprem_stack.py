@@ -19,7 +19,7 @@ EXPECTED_COUNTS = {
     "kubernetes:core/v1:Secret": 2,
     "kubernetes:helm.sh/v3:Release": 2,  # GPU Operator, MinIO
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": 15,
-    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 5,
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 4,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 2,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 10,
     "mlops:kubernetes:ClusterBaseline": 1,

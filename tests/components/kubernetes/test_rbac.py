@@ -38,22 +38,20 @@ def bindings(result: PreviewResult) -> list[tuple[str | None, str, list[str]]]:
     return found
 
 
-def test_three_platform_roles_exist(result: PreviewResult) -> None:
-    assert {"mlops:platform-admin", "mlops:ml-engineer", "mlops:data-scientist"} <= set(roles(result))
+def test_platform_roles_exist(result: PreviewResult) -> None:
+    assert set(roles(result)) == {"mlops:ml-engineer", "mlops:data-scientist", "mlops:pipeline-submitter",
+                                  "mlops:cluster-viewer"}
 
 
-def test_no_wildcards_outside_platform_admin(result: PreviewResult) -> None:
+def test_no_role_defined_here_has_a_wildcard(result: PreviewResult) -> None:
     for name, rules in roles(result).items():
-        if name == "mlops:platform-admin":
-            assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]} in rules
-            continue
         for rule in rules:
             for key in ("verbs", "resources", "apiGroups", "nonResourceURLs"):
                 assert "*" not in rule.get(key, []), f"{name}: wildcard {key} in {rule}"
 
 
-def test_platform_admin_is_bound_cluster_wide_to_the_admin_groups_only(result: PreviewResult) -> None:
-    admin = [(ns, groups) for ns, role, groups in bindings(result) if role == "mlops:platform-admin"]
+def test_platform_admins_alone_are_bound_to_cluster_admin(result: PreviewResult) -> None:
+    admin = [(ns, groups) for ns, role, groups in bindings(result) if role == "cluster-admin"]
     assert admin == [(None, ADMINS)]
 
 
