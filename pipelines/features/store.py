@@ -74,9 +74,12 @@ class LocalFeatureStore:
         return path
 
     def feast(self):
+        """The Feast store configured by ``root/feature_store.yaml`` (written by :meth:`apply`; on a cluster, mounted)."""
         from feast import FeatureStore
 
-        self.write_config()
+        if not (self.root / "feature_store.yaml").exists():
+            raise FileNotFoundError(f"{self.root / 'feature_store.yaml'} is missing: run `mlops pipeline run --local` "
+                                    "(it creates and applies the local store) or mount the cluster's feature repo there")
         return FeatureStore(repo_path=str(self.root))
 
     def has_data(self) -> bool:
@@ -120,6 +123,7 @@ class LocalFeatureStore:
     def apply(self):
         from pipelines.features.definitions import build
 
+        self.write_config()
         store = self.feast()
         store.apply(build(self.data_dir))
         return store
@@ -153,9 +157,12 @@ class LocalFeatureStore:
 
     # --- retrieval ----------------------------------------------------------------------------------------------
     def entity_rows(self, start: datetime | str | None = None, end: datetime | str | None = None) -> pd.DataFrame:
-        """Applications with ``start <= event_timestamp < end``: the entity rows (with labels) to train on."""
-        apps = pd.read_parquet(self.source_path("loan_applications"),
-                               columns=[schema.ENTITY_KEY, schema.TIMESTAMP, schema.LABEL])
+        """Applications with ``start <= event_timestamp < end``: the entity rows (with labels) to train on.
+
+        Read from the applications source the registry names, so a cluster's repository works the same way.
+        """
+        path = self.feast().get_data_source("loan_applications_source").path
+        apps = pd.read_parquet(path, columns=[schema.ENTITY_KEY, schema.TIMESTAMP, schema.LABEL])
         ts = apps[schema.TIMESTAMP]
         mask = pd.Series(True, index=apps.index)
         if start is not None:

@@ -1,0 +1,91 @@
+"""The pipeline: load (Feast) -> validate -> train trials in parallel -> pick the best -> evaluate -> gate -> deploy.
+
+The training step requests one ``nvidia.com/gpu`` and carries the GPU pools' node selector and toleration, read from
+:mod:`components.gpu` (the one place that defines them). Locally the placement is ignored and training uses the CPU.
+"""
+
+from kfp import dsl, kubernetes
+
+from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION
+from pipelines.components.evaluate import evaluate_model
+from pipelines.components.gate import release_gate
+from pipelines.components.load_data import load_training_data
+from pipelines.components.select_best import select_best_model
+from pipelines.components.train import train_model
+from pipelines.components.validate_data import validate_data
+from pipelines.features.schema import FEATURE_SERVICE
+
+PIPELINE_NAME = "train-validate-deploy"
+
+DEFAULT_TRIALS = [
+    {"learning_rate": 0.003, "hidden": 64, "layers": 2, "dropout": 0.1},
+    {"learning_rate": 0.001, "hidden": 128, "layers": 3, "dropout": 0.2},
+    {"learning_rate": 0.01, "hidden": 32, "layers": 1, "dropout": 0.0},
+]
+"""The hyperparameter search: one training task per entry, run in parallel."""
+
+TRAINING_RETRIES = 2
+"""A retried training step resumes from its last per-epoch checkpoint."""
+
+
+def place_on_gpu_pool(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Request one GPU and carry the GPU pools' node selector and toleration."""
+    task.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(1)
+    for key, value in GPU_NODE_SELECTOR.items():
+        kubernetes.add_node_selector(task, label_key=key, label_value=value)
+    kubernetes.add_toleration(task, **GPU_TOLERATION)
+    return task
+
+
+@dsl.pipeline(name=PIPELINE_NAME, description="Credit-risk model: Feast features -> validated, gated PyTorch model")
+def train_validate_deploy(
+    feature_repo: str = "/feast/feature_repo",
+    feature_service: str = FEATURE_SERVICE,
+    train_start: str = "2024-07-01",
+    train_end: str = "2026-01-01",
+    reference_start: str = "2024-01-01",
+    reference_end: str = "2024-07-01",
+    checkpoint_root: str = "/checkpoints",
+    trials: list = DEFAULT_TRIALS,
+    max_epochs: int = 20,
+    patience: int = 3,
+    batch_size: int = 512,
+    seed: int = 42,
+    device: str = "auto",
+    max_psi: float = 0.25,
+    min_auc: float = 0.70,
+    max_ece: float = 0.05,
+    max_demographic_parity_difference: float = 0.15,
+    max_equalized_odds_difference: float = 0.30,
+    max_robustness_drop: float = 0.05,
+):
+    load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
+                              end=train_end, reference_start=reference_start, reference_end=reference_end)
+    load.set_display_name("load training data (Feast)")
+    validate = validate_data(dataset=load.outputs["dataset"], reference_profile=load.outputs["reference_profile"],
+                             max_psi=max_psi)
+    validate.set_display_name("validate data")
+
+    with dsl.ParallelFor(items=trials, name="hyperparameter-search") as trial:
+        train = train_model(dataset=load.outputs["dataset"], trial=trial, checkpoint_root=checkpoint_root,
+                            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, max_epochs=max_epochs, patience=patience,
+                            batch_size=batch_size, seed=seed, device=device)
+        train.after(validate)
+        train.set_display_name("train trial")
+        train.set_retry(TRAINING_RETRIES)
+        train.set_cpu_request("2").set_memory_request("8Gi").set_memory_limit("16Gi")
+        place_on_gpu_pool(train)
+
+    best = select_best_model(models=dsl.Collected(train.outputs["model"]),
+                             val_losses=dsl.Collected(train.outputs["val_loss"]))
+    best.set_display_name("select best trial")
+    evaluate = evaluate_model(dataset=load.outputs["dataset"], model=best.outputs["best_model"])
+    evaluate.set_display_name("evaluate (held-out)")
+    gate = release_gate(evaluation=evaluate.outputs["evaluation"], min_auc=min_auc, max_ece=max_ece,
+                        max_demographic_parity_difference=max_demographic_parity_difference,
+                        max_equalized_odds_difference=max_equalized_odds_difference,
+                        max_robustness_drop=max_robustness_drop)
+    gate.set_display_name("release gate")
+    # Deploy seam: the deploy step goes inside `with dsl.If(gate.output == pipelines.steps.gate.DEPLOY):`, taking
+    # best.outputs["best_model"], evaluate.outputs["evaluation"] and gate.outputs["report"]. When the gate
+    # rejects, the run ends here and the gate's report records why (docs/pipelines.md, "Extending").
