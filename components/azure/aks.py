@@ -10,6 +10,7 @@ policy. Pulumi must run from a network that reaches the private API server (a ru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -44,6 +45,9 @@ def taint_string(key: str, value: str, effect: str) -> str:
     return f"{key}={value}:{effect}" if value else f"{key}:{effect}"
 
 
+_GPU_VM_SIZE = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
+"""NVIDIA GPU VM families: NC (compute), ND (deep learning), NV (visualisation)."""
+
 GPU_TAINT_STRING = taint_string(GPU_TAINT["key"], GPU_TAINT["value"], GPU_TAINT["effect"])
 SPOT_TAINT_STRING = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 """AKS puts this taint on every spot node; declaring it keeps the pool's desired state equal to the real one."""
@@ -76,7 +80,7 @@ class AksPoolArgs:
             raise ValueError(
                 f"node pool {self.name!r}: AKS pool names are 1-12 lowercase letters and digits, starting with a letter"
             )
-        if self.kind == "gpu" and not self.vm_size.split("_")[1].upper().startswith(("NC", "ND", "NV")):
+        if self.kind == "gpu" and not _GPU_VM_SIZE.match(self.vm_size):
             raise ValueError(f"node pool {self.name!r}: vm size {self.vm_size!r} has no NVIDIA GPU; use an NC/ND size")
 
     @property
@@ -97,27 +101,41 @@ class AksPoolArgs:
 class AksClusterArgs:
     resource_group_name: pulumi.Input[str]
     location: str
+    """Azure region of the cluster and its identity."""
     cluster_name: str
+    """Cluster name, also its DNS prefix."""
     kubernetes_version: str
+    """Control plane and node pool version, e.g. ``1.33``."""
     subscription_id: pulumi.Input[str]
+    """Subscription of the built-in role definitions assigned here."""
     tenant_id: pulumi.Input[str]
+    """Entra ID tenant that authenticates cluster users."""
     node_subnet_id: pulumi.Input[str]
+    """Subnet for every pool's nodes (pods use the overlay ``pod_cidr``)."""
     system_pool: AksPoolArgs
+    """The pool created with the cluster (mode System, on-demand CPU)."""
     user_pools: list[AksPoolArgs]
+    """CPU and GPU pools created as AgentPool resources (mode User)."""
     admin_group_ids: list[str]
     """Entra ID groups with cluster admin (AKS RBAC Cluster Admin, and aadProfile admin groups)."""
     user_group_ids: list[str]
     """Entra ID groups (ml-engineer, data-scientist) allowed to fetch user credentials."""
     disk_encryption_set_id: pulumi.Input[str]
+    """Disk encryption set (customer-managed key) for OS and data disks of every node."""
     kms_key_id: pulumi.Input[str]
-    """Versioned Key Vault key URI for etcd encryption (KMS)."""
+    """Versioned Key Vault key URI for etcd encryption (KMS); a new key version rolls in on the next ``pulumi up``."""
     key_vault_id: pulumi.Input[str]
+    """The vault holding ``kms_key_id``."""
     workspace_id: pulumi.Input[str]
+    """Log Analytics workspace for control-plane logs and Container insights."""
     service_cidr: str = "172.20.0.0/16"
     dns_service_ip: str = "172.20.0.10"
     pod_cidr: str = "192.168.0.0/16"
+    """Overlay range for pod IPs; never routed in the VNet."""
     network_policy: str = "calico"
+    """Kubernetes NetworkPolicy engine (the baseline's default-deny policies need one)."""
     sku_tier: str = "Standard"
+    """``Standard``: the financially backed API server SLA production needs."""
     availability_zones: list[str] = field(default_factory=lambda: ["1", "2", "3"])
     install_gpu_driver: bool = True
     """AKS installs the NVIDIA driver on GPU nodes (the GPU Operator then runs with its driver off)."""

@@ -36,6 +36,7 @@ class AzureFoundationArgs:
     subnet_cidrs: list[str]
     """At least two: AKS nodes, then services/private endpoints; more become ``private-<n>`` subnets."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable resource."""
     log_retention_days: int = 365
     """Log Analytics retention; a year by default for ISO 27001 audit evidence."""
 

@@ -28,10 +28,13 @@ from components.azure.common import (
 class AzureKeyVaultArgs:
     resource_group_name: pulumi.Input[str]
     location: str
+    """Azure region of the vault, identity and disk encryption set."""
     vault_name: str
-    """Globally unique, 3-24 characters."""
+    """Globally unique, 3-24 characters; purge protection reserves it for the retention period after deletion."""
     tenant_id: pulumi.Input[str]
+    """Entra ID tenant that authorises access to the vault."""
     subscription_id: pulumi.Input[str]
+    """Subscription of the built-in role definitions assigned here."""
     deployer_object_id: pulumi.Input[str]
     """Object id of the principal running Pulumi: it gets Key Vault Crypto Officer to create and rotate the key."""
     services_subnet_id: pulumi.Input[str]
@@ -41,11 +44,16 @@ class AzureKeyVaultArgs:
     workspace_id: pulumi.Input[str]
     """Log Analytics workspace for the vault's audit logs."""
     tags: dict[str, str] = field(default_factory=dict)
+    deployer_principal_type: str = "ServicePrincipal"
+    """``ServicePrincipal`` for CI (service principal or workload identity); ``User`` when a person runs Pulumi."""
     key_size: int = 3072
+    """RSA key size in bits (HSM-backed); at least 3072."""
     rotate_after: str = "P180D"
     """ISO 8601 duration after which a new key version is created."""
     key_expires_after: str = "P2Y"
+    """Lifetime of each key version (ISO 8601); Key Vault notifies 30 days before expiry."""
     soft_delete_retention_days: int = 90
+    """How long deleted vaults and keys stay recoverable (7-90 days)."""
     allow_public_network_access: bool = False
     """Safeguard switch: True opens the vault's public endpoint (still default-deny network ACLs). Off by default."""
 
@@ -89,7 +97,7 @@ class AzureKeyVault(pulumi.ComponentResource):
             scope=self.vault.id,
             role=KEY_VAULT_CRYPTO_OFFICER,
             principal_id=args.deployer_object_id,
-            principal_type="ServicePrincipal",
+            principal_type=args.deployer_principal_type,
             subscription_id=args.subscription_id,
             parent=self,
         )

@@ -47,19 +47,27 @@ class AzureBucketArgs:
 class AzureStorageArgs:
     resource_group_name: pulumi.Input[str]
     location: str
+    """Azure region of the accounts (zone-redundant storage within it)."""
     account_name_prefix: str
     """Lowercase letters/digits; account names are ``<prefix><purpose>`` cut to 24 characters, globally unique."""
     buckets: list[AzureBucketArgs]
     key_vault_uri: pulumi.Input[str]
+    """Vault holding the customer-managed key."""
     key_name: pulumi.Input[str]
+    """Key name, without version: Storage follows the key's rotation on its own."""
     encryption_identity_id: pulumi.Input[str]
     """User-assigned identity holding Key Vault Crypto Service Encryption User on the vault."""
     services_subnet_id: pulumi.Input[str]
+    """Subnet for the accounts' private endpoints."""
     blob_dns_zone_id: pulumi.Input[str]
+    """``privatelink.blob.core.windows.net`` zone id."""
     dfs_dns_zone_id: pulumi.Input[str]
+    """``privatelink.dfs.core.windows.net`` zone id (``abfss://`` goes through the dfs endpoint)."""
     workspace_id: pulumi.Input[str]
+    """Log Analytics workspace for account metrics and blob access logs."""
     tags: dict[str, str] = field(default_factory=dict)
     soft_delete_days: int = 30
+    """Retention of deleted blobs and containers (and of the change feed)."""
     allow_public_network_access: bool = False
     """Safeguard switch: True enables the public endpoint (still default-deny network rules). Off by default."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerservice as containerservice
 
-from components.azure.aks import AksCluster, AksClusterArgs, AksPoolArgs
+from components.azure.aks import AksCluster, AksClusterArgs, AksPoolArgs, taint_string
 from components.azure.foundation import AzureFoundation, AzureFoundationArgs
 from components.azure.keyvault import AzureKeyVault, AzureKeyVaultArgs
 from components.azure.storage import AzureBucketArgs, AzureStorage, AzureStorageArgs
@@ -40,7 +40,7 @@ def _pool(pool: NodePool) -> AksPoolArgs:
         spot=pool.capacity == "spot",
         os_disk_size_gb=pool.disk_size_gb,
         labels=dict(pool.labels),
-        taints=[f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}" for t in pool.taints],
+        taints=[taint_string(t.key, t.value, t.effect) for t in pool.taints],
     )
 
 
@@ -133,8 +133,8 @@ def build(cfg: StackConfig) -> TargetCluster:
     credentials = containerservice.list_managed_cluster_user_credentials_output(
         resource_group_name=rg, resource_name=aks.cluster_name, format="exec"
     )
-    kubeconfig = pulumi.Output.secret(
-        credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())
+    kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+        credentials.kubeconfigs.apply(lambda configs: base64.b64decode(configs[0].value).decode())  # type: ignore[arg-type]
     )
     provider = _kubernetes_provider(kubeconfig, aks)
     return TargetCluster(

@@ -13,7 +13,7 @@ import yaml
 from infra.config import REQUIRED_TAGS, ConfigError
 from infra.preview.model import PreviewResult
 from infra.targets import TargetCluster
-from tests.components.azure.stack import preview_azure_target
+from tests.components.azure.stack import azure_prod_target, preview_azure_target
 
 EXPECTED_COUNTS = {
     "azure-native:authorization:RoleAssignment": 9,
@@ -49,7 +49,7 @@ EXPECTED_COUNTS = {
 
 @pytest.fixture(scope="module")
 def stack() -> tuple[PreviewResult, TargetCluster]:
-    return preview_azure_target("azure-uae-prod")
+    return azure_prod_target()
 
 
 def _taggable(type_token: str) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.components.azure.stack import preview_azure_target
+from tests.components.azure.stack import azure_prod_target
 
 
 @pytest.fixture(scope="session")
 def azure_target():
-    return preview_azure_target()
+    return azure_prod_target()
 
 
 @pytest.fixture(scope="session")

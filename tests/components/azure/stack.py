@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from infra.preview.model import PreviewResult
@@ -25,3 +26,9 @@ def preview_azure_target(stack: str = AZURE_STACK, overrides: dict[str, Any] | N
     result = run_under_mocks(lambda: built.append(azure.build(load_from_pulumi())), project=project.name, stack=stack,
                              config=config, secret_keys=secret_keys, region="uaenorth")
     return result, built[0]
+
+
+@cache
+def azure_prod_target() -> tuple[PreviewResult, TargetCluster]:
+    """The azure-uae-prod target, previewed once per test session (component and stack tests only read it)."""
+    return preview_azure_target(AZURE_STACK)

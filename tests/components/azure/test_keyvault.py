@@ -77,3 +77,15 @@ def test_small_keys_and_short_soft_delete_are_refused():
         _args(key_size=2048)
     with pytest.raises(ValueError, match="soft_delete_retention_days"):
         _args(soft_delete_retention_days=3)
+
+
+def test_public_vault_endpoint_only_through_the_explicit_switch_and_acls_still_deny():
+    from components.azure.keyvault import AzureKeyVault
+    from tests.conftest import run_mocked
+
+    result = run_mocked(lambda: AzureKeyVault("kv", _args(allow_public_network_access=True)), region="uaenorth")
+    props = one(result, "azure-native:keyvault:Vault").inputs["properties"]
+    assert props["publicNetworkAccess"] == "Enabled"
+    assert props["networkAcls"]["defaultAction"] == "Deny" and props["enablePurgeProtection"] is True
+    component = one(result, "mlops:azure:KeyVault")
+    assert all(r.parent == component.urn for r in result.resources if r.package == "azure-native")

@@ -94,3 +94,20 @@ def test_bucket_and_account_names_are_checked():
         AzureStorageArgs(resource_group_name="rg", location="uaenorth", account_name_prefix="Bad-Prefix", buckets=[],
                          key_vault_uri="u", key_name="k", encryption_identity_id="i", services_subnet_id="s",
                          blob_dns_zone_id="b", dfs_dns_zone_id="d", workspace_id="w")
+
+
+def test_public_storage_endpoint_only_through_the_explicit_switch_and_rules_still_deny():
+    from components.azure.storage import AzureStorage
+    from tests.conftest import run_mocked
+
+    args = AzureStorageArgs(resource_group_name="rg", location="uaenorth", account_name_prefix="sttest",
+                            buckets=[AzureBucketArgs(name="datasets")], key_vault_uri="https://kv.vault.azure.net/",
+                            key_name="k", encryption_identity_id="/id", services_subnet_id="/snet",
+                            blob_dns_zone_id="/blob", dfs_dns_zone_id="/dfs", workspace_id="/ws",
+                            allow_public_network_access=True)
+    result = run_mocked(lambda: AzureStorage("storage", args), region="uaenorth")
+    account = one(result, ACCOUNT).inputs
+    assert account["publicNetworkAccess"] == "Enabled"
+    assert account["networkRuleSet"]["defaultAction"] == "Deny" and account["allowSharedKeyAccess"] is False
+    component = one(result, "mlops:azure:Storage")
+    assert all(r.parent == component.urn for r in result.resources if r.package == "azure-native")
