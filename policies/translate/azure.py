@@ -36,6 +36,10 @@ class ArmType:
     """List inputs whose items are child resources written inline (``{name, properties: {...}}`` in ARM)."""
     fixed_names: tuple[str | None, ...] = ()
     """Name segments with a fixed value (``default`` for blobServices), aligned with the name parts."""
+    scope_input: str | None = None
+    """Extension resources (diagnostic settings): the input holding the id of the resource they extend. They are
+    written in ARM's nested form, ``<parent type>/providers/<type>`` named ``<parent name>/<namespace>/<name>``,
+    so that two settings with the same name on different resources keep distinct Checkov ids."""
 
 
 _KEY_VAULT_KEY_RENAMES = {
@@ -91,7 +95,9 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
     ),
-    "azure-native:monitor:DiagnosticSetting": ArmType("Microsoft.Insights/diagnosticSettings", ("name",)),
+    "azure-native:monitor:DiagnosticSetting": ArmType(
+        "Microsoft.Insights/diagnosticSettings", ("name",), scope_input="resourceUri"
+    ),
     "azure-native:operationalinsights:Workspace": ArmType("Microsoft.OperationalInsights/workspaces", ("workspaceName",)),
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
         "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",)
@@ -187,14 +193,30 @@ def resource_name(resource: PreviewResource, spec: ArmType) -> str:
     return "/".join(parts)
 
 
+def _scoped(scope: Any, type_: str, name: str) -> tuple[str, str] | None:
+    """``/subscriptions/../providers/Microsoft.Storage/storageAccounts/st/blobServices/default`` + a
+    ``Microsoft.Insights/diagnosticSettings`` named ``n`` -> (``Microsoft.Storage/storageAccounts/blobServices/
+    providers/diagnosticsettings``, ``st/default/Microsoft.Insights/n``)."""
+    if not isinstance(scope, str) or "/providers/" not in scope:
+        return None
+    namespace, *rest = scope.rsplit("/providers/", 1)[1].strip("/").split("/")
+    if not rest or len(rest) % 2:
+        return None
+    ext_namespace, ext_type = type_.split("/", 1)
+    parent_type = "/".join([namespace, *rest[0::2]])
+    parent_name = "/".join(rest[1::2])
+    # Lower case as Checkov's own checks spell it (ARM types are case-insensitive; Checkov compares exactly).
+    return f"{parent_type}/providers/{ext_type.lower()}", f"{parent_name}/{ext_namespace}/{name}"
+
+
 def resource(res: PreviewResource, spec: ArmType) -> dict[str, Any]:
     inputs = _drop_unknown(_rename(res.inputs, spec.renames))
     skip = _PATH_INPUTS | set(spec.name_inputs)
-    doc: dict[str, Any] = {
-        "type": spec.type,
-        "apiVersion": api_versions().get(res.type, ""),
-        "name": resource_name(res, spec),
-    }
+    type_, name = spec.type, resource_name(res, spec)
+    if spec.scope_input:
+        skip.add(spec.scope_input)
+        type_, name = _scoped(inputs.get(spec.scope_input), type_, name) or (type_, name)
+    doc: dict[str, Any] = {"type": type_, "apiVersion": api_versions().get(res.type, ""), "name": name}
     properties: dict[str, Any] = {}
     for key, value in inputs.items():
         if key in skip:

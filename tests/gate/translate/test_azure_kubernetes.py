@@ -32,6 +32,14 @@ def test_agent_pool_is_a_child_resource(mixed):
     assert cluster["identity"] == {"type": "SystemAssigned"} and "resourceGroupName" not in cluster["properties"]
 
 
+def test_diagnostic_settings_are_nested_under_the_resource_they_extend(mixed):
+    queue = _arm(mixed, "Microsoft.Storage/storageAccounts/queueServices/providers/diagnosticsettings")
+    blob = _arm(mixed, "Microsoft.Storage/storageAccounts/blobServices/providers/diagnosticsettings")
+    assert [d["name"] for d in queue + blob] == ["stmlopsweak/default/Microsoft.Insights/to-law"] * 2
+    assert queue[0]["properties"]["logs"] == [{"category": "StorageRead", "enabled": True}]
+    assert "resourceUri" not in queue[0]["properties"] and list(mixed.files).count("arm.json") == 1
+
+
 def test_deployment_manifest_and_origin(mixed):
     (name,) = [f for f in mixed.files if f.startswith("k8s/")]
     doc = mixed.files[name]

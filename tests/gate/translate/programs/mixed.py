@@ -14,7 +14,7 @@ import json
 def program() -> None:
     import pulumi
     from pulumi_aws import cloudtrail, cloudwatch, ec2, eks, elasticache, iam, kms, rds, s3
-    from pulumi_azure_native import containerservice, resources, storage
+    from pulumi_azure_native import containerservice, monitor, resources, storage
     from pulumi_kubernetes.apps.v1 import Deployment
     from pulumi_kubernetes.helm.v3 import Release
 
@@ -74,10 +74,14 @@ def program() -> None:
                                  tags=tags)
 
     rg = resources.ResourceGroup("rg", resource_group_name="rg-mlops", location="uaenorth")
-    storage.StorageAccount("weak", account_name="stmlopsweak", resource_group_name=rg.name, location="uaenorth",
+    weak = storage.StorageAccount("weak", account_name="stmlopsweak", resource_group_name=rg.name, location="uaenorth",
                            kind="StorageV2", sku={"name": "Standard_LRS"}, minimum_tls_version="TLS1_0",
                            enable_https_traffic_only=False, allow_blob_public_access=True,
                            network_rule_set={"default_action": "Allow"}, tags=tags)
+    for scope in ("queueServices", "blobServices"):  # same setting name twice: distinct ARM ids
+        monitor.DiagnosticSetting(f"{scope}-logs", name="to-law", resource_uri=weak.id.apply(lambda i, s=scope: f"{i}/{s}/default"),
+                                  workspace_id="/subscriptions/0/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law",
+                                  logs=[{"category": "StorageRead", "enabled": True}])
     aks = containerservice.ManagedCluster("aks", resource_name_="aks-mlops", resource_group_name=rg.name,
                                           location="uaenorth", dns_prefix="mlops",
                                           identity={"type": "SystemAssigned"},
