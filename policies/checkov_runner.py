@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -245,12 +246,7 @@ def run_checkov(
         env = {k: v for k, v in os.environ.items() if k not in ("BC_API_KEY", "PRISMA_API_URL", "CKV_API_KEY")}
         env.update(BC_SKIP_MAPPING="TRUE", MLOPS_GATE_ROOT=str(root), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
         started = time.perf_counter()
-        try:
-            proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise CheckovError(f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large") from None
-        except OSError as exc:
-            raise CheckovError(f"Checkov could not start ({executable}): {exc.strerror or exc}") from None
+        proc = _run(command, root, env, timeout_s, executable)
         wall = time.perf_counter() - started
         reports = _parse_output(proc, executable)
         results = _trace(reports, sent)
@@ -260,6 +256,22 @@ def run_checkov(
     finally:
         if keep_dir is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], timeout_s: float, executable: Path) -> subprocess.CompletedProcess[str]:
+    """Run Checkov in its own process group, so a timeout ends it and every process it started."""
+    try:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    except OSError as exc:
+        raise CheckovError(f"Checkov could not start ({executable}): {exc.strerror or exc}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise CheckovError(f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large") from None
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
 def _tail(text: str, lines: int = 15) -> str:

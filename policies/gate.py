@@ -11,10 +11,15 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.preview.model import PreviewResult
 from policies.compliance import Catalog, ControlStatus, control_statuses, load_catalog
 from policies.suppressions import Suppression
+
+if TYPE_CHECKING:
+    from policies.checkov_runner import CheckResult
+    from policies.translate.model import CoverageRow, TranslatedStack
 
 EXIT_PASS, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 STATUS_RANK = {"FAILED": 0, "SUPPRESSED": 1, "PASSED": 2}
@@ -53,7 +58,7 @@ class StackReport:
     stack: str
     source: str
     findings: list[Finding] = field(default_factory=list)
-    coverage: list = field(default_factory=list)
+    coverage: list[CoverageRow] = field(default_factory=list)
     """CoverageRow records from translation."""
     resources_sent: int = 0
 
@@ -156,16 +161,32 @@ def run_gate(
     except CheckovError as exc:
         raise GateError(str(exc)) from None
 
+    return assemble(translated, run.results, rules, catalog, today, checkov_version=run.version, checkov_wall_s=run.wall_s)
+
+
+def assemble(
+    translated: list[TranslatedStack],
+    results: list[CheckResult],
+    rules: list[Suppression],
+    catalog: Catalog,
+    today: dt.date,
+    *,
+    checkov_version: str = "",
+    checkov_wall_s: float = 0.0,
+) -> GateReport:
+    """Checkov's traced results -> findings with the gate's verdicts (suppressions applied), per stack."""
     active = [s for s in rules if not s.expired(today)]
     used: set[tuple[str, int]] = set()
     reports = {t.stack: StackReport(t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count()) for t in translated}
-    seen: set[tuple[str, str, str, str]] = set()
-    for result in run.results:
+    worst: dict[tuple[str, str, str], CheckResult] = {}
+    rank = {"FAILED": 0, "SKIPPED": 0, "PASSED": 1}
+    for result in results:
+        # one verdict per check and Pulumi resource: a workload and its pod template are the same resource
+        key = (result.origin.stack, result.check_id, result.origin.urn)
+        if key not in worst or rank.get(result.result, 0) < rank.get(worst[key].result, 0):
+            worst[key] = result
+    for result in worst.values():
         origin = result.origin
-        key = (origin.stack, result.check_id, origin.urn, result.resource_id)
-        if key in seen:
-            continue  # the same check on the same object reported twice (e.g. a workload and its pod template)
-        seen.add(key)
         info = catalog.info(result.check_id)
         status, note, suppression = result.result, "", None
         if status == "SKIPPED":
@@ -194,7 +215,7 @@ def run_gate(
         catalog=catalog,
         expired=[s for s in rules if s.expired(today)],
         unused=[s for s in active if (s.file, s.index) not in used],
-        checkov_version=run.version,
-        checkov_wall_s=run.wall_s,
+        checkov_version=checkov_version,
+        checkov_wall_s=checkov_wall_s,
         today=today,
     )

@@ -130,14 +130,19 @@ def _expect(value: Any, kind: type, where: str, what: str) -> Any:
     return value
 
 
+def _given(state: dict[str, Any], key: str, default: Any) -> Any:
+    value = state.get(key)
+    return default if value is None else value
+
+
 def _resource(state: dict[str, Any], where: str, *, urn: str, inputs_key: str, custom_default: bool) -> PreviewResource:
     type_token = state.get("type")
     if not isinstance(type_token, str) or ":" not in type_token:
         raise InputError(f"{where}: 'type' must be a Pulumi type token like aws:s3/bucket:Bucket, got {type_token!r}")
     _, _, name = parse_urn(urn, where)
-    raw_inputs = _expect(state.get(inputs_key) or {}, dict, where, inputs_key)
-    prop_deps = _expect(state.get("propertyDependencies") or {}, dict, where, "propertyDependencies")
-    deps = _expect(state.get("dependencies") or [], list, where, "dependencies")
+    raw_inputs = _expect(_given(state, inputs_key, {}), dict, where, inputs_key)
+    prop_deps = _expect(_given(state, "propertyDependencies", {}), dict, where, "propertyDependencies")
+    deps = _expect(_given(state, "dependencies", []), list, where, "dependencies")
     outputs = state.get("outputs") or {}
     return PreviewResource(
         urn=urn,

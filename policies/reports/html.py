@@ -32,17 +32,17 @@ def _findings_table(findings: list[Finding]) -> str:
     rows = []
     for f in findings:
         guide = f' <a href="{escape(f.guideline)}">guideline</a>' if f.guideline and f.guideline.startswith("http") else (
-            f"<br><small>{escape(f.guideline)}</small>" if f.guideline else "")
+            f"<br/><small>{escape(f.guideline)}</small>" if f.guideline else "")
         supp = ""
         if f.suppression is not None:
             s = f.suppression
-            supp = (f"<br><small>Suppressed until {s.expires.isoformat()} (approved by {escape(s.approved_by)}, "
+            supp = (f"<br/><small>Suppressed until {s.expires.isoformat()} (approved by {escape(s.approved_by)}, "
                     f"{escape(s.file)}): {escape(s.reason)}</small>")
-        note = f"<br><small>{escape(f.note)}</small>" if f.note else ""
+        note = f"<br/><small>{escape(f.note)}</small>" if f.note else ""
         rows.append(
-            f"<tr><td>{_badge(f.status)}</td><td>{escape(f.severity)}</td><td><code>{escape(f.check_id)}</code><br>{escape(f.check_name)}</td>"
-            f"<td><b>{escape(f.name)}</b> <code>{escape(f.type)}</code><br><small><code>{escape(f.urn)}</code></small>"
-            f"<br><small>component: {escape(f.component or '-')}</small></td>"
+            f"<tr><td>{_badge(f.status)}</td><td>{escape(f.severity)}</td><td><code>{escape(f.check_id)}</code><br/>{escape(f.check_name)}</td>"
+            f"<td><b>{escape(f.name)}</b> <code>{escape(f.type)}</code><br/><small><code>{escape(f.urn)}</code></small>"
+            f"<br/><small>component: {escape(f.component or '-')}</small></td>"
             f"<td>{escape(remediation(f))}{guide}{supp}{note}</td></tr>"
         )
     return ("<table><tr><th>Status</th><th>Severity</th><th>Check</th><th>Pulumi resource</th><th>Remediation</th></tr>"
@@ -73,7 +73,7 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
         for c in controls:
             failing = [f for cid in c.checks for f in by_check.get(cid, []) if f.status != "PASSED"]
             if failing:
-                parts.append(f"<details open><summary>{escape(c.control)} {escape(c.title)}: findings</summary>{_findings_table(failing)}</details>")
+                parts.append(f"<details open='open'><summary>{escape(c.control)} {escape(c.title)}: findings</summary>{_findings_table(failing)}</details>")
     parts.append("<h3>All findings (failed and suppressed)</h3>")
     parts.append(_findings_table([f for f in stack.findings if f.status != "PASSED"]))
     unmapped = sorted({f.check_id for f in stack.findings} - set(catalog.checks))
@@ -106,7 +106,7 @@ def to_html(report: GateReport) -> str:
     )
     toc = "".join(f'<li><a href="#stack-{escape(s.stack)}">{escape(s.stack)}</a></li>' for s in report.stacks)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>MLOps policy gate report</title><style>{CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8"/><title>MLOps policy gate report</title><style>{CSS}</style></head>
 <body>
 <h1>MLOps policy gate report</h1>
 <p>Verdict: <b>{escape(verdict)}</b>. Date: {report.today.isoformat()}. Checkov {escape(report.checkov_version)}.
