@@ -45,7 +45,12 @@ class TranslatedStack:
     """Relative path -> document: ``tfplan.json`` (terraform_plan), ``arm.json`` (arm), ``k8s/<n>.yaml`` (kubernetes)."""
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     """(relative file path, Checkov's resource id in that file) -> Origin. Checkov's ids: ``aws_s3_bucket.x``
-    (terraform_plan address), ``Microsoft.Storage/storageAccounts.name`` (arm), ``Kind.namespace.name`` (kubernetes)."""
+    (terraform_plan address), ``Microsoft.Storage/storageAccounts.name`` (arm), ``Kind.namespace.name`` (kubernetes).
+    Checked against Checkov 3.3.30 runs: cluster-scoped kinds read ``Kind.default.name``; the pod template of a
+    workload is a resource of its own, ``Pod.namespace.<workload>.<label>-<value>`` (same origin as the workload);
+    diagnostic settings are nested ARM extensions (``<parent type>/providers/diagnosticsettings.<parent>/
+    Microsoft.Insights/<name>``). Checkov's ``summary.resource_count`` per framework equals the number of keys
+    here for that framework's files; its results only name resources some check applies to."""
     coverage: list[CoverageRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """Resources that must be gated but cannot be translated: the gate exits 2 when any stack has errors."""
