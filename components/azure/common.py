@@ -89,7 +89,7 @@ def private_endpoint(
 ) -> network.PrivateEndpoint:
     """A private endpoint for one sub-resource (``blob``, ``dfs``, ``vault``) with its A record in the private DNS zone."""
     endpoint = network.PrivateEndpoint(
-        name,
+        f"{name}-pe",
         private_endpoint_name=f"pe-{name}",
         resource_group_name=resource_group_name,
         location=location,
@@ -101,7 +101,7 @@ def private_endpoint(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     network.PrivateDnsZoneGroup(
-        f"{name}-dns",
+        f"{name}-pe-dns",
         private_dns_zone_group_name="default",
         private_endpoint_name=endpoint.name,
         resource_group_name=resource_group_name,

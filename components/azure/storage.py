@@ -102,7 +102,7 @@ class AzureStorage(pulumi.ComponentResource):
             for bucket in buckets:
                 worm = bucket.object_lock_days is not None
                 container = storage.BlobContainer(
-                    f"{name}-{bucket.name}",
+                    f"{name}-{bucket.name}-container",
                     container_name=bucket.name,
                     account_name=account.name,
                     resource_group_name=args.resource_group_name,
@@ -131,7 +131,7 @@ class AzureStorage(pulumi.ComponentResource):
     def _account(self, name: str, purpose: str, args: AzureStorageArgs, tags: dict[str, str]) -> storage.StorageAccount:
         child = pulumi.ResourceOptions(parent=self)
         account = storage.StorageAccount(
-            f"{name}-{purpose}",
+            f"{name}-{purpose}-account",
             account_name=args.account_name(purpose),
             resource_group_name=args.resource_group_name,
             location=args.location,
@@ -164,7 +164,7 @@ class AzureStorage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self._blob_services[purpose] = storage.BlobServiceProperties(
-            f"{name}-{purpose}-blob",
+            f"{name}-{purpose}-blob-service",
             account_name=account.name,
             resource_group_name=args.resource_group_name,
             blob_services_name="default",

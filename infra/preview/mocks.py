@@ -252,16 +252,17 @@ _AZURE_NAMESPACES = {
     "compute": "Compute",
 }
 
-# Azure child resources: (parent collection, input naming the parent, collection of the child itself).
+# Azure child resources: the path of their collection under the provider namespace, filled from their inputs.
 _AZURE_CHILDREN = {
-    "Subnet": ("virtualNetworks", "virtualNetworkName", "subnets"),
-    "Key": ("vaults", "vaultName", "keys"),
-    "AgentPool": ("managedClusters", "resourceName", "agentPools"),
-    "BlobContainer": ("storageAccounts", "accountName", "blobServices/default/containers"),
-    "BlobServiceProperties": ("storageAccounts", "accountName", "blobServices"),
-    "ManagementPolicy": ("storageAccounts", "accountName", "managementPolicies"),
-    "VirtualNetworkLink": ("privateDnsZones", "privateZoneName", "virtualNetworkLinks"),
-    "PrivateDnsZoneGroup": ("privateEndpoints", "privateEndpointName", "privateDnsZoneGroups"),
+    "Subnet": "virtualNetworks/{virtualNetworkName}/subnets",
+    "Key": "vaults/{vaultName}/keys",
+    "AgentPool": "managedClusters/{resourceName}/agentPools",
+    "BlobContainer": "storageAccounts/{accountName}/blobServices/default/containers",
+    "BlobContainerImmutabilityPolicy": "storageAccounts/{accountName}/blobServices/default/containers/{containerName}/immutabilityPolicies",
+    "BlobServiceProperties": "storageAccounts/{accountName}/blobServices",
+    "ManagementPolicy": "storageAccounts/{accountName}/managementPolicies",
+    "VirtualNetworkLink": "privateDnsZones/{privateZoneName}/virtualNetworkLinks",
+    "PrivateDnsZoneGroup": "privateEndpoints/{privateEndpointName}/privateDnsZoneGroups",
 }
 
 # Extension resources live under the resource they attach to: (input naming that scope, collection).
@@ -289,8 +290,8 @@ def _azure_id(module: str, kind: str, name: str, state: dict[str, Any]) -> str:
     rg = state.get("resourceGroupName", f"rg-{name}")
     base = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/{namespace}"
     if kind in _AZURE_CHILDREN:
-        parent_collection, parent_key, collection = _AZURE_CHILDREN[kind]
-        return f"{base}/{parent_collection}/{state.get(parent_key, 'parent')}/{collection}/{name}"
+        path = re.sub(r"\{(\w+)\}", lambda m: str(state.get(m.group(1), "parent")), _AZURE_CHILDREN[kind])
+        return f"{base}/{path}/{name}"
     collection = _AZURE_COLLECTIONS.get(kind) or kind[:1].lower() + kind[1:] + ("" if kind.endswith("s") else "s")
     return f"{base}/{collection}/{name}"
 

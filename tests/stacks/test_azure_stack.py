@@ -156,3 +156,21 @@ def test_the_whole_stack_previews_with_the_baseline_on_the_aks_provider():
     assert {k: v for k, v in result.counts().items() if k.startswith("azure-native:")} == {
         k: v for k, v in EXPECTED_COUNTS.items() if k.startswith("azure-native:")}
     assert result.outputs["clusterName"] == "aks-mlops-prod"
+
+
+def test_mock_ids_are_arm_ids_so_references_between_resources_are_realistic(stack):
+    result, _ = stack
+    azure = [r for r in result.resources if r.package == "azure-native"]
+    ids = {r.name: r.outputs["id"] for r in azure}
+    assert len(ids) == len(azure), "logical names are unique across types, so the tree reads unambiguously"
+    rg = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-mlops-prod-uaenorth"
+    assert ids["aks-pool-gput4"] == f"{rg}/providers/Microsoft.ContainerService/managedClusters/aks-mlops-prod/agentPools/gput4"
+    account = ids["storage-models-account"]
+    assert account.startswith(f"{rg}/providers/Microsoft.Storage/storageAccounts/st") and account.endswith("models")
+    assert ids["storage-models-worm"] == f"{account}/blobServices/default/containers/models/immutabilityPolicies/default"
+    assert ids["keyvault-cmk"].endswith("/vaults/" + ids["keyvault-vault"].rsplit("/", 1)[1] + "/keys/platform-cmk")
+    for resource in result.resources:
+        if resource.type == "azure-native:authorization:RoleAssignment":
+            assert resource.outputs["id"].startswith(resource.inputs["scope"] + "/providers/Microsoft.Authorization/roleAssignments/")
+        if resource.type == "azure-native:monitor:DiagnosticSetting":
+            assert resource.outputs["id"] == resource.inputs["resourceUri"] + "/providers/Microsoft.Insights/diagnosticSettings/to-log-analytics"

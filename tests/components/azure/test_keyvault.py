@@ -56,7 +56,7 @@ def test_disk_encryption_set_wraps_with_the_cmk_through_the_identity(azure_prod)
 
 def test_vault_is_reached_by_private_endpoint_and_audited(azure_prod):
     vault_id = one(azure_prod, "azure-native:keyvault:Vault").outputs["id"]
-    endpoint = one(azure_prod, "azure-native:network:PrivateEndpoint", "keyvault-vault").inputs
+    endpoint = one(azure_prod, "azure-native:network:PrivateEndpoint", "keyvault-vault-pe").inputs
     assert endpoint["privateLinkServiceConnections"][0]["privateLinkServiceId"] == vault_id
     assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
     assert endpoint["subnet"]["id"].endswith("/subnets/snet-services")
