@@ -40,13 +40,14 @@ def is_patch(token: str) -> bool:
 
 def not_rendered_detail(resource: PreviewResource) -> str:
     inputs = resource.inputs
-    chart = inputs.get("chart") or inputs.get("files") or inputs.get("directory") or resource.name
-    version = inputs.get("version") or "(no version pinned)"
+    suffix = "not rendered offline; gated at `pulumi preview`"
+    if "helm.sh" not in resource.type:
+        source = inputs.get("files") or inputs.get("directory") or inputs.get("yaml") and "inline YAML" or resource.name
+        return f"manifests {source}: {suffix}"
     opts = inputs.get("repositoryOpts") or {}
-    repo = opts.get("repo") if isinstance(opts, dict) else None
-    repo = repo or inputs.get("repo") or "(local or OCI reference)"
-    kind = "chart" if "helm.sh" in resource.type else "manifests"
-    return f"{kind} {chart} {version} from {repo}: not rendered offline; gated at `pulumi preview`"
+    repo = (opts.get("repo") if isinstance(opts, dict) else None) or inputs.get("repo") or "(local or OCI reference)"
+    version = inputs.get("version") or "(no version pinned)"
+    return f"chart {inputs.get('chart') or resource.name} {version} from {repo}: {suffix}"
 
 
 def _drop_unknown(value: Any) -> Any:

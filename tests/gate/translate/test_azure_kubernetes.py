@@ -138,3 +138,16 @@ def test_unknown_values_are_left_out_but_still_referenced():
     assert "bucket" not in values and values["versioning_configuration"] == [{"status": "Enabled"}]
     config = next(r for r in plan["configuration"]["root_module"]["resources"] if "versioning" in r["type"])
     assert config["expressions"]["bucket"] == {"references": ["aws_s3_bucket.b.id", "aws_s3_bucket.b"]}
+
+
+def test_rendered_in_provider_resources_name_what_they_would_render():
+    stack = translate(_result(
+        _res("kubernetes:helm.sh/v4:Chart", "minio", chart="oci://registry/minio"),
+        _res("kubernetes:kustomize/v2:Directory", "kfp", directory="github.com/kubeflow/pipelines?ref=2.4.0"),
+    ))
+    details = sorted(c.detail for c in stack.coverage)
+    assert details == [
+        "chart oci://registry/minio (no version pinned) from (local or OCI reference): not rendered offline; gated at `pulumi preview`",
+        "manifests github.com/kubeflow/pipelines?ref=2.4.0: not rendered offline; gated at `pulumi preview`",
+    ]
+    assert {c.status for c in stack.coverage} == {"not-rendered"} and not stack.errors
