@@ -267,6 +267,7 @@ class AksCluster(pulumi.ComponentResource):
             resource_id=self.cluster.id,
             workspace_id=args.workspace_id,
             log_categories=AKS_LOG_CATEGORIES,
+            resource_specific_tables=True,
             parent=self,
         )
         self.cluster_name: pulumi.Output[str] = self.cluster.name

@@ -58,8 +58,13 @@ def send_diagnostics(
     log_categories: Sequence[str] = (),
     log_category_group: str | None = "allLogs",
     metrics: bool = True,
+    resource_specific_tables: bool = False,
 ) -> monitor.DiagnosticSetting:
-    """Diagnostic setting sending a resource's logs (a category group, or named categories) and metrics to Log Analytics."""
+    """Diagnostic setting sending a resource's logs (a category group, or named categories) and metrics to Log Analytics.
+
+    ``resource_specific_tables`` writes to per-category tables (``AKSAudit``, ...) instead of ``AzureDiagnostics``,
+    for resource types that support it.
+    """
     logs = [{"category": c, "enabled": True} for c in log_categories]
     if not logs and log_category_group:
         logs = [{"category_group": log_category_group, "enabled": True}]
@@ -68,7 +73,7 @@ def send_diagnostics(
         name="to-log-analytics",
         resource_uri=resource_id,
         workspace_id=workspace_id,
-        log_analytics_destination_type="Dedicated",
+        log_analytics_destination_type="Dedicated" if resource_specific_tables else None,
         logs=logs or None,
         metrics=[{"category": "AllMetrics", "enabled": True}] if metrics else None,
         opts=pulumi.ResourceOptions(parent=parent),

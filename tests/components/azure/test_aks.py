@@ -124,6 +124,7 @@ def test_control_plane_logs_go_to_log_analytics(azure_prod):
     setting = [r.inputs for r in of_type(azure_prod, "azure-native:monitor:DiagnosticSetting") if r.inputs["resourceUri"] == cluster_id]
     assert len(setting) == 1
     assert {log["category"] for log in setting[0]["logs"]} == set(AKS_LOG_CATEGORIES)
+    assert setting[0]["logAnalyticsDestinationType"] == "Dedicated"
     assert "kube-audit-admin" in AKS_LOG_CATEGORIES
 
 
