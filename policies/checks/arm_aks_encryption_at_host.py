@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_arm import AGENT_POOL, MANAGED_CLUSTER, agent_pools
@@ -26,6 +27,7 @@ class ArmAksEncryptionAtHost(BaseResourceCheck):
             guideline="Set enableEncryptionAtHost: true on every pool (register the EncryptionAtHost feature on "
                       "the subscription first). See docs/policies.md#ckv_mlops_104",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/enableEncryptionAtHost", "properties/agentPoolProfiles"]

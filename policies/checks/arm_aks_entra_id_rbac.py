@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_arm import MANAGED_CLUSTER
@@ -26,6 +27,7 @@ class ArmAksEntraIdRbac(BaseResourceCheck):
             guideline="Set properties.aadProfile {managed: true, enableAzureRBAC: true} and bind the IdP groups "
                       "with role assignments. See docs/policies.md#ckv_mlops_112",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/aadProfile/managed", "properties/aadProfile/enableAzureRBAC"]

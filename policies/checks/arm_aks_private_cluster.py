@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_arm import MANAGED_CLUSTER
@@ -25,6 +26,7 @@ class ArmAksPrivateCluster(BaseResourceCheck):
             guideline="Set properties.apiServerAccessProfile.enablePrivateCluster: true; reach the API through "
                       "the VNet (jump host, VPN or CI runner in the VNet). See docs/policies.md#ckv_mlops_109",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/apiServerAccessProfile/enablePrivateCluster"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path, is_true
@@ -24,6 +25,7 @@ class ArmBlobSoftDelete(BaseResourceCheck):
             guideline="Set properties.deleteRetentionPolicy and containerDeleteRetentionPolicy to "
                       "{enabled: true, days: 30} on the account's blobServices/default. See docs/policies.md#ckv_mlops_113",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/deleteRetentionPolicy/enabled", "properties/containerDeleteRetentionPolicy/enabled"]

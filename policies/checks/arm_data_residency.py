@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_context import context_for
@@ -30,6 +31,7 @@ class ArmDataResidency(BaseResourceCheck):
                       "locations (default uaenorth); widening the list needs a data-protection review. "
                       "See docs/policies.md#ckv_mlops_101",
         )
+        self.severity = Severities[BcSeverities.CRITICAL]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["location"]

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_arm import AGENT_POOL, MANAGED_CLUSTER, agent_pools
@@ -38,6 +39,7 @@ class ArmGpuPoolTaint(BaseResourceCheck):
             guideline="Declare the pool with kind gpu so components/gpu.py adds the taint, or add "
                       "nvidia.com/gpu=present:NoSchedule to the pool's nodeTaints. See docs/policies.md#ckv_mlops_103",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/nodeTaints", "properties/agentPoolProfiles"]

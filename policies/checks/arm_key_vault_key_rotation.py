@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import dict_list, get_path, has_text
@@ -33,6 +34,7 @@ class ArmKeyVaultKeyRotation(BaseResourceCheck):
                       "{trigger: {timeAfterCreate: P90D}, action: {type: Rotate}} (and an expiryTime in "
                       "rotationPolicy.attributes). See docs/policies.md#ckv_mlops_108",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/rotationPolicy/lifetimeActions"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path, is_true
@@ -24,6 +25,7 @@ class ArmKeyVaultRbacAuthorization(BaseResourceCheck):
             guideline="Set properties.enableRbacAuthorization: true and grant Key Vault roles to groups and "
                       "identities instead of access policies. See docs/policies.md#ckv_mlops_114",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/enableRbacAuthorization"]

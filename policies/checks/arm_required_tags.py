@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_arm import AGENT_POOL
@@ -36,6 +37,7 @@ class ArmRequiredTags(BaseResourceCheck):
                       "requires) so every resource gets them, or add the missing tag to the resource's tags "
                       "(properties.tags for agent pools). See docs/policies.md#ckv_mlops_102",
         )
+        self.severity = Severities[BcSeverities.LOW]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         resource_type = self.entity_type if isinstance(self.entity_type, str) else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path, has_text
@@ -25,6 +26,7 @@ class ArmStorageCustomerManagedKey(BaseResourceCheck):
                       "{keyname, keyvaulturi} of the stack's CMK and a user-assigned identity allowed to use it. "
                       "See docs/policies.md#ckv_mlops_111",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/encryption/keySource", "properties/encryption/keyvaultproperties"]

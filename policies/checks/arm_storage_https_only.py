@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path, is_true
@@ -24,6 +25,7 @@ class ArmStorageHttpsOnly(BaseResourceCheck):
             guideline="Set properties.supportsHttpsTrafficOnly: true (enableHttpsTrafficOnly in azure-native). "
                       "See docs/policies.md#ckv_mlops_106",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/supportsHttpsTrafficOnly"]

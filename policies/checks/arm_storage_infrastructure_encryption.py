@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path, is_true
@@ -25,6 +26,7 @@ class ArmStorageInfrastructureEncryption(BaseResourceCheck):
             guideline="Set properties.encryption.requireInfrastructureEncryption: true when creating the account "
                       "(it cannot be turned on later: recreate and copy the data). See docs/policies.md#ckv_mlops_110",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/encryption/requireInfrastructureEncryption"]

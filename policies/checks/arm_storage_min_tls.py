@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path
@@ -25,6 +26,7 @@ class ArmStorageMinTls(BaseResourceCheck):
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set properties.minimumTlsVersion: TLS1_2 on the storage account. See docs/policies.md#ckv_mlops_105",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/minimumTlsVersion"]

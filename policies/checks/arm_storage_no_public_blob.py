@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from _mlops_values import get_path, is_false
@@ -24,6 +25,7 @@ class ArmStorageNoPublicBlob(BaseResourceCheck):
             guideline="Set properties.allowBlobPublicAccess: false on the storage account. "
                       "See docs/policies.md#ckv_mlops_107",
         )
+        self.severity = Severities[BcSeverities.CRITICAL]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["properties/allowBlobPublicAccess"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -34,6 +35,7 @@ class AwsDataResidency(BaseResourceCheck):
                       "regions (default me-central-1); widening the list needs a data-protection review. "
                       "See docs/policies.md#ckv_mlops_001",
         )
+        self.severity = Severities[BcSeverities.CRITICAL]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["region"]

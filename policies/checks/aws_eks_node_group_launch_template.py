@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -25,6 +26,7 @@ class AwsEksNodeGroupLaunchTemplate(BaseResourceCheck):
             guideline="Give the node group launch_template { id (or name), version } pointing at a template that "
                       "requires IMDSv2 and encrypts its volumes with KMS. See docs/policies.md#ckv_mlops_008",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["launch_template"]

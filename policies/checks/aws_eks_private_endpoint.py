@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -23,6 +24,7 @@ class AwsEksPrivateEndpoint(BaseResourceCheck):
             guideline="Set vpc_config { endpoint_public_access = false, endpoint_private_access = true }; reach "
                       "the API through the VPC (bastion, VPN or CI runner in the VPC). See docs/policies.md#ckv_mlops_007",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["vpc_config/[0]/endpoint_public_access", "vpc_config/[0]/endpoint_private_access"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -43,6 +44,7 @@ class AwsGpuNodeGroupTaint(BaseResourceCheck):
                       "key=nvidia.com/gpu value=present effect=NO_SCHEDULE to the node group. "
                       "See docs/policies.md#ckv_mlops_003",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["taint", "ami_type", "instance_types", "labels"]

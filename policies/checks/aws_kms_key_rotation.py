@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -27,6 +28,7 @@ class AwsKmsKeyRotation(BaseResourceCheck):
             guideline="Set enable_key_rotation = true on the key (rotation_period_in_days <= 365 if set). "
                       "See docs/policies.md#ckv_mlops_006",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["enable_key_rotation", "rotation_period_in_days"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -26,6 +27,7 @@ class AwsLaunchTemplateEncryptedVolumes(BaseResourceCheck):
                       "ebs { encrypted = true, kms_key_id = <the stack's CMK> }, and the same for every other EBS "
                       "volume. See docs/policies.md#ckv_mlops_005",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["block_device_mappings"]

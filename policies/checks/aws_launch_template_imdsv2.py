@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -22,6 +23,7 @@ class AwsLaunchTemplateImdsv2(BaseResourceCheck):
             guideline="Set metadata_options { http_tokens = \"required\" } on the launch template (the AWS node "
                       "group component does this unless its IMDSv1 opt-out is set). See docs/policies.md#ckv_mlops_004",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["metadata_options/[0]/http_tokens"]

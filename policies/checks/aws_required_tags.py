@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkov.common.checks_infra.resources_types import resources_types
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -30,6 +31,7 @@ class AwsRequiredTags(BaseResourceCheck):
                       "requires) so every resource inherits them, or add the missing tag to the resource's tags. "
                       "See docs/policies.md#ckv_mlops_002",
         )
+        self.severity = Severities[BcSeverities.LOW]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["tags", "tags_all"]

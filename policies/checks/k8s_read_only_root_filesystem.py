@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
@@ -25,6 +26,7 @@ class K8sReadOnlyRootFilesystem(BaseK8Check):
             guideline="Set securityContext.readOnlyRootFilesystem: true on every container and mount an emptyDir "
                       "where the process must write (/tmp, caches). See docs/policies.md#ckv_mlops_202",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["spec"]

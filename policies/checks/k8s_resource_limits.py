@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
@@ -34,6 +35,7 @@ class K8sResourceLimits(BaseK8Check):
             guideline="Set resources.limits.cpu and resources.limits.memory (and requests) on every container, "
                       "init containers included. See docs/policies.md#ckv_mlops_203",
         )
+        self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["spec"]

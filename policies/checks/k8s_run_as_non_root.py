@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
@@ -31,6 +32,7 @@ class K8sRunAsNonRoot(BaseK8Check):
             guideline="Set securityContext.runAsNonRoot: true (and a non-zero runAsUser) on the pod or on each "
                       "container; build images with a non-root USER. See docs/policies.md#ckv_mlops_201",
         )
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["spec"]

@@ -13,6 +13,7 @@ import re
 import subprocess
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -42,11 +43,16 @@ CASES = sorted((check, case.name) for check in CHECK_IDS if (FIXTURES / check).i
                for case in (FIXTURES / check).iterdir() if case.is_dir())
 
 
-def run_checkov(directory: Path, frameworks: set[str]) -> tuple[dict[tuple[str, str], dict[str, list[str]]], set[str], str]:
-    """Scan ``directory`` with the built-in and custom checks; each of ``frameworks`` must have found files.
+class Scan(NamedTuple):
+    results: dict[tuple[str, str], dict[str, list[str]]]
+    """(check module, case) -> check id -> results."""
+    reported: dict[str, tuple[str | None, str | None]]
+    """Every check id that reported anything -> (severity, guideline)."""
+    stderr: str
 
-    Returns (check module, case) -> check id -> results, every check id that reported anything, and stderr.
-    """
+
+def run_checkov(directory: Path, frameworks: set[str]) -> Scan:
+    """Scan ``directory`` with the built-in and custom checks; each of ``frameworks`` must have found files."""
     if not CHECKOV.exists():
         pytest.fail(f"{CHECKOV} is missing: run `make setup` to create Checkov's environment")
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
@@ -61,14 +67,14 @@ def run_checkov(directory: Path, frameworks: set[str]) -> tuple[dict[tuple[str, 
     reports = reports if isinstance(reports, list) else [reports]
     assert {r["check_type"] for r in reports} == frameworks, "a framework found nothing to scan"
     results: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    seen: set[str] = set()
+    reported: dict[str, tuple[str | None, str | None]] = {}
     for report in reports:
         for kind in ("passed_checks", "failed_checks", "skipped_checks"):
             for record in report["results"][kind]:
-                seen.add(record["check_id"])
+                reported[record["check_id"]] = (record.get("severity"), record.get("guideline"))
                 parts = Path(record["file_abs_path"]).resolve().relative_to(directory).parts
                 results[(parts[0], parts[1])][record["check_id"]].append(record["check_result"]["result"])
-    return results, seen, proc.stderr
+    return Scan(results, reported, proc.stderr)
 
 
 @pytest.fixture(scope="session")
@@ -108,9 +114,8 @@ def test_checks_import_only_checkov_and_the_standard_library():
 @pytest.mark.slow
 @pytest.mark.parametrize(("check", "case"), CASES, ids=[f"{c}/{k}" for c, k in CASES])
 def test_check_result_on_fixture(fixture_scan, check, case):
-    results, _, _ = fixture_scan
     check_id = CHECK_IDS[check]
-    got = results[(check, case)][check_id]
+    got = fixture_scan.results[(check, case)][check_id]
     if case.startswith("pass"):
         assert got and set(got) == {"PASSED"}, f"{check_id} on {check}/{case}: {got}"
     else:
@@ -120,16 +125,23 @@ def test_check_result_on_fixture(fixture_scan, check, case):
 @pytest.mark.slow
 def test_builtin_checks_still_run_next_to_the_custom_ones(fixture_scan):
     """Loading external checks must not switch off Checkov's own library, graph checks included."""
-    _, seen, _ = fixture_scan
     for prefix in ("CKV_AWS_", "CKV2_AWS_", "CKV_AZURE_", "CKV_K8S_", "CKV2_K8S_", "CKV_MLOPS_"):
-        assert any(check_id.startswith(prefix) for check_id in seen), f"no {prefix}* result in the scan"
+        assert any(check_id.startswith(prefix) for check_id in fixture_scan.reported), f"no {prefix}* result"
+
+
+@pytest.mark.slow
+def test_every_custom_result_carries_severity_and_remediation(fixture_scan):
+    """The gate groups findings by severity and shows the guideline; built-ins have neither offline."""
+    for check_id in CHECK_IDS.values():
+        severity, guideline = fixture_scan.reported[check_id]
+        assert severity in ("LOW", "MEDIUM", "HIGH", "CRITICAL"), (check_id, severity)
+        assert guideline and f"docs/policies.md#{check_id.lower()}" in guideline, (check_id, guideline)
 
 
 @pytest.mark.slow
 def test_no_check_logs_an_error(fixture_scan):
     """A check that raises only logs an ERROR and its result disappears: there must be none."""
-    _, _, stderr = fixture_scan
-    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    errors = [line for line in fixture_scan.stderr.splitlines() if "ERROR" in line]
     assert not errors, "\n".join(errors)
 
 
@@ -137,7 +149,7 @@ def test_no_check_logs_an_error(fixture_scan):
 @pytest.mark.parametrize(("check", "case"), [("aws_data_residency", "fail_unreadable_context"),
                                              ("arm_data_residency", "fail_wrong_shape_context")])
 def test_an_unusable_context_file_fails_closed_and_is_logged(bad_context_scan, check, case):
-    results, _, stderr = bad_context_scan
-    assert results[(check, case)][CHECK_IDS[check]] == ["FAILED"]
+    assert bad_context_scan.results[(check, case)][CHECK_IDS[check]] == ["FAILED"]
     context_file = BAD_CONTEXT_FIXTURES / check / case / "mlops-context.cfg"
+    stderr = bad_context_scan.stderr
     assert any("ERROR" in line and str(context_file) in line for line in stderr.splitlines()), stderr[-2000:]
