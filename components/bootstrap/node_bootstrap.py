@@ -13,8 +13,17 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.bootstrap.render import SCRIPT, REMOTE_SCRIPT, NodePlan, node_env, node_plans, remote_command, script_sha256
-from infra.config import PROJECT, ConfigError, NodeBootstrap as NodeBootstrapSettings, StackConfig
+from components.bootstrap.render import (
+    REMOTE_SCRIPT,
+    SCRIPT,
+    NodePlan,
+    node_env,
+    node_plans,
+    remote_command,
+    script_sha256,
+)
+from infra.config import PROJECT, ConfigError, StackConfig
+from infra.config import NodeBootstrap as NodeBootstrapSettings
 
 
 @dataclass

@@ -27,6 +27,7 @@ CHANGED_STEPS=0
 CONTAINERD_CONFIG_CHANGED=0
 KUBELET_CONFIG_CHANGED=0
 JOIN_TOKEN=""
+FILE_CHANGED=0
 NODE="${MLOPS_NODE_NAME:-unknown}"
 
 log() { printf 'mlops-bootstrap node=%s %s\n' "$NODE" "$*"; }
@@ -60,20 +61,22 @@ run_step() {
 
 mark_changed() { STEP_CHANGED=1; }
 
-# ensure_file PATH MODE: make PATH hold standard input with MODE; marks the step changed only if it differed.
+# ensure_file PATH MODE CONTENT: make PATH hold CONTENT (plus a final newline) with MODE. Sets FILE_CHANGED to 1
+# and marks the step changed only if the file differed.
 ensure_file() {
-  local path=$1 mode=$2 tmp
+  local path=$1 mode=$2 content=$3 tmp
+  FILE_CHANGED=0
   mkdir -p "$(dirname "$path")"
   tmp=$(mktemp "$path.mlops.XXXXXX")
-  cat >"$tmp"
+  printf '%s\n' "$content" >"$tmp"
   chmod "$mode" "$tmp"
   if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c %a "$path")" = "$mode" ]; then
     rm -f "$tmp"
-    return 1
+    return 0
   fi
   mv -f "$tmp" "$path"
+  FILE_CHANGED=1
   mark_changed
-  return 0
 }
 
 require_env() {
@@ -107,8 +110,7 @@ step_swap() {
 
 step_kernel_modules() {
   local module
-  # shellcheck disable=SC2086 # word splitting of the fixed module list is intended
-  printf '%s\n' $KERNEL_MODULES | ensure_file "$MODULES_FILE" 644 || true
+  ensure_file "$MODULES_FILE" 644 "${KERNEL_MODULES// /$'\n'}"
   for module in $KERNEL_MODULES; do
     if [ ! -d "/sys/module/$module" ]; then
       modprobe "$module"
@@ -119,8 +121,7 @@ step_kernel_modules() {
 
 step_sysctl() {
   local setting key want have
-  # shellcheck disable=SC2086 # word splitting of the fixed sysctl list is intended
-  printf '%s\n' $SYSCTLS | ensure_file "$SYSCTL_FILE" 644 || true
+  ensure_file "$SYSCTL_FILE" 644 "${SYSCTLS// /$'\n'}"
   for setting in $SYSCTLS; do
     key=${setting%%=*}
     want=${setting#*=}
@@ -144,7 +145,7 @@ step_apt_sources() {
   for keyring in ${MLOPS_APT_KEYRINGS:-}; do
     [ -s "$keyring" ] || fail "apt keyring $keyring (signedBy in mlops:nodeBootstrap) is missing on the node"
   done
-  printf '%s\n' "$MLOPS_APT_SOURCES" | ensure_file "$APT_SOURCES_FILE" 644 || true
+  ensure_file "$APT_SOURCES_FILE" 644 "$MLOPS_APT_SOURCES"
 }
 
 package_names() {
@@ -216,9 +217,8 @@ step_nvidia_runtime() {
 }
 
 step_containerd_config() {
-  if render_containerd_config | ensure_file "$CONTAINERD_CONFIG" 644; then
-    CONTAINERD_CONFIG_CHANGED=1
-  fi
+  ensure_file "$CONTAINERD_CONFIG" 644 "$(render_containerd_config)"
+  CONTAINERD_CONFIG_CHANGED=$FILE_CHANGED
 }
 
 ensure_service() {  # ensure_service UNIT RESTART(0|1)
@@ -241,10 +241,9 @@ step_containerd_service() {
 step_kubelet_config() {
   local args="--node-labels=$MLOPS_NODE_LABELS"
   [ -n "${MLOPS_NODE_TAINTS:-}" ] && args="$args --register-with-taints=$MLOPS_NODE_TAINTS"
-  if printf '# Managed by mlops-bootstrap (components/bootstrap).\nKUBELET_EXTRA_ARGS="%s"\n' "$args" |
-    ensure_file "$KUBELET_DEFAULTS" 644; then
-    KUBELET_CONFIG_CHANGED=1
-  fi
+  ensure_file "$KUBELET_DEFAULTS" 644 "# Managed by mlops-bootstrap (components/bootstrap).
+KUBELET_EXTRA_ARGS=\"$args\""
+  KUBELET_CONFIG_CHANGED=$FILE_CHANGED
 }
 
 step_join() {
