@@ -311,9 +311,12 @@ def _origin_for(key: tuple[str, str], framework: str, sent: dict[tuple[str, str]
         # Checkov also reports the pod template of a workload (``Pod.<ns>.<name>.app-<name>``): same file, owner's name.
         path, resource_id = key
         rest = resource_id.split(".", 1)[-1]
-        owners = [v for (p, rid), v in sent.items() if p == path and rest.startswith(rid.split(".", 1)[-1])]
+        owners = [
+            (len(rid), v) for (p, rid), v in sent.items()
+            if p == path and (rest + ".").startswith(rid.split(".", 1)[-1] + ".")
+        ]
         if owners:
-            return max(owners, key=lambda v: len(v[2].urn))
+            return max(owners, key=lambda pair: pair[0])[1]
     return None
 
 

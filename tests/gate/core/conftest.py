@@ -52,14 +52,15 @@ def preview_json_doc(*, bucket_tags: dict | None = None, region: str = "me-centr
     }
 
 
-def stack_export_doc() -> dict:
+def stack_export_doc(stack: str = STACK) -> dict:
+    stack_urn, bucket_urn = urn("pulumi:pulumi:Stack", f"{PROJECT}-{stack}", stack), urn("aws:s3/bucket:Bucket", "datasets", stack)
     return {
         "version": 3,
         "deployment": {
             "manifest": {"time": "2026-11-01T00:00:00Z"},
             "resources": [
-                {"urn": STACK_URN, "custom": False, "type": "pulumi:pulumi:Stack"},
-                {"urn": BUCKET_URN, "custom": True, "type": "aws:s3/bucket:Bucket", "parent": STACK_URN,
+                {"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack"},
+                {"urn": bucket_urn, "custom": True, "type": "aws:s3/bucket:Bucket", "parent": stack_urn,
                  "inputs": {"bucket": "datasets-x", "__defaults": []}, "outputs": {"arn": "arn:aws:s3:::datasets-x"},
                  "dependencies": [], "propertyDependencies": {}},
             ],

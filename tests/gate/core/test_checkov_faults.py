@@ -141,3 +141,22 @@ def test_checks_folder_without_init_is_refused(fake_checkov, tmp_path):
     (tmp_path / "bare").mkdir()
     with pytest.raises(CheckovError, match="has no __init__.py"):
         run_checkov([small_stack()], checks_dir=tmp_path / "bare")
+
+
+def test_pod_template_results_trace_to_their_workload(fake_checkov, empty_checks):
+    stack = small_stack()
+    origin = next(iter(stack.origins.values()))
+    workload = Origin(**{**origin.__dict__, "urn": "urn:pulumi:gate-test::mlops::kubernetes:apps/v1:Deployment::web", "name": "web"})
+    sibling = Origin(**{**origin.__dict__, "urn": "urn:pulumi:gate-test::mlops::kubernetes:apps/v1:Deployment::web2", "name": "web2"})
+    stack.files["k8s/0001-deployment-web.yaml"] = [{"kind": "Deployment"}, {"kind": "Deployment"}]
+    stack.origins[("k8s/0001-deployment-web.yaml", "Deployment.ml.web")] = workload
+    stack.origins[("k8s/0001-deployment-web.yaml", "Deployment.ml.web2")] = sibling
+    k8s = f"/{STACK}/k8s/0001-deployment-web.yaml"
+    emits(fake_checkov, [
+        checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1),
+        checkov_report("kubernetes", [("CKV_K8S_20", "FAILED", k8s, "Pod.ml.web2.app-web2"),
+                                      ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web"),
+                                      ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web2")], 4),
+    ])
+    pod = next(r for r in run_checkov([stack], checks_dir=empty_checks).results if r.resource_id.startswith("Pod"))
+    assert pod.origin.name == "web2"

@@ -16,7 +16,7 @@ from policies.gate import collect_inputs, run_gate
 from policies.inputs import from_preview_json
 from policies.reports import FORMATS, write
 from policies.translate import translate_all
-from tests.gate.core.conftest import BUCKET_URN, preview_json_doc
+from tests.gate.core.conftest import BUCKET_URN, preview_json_doc, stack_export_doc
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -41,12 +41,14 @@ check = Raises()
 
 @pytest.fixture(scope="module")
 def violating(tmp_path_factory) -> tuple[int, dict]:
-    """One gate run over a preview JSON whose bucket is out of region and untagged."""
+    """One gate run over a preview JSON whose bucket is out of region and untagged, and another stack's export."""
     folder = tmp_path_factory.mktemp("violating")
-    path = folder / "preview.json"
+    path, export = folder / "preview.json", folder / "export.json"
     path.write_text(json.dumps(preview_json_doc(bucket_tags={}, region="eu-west-1")))
+    export.write_text(json.dumps(stack_export_doc("exported")))
     report = folder / "gate.json"
-    outcome = runner.invoke(app, ["gate", "--preview-json", str(path), "--format", "json", "--output", str(report)])
+    outcome = runner.invoke(app, ["gate", "--preview-json", str(path), "--stack-export", str(export),
+                                  "--format", "json", "--output", str(report)])
     assert outcome.exit_code != 2, outcome.output
     return outcome.exit_code, json.loads(report.read_text())
 
@@ -56,6 +58,27 @@ def test_violations_exit_1_naming_custom_checks_on_the_pulumi_resource(violating
     failed = {(f["checkId"], f["urn"]) for s in doc["stacks"] for f in s["findings"] if f["status"] == "FAILED"}
     assert code == 1
     assert {("CKV_MLOPS_001", BUCKET_URN), ("CKV_MLOPS_002", BUCKET_URN)} <= failed
+
+
+def test_one_run_gates_every_input_given(violating):
+    _, doc = violating
+    assert {s["stack"] for s in doc["stacks"]} == {"gate-test", "exported"}
+    assert all(s["findings"] for s in doc["stacks"])
+
+
+def test_any_pulumi_program_is_gated(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: tinyprog\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: me-central-1\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_aws.kms as kms\n"
+        "TAGS = {'owner': 'ml', 'cost-center': 'CC-1', 'data-classification': 'internal'}\n"
+        "kms.Key('unrotated', description='no rotation', enable_key_rotation=False, tags=TAGS)\n"
+    )
+    out = tmp_path / "gate.json"
+    outcome = runner.invoke(app, ["gate", "--program", str(tmp_path), "--format", "json", "--output", str(out)])
+    failed = {f["checkId"] for s in json.loads(out.read_text())["stacks"] for f in s["findings"] if f["status"] == "FAILED"}
+    assert outcome.exit_code == 1, outcome.output
+    assert {"CKV_MLOPS_006", "CKV_AWS_7"} <= failed
 
 
 def test_built_in_graph_checks_still_run_next_to_custom_checks(violating):
