@@ -9,7 +9,8 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "gpu_taint": {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}}
 
 The file is looked up in the scanned file's directory, then in its parent (manifests sit in ``<stack>/k8s/``).
-Other keys (``stack``, ``target``, ``region``) are ignored. ``allowed_regions`` may also be a mapping per cloud (``{"aws": [...], "azure": [...]}``). A key that is absent takes
+Other keys (``stack``, ``target``, ``region``) are ignored. ``allowed_regions`` may also be a mapping per cloud
+(``{"aws": [...], "azure": [...]}``). A key that is absent takes
 the built-in default below, and so does a scan with no context file at all (Checkov run bare over plain files).
 A context file that exists but cannot be read or has a field of the wrong shape is logged at ERROR level (the gate
 treats any ERROR as "could not do its job") and :func:`context_for` returns ``None``: checks that need it then FAIL.
@@ -64,7 +65,8 @@ class PolicyContext:
     def gpu_taint_string(self) -> str:
         """The taint as AKS ``nodeTaints`` writes it: ``key=value:Effect``."""
         taint = self.gpu_taint
-        return f"{taint['key']}={taint['value']}:{taint['effect']}" if taint["value"] else f"{taint['key']}:{taint['effect']}"
+        key_value = f"{taint['key']}={taint['value']}" if taint["value"] else taint["key"]
+        return f"{key_value}:{taint['effect']}"
 
 
 DEFAULT_CONTEXT = PolicyContext(
@@ -155,7 +157,7 @@ def _parse(raw: Any, path: str) -> PolicyContext:
         value = raw["gpu_taint"]
         if not (isinstance(value, dict) and isinstance(value.get("key"), str) and value["key"]
                 and isinstance(value.get("value", ""), str) and value.get("effect") in TAINT_EFFECTS):
-            raise ContextError(f"gpu_taint must be {{key, value, effect}} with effect one of {', '.join(TAINT_EFFECTS)}")
+            raise ContextError(f"gpu_taint must be {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}")
         taint = {"key": value["key"], "value": value.get("value", ""), "effect": value["effect"]}
     return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint)
 

@@ -36,7 +36,9 @@ class ArmAksEncryptionAtHost(BaseResourceCheck):
             return CheckResult.FAILED
         if not pools:
             return CheckResult.UNKNOWN
-        return CheckResult.PASSED if all(is_true(p.get("enableEncryptionAtHost")) for p in pools) else CheckResult.FAILED
+        if all(is_true(pool.get("enableEncryptionAtHost")) for pool in pools):
+            return CheckResult.PASSED
+        return CheckResult.FAILED
 
 
 check = ArmAksEncryptionAtHost()

@@ -24,7 +24,8 @@ class ArmStorageMinTls(BaseResourceCheck):
             id="CKV_MLOPS_105",
             categories=[CheckCategories.NETWORKING],
             supported_resources=["Microsoft.Storage/storageAccounts"],
-            guideline="Set properties.minimumTlsVersion: TLS1_2 on the storage account. See docs/policies.md#ckv_mlops_105",
+            guideline="Set properties.minimumTlsVersion: TLS1_2 on the storage account. "
+                      "See docs/policies.md#ckv_mlops_105",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -32,7 +32,7 @@ class K8sReadOnlyRootFilesystem(BaseK8Check):
         self.evaluated_keys = ["spec"]
         spec = pod_spec(conf)
         items = containers(spec) if spec is not None else None
-        if items is None:
+        if spec is None or items is None:
             return CheckResult.FAILED
         if all(is_true(get_path(c, "securityContext", "readOnlyRootFilesystem")) for c in items):
             return CheckResult.PASSED

@@ -41,7 +41,7 @@ class K8sResourceLimits(BaseK8Check):
         self.evaluated_keys = ["spec"]
         spec = pod_spec(conf)
         items = containers(spec) if spec is not None else None
-        if items is None:
+        if spec is None or items is None:
             return CheckResult.FAILED
         if all(has_limit(c, "cpu") and has_limit(c, "memory") for c in items):
             return CheckResult.PASSED

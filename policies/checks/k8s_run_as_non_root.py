@@ -38,7 +38,7 @@ class K8sRunAsNonRoot(BaseK8Check):
         self.evaluated_keys = ["spec"]
         spec = pod_spec(conf)
         items = containers(spec) if spec is not None else None
-        if items is None:
+        if spec is None or items is None:
             return CheckResult.FAILED
         for container in items:
             if not is_true(effective(container, spec, "runAsNonRoot")) or effective(container, spec, "runAsUser") == 0:
