@@ -280,6 +280,8 @@ def _tail(text: str, lines: int = 15) -> str:
 
 def _parse_output(proc: subprocess.CompletedProcess[str], executable: Path) -> list[dict[str, Any]]:
     errors = [m.group(1).strip() for m in _CHECK_ERROR.finditer(proc.stderr)]
+    if not errors and "Traceback (most recent call last)" in proc.stderr:
+        errors = [_tail(proc.stderr, 5)]
     if proc.returncode != 0:
         raise CheckovError(
             f"Checkov crashed (exit {proc.returncode}, {executable}):\n{_tail(proc.stderr or proc.stdout) or '(no output)'}"

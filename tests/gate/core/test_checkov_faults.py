@@ -87,6 +87,13 @@ def test_checkov_logging_a_check_error(fake_checkov, empty_checks):
         run_checkov([small_stack()], checks_dir=empty_checks)
 
 
+def test_checkov_printing_a_traceback_without_an_error_line(fake_checkov, empty_checks):
+    emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)],
+          stderr="Traceback (most recent call last):\n  File x\nKeyError: 1")
+    with pytest.raises(CheckovError, match="logged errors"):
+        run_checkov([small_stack()], checks_dir=empty_checks)
+
+
 def test_fewer_resources_counted_than_sent(fake_checkov, empty_checks):
     emits(fake_checkov, [checkov_report("terraform_plan", [], 0)])
     with pytest.raises(CheckovError, match=r"fewer resources than were sent \(terraform_plan: 0 of 1\)"):

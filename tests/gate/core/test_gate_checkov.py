@@ -99,6 +99,16 @@ def test_a_custom_check_that_raises_fails_the_gate(tmp_path):
         run_checkov(stacks, checks_dir=checks)
 
 
+def test_a_custom_check_that_cannot_load_fails_the_gate(tmp_path):
+    checks = tmp_path / "checks"
+    shutil.copytree(CHECKS_DIR, checks, ignore=shutil.ignore_patterns("__pycache__"))
+    (checks / "aws_broken.py").write_text("import module_that_does_not_exist\n")
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(preview_json_doc()))
+    with pytest.raises(CheckovError, match="Cannot load external check 'aws_broken'"):
+        run_checkov(translate_all(from_preview_json(path)), checks_dir=checks)
+
+
 def test_shipped_stacks_pass_and_every_report_is_written(tmp_path):
     report = run_gate(collect_inputs(all_stacks=True))
     for fmt in FORMATS:
