@@ -55,8 +55,8 @@ def train_validate_deploy(
     max_psi: float = 0.25,
     min_auc: float = 0.70,
     max_ece: float = 0.05,
-    max_demographic_parity_difference: float = 0.15,
-    max_equalized_odds_difference: float = 0.30,
+    max_demographic_parity_difference: float = 0.20,
+    max_equalized_odds_difference: float = 0.35,
     max_robustness_drop: float = 0.05,
 ):
     load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,

@@ -23,13 +23,16 @@ PANDAS = "pandas==2.3.3"
 PYARROW = "pyarrow==26.0.1"
 TORCH = "torch==2.13.0"
 FEAST = "feast[duckdb]==0.67.0"
+KUBERNETES = "kubernetes==30.1.0"
 
 DATA_PACKAGES = [NUMPY, PANDAS, PYARROW]
 TRAIN_PACKAGES = [*DATA_PACKAGES, TORCH]
 FEAST_PACKAGES = [FEAST, *DATA_PACKAGES]
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
-EMBEDDED_PACKAGES = ("features", "ml", "steps")
+EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
+EMBEDDED_MODULES = ("registry.py", "lineage.py")
+"""Top-level modules the deploy and monitor steps use (the model registry and lineage records)."""
 
 
 @lru_cache(maxsize=1)
@@ -38,7 +41,8 @@ def embedded_code() -> str:
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
-    files = sorted(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py"))
+    files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
+                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES)])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(PIPELINES_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -11,8 +11,8 @@ def release_gate(
     report: Output[Markdown],
     min_auc: float = 0.70,
     max_ece: float = 0.05,
-    max_demographic_parity_difference: float = 0.15,
-    max_equalized_odds_difference: float = 0.30,
+    max_demographic_parity_difference: float = 0.20,
+    max_equalized_odds_difference: float = 0.35,
     max_robustness_drop: float = 0.05,
 ) -> str:
     """Returns ``"deploy"`` or ``"reject"``; every failed threshold is listed in the report and the log."""

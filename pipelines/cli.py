@@ -1,0 +1,57 @@
+"""``mlops pipeline ...`` commands; ``infra.cli`` calls :func:`register`. kfp, feast and torch load inside commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+pipeline_app = typer.Typer(help="Compile and run the train -> validate -> deploy pipeline.", no_args_is_help=True)
+
+
+@pipeline_app.command("compile")
+def compile_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the YAML.")] = None,
+) -> None:
+    """Compile the pipeline to pipelines/compiled/train_validate_deploy.yaml (unchanged when already current)."""
+    from pipelines.compile import COMPILED, write_compiled
+
+    target = output or COMPILED
+    changed = write_compiled(target)
+    typer.echo(f"{'wrote' if changed else 'up to date:'} {target}")
+
+
+@pipeline_app.command("run")
+def run_command(
+    local: Annotated[bool, typer.Option("--local", help="Run on this machine with KFP's SubprocessRunner.")] = False,
+    rows: Annotated[int, typer.Option(help="Synthetic applications in the local feature store.")] = 20_000,
+    max_epochs: Annotated[int, typer.Option(help="Epochs per trial (early stopping may end sooner).")] = 6,
+    root: Annotated[Path, typer.Option(help="Working directory for the store, artifacts and logs.")] = Path(".local-run"),
+) -> None:
+    """Run the whole pipeline locally on the embedded Feast store, printing each step and where the reports went."""
+    from infra.cli import fail
+
+    if not local:
+        raise fail("only --local runs are implemented by `pipeline run`; submit to a cluster with `mlops pipeline submit`")
+    from pipelines.features.generate import MAX_ROWS, MIN_ROWS
+    from pipelines.features.store import IngestionRefused
+    from pipelines.local_run import LocalRunFailed, run_local
+
+    if not MIN_ROWS <= rows <= MAX_ROWS:
+        raise fail(f"--rows must be between {MIN_ROWS} and {MAX_ROWS}, got {rows}")
+    if max_epochs < 1:
+        raise fail(f"--max-epochs must be at least 1, got {max_epochs}")
+    try:
+        result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=typer.echo)
+    except (LocalRunFailed, IngestionRefused, FileNotFoundError) as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(f"pipeline finished in {result.seconds:.0f} s; gate decision: {result.decision}")
+    typer.echo("  " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
+    for name, path in result.reports.items():
+        typer.echo(f"  {name:16} {path}")
+    typer.echo(f"  {'log':16} {result.log}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pipeline_app, name="pipeline")

@@ -1,0 +1,328 @@
+"""The local model registry: immutable model versions (artifact + sha256 + lineage) and who serves what.
+
+A directory (``.local-run/registry`` by default) holding ``index.json`` (written atomically under a lock) and one
+read-only copy of each registered artifact under ``models/<name>/<version>/``. Per model name it tracks the stable
+version, an optional candidate (canary or blue-green) with its traffic share, and an append-only event history, so
+every rollback names the version it restored. Standard library only: the deploy step carries it to the cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = Path(".local-run/registry")
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+class RegistryError(Exception):
+    """A registry operation was refused; the message says why."""
+
+
+class VersionConflict(RegistryError):
+    """A version already exists with different bytes: versions are immutable."""
+
+
+def artifact_sha256(path: Path | str) -> str:
+    """sha256 of a file, or of a directory as (relative path, bytes) of every file in path order."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    if not path.is_dir():
+        raise RegistryError(f"model artifact {path} does not exist")
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    if not files:
+        raise RegistryError(f"model artifact {path} is an empty directory")
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    sha256: str
+    artifact: Path
+    registered_at: str
+    lineage: dict
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What the server routes: all traffic to ``stable`` except ``candidate_percent`` to ``candidate``."""
+
+    name: str
+    stable: str | None
+    candidate: str | None
+    candidate_percent: int
+    strategy: str | None
+
+    @property
+    def weights(self) -> dict[str, int]:
+        out = {}
+        if self.stable:
+            out[self.stable] = 100 - (self.candidate_percent if self.candidate else 0)
+        if self.candidate:
+            out[self.candidate] = self.candidate_percent if self.stable else 100
+        return out
+
+
+class LocalRegistry:
+    def __init__(self, root: Path | str = DEFAULT_ROOT):
+        self.root = Path(root).resolve()
+        self.index_path = self.root / "index.json"
+
+    # --- storage ------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self):
+        """Exclusive lock across processes (the server reads while a deploy writes)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def load(self) -> dict:
+        if not self.index_path.exists():
+            return {"models": {}}
+        try:
+            return json.loads(self.index_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise RegistryError(f"{self.index_path} is corrupt ({exc}); restore it from backup") from None
+
+    def _save(self, index: dict) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(index, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.index_path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @contextlib.contextmanager
+    def _edit(self):
+        with self._locked():
+            index = self.load()
+            yield index
+            self._save(index)
+
+    def mtime(self) -> float:
+        return self.index_path.stat().st_mtime_ns if self.index_path.exists() else 0
+
+    # --- versions -----------------------------------------------------------------------------------------------
+    def register(self, name: str, artifact: Path | str, version: str | None = None, lineage: dict | None = None,
+                 extra_files: dict[str, Path | str] | None = None) -> ModelVersion:
+        """Store a copy of ``artifact`` as ``name``/``version`` (``v<N>`` when not given).
+
+        Registering the same bytes again returns the existing version (re-runs are safe); the same version with
+        different bytes raises :class:`VersionConflict`. ``extra_files`` (e.g. the reference profile) are stored
+        next to the model but are not part of its sha256.
+        """
+        if not _NAME.match(name):
+            raise RegistryError(f"model name {name!r}: use lowercase letters, digits and '-' (at most 63)")
+        sha = artifact_sha256(artifact)
+        with self._edit() as index:
+            model = index["models"].setdefault(name, _new_model())
+            same_bytes = [v for v, rec in model["versions"].items() if rec["sha256"] == sha]
+            if version is None:
+                if same_bytes:
+                    return self._version(name, same_bytes[0], model)
+                version = f"v{len(model['versions']) + 1}"
+            if not _VERSION.match(version):
+                raise RegistryError(f"model version {version!r}: letters, digits, '.', '_', '-' (at most 63)")
+            existing = model["versions"].get(version)
+            if existing is not None:
+                if existing["sha256"] != sha:
+                    raise VersionConflict(f"{name} {version} is already registered with sha256 {existing['sha256']}; "
+                                          f"versions are immutable (this artifact has sha256 {sha})")
+                return self._version(name, version, model)
+            target = self.root / "models" / name / version
+            if target.exists():  # left over from an interrupted registration: not in the index, so not trusted
+                _make_writable(target)
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}-"))
+            model_dir = staging / "model"
+            if Path(artifact).is_dir():
+                shutil.copytree(artifact, model_dir)
+            else:
+                model_dir.mkdir()
+                shutil.copy2(artifact, model_dir / Path(artifact).name)
+            for file_name, source in (extra_files or {}).items():
+                shutil.copy2(source, staging / file_name)
+            if artifact_sha256(model_dir) != sha and Path(artifact).is_dir():
+                raise RegistryError(f"{artifact} changed while it was being registered")
+            _make_read_only(staging)
+            staging.rename(target)
+            model["versions"][version] = {"sha256": sha, "artifact": str(target / "model"),
+                                          "registered_at": _now(), "lineage": dict(lineage or {}),
+                                          "files": sorted(extra_files or {}), "deployments": []}
+            model["history"].append({"at": _now(), "action": "register", "version": version, "sha256": sha})
+            return self._version(name, version, model)
+
+    def next_version(self, name: str, sha256: str) -> str:
+        """The version already holding these bytes, else the next ``v<N>``."""
+        versions = self.load()["models"].get(name, {}).get("versions", {})
+        same = [v for v, rec in versions.items() if rec["sha256"] == sha256]
+        return same[0] if same else f"v{len(versions) + 1}"
+
+    def _version(self, name: str, version: str, model: dict) -> ModelVersion:
+        rec = model["versions"][version]
+        lineage = {**rec["lineage"], "registered_at": rec["registered_at"], "stored_at": rec["artifact"],
+                   "deployments": list(rec.get("deployments", []))}
+        return ModelVersion(name, version, rec["sha256"], Path(rec["artifact"]), rec["registered_at"], lineage)
+
+    def get(self, name: str, version: str) -> ModelVersion:
+        model = self._model(self.load(), name)
+        if version not in model["versions"]:
+            raise RegistryError(f"{name} has no version {version!r}; registered: {', '.join(model['versions']) or 'none'}")
+        return self._version(name, version, model)
+
+    def file(self, name: str, version: str, file_name: str) -> Path:
+        """A file stored next to a version's model (see ``extra_files``)."""
+        return self.get(name, version).artifact.parent / file_name
+
+    def verify(self, name: str, version: str) -> ModelVersion:
+        """The version, after checking its stored bytes still hash to the registered sha256."""
+        mv = self.get(name, version)
+        actual = artifact_sha256(mv.artifact)
+        if actual != mv.sha256:
+            raise RegistryError(f"{name} {version}: stored artifact hashes to {actual}, registered {mv.sha256}")
+        return mv
+
+    def models(self) -> list[str]:
+        return sorted(self.load()["models"])
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        model = self._model(self.load(), name)
+        return [self._version(name, v, model) for v in model["versions"]]
+
+    def find(self, version: str, name: str | None = None) -> ModelVersion:
+        """A version by its name alone (``name`` disambiguates when several models share it)."""
+        index = self.load()
+        names = [name] if name else sorted(index["models"])
+        hits = [n for n in names if version in index["models"].get(n, {}).get("versions", {})]
+        if not hits:
+            known = {n: list(m["versions"]) for n, m in index["models"].items()}
+            raise RegistryError(f"no model version {version!r} in {self.root} (registered: {known or 'none'})")
+        if len(hits) > 1:
+            raise RegistryError(f"version {version!r} exists for models {hits}: name one with --model")
+        return self._version(hits[0], version, index["models"][hits[0]])
+
+    def record_deployment(self, name: str, version: str, outcome: dict) -> None:
+        """Append a deployment outcome to the version's lineage (append-only; the artifact stays untouched)."""
+        with self._edit() as index:
+            model = self._model(index, name)
+            if version not in model["versions"]:
+                raise RegistryError(f"{name} has no version {version!r}")
+            model["versions"][version].setdefault("deployments", []).append({"at": _now(), **outcome})
+
+    # --- serving state --------------------------------------------------------------------------------------------
+    def state(self, name: str, index: dict | None = None) -> ServingState:
+        model = self._model(index or self.load(), name)
+        s = model["serving"]
+        return ServingState(name, s["stable"], s["candidate"], s["candidate_percent"], s["strategy"])
+
+    def history(self, name: str) -> list[dict]:
+        return copy.deepcopy(self._model(self.load(), name)["history"])
+
+    def start_rollout(self, name: str, version: str, strategy: str, percent: int) -> ServingState:
+        """Make ``version`` the candidate: ``percent`` of live traffic (canary) or 0% until the switch (blue-green).
+
+        With no stable version yet, the candidate takes all traffic (there is nothing to split against).
+        """
+        if strategy not in ("canary", "blue-green"):
+            raise RegistryError(f"strategy must be 'canary' or 'blue-green', got {strategy!r}")
+        if not 0 <= percent <= 100:
+            raise RegistryError(f"canary traffic percent must be within 0..100, got {percent}")
+        with self._edit() as index:
+            model = self._model(index, name)
+            if version not in model["versions"]:
+                raise RegistryError(f"{name} has no version {version!r}")
+            serving = model["serving"]
+            if serving["stable"] == version:
+                raise RegistryError(f"{name} {version} is already the stable version")
+            share = percent if strategy == "canary" else 0
+            serving.update(candidate=version, candidate_percent=share, strategy=strategy)
+            model["history"].append({"at": _now(), "action": "rollout", "version": version, "strategy": strategy,
+                                     "percent": share, "stable": serving["stable"]})
+            return self.state(name, index)
+
+    def promote(self, name: str) -> ServingState:
+        """The candidate becomes stable with 100% of traffic; the previous stable is named in the history."""
+        with self._edit() as index:
+            model = self._model(index, name)
+            serving = model["serving"]
+            if not serving["candidate"]:
+                raise RegistryError(f"{name} has no canary or blue-green candidate to promote")
+            previous, serving["stable"] = serving["stable"], serving["candidate"]
+            serving.update(candidate=None, candidate_percent=0, strategy=None)
+            model["history"].append({"at": _now(), "action": "promote", "version": serving["stable"],
+                                     "replaced": previous})
+            return self.state(name, index)
+
+    def rollback(self, name: str, reason: str) -> tuple[str | None, str | None]:
+        """Undo the last change: drop the candidate (stable keeps serving), or, with no candidate, restore the
+        stable version that the last promotion replaced. Returns ``(withdrawn, restored)``."""
+        with self._edit() as index:
+            model = self._model(index, name)
+            serving = model["serving"]
+            if serving["candidate"]:
+                withdrawn, restored = serving["candidate"], serving["stable"]
+            else:
+                promotions = [e for e in model["history"] if e["action"] in ("promote", "rollback")]
+                last = promotions[-1] if promotions else None
+                if not last or last["action"] != "promote" or not last.get("replaced"):
+                    raise RegistryError(f"{name}: nothing to roll back (no candidate, no earlier stable version)")
+                withdrawn, restored = serving["stable"], last["replaced"]
+                serving["stable"] = restored
+            serving.update(candidate=None, candidate_percent=0, strategy=None)
+            model["history"].append({"at": _now(), "action": "rollback", "version": withdrawn, "restored": restored,
+                                     "reason": reason})
+            return withdrawn, restored
+
+    @staticmethod
+    def _model(index: dict, name: str) -> dict:
+        if name not in index["models"]:
+            raise RegistryError(f"no model named {name!r} in the registry (known: {sorted(index['models']) or 'none'})")
+        return index["models"][name]
+
+
+def _new_model() -> dict:
+    return {"versions": {}, "serving": {"stable": None, "candidate": None, "candidate_percent": 0, "strategy": None},
+            "history": []}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _make_read_only(root: Path) -> None:
+    for path in [*root.rglob("*"), root]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _make_writable(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)

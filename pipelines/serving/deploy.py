@@ -1,0 +1,110 @@
+"""The deploy step's core (plain Python over files; :mod:`pipelines.components.deploy` wraps it for KFP).
+
+Collects the lineage from the upstream steps' outputs (load: feature service, time range, rows, data hash; select:
+hyperparameters; evaluate: metrics; gate: decision and thresholds), verifies the data hash and the model's sha256,
+then deploys: to KServe on a cluster, to the local registry and serving process otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from pipelines.lineage import build_record, git_commit
+from pipelines.registry import LocalRegistry, artifact_sha256
+from pipelines.serving.rollout import HealthPolicy
+
+TARGETS = ("auto", "local", "kserve")
+PROBE_ROWS = 64
+EVALUATION_METRICS = ("auc", "accuracy", "ece", "brier", "demographic_parity_difference", "equalized_odds_difference",
+                      "robust_auc", "robustness_drop")
+_JSON_BLOCK = re.compile(r"```json\n(.*?)\n```", re.S)
+
+
+def resolve_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+    if target != "auto":
+        return target
+    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token").exists()
+    return "kserve" if in_cluster else "local"
+
+
+def gate_summary(report_path: str, metadata: dict) -> dict:
+    """Decision, reasons and thresholds from the gate's report (its JSON block) and metadata."""
+    match = _JSON_BLOCK.search(Path(report_path).read_text()) if Path(report_path).exists() else None
+    result = json.loads(match.group(1)) if match else {}
+    return {"decision": metadata.get("decision", result.get("decision")),
+            "reasons": metadata.get("reasons", result.get("reasons", [])),
+            "thresholds": {c["metric"]: c["rule"] for c in result.get("checks", [])}}
+
+
+def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset_meta: dict, model_dir: str,
+                    model_uri: str, model_meta: dict, evaluation_path: str, gate: dict, deploy_params: dict,
+                    commit: str = "", run_id: str = "") -> dict:
+    """The lineage record for a run, after checking the dataset still hashes to what the load step reported."""
+    import pandas as pd
+
+    from pipelines.ml.data import frame_hash
+
+    frame = pd.read_parquet(dataset_path)
+    actual = frame_hash(frame)
+    if dataset_meta.get("data_hash") and dataset_meta["data_hash"] != actual:
+        raise ValueError(f"dataset {dataset_path} hashes to {actual}, the load step reported {dataset_meta['data_hash']}")
+    data = {"feature_service": dataset_meta.get("feature_service"), "time_range": dataset_meta.get("time_range"),
+            "rows_asked": dataset_meta.get("rows_asked"), "rows_got": dataset_meta.get("rows_got", len(frame)),
+            "data_hash": actual}
+    evaluation = json.loads(Path(evaluation_path).read_text())
+    parameters = {"hyperparams": model_meta.get("hyperparams"), "trial_index": model_meta.get("trial_index"),
+                  "reference_window": dataset_meta.get("reference_window"), "gate_thresholds": gate["thresholds"],
+                  **deploy_params}
+    return build_record(model_name=model_name, version=version, data=data, git=commit or git_commit(),
+                        parameters={k: v for k, v in parameters.items() if v is not None},
+                        metrics={k: evaluation[k] for k in EVALUATION_METRICS if k in evaluation},
+                        artifact_uri=model_uri, sha256=artifact_sha256(model_dir), gate=gate, pipeline_run=run_id)
+
+
+def probe_rows(dataset_path: str, limit: int = PROBE_ROWS) -> list[dict]:
+    """Held-out rows (features only) to send as health-check traffic."""
+    import pandas as pd
+
+    from pipelines.features.schema import service_fields
+    from pipelines.ml.data import split_of
+    from pipelines.serving.probe import payload_rows
+
+    frame = pd.read_parquet(dataset_path)
+    held_out = frame[split_of(frame) == "test"]
+    return payload_rows(held_out if len(held_out) else frame, [f.name for f in service_fields()], limit)
+
+
+def deploy(*, target: str, model_name: str, version: str, lineage: dict, model_dir: str, model_uri: str,
+           reference_profile: str, rows: list[dict], strategy: str, canary_percent: int, policy: HealthPolicy,
+           window_seconds: float, registry_root: str, serving_url: str, feature_repo: str, namespace: str,
+           serving_runtime: str) -> tuple[dict, dict]:
+    """Deploy and return ``(outcome, lineage record with the outcome)``."""
+    from pipelines.serving.local_deploy import Rollout
+
+    where = resolve_target(target)
+    if where == "local":
+        from pipelines.serving.local_deploy import deploy_local
+
+        registry = LocalRegistry(registry_root)
+        version = version or registry.next_version(model_name, lineage["sha256"])
+        lineage = {**lineage, "version": version}
+        registry.register(model_name, model_dir, version, lineage, {"reference_profile.json": reference_profile})
+        rollout = Rollout(model_name, version, strategy, canary_percent, policy, rows, window_seconds)
+        outcome = deploy_local(registry, rollout, serving_url or None, feature_repo=feature_repo or None)
+        return outcome, {**registry.get(model_name, version).lineage, "sha256": lineage["sha256"]}
+    from pipelines.serving.kserve import KServeDeployer, ServiceSpec
+
+    if not version:
+        raise ValueError("a cluster deployment needs a version (the pipeline passes the run id)")
+    lineage = {**lineage, "version": version}
+    rollout = Rollout(model_name, version, strategy, canary_percent, policy, rows, window_seconds)
+    spec = ServiceSpec(name=model_name, storage_uri=model_uri, sha256=lineage["sha256"], namespace=namespace,
+                       runtime=serving_runtime)
+    outcome = KServeDeployer().deploy(spec, rollout, lineage)
+    return outcome, {**lineage, "deployments": [outcome]}

@@ -1,0 +1,45 @@
+"""Gate step: thresholds decide deploy vs reject, and every failed threshold is recorded."""
+
+import json
+
+from pipelines.steps.gate import DEPLOY, REJECT, gate
+
+GOOD = {"auc": 0.8, "ece": 0.02, "demographic_parity_difference": 0.05, "equalized_odds_difference": 0.1,
+        "robustness_drop": 0.01}
+LIMITS = dict(min_auc=0.7, max_ece=0.05, max_demographic_parity_difference=0.1, max_equalized_odds_difference=0.2,
+              max_robustness_drop=0.05)
+
+
+def test_a_model_within_every_threshold_is_deployed(tmp_path):
+    result = gate(GOOD, str(tmp_path / "g.md"), **LIMITS)
+    assert result == {**result, "decision": DEPLOY, "reasons": []}
+    assert (tmp_path / "g.md").read_text().startswith("# Release gate: DEPLOY")
+
+
+def test_each_failed_threshold_rejects_and_is_named(tmp_path):
+    bad = {**GOOD, "auc": 0.65, "demographic_parity_difference": 0.3, "ece": float("nan")}
+    result = gate(bad, str(tmp_path / "g.md"), **LIMITS)
+    assert result["decision"] == REJECT
+    assert [r.split(" ")[0] for r in result["reasons"]] == ["auc", "ece", "demographic_parity_difference"]
+    assert "Not deployed because" in (tmp_path / "g.md").read_text()
+
+
+def test_a_missing_metric_fails_closed(tmp_path):
+    result = gate({k: v for k, v in GOOD.items() if k != "auc"}, str(tmp_path / "g.md"), **LIMITS)
+    assert result["decision"] == REJECT and result["reasons"] == ["auc = None fails >= 0.7"]
+
+
+def test_gate_component_returns_the_decision_locally(local_runner, tmp_path):
+    from kfp import dsl
+
+    from pipelines.components.gate import release_gate
+
+    (tmp_path / "evaluation.json").write_text(json.dumps(GOOD))
+
+    @dsl.pipeline
+    def decide(evaluation_uri: str, min_auc: float) -> str:
+        evaluation = dsl.importer(artifact_uri=evaluation_uri, artifact_class=dsl.Artifact)
+        return release_gate(evaluation=evaluation.output, min_auc=min_auc).outputs["Output"]
+
+    assert decide(evaluation_uri=str(tmp_path / "evaluation.json"), min_auc=0.7).output == DEPLOY
+    assert decide(evaluation_uri=str(tmp_path / "evaluation.json"), min_auc=0.9).output == REJECT

@@ -1,0 +1,88 @@
+"""Train step: seeded and deterministic on CPU, checkpoint per epoch, resume after a failure, early stopping."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pipelines.ml.train import CHECKPOINT, HyperParams, train
+
+
+@pytest.fixture(scope="module")
+def arrays(training_data):
+    from pipelines.ml.data import Preprocessor, labels, split_of
+
+    frame = pd.read_parquet(training_data["dataset"])
+    split = split_of(frame)
+    pre = Preprocessor.fit(frame[split == "train"])
+    return (pre.transform(frame[split == "train"]), labels(frame[split == "train"]),
+            pre.transform(frame[split == "val"]), labels(frame[split == "val"]))
+
+
+def _weights(model) -> list[np.ndarray]:
+    return [v.detach().numpy().copy() for v in model.state_dict().values()]
+
+
+def test_training_is_deterministic_on_cpu_and_learns(arrays):
+    params = HyperParams(max_epochs=2, hidden=16, batch_size=256)
+    m1, r1 = train(*arrays, params, device="cpu")
+    m2, r2 = train(*arrays, params, device="cpu")
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(m1), _weights(m2)))
+    assert r1.history == r2.history and r1.device == "cpu" and not r1.mixed_precision
+    assert r1.history[-1]["train_loss"] < r1.history[0]["train_loss"] + 0.05
+
+
+def test_a_retried_step_resumes_from_the_last_checkpoint_and_matches_an_uninterrupted_run(arrays, tmp_path):
+    params = HyperParams(max_epochs=3, patience=10, hidden=16, batch_size=256)
+    reference, _ = train(*arrays, params, device="cpu")
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_epoch_two(record):
+        if record["epoch"] == 2:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train(*arrays, params, checkpoint_dir=tmp_path, device="cpu", on_epoch=crash_after_epoch_two)
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=False)["state"]["epoch"] == 2
+    resumed, result = train(*arrays, params, checkpoint_dir=tmp_path, device="cpu")
+    assert result.resumed_from_epoch == 2 and result.epochs_run == 3
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(reference), _weights(resumed)))
+
+
+def test_a_checkpoint_of_other_hyperparameters_is_not_reused(arrays, tmp_path):
+    train(*arrays, HyperParams(max_epochs=1, hidden=16), checkpoint_dir=tmp_path, device="cpu")
+    with pytest.raises(ValueError, match="other hyperparameters"):
+        train(*arrays, HyperParams(max_epochs=1, hidden=32), checkpoint_dir=tmp_path, device="cpu")
+
+
+def test_early_stopping_keeps_the_best_epoch(arrays):
+    _, result = train(*arrays, HyperParams(max_epochs=40, patience=1, learning_rate=0.05, hidden=16), device="cpu")
+    assert result.stopped_early and result.epochs_run < 40
+    assert result.best_val_loss == min(h["val_loss"] for h in result.history)
+
+
+def test_collected_ints_arriving_as_floats_are_coerced_and_fractions_refused():
+    assert HyperParams.coerce(hidden=64.0, layers=2.0, learning_rate=1).hidden == 64
+    with pytest.raises(ValueError, match="hidden must be a whole number"):
+        HyperParams.coerce(hidden=64.5)
+
+
+def test_train_component_runs_locally_and_writes_a_loadable_model(training_data, local_runner, tmp_path):
+    from kfp import dsl
+
+    from pipelines.components.train import train_model
+    from pipelines.steps.train import load_model
+
+    @dsl.pipeline
+    def one_trial(dataset_uri: str, checkpoint_root: str):
+        data = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset)
+        train_model(dataset=data.output, trial={"hidden": 16, "learning_rate": 0.003}, checkpoint_root=checkpoint_root,
+                    run_id="test-run", max_epochs=2)
+
+    one_trial(dataset_uri=training_data["dataset"], checkpoint_root=str(tmp_path / "ckpt"))
+    model_dir = next(local_runner.glob("one-trial-*/train-model/model"))
+    model, pre = load_model(str(model_dir))
+    assert len(pre.input_names) == model.net[0].in_features
+    assert len(list((tmp_path / "ckpt" / "test-run").glob(f"*/{CHECKPOINT}"))) == 1
