@@ -234,6 +234,12 @@ def run_checkov(
     checks_dir = (checks_dir or CHECKS_DIR).resolve()
     if not (checks_dir / "__init__.py").is_file():
         raise CheckovError(f"custom checks folder {checks_dir} has no __init__.py: Checkov would silently load none of its checks")
+    yaml_policies = sorted(str(p.relative_to(checks_dir)) for p in checks_dir.rglob("*.y*ml"))
+    if yaml_policies:
+        raise CheckovError(
+            f"custom checks folder {checks_dir} holds YAML policies ({', '.join(yaml_policies)}): loading any YAML custom "
+            "policy silently disables Checkov's built-in graph checks; write custom checks in Python"
+        )
     declared = custom_checks(checks_dir)
     root = Path(tempfile.mkdtemp(prefix="mlops-gate-")) if keep_dir is None else keep_dir
     root.mkdir(parents=True, exist_ok=True)

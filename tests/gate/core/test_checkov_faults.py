@@ -167,3 +167,10 @@ def test_pod_template_results_trace_to_their_workload(fake_checkov, empty_checks
     ])
     pod = next(r for r in run_checkov([stack], checks_dir=empty_checks).results if r.resource_id.startswith("Pod"))
     assert pod.origin.name == "web2"
+
+
+def test_yaml_custom_policies_are_refused_because_they_disable_built_in_graph_checks(fake_checkov, empty_checks):
+    fake_checkov("exit 0\n")
+    (empty_checks / "s3_policy.yaml").write_text("metadata: {id: CKV2_MLOPS_1}\n")
+    with pytest.raises(CheckovError, match="silently disables Checkov's built-in graph checks"):
+        run_checkov([small_stack()], checks_dir=empty_checks)
