@@ -71,6 +71,11 @@ class AksPoolArgs:
     spot: bool = False
     """Spot capacity (evicted nodes are deleted; pay at most the on-demand price)."""
     os_disk_size_gb: int = 128
+    ephemeral_os_disk: bool = False
+    """OS disk on the VM's local cache/temp disk: nothing of the node's temporary data persists in Azure Storage.
+    The size must fit the VM size's cache; the system pool uses it (its VM sizes have room)."""
+    max_pods: int = 110
+    """Pods per node (CNI overlay); below 50 starves system daemonsets (Checkov CKV_AZURE_168)."""
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[str] = field(default_factory=list)
     """Extra taints as ``key=value:Effect`` strings."""
@@ -291,7 +296,8 @@ class AksCluster(pulumi.ComponentResource):
             "enable_node_public_ip": False,
             "os_type": "Linux",
             "os_sku": "Ubuntu",
-            "os_disk_type": "Managed",
+            "os_disk_type": "Ephemeral" if pool.ephemeral_os_disk else "Managed",
+            "max_pods": pool.max_pods,
             "os_disk_size_gb": pool.os_disk_size_gb,
             "type": "VirtualMachineScaleSets",
             "vnet_subnet_id": args.node_subnet_id,

@@ -39,6 +39,7 @@ def _pool(pool: NodePool) -> AksPoolArgs:
         gpu_count=pool.gpu_count,
         spot=pool.capacity == "spot",
         os_disk_size_gb=pool.disk_size_gb,
+        ephemeral_os_disk=pool.role == "system",
         labels=dict(pool.labels),
         taints=[taint_string(t.key, t.value, t.effect) for t in pool.taints],
     )

@@ -63,6 +63,11 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Storage/storageAccounts/blobServices/containers", ("accountName", "", "containerName"),
         fixed_names=(None, "default", None),
     ),
+    "azure-native:storage:BlobContainerImmutabilityPolicy": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies",
+        ("accountName", "", "containerName", "immutabilityPolicyName"),
+        fixed_names=(None, "default", None, "default"),
+    ),
     "azure-native:storage:EncryptionScope": ArmType(
         "Microsoft.Storage/storageAccounts/encryptionScopes", ("accountName", "encryptionScopeName")
     ),
