@@ -147,7 +147,7 @@ class ServingApp:
         entry = {"ts": now, "model": name, "version": version, "route": route, "id": request_id, "status": status,
                  "latency_ms": round(latency_ms, 3)}
         if frame is not None:
-            entry["inputs"] = json.loads(frame.to_json(orient="list"))
+            entry["inputs"] = frame.to_dict("list")
         if status == 200:
             entry["outputs"] = payload["outputs"][0]["data"]
         else:
@@ -245,6 +245,7 @@ class ModelServer(ThreadingHTTPServer):
 def start_in_background(app: ServingApp, host: str = "127.0.0.1", port: int = 0) -> tuple[ModelServer, threading.Thread]:
     """Serve on a thread (port 0: an ephemeral port); stop with ``server.shutdown(); server.server_close()``."""
     server = ModelServer(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, name="mlops-serve", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="mlops-serve",
+                              daemon=True)
     thread.start()
     return server, thread

@@ -1,0 +1,90 @@
+"""``mlops serve``: Open Inference Protocol routes, the stable/canary split, per-version stats and the request log."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines.registry import LocalRegistry
+from pipelines.serving.probe import get_json, infer_body, post_json
+from pipelines.serving.server import ServingApp, start_in_background
+
+
+@pytest.fixture
+def served(tmp_path, model_dirs):
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("credit-risk", model_dirs["a"])
+    registry.register("credit-risk", model_dirs["b"])
+    registry.start_rollout("credit-risk", "v1", "canary", 10)
+    registry.promote("credit-risk")
+    app = ServingApp(registry, tmp_path / "serving" / "requests.jsonl")
+    server, thread = start_in_background(app)
+    yield registry, app, server.url + "/v2"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_health_metadata_and_inference_follow_the_protocol(served, sample_rows):
+    _, app, base = served
+    assert get_json(f"{base}/health/live") == (200, {"live": True})
+    assert get_json(f"{base}/health/ready") == (200, {"ready": True})
+    status, meta = get_json(f"{base}/models/credit-risk")
+    assert status == 200 and meta["name"] == "credit-risk" and meta["versions"] == ["v1", "v2"]
+    assert {"name": "home_ownership", "datatype": "BYTES", "shape": [-1]} in meta["inputs"]
+    assert meta["outputs"][0]["name"] == "default_probability" and meta["parameters"]["traffic"] == {"v1": 100}
+    assert get_json(f"{base}/models/credit-risk/ready")[0] == 200
+    status, out = post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[0], "r-1"))
+    assert status == 200 and out["model_version"] == "v1" and out["id"] == "r-1"
+    (tensor,) = out["outputs"]
+    assert tensor["shape"] == [1] and 0.0 < tensor["data"][0] < 1.0
+    batch = {"inputs": [{"name": k, "shape": [len(sample_rows)], "datatype": "BYTES" if isinstance(v, str) else "FP64",
+                         "data": [r[k] for r in sample_rows]} for k, v in sample_rows[0].items()]}
+    status, out = post_json(f"{base}/models/credit-risk/versions/v2/infer", batch)
+    assert status == 200 and out["model_version"] == "v2" and out["outputs"][0]["shape"] == [len(sample_rows)]
+
+
+def test_bad_requests_name_the_problem(served, sample_rows):
+    _, _, base = served
+    row = dict(sample_rows[0])
+    del row["loan_amount"]
+    status, out = post_json(f"{base}/models/credit-risk/infer", infer_body(row, "r"))
+    assert status == 400 and "missing inputs: loan_amount" in out["error"]
+    status, out = post_json(f"{base}/models/credit-risk/infer", infer_body({**sample_rows[0], "home_ownership": "boat"}, "r"))
+    assert status == 400 and "home_ownership" in out["error"]
+    status, out = post_json(f"{base}/models/credit-risk/infer", {"inputs": [{"name": "x", "shape": [2],
+                                                                             "datatype": "FP64", "data": [1]}]})
+    assert status == 400 and "shape" in out["error"]
+    status, out = post_json(f"{base}/models/credit-risk/infer", infer_body({**sample_rows[0], "applicant_id": 7}, "r"))
+    assert status == 400 and "feature repository" in out["error"]
+    assert post_json(f"{base}/models/nope/infer", infer_body(sample_rows[0], "r"))[0] == 404
+    assert post_json(f"{base}/models/credit-risk/versions/v9/infer", infer_body(sample_rows[0], "r"))[0] == 404
+    assert get_json(f"{base}/models/nope")[0] == 404
+
+
+def test_canary_split_is_deterministic_and_counted_per_version(served, sample_rows):
+    registry, app, base = served
+    registry.start_rollout("credit-risk", "v2", "canary", 20)
+    routed = [post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[i % 8], f"id-{i}"))[1]["model_version"]
+              for i in range(200)]
+    again = [post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[0], f"id-{i}"))[1]["model_version"]
+             for i in range(200)]
+    assert routed == again, "the same request id always reaches the same version"
+    assert 20 <= routed.count("v2") <= 60
+    status, stats = get_json(f"{base}/models/credit-risk/stats?since=0")
+    assert stats["versions"]["v2"]["requests"] == 2 * routed.count("v2")
+    assert stats["versions"]["v1"]["errors"] == 0 and stats["versions"]["v1"]["p95_ms"] > 0
+    lines = [json.loads(line) for line in app.request_log.read_text().splitlines()]
+    assert len(lines) == 400 and lines[0]["inputs"]["annual_income"] == [sample_rows[0]["annual_income"]]
+    assert {line["route"] for line in lines} == {"stable", "candidate"}
+
+
+def test_a_broken_version_answers_500_and_counts_errors(tmp_path, model_dirs, sample_rows):
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("m", model_dirs["broken"])
+    registry.start_rollout("m", "v1", "canary", 10)
+    app = ServingApp(registry, tmp_path / "log.jsonl")
+    status, out = app.infer("m", infer_body(sample_rows[0], "x"))
+    assert status == 500 and "RuntimeError" in out["error"]
+    assert app.stats("m")["v1"]["errors"] == 1
