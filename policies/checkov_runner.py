@@ -7,7 +7,7 @@ to a Pulumi resource, or results for fewer resources than were sent.
 
 Checkov runs from its own environment (``.venv-checkov``; ``MLOPS_CHECKOV`` names another executable): current
 Checkov pins ``packaging<24`` and pulumi needs ``packaging>=26``. It never calls the vendor API
-(``BC_SKIP_MAPPING=TRUE``, no API key, ``--skip-download``).
+(``BC_SKIP_MAPPING=TRUE``, no API key, ``--skip-download``, no package update check).
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def run_checkov(
             "--output", "json", "--soft-fail", "--skip-download", "--compact",
         ]
         env = {k: v for k, v in os.environ.items() if k not in ("BC_API_KEY", "PRISMA_API_URL", "CKV_API_KEY")}
-        env.update(BC_SKIP_MAPPING="TRUE", MLOPS_GATE_ROOT=str(root), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+        env.update(BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE", MLOPS_GATE_ROOT=str(root), LOG_LEVEL="WARNING")
         started = time.perf_counter()
         proc = _run(command, root, env, timeout_s, executable)
         wall = time.perf_counter() - started

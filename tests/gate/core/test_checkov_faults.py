@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.checkov_runner import CheckovError, run_checkov
+from policies.checkov_runner import CheckovError, checkov_executable, run_checkov
 from policies.translate.model import Origin, TranslatedStack
 from tests.gate.core.conftest import BUCKET_URN, STACK, checkov_report
 
@@ -174,3 +174,19 @@ def test_yaml_custom_policies_are_refused_because_they_disable_built_in_graph_ch
     (empty_checks / "s3_policy.yaml").write_text("metadata: {id: CKV2_MLOPS_1}\n")
     with pytest.raises(CheckovError, match="silently disables Checkov's built-in graph checks"):
         run_checkov([small_stack()], checks_dir=empty_checks)
+
+
+def test_checkov_runs_offline_over_all_three_frameworks_with_the_custom_checks(fake_checkov, empty_checks, tmp_path, monkeypatch):
+    monkeypatch.setenv("BC_API_KEY", "must-not-leak")
+    seen = tmp_path / "seen"
+    emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)])
+    script = checkov_executable()
+    script.write_text(script.read_text().replace(
+        "#!/bin/sh\n", f'#!/bin/sh\necho "$@" > "{seen}.args"\nenv > "{seen}.env"\npwd > "{seen}.cwd"\n', 1))
+    run_checkov([small_stack()], checks_dir=empty_checks)
+    args, env = (tmp_path / "seen.args").read_text(), (tmp_path / "seen.env").read_text().splitlines()
+    assert "--framework terraform_plan arm kubernetes" in args and f"--external-checks-dir {empty_checks}" in args
+    assert "--output json" in args and "--directory ." in args
+    assert "BC_SKIP_MAPPING=TRUE" in env and not any(line.startswith("BC_API_KEY=") for line in env)
+    root = (tmp_path / "seen.cwd").read_text().strip()
+    assert f"MLOPS_GATE_ROOT={root}" in env and not Path(root).exists()  # the scan root is removed afterwards
