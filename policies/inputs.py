@@ -16,8 +16,9 @@ from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, Unknown
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key the engine marks secret values with in preview JSON and stack exports."""
 SECRET_TEXT = "[secret]"
-SKIPPED_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
-"""Preview steps that remove a resource: nothing is planned for it, so nothing is gated."""
+SKIPPED_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read",
+                         "read-replacement", "read-discard"})
+"""Preview steps that plan nothing this stack manages: removals, and reads of existing resources (``Resource.get``)."""
 
 
 class InputError(Exception):
@@ -217,8 +218,8 @@ def from_stack_export(path: Path) -> list[PreviewResult]:
         where = f"--stack-export {path}: deployment.resources[{i}]"
         if not isinstance(state, dict):
             raise InputError(f"{where}: must be an object with 'urn', 'type' and 'inputs'")
-        if state.get("delete"):
-            continue
+        if state.get("delete") or state.get("external"):
+            continue  # pending deletion, or read from outside the stack (``Resource.get``): not managed here
         urn = state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
@@ -226,3 +227,19 @@ def from_stack_export(path: Path) -> list[PreviewResult]:
     if not resources:
         raise InputError(f"--stack-export {path}: 'deployment.resources' is empty (nothing to gate)")
     return _results_by_stack(resources, projects, str(path))
+
+
+def from_engine_states(states: list[dict[str, Any]], source: str) -> list[PreviewResult]:
+    """Resources as the engine hands them to the CrossGuard policy pack (``policies/pack``), each shaped like a
+    ``pulumi preview --json`` step's ``newState`` plus its ``urn``: the same records as ``--preview-json`` gives."""
+    resources: list[PreviewResource] = []
+    projects: dict[str, str] = {}
+    for i, state in enumerate(states):
+        where = f"{source}: resources[{i}]"
+        urn = state.get("urn")
+        stack, project, _ = parse_urn(urn, where)
+        projects[stack] = project
+        resources.append(_resource(state, where, urn=urn, inputs_key="inputs", custom_default=True))
+    if not resources:
+        raise InputError(f"{source}: the engine sent no resources (nothing to gate)")
+    return _results_by_stack(resources, projects, source)
