@@ -204,11 +204,11 @@ class AptRepository(_Model):
     """One apt source the node bootstrap installs pinned packages from (an internal mirror of the vendor repo)."""
 
     name: str = Field(description="names the repository in messages (a DNS label)")
-    uri: str = Field(pattern=r"^(https?://|file:/)\S+$", description="mirror URL, e.g. https://mirror.dc1.internal/k8s/")
+    uri: str = Field(pattern=r"^(https?://|file:/)\S+$", description="mirror URL: https://mirror.dc1.internal/k8s/")
     suite: str = Field(pattern=r"^\S+$", description="distribution or flat-repo path, e.g. jammy or ./")
     components: list[str] = Field(default_factory=list)
     signed_by: str | None = Field(
-        default=None, pattern=r"^/\S+$", description="keyring on the node that signs the repo: /etc/apt/keyrings/k8s.gpg"
+        default=None, pattern=r"^/\S+$", description="keyring on the node signing it: /etc/apt/keyrings/k8s.gpg"
     )
     allow_unsigned: bool = Field(default=False, description="safeguard off: trust the repo without a signature")
 
@@ -239,7 +239,7 @@ class NodeBootstrap(_Model):
     kubernetes_package_version: str = Field(
         pattern=_PINNED_VERSION, description="exact apt version of kubelet/kubeadm/kubectl, e.g. 1.33.2-1.1"
     )
-    nvidia_container_toolkit_version: str = Field(pattern=_PINNED_VERSION, description="exact apt version, e.g. 1.17.8-1")
+    nvidia_container_toolkit_version: str = Field(pattern=_PINNED_VERSION, description="exact apt version: 1.17.8-1")
     pause_image: str = Field(default="registry.k8s.io/pause:3.10", description="containerd sandbox image (pinned tag)")
     api_server_endpoint: str = Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="host:port nodes join")
     ca_cert_hashes: list[str] = Field(min_length=1, description="sha256:<hex> of the cluster CA public key")

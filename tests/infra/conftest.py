@@ -10,13 +10,13 @@ machine, Kubernetes or not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.infra.inventory import Expected, load_inventory
+
 HERE = Path(__file__).parent
-REPO = HERE.parent.parent
 SKIP_REASON = (
     "acceptance suite for real nodes: run `pytest tests/infra --hosts=ssh://USER@NODE --expect-gpus N ...` "
     "or `pytest tests/infra --inventory-stack STACK` (docs/onprem-bootstrap.md)"
@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: the NVIDIA driver alone (nvidia-smi answers, GPU count)")
     stack = config.getoption("inventory_stack", default=None)
     if stack and not config.getoption("hosts", default=None):
-        config.option.hosts = ",".join(f"ssh://{n.ssh_user}@{n.address}" for n in load_inventory(stack).values())
+        config.option.hosts = ",".join(f"ssh://{node.ssh_user}@{address}" for address, node in load_inventory(stack).items())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -49,41 +49,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(skip)
-
-
-@dataclass(frozen=True)
-class Expected:
-    """What one node must look like. ``labels``/``taints`` are None when the run was not told the pool."""
-
-    name: str
-    gpu: bool
-    gpu_count: int | None
-    labels: dict[str, str] | None = None
-    taints: list[dict[str, str]] | None = None
-    packages: list[str] = field(default_factory=list)
-
-
-def load_inventory(stack: str) -> dict[str, Expected]:
-    """Node address -> expectation, from a stack file, through the same config schema and rendering as `pulumi up`."""
-    import yaml
-
-    from components.bootstrap.render import node_plans, packages
-    from infra.config import PROJECT, SECRET_KEYS, SecretValue, validate
-
-    path = Path(stack) if stack.endswith((".yaml", ".yml")) else REPO / "stacks" / f"Pulumi.{stack}.yaml"
-    doc = yaml.safe_load(path.read_text())
-    raw = {}
-    for key, value in (doc.get("config") or {}).items():
-        short = key.removeprefix(f"{PROJECT}:")
-        raw[short] = SecretValue(short) if short in SECRET_KEYS else value
-    cfg = validate(raw, str(path))
-    inventory = {}
-    for plan in node_plans(cfg):
-        pinned = packages(cfg.node_bootstrap, plan.gpu) if cfg.node_bootstrap else []
-        inventory[plan.address] = Expected(plan.name, plan.gpu, plan.gpu_count, plan.labels, plan.taints, pinned)
-    if not inventory:
-        raise pytest.UsageError(f"{path}: no node has an address to test")
-    return inventory
 
 
 def _from_flags(config: pytest.Config, hostname: str) -> Expected:

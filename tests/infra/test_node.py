@@ -112,8 +112,10 @@ def test_a_container_on_the_nvidia_runtime_sees_the_gpus(host, gpu_node, request
         pytest.skip("pass --cuda-image IMAGE (already pulled into containerd's k8s.io namespace) to run a container")
     runtime = _containerd(host)["runtimes"]["nvidia"]["options"]["BinaryName"]
     run = host.run(
-        "ctr -n k8s.io run --rm --runc-binary %s --env NVIDIA_VISIBLE_DEVICES=all %s mlops-acceptance-gpu nvidia-smi -L",
-        runtime, image,
+        "ctr -n k8s.io run --rm --runc-binary %s --env NVIDIA_VISIBLE_DEVICES=all %s mlops-acceptance-gpu "
+        "nvidia-smi -L",
+        runtime,
+        image,
     )
     assert run.rc == 0, f"the container failed on the NVIDIA runtime: {run.stderr}"
     assert len([line for line in run.stdout.splitlines() if line.startswith("GPU ")]) == gpu_node.gpu_count
