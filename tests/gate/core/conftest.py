@@ -48,6 +48,7 @@ def preview_json_doc(*, bucket_tags: dict | None = None, region: str = "me-centr
                                                    "ciphertext": "xx"}}},
             },
             {"op": "delete", "urn": urn("aws:s3/bucket:Bucket", "old"), "oldState": {"type": "aws:s3/bucket:Bucket"}},
+            {"op": "read", "urn": urn("aws:s3/bucket:Bucket", "existing"), "newState": {"type": "aws:s3/bucket:Bucket"}},
         ]
     }
 

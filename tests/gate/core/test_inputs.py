@@ -19,9 +19,9 @@ def test_preview_json_becomes_one_stack_with_parents_and_unknowns(write_json):
     assert [u.input for u in result.unknown_inputs] == ["arn"]
 
 
-def test_preview_json_skips_deletes_and_masks_secrets(write_json):
+def test_preview_json_skips_deletes_and_reads_and_masks_secrets(write_json):
     [result] = from_preview_json(write_json(preview_json_doc()))
-    assert not [r for r in result.resources if r.name == "old"]
+    assert not [r for r in result.resources if r.name in ("old", "existing")]
     key = next(r for r in result.resources if r.type == "aws:kms/key:Key")
     assert key.inputs["policy"] == "[secret]"
 
