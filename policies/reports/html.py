@@ -65,7 +65,10 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
         parts.append(f'<h3 id="{escape(stack.stack)}-{escape(fw)}">{escape(title)}</h3>')
         parts.append("<table><tr><th>Control</th><th>Status</th><th>Checks behind it</th></tr>")
         for c in controls:
-            checks = ", ".join(f"<code>{escape(cid)}</code> {_badge(st)}" for cid, st in c.checks.items()) or "-"
+            ran = {cid: st for cid, st in c.checks.items() if st != "not evaluated"}
+            checks = ", ".join(f"<code>{escape(cid)}</code> {_badge(st)}" for cid, st in ran.items()) or "-"
+            if len(ran) < len(c.checks):
+                checks += f"<br/><small>{len(c.checks) - len(ran)} more mapped check(s) did not apply to this stack's resources</small>"
             parts.append(
                 f'<tr class="control"><td><b>{escape(c.control)}</b> {escape(c.title)}</td><td>{_badge(c.status)}</td><td>{checks}</td></tr>'
             )
