@@ -6,8 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-# Debian packages the integration tests start on loopback (Redis, PostgreSQL, sshd) or run (shellcheck).
-SYSTEM_PACKAGES := redis-server postgresql openssh-server openssh-client shellcheck
+# Debian packages the integration tests start on loopback (Redis, PostgreSQL, sshd) or run (shellcheck, gpg, unshare/ip for the throw-away SSH hosts).
+SYSTEM_PACKAGES := redis-server postgresql openssh-server openssh-client shellcheck gpg iproute2 procps
 
 .PHONY: setup system-packages local test test-fast preview bench clean help
 
