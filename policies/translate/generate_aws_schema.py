@@ -3,8 +3,12 @@
 pulumi-aws is bridged from the Terraform AWS provider. The installed Python SDK carries everything translation
 needs except the Terraform type names: each resource's ``Args`` class lists the Pulumi (camelCase) input names
 with their Python (snake_case) names and type annotations (list, map, nested block, JSON document), and nested
-input classes are named after the Terraform block path (``BucketServerSideEncryptionConfigurationRuleArgs`` is
-block ``rule``), which recovers the singular Terraform block names Pulumi pluralised (``rules`` -> ``rule``).
+input classes are named after the block, singularised (``BucketServerSideEncryptionConfigurationRuleArgs`` is
+block ``rule``, which Pulumi calls ``rules``). Singularising is wrong wherever Terraform itself names a block in the
+plural (``aws_launch_template.block_device_mappings``, ``tag_specifications``, ``network_interfaces``) and the SDK
+cannot tell the two apart, so those names, and scalars Pulumi renamed, come from ``aws_tf_names.json``: a reviewed
+table ``generate_aws_tf_names`` derives from the provider's own schema. :data:`CLASS_NAME_EXCEPTIONS` and
+:data:`ATTRIBUTE_EXCEPTIONS` hold the few reviewed names neither gives.
 Terraform type names follow ``aws:<mod>/<camel>:<Name>`` -> ``aws_<mod>_<snake>``, except where the provider
 mapping says otherwise: :data:`TF_TYPE_EXCEPTIONS` (reviewed against the types Checkov's AWS checks name).
 
@@ -16,12 +20,15 @@ Run: ``.venv/bin/python -m policies.translate.generate_aws_schema`` (rewrites th
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 OUT = Path(__file__).with_name("aws_schema.json")
+TF_NAMES = Path(__file__).with_name("aws_tf_names.json")
 
 # Terraform type of tokens whose name does not follow aws_<module>_<name>. Reviewed against the
 # ``supported_resources`` of Checkov's AWS checks (tests/gate/translate/test_aws_schema.py proves the coverage).
@@ -133,6 +140,11 @@ ATTRIBUTE_EXCEPTIONS = {
     "aws:autoscaling/group:Group": {"vpcZoneIdentifiers": "vpc_zone_identifier"},
 }
 
+# Reviewed names the provider-schema table cannot give: nested classes the SDK leaves untyped past a depth.
+CLASS_NAME_EXCEPTIONS = {
+    "wafv2:*Statement*Args": {"statements": "statement"},  # and/or/not_statement { statement { ... } }
+}
+
 _CLASS = re.compile(r"^class (\w+)(?:\(([^)]*)\))?:", re.M)
 _GETTER = re.compile(
     r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n(?:\s+@[^\n]*\n)*\s+def (\w+)\(self\) -> (.*?):\n", re.M
@@ -186,6 +198,51 @@ def _kind(annotation: str) -> tuple[str, str | None, str | None]:
     return "O", ref.group(1), ref.group(2)
 
 
+def getters(body: str) -> list[tuple[str, str, str]]:
+    """(Pulumi name, Python name, type annotation) of each property of an Args class body."""
+    return [(m.group(1) or m.group(2), m.group(2), m.group(3)) for m in _GETTER.finditer(body)]
+
+
+def sdk_name(owner: str, py_name: str, kind: str, alias: str | None, cls: str | None) -> str:
+    """The Terraform name the SDK alone suggests: the Python name, or for a block the nested class's suffix
+    (``BucketServerSideEncryptionConfigurationRuleArgs`` -> ``rule``). Pulumi singularises class names, so a
+    block Terraform names in the plural needs :func:`tf_names`."""
+    if kind in ("L", "O") and cls and alias is None:
+        prefix, block = owner.removesuffix("Args"), cls.removesuffix("Args")
+        if block.startswith(prefix) and len(block) > len(prefix):
+            return camel_to_snake(block[len(prefix) :])
+    return py_name.rstrip("_")
+
+
+def ref_module(module: str, alias: str | None) -> str:
+    """The SDK module a nested class reference (``_root_inputs.X``, ``_ec2.X`` or a bare name) points into."""
+    return module if alias is None else ("" if alias == "_root_inputs" else alias.lstrip("_"))
+
+
+@lru_cache(maxsize=1)
+def tf_names() -> dict[str, dict[str, str]]:
+    """``<module>:<Args class>`` -> {Pulumi name: Terraform name} where :func:`sdk_name` is wrong: the reviewed
+    table ``generate_aws_tf_names`` derives from the provider's schema (plural blocks, renamed scalars)."""
+    return json.loads(TF_NAMES.read_text())["renames"]
+
+
+def resource_classes(root: Path) -> list[tuple[str, str, str, str, list[str]]]:
+    """(token, module, resource class, Args class body, alias tokens) of every resource in the SDK."""
+    found: list[tuple[str, str, str, str, list[str]]] = []
+    for path in sorted(root.glob("*/*.py")):
+        if path.name.startswith(("_", "get_")) or path.name == "outputs.py":
+            continue
+        text = path.read_text()
+        token = _TOKEN.search(text)
+        if token is None:
+            continue
+        bodies = _class_bodies(text)
+        cls = token.group(2)
+        body = bodies.get(f"{cls}InitArgs", bodies.get(f"{cls}Args", ""))
+        found.append((token.group(1), path.parent.name, cls, body, _ALIAS.findall(text)))
+    return found
+
+
 class _Sdk:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -201,18 +258,15 @@ class _Sdk:
     def props(self, body: str, owner: str, module: str, token: str | None) -> dict[str, object]:
         """Non-trivial properties of one Args class body; nested classes are recorded in :attr:`classes`."""
         out: dict[str, object] = {}
-        renames = ATTRIBUTE_EXCEPTIONS.get(token or "", {})
-        for camel, py_name, annotation in ((m.group(1) or m.group(2), m.group(2), m.group(3)) for m in _GETTER.finditer(body)):
-            tf_name = renames.get(camel, py_name.rstrip("_"))
+        key = f"{module}:{owner}"
+        reviewed = [names for pattern, names in CLASS_NAME_EXCEPTIONS.items() if fnmatch.fnmatchcase(key, pattern)]
+        renames = {**tf_names().get(key, {}), **{k: v for r in reviewed for k, v in r.items()},
+                   **ATTRIBUTE_EXCEPTIONS.get(token or "", {})}
+        for camel, py_name, annotation in getters(body):
             kind, alias, cls = _kind(annotation)
+            tf_name = renames.get(camel) or sdk_name(owner, py_name, kind, alias, cls)
             if kind in ("L", "O") and cls:
-                prefix = owner.removesuffix("Args")
-                block = cls.removesuffix("Args")
-                if alias is None and block.startswith(prefix) and len(block) > len(prefix):
-                    tf_name = camel_to_snake(block[len(prefix) :])
-                ref_module = module if alias is None else ("" if alias == "_root_inputs" else alias.lstrip("_"))
-                ref = self.nested(ref_module, cls)
-                out[camel] = [tf_name, kind, ref]
+                out[camel] = [tf_name, kind, self.nested(ref_module(module, alias), cls)]
             elif kind == "J":
                 out[camel] = [tf_name, "J", None]
             elif tf_name != camel_to_snake(camel):
@@ -234,24 +288,13 @@ class _Sdk:
 def generate(sdk_root: Path) -> dict[str, object]:
     sdk = _Sdk(sdk_root)
     resources: dict[str, object] = {}
-    for path in sorted(sdk_root.glob("*/*.py")):
-        if path.name.startswith(("_", "get_")) or path.name == "outputs.py":
-            continue
-        text = path.read_text()
-        found = _TOKEN.search(text)
-        if found is None:
-            continue
-        token, cls = found.groups()
-        module = path.parent.name
-        bodies = _class_bodies(text)
-        tf_type = TF_TYPE_EXCEPTIONS.get(token) or standard_tf_type(token)
-        entry: dict[str, object] = {"tf": tf_type}
-        args_body = bodies.get(f"{cls}InitArgs", bodies.get(f"{cls}Args", ""))
-        props = sdk.props(args_body, cls, module, token)
+    for token, module, cls, body, aliases in resource_classes(sdk_root):
+        entry: dict[str, object] = {"tf": TF_TYPE_EXCEPTIONS.get(token) or standard_tf_type(token)}
+        props = sdk.props(body, cls, module, token)
         if props:
             entry["p"] = props
         resources[token] = entry
-        for alias in _ALIAS.findall(text):
+        for alias in aliases:
             resources.setdefault(alias, {"alias": token})
     classes = {k: v for k, v in sorted(sdk.classes.items()) if v}
     return {

@@ -42,7 +42,7 @@ def test_node_group_taints_scaling_and_launch_template(mixed):
 def test_launch_template_imds_and_volumes(mixed):
     values = planned(mixed, "aws_launch_template.gpu")["values"]
     assert values["metadata_options"] == [{"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1}]
-    (mapping,) = values["block_device_mapping"]
+    (mapping,) = values["block_device_mappings"]
     assert mapping["device_name"] == "/dev/xvda"
     assert mapping["ebs"] == [{"encrypted": "true", "kms_key_id": mapping["ebs"][0]["kms_key_id"], "volume_size": 200, "volume_type": "gp3"}]
 
