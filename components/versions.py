@@ -46,8 +46,65 @@ MINIO_SERVER_IMAGE = Image(repository="quay.io/minio/minio", tag="RELEASE.2024-1
 MINIO_CLIENT_IMAGE = Image(repository="quay.io/minio/mc", tag="RELEASE.2024-11-21T17-21-54Z")
 """The ``mc`` release chart 5.4.0 runs its bucket/encryption post-install job with."""
 
-CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO)
+# --- Platform services (components/services) -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Manifests:
+    """A kustomization in an upstream git repository at an exact tag, fetched by kustomize at deploy time."""
+
+    repository: str
+    path: str
+    ref: str
+
+    @property
+    def url(self) -> str:
+        """Remote kustomize target: ``https://github.com/org/repo/path?ref=TAG``."""
+        return f"{self.repository}/{self.path}?ref={self.ref}"
+
+
+KFP_VERSION = "2.5.0"
+"""Kubeflow Pipelines backend release (API server, UI, launcher/driver); runs pipelines compiled by the kfp 2.x SDK."""
+KFP_CLUSTER_RESOURCES = Manifests(
+    repository="https://github.com/kubeflow/pipelines",
+    path="manifests/kustomize/cluster-scoped-resources",
+    ref=KFP_VERSION,
+)
+"""KFP's CRDs, cluster roles and the Argo Workflows CRDs: applied before the namespaced install."""
+KFP_PLATFORM = Manifests(
+    repository="https://github.com/kubeflow/pipelines",
+    path="manifests/kustomize/env/platform-agnostic",
+    ref=KFP_VERSION,
+)
+"""KFP's namespaced install (standalone, single-user; the components of this project reconfigure its storage)."""
+
+KSERVE_VERSION = "v0.15.2"
+KSERVE_CRD = HelmChart(name="kserve-crd", repository="oci://ghcr.io/kserve/charts", version=KSERVE_VERSION)
+KSERVE = HelmChart(name="kserve", repository="oci://ghcr.io/kserve/charts", version=KSERVE_VERSION)
+TORCHSERVE_KSERVE_IMAGE = Image(repository="pytorch/torchserve-kfs", tag="0.9.0")
+"""TorchServe with the KServe v1/v2 protocol wrapper: the image KServe's ``kserve-torchserve`` runtime uses."""
+
+FEAST_FEATURE_SERVER_IMAGE = Image(repository="quay.io/feastdev/feature-server", tag="0.67.0")
+"""Feast's feature server, the same release as the ``feast`` SDK the pipelines and tests use (keep them equal)."""
+
+POSTGRESQL = HelmChart(name="postgresql", repository="oci://registry-1.docker.io/bitnamicharts", version="16.4.6")
+"""On-prem only: the Feast registry's PostgreSQL (clouds use their managed services)."""
+REDIS = HelmChart(name="redis", repository="oci://registry-1.docker.io/bitnamicharts", version="20.6.2")
+"""On-prem only: the Feast online store's Redis (clouds use their managed services)."""
+
+RDS_POSTGRES_ENGINE = "16.6"
+"""AWS RDS for PostgreSQL engine version (minor pinned; auto minor upgrades stay off so the pin holds)."""
+RDS_POSTGRES_FAMILY = "postgres16"
+ELASTICACHE_REDIS_ENGINE = "7.1"
+ELASTICACHE_REDIS_FAMILY = "redis7"
+AZURE_POSTGRES_VERSION = "16"
+
+CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS)
 """Every chart pinned here; tests check each is an exact version."""
 
-IMAGES: tuple[Image, ...] = (MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE)
+IMAGES: tuple[Image, ...] = (
+    MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE, TORCHSERVE_KSERVE_IMAGE, FEAST_FEATURE_SERVER_IMAGE,
+)
+
 """Every image pinned here beyond a chart's own defaults."""
+
+MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM)
+"""Every upstream kustomization pinned here."""

@@ -20,12 +20,20 @@ def build_target(cfg: StackConfig) -> TargetCluster:
 
 def build(cfg: StackConfig) -> TargetCluster:
     from components.kubernetes.baseline import ClusterBaseline, ClusterBaselineArgs
+    from components.services.services import PlatformServices, ServicesArgs
 
     cluster = build_target(cfg)
-    ClusterBaseline(
+    services_args = ServicesArgs.from_config(cfg, cluster)  # refuses a stack without the services' buckets
+    baseline = ClusterBaseline(
         "baseline",
         ClusterBaselineArgs.from_config(cfg),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=cluster.dependencies),
+    )
+    services = PlatformServices(
+        "services",
+        services_args,
+        namespaces=baseline.namespaces,
+        opts=pulumi.ResourceOptions(providers=cluster.providers, depends_on=[baseline]),
     )
     pulumi.export("target", cfg.target)
     pulumi.export("region", cfg.region)
@@ -34,4 +42,9 @@ def build(cfg: StackConfig) -> TargetCluster:
     pulumi.export("buckets", cluster.buckets)
     for key, value in cluster.outputs.items():
         pulumi.export(key, value)
+    pulumi.export("kfp_endpoint", services.kfp_endpoint)
+    pulumi.export("feature_server_endpoint", services.feature_server_endpoint)
+    pulumi.export("feature_registry_endpoint", services.feature_registry_endpoint)
+    pulumi.export("online_store_endpoint", services.online_store_endpoint)
+    pulumi.export("model_serving_endpoint", services.model_serving_endpoint)
     return cluster

@@ -224,6 +224,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"clientId": _uuid("client"), "objectId": OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}
         if token == "azure-native:containerservice:listManagedClusterUserCredentials":
             return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_kubeconfig(args.args, self.region)}]}
+        if token == "azure-native:redis:listRedisKeys":
+            name = str(args.args.get("name", "redis"))
+            return {"primaryKey": base64.b64encode(hashlib.sha256(name.encode()).digest()).decode(),
+                    "secondaryKey": base64.b64encode(hashlib.sha256((name + "2").encode()).digest()).decode()}
         if token == "kubernetes:yaml:decode":
             import yaml
 

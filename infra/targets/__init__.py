@@ -28,3 +28,11 @@ class TargetCluster:
     dependencies: list[pulumi.Resource] = field(default_factory=list)
     """Resources the in-cluster layers must wait for (node groups, pools)."""
     outputs: dict[str, pulumi.Input[Any]] = field(default_factory=dict)
+    cloud_provider: Any = None
+    """The target's explicit cloud provider (AWS: pinned to the stack's region, default tags) for services that
+    make cloud resources; None where the default provider is right (Azure) or there is no cloud (on-prem)."""
+
+    @property
+    def providers(self) -> list[Any]:
+        """Every explicit provider, for components that make both cloud and Kubernetes resources."""
+        return [p for p in (self.provider, self.cloud_provider) if p is not None]

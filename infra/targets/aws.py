@@ -233,6 +233,7 @@ def build(cfg: StackConfig) -> TargetCluster:
         },
         workload_identity={"oidc_provider_arn": cluster.oidc_provider_arn, "oidc_issuer_url": cluster.oidc_issuer_url},
         dependencies=list(node_groups),
+        cloud_provider=provider,
         outputs={
             "kmsKeyArn": platform_key.arn,
             "vpcId": network.vpc_id,

@@ -14,7 +14,7 @@ EXACT_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
 @pytest.mark.parametrize("chart", versions.CHARTS, ids=lambda c: c.name)
 def test_charts_are_pinned_to_exact_versions(chart: versions.HelmChart) -> None:
     assert EXACT_CHART_VERSION.match(chart.version), chart
-    assert chart.repository.startswith("https://"), chart
+    assert chart.repository.startswith(("https://", "oci://")), chart
 
 
 @pytest.mark.parametrize("image", versions.IMAGES, ids=lambda i: i.repository)

@@ -1,0 +1,241 @@
+"""KServe model serving: the pinned upstream Helm charts (CRDs, then the controller), a TorchServe-based
+ServingRuntime for the PyTorch models the pipelines produce, a model-reader identity, and the narrow RBAC the
+pipeline's deploy step needs.
+
+- Install: ``kserve-crd`` and ``kserve`` from KServe's OCI chart repository at the version pinned in
+  :mod:`components.versions`. Prerequisite: cert-manager (KServe's admission webhooks get their certificates from
+  it; the on-prem target already relies on it). ``Serverless`` mode (canary traffic splitting) also needs Knative
+  Serving and a networking layer; ``RawDeployment`` needs neither but cannot split traffic (docs/services.md).
+- Runtime: ``mlops-torchserve`` serves ``pytorch`` model archives (TorchServe ``.mar`` + ``config.properties``
+  under the model's storage URI) with the KServe v1/v2 protocols, hardened for PSA ``restricted``.
+- Identity: the ``model-server`` ServiceAccount in the serving namespace reads the ``models`` bucket only.
+- RBAC: the deploy step (the ``pipeline-runner`` ServiceAccount of KFP) may create, update and patch
+  InferenceServices in the serving namespace only (canary: patch ``canaryTrafficPercent``), and read their status;
+  no delete, no other resource, no other namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+
+from components import versions
+from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, SecureNamespace, SecureNamespaceArgs
+from components.services.feature_server import RESTRICTED_CONTAINER
+from components.services.identity import BucketGrant, IdentityBinding
+
+CONTROLLER_NAMESPACE = "kserve"
+RUNTIME_NAME = "mlops-torchserve"
+MODEL_SERVER_ACCOUNT = "model-server"
+DEPLOYER_ROLE = "inferenceservice-deployer"
+MODEL_GRANTS = [BucketGrant("models", "read")]
+DEPLOYER_RULES = [
+    {
+        "apiGroups": ["serving.kserve.io"],
+        "resources": ["inferenceservices"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch"],
+    },
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices/status"], "verbs": ["get"]},
+    {"apiGroups": ["serving.kserve.io"], "resources": ["servingruntimes"], "verbs": ["get", "list"]},
+]
+"""What the deploy step may do in the serving namespace: roll out and shift traffic, never delete."""
+INFERENCE_PORT = 8080
+
+
+def serving_runtime_spec(image: versions.Image, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The ServingRuntime: TorchServe behind KServe's protocol wrapper, non-root, read-only, no capabilities."""
+    return {
+        "annotations": {"prometheus.kserve.io/port": "8082", "prometheus.kserve.io/path": "/metrics"},
+        "supportedModelFormats": [{"name": "pytorch", "version": "1", "autoSelect": True, "priority": 1}],
+        "protocolVersions": ["v1", "v2", "grpc-v2"],
+        "containers": [
+            {
+                "name": "kserve-container",
+                "image": image.reference,
+                "args": [
+                    "torchserve",
+                    "--start",
+                    "--model-store=/mnt/models/model-store",
+                    "--ts-config=/mnt/models/config/config.properties",
+                ],
+                "env": [
+                    {"name": "TS_SERVICE_ENVELOPE", "value": "{{.Labels.serviceEnvelope}}"},
+                    {"name": "HOME", "value": "/tmp"},
+                ],
+                "ports": [{"name": "http1", "containerPort": INFERENCE_PORT, "protocol": "TCP"}],
+                "resources": resources,
+                "securityContext": {**RESTRICTED_CONTAINER, "runAsUser": 1000, "runAsGroup": 1000},
+                "volumeMounts": [
+                    {"name": "tmp", "mountPath": "/tmp"},
+                    {"name": "logs", "mountPath": "/home/model-server/logs"},
+                ],
+            }
+        ],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, {"name": "logs", "emptyDir": {}}],
+    }
+
+
+@dataclass
+class KServeArgs:
+    serving_namespace: pulumi.Input[str]
+    """The baseline's serving namespace (PSA restricted, default-deny)."""
+    model_identity: IdentityBinding
+    """Cloud identity of the model servers' ServiceAccount (read on the models bucket only)."""
+    deployer_namespace: str
+    deployer_service_account: str
+    """The pipeline step that deploys models (KFP's ``pipeline-runner``)."""
+    pod_security_version: str
+    client_namespaces: Sequence[str]
+    """Namespaces whose pods may call the models."""
+    egress: Sequence[dict[str, Any]]
+    """Where model servers may connect: the object store holding the models (their storage initializer)."""
+    deployment_mode: Literal["Serverless", "RawDeployment"] = "Serverless"
+    """``Serverless`` (Knative) supports canary traffic splitting; ``RawDeployment`` runs plain Deployments."""
+    crd_chart: versions.HelmChart = versions.KSERVE_CRD
+    chart: versions.HelmChart = versions.KSERVE
+    runtime_image: versions.Image = versions.TORCHSERVE_KSERVE_IMAGE
+    runtime_resources: dict[str, dict[str, str]] | None = None
+
+
+class KServe(pulumi.ComponentResource):
+    """KServe controller, the PyTorch ServingRuntime, the model servers' identity and the deploy step's RBAC."""
+
+    namespace: pulumi.Output[str]
+    runtime: str
+
+    def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:services:KServe", name, None, opts)
+        from pulumi_kubernetes.apiextensions import CustomResource
+        from pulumi_kubernetes.core.v1 import ServiceAccount
+        from pulumi_kubernetes.helm.v3 import Release
+        from pulumi_kubernetes.networking.v1 import NetworkPolicy
+        from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
+
+        child = pulumi.ResourceOptions(parent=self)
+        # The controller talks to the API server, whose address differs per cluster: egress stays open here, as for
+        # the GPU Operator; ingress is default-deny except the API server's calls to the admission webhook.
+        controller_ns = SecureNamespace(
+            f"{name}-ns",
+            SecureNamespaceArgs(
+                name=CONTROLLER_NAMESPACE,
+                pod_security_version=args.pod_security_version,
+                tier="system",
+                deny_egress=False,
+            ),
+            opts=child,
+        )
+        NetworkPolicy(
+            f"{name}-webhook",
+            metadata={"name": "allow-admission-webhook", "namespace": controller_ns.name},
+            spec={
+                "podSelector": {"matchLabels": {"control-plane": "kserve-controller-manager"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"protocol": "TCP", "port": 9443}]}],
+            },
+            opts=child,
+        )
+        crds = Release(
+            f"{name}-crd",
+            name="kserve-crd",
+            chart=f"{args.crd_chart.repository}/{args.crd_chart.name}",
+            version=args.crd_chart.version,
+            namespace=controller_ns.name,
+            create_namespace=False,
+            cleanup_on_fail=True,
+            max_history=10,
+            opts=child,
+        )
+        controller = Release(
+            name,
+            name="kserve",
+            chart=f"{args.chart.repository}/{args.chart.name}",
+            version=args.chart.version,
+            namespace=controller_ns.name,
+            create_namespace=False,
+            cleanup_on_fail=True,
+            max_history=10,
+            timeout=900,
+            values={"kserve": {"controller": {"deploymentMode": args.deployment_mode}}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds]),
+        )
+        ns = args.serving_namespace
+        resources = args.runtime_resources or {
+            "requests": {"cpu": "1", "memory": "2Gi"},
+            "limits": {"cpu": "4", "memory": "8Gi"},
+        }
+        CustomResource(
+            f"{name}-torchserve",
+            api_version="serving.kserve.io/v1alpha1",
+            kind="ServingRuntime",
+            metadata={"name": RUNTIME_NAME, "namespace": ns},
+            spec=serving_runtime_spec(args.runtime_image, resources),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[controller]),
+        )
+        ServiceAccount(
+            f"{name}-model-server",
+            metadata={
+                "name": MODEL_SERVER_ACCOUNT,
+                "namespace": ns,
+                "annotations": dict(args.model_identity.service_account_annotations),
+            },
+            automount_service_account_token=False,
+            opts=child,
+        )
+        role = Role(
+            f"{name}-deployer", metadata={"name": DEPLOYER_ROLE, "namespace": ns}, rules=DEPLOYER_RULES, opts=child
+        )
+        RoleBinding(
+            f"{name}-deployer",
+            metadata={"name": DEPLOYER_ROLE, "namespace": ns},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
+            subjects=[
+                {"kind": "ServiceAccount", "name": args.deployer_service_account, "namespace": args.deployer_namespace}
+            ],
+            opts=child,
+        )
+        NetworkPolicy(
+            f"{name}-inference-clients",
+            metadata={"name": "allow-inference-from-ml-namespaces", "namespace": ns},
+            spec={
+                "podSelector": {
+                    "matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]
+                },
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchExpressions": [
+                                        {
+                                            "key": NAMESPACE_NAME_LABEL,
+                                            "operator": "In",
+                                            "values": sorted(args.client_namespaces),
+                                        }
+                                    ]
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+            opts=child,
+        )
+        NetworkPolicy(
+            f"{name}-model-download",
+            metadata={"name": "allow-model-download", "namespace": ns},
+            spec={
+                "podSelector": {
+                    "matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]
+                },
+                "policyTypes": ["Egress"],
+                "egress": list(args.egress),
+            },
+            opts=child,
+        )
+        self.namespace = pulumi.Output.from_input(ns)
+        self.runtime = RUNTIME_NAME
+        self.register_outputs({"namespace": self.namespace, "runtime": self.runtime})

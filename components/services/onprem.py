@@ -1,0 +1,291 @@
+"""On-prem parts of the platform services: the Feast registry's PostgreSQL and the online store's Redis, both
+in-cluster from pinned charts (components/versions.py), on the site's encrypted storage class, TLS only.
+
+- TLS: server certificates are cert-manager ``Certificate`` objects signed by the site's ClusterIssuer (as for the
+  object store); PostgreSQL accepts only ``hostssl`` connections (TLS 1.2+), Redis serves TLS only on its port.
+  Clients verify the server against the issuer's CA (``ca.crt`` in the certificate Secret).
+- Auth: generated passwords, held only as Pulumi secrets and Kubernetes Secrets (``existingSecret``), never in
+  Helm values.
+- Network: the namespace is default-deny; the databases admit the feature server and the pipeline namespaces
+  only, on their one port.
+- Identity: on-prem has no cloud identity; workloads reach the object store with credentials from a Secret
+  (see docs/services.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components import versions
+from components.kubernetes.namespace import NAMESPACE_NAME_LABEL
+from components.services.identity import BucketGrant, IdentityBinding, check_grants
+
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+REGISTRY_RELEASE = "feast-registry"
+ONLINE_RELEASE = "feast-online"
+REGISTRY_DATABASE = "feast"
+REGISTRY_USER = "feast"
+REGISTRY_SECRET = "feast-registry-db"
+ONLINE_SECRET = "feast-online-redis"
+REGISTRY_TLS_SECRET = "feast-registry-tls"
+ONLINE_TLS_SECRET = "feast-online-tls"
+PG_HBA = """\
+local all all scram-sha-256
+hostssl all all 0.0.0.0/0 scram-sha-256
+hostssl all all ::/0 scram-sha-256
+hostnossl all all 0.0.0.0/0 reject
+hostnossl all all ::/0 reject
+"""
+"""Only TLS connections with SCRAM passwords; plaintext TCP is rejected outright."""
+
+
+def postgres_values(*, storage_class: str, volume_size: str) -> dict[str, Any]:
+    """Bitnami PostgreSQL values: TLS only, passwords by Secret reference, encrypted storage, chart netpol off
+    (this module's policies are tighter)."""
+    return {
+        "fullnameOverride": REGISTRY_RELEASE,
+        "auth": {
+            "username": REGISTRY_USER,
+            "database": REGISTRY_DATABASE,
+            "enablePostgresUser": True,
+            "existingSecret": REGISTRY_SECRET,
+            "secretKeys": {"adminPasswordKey": "postgres-password", "userPasswordKey": "password"},
+        },
+        "tls": {
+            "enabled": True,
+            "certificatesSecret": REGISTRY_TLS_SECRET,
+            "certFilename": "tls.crt",
+            "certKeyFilename": "tls.key",
+            "certCAFilename": "ca.crt",
+        },
+        "primary": {
+            "pgHbaConfiguration": PG_HBA,
+            "extendedConfiguration": "ssl_min_protocol_version = 'TLSv1.2'\npassword_encryption = 'scram-sha-256'\n",
+            "persistence": {"enabled": True, "storageClass": storage_class, "size": volume_size},
+            "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+            "networkPolicy": {"enabled": False},
+        },
+        "networkPolicy": {"enabled": False},
+        "volumePermissions": {"enabled": False},
+    }
+
+
+def redis_values(*, storage_class: str, volume_size: str, replicas: int) -> dict[str, Any]:
+    """Bitnami Redis values: TLS only on 6379, AUTH from a Secret, replicas for failover reads, encrypted storage."""
+    persistence = {"enabled": True, "storageClass": storage_class, "size": volume_size}
+    resources = {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+    return {
+        "fullnameOverride": ONLINE_RELEASE,
+        "architecture": "replication",
+        "auth": {"enabled": True, "existingSecret": ONLINE_SECRET, "existingSecretPasswordKey": "redis-password"},
+        "tls": {
+            "enabled": True,
+            "authClients": False,
+            "existingSecret": ONLINE_TLS_SECRET,
+            "certFilename": "tls.crt",
+            "certKeyFilename": "tls.key",
+            "certCAFilename": "ca.crt",
+        },
+        "master": {"persistence": persistence, "resources": resources},
+        "replica": {"replicaCount": replicas, "persistence": persistence, "resources": resources},
+        "networkPolicy": {"enabled": False},
+        "volumePermissions": {"enabled": False},
+    }
+
+
+class OnPremIdentities:
+    """No cloud identity on-prem: pods read the object store with the credentials of a Secret in their namespace
+    (``<service-account>-object-store``: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` of a MinIO user whose
+    policy allows exactly the granted buckets; see docs/services.md) and trust the site CA for its TLS."""
+
+    def __init__(self, *, buckets: Mapping[str, pulumi.Input[str]], object_store_endpoint: pulumi.Input[str]) -> None:
+        self.buckets = dict(buckets)
+        self.object_store_endpoint = object_store_endpoint
+
+    def bind(
+        self, name: str, *, namespace: str, service_account: str, grants: list[BucketGrant], parent: pulumi.Resource
+    ) -> IdentityBinding:
+        check_grants(grants, self.buckets)
+        secret = f"{service_account}-object-store"
+        env = [{"name": "AWS_ENDPOINT_URL_S3", "value": self.object_store_endpoint}]
+        env += [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": True}}}
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        ]
+        return IdentityBinding(env=env)
+
+
+@dataclass
+class OnPremFeatureDataArgs:
+    namespace: pulumi.Input[str]
+    """The feature-store namespace (PSA restricted, default-deny): the databases run next to the feature server."""
+    storage_class: str
+    """The site's encrypted StorageClass."""
+    certificate_issuer: str
+    """cert-manager ClusterIssuer (the site CA) signing the servers' certificates."""
+    client_namespaces: Sequence[str]
+    """Namespaces whose pods may connect (the feature store's own, the pipeline namespaces for materialization)."""
+    namespace_name: str = "feature-store"
+    registry_volume_size: str = "50Gi"
+    online_volume_size: str = "20Gi"
+    redis_replicas: int = 2
+    cluster_domain: str = "cluster.local"
+    postgres_chart: versions.HelmChart = versions.POSTGRESQL
+    redis_chart: versions.HelmChart = versions.REDIS
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def host(self, service: str) -> str:
+        return f"{service}.{self.namespace_name}.svc.{self.cluster_domain}"
+
+
+class OnPremFeatureData(pulumi.ComponentResource):
+    """In-cluster PostgreSQL and Redis for Feast, TLS and auth on, on encrypted volumes."""
+
+    registry_host: str
+    registry_password: pulumi.Output[str]
+    redis_host: str
+    redis_password: pulumi.Output[str]
+    ca_secret: str
+    """Secret (in the namespace) whose ``ca.crt`` verifies both servers."""
+
+    def __init__(self, name: str, args: OnPremFeatureDataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:services:OnPremFeatureData", name, None, opts)
+        from pulumi_kubernetes.apiextensions import CustomResource
+        from pulumi_kubernetes.core.v1 import Secret
+        from pulumi_kubernetes.helm.v3 import Release
+        from pulumi_kubernetes.networking.v1 import NetworkPolicy
+        from pulumi_random import RandomPassword
+
+        child = pulumi.ResourceOptions(parent=self)
+        ns = args.namespace
+        admin = RandomPassword(f"{name}-registry-admin-password", length=40, special=False, opts=child)
+        user = RandomPassword(f"{name}-registry-password", length=40, special=False, opts=child)
+        redis_password = RandomPassword(f"{name}-online-password", length=48, special=False, opts=child)
+        registry_secret = Secret(
+            f"{name}-registry",
+            metadata={"name": REGISTRY_SECRET, "namespace": ns},
+            type="Opaque",
+            string_data={
+                "postgres-password": pulumi.Output.secret(admin.result),
+                "password": pulumi.Output.secret(user.result),
+            },
+            opts=child,
+        )
+        online_secret = Secret(
+            f"{name}-online",
+            metadata={"name": ONLINE_SECRET, "namespace": ns},
+            type="Opaque",
+            string_data={"redis-password": pulumi.Output.secret(redis_password.result)},
+            opts=child,
+        )
+
+        def certificate(key: str, secret: str, services: list[str]):
+            names = [
+                n
+                for s in services
+                for n in (s, f"{s}.{args.namespace_name}", f"{s}.{args.namespace_name}.svc", args.host(s))
+            ]
+            return CustomResource(
+                f"{name}-{key}-tls",
+                api_version="cert-manager.io/v1",
+                kind="Certificate",
+                metadata={"name": secret, "namespace": ns},
+                spec={
+                    "secretName": secret,
+                    "duration": "2160h",
+                    "renewBefore": "360h",
+                    "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                    "usages": ["server auth", "client auth", "digital signature"],
+                    "dnsNames": names,
+                    "issuerRef": {"name": args.certificate_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+                },
+                opts=child,
+            )
+
+        registry_cert = certificate("registry", REGISTRY_TLS_SECRET, [REGISTRY_RELEASE, f"{REGISTRY_RELEASE}-hl"])
+        online_cert = certificate(
+            "online",
+            ONLINE_TLS_SECRET,
+            [
+                f"{ONLINE_RELEASE}-master",
+                f"{ONLINE_RELEASE}-replicas",
+                f"{ONLINE_RELEASE}-headless",
+                f"*.{ONLINE_RELEASE}-headless",
+            ],
+        )
+
+        def admit(key: str, instance: str, port: int, peers_replicate: bool) -> None:
+            selector = {"matchLabels": {"app.kubernetes.io/instance": instance}}
+            ingress_from = [
+                {
+                    "namespaceSelector": {
+                        "matchExpressions": [
+                            {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(args.client_namespaces)}
+                        ]
+                    }
+                }
+            ]
+            spec: dict[str, Any] = {
+                "podSelector": selector,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": ingress_from, "ports": [{"protocol": "TCP", "port": port}]}],
+            }
+            if peers_replicate:  # replicas follow the primary inside the release
+                spec["policyTypes"] = ["Ingress", "Egress"]
+                spec["ingress"].append(
+                    {"from": [{"podSelector": selector}], "ports": [{"protocol": "TCP", "port": port}]}
+                )
+                spec["egress"] = [{"to": [{"podSelector": selector}], "ports": [{"protocol": "TCP", "port": port}]}]
+            NetworkPolicy(
+                f"{name}-{key}-clients",
+                metadata={"name": f"{instance}-clients", "namespace": ns},
+                spec=spec,
+                opts=child,
+            )
+
+        admit("registry", REGISTRY_RELEASE, POSTGRES_PORT, peers_replicate=False)
+        admit("online", ONLINE_RELEASE, REDIS_PORT, peers_replicate=True)
+
+        def release(key: str, release_name: str, chart: versions.HelmChart, values: dict, deps: list) -> Any:
+            return Release(
+                f"{name}-{key}",
+                name=release_name,
+                chart=f"{chart.repository}/{chart.name}",
+                version=chart.version,
+                namespace=ns,
+                create_namespace=False,
+                values=values,
+                cleanup_on_fail=True,
+                max_history=10,
+                timeout=900,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+            )
+
+        registry = release(
+            "registry",
+            REGISTRY_RELEASE,
+            args.postgres_chart,
+            postgres_values(storage_class=args.storage_class, volume_size=args.registry_volume_size),
+            [registry_secret, registry_cert],
+        )
+        online = release(
+            "online",
+            ONLINE_RELEASE,
+            args.redis_chart,
+            redis_values(
+                storage_class=args.storage_class, volume_size=args.online_volume_size, replicas=args.redis_replicas
+            ),
+            [online_secret, online_cert],
+        )
+        self.registry_host = args.host(REGISTRY_RELEASE)
+        self.redis_host = args.host(f"{ONLINE_RELEASE}-master")
+        self.registry_password = pulumi.Output.secret(user.result)
+        self.redis_password = pulumi.Output.secret(redis_password.result)
+        self.ca_secret = REGISTRY_TLS_SECRET
+        self.releases = [registry, online]
+        self.register_outputs({"registryHost": self.registry_host, "redisHost": self.redis_host})

@@ -1,0 +1,396 @@
+"""The platform services on one stack: Feast, Kubeflow Pipelines and KServe, wired to the target's storage,
+keys, network and identity (a :class:`~infra.targets.TargetCluster`).
+
+:class:`ServicesArgs` collects what the services need from the stack config and the target; the cloud-specific
+parts come from :mod:`.aws`, :mod:`.azure` and :mod:`.onprem`, the rest is the same on every target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pulumi
+
+from components.kubernetes.baseline import (
+    DEFAULT_TEAM_NAMESPACES,
+    FEATURE_STORE_NAMESPACE,
+    PIPELINES_NAMESPACE,
+    SERVING_NAMESPACE,
+)
+from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, psa_version
+from components.services import kfp, kserve
+from components.services.feature_server import CA_DIR
+from components.services.feature_server import NAME as FEATURE_SERVER
+from components.services.feature_server import PORT as FEATURE_SERVER_PORT
+from components.services.feature_store import FeatureStore, FeatureStoreArgs, FeatureStoreBackends
+from components.services.identity import BucketGrant, IdentityProvider
+from components.services.model_artifacts import check_service_buckets
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
+    from infra.targets import TargetCluster
+
+Target = Literal["aws", "azure", "onprem"]
+FEATURE_GRANTS = [BucketGrant("features", "read")]
+ANYWHERE = "0.0.0.0/0"
+API_SERVER_PORTS = (443, 6443)
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def _namespaces(*names: str) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}]
+        }
+    }
+
+
+@dataclass
+class ServicesArgs:
+    target: Target
+    region: str
+    production: bool
+    pod_security_version: str
+    buckets: Mapping[str, pulumi.Input[str]]
+    """Bucket name -> URI from the target (``features``, ``models``, ``pipeline-artifacts`` at least)."""
+    network: Mapping[str, Any]
+    """The target's ``TargetCluster.network``."""
+    workload_identity: Mapping[str, Any]
+    vpc_cidr: str | None
+    """The VPC/VNet range the managed databases admit (clouds)."""
+    encryption_key: pulumi.Input[str] | None
+    name_prefix: str
+    """Stem for cloud resource names (the AWS stack slug; ``mlops-<env>-<hash>`` on Azure)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    postgres_subnet_cidr: str | None = None
+    """Azure: the free VNet range for the PostgreSQL delegated subnet (default: the first free /28)."""
+    team_namespaces: Sequence[str] = DEFAULT_TEAM_NAMESPACES
+    certificate_issuer: str = "mlops-ca"
+    """On-prem: the cert-manager ClusterIssuer signing the databases' certificates."""
+    kfp_api_exposure: Literal["cluster", "internal-load-balancer"] = "cluster"
+    kserve_deployment_mode: Literal["Serverless", "RawDeployment"] = "Serverless"
+    require_model_object_lock: bool = True
+    """Safeguard: refuse a models bucket without versioning and object lock."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, cluster: TargetCluster) -> ServicesArgs:
+        """Args for the stack; refuses (ConfigError) a stack that lacks the buckets the services need."""
+        from infra.config import OnPrem
+
+        stack = pulumi.get_stack()
+        check_service_buckets(cfg.buckets, f"stacks/Pulumi.{stack}.yaml")
+        if cfg.target == "azure":
+            prefix = (
+                f"mlops-{cfg.environment}-" + hashlib.sha256(f"{pulumi.get_project()}/{stack}".encode()).hexdigest()[:6]
+            )
+        else:
+            prefix = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")
+        return cls(
+            target=cfg.target,
+            region=cfg.region,
+            production=cfg.environment == "prod",
+            pod_security_version=psa_version(cfg.kubernetes_version),
+            buckets=dict(cluster.buckets),
+            network=dict(cluster.network),
+            workload_identity=dict(cluster.workload_identity),
+            vpc_cidr=cfg.network.cidr if cfg.network else None,
+            encryption_key=cluster.encryption_key,
+            name_prefix=prefix,
+            tags=dict(cfg.tags),
+            certificate_issuer=(cfg.onprem or OnPrem()).certificate_issuer,
+            postgres_subnet_cidr=_free_subnet(cfg) if cfg.target == "azure" else None,
+        )
+
+    @property
+    def ml_namespaces(self) -> list[str]:
+        """Namespaces whose pods may use the services: the platform's ML namespaces, KFP's, the teams'."""
+        return [PIPELINES_NAMESPACE, SERVING_NAMESPACE, FEATURE_STORE_NAMESPACE, kfp.NAMESPACE, *self.team_namespaces]
+
+
+def _free_subnet(cfg: StackConfig) -> str:
+    from components.services.azure import free_subnet
+
+    assert cfg.network is not None  # the schema requires it on azure
+    return free_subnet(cfg.network.cidr, cfg.network.private_subnets)
+
+
+class PlatformServices(pulumi.ComponentResource):
+    """Feast (registry, online store, offline store, feature server), Kubeflow Pipelines and KServe."""
+
+    kfp_endpoint: pulumi.Output[str]
+    feature_server_endpoint: pulumi.Output[str]
+    feature_registry_endpoint: pulumi.Output[str]
+    online_store_endpoint: pulumi.Output[str]
+    model_serving_endpoint: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: ServicesArgs,
+        namespaces: Mapping[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:services:PlatformServices", name, None, opts)
+        self.args = args
+        identities = self._identities()
+        child = pulumi.ResourceOptions(parent=self)
+
+        pipelines = kfp.KubeflowPipelines(
+            f"{name}-kfp",
+            kfp.KubeflowPipelinesArgs(
+                artifacts_uri=args.buckets["pipeline-artifacts"],
+                runner_identity=identities.bind(
+                    "kfp-pipeline-runner",
+                    namespace=kfp.NAMESPACE,
+                    service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+                    grants=kfp.RUNNER_GRANTS,
+                    parent=self,
+                ),
+                ui_identity=identities.bind(
+                    "kfp-ui",
+                    namespace=kfp.NAMESPACE,
+                    service_account=kfp.UI_SERVICE_ACCOUNT,
+                    grants=kfp.UI_GRANTS,
+                    parent=self,
+                ),
+                pod_security_version=args.pod_security_version,
+                client_namespaces=args.ml_namespaces,
+                egress=self._pipeline_egress(),
+                region=args.region if args.target == "aws" else None,
+                object_store_endpoint=args.network.get("object_store_endpoint"),
+                api_exposure=args.kfp_api_exposure,
+            ),
+            opts=child,
+        )
+        features = FeatureStore(
+            f"{name}-feast",
+            FeatureStoreArgs(
+                namespace=namespaces[FEATURE_STORE_NAMESPACE],
+                offline_uri=args.buckets["features"],
+                offline_endpoint=args.network.get("object_store_endpoint"),
+                backends=lambda parent: self._backends(parent, namespaces[FEATURE_STORE_NAMESPACE]),
+                identity=lambda parent: identities.bind(
+                    "feast-feature-server",
+                    namespace=FEATURE_STORE_NAMESPACE,
+                    service_account=FEATURE_SERVER,
+                    grants=FEATURE_GRANTS,
+                    parent=parent,
+                ),
+                client_namespaces=args.ml_namespaces,
+                config_copies=[pipelines.namespace],
+            ),
+            opts=child,
+        )
+        serving = kserve.KServe(
+            f"{name}-kserve",
+            kserve.KServeArgs(
+                serving_namespace=namespaces[SERVING_NAMESPACE],
+                model_identity=identities.bind(
+                    "kserve-model-server",
+                    namespace=SERVING_NAMESPACE,
+                    service_account=kserve.MODEL_SERVER_ACCOUNT,
+                    grants=kserve.MODEL_GRANTS,
+                    parent=self,
+                ),
+                deployer_namespace=kfp.NAMESPACE,
+                deployer_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+                pod_security_version=args.pod_security_version,
+                client_namespaces=args.ml_namespaces,
+                egress=self._object_store_egress(),
+                deployment_mode=args.kserve_deployment_mode,
+            ),
+            opts=child,
+        )
+        self.kfp_endpoint = pipelines.endpoint
+        self.feature_server_endpoint = features.feature_server_endpoint
+        self.feature_registry_endpoint = features.registry_endpoint
+        self.online_store_endpoint = features.online_store_endpoint
+        self.model_serving_endpoint = serving.namespace.apply(
+            lambda ns: f"http://{{inference-service}}.{ns}.svc.cluster.local"
+        )
+        self.register_outputs(
+            {
+                "kfpEndpoint": self.kfp_endpoint,
+                "featureServerEndpoint": self.feature_server_endpoint,
+                "featureRegistryEndpoint": self.feature_registry_endpoint,
+                "onlineStoreEndpoint": self.online_store_endpoint,
+                "modelServingEndpoint": self.model_serving_endpoint,
+            }
+        )
+
+    # --- per target ---------------------------------------------------------------------------------------------
+    def _identities(self) -> IdentityProvider:
+        args = self.args
+        if args.target == "aws":
+            from components.services.aws import AwsIdentities
+
+            return AwsIdentities(
+                buckets=args.buckets,
+                kms_key_arn=args.encryption_key or "",
+                oidc_provider_arn=args.workload_identity["oidc_provider_arn"],
+                oidc_issuer_url=args.workload_identity["oidc_issuer_url"],
+                region=args.region,
+                name_prefix=args.name_prefix,
+                tags=args.tags,
+            )
+        if args.target == "azure":
+            from components.services.azure import AzureIdentities
+
+            return AzureIdentities(
+                buckets=args.buckets,
+                resource_group_name=args.network["resource_group_name"],
+                location=args.region,
+                oidc_issuer_url=args.workload_identity["oidc_issuer_url"],
+                tags=args.tags,
+            )
+        from components.services.onprem import OnPremIdentities
+
+        return OnPremIdentities(buckets=args.buckets, object_store_endpoint=args.network["object_store_endpoint"])
+
+    def _backends(self, parent: pulumi.Resource, namespace: pulumi.Input[str]) -> FeatureStoreBackends:
+        args = self.args
+        opts = pulumi.ResourceOptions(parent=parent)
+        if args.target == "aws":
+            from components.services import aws
+
+            data = aws.AwsFeatureData(
+                "feast-data",
+                aws.AwsFeatureDataArgs(
+                    name_prefix=args.name_prefix,
+                    vpc_id=args.network["vpc_id"],
+                    vpc_cidr=args.vpc_cidr or "",
+                    private_subnet_ids=args.network["private_subnet_ids"],
+                    kms_key_arn=args.encryption_key or "",
+                    production=args.production,
+                    tags=args.tags,
+                ),
+                opts=opts,
+            )
+            return FeatureStoreBackends(
+                registry_host=data.registry_host,
+                registry_password=data.registry_password,
+                redis_host=data.redis_host,
+                redis_password=data.redis_password,
+                registry_user=aws.REGISTRY_USER,
+                registry_database=aws.REGISTRY_DATABASE,
+                # RDS's CA is not in public trust stores: TLS is required (rds.force_ssl), the server's identity is
+                # the VPC-private DNS name. Mount the RDS CA bundle and switch to verify-full to pin it (docs).
+                registry_ssl_mode="require",
+                registry_ssl_root_cert=None,
+                redis_port=aws.REDIS_PORT,
+                egress=self._managed_egress(aws.POSTGRES_PORT, aws.REDIS_PORT),
+                dependencies=[data],
+            )
+        if args.target == "azure":
+            from components.services import azure
+
+            data = azure.AzureFeatureData(
+                "feast-data",
+                azure.AzureFeatureDataArgs(
+                    name_prefix=args.name_prefix,
+                    resource_group_name=args.network["resource_group_name"],
+                    location=args.region,
+                    vnet_id=args.network["vnet_id"],
+                    vnet_name=args.network["vnet_name"],
+                    delegated_subnet_cidr=args.postgres_subnet_cidr or "",
+                    services_subnet_id=args.network["services_subnet_id"],
+                    key_uri=args.encryption_key or "",
+                    encryption_identity_id=args.network["encryption_identity_id"],
+                    workspace_id=args.network["log_analytics_workspace_id"],
+                    production=args.production,
+                    tags=args.tags,
+                ),
+                opts=opts,
+            )
+            return FeatureStoreBackends(
+                registry_host=data.registry_host,
+                registry_password=data.registry_password,
+                redis_host=data.redis_host,
+                redis_password=data.redis_password,
+                registry_user=azure.REGISTRY_USER,
+                registry_database=azure.REGISTRY_DATABASE,
+                registry_ssl_mode="verify-full",
+                registry_ssl_root_cert="system",
+                redis_port=azure.REDIS_TLS_PORT,
+                egress=self._managed_egress(azure.POSTGRES_PORT, azure.REDIS_TLS_PORT),
+                dependencies=[data],
+            )
+        from components.services import onprem
+
+        data = onprem.OnPremFeatureData(
+            "feast-data",
+            onprem.OnPremFeatureDataArgs(
+                namespace=namespace,
+                storage_class=args.network["storage_class"],
+                certificate_issuer=args.certificate_issuer,
+                client_namespaces=[FEATURE_STORE_NAMESPACE, kfp.NAMESPACE, PIPELINES_NAMESPACE, *args.team_namespaces],
+            ),
+            opts=opts,
+        )
+        ca = f"{CA_DIR}/ca.crt"
+        return FeatureStoreBackends(
+            registry_host=data.registry_host,
+            registry_password=data.registry_password,
+            redis_host=data.redis_host,
+            redis_password=data.redis_password,
+            registry_user=onprem.REGISTRY_USER,
+            registry_database=onprem.REGISTRY_DATABASE,
+            registry_ssl_mode="verify-full",
+            registry_ssl_root_cert=ca,
+            redis_port=onprem.REDIS_PORT,
+            redis_ca_cert=ca,
+            ca_secret=data.ca_secret,
+            egress=[
+                {
+                    "to": [
+                        {
+                            "podSelector": {
+                                "matchExpressions": [
+                                    {
+                                        "key": "app.kubernetes.io/instance",
+                                        "operator": "In",
+                                        "values": [onprem.REGISTRY_RELEASE, onprem.ONLINE_RELEASE],
+                                    }
+                                ]
+                            }
+                        }
+                    ],
+                    "ports": _tcp(onprem.POSTGRES_PORT, onprem.REDIS_PORT),
+                },
+                *self._object_store_egress(),
+            ],
+            dependencies=[data],
+        )
+
+    # --- network ------------------------------------------------------------------------------------------------
+    def _object_store_egress(self) -> list[dict[str, Any]]:
+        """To the object store: MinIO's namespace on-prem; HTTPS to the cloud's storage and token endpoints (S3
+        gateway endpoints and Entra ID sit on public prefixes, so no narrower CIDR holds)."""
+        if self.args.target == "onprem":
+            return [{"to": [_namespaces("object-store")], "ports": _tcp(9000)}]
+        return [{"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(443)}]
+
+    def _managed_egress(self, *ports: int) -> list[dict[str, Any]]:
+        """To the managed registry and online store, inside the VPC/VNet only, and the object store."""
+        return [
+            {"to": [{"ipBlock": {"cidr": self.args.vpc_cidr}}], "ports": _tcp(*ports)},
+            *self._object_store_egress(),
+        ]
+
+    def _pipeline_egress(self) -> list[dict[str, Any]]:
+        """KFP's controllers and pipeline steps: the API server, the feature store, the object store, managed DBs."""
+        rules = [
+            {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(*API_SERVER_PORTS)},
+            {"to": [_namespaces(FEATURE_STORE_NAMESPACE)], "ports": _tcp(FEATURE_SERVER_PORT, 5432, 6379)},
+            *self._object_store_egress(),
+        ]
+        if self.args.vpc_cidr:
+            rules.append({"to": [{"ipBlock": {"cidr": self.args.vpc_cidr}}], "ports": _tcp(5432, 6379, 6380)})
+        return rules
