@@ -134,7 +134,8 @@ class KServeDeployer:
             restored = self.rollback(spec, rollout.version, stable, "; ".join(verdict.reasons))
         outcome = outcome_of(rollout, verdict, restored, "kserve", namespace=spec.namespace, service=spec.name,
                              replaced=stable if verdict.healthy else None)
-        self._patch(spec, {"metadata": {"annotations": {f"{ANNOTATION}/last-outcome": json.dumps(outcome)}}})
+        if verdict.healthy or restored is not None:  # a failed first deployment was deleted
+            self._patch(spec, {"metadata": {"annotations": {f"{ANNOTATION}/last-outcome": json.dumps(outcome)}}})
         return outcome
 
     def wait_ready(self, spec: ServiceSpec) -> tuple[bool, dict]:

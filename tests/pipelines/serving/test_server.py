@@ -88,3 +88,28 @@ def test_a_broken_version_answers_500_and_counts_errors(tmp_path, model_dirs, sa
     status, out = app.infer("m", infer_body(sample_rows[0], "x"))
     assert status == 500 and "RuntimeError" in out["error"]
     assert app.stats("m")["v1"]["errors"] == 1
+
+
+@pytest.mark.slow
+def test_an_entity_id_is_answered_with_online_features_from_feast(small_store, tmp_path, model_dirs, sample_rows):
+    import pandas as pd
+
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("credit-risk", model_dirs["a"])
+    registry.start_rollout("credit-risk", "v1", "canary", 10)
+    app = ServingApp(registry, tmp_path / "log.jsonl", feature_repo=small_store.root)
+    ids = pd.read_parquet(small_store.source_path("credit_bureau"), columns=["applicant_id"])["applicant_id"]
+    known = [int(i) for i in ids.head(3)]
+    status, out = app.infer("credit-risk", {"inputs": [{"name": "applicant_id", "shape": [3], "datatype": "INT64",
+                                                        "data": known}]})
+    assert status == 200, out
+    assert len(out["outputs"][0]["data"]) == 3
+    entry = json.loads(app.request_log.read_text().splitlines()[-1])
+    assert entry["inputs"]["applicant_id"] == known and None not in entry["inputs"]["credit_utilization"]
+    override = {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64", "data": [known[0]]},
+                           {"name": "loan_amount", "shape": [1], "datatype": "FP64", "data": [900000.0]}]}
+    status, out2 = app.infer("credit-risk", override)
+    assert status == 200 and json.loads(app.request_log.read_text().splitlines()[-1])["inputs"]["loan_amount"] == [900000.0]
+    status, out = app.infer("credit-risk", {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64",
+                                                        "data": [10**9]}]})
+    assert status == 400 and "no online features" in out["error"]

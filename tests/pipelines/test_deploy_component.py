@@ -1,0 +1,76 @@
+"""The deploy component: lineage collected from the upstream outputs, then a local canary rollout in a KFP local run."""
+
+import json
+
+import pytest
+
+
+def test_gate_summary_reads_the_decision_and_thresholds_from_the_report(tmp_path):
+    from pipelines.serving.deploy import gate_summary
+    from pipelines.steps.gate import gate
+
+    gate({"auc": 0.8, "ece": 0.01, "demographic_parity_difference": 0.0, "equalized_odds_difference": 0.0,
+          "robustness_drop": 0.0}, str(tmp_path / "gate.md"), 0.7, 0.05, 0.2, 0.35, 0.05)
+    summary = gate_summary(str(tmp_path / "gate.md"), {})
+    assert summary["decision"] == "deploy" and summary["reasons"] == []
+    assert summary["thresholds"]["auc"] == ">= 0.7"
+
+
+def test_lineage_refuses_a_dataset_that_changed_since_loading(tmp_path):
+    import pandas as pd
+
+    from pipelines.serving.deploy import collect_lineage
+
+    pd.DataFrame({"applicant_id": [1, 2], "x": [0.1, 0.2]}).to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match="load step reported"):
+        collect_lineage(model_name="m", version="v1", dataset_path=str(tmp_path / "d.parquet"),
+                        dataset_meta={"data_hash": "0" * 64}, model_dir=str(tmp_path), model_uri="", model_meta={},
+                        evaluation_path="", gate={}, deploy_params={})
+
+
+@pytest.mark.slow
+def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(training_data, trained_model, local_runner,
+                                                                         tmp_path):
+    from kfp import dsl
+
+    from pipelines.components.deploy import deploy_model
+    from pipelines.lineage import REQUIRED
+    from pipelines.registry import LocalRegistry
+    from pipelines.steps.evaluate import evaluate_model
+    from pipelines.steps.gate import gate
+
+    evaluation = evaluate_model(training_data["dataset"], trained_model, str(tmp_path / "eval.md"),
+                                str(tmp_path / "evaluation.json"))
+    gate(evaluation, str(tmp_path / "gate.md"), 0.0, 1.0, 1.0, 1.0, 1.0)
+    data_meta = {k: training_data[k] for k in ("rows_asked", "rows_got", "data_hash", "feature_service", "time_range")}
+
+    @dsl.pipeline
+    def deploy_only(dataset_uri: str, model_uri: str, profile_uri: str, evaluation_uri: str, gate_uri: str,
+                    registry_root: str) -> str:
+        dataset = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset, metadata=data_meta)
+        model = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model, metadata={"hyperparams": {"hidden": 32}})
+        profile = dsl.importer(artifact_uri=profile_uri, artifact_class=dsl.Artifact)
+        evaluated = dsl.importer(artifact_uri=evaluation_uri, artifact_class=dsl.Artifact)
+        report = dsl.importer(artifact_uri=gate_uri, artifact_class=dsl.Markdown)
+        return deploy_model(model=model.output, dataset=dataset.output, reference_profile=profile.output,
+                            evaluation=evaluated.output, gate_report=report.output, registry_root=registry_root,
+                            min_requests=10, max_p95_latency_ms=5000.0, max_latency_ratio=100.0,
+                            git_commit="abc123", run_id="local-run").outputs["Output"]
+
+    args = dict(dataset_uri=training_data["dataset"], model_uri=trained_model, profile_uri=training_data["profile"],
+                evaluation_uri=str(tmp_path / "evaluation.json"), gate_uri=str(tmp_path / "gate.md"),
+                registry_root=str(tmp_path / "registry"))
+    assert deploy_only(**args).output == "promoted"
+    assert deploy_only(**args).output == "unchanged", "a re-run deploys nothing new"
+
+    registry = LocalRegistry(tmp_path / "registry")
+    mv = registry.find("v1")
+    assert registry.state("credit-risk").stable == "v1"
+    assert all(mv.lineage.get(k) not in (None, "", [], {}) for k in REQUIRED), mv.lineage
+    assert mv.lineage["data_hash"] == training_data["data_hash"] and mv.lineage["git_commit"] == "abc123"
+    assert mv.lineage["metrics"]["auc"] == pytest.approx(evaluation["auc"])
+    assert mv.lineage["parameters"]["canary_traffic_percent"] == 10
+    assert [d["outcome"] for d in mv.lineage["deployments"]] == ["promoted", "unchanged"]
+    assert registry.file("credit-risk", "v1", "reference_profile.json").exists()
+    written = json.loads(next(local_runner.glob("deploy-only-*/deploy-model/lineage")).read_text())
+    assert written["sha256"] == mv.sha256
