@@ -35,7 +35,11 @@ DEFAULT_TIMEOUT_S = 300.0
 FRAMEWORKS = ("terraform_plan", "arm", "kubernetes")
 CUSTOM_PREFIX = "CKV_MLOPS_"
 _CHECK_ERROR = re.compile(r"\[ERROR\]\s+(.*)")
-_BASE_MODULE_FRAMEWORK = {"checkov.terraform": "terraform_plan", "checkov.arm": "arm", "checkov.kubernetes": "kubernetes"}
+_BASE_MODULE_FRAMEWORK = {
+    "checkov.terraform": "terraform_plan",
+    "checkov.arm": "arm",
+    "checkov.kubernetes": "kubernetes",
+}
 _SOURCE_LINK = "https://github.com/bridgecrewio/checkov/blob/main/{path}.py"
 
 
@@ -144,16 +148,21 @@ def stack_dirs(stacks: list[TranslatedStack]) -> list[str]:
 def write_inputs(stacks: list[TranslatedStack], root: Path) -> dict[tuple[str, str], tuple[str, str, Origin]]:
     """Write every stack's files under ``root/<stack>/``; return Checkov's (file_path, resource id) -> origin."""
     sent: dict[tuple[str, str], tuple[str, str, Origin]] = {}
-    for stack, folder in zip(stacks, stack_dirs(stacks)):
+    for stack, folder in zip(stacks, stack_dirs(stacks), strict=True):
         for rel, document in stack.files.items():
             target = root / folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(_serialise(rel, document))
         for (rel, resource_id), origin in stack.origins.items():
             if framework_of(rel) is None:
-                raise CheckovError(f"stack {stack.stack}: translated file {rel!r} is not one Checkov reads (tfplan*.json, arm*.json, k8s/*.yaml)")
+                raise CheckovError(
+                    f"stack {stack.stack}: translated file {rel!r} is not one Checkov reads "
+                    "(tfplan*.json, arm*.json, k8s/*.yaml)"
+                )
             if rel not in stack.files:
-                raise CheckovError(f"stack {stack.stack}: resource {origin.urn} points at {rel!r}, which translation did not write")
+                raise CheckovError(
+                    f"stack {stack.stack}: resource {origin.urn} points at {rel!r}, which translation did not write"
+                )
             sent[(f"/{folder}/{rel}", resource_id)] = (folder, rel, origin)
     return sent
 
@@ -188,8 +197,13 @@ def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
                 theirs = _module_constants(_parse(sibling))
                 constants.update({a.asname or a.name: theirs[a.name] for a in node.names if a.name in theirs})
         framework = next(
-            (fw for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-             for prefix, fw in _BASE_MODULE_FRAMEWORK.items() if node.module.startswith(prefix)),
+            (
+                fw
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module
+                for prefix, fw in _BASE_MODULE_FRAMEWORK.items()
+                if node.module.startswith(prefix)
+            ),
             None,
         )
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
@@ -198,8 +212,11 @@ def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
             if not (isinstance(check_id, str) and check_id.startswith(CUSTOM_PREFIX)):
                 continue
             kinds = next(
-                (_literal(keywords[k], constants) for k in ("supported_resources", "supported_kind", "supported_entities")
-                 if k in keywords),
+                (
+                    _literal(keywords[k], constants)
+                    for k in ("supported_resources", "supported_kind", "supported_entities")
+                    if k in keywords
+                ),
                 None,
             )
             resources = tuple(str(k) for k in kinds) if isinstance(kinds, (list, tuple)) else ()
@@ -233,11 +250,14 @@ def run_checkov(
     executable = checkov_executable()
     checks_dir = (checks_dir or CHECKS_DIR).resolve()
     if not (checks_dir / "__init__.py").is_file():
-        raise CheckovError(f"custom checks folder {checks_dir} has no __init__.py: Checkov would silently load none of its checks")
+        raise CheckovError(
+            f"custom checks folder {checks_dir} has no __init__.py: Checkov would silently load none of its checks"
+        )
     yaml_policies = sorted(str(p.relative_to(checks_dir)) for p in checks_dir.rglob("*.y*ml"))
     if yaml_policies:
         raise CheckovError(
-            f"custom checks folder {checks_dir} holds YAML policies ({', '.join(yaml_policies)}): loading any YAML custom "
+            f"custom checks folder {checks_dir} holds YAML policies ({', '.join(yaml_policies)}): "
+            "loading any YAML custom "
             "policy silently disables Checkov's built-in graph checks; write custom checks in Python"
         )
     declared = custom_checks(checks_dir)
@@ -246,11 +266,23 @@ def run_checkov(
     try:
         sent = write_inputs(stacks, root)
         command = [
-            str(executable), "--directory", ".", "--framework", *FRAMEWORKS, "--external-checks-dir", str(checks_dir),
-            "--output", "json", "--soft-fail", "--skip-download", "--compact",
+            str(executable),
+            "--directory",
+            ".",
+            "--framework",
+            *FRAMEWORKS,
+            "--external-checks-dir",
+            str(checks_dir),
+            "--output",
+            "json",
+            "--soft-fail",
+            "--skip-download",
+            "--compact",
         ]
         env = {k: v for k, v in os.environ.items() if k not in ("BC_API_KEY", "PRISMA_API_URL", "CKV_API_KEY")}
-        env.update(BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE", MLOPS_GATE_ROOT=str(root), LOG_LEVEL="WARNING")
+        env.update(
+            BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE", MLOPS_GATE_ROOT=str(root), LOG_LEVEL="WARNING"
+        )
         started = time.perf_counter()
         proc = _run(command, root, env, timeout_s, executable)
         wall = time.perf_counter() - started
@@ -264,11 +296,14 @@ def run_checkov(
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], timeout_s: float, executable: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: list[str], cwd: Path, env: dict[str, str], timeout_s: float, executable: Path
+) -> subprocess.CompletedProcess[str]:
     """Run Checkov in its own process group, so a timeout ends it and every process it started."""
     try:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
     except OSError as exc:
         raise CheckovError(f"Checkov could not start ({executable}): {exc.strerror or exc}") from None
     try:
@@ -276,7 +311,9 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout_s: float, e
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        raise CheckovError(f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large") from None
+        raise CheckovError(
+            f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large"
+        ) from None
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
@@ -290,7 +327,8 @@ def _parse_output(proc: subprocess.CompletedProcess[str], executable: Path) -> l
         errors = [_tail(proc.stderr, 5)]
     if proc.returncode != 0:
         raise CheckovError(
-            f"Checkov crashed (exit {proc.returncode}, {executable}):\n{_tail(proc.stderr or proc.stdout) or '(no output)'}"
+            f"Checkov crashed (exit {proc.returncode}, {executable}):\n"
+            + (_tail(proc.stderr or proc.stdout) or "(no output)")
         )
     if errors:
         raise CheckovError(
@@ -300,7 +338,10 @@ def _parse_output(proc: subprocess.CompletedProcess[str], executable: Path) -> l
     try:
         doc = json.loads(proc.stdout)
     except json.JSONDecodeError:
-        raise CheckovError(f"Checkov printed something that is not its JSON report ({executable}):\n{_tail(proc.stdout) or '(nothing)'}") from None
+        raise CheckovError(
+            f"Checkov printed something that is not its JSON report ({executable}):\n"
+            + (_tail(proc.stdout) or "(nothing)")
+        ) from None
     reports = doc if isinstance(doc, list) else [doc]
     if not all(isinstance(r, dict) for r in reports):
         raise CheckovError("Checkov's JSON report has an unexpected shape (expected report objects)")
@@ -308,11 +349,15 @@ def _parse_output(proc: subprocess.CompletedProcess[str], executable: Path) -> l
     for report in reports:
         parsing_errors = report.get("results", {}).get("parsing_errors") or []
         if parsing_errors:
-            raise CheckovError(f"Checkov could not parse {', '.join(map(str, parsing_errors))} ({report['check_type']})")
+            raise CheckovError(
+                f"Checkov could not parse {', '.join(map(str, parsing_errors))} ({report['check_type']})"
+            )
     return reports
 
 
-def _origin_for(key: tuple[str, str], framework: str, sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> tuple[str, str, Origin] | None:
+def _origin_for(
+    key: tuple[str, str], framework: str, sent: dict[tuple[str, str], tuple[str, str, Origin]]
+) -> tuple[str, str, Origin] | None:
     if key in sent:
         return sent[key]
     if framework == "kubernetes":
@@ -320,7 +365,8 @@ def _origin_for(key: tuple[str, str], framework: str, sent: dict[tuple[str, str]
         path, resource_id = key
         rest = resource_id.split(".", 1)[-1]
         owners = [
-            (len(rid), v) for (p, rid), v in sent.items()
+            (len(rid), v)
+            for (p, rid), v in sent.items()
             if p == path and (rest + ".").startswith(rid.split(".", 1)[-1] + ".")
         ]
         if owners:
@@ -338,14 +384,16 @@ def _trace(reports: list[dict[str, Any]], sent: dict[tuple[str, str], tuple[str,
                 found = _origin_for(key, framework, sent)
                 if found is None:
                     raise CheckovError(
-                        f"Checkov reported {record.get('check_id')} on {key[1]} in {key[0]}, which no Pulumi resource was "
+                        f"Checkov reported {record.get('check_id')} on {key[1]} in {key[0]}, "
+                        "which no Pulumi resource was "
                         "translated to: findings must trace back to a resource, so the gate stops"
                     )
                 _, rel, origin = found
                 check_class = record.get("check_class") or ""
                 guideline = record.get("guideline") or (
                     _SOURCE_LINK.format(path=check_class.replace(".", "/"))
-                    if check_class.startswith("checkov.") and ".checks." in check_class else None
+                    if check_class.startswith("checkov.") and ".checks." in check_class
+                    else None
                 )
                 results.append(
                     CheckResult(
@@ -370,9 +418,10 @@ def _check_complete(
     sent: dict[tuple[str, str], tuple[str, str, Origin]],
     declared: dict[str, CustomCheck],
 ) -> None:
-    """Results must cover what was sent: every framework, every resource of a type checks exist for, the custom checks."""
+    """Results must cover what was sent: every framework, every resource of a type checks exist for, and the custom
+    checks."""
     by_framework: dict[str, int] = {}
-    for path, resource_id in sent:
+    for path, _ in sent:
         fw = framework_of(path.split("/", 2)[2])
         by_framework[fw] = by_framework.get(fw, 0) + 1  # type: ignore[index]
     counted = {r["check_type"]: int(r.get("summary", {}).get("resource_count", 0)) for r in reports}
@@ -392,16 +441,24 @@ def _check_complete(
     if missing:
         shown = "\n  ".join(f"{rid} in {path}" for path, rid in missing[:20])
         more = f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else ""
-        raise CheckovError(f"Checkov returned results for fewer resources than were sent; no result for:\n  {shown}{more}")
-    if declared and _custom_applicable(declared, sent) and not any(r.check_id.startswith(CUSTOM_PREFIX) for r in results):
         raise CheckovError(
-            f"none of the custom checks ({', '.join(sorted(declared))}) produced a result although resources they apply "
+            f"Checkov returned results for fewer resources than were sent; no result for:\n  {shown}{more}"
+        )
+    if (
+        declared
+        and _custom_applicable(declared, sent)
+        and not any(r.check_id.startswith(CUSTOM_PREFIX) for r in results)
+    ):
+        raise CheckovError(
+            f"none of the custom checks ({', '.join(sorted(declared))}) produced a result "
+            "although resources they apply "
             "to were sent: Checkov did not load them"
         )
 
 
 def _custom_applicable(declared: dict[str, CustomCheck], sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> bool:
-    """Whether any sent resource is one a custom check applies to (any at all, for checks whose types are not literal)."""
+    """Whether any sent resource is one a custom check applies to (any at all, for checks whose types are not
+    literal)."""
     for path, rid in sent:
         fw = framework_of(path.split("/", 2)[2]) or ""
         kind = entity_type(fw, rid)

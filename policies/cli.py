@@ -51,7 +51,9 @@ def gate(
     if all_stacks and program is not None:
         raise fail("--all gates this project's stacks; with --program name the program's stacks with --stack")
     if not (stack or all_stacks or program or preview_json or stack_export):
-        raise fail("nothing to gate: give --stack NAME, --all, --program DIR, --preview-json FILE or --stack-export FILE")
+        raise fail(
+            "nothing to gate: give --stack NAME, --all, --program DIR, --preview-json FILE or --stack-export FILE"
+        )
 
     from policies.gate import GateError, collect_inputs, run_gate
     from policies.reports import write

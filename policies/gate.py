@@ -101,8 +101,12 @@ class GateReport:
 
 
 def collect_inputs(
-    *, stacks: list[str] | None = None, all_stacks: bool = False, program: Path | None = None,
-    preview_json: list[Path] | None = None, stack_export: list[Path] | None = None,
+    *,
+    stacks: list[str] | None = None,
+    all_stacks: bool = False,
+    program: Path | None = None,
+    preview_json: list[Path] | None = None,
+    stack_export: list[Path] | None = None,
 ) -> list[PreviewResult]:
     """Every input asked for, as preview results (raises GateError with the input's own message)."""
     from policies import inputs
@@ -121,7 +125,9 @@ def collect_inputs(
     except inputs.InputError as exc:
         raise GateError(str(exc)) from None
     if not results:
-        raise GateError("nothing to gate: give --stack NAME, --all, --program DIR, --preview-json FILE or --stack-export FILE")
+        raise GateError(
+            "nothing to gate: give --stack NAME, --all, --program DIR, --preview-json FILE or --stack-export FILE"
+        )
     return results
 
 
@@ -157,11 +163,15 @@ def run_gate(
     if errors:
         raise GateError("resources that must be gated cannot be translated for Checkov:\n  " + "\n  ".join(errors))
     try:
-        run = run_checkov(translated, checks_dir=checks_dir, timeout_s=timeout_s or DEFAULT_TIMEOUT_S, keep_dir=keep_dir)
+        run = run_checkov(
+            translated, checks_dir=checks_dir, timeout_s=timeout_s or DEFAULT_TIMEOUT_S, keep_dir=keep_dir
+        )
     except CheckovError as exc:
         raise GateError(str(exc)) from None
 
-    return assemble(translated, run.results, rules, catalog, today, checkov_version=run.version, checkov_wall_s=run.wall_s)
+    return assemble(
+        translated, run.results, rules, catalog, today, checkov_version=run.version, checkov_wall_s=run.wall_s
+    )
 
 
 def assemble(
@@ -177,7 +187,10 @@ def assemble(
     """Checkov's traced results -> findings with the gate's verdicts (suppressions applied), per stack."""
     active = [s for s in rules if not s.expired(today)]
     used: set[tuple[str, int]] = set()
-    reports = {t.stack: StackReport(t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count()) for t in translated}
+    reports = {
+        t.stack: StackReport(t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count())
+        for t in translated
+    }
     worst: dict[tuple[str, str, str], CheckResult] = {}
     rank = {"FAILED": 0, "SKIPPED": 0, "PASSED": 1}
     for result in results:
@@ -192,20 +205,41 @@ def assemble(
         if status == "SKIPPED":
             status, note = "FAILED", "skipped inside the scanned file, not by a reviewed suppression"
         if status == "FAILED":
-            suppression = next((s for s in active if s.matches(result.check_id, origin.stack, origin.urn, origin.name)), None)
+            suppression = next(
+                (s for s in active if s.matches(result.check_id, origin.stack, origin.urn, origin.name)), None
+            )
             if suppression is not None:
                 status = "SUPPRESSED"
                 used.add((suppression.file, suppression.index))
             else:
-                expired = next((s for s in rules if s.expired(today) and s.matches(result.check_id, origin.stack, origin.urn, origin.name)), None)
+                expired = next(
+                    (
+                        s
+                        for s in rules
+                        if s.expired(today) and s.matches(result.check_id, origin.stack, origin.urn, origin.name)
+                    ),
+                    None,
+                )
                 if expired is not None:
                     note = f"suppression expired on {expired.expires.isoformat()} ({expired.where})"
         reports[origin.stack].findings.append(
             Finding(
-                stack=origin.stack, check_id=result.check_id, check_name=result.check_name, status=status,
-                severity=info.severity, urn=origin.urn, name=origin.name, type=origin.type, component=origin.component,
-                stack_file=origin.stack_file, file=result.file, resource_id=result.resource_id,
-                guideline=result.guideline, remediation=info.remediation, suppression=suppression, note=note,
+                stack=origin.stack,
+                check_id=result.check_id,
+                check_name=result.check_name,
+                status=status,
+                severity=info.severity,
+                urn=origin.urn,
+                name=origin.name,
+                type=origin.type,
+                component=origin.component,
+                stack_file=origin.stack_file,
+                file=result.file,
+                resource_id=result.resource_id,
+                guideline=result.guideline,
+                remediation=info.remediation,
+                suppression=suppression,
+                note=note,
             )
         )
     for report in reports.values():

@@ -16,8 +16,18 @@ from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, Unknown
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key the engine marks secret values with in preview JSON and stack exports."""
 SECRET_TEXT = "[secret]"
-SKIPPED_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read",
-                         "read-replacement", "read-discard"})
+SKIPPED_OPS = frozenset(
+    {
+        "delete",
+        "delete-replaced",
+        "discard",
+        "discard-replaced",
+        "remove-pending-replace",
+        "read",
+        "read-replacement",
+        "read-discard",
+    }
+)
 """Preview steps that plan nothing this stack manages: removals, and reads of existing resources (``Resource.get``)."""
 
 
@@ -118,7 +128,9 @@ def _unknown_paths(value: Any, path: str) -> list[str]:
 def parse_urn(urn: Any, where: str) -> tuple[str, str, str]:
     """``urn:pulumi:<stack>::<project>::<type chain>::<name>`` -> (stack, project, name)."""
     if not isinstance(urn, str) or not urn.startswith("urn:pulumi:"):
-        raise InputError(f"{where}: 'urn' must be a Pulumi URN (urn:pulumi:<stack>::<project>::<type>::<name>), got {urn!r}")
+        raise InputError(
+            f"{where}: 'urn' must be a Pulumi URN (urn:pulumi:<stack>::<project>::<type>::<name>), got {urn!r}"
+        )
     parts = urn[len("urn:pulumi:") :].split("::", 3)
     if len(parts) != 4 or not all(parts):
         raise InputError(f"{where}: malformed URN {urn!r}: expected urn:pulumi:<stack>::<project>::<type>::<name>")
@@ -127,7 +139,9 @@ def parse_urn(urn: Any, where: str) -> tuple[str, str, str]:
 
 def _expect(value: Any, kind: type, where: str, what: str) -> Any:
     if not isinstance(value, kind):
-        raise InputError(f"{where}: '{what}' must be {'an object' if kind is dict else 'a list'}, got {type(value).__name__}")
+        raise InputError(
+            f"{where}: '{what}' must be {'an object' if kind is dict else 'a list'}, got {type(value).__name__}"
+        )
     return value
 
 
@@ -180,7 +194,9 @@ def from_preview_json(path: Path) -> list[PreviewResult]:
     """``pulumi preview --json``: each step's ``newState``; deleted resources are skipped."""
     doc = _read_json(path, "--preview-json")
     if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
-        raise InputError(f"--preview-json {path}: expected an object with a 'steps' list (the output of `pulumi preview --json`)")
+        raise InputError(
+            f"--preview-json {path}: expected an object with a 'steps' list (the output of `pulumi preview --json`)"
+        )
     resources: list[PreviewResource] = []
     projects: dict[str, str] = {}
     for i, step in enumerate(doc["steps"]):
@@ -210,7 +226,8 @@ def from_stack_export(path: Path) -> list[PreviewResult]:
     deployment = doc.get("deployment") if isinstance(doc, dict) else None
     if not isinstance(deployment, dict) or not isinstance(deployment.get("resources"), list):
         raise InputError(
-            f"--stack-export {path}: expected an object with 'deployment.resources' (the output of `pulumi stack export`)"
+            f"--stack-export {path}: expected an object with 'deployment.resources' "
+            "(the output of `pulumi stack export`)"
         )
     resources: list[PreviewResource] = []
     projects: dict[str, str] = {}

@@ -65,7 +65,9 @@ def _entry(raw: Any, path: Path, index: int, stack: str | None) -> Suppression:
         raise SuppressionFileError(f"{where}: must be a mapping with {', '.join(REQUIRED)}")
     unknown = sorted(set(raw) - set(REQUIRED))
     if unknown:
-        raise SuppressionFileError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(REQUIRED)}")
+        raise SuppressionFileError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(REQUIRED)}"
+        )
     missing = [k for k in REQUIRED if raw.get(k) in (None, "")]
     if missing:
         raise SuppressionFileError(
@@ -74,10 +76,14 @@ def _entry(raw: Any, path: Path, index: int, stack: str | None) -> Suppression:
         )
     check = str(raw["check"]).strip()
     if not _CHECK_ID.match(check):
-        raise SuppressionFileError(f"{where}: check = {check!r} is not a Checkov check id (e.g. CKV_AWS_144, CKV_MLOPS_001)")
+        raise SuppressionFileError(
+            f"{where}: check = {check!r} is not a Checkov check id (e.g. CKV_AWS_144, CKV_MLOPS_001)"
+        )
     reason = str(raw["reason"]).strip()
     if len(reason) < MIN_REASON_CHARS:
-        raise SuppressionFileError(f"{where}: reason = {reason!r} is too short to be reviewed; say why the risk is accepted")
+        raise SuppressionFileError(
+            f"{where}: reason = {reason!r} is too short to be reviewed; say why the risk is accepted"
+        )
     expires = raw["expires"]
     if isinstance(expires, str):
         try:
@@ -86,7 +92,9 @@ def _entry(raw: Any, path: Path, index: int, stack: str | None) -> Suppression:
             expires = None
     if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
         raise SuppressionFileError(f"{where}: expires = {raw['expires']!r} is not an ISO date (YYYY-MM-DD)")
-    return Suppression(check, str(raw["resource"]).strip(), reason, expires, str(raw["approved_by"]).strip(), str(path), index, stack)
+    return Suppression(
+        check, str(raw["resource"]).strip(), reason, expires, str(raw["approved_by"]).strip(), str(path), index, stack
+    )
 
 
 def load_file(path: Path, stack: str | None) -> list[Suppression]:

@@ -62,7 +62,9 @@ def load_catalog(directory: Path = HERE) -> Catalog:
             known = (frameworks.get(fw) or {}).get("controls") or {}
             for control in controls:
                 if control not in known:
-                    raise CatalogError(f"{checks_file}: theme {theme}: {fw} control {control!r} is not in frameworks.yaml")
+                    raise CatalogError(
+                        f"{checks_file}: theme {theme}: {fw} control {control!r} is not in frameworks.yaml"
+                    )
     checks: dict[str, CheckInfo] = {}
     for check_id, entry in (doc.get("checks") or {}).items():
         severity = str(entry.get("severity", DEFAULT_SEVERITY)).upper()

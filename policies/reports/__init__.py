@@ -35,7 +35,13 @@ def suppression_json(finding: Finding) -> dict[str, Any] | None:
     s = finding.suppression
     if s is None:
         return None
-    return {"reason": s.reason, "expires": s.expires.isoformat(), "approvedBy": s.approved_by, "file": s.file, "resource": s.resource}
+    return {
+        "reason": s.reason,
+        "expires": s.expires.isoformat(),
+        "approvedBy": s.approved_by,
+        "file": s.file,
+        "resource": s.resource,
+    }
 
 
 def to_json(report: GateReport) -> dict[str, Any]:
@@ -46,10 +52,18 @@ def to_json(report: GateReport) -> dict[str, Any]:
         "date": report.today.isoformat(),
         "summary": dict(Counter(f.status for f in report.findings)),
         "expiredSuppressions": [
-            {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource, "expires": s.expires.isoformat()}
+            {
+                "file": s.file,
+                "index": s.index,
+                "check": s.check,
+                "resource": s.resource,
+                "expires": s.expires.isoformat(),
+            }
             for s in report.expired
         ],
-        "unusedSuppressions": [{"file": s.file, "index": s.index, "check": s.check, "resource": s.resource} for s in report.unused],
+        "unusedSuppressions": [
+            {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource} for s in report.unused
+        ],
         "stacks": [
             {
                 "stack": stack.stack,
@@ -57,10 +71,21 @@ def to_json(report: GateReport) -> dict[str, Any]:
                 "resourcesScanned": stack.resources_sent,
                 "findings": [
                     {
-                        "checkId": f.check_id, "checkName": f.check_name, "status": f.status, "severity": f.severity,
-                        "urn": f.urn, "name": f.name, "type": f.type, "component": f.component, "stackFile": f.stack_file,
-                        "translatedFile": f.file, "checkovResource": f.resource_id, "guideline": f.guideline,
-                        "remediation": remediation(f), "suppression": suppression_json(f), "note": f.note or None,
+                        "checkId": f.check_id,
+                        "checkName": f.check_name,
+                        "status": f.status,
+                        "severity": f.severity,
+                        "urn": f.urn,
+                        "name": f.name,
+                        "type": f.type,
+                        "component": f.component,
+                        "stackFile": f.stack_file,
+                        "translatedFile": f.file,
+                        "checkovResource": f.resource_id,
+                        "guideline": f.guideline,
+                        "remediation": remediation(f),
+                        "suppression": suppression_json(f),
+                        "note": f.note or None,
                     }
                     for f in stack.findings
                 ],

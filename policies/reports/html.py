@@ -16,9 +16,14 @@ h1{font-size:1.6rem}h2{border-bottom:2px solid #d0d7de;padding-bottom:.3rem;marg
 table{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem}th,td{border:1px solid #d0d7de;padding:.35rem .5rem;
 text-align:left;vertical-align:top;font-size:.9rem}th{background:#f6f8fa}code{font-size:.85em;word-break:break-all}
 .failed{color:#fff;background:#cf222e}.passed{color:#fff;background:#1a7f37}.suppressed{color:#1b1f24;background:#d4a72c}
-.not-evaluated{color:#1b1f24;background:#d0d7de}.badge{padding:.1rem .45rem;border-radius:.6rem;font-size:.8rem;white-space:nowrap}
+.not-evaluated{color:#1b1f24;background:#d0d7de}
+.badge{padding:.1rem .45rem;border-radius:.6rem;font-size:.8rem;white-space:nowrap}
 .summary td{font-weight:600}details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
 """
+SUPPRESSIONS_HEAD = (
+    "<table><tr><th>Check</th><th>Resource</th><th>Reason</th><th>Expires</th><th>Approved by</th><th>File</th>"
+    "<th>State</th></tr>"
+)
 
 
 def _badge(status: str) -> str:
@@ -31,13 +36,18 @@ def _findings_table(findings: list[Finding]) -> str:
         return "<p>None.</p>"
     rows = []
     for f in findings:
-        guide = f' <a href="{escape(f.guideline)}">guideline</a>' if f.guideline and f.guideline.startswith("http") else (
-            f"<br/><small>{escape(f.guideline)}</small>" if f.guideline else "")
+        guide = (
+            f' <a href="{escape(f.guideline)}">guideline</a>'
+            if f.guideline and f.guideline.startswith("http")
+            else (f"<br/><small>{escape(f.guideline)}</small>" if f.guideline else "")
+        )
         supp = ""
         if f.suppression is not None:
             s = f.suppression
-            supp = (f"<br/><small>Suppressed until {s.expires.isoformat()} (approved by {escape(s.approved_by)}, "
-                    f"{escape(s.file)}): {escape(s.reason)}</small>")
+            supp = (
+                f"<br/><small>Suppressed until {s.expires.isoformat()} (approved by {escape(s.approved_by)}, "
+                f"{escape(s.file)}): {escape(s.reason)}</small>"
+            )
         note = f"<br/><small>{escape(f.note)}</small>" if f.note else ""
         rows.append(
             f"<tr><td>{_badge(f.status)}</td><td>{escape(f.severity)}</td><td><code>{escape(f.check_id)}</code><br/>{escape(f.check_name)}</td>"
@@ -45,8 +55,11 @@ def _findings_table(findings: list[Finding]) -> str:
             f"<br/><small>component: {escape(f.component or '-')}</small></td>"
             f"<td>{escape(remediation(f))}{guide}{supp}{note}</td></tr>"
         )
-    return ("<table><tr><th>Status</th><th>Severity</th><th>Check</th><th>Pulumi resource</th><th>Remediation</th></tr>"
-            + "".join(rows) + "</table>")
+    return (
+        "<table><tr><th>Status</th><th>Severity</th><th>Check</th><th>Pulumi resource</th><th>Remediation</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def _stack_section(stack: StackReport, report: GateReport) -> str:
@@ -68,25 +81,39 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
             ran = {cid: st for cid, st in c.checks.items() if st != "not evaluated"}
             checks = ", ".join(f"<code>{escape(cid)}</code> {_badge(st)}" for cid, st in ran.items()) or "-"
             if len(ran) < len(c.checks):
-                checks += f"<br/><small>{len(c.checks) - len(ran)} more mapped check(s) did not apply to this stack's resources</small>"
+                skipped = len(c.checks) - len(ran)
+                checks += f"<br/><small>{skipped} more mapped check(s) did not apply to this stack's resources</small>"
             parts.append(
-                f'<tr class="control"><td><b>{escape(c.control)}</b> {escape(c.title)}</td><td>{_badge(c.status)}</td><td>{checks}</td></tr>'
+                f'<tr class="control"><td><b>{escape(c.control)}</b> {escape(c.title)}</td>'
+                f"<td>{_badge(c.status)}</td><td>{checks}</td></tr>"
             )
         parts.append("</table>")
         for c in controls:
             failing = [f for cid in c.checks for f in by_check.get(cid, []) if f.status != "PASSED"]
             if failing:
-                parts.append(f"<details open='open'><summary>{escape(c.control)} {escape(c.title)}: findings</summary>{_findings_table(failing)}</details>")
+                parts.append(
+                    f"<details open='open'><summary>{escape(c.control)} {escape(c.title)}: findings</summary>"
+                    f"{_findings_table(failing)}</details>"
+                )
     parts.append("<h3>All findings (failed and suppressed)</h3>")
     parts.append(_findings_table([f for f in stack.findings if f.status != "PASSED"]))
     unmapped = sorted({f.check_id for f in stack.findings} - set(catalog.checks))
     if unmapped:
-        parts.append("<p>Checks enforced but not mapped to a control: " + ", ".join(f"<code>{escape(c)}</code>" for c in unmapped) + "</p>")
+        parts.append(
+            "<p>Checks enforced but not mapped to a control: "
+            + ", ".join(f"<code>{escape(c)}</code>" for c in unmapped)
+            + "</p>"
+        )
     parts.append(f"<details><summary>Passed checks ({counts['PASSED']})</summary>")
     parts.append(_findings_table([f for f in stack.findings if f.status == "PASSED"]) + "</details>")
-    parts.append("<h3>Translation coverage</h3><table><tr><th>Provider</th><th>Translated</th><th>Not rendered offline</th><th>No checks</th></tr>")
+    parts.append(
+        "<h3>Translation coverage</h3><table><tr><th>Provider</th><th>Translated</th>"
+        "<th>Not rendered offline</th><th>No checks</th></tr>"
+    )
     for pkg, c in coverage_summary(stack).items():
-        parts.append(f"<tr><td>{escape(pkg)}</td><td>{c['translated']}</td><td>{c['not-rendered']}</td><td>{c['no-checks']}</td></tr>")
+        parts.append(
+            f"<tr><td>{escape(pkg)}</td><td>{c['translated']}</td><td>{c['not-rendered']}</td><td>{c['no-checks']}</td></tr>"
+        )
     parts.append("</table>")
     rendered = not_rendered(stack)
     if rendered:
@@ -119,7 +146,7 @@ suppression, <i>passed</i> if every check behind it that ran passed, <i>not eval
 applied to the stack's resources.</p>
 <ul>{toc}</ul>
 <h2>Suppressions</h2>
-{"<table><tr><th>Check</th><th>Resource</th><th>Reason</th><th>Expires</th><th>Approved by</th><th>File</th><th>State</th></tr>" + supp_rows + "</table>" if supp_rows else "<p>None.</p>"}
+{SUPPRESSIONS_HEAD + supp_rows + "</table>" if supp_rows else "<p>None.</p>"}
 {"".join(_stack_section(s, report) for s in report.stacks)}
 </body></html>
 """

@@ -14,27 +14,54 @@ def to_junit(report: GateReport) -> str:
     for stack in report.stacks:
         counts = stack.counts()
         suite = ET.SubElement(
-            suites, "testsuite", name=f"gate.{stack.stack}", tests=str(len(stack.findings)),
-            failures=str(counts["FAILED"]), skipped=str(counts["SUPPRESSED"]), errors="0",
+            suites,
+            "testsuite",
+            name=f"gate.{stack.stack}",
+            tests=str(len(stack.findings)),
+            failures=str(counts["FAILED"]),
+            skipped=str(counts["SUPPRESSED"]),
+            errors="0",
         )
         ET.SubElement(ET.SubElement(suite, "properties"), "property", name="stackFile", value=stack.source)
         for f in stack.findings:
-            case = ET.SubElement(suite, "testcase", classname=f"{stack.stack}.{f.type}.{f.name}", name=f"{f.check_id} {f.check_name}", file=f.stack_file)
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{stack.stack}.{f.type}.{f.name}",
+                name=f"{f.check_id} {f.check_name}",
+                file=f.stack_file,
+            )
             if f.status == "FAILED":
                 failure = ET.SubElement(case, "failure", message=f"[{f.severity}] {f.check_name}", type=f.check_id)
                 failure.text = (
                     f"resource: {f.urn}\ncomponent: {f.component or '-'}\nstack file: {f.stack_file}\n"
-                    f"remediation: {remediation(f)}" + (f"\nguideline: {f.guideline}" if f.guideline else "")
+                    f"remediation: {remediation(f)}"
+                    + (f"\nguideline: {f.guideline}" if f.guideline else "")
                     + (f"\nnote: {f.note}" if f.note else "")
                 )
             elif f.status == "SUPPRESSED" and f.suppression is not None:
-                ET.SubElement(case, "skipped", message=(
-                    f"suppressed until {f.suppression.expires.isoformat()} by {f.suppression.approved_by}: {f.suppression.reason}"
-                ))
+                ET.SubElement(
+                    case,
+                    "skipped",
+                    message=(
+                        f"suppressed until {f.suppression.expires.isoformat()} by {f.suppression.approved_by}: "
+                        + f.suppression.reason
+                    ),
+                )
     if report.expired:
-        suite = ET.SubElement(suites, "testsuite", name="gate.suppressions", tests=str(len(report.expired)), failures=str(len(report.expired)))
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name="gate.suppressions",
+            tests=str(len(report.expired)),
+            failures=str(len(report.expired)),
+        )
         for s in report.expired:
-            case = ET.SubElement(suite, "testcase", classname="suppressions", name=f"{s.check} {s.resource}", file=s.file)
-            ET.SubElement(case, "failure", message=f"suppression expired on {s.expires.isoformat()}", type="SuppressionExpired").text = s.where
+            case = ET.SubElement(
+                suite, "testcase", classname="suppressions", name=f"{s.check} {s.resource}", file=s.file
+            )
+            ET.SubElement(
+                case, "failure", message=f"suppression expired on {s.expires.isoformat()}", type="SuppressionExpired"
+            ).text = s.where
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

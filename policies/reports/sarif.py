@@ -58,45 +58,71 @@ def to_sarif(report: GateReport) -> dict[str, Any]:
             "ruleIndex": rule_index[f.check_id],
             "level": LEVEL[f.severity],
             "message": {"text": f"{f.check_name}: {f.type} '{f.name}'{where} (stack {f.stack}, {f.urn})"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.stack_file)}, "region": {"startLine": 1}}}],
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": _uri(f.stack_file)}, "region": {"startLine": 1}}}
+            ],
             "partialFingerprints": {"mlopsGate/v1": f"{f.check_id}:{f.urn}"},
             "properties": {
-                "stack": f.stack, "urn": f.urn, "name": f.name, "type": f.type, "component": f.component,
-                "severity": f.severity, "translatedFile": f.file, "checkovResource": f.resource_id,
+                "stack": f.stack,
+                "urn": f.urn,
+                "name": f.name,
+                "type": f.type,
+                "component": f.component,
+                "severity": f.severity,
+                "translatedFile": f.file,
+                "checkovResource": f.resource_id,
             },
         }
         if f.suppression is not None:
-            result["suppressions"] = [{
-                "kind": "external", "status": "accepted",
-                "justification": f"{f.suppression.reason} (expires {f.suppression.expires.isoformat()}, "
-                                 f"approved by {f.suppression.approved_by}, {f.suppression.file})",
-            }]
+            result["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": f"{f.suppression.reason} (expires {f.suppression.expires.isoformat()}, "
+                    f"approved by {f.suppression.approved_by}, {f.suppression.file})",
+                }
+            ]
         results.append(result)
     for s in report.expired:
-        results.append({
-            "ruleId": "MLOPS_SUPPRESSION_EXPIRED", "level": "error",
-            "message": {"text": f"suppression of {s.check} for {s.resource} expired on {s.expires.isoformat()}: renew or remove it"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(s.file)}, "region": {"startLine": 1}}}],
-        })
+        results.append(
+            {
+                "ruleId": "MLOPS_SUPPRESSION_EXPIRED",
+                "level": "error",
+                "message": {
+                    "text": f"suppression of {s.check} for {s.resource} expired on {s.expires.isoformat()}: "
+                    "renew or remove it"
+                },
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": {"uri": _uri(s.file)}, "region": {"startLine": 1}}}
+                ],
+            }
+        )
     if report.expired:
         rules["MLOPS_SUPPRESSION_EXPIRED"] = {
-            "id": "MLOPS_SUPPRESSION_EXPIRED", "name": "SuppressionExpired",
+            "id": "MLOPS_SUPPRESSION_EXPIRED",
+            "name": "SuppressionExpired",
             "shortDescription": {"text": "A reviewed suppression has expired"},
-            "help": {"text": "Renew the suppression with a new review and expiry date, or fix the finding and remove it."},
+            "help": {
+                "text": "Renew the suppression with a new review and expiry date, or fix the finding and remove it."
+            },
             "defaultConfiguration": {"level": "error"},
         }
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "mlops-gate",
-                "informationUri": "https://www.checkov.io/",
-                "semanticVersion": "0.1.0",
-                "rules": list(rules.values()),
-                "properties": {"checkovVersion": report.checkov_version},
-            }},
-            "automationDetails": {"id": "mlops-gate/"},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mlops-gate",
+                        "informationUri": "https://www.checkov.io/",
+                        "semanticVersion": "0.1.0",
+                        "rules": list(rules.values()),
+                        "properties": {"checkovVersion": report.checkov_version},
+                    }
+                },
+                "automationDetails": {"id": "mlops-gate/"},
+                "results": results,
+            }
+        ],
     }

@@ -31,19 +31,25 @@ def print_report(console: Console, report: GateReport, *, show_passed: bool = Fa
             by_resource: dict[str, list[Finding]] = defaultdict(list)
             for f in shown:
                 by_resource[f.urn].append(f)
-            for urn, items in sorted(by_resource.items(), key=lambda kv: min(SEVERITIES.index(f.severity) for f in kv[1])):
+            for _, items in sorted(
+                by_resource.items(), key=lambda kv: min(SEVERITIES.index(f.severity) for f in kv[1])
+            ):
                 items.sort(key=lambda f: (SEVERITIES.index(f.severity), f.status, f.check_id))
                 first = items[0]
                 label = f"[bold]{escape(first.name)}[/] {escape(first.type)}\n[dim]{escape(first.component or '')}[/]"
                 for i, f in enumerate(items):
                     detail = remediation(f)
                     if f.suppression is not None:
-                        detail = f"{f.suppression.reason} (until {f.suppression.expires.isoformat()}, {f.suppression.approved_by})"
+                        s = f.suppression
+                        detail = f"{s.reason} (until {s.expires.isoformat()}, {s.approved_by})"
                     if f.note:
                         detail += f" [{f.note}]"
                     table.add_row(
-                        label if i == 0 else "", f.severity, f"[{STYLE[f.status]}]{f.status}[/]",
-                        f"{f.check_id} {escape(f.check_name)}", escape(detail),
+                        label if i == 0 else "",
+                        f.severity,
+                        f"[{STYLE[f.status]}]{f.status}[/]",
+                        f"{f.check_id} {escape(f.check_name)}",
+                        escape(detail),
                     )
             console.print(table)
         cov = Table(title="coverage", title_justify="left")
@@ -55,9 +61,18 @@ def print_report(console: Console, report: GateReport, *, show_passed: bool = Fa
         for row in not_rendered(stack):
             console.print(f"  not rendered offline: {escape(row.urn.rsplit('::', 1)[-1])}: {escape(row.detail)}")
     for s in report.expired:
-        console.print(f"[bold red]expired suppression[/] {escape(s.where)}: {s.check} {escape(s.resource)} expired {s.expires.isoformat()}")
+        console.print(
+            f"[bold red]expired suppression[/] {escape(s.where)}: {s.check} {escape(s.resource)} "
+            f"expired {s.expires.isoformat()}"
+        )
     for s in report.unused:
-        console.print(f"[dim]unused suppression {escape(s.where)}: {s.check} {escape(s.resource)} matched no failed finding[/]")
+        console.print(
+            f"[dim]unused suppression {escape(s.where)}: {s.check} {escape(s.resource)} matched no failed finding[/]"
+        )
     failed = len(report.failed)
-    verdict = "[bold green]PASS[/]" if report.exit_code == 0 else f"[bold red]FAIL[/]: {failed} failed check(s), {len(report.expired)} expired suppression(s)"
+    verdict = (
+        "[bold green]PASS[/]"
+        if report.exit_code == 0
+        else f"[bold red]FAIL[/]: {failed} failed check(s), {len(report.expired)} expired suppression(s)"
+    )
     console.print(f"gate: {verdict} (Checkov {report.checkov_version}, {report.checkov_wall_s:.1f} s)")

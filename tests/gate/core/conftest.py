@@ -25,45 +25,88 @@ BUCKET_URN = urn("mlops:aws:DataBucket$aws:s3/bucket:Bucket", "datasets")
 
 def preview_json_doc(*, bucket_tags: dict | None = None, region: str = "me-central-1") -> dict:
     """What `pulumi preview --json` prints for a component holding a bucket, plus a deleted resource and a KMS key."""
-    tags = bucket_tags if bucket_tags is not None else {"owner": "ml", "cost-center": "CC-1", "data-classification": "internal"}
+    tags = (
+        bucket_tags
+        if bucket_tags is not None
+        else {"owner": "ml", "cost-center": "CC-1", "data-classification": "internal"}
+    )
     component = urn("mlops:aws:DataBucket", "datasets")
     return {
         "steps": [
             {"op": "same", "urn": STACK_URN, "newState": {"type": "pulumi:pulumi:Stack", "custom": False}},
-            {"op": "create", "urn": component, "newState": {"type": "mlops:aws:DataBucket", "custom": False, "parent": STACK_URN}},
             {
-                "op": "create", "urn": BUCKET_URN,
+                "op": "create",
+                "urn": component,
+                "newState": {"type": "mlops:aws:DataBucket", "custom": False, "parent": STACK_URN},
+            },
+            {
+                "op": "create",
+                "urn": BUCKET_URN,
                 "newState": {
-                    "type": "aws:s3/bucket:Bucket", "custom": True, "parent": component,
-                    "inputs": {"bucket": "datasets-x", "region": region, "tags": tags, "arn": UNKNOWN,
-                               "__defaults": ["forceDestroy"], "forceDestroy": False},
-                    "propertyDependencies": {"bucket": []}, "dependencies": [],
+                    "type": "aws:s3/bucket:Bucket",
+                    "custom": True,
+                    "parent": component,
+                    "inputs": {
+                        "bucket": "datasets-x",
+                        "region": region,
+                        "tags": tags,
+                        "arn": UNKNOWN,
+                        "__defaults": ["forceDestroy"],
+                        "forceDestroy": False,
+                    },
+                    "propertyDependencies": {"bucket": []},
+                    "dependencies": [],
                 },
             },
             {
-                "op": "create", "urn": urn("aws:kms/key:Key", "data-key"),
-                "newState": {"type": "aws:kms/key:Key", "custom": True, "parent": STACK_URN,
-                             "inputs": {"enableKeyRotation": True, "description": "data", "tags": tags,
-                                        "policy": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-                                                   "ciphertext": "xx"}}},
+                "op": "create",
+                "urn": urn("aws:kms/key:Key", "data-key"),
+                "newState": {
+                    "type": "aws:kms/key:Key",
+                    "custom": True,
+                    "parent": STACK_URN,
+                    "inputs": {
+                        "enableKeyRotation": True,
+                        "description": "data",
+                        "tags": tags,
+                        "policy": {
+                            "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                            "ciphertext": "xx",
+                        },
+                    },
+                },
             },
             {"op": "delete", "urn": urn("aws:s3/bucket:Bucket", "old"), "oldState": {"type": "aws:s3/bucket:Bucket"}},
-            {"op": "read", "urn": urn("aws:s3/bucket:Bucket", "existing"), "newState": {"type": "aws:s3/bucket:Bucket"}},
+            {
+                "op": "read",
+                "urn": urn("aws:s3/bucket:Bucket", "existing"),
+                "newState": {"type": "aws:s3/bucket:Bucket"},
+            },
         ]
     }
 
 
 def stack_export_doc(stack: str = STACK) -> dict:
-    stack_urn, bucket_urn = urn("pulumi:pulumi:Stack", f"{PROJECT}-{stack}", stack), urn("aws:s3/bucket:Bucket", "datasets", stack)
+    stack_urn, bucket_urn = (
+        urn("pulumi:pulumi:Stack", f"{PROJECT}-{stack}", stack),
+        urn("aws:s3/bucket:Bucket", "datasets", stack),
+    )
     return {
         "version": 3,
         "deployment": {
             "manifest": {"time": "2026-11-01T00:00:00Z"},
             "resources": [
                 {"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack"},
-                {"urn": bucket_urn, "custom": True, "type": "aws:s3/bucket:Bucket", "parent": stack_urn,
-                 "inputs": {"bucket": "datasets-x", "__defaults": []}, "outputs": {"arn": "arn:aws:s3:::datasets-x"},
-                 "dependencies": [], "propertyDependencies": {}},
+                {
+                    "urn": bucket_urn,
+                    "custom": True,
+                    "type": "aws:s3/bucket:Bucket",
+                    "parent": stack_urn,
+                    "inputs": {"bucket": "datasets-x", "__defaults": []},
+                    "outputs": {"arn": "arn:aws:s3:::datasets-x"},
+                    "dependencies": [],
+                    "propertyDependencies": {},
+                },
             ],
         },
     }
@@ -97,9 +140,18 @@ def checkov_report(check_type: str, records: list[tuple[str, str, str, str]], re
     """A Checkov JSON report: records are (check_id, result, file_path, resource)."""
     buckets = {"passed_checks": [], "failed_checks": [], "skipped_checks": [], "parsing_errors": []}
     for check_id, result, file_path, resource in records:
-        buckets[f"{result.lower()}_checks"].append({
-            "check_id": check_id, "check_name": f"name of {check_id}", "check_result": {"result": result},
-            "file_path": file_path, "resource": resource, "check_class": "checkov.terraform.checks.resource.aws.X",
-        })
-    return {"check_type": check_type, "results": buckets,
-            "summary": {"passed": 0, "failed": 0, "resource_count": resource_count, "checkov_version": "3.3.30"}}
+        buckets[f"{result.lower()}_checks"].append(
+            {
+                "check_id": check_id,
+                "check_name": f"name of {check_id}",
+                "check_result": {"result": result},
+                "file_path": file_path,
+                "resource": resource,
+                "check_class": "checkov.terraform.checks.resource.aws.X",
+            }
+        )
+    return {
+        "check_type": check_type,
+        "results": buckets,
+        "summary": {"passed": 0, "failed": 0, "resource_count": resource_count, "checkov_version": "3.3.30"},
+    }

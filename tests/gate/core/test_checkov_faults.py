@@ -21,12 +21,37 @@ ADDRESS = "aws_s3_bucket.datasets"
 
 
 def small_stack() -> TranslatedStack:
-    origin = Origin(stack=STACK, stack_file=f"stacks/Pulumi.{STACK}.yaml", urn=BUCKET_URN, name="datasets",
-                    type="aws:s3/bucket:Bucket", component="mlops:aws:DataBucket datasets")
-    plan = {"format_version": "1.2", "terraform_version": "1.9.0", "planned_values": {"root_module": {"resources": [
-        {"address": ADDRESS, "mode": "managed", "type": "aws_s3_bucket", "name": "datasets", "values": {"bucket": "x"}}]}}}
-    return TranslatedStack(stack=STACK, source=origin.stack_file, files={"tfplan.json": plan, "mlops-context.cfg": {"stack": STACK}},
-                           origins={("tfplan.json", ADDRESS): origin})
+    origin = Origin(
+        stack=STACK,
+        stack_file=f"stacks/Pulumi.{STACK}.yaml",
+        urn=BUCKET_URN,
+        name="datasets",
+        type="aws:s3/bucket:Bucket",
+        component="mlops:aws:DataBucket datasets",
+    )
+    plan = {
+        "format_version": "1.2",
+        "terraform_version": "1.9.0",
+        "planned_values": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": ADDRESS,
+                        "mode": "managed",
+                        "type": "aws_s3_bucket",
+                        "name": "datasets",
+                        "values": {"bucket": "x"},
+                    }
+                ]
+            }
+        },
+    }
+    return TranslatedStack(
+        stack=STACK,
+        source=origin.stack_file,
+        files={"tfplan.json": plan, "mlops-context.cfg": {"stack": STACK}},
+        origins={("tfplan.json", ADDRESS): origin},
+    )
 
 
 @pytest.fixture
@@ -49,7 +74,11 @@ def test_a_complete_report_traces_results_to_pulumi_resources(fake_checkov, empt
     run = run_checkov([small_stack()], checks_dir=empty_checks)
     [result] = run.results
     assert (result.check_id, result.result, result.origin.urn, result.origin.component) == (
-        "CKV_AWS_21", "FAILED", BUCKET_URN, "mlops:aws:DataBucket datasets")
+        "CKV_AWS_21",
+        "FAILED",
+        BUCKET_URN,
+        "mlops:aws:DataBucket datasets",
+    )
     assert json.loads((dump / STACK / "tfplan.json").read_text())["planned_values"]
     assert json.loads((dump / STACK / "mlops-context.cfg").read_text()) == {"stack": STACK}
 
@@ -81,15 +110,21 @@ def test_checkov_hanging_is_killed_at_the_timeout(fake_checkov, empty_checks):
 
 
 def test_checkov_logging_a_check_error(fake_checkov, empty_checks):
-    emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)],
-          stderr="2026-11-26 [MainThread  ] [ERROR]  Failed to run check CKV_MLOPS_999 on /x/tfplan.json:aws_s3_bucket.datasets")
+    emits(
+        fake_checkov,
+        [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)],
+        stderr="2026-11-26 [MainThread  ] [ERROR]  Failed to run check CKV_MLOPS_999 on /x/tfplan.json:aws_s3_bucket.x",
+    )
     with pytest.raises(CheckovError, match="logged errors.*\n.*Failed to run check CKV_MLOPS_999"):
         run_checkov([small_stack()], checks_dir=empty_checks)
 
 
 def test_checkov_printing_a_traceback_without_an_error_line(fake_checkov, empty_checks):
-    emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)],
-          stderr="Traceback (most recent call last):\n  File x\nKeyError: 1")
+    emits(
+        fake_checkov,
+        [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)],
+        stderr="Traceback (most recent call last):\n  File x\nKeyError: 1",
+    )
     with pytest.raises(CheckovError, match="logged errors"):
         run_checkov([small_stack()], checks_dir=empty_checks)
 
@@ -110,8 +145,11 @@ def test_resource_without_results_while_its_type_has_them(fake_checkov, empty_ch
     stack = small_stack()
     other = next(iter(stack.origins.values()))
     stack.files["tfplan.json"]["planned_values"]["root_module"]["resources"].append(
-        {"address": "aws_s3_bucket.models", "mode": "managed", "type": "aws_s3_bucket", "name": "models", "values": {}})
-    stack.origins[("tfplan.json", "aws_s3_bucket.models")] = Origin(**{**other.__dict__, "urn": BUCKET_URN + "2", "name": "models"})
+        {"address": "aws_s3_bucket.models", "mode": "managed", "type": "aws_s3_bucket", "name": "models", "values": {}}
+    )
+    stack.origins[("tfplan.json", "aws_s3_bucket.models")] = Origin(
+        **{**other.__dict__, "urn": BUCKET_URN + "2", "name": "models"}
+    )
     emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 2)])
     with pytest.raises(CheckovError, match=r"no result for:\n  aws_s3_bucket.models in /gate-test/tfplan.json"):
         run_checkov([stack], checks_dir=empty_checks)
@@ -153,18 +191,31 @@ def test_checks_folder_without_init_is_refused(fake_checkov, tmp_path):
 def test_pod_template_results_trace_to_their_workload(fake_checkov, empty_checks):
     stack = small_stack()
     origin = next(iter(stack.origins.values()))
-    workload = Origin(**{**origin.__dict__, "urn": "urn:pulumi:gate-test::mlops::kubernetes:apps/v1:Deployment::web", "name": "web"})
-    sibling = Origin(**{**origin.__dict__, "urn": "urn:pulumi:gate-test::mlops::kubernetes:apps/v1:Deployment::web2", "name": "web2"})
+    workload = Origin(
+        **{**origin.__dict__, "urn": "urn:pulumi:gate-test::mlops::kubernetes:apps/v1:Deployment::web", "name": "web"}
+    )
+    sibling = Origin(
+        **{**origin.__dict__, "urn": "urn:pulumi:gate-test::mlops::kubernetes:apps/v1:Deployment::web2", "name": "web2"}
+    )
     stack.files["k8s/0001-deployment-web.yaml"] = [{"kind": "Deployment"}, {"kind": "Deployment"}]
     stack.origins[("k8s/0001-deployment-web.yaml", "Deployment.ml.web")] = workload
     stack.origins[("k8s/0001-deployment-web.yaml", "Deployment.ml.web2")] = sibling
     k8s = f"/{STACK}/k8s/0001-deployment-web.yaml"
-    emits(fake_checkov, [
-        checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1),
-        checkov_report("kubernetes", [("CKV_K8S_20", "FAILED", k8s, "Pod.ml.web2.app-web2"),
-                                      ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web"),
-                                      ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web2")], 4),
-    ])
+    emits(
+        fake_checkov,
+        [
+            checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1),
+            checkov_report(
+                "kubernetes",
+                [
+                    ("CKV_K8S_20", "FAILED", k8s, "Pod.ml.web2.app-web2"),
+                    ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web"),
+                    ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web2"),
+                ],
+                4,
+            ),
+        ],
+    )
     pod = next(r for r in run_checkov([stack], checks_dir=empty_checks).results if r.resource_id.startswith("Pod"))
     assert pod.origin.name == "web2"
 
@@ -176,13 +227,18 @@ def test_yaml_custom_policies_are_refused_because_they_disable_built_in_graph_ch
         run_checkov([small_stack()], checks_dir=empty_checks)
 
 
-def test_checkov_runs_offline_over_all_three_frameworks_with_the_custom_checks(fake_checkov, empty_checks, tmp_path, monkeypatch):
+def test_checkov_runs_offline_over_all_three_frameworks_with_the_custom_checks(
+    fake_checkov, empty_checks, tmp_path, monkeypatch
+):
     monkeypatch.setenv("BC_API_KEY", "must-not-leak")
     seen = tmp_path / "seen"
     emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)])
     script = checkov_executable()
-    script.write_text(script.read_text().replace(
-        "#!/bin/sh\n", f'#!/bin/sh\necho "$@" > "{seen}.args"\nenv > "{seen}.env"\npwd > "{seen}.cwd"\n', 1))
+    script.write_text(
+        script.read_text().replace(
+            "#!/bin/sh\n", f'#!/bin/sh\necho "$@" > "{seen}.args"\nenv > "{seen}.env"\npwd > "{seen}.cwd"\n', 1
+        )
+    )
     run_checkov([small_stack()], checks_dir=empty_checks)
     args, env = (tmp_path / "seen.args").read_text(), (tmp_path / "seen.env").read_text().splitlines()
     assert "--framework terraform_plan arm kubernetes" in args and f"--external-checks-dir {empty_checks}" in args

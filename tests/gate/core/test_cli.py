@@ -23,7 +23,10 @@ def gate(*args: str):
     ("args", "message"),
     [
         ((), "nothing to gate"),
-        (("--stack", "x", "--format", "xml", "--output", "r.xml"), "--format 'xml' is not a report format; allowed: json, sarif, junit, html"),
+        (
+            ("--stack", "x", "--format", "xml", "--output", "r.xml"),
+            "--format 'xml' is not a report format; allowed: json, sarif, junit, html",
+        ),
         (("--stack", "x", "--format", "sarif"), "--format sarif needs --output PATH"),
         (("--stack", "x", "--output", "r.json"), "needs --format"),
         (("--stack", "x", "--timeout", "0"), "--timeout 0: must be a positive number"),
@@ -41,7 +44,11 @@ def test_bad_flags_exit_2_naming_the_flag(args, message):
 def test_malformed_preview_json_exits_2(write_json):
     path = write_json("{")
     outcome = gate("--preview-json", str(path))
-    assert outcome.exit_code == 2 and "not valid JSON" in outcome.output and "the gate could not do its job" in outcome.output
+    assert (
+        outcome.exit_code == 2
+        and "not valid JSON" in outcome.output
+        and "the gate could not do its job" in outcome.output
+    )
 
 
 def test_untranslatable_resource_exits_2_never_0(write_json):
@@ -73,6 +80,7 @@ def test_reasonless_suppression_exits_2(write_json, tmp_path):
 
 
 def test_cli_import_stays_light():
-    code = "import sys, infra.cli; print(sorted(m for m in ('pulumi', 'checkov', 'policies.gate', 'policies.translate', 'yaml') if m in sys.modules))"
+    heavy = "('pulumi', 'checkov', 'policies.gate', 'policies.translate', 'yaml')"
+    code = f"import sys, infra.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,7 +20,7 @@ from tests.gate.core.conftest import BUCKET_URN, preview_json_doc, stack_export_
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 
-RAISING_CHECK = '''
+RAISING_CHECK = """
 from checkov.common.models.enums import CheckCategories
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -36,7 +35,7 @@ class Raises(BaseResourceCheck):
 
 
 check = Raises()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +46,20 @@ def violating(tmp_path_factory) -> tuple[int, dict]:
     path.write_text(json.dumps(preview_json_doc(bucket_tags={}, region="eu-west-1")))
     export.write_text(json.dumps(stack_export_doc("exported")))
     report = folder / "gate.json"
-    outcome = runner.invoke(app, ["gate", "--preview-json", str(path), "--stack-export", str(export),
-                                  "--format", "json", "--output", str(report)])
+    outcome = runner.invoke(
+        app,
+        [
+            "gate",
+            "--preview-json",
+            str(path),
+            "--stack-export",
+            str(export),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+        ],
+    )
     assert outcome.exit_code != 2, outcome.output
     return outcome.exit_code, json.loads(report.read_text())
 
@@ -76,7 +87,9 @@ def test_any_pulumi_program_is_gated(tmp_path):
     )
     out = tmp_path / "gate.json"
     outcome = runner.invoke(app, ["gate", "--program", str(tmp_path), "--format", "json", "--output", str(out)])
-    failed = {f["checkId"] for s in json.loads(out.read_text())["stacks"] for f in s["findings"] if f["status"] == "FAILED"}
+    failed = {
+        f["checkId"] for s in json.loads(out.read_text())["stacks"] for f in s["findings"] if f["status"] == "FAILED"
+    }
     assert outcome.exit_code == 1, outcome.output
     assert {"CKV_MLOPS_006", "CKV_AWS_7"} <= failed
 

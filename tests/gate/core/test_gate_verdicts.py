@@ -18,11 +18,17 @@ TODAY = dt.date(2027, 1, 15)
 def result(check_id: str, status: str, resource_id: str = ADDRESS) -> CheckResult:
     stack = small_stack()
     origin = next(iter(stack.origins.values()))
-    return CheckResult(check_id, f"name of {check_id}", status, "terraform_plan", "tfplan.json", resource_id, origin, FILE)
+    return CheckResult(
+        check_id, f"name of {check_id}", status, "terraform_plan", "tfplan.json", resource_id, origin, FILE
+    )
 
 
-def rule(check: str, *, expires: dt.date = dt.date(2027, 6, 30), resource: str = "datasets", index: int = 0) -> Suppression:
-    return Suppression(check, resource, "accepted for a documented reason", expires, "security", "global.yaml", index, None)
+def rule(
+    check: str, *, expires: dt.date = dt.date(2027, 6, 30), resource: str = "datasets", index: int = 0
+) -> Suppression:
+    return Suppression(
+        check, resource, "accepted for a documented reason", expires, "security", "global.yaml", index, None
+    )
 
 
 def gate(results: list[CheckResult], rules: list[Suppression] = ()) -> GateReport:
@@ -67,7 +73,9 @@ def test_expired_suppression_fails_the_gate_even_when_its_finding_is_fixed():
 
 
 def test_suppression_of_another_resource_or_check_does_not_apply_and_is_listed_unused():
-    report = gate([result("CKV_AWS_144", "FAILED")], [rule("CKV_AWS_144", resource="models"), rule("CKV_AWS_21", index=1)])
+    report = gate(
+        [result("CKV_AWS_144", "FAILED")], [rule("CKV_AWS_144", resource="models"), rule("CKV_AWS_21", index=1)]
+    )
     assert report.failed and len(report.unused) == 2
 
 
@@ -81,13 +89,20 @@ def test_one_verdict_per_check_and_resource_worst_wins():
     assert [f.status for f in report.findings] == ["FAILED"]
 
 
-@pytest.mark.parametrize(("statuses", "control_status"), [
-    (("PASSED", "PASSED"), "passed"), (("FAILED", "PASSED"), "failed"), (("SUPPRESSED", "PASSED"), "suppressed"),
-])
+@pytest.mark.parametrize(
+    ("statuses", "control_status"),
+    [
+        (("PASSED", "PASSED"), "passed"),
+        (("FAILED", "PASSED"), "failed"),
+        (("SUPPRESSED", "PASSED"), "suppressed"),
+    ],
+)
 def test_control_status_is_the_worst_of_its_checks(statuses, control_status):
     first, second = statuses
     rules = [rule("CKV_AWS_145")] if first == "SUPPRESSED" else []
-    report = gate([result("CKV_AWS_145", "FAILED" if first != "PASSED" else "PASSED"), result("CKV_AWS_19", second)], rules)
+    report = gate(
+        [result("CKV_AWS_145", "FAILED" if first != "PASSED" else "PASSED"), result("CKV_AWS_19", second)], rules
+    )
     controls = {c.control: c for c in report.stacks[0].compliance(report.catalog)["iso27001"]}
     assert controls["A.8.24"].status == control_status
     assert controls["A.8.24"].checks["CKV_AWS_145"] == first.lower()

@@ -1,4 +1,4 @@
-"""Reading `pulumi preview --json` and `pulumi stack export`: good files become PreviewResults, bad ones name the problem."""
+"""Reading `pulumi preview --json` and `pulumi stack export`: good files become PreviewResults, bad ones say why."""
 
 from __future__ import annotations
 
@@ -42,11 +42,26 @@ def test_stack_export_reads_deployment_resources(write_json):
         ({"steps": ["x"]}, "steps[0]: must be an object"),
         ({"steps": [{"urn": BUCKET_URN, "newState": {}}]}, "steps[0]: 'op' is missing"),
         ({"steps": [{"op": "create", "urn": BUCKET_URN}]}, "steps[0]: op 'create' needs a 'newState'"),
-        ({"steps": [{"op": "create", "urn": "bucket", "newState": {"type": "aws:s3/bucket:Bucket"}}]}, "must be a Pulumi URN"),
-        ({"steps": [{"op": "create", "urn": "urn:pulumi:s::p", "newState": {"type": "aws:s3/bucket:Bucket"}}]}, "malformed URN"),
-        ({"steps": [{"op": "create", "urn": BUCKET_URN, "newState": {"type": "bucket"}}]}, "'type' must be a Pulumi type token"),
-        ({"steps": [{"op": "create", "urn": BUCKET_URN, "newState": {"type": "aws:s3/bucket:Bucket", "inputs": []}}]},
-         "'inputs' must be an object"),
+        (
+            {"steps": [{"op": "create", "urn": "bucket", "newState": {"type": "aws:s3/bucket:Bucket"}}]},
+            "must be a Pulumi URN",
+        ),
+        (
+            {"steps": [{"op": "create", "urn": "urn:pulumi:s::p", "newState": {"type": "aws:s3/bucket:Bucket"}}]},
+            "malformed URN",
+        ),
+        (
+            {"steps": [{"op": "create", "urn": BUCKET_URN, "newState": {"type": "bucket"}}]},
+            "'type' must be a Pulumi type token",
+        ),
+        (
+            {
+                "steps": [
+                    {"op": "create", "urn": BUCKET_URN, "newState": {"type": "aws:s3/bucket:Bucket", "inputs": []}}
+                ]
+            },
+            "'inputs' must be an object",
+        ),
         ({"steps": [{"op": "delete", "urn": BUCKET_URN}]}, "no planned resources"),
     ],
 )

@@ -19,15 +19,24 @@ from tests.gate.core.conftest import BUCKET_URN
 from tests.gate.core.test_checkov_faults import small_stack
 from tests.gate.core.test_gate_verdicts import TODAY, result, rule
 
-CHART = CoverageRow(urn="urn:pulumi:gate-test::mlops::kubernetes:helm.sh/v4:Chart::gpu-operator", type="kubernetes:helm.sh/v4:Chart",
-                    package="kubernetes", status="not-rendered", detail="chart gpu-operator v25.10.1 from https://helm.ngc.nvidia.com/nvidia")
+CHART = CoverageRow(
+    urn="urn:pulumi:gate-test::mlops::kubernetes:helm.sh/v4:Chart::gpu-operator",
+    type="kubernetes:helm.sh/v4:Chart",
+    package="kubernetes",
+    status="not-rendered",
+    detail="chart gpu-operator v25.10.1 from https://helm.ngc.nvidia.com/nvidia",
+)
 
 
 @pytest.fixture
 def report() -> GateReport:
     stack = small_stack()
-    stack.coverage = [CoverageRow(urn=BUCKET_URN, type="aws:s3/bucket:Bucket", package="aws", status="translated",
-                                  framework="terraform_plan"), CHART]
+    stack.coverage = [
+        CoverageRow(
+            urn=BUCKET_URN, type="aws:s3/bucket:Bucket", package="aws", status="translated", framework="terraform_plan"
+        ),
+        CHART,
+    ]
     results = [result("CKV_AWS_145", "FAILED"), result("CKV_AWS_144", "FAILED"), result("CKV_AWS_21", "PASSED")]
     rules = [rule("CKV_AWS_144"), rule("CKV_AWS_18", expires=dt.date(2026, 1, 1), index=1)]
     return assemble([stack], results, rules, load_catalog(), TODAY, checkov_version="3.3.30")
@@ -72,7 +81,7 @@ def test_html_has_a_section_per_stack_framework_and_control_and_no_external_asse
     assert "customer-managed KMS key" in page  # remediation
     assert "accepted for a documented reason" in page and "EXPIRED" in page  # suppressions shown
     assert "gpu-operator v25.10.1" in page  # not-rendered charts with their version
-    assert not re.search(r'<(script|link|img)\b|src=|@import', page)
+    assert not re.search(r"<(script|link|img)\b|src=|@import", page)
     ET.fromstring(page.replace("<!DOCTYPE html>", ""))  # well-formed
 
 

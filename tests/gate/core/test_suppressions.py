@@ -11,8 +11,11 @@ from policies.suppressions import SUPPRESSIONS_DIR, SuppressionFileError, load, 
 from tests.gate.core.conftest import BUCKET_URN, STACK
 
 GOOD = {
-    "check": "CKV_AWS_144", "resource": "datasets", "reason": "residency forbids replication out of region",
-    "expires": "2030-01-31", "approved_by": "security",
+    "check": "CKV_AWS_144",
+    "resource": "datasets",
+    "reason": "residency forbids replication out of region",
+    "expires": "2030-01-31",
+    "approved_by": "security",
 }
 
 
@@ -32,7 +35,9 @@ def test_valid_entry_loads_with_its_scope(tmp_path):
     assert not rule.matches("CKV_AWS_145", STACK, BUCKET_URN, "datasets")
 
 
-@pytest.mark.parametrize("pattern", ["data*", "urn:pulumi:gate-test::*::datasets", "*DataBucket$aws:s3/bucket:Bucket::*"])
+@pytest.mark.parametrize(
+    "pattern", ["data*", "urn:pulumi:gate-test::*::datasets", "*DataBucket$aws:s3/bucket:Bucket::*"]
+)
 def test_globs_match_names_or_urns(tmp_path, pattern):
     [rule] = load_file(write(tmp_path, [{**GOOD, "resource": pattern}]), None)
     assert rule.matches("CKV_AWS_144", STACK, BUCKET_URN, "datasets")
