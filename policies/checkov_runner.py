@@ -192,8 +192,10 @@ def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
         tree = _parse(path)
         constants = _module_constants(tree)
         for node in tree.body:
-            sibling = path.parent / f"{node.module}.py" if isinstance(node, ast.ImportFrom) and node.module else None
-            if sibling is not None and sibling.is_file():
+            if not (isinstance(node, ast.ImportFrom) and node.module):
+                continue
+            sibling = path.parent / f"{node.module}.py"
+            if sibling.is_file():
                 theirs = _module_constants(_parse(sibling))
                 constants.update({a.asname or a.name: theirs[a.name] for a in node.names if a.name in theirs})
         framework = next(
@@ -422,8 +424,8 @@ def _check_complete(
     checks."""
     by_framework: dict[str, int] = {}
     for path, _ in sent:
-        fw = framework_of(path.split("/", 2)[2])
-        by_framework[fw] = by_framework.get(fw, 0) + 1  # type: ignore[index]
+        fw = framework_of(path.split("/", 2)[2]) or ""
+        by_framework[fw] = by_framework.get(fw, 0) + 1
     counted = {r["check_type"]: int(r.get("summary", {}).get("resource_count", 0)) for r in reports}
     for fw, count in by_framework.items():
         if counted.get(fw, 0) < count:

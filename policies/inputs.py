@@ -62,7 +62,8 @@ def from_program(program_dir: Path, stacks: list[str]) -> list[PreviewResult]:
     from infra.preview.runner import PreviewError, preview
 
     try:
-        return [attach_context(preview(program_dir, name)) for name in (stacks or [None])]
+        names: list[str | None] = list(stacks) or [None]
+        return [attach_context(preview(program_dir, name)) for name in names]
     except PreviewError as exc:
         raise InputError(str(exc)) from None
 
@@ -214,7 +215,7 @@ def from_preview_json(path: Path) -> list[PreviewResult]:
         urn = step.get("urn") or state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
-        resources.append(_resource(state, where, urn=urn, inputs_key="inputs", custom_default=True))
+        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", custom_default=True))
     if not resources:
         raise InputError(f"--preview-json {path}: no planned resources in 'steps' (nothing to gate)")
     return _results_by_stack(resources, projects, str(path))
@@ -240,7 +241,7 @@ def from_stack_export(path: Path) -> list[PreviewResult]:
         urn = state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
-        resources.append(_resource(state, where, urn=urn, inputs_key="inputs", custom_default=False))
+        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", custom_default=False))
     if not resources:
         raise InputError(f"--stack-export {path}: 'deployment.resources' is empty (nothing to gate)")
     return _results_by_stack(resources, projects, str(path))
@@ -256,7 +257,7 @@ def from_engine_states(states: list[dict[str, Any]], source: str) -> list[Previe
         urn = state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
-        resources.append(_resource(state, where, urn=urn, inputs_key="inputs", custom_default=True))
+        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", custom_default=True))
     if not resources:
         raise InputError(f"{source}: the engine sent no resources (nothing to gate)")
     return _results_by_stack(resources, projects, source)

@@ -58,9 +58,9 @@ def load_catalog(directory: Path = HERE) -> Catalog:
     themes: dict[str, dict[str, list[str]]] = doc.get("themes") or {}
     checks_file = directory / "checks.yaml"
     for theme, refs in themes.items():
-        for fw, controls in refs.items():
+        for fw, theme_controls in refs.items():
             known = (frameworks.get(fw) or {}).get("controls") or {}
-            for control in controls:
+            for control in theme_controls:
                 if control not in known:
                     raise CatalogError(
                         f"{checks_file}: theme {theme}: {fw} control {control!r} is not in frameworks.yaml"

@@ -110,9 +110,9 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
         "<h3>Translation coverage</h3><table><tr><th>Provider</th><th>Translated</th>"
         "<th>Not rendered offline</th><th>No checks</th></tr>"
     )
-    for pkg, c in coverage_summary(stack).items():
+    for pkg, n in coverage_summary(stack).items():
         parts.append(
-            f"<tr><td>{escape(pkg)}</td><td>{c['translated']}</td><td>{c['not-rendered']}</td><td>{c['no-checks']}</td></tr>"
+            f"<tr><td>{escape(pkg)}</td><td>{n['translated']}</td><td>{n['not-rendered']}</td><td>{n['no-checks']}</td></tr>"
         )
     parts.append("</table>")
     rendered = not_rendered(stack)
