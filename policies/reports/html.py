@@ -4,9 +4,10 @@ One file, inline CSS, no scripts or external assets."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from html import escape
 
+from policies.compliance import STATUS_ORDER
 from policies.gate import Finding, GateReport, StackReport
 from policies.reports import coverage_summary, not_rendered, remediation
 
@@ -76,6 +77,8 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
     for fw, controls in stack.compliance(catalog).items():
         title = catalog.frameworks[fw].get("title", fw)
         parts.append(f'<h3 id="{escape(stack.stack)}-{escape(fw)}">{escape(title)}</h3>')
+        tally = Counter(c.status for c in controls)
+        parts.append("<p>Controls: " + ", ".join(f"{tally[s]} {s}" for s in STATUS_ORDER) + ".</p>")
         parts.append("<table><tr><th>Control</th><th>Status</th><th>Checks behind it</th></tr>")
         for c in controls:
             ran = {cid: st for cid, st in c.checks.items() if st != "not evaluated"}

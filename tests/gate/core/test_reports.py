@@ -77,6 +77,7 @@ def test_html_has_a_section_per_stack_framework_and_control_and_no_external_asse
     assert 'id="stack-gate-test"' in page
     for fw in ("iso27001", "gdpr", "uae-pdpl"):
         assert f'id="gate-test-{fw}"' in page
+    assert "Controls: 1 failed, 1 suppressed, 0 passed, 18 not evaluated." in page  # A.8.24, A.8.13
     assert "A.8.24</b> Use of cryptography" in page and "Art. 20</b> Personal Data Security" in page
     assert "customer-managed KMS key" in page  # remediation
     assert "accepted for a documented reason" in page and "EXPIRED" in page  # suppressions shown
