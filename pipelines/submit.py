@@ -301,3 +301,16 @@ def submit(client: KfpClient, package: Path, pipeline_name: str, experiment: str
 def default_version_name(commit: str) -> str:
     """``<commit prefix>-<UTC time>``: unique per upload, and says which code it is."""
     return f"{commit[:12] if commit != 'unknown' else 'nogit'}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+
+
+def trigger_run(client: KfpClient, pipeline_name: str, experiment: str, parameters: dict, run_name: str) -> Submitted:
+    """Start a run of the latest version of an uploaded pipeline (the monitor's retraining trigger on a cluster)."""
+    pipeline = client.find_pipeline(pipeline_name)
+    if pipeline is None:
+        raise SubmitError(f"no pipeline named {pipeline_name!r} on {client.host}; submit it first", EXIT_NOT_FOUND)
+    version = client.latest_version(pipeline["pipeline_id"])
+    exp = client.experiment(experiment)
+    run = client.create_run(run_name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"],
+                            parameters)
+    return Submitted(run["run_id"], f"{client.host}/#/runs/details/{run['run_id']}", pipeline["pipeline_id"],
+                     version["pipeline_version_id"], version.get("display_name", ""), exp["experiment_id"], False)
