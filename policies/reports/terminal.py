@@ -9,10 +9,27 @@ from rich.markup import escape
 from rich.table import Table
 
 from policies.compliance import SEVERITIES
-from policies.gate import Finding, GateReport
-from policies.reports import coverage_summary, not_rendered, remediation
+from policies.gate import STATUS_RANK, Finding, GateReport
+from policies.reports import coverage_summary, not_rendered
 
 STYLE = {"FAILED": "bold red", "SUPPRESSED": "yellow", "PASSED": "green"}
+
+
+def _worst_first(findings: list[Finding]) -> tuple[int, int]:
+    return min((STATUS_RANK[f.status], SEVERITIES.index(f.severity)) for f in findings)
+
+
+def _detail(f: Finding) -> str:
+    if f.suppression is not None:
+        s = f.suppression
+        text = f"suppressed: {s.reason} (until {s.expires.isoformat()}, approved by {s.approved_by}, {s.file})"
+    elif f.remediation:
+        text = f"fix: {f.remediation}"
+    elif f.guideline:
+        text = f"see: {f.guideline}"
+    else:
+        text = ""
+    return text + (f" [{f.note}]" if f.note else "")
 
 
 def print_report(console: Console, report: GateReport, *, show_passed: bool = False) -> None:
@@ -23,35 +40,25 @@ def print_report(console: Console, report: GateReport, *, show_passed: bool = Fa
             f"{stack.resources_sent} resources scanned: [bold red]{counts['FAILED']} failed[/], "
             f"[yellow]{counts['SUPPRESSED']} suppressed[/], [green]{counts['PASSED']} passed[/]"
         )
-        shown = [f for f in stack.findings if show_passed or f.status != "PASSED"]
-        if shown:
-            table = Table(show_lines=False, expand=True)
-            for col in ("resource", "severity", "status", "check", "remediation / reason"):
-                table.add_column(col, overflow="fold")
-            by_resource: dict[str, list[Finding]] = defaultdict(list)
-            for f in shown:
+        by_resource: dict[str, list[Finding]] = defaultdict(list)
+        for f in stack.findings:
+            if show_passed or f.status != "PASSED":
                 by_resource[f.urn].append(f)
-            for _, items in sorted(
-                by_resource.items(), key=lambda kv: min(SEVERITIES.index(f.severity) for f in kv[1])
-            ):
-                items.sort(key=lambda f: (SEVERITIES.index(f.severity), f.status, f.check_id))
-                first = items[0]
-                label = f"[bold]{escape(first.name)}[/] {escape(first.type)}\n[dim]{escape(first.component or '')}[/]"
-                for i, f in enumerate(items):
-                    detail = remediation(f)
-                    if f.suppression is not None:
-                        s = f.suppression
-                        detail = f"{s.reason} (until {s.expires.isoformat()}, {s.approved_by})"
-                    if f.note:
-                        detail += f" [{f.note}]"
-                    table.add_row(
-                        label if i == 0 else "",
-                        f.severity,
-                        f"[{STYLE[f.status]}]{f.status}[/]",
-                        f"{f.check_id} {escape(f.check_name)}",
-                        escape(detail),
-                    )
-            console.print(table)
+        for items in sorted(by_resource.values(), key=_worst_first):
+            items.sort(key=lambda f: (STATUS_RANK[f.status], SEVERITIES.index(f.severity), f.check_id))
+            first = items[0]
+            where = f"  [dim]in {escape(first.component)}[/]" if first.component else ""
+            console.print(f"\n[bold]{escape(first.name)}[/] {escape(first.type)}{where}", highlight=False)
+            console.print(f"  [dim]{escape(first.urn)}[/]", highlight=False, soft_wrap=True)
+            for f in items:
+                console.print(
+                    f"  {f.severity:<8} [{STYLE[f.status]}]{f.status:<10}[/] {f.check_id}  {escape(f.check_name)}",
+                    highlight=False,
+                )
+                detail = _detail(f)
+                if detail:
+                    console.print(f"{'':21}[dim]{escape(detail)}[/]", highlight=False)
+        console.print()
         cov = Table(title="coverage", title_justify="left")
         for col in ("provider", "translated", "not rendered", "no checks"):
             cov.add_column(col)
