@@ -24,6 +24,7 @@ PYARROW = "pyarrow==26.0.1"
 TORCH = "torch==2.13.0"
 FEAST = "feast[duckdb]==0.67.0"
 KUBERNETES = "kubernetes==30.1.0"
+REQUESTS = "requests==2.33.0"
 
 DATA_PACKAGES = [NUMPY, PANDAS, PYARROW]
 TRAIN_PACKAGES = [*DATA_PACKAGES, TORCH]
@@ -31,8 +32,8 @@ FEAST_PACKAGES = [FEAST, *DATA_PACKAGES]
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
 EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
-EMBEDDED_MODULES = ("registry.py", "lineage.py")
-"""Top-level modules the deploy and monitor steps use (the model registry and lineage records)."""
+EMBEDDED_MODULES = ("registry.py", "lineage.py", "submit.py")
+"""Top-level modules the deploy and monitor steps use (model registry, lineage records, the KFP API client)."""
 
 
 @lru_cache(maxsize=1)
