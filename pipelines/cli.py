@@ -54,4 +54,7 @@ def run_command(
 
 
 def register(app: typer.Typer) -> None:
+    from pipelines import ops_cli  # serve, lineage, pipeline submit/monitor
+
     app.add_typer(pipeline_app, name="pipeline")
+    ops_cli.register(app, pipeline_app)

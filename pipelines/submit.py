@@ -277,6 +277,9 @@ def submit(client: KfpClient, package: Path, pipeline_name: str, experiment: str
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise SubmitError(f"unknown pipeline parameters {unknown}; the pipeline takes {sorted(known)}", EXIT_USAGE)
+    missing = sorted(k for k, default in known.items() if default is None and k not in parameters)
+    if missing:
+        raise SubmitError(f"the pipeline needs values for {missing}: pass --param NAME=VALUE", EXIT_USAGE)
     pipeline = client.find_pipeline(pipeline_name)
     created = pipeline is None
     if created:

@@ -1,0 +1,218 @@
+"""``mlops serve``, ``mlops lineage``, ``mlops pipeline submit`` and ``mlops pipeline monitor``.
+
+Registered by :func:`pipelines.cli.register`; everything heavy (torch, Feast, kfp, requests) loads inside commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_ROOT = Path(".local-run")
+MODEL = "credit-risk"
+EXIT_RETRAIN_NEEDED = 3
+
+RootOption = Annotated[Path, typer.Option("--root", help="The local run's working directory (registry, logs, store).")]
+ModelOption = Annotated[str, typer.Option("--model", help="Model name in the registry.")]
+
+
+def serve_command(
+    root: RootOption = DEFAULT_ROOT,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8080,
+    feature_repo: Annotated[Path | None, typer.Option(help="Feast repository for entity-id requests "
+                                                            "(default: ROOT/feature_repo when it exists).")] = None,
+) -> None:
+    """Serve the registry's deployed versions over KServe's Open Inference Protocol (v2 REST) until Ctrl-C."""
+    from infra.cli import fail
+    from pipelines.registry import LocalRegistry, RegistryError
+    from pipelines.serving.server import ModelServer, ServingApp
+
+    registry = LocalRegistry(root / "registry")
+    repo = feature_repo or (root / "feature_repo" if (root / "feature_repo" / "feature_store.yaml").exists() else None)
+    app = ServingApp(registry, root / "serving" / "requests.jsonl", repo)
+    try:
+        models = {name: registry.state(name).weights for name in registry.models()}
+        server = ModelServer(app, host, port)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    typer.echo(f"serving {server.url}/v2 (Open Inference Protocol); registry {registry.root}")
+    for name, weights in models.items() or {"(none yet)": {}}.items():
+        split = ", ".join(f"{v} {w}%" for v, w in weights.items()) or "nothing deployed"
+        typer.echo(f"  {name}: {split}  ->  POST {server.url}/v2/models/{name}/infer")
+    typer.echo(f"  request log {app.request_log}; online features: {repo or 'off (no --feature-repo)'}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()
+
+
+def lineage_command(
+    version: Annotated[str, typer.Argument(help="Model version, e.g. v3 (see the deploy step's output).")],
+    model: Annotated[str | None, typer.Option("--model", help="Model name, when several share the version.")] = None,
+    root: RootOption = DEFAULT_ROOT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+) -> None:
+    """Print a model version's lineage: data, code, parameters, metrics, artifact hash, gate and deployments."""
+    from rich.console import Console
+
+    from infra.cli import fail
+    from pipelines.lineage import render
+    from pipelines.registry import LocalRegistry, RegistryError
+
+    try:
+        mv = LocalRegistry(root / "registry").find(version, model)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    record = {**mv.lineage, "model": mv.name, "version": mv.version, "sha256": mv.sha256}
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, sort_keys=True))
+    else:
+        render(record, Console())
+
+
+def submit_command(
+    stack: Annotated[str | None, typer.Option("--stack", help="Stack whose kfp_endpoint output to use.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="KFP API URL (instead of --stack).")] = None,
+    stack_outputs: Annotated[Path | None, typer.Option(help="`pulumi stack output --json` saved to a file.")] = None,
+    token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token.")] = None,
+    oidc_token_file: Annotated[Path | None, typer.Option(help="File holding an OIDC id token.")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option(help="PEM bundle of the private CA that signed the endpoint.")] = None,
+    insecure_skip_tls_verify: Annotated[bool, typer.Option(
+        "--insecure-skip-tls-verify", help="DANGEROUS: do not verify the endpoint's certificate.")] = False,
+    pipeline_file: Annotated[Path | None, typer.Option(help="Compiled pipeline (default: the committed one).")] = None,
+    pipeline_name: Annotated[str | None, typer.Option(help="Pipeline name on the server.")] = None,
+    experiment: Annotated[str, typer.Option(help="Experiment for the run (created if missing).")] = MODEL,
+    version_name: Annotated[str | None, typer.Option(help="Name of the uploaded version (default: commit-time).")] = None,
+    run_name: Annotated[str | None, typer.Option(help="Run display name.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Pipeline parameter NAME=VALUE (JSON values).")] = None,
+    monitor: Annotated[bool, typer.Option("--monitor", help="Submit the monitoring pipeline instead.")] = False,
+    cron: Annotated[str | None, typer.Option(help="Create a recurring run on this cron schedule (6 fields).")] = None,
+    retries: Annotated[int, typer.Option(help="Retries of transient failures (exponential backoff).")] = 5,
+) -> None:
+    """Upload the compiled pipeline as a new version, start a run (or a recurring run), print its id and URL.
+
+    Exit codes: 0 submitted, 2 bad input, 3 auth refused (401/403), 4 not found, 5 unreachable or TLS failure,
+    6 API kept failing.
+    """
+    import tempfile
+
+    from infra.cli import fail
+    from pipelines.lineage import git_commit
+    from pipelines.submit import (EXIT_USAGE, KfpClient, SubmitError, default_version_name, endpoint_from_stack,
+                                  pipeline_parameters, resolve_token, submit)
+
+    try:
+        if (stack is None) == (host is None):
+            raise SubmitError("name exactly one of --stack NAME or --host URL", EXIT_USAGE)
+        endpoint = host or endpoint_from_stack(stack, stack_outputs, Path(__file__).resolve().parents[1])
+        parameters = _parse_params(param or [])
+        with tempfile.TemporaryDirectory() as tmp:
+            if monitor:
+                from pipelines.monitor_pipeline import PIPELINE_NAME, compile_to
+
+                package = pipeline_file or Path(tmp) / "monitor.yaml"
+                if pipeline_file is None:
+                    compile_to(package)
+                name = pipeline_name or PIPELINE_NAME
+            else:
+                from pipelines.compile import COMPILED
+
+                package, name = pipeline_file or COMPILED, pipeline_name or "train-validate-deploy"
+            commit = git_commit()
+            if "git_commit" in pipeline_parameters(package) and "git_commit" not in parameters:
+                parameters["git_commit"] = commit
+            token, source = resolve_token(token_file, oidc_token_file)
+            client = KfpClient(endpoint, token=token, ca_bundle=ca_bundle, retries=retries,
+                               insecure_skip_tls_verify=insecure_skip_tls_verify,
+                               warn=lambda message: typer.secho(message, fg="red", err=True, bold=True))
+            typer.echo(f"submitting {package.name} to {endpoint} (token: {source})", err=True)
+            result = submit(client, Path(package), name, experiment, parameters,
+                            version_name or default_version_name(commit), run_name, cron)
+    except SubmitError as exc:
+        raise fail(str(exc), code=exc.exit_code) from None
+    what = "pipeline created" if result.created_pipeline else "new version"
+    typer.echo(f"{what}: {name} {result.version_name} ({result.version_id})")
+    typer.echo(f"{'recurring run' if cron else 'run'} id: {result.run_id}")
+    typer.echo(f"url: {result.url}")
+
+
+def _parse_params(items: list[str]) -> dict:
+    from pipelines.submit import EXIT_USAGE, SubmitError
+
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SubmitError(f"--param {item!r}: use NAME=VALUE", EXIT_USAGE)
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def monitor_command(
+    local: Annotated[bool, typer.Option("--local", help="Check the locally deployed model.")] = False,
+    root: RootOption = DEFAULT_ROOT,
+    model: ModelOption = MODEL,
+    since_hours: Annotated[float, typer.Option(help="Served requests from the last N hours.")] = 24.0,
+    window_start: Annotated[str | None, typer.Option(help="Check a labelled Feast window instead (start, inclusive).")] = None,
+    window_end: Annotated[str | None, typer.Option(help="End of the Feast window (exclusive).")] = None,
+    method: Annotated[str, typer.Option(help="psi or ks.")] = "psi",
+    max_drift: Annotated[float, typer.Option(help="Drift limit per feature (PSI, or KS distance).")] = 0.25,
+    max_auc_drop: Annotated[float, typer.Option(help="Allowed AUC drop against training (labelled windows).")] = 0.05,
+    min_rows: Annotated[int, typer.Option(help="Fewer rows decide nothing.")] = 200,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Run the pipeline when retraining is needed.")] = False,
+    rows: Annotated[int, typer.Option(help="With --retrain: synthetic applications in the local store.")] = 20_000,
+    max_epochs: Annotated[int, typer.Option(help="With --retrain: epochs per trial.")] = 6,
+) -> None:
+    """Check the deployed model for drift/degradation and print the decision; --retrain runs the pipeline.
+
+    Exit codes: 0 no retraining needed (or it ran), 3 retraining needed (run again with --retrain), 2 bad input.
+    On a cluster, submit the monitoring pipeline as a recurring run: `mlops pipeline submit --monitor --cron ...`.
+    """
+    import time
+
+    from infra.cli import fail
+    from pipelines.registry import LocalRegistry, RegistryError
+    from pipelines.serving.monitor import RETRAIN, MonitorPolicy, check_deployed
+
+    if not local:
+        raise fail("only --local is implemented here; on a cluster use `mlops pipeline submit --monitor --cron ...`")
+    if (window_start is None) != (window_end is None):
+        raise fail("give both --window-start and --window-end, or neither")
+    try:
+        policy = MonitorPolicy(method, max_drift, max_auc_drop, min_rows)
+        version, report = check_deployed(
+            LocalRegistry(root / "registry"), model, policy, request_log=root / "serving" / "requests.jsonl",
+            since=time.time() - since_hours * 3600, feature_repo=root / "feature_repo",
+            window=(window_start, window_end) if window_start else None)
+    except (ValueError, RegistryError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{model} {version}: {report.decision} ({report.rows} rows, {report.source})")
+    for reason in report.reasons:
+        typer.echo(f"  - {reason}")
+    if report.decision != RETRAIN:
+        return
+    if not retrain:
+        typer.echo("retraining needed: run again with --retrain")
+        raise typer.Exit(EXIT_RETRAIN_NEEDED)
+    from pipelines.cli import run_command
+
+    typer.echo("retraining: running the pipeline")
+    run_command(local=True, rows=rows, max_epochs=max_epochs, root=root)
+
+
+def register(app: typer.Typer, pipeline_app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.command("lineage")(lineage_command)
+    pipeline_app.command("submit")(submit_command)
+    pipeline_app.command("monitor")(monitor_command)

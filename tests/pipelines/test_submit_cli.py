@@ -1,0 +1,61 @@
+"""`mlops pipeline submit` end to end through the CLI against the local KFP API server: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from infra.cli import app
+from tests.pipelines.test_submit import TOKEN, api, package  # noqa: F401 - fixtures
+
+
+def _invoke(*args, env=None):
+    return CliRunner().invoke(app, ["pipeline", "submit", *args], env={"MLOPS_KFP_TOKEN": "", **(env or {})})
+
+
+def test_submit_by_stack_outputs_prints_the_run_and_passes_the_commit(api, package, tmp_path):  # noqa: F811
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"kfp_endpoint": api.url}))
+    (tmp_path / "token").write_text(TOKEN)
+    result = _invoke("--stack", "onprem-dc1", "--stack-outputs", str(outputs), "--token-file", str(tmp_path / "token"),
+                     "--pipeline-file", str(package), "--param", "max_epochs=3")
+    assert result.exit_code == 0, result.output
+    run = api.runs[0]
+    assert f"run id: {run['run_id']}" in result.output and f"url: {api.url}/#/runs/details/{run['run_id']}" in result.output
+    assert "pipeline created" in result.output
+    params = run["runtime_config"]["parameters"]
+    assert params["max_epochs"] == 3 and len(params["git_commit"]) >= 7
+    again = _invoke("--host", api.url, "--pipeline-file", str(package), env={"MLOPS_KFP_TOKEN": TOKEN})
+    assert again.exit_code == 0 and "new version" in again.output
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    ([], 2, "exactly one of --stack NAME or --host URL"),
+    (["--stack", "aws-uae-prod", "--stack-outputs", "/nonexistent.json"], 2, "cannot read"),
+    (["--host", "kfp.example"], 2, "must start with https://"),
+    (["--host", "{url}", "--param", "nonsense"], 2, "NAME=VALUE"),
+    (["--host", "{url}"], 3, "rejected the credentials"),
+    (["--host", "{url}/not-kfp", "--token-file", "{token}"], 4, "not found"),
+    (["--host", "http://127.0.0.1:9", "--retries", "0"], 5, "cannot reach"),
+])
+def test_failures_exit_with_the_documented_code(api, package, tmp_path, args, code, message):  # noqa: F811
+    (tmp_path / "token").write_text(TOKEN)
+    args = [a.format(url=api.url, token=tmp_path / "token") for a in args]
+    result = _invoke(*args, "--pipeline-file", str(package))
+    assert result.exit_code == code, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_monitor_pipeline_is_submitted_as_a_recurring_run(api):  # noqa: F811
+    env = {"MLOPS_KFP_TOKEN": TOKEN}
+    missing = _invoke("--host", api.url, "--monitor", "--cron", "0 0 */6 * * *", env=env)
+    assert missing.exit_code == 2 and "model_uri" in missing.output and not api.requests
+    result = _invoke("--host", api.url, "--monitor", "--cron", "0 0 */6 * * *", "--param", "model_uri=s3://m/best",
+                     "--param", "reference_profile_uri=s3://m/profile", env=env)
+    assert result.exit_code == 0, result.output
+    assert "recurring run id:" in result.output
+    assert api.pipelines and next(iter(api.pipelines.values()))["display_name"] == "monitor-credit-risk"
+    assert api.recurring[0]["trigger"]["cron_schedule"]["cron"] == "0 0 */6 * * *"
