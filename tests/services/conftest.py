@@ -66,8 +66,14 @@ def preview_services(stack: str, overrides: dict[str, Any] | None = None) -> Ser
     mp = pytest.MonkeyPatch()
     mp.setattr(feature_store, "render_secret_config", spy)
     try:
-        result = run_under_mocks(lambda: build(load_from_pulumi()), project=project.name, stack=stack,
-                                 config=config, secret_keys=secret_keys, region=REGIONS[stack])
+        result = run_under_mocks(
+            lambda: build(load_from_pulumi()),
+            project=project.name,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+            region=REGIONS[stack],
+        )
     finally:
         mp.undo()
     return ServicesPreview(result, rendered)

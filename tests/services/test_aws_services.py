@@ -35,8 +35,15 @@ def test_registry_database_is_encrypted_private_and_tls_only(aws: ServicesPrevie
 @pytest.mark.parametrize(("group", "port"), [("feast-data-registry", 5432), ("feast-data-online", 6379)])
 def test_security_groups_admit_the_vpc_only_on_the_service_port(aws: ServicesPreview, group: str, port: int) -> None:
     sg = aws.one("aws:ec2/securityGroup:SecurityGroup", group).inputs
-    assert sg["ingress"] == [{"protocol": "tcp", "fromPort": port, "toPort": port, "cidrBlocks": [VPC_CIDR],
-                              "description": sg["ingress"][0]["description"]}]
+    assert sg["ingress"] == [
+        {
+            "protocol": "tcp",
+            "fromPort": port,
+            "toPort": port,
+            "cidrBlocks": [VPC_CIDR],
+            "description": sg["ingress"][0]["description"],
+        }
+    ]
     assert sg["egress"] == []
 
 
@@ -94,8 +101,11 @@ def test_pipeline_runner_reads_features_and_writes_models_and_its_artifacts(aws:
         "arn:aws:s3:::aws-uae-prod-pipeline-artifacts-123456789012/*",
     ]
     assert "arn:aws:s3:::aws-uae-prod-features-123456789012/*" in _resources(statements, "ReadObjects")
-    assert not any("datasets" in r for s in statements for r in (s["Resource"] if isinstance(s["Resource"], list)
-                                                                 else [s["Resource"]]))
+    assert not any(
+        "datasets" in r
+        for s in statements
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    )
 
 
 def test_irsa_trust_is_one_service_account_with_the_sts_audience(aws: ServicesPreview) -> None:
@@ -105,7 +115,9 @@ def test_irsa_trust_is_one_service_account_with_the_sts_audience(aws: ServicesPr
     assert subjects == ["system:serviceaccount:feature-store:feast-feature-server"]
     assert [v for k, v in condition.items() if k.endswith(":aud")] == ["sts.amazonaws.com"]
     account = aws.one("kubernetes:core/v1:ServiceAccount", "services-feast-server-sa").inputs
-    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("aws-uae-prod-feast-feature-server")
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(
+        "aws-uae-prod-feast-feature-server"
+    )
 
 
 def test_policy_builders_are_pure_json() -> None:

@@ -33,8 +33,10 @@ def test_registry_server_is_private_and_vnet_integrated(azure: ServicesPreview) 
 
 
 def test_registry_enforces_tls(azure: ServicesPreview) -> None:
-    settings = {r.inputs["configurationName"]: r.inputs["value"]
-                for r in azure.of_type("azure-native:dbforpostgresql:Configuration")}
+    settings = {
+        r.inputs["configurationName"]: r.inputs["value"]
+        for r in azure.of_type("azure-native:dbforpostgresql:Configuration")
+    }
     assert settings["require_secure_transport"] == "on"
     assert settings["ssl_min_protocol_version"] == "TLSv1.2"
 
@@ -43,8 +45,12 @@ def test_registry_is_encrypted_with_the_stacks_key(azure: ServicesPreview) -> No
     server = azure.one(SERVER, "feast-data-registry").inputs
     encryption = server["dataEncryption"]
     assert encryption["type"] == "AzureKeyVault"
-    assert encryption["primaryKeyURI"] == azure.result.outputs["keyVaultUri"].rstrip("/") + "/keys/" + \
-        encryption["primaryKeyURI"].rsplit("/keys/", 1)[1]
+    assert (
+        encryption["primaryKeyURI"]
+        == azure.result.outputs["keyVaultUri"].rstrip("/")
+        + "/keys/"
+        + encryption["primaryKeyURI"].rsplit("/keys/", 1)[1]
+    )
     assert encryption["primaryUserAssignedIdentityId"] in server["identity"]["userAssignedIdentities"]
 
 
@@ -65,16 +71,22 @@ def test_online_store_is_tls_only_and_private(azure: ServicesPreview) -> None:
     assert cache["enableNonSslPort"] is False
     assert cache["minimumTlsVersion"] == "1.2"
     assert cache["publicNetworkAccess"] == "Disabled"
-    [endpoint] = [r.inputs for r in azure.of_type("azure-native:network:PrivateEndpoint")
-                  if r.name.startswith("feast-data-online")]
+    [endpoint] = [
+        r.inputs
+        for r in azure.of_type("azure-native:network:PrivateEndpoint")
+        if r.name.startswith("feast-data-online")
+    ]
     assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["redisCache"]
     zone = azure.one("azure-native:privatedns:PrivateZone", "feast-data-dns-redis").inputs
     assert zone["privateZoneName"] == "privatelink.redis.cache.windows.net"
 
 
 def _assignments(azure: ServicesPreview, prefix: str) -> dict[str, str]:
-    return {r.inputs["scope"].rsplit("/", 1)[1]: r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
-            for r in azure.of_type("azure-native:authorization:RoleAssignment") if r.name.startswith(prefix + "-")}
+    return {
+        r.inputs["scope"].rsplit("/", 1)[1]: r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+        for r in azure.of_type("azure-native:authorization:RoleAssignment")
+        if r.name.startswith(prefix + "-")
+    }
 
 
 def test_workload_identities_hold_data_roles_on_their_containers_only(azure: ServicesPreview) -> None:
@@ -91,8 +103,9 @@ def test_workload_identities_hold_data_roles_on_their_containers_only(azure: Ser
 
 
 def test_federation_trusts_one_service_account(azure: ServicesPreview) -> None:
-    federation = azure.one("azure-native:managedidentity:FederatedIdentityCredential",
-                           "feast-feature-server-federation").inputs
+    federation = azure.one(
+        "azure-native:managedidentity:FederatedIdentityCredential", "feast-feature-server-federation"
+    ).inputs
     assert federation["subject"] == "system:serviceaccount:feature-store:feast-feature-server"
     assert federation["audiences"] == ["api://AzureADTokenExchange"]
     assert federation["issuer"] == azure.result.outputs["oidcIssuerUrl"]
@@ -108,4 +121,5 @@ def test_helpers() -> None:
         free_subnet("10.0.0.0/28", ["10.0.0.0/28"])
     assert container_scope("abfss://models@stx.dfs.core.windows.net", "sub", "rg") == (
         "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stx/"
-        "blobServices/default/containers/models")
+        "blobServices/default/containers/models"
+    )

@@ -36,11 +36,14 @@ def test_each_stack_renders_one_config_that_feast_loads(any_stack: ServicesPrevi
     assert config.offline_store.type == "duckdb"
 
 
-@pytest.mark.parametrize(("stack", "sslmode", "bucket_prefix"), [
-    ("aws", "require", "s3://aws-uae-prod-features-"),
-    ("azure", "verify-full", "abfss://features@"),
-    ("onprem", "verify-full", "s3://features"),
-])
+@pytest.mark.parametrize(
+    ("stack", "sslmode", "bucket_prefix"),
+    [
+        ("aws", "require", "s3://aws-uae-prod-features-"),
+        ("azure", "verify-full", "abfss://features@"),
+        ("onprem", "verify-full", "s3://features"),
+    ],
+)
 def test_registry_tls_and_offline_store_on_the_stacks_features_bucket(
     stack: str, sslmode: str, bucket_prefix: str, request: pytest.FixtureRequest
 ) -> None:
@@ -56,13 +59,18 @@ def test_registry_tls_and_offline_store_on_the_stacks_features_bucket(
 
 def test_config_is_a_secret_everywhere_it_is_stored(any_stack: ServicesPreview) -> None:
     """The Secrets holding the file show only "[secret]" in the preview; no password leaks into any input."""
-    secrets = [r for r in any_stack.of_type("kubernetes:core/v1:Secret")
-               if r.inputs["metadata"]["name"] == "feast-feature-store"]
+    secrets = [
+        r
+        for r in any_stack.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == "feast-feature-store"
+    ]
     assert {s.inputs["metadata"]["namespace"] for s in secrets} == {"feature-store", "kubeflow"}
     assert all(s.inputs["stringData"] == SECRET_TEXT for s in secrets)
     doc = yaml.safe_load(any_stack.feature_store_yaml[0])
-    passwords = [doc["online_store"]["connection_string"].split("password=")[1].split(",")[0],
-                 doc["registry"]["path"].split(":")[2].split("@")[0]]
+    passwords = [
+        doc["online_store"]["connection_string"].split("password=")[1].split(",")[0],
+        doc["registry"]["path"].split(":")[2].split("@")[0],
+    ]
     everything = json.dumps([r.inputs for r in any_stack.result.resources]) + json.dumps(any_stack.result.outputs)
     for password in passwords:
         assert len(password) >= 16

@@ -1,0 +1,65 @@
+"""On-prem services under mocks: PostgreSQL and Redis from pinned charts, TLS only with site-CA certificates,
+passwords in Secrets (never in Helm values), on the encrypted storage class, reachable from the ML namespaces only."""
+
+from __future__ import annotations
+
+import json
+
+from components import versions
+from components.services import onprem as services_onprem
+from tests.services.conftest import ServicesPreview
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def test_charts_are_the_pinned_ones(onprem: ServicesPreview) -> None:
+    registry = onprem.one(RELEASE, "feast-data-registry").inputs
+    online = onprem.one(RELEASE, "feast-data-online").inputs
+    assert (registry["chart"], registry["version"]) == (
+        f"{versions.POSTGRESQL.repository}/postgresql",
+        versions.POSTGRESQL.version,
+    )
+    assert (online["chart"], online["version"]) == (f"{versions.REDIS.repository}/redis", versions.REDIS.version)
+
+
+def test_postgres_accepts_tls_only_on_the_encrypted_class(onprem: ServicesPreview) -> None:
+    values = onprem.one(RELEASE, "feast-data-registry").inputs["values"]
+    assert values["tls"]["enabled"] is True and values["tls"]["certificatesSecret"] == "feast-registry-tls"
+    hba = values["primary"]["pgHbaConfiguration"].splitlines()
+    assert "hostnossl all all 0.0.0.0/0 reject" in hba
+    assert not [line for line in hba if line.startswith("host ")]
+    assert values["primary"]["persistence"]["storageClass"] == "encrypted-local"
+    assert values["auth"]["existingSecret"] == "feast-registry-db"
+
+
+def test_redis_serves_tls_with_auth_from_a_secret(onprem: ServicesPreview) -> None:
+    values = onprem.one(RELEASE, "feast-data-online").inputs["values"]
+    assert values["tls"]["enabled"] is True
+    assert values["auth"] == {
+        "enabled": True,
+        "existingSecret": "feast-online-redis",
+        "existingSecretPasswordKey": "redis-password",
+    }
+    assert values["master"]["persistence"]["storageClass"] == "encrypted-local"
+
+
+def test_no_secret_material_in_helm_values(onprem: ServicesPreview) -> None:
+    for name in ("feast-data-registry", "feast-data-online"):
+        text = json.dumps(onprem.one(RELEASE, name).inputs["values"]).lower()
+        assert 'password":' not in text.replace("passwordkey", "")
+    for secret in ("feast-data-registry", "feast-data-online"):
+        assert onprem.one("kubernetes:core/v1:Secret", secret).inputs["stringData"] == "[secret]"
+
+
+def test_certificates_come_from_the_site_issuer(onprem: ServicesPreview) -> None:
+    for name in ("feast-data-registry-tls", "feast-data-online-tls"):
+        spec = onprem.one("kubernetes:cert-manager.io/v1:Certificate", name).inputs["spec"]
+        assert spec["issuerRef"] == {"name": "dc1-enterprise-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+
+
+def test_databases_admit_only_feature_store_and_pipeline_namespaces(onprem: ServicesPreview) -> None:
+    policy = onprem.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "feast-data-registry-clients").inputs
+    [rule] = policy["spec"]["ingress"]
+    [expression] = rule["from"][0]["namespaceSelector"]["matchExpressions"]
+    assert set(expression["values"]) == {"feature-store", "kubeflow", "ml-pipelines", "ml-workspace"}
+    assert rule["ports"] == [{"protocol": "TCP", "port": services_onprem.POSTGRES_PORT}]

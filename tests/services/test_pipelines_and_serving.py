@@ -1,0 +1,124 @@
+"""Kubeflow Pipelines and KServe under mocks: pinned upstream installs, private endpoints, artifacts on the
+stack's bucket, and the deploy step's RBAC limited to InferenceServices in the serving namespace."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from components import versions
+from components.services import kfp, kserve
+from tests.services.conftest import ServicesPreview
+
+DIRECTORY = "kubernetes:kustomize/v2:Directory"
+
+
+def test_kfp_is_the_pinned_upstream_release(any_stack: ServicesPreview) -> None:
+    directories = {r.name: r.inputs["directory"] for r in any_stack.of_type(DIRECTORY)}
+    assert directories == {
+        "services-kfp-cluster-resources": versions.KFP_CLUSTER_RESOURCES.url,
+        "services-kfp-install": versions.KFP_PLATFORM.url,
+    }
+    for url in directories.values():
+        assert url.startswith("https://github.com/kubeflow/pipelines/") and url.endswith(f"?ref={versions.KFP_VERSION}")
+
+
+def test_kfp_endpoint_is_private(any_stack: ServicesPreview) -> None:
+    assert any_stack.result.outputs["kfp_endpoint"] == "http://ml-pipeline.kubeflow.svc.cluster.local:8888"
+    assert not [
+        r for r in any_stack.under("mlops:services:KubeflowPipelines") if r.type == "kubernetes:core/v1:Service"
+    ]  # no load balancer unless explicitly asked (internal only)
+
+
+def test_internal_load_balancer_is_internal_only() -> None:
+    assert set(kfp.INTERNAL_LB_ANNOTATIONS.values()) <= {"internal", "true"}
+
+
+@pytest.mark.parametrize(
+    ("stack", "root"),
+    [
+        ("aws", "s3://aws-uae-prod-pipeline-artifacts-123456789012/pipeline-root"),
+        ("onprem", "s3://pipeline-artifacts/pipeline-root"),
+    ],
+)
+def test_pipeline_root_is_the_stacks_artifacts_bucket(stack: str, root: str, request: pytest.FixtureRequest) -> None:
+    preview: ServicesPreview = request.getfixturevalue(stack)
+    data = preview.one("kubernetes:core/v1:ConfigMapPatch", "services-kfp-launcher").inputs["data"]
+    assert data["defaultPipelineRoot"] == root
+    provider = yaml.safe_load(data["providers"])["s3"]["default"]
+    assert provider["disableSSL"] is False
+    if stack == "aws":
+        assert provider["credentials"] == {"fromEnv": True}  # IRSA, no keys
+        assert provider["endpoint"] == "s3.me-central-1.amazonaws.com"
+
+
+def test_pipeline_runner_is_bound_to_its_cloud_identity(aws: ServicesPreview) -> None:
+    patch = aws.one("kubernetes:core/v1:ServiceAccountPatch", "services-kfp-runner-identity").inputs["metadata"]
+    assert patch["name"] == kfp.RUNNER_SERVICE_ACCOUNT and patch["namespace"] == kfp.NAMESPACE
+    assert patch["annotations"]["eks.amazonaws.com/role-arn"].endswith("kfp-pipeline-runner")
+
+
+def test_kfp_namespace_is_locked_down(any_stack: ServicesPreview) -> None:
+    ns = any_stack.one("kubernetes:core/v1:Namespace", "services-kfp-ns").inputs["metadata"]
+    assert ns["name"] == "kubeflow"
+    labels = ns["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    deny = any_stack.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "services-kfp-ns-default-deny").inputs
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_kserve_charts_are_pinned(any_stack: ServicesPreview) -> None:
+    releases = {r.name: r.inputs for r in any_stack.of_type("kubernetes:helm.sh/v3:Release")}
+    crd, controller = releases["services-kserve-crd"], releases["services-kserve"]
+    assert (crd["chart"], crd["version"]) == ("oci://ghcr.io/kserve/charts/kserve-crd", versions.KSERVE_VERSION)
+    assert (controller["chart"], controller["version"]) == (
+        "oci://ghcr.io/kserve/charts/kserve",
+        versions.KSERVE_VERSION,
+    )
+
+
+def test_serving_runtime_serves_pytorch_with_a_pinned_hardened_image(any_stack: ServicesPreview) -> None:
+    runtime = any_stack.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-torchserve").inputs
+    assert runtime["metadata"] == {"name": kserve.RUNTIME_NAME, "namespace": "ml-serving"}
+    assert {"name": "pytorch", "version": "1", "autoSelect": True, "priority": 1} in runtime["spec"][
+        "supportedModelFormats"
+    ]
+    [container] = runtime["spec"]["containers"]
+    assert container["image"] == versions.TORCHSERVE_KSERVE_IMAGE.reference
+    assert container["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert set(container["resources"]) == {"requests", "limits"}
+
+
+def test_deploy_step_may_roll_out_inference_services_in_the_serving_namespace_only(any_stack: ServicesPreview) -> None:
+    role = any_stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "services-kserve-deployer").inputs
+    assert role["metadata"]["namespace"] == "ml-serving"
+    verbs = {v for rule in role["rules"] for v in rule["verbs"]}
+    assert "delete" not in verbs and "*" not in verbs
+    assert {g for rule in role["rules"] for g in rule["apiGroups"]} == {"serving.kserve.io"}
+    assert {"create", "update", "patch"} <= set(role["rules"][0]["verbs"])  # canary: patch canaryTrafficPercent
+    binding = any_stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "services-kserve-deployer").inputs
+    assert binding["metadata"]["namespace"] == "ml-serving"
+    assert binding["roleRef"]["kind"] == "Role"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "pipeline-runner", "namespace": "kubeflow"}]
+    cluster_bindings = [
+        r
+        for r in any_stack.under("mlops:services:PlatformServices")
+        if r.type == "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+    ]
+    assert cluster_bindings == []
+
+
+def test_model_servers_read_models_only(aws: ServicesPreview) -> None:
+    import json
+
+    statements = json.loads(aws.one("aws:iam/rolePolicy:RolePolicy", "kserve-model-server-irsa").inputs["policy"])
+    resources = [
+        r
+        for s in statements["Statement"]
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    assert all("models" in r or ":kms:" in r for r in resources)
+    assert not [s for s in statements["Statement"] if s["Sid"] == "WriteObjects"]
