@@ -27,6 +27,7 @@ def run(rows: int, stores: list[str]) -> None:
     from pipelines.features.generate import generate, reference_join
     from pipelines.features.store import LocalFeatureStore
 
+    warnings.simplefilter("ignore")  # feast/ibis deprecation chatter; imports above reset the filters
     data = generate(rows)
     entities = data["loan_applications"][[schema.ENTITY_KEY, schema.TIMESTAMP, schema.LABEL]]
     tables = {t: f.drop(columns=[schema.LABEL], errors="ignore") for t, f in data.items()}
@@ -59,7 +60,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="entity rows per size")
     parser.add_argument("--file-store", action="store_true", help="also time Feast's file offline store")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
     for rows in args.rows:
         run(rows, ["duckdb", "file"] if args.file_store else ["duckdb"])
 

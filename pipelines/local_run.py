@@ -113,8 +113,8 @@ def _collect(run_dir: Path, log_path: Path, seconds: float) -> LocalRunResult:
                "gate": run_dir / "release-gate" / "report",
                "model": run_dir / "select-best-model" / "best_model"}
     evaluation = json.loads((run_dir / "evaluate-model" / "evaluation").read_text())
-    gate_line = (run_dir / "release-gate" / "report").read_text().splitlines()[0]
-    decision = gate_line.rsplit(":", 1)[-1].strip().lower()
+    gate_output = json.loads((run_dir / "release-gate" / "executor_output.json").read_text())
+    decision = gate_output["parameterValues"]["Output"]
     metrics = {k: evaluation[k] for k in ("auc", "accuracy", "ece", "demographic_parity_difference",
                                           "equalized_odds_difference", "robustness_drop")}
     return LocalRunResult(run_dir=run_dir, log=log_path, decision=decision, seconds=seconds, reports=reports,

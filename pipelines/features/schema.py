@@ -103,7 +103,7 @@ def service_fields() -> list[Field]:
 
 def training_fields() -> list[Field]:
     """Columns of a training frame besides key and timestamp: service features, then the label."""
-    return [*service_fields(), TABLES["loan_applications"].fields[-1]]
+    return [*service_fields(), *(f for f in LOAN_APPLICATIONS.fields if f.name == LABEL)]
 
 
 def model_inputs() -> tuple[list[str], dict[str, tuple]]:

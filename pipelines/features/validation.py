@@ -53,12 +53,13 @@ def _examples(values: pd.Series) -> list:
     return [v.item() if hasattr(v, "item") else v for v in values.head(MAX_EXAMPLES).tolist()]
 
 
-def check_frame(df: pd.DataFrame, fields: list[Field], subject: str, *, keyed: bool = True,
-                unique_keys: bool = True) -> ValidationReport:
-    """Every problem in ``df`` against ``fields`` (plus entity key and event timestamp when ``keyed``)."""
+def check_frame(df: pd.DataFrame, fields: list[Field], subject: str, *, unique_keys: bool = True) -> ValidationReport:
+    """Every problem in ``df`` against the entity key, the event timestamp and ``fields``.
+
+    ``unique_keys``: one row per entity and timestamp (a source table); training frames may repeat them.
+    """
     report = ValidationReport(subject=subject, rows=len(df))
-    if keyed:
-        fields = [Field(ENTITY_KEY, "int64", 0), Field(TIMESTAMP, "timestamp"), *fields]
+    fields = [Field(ENTITY_KEY, "int64", 0), Field(TIMESTAMP, "timestamp"), *fields]
     for f in fields:
         if f.name not in df.columns:
             report.issues.append(Issue(f.name, "missing", f"required column is missing (type {f.dtype})"))
@@ -83,7 +84,7 @@ def check_frame(df: pd.DataFrame, fields: list[Field], subject: str, *, keyed: b
             if len(bad):
                 report.issues.append(Issue(f.name, "allowed", f"values not in {list(f.allowed)}", len(bad),
                                            _examples(bad)))
-    if keyed and unique_keys and not report.issues:
+    if unique_keys and not report.issues:
         dup = df.duplicated([ENTITY_KEY, TIMESTAMP], keep=False)
         if dup.any():
             report.issues.append(Issue(f"{ENTITY_KEY}+{TIMESTAMP}", "duplicate",

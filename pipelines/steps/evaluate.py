@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 import pandas as pd
 
 DECISION_THRESHOLD = 0.5

@@ -94,3 +94,20 @@ def test_online_store_serves_materialized_features(small_store):
     online = store.get_online_features(features=store.get_feature_service("credit_risk_v1"),
                                        entity_rows=[{schema.ENTITY_KEY: applicant}]).to_dict()
     assert online["annual_income"][0] is not None and online[schema.SENSITIVE][0] in schema.AGE_BANDS
+
+
+def test_the_file_offline_store_drops_entity_rows_that_duckdb_keeps(small_store, tmp_path):
+    """Why the embedded store uses DuckDB: Feast's file store silently loses duplicate and too-early entity rows."""
+    import shutil
+
+    file_store = LocalFeatureStore(tmp_path / "file_repo", offline_store="file")
+    for table in schema.TABLES:
+        file_store.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(small_store.source_path(table), file_store.source_path(table))
+    file_store.apply()
+    entities = small_store.entity_rows()
+    asked = pd.concat([entities, entities.head(7),
+                       entities.head(5).assign(event_timestamp=pd.Timestamp("2023-06-01", tz="UTC"))], ignore_index=True)
+    by_file, by_duckdb = file_store.historical(asked), small_store.historical(asked)
+    assert by_duckdb.rows_got == len(asked)
+    assert by_file.rows_got < len(asked)
