@@ -1,0 +1,225 @@
+"""Safeguards the components set, each flipped the way turning its component argument off would flip it.
+
+A :class:`Mutation` names a shipped stack, the Pulumi resource to change (type token and name), the edit to its
+inputs (or its removal), and the check id that must then fail, on that resource or on the one named by ``on``.
+Edits change exactly what the component would have planned with the safeguard off; nothing else in the stack moves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Edit = Callable[[dict[str, Any]], None]
+
+AWS, AZURE, ONPREM = "aws-uae-prod", "azure-uae-prod", "onprem-dc1"
+
+S3 = "aws:s3/bucket:Bucket"
+KMS_KEY = "aws:kms/key:Key"
+EKS = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+TRAIL = "aws:cloudtrail/trail:Trail"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+VPC = "aws:ec2/vpc:Vpc"
+RDS = "aws:rds/instance:Instance"
+REDIS_AWS = "aws:elasticache/replicationGroup:ReplicationGroup"
+STORAGE = "azure-native:storage:StorageAccount"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+AKS = "azure-native:containerservice:ManagedCluster"
+AKS_POOL = "azure-native:containerservice:AgentPool"
+VAULT = "azure-native:keyvault:Vault"
+VAULT_KEY = "azure-native:keyvault:Key"
+REDIS_AZURE = "azure-native:redis:Redis"
+POSTGRES = "azure-native:dbforpostgresql:Server"
+POSTGRES_CONFIG = "azure-native:dbforpostgresql:Configuration"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    id: str
+    stack: str
+    type: str
+    name: str
+    expect: str
+    """The check id that must fail once the safeguard is off."""
+    edit: Edit | None
+    """Changes the resource's inputs in place; None removes the resource from the stack."""
+    why: str
+    """The component argument or default this flips."""
+    on: tuple[str, str] | None = None
+    """(type, name) of the resource the finding lands on, when it is not the edited one."""
+
+    @property
+    def target(self) -> tuple[str, str]:
+        return self.on or (self.type, self.name)
+
+
+def _walk(inputs: dict[str, Any], path: str) -> tuple[Any, str | int]:
+    node: Any = inputs
+    steps: list[str | int] = [int(s) if s.isdigit() else s for s in path.split(".")]
+    for step in steps[:-1]:
+        node = node[step]
+    return node, steps[-1]
+
+
+def put(*pairs: tuple[str, Any]) -> Edit:
+    """Set dotted paths (``vpcConfig.endpointPublicAccess``, ``blockDeviceMappings.0.ebs.encrypted``)."""
+
+    def edit(inputs: dict[str, Any]) -> None:
+        for path, value in pairs:
+            node, last = _walk(inputs, path)
+            node[last] = value
+
+    return edit
+
+
+def drop(*paths: str) -> Edit:
+    def edit(inputs: dict[str, Any]) -> None:
+        for path in paths:
+            node, last = _walk(inputs, path)
+            del node[last]
+
+    return edit
+
+
+def _container(inputs: dict[str, Any]) -> dict[str, Any]:
+    return inputs["spec"]["template"]["spec"]["containers"][0]
+
+
+def container(**security: Any) -> Edit:
+    """Set securityContext fields of the workload's first container."""
+    return lambda inputs: _container(inputs).setdefault("securityContext", {}).update(security)
+
+
+def without_tls_deny(inputs: dict[str, Any]) -> None:
+    policy = json.loads(inputs["policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))]
+    inputs["policy"] = json.dumps(policy)
+
+
+def without_tag(tag: str) -> Edit:
+    return lambda inputs: inputs["tags"].pop(tag)
+
+
+def without_gpu_taint_aws(inputs: dict[str, Any]) -> None:
+    inputs["taints"] = [t for t in inputs.get("taints", []) if t.get("key") != "nvidia.com/gpu"]
+
+
+def without_gpu_taint_azure(inputs: dict[str, Any]) -> None:
+    inputs["nodeTaints"] = [t for t in inputs.get("nodeTaints", []) if not t.startswith("nvidia.com/gpu")]
+
+
+def without_limits(inputs: dict[str, Any]) -> None:
+    _container(inputs)["resources"].pop("limits")
+
+
+MUTATIONS: list[Mutation] = [
+    # --- AWS foundation (components/aws) ---
+    Mutation("aws-kms-rotation-off", AWS, KMS_KEY, "platform", "CKV_MLOPS_006",
+             put(("enableKeyRotation", False)), "KmsKey: rotation always on"),
+    Mutation("aws-eks-public-endpoint", AWS, EKS, "eks", "CKV_MLOPS_007",
+             put(("vpcConfig.endpointPublicAccess", True)), "EksClusterArgs.public_endpoint=True"),
+    Mutation("aws-eks-secrets-unencrypted", AWS, EKS, "eks", "CKV_AWS_58",
+             drop("encryptionConfig"), "EksCluster: envelope encryption of secrets with the CMK"),
+    Mutation("aws-eks-control-plane-logs-missing", AWS, EKS, "eks", "CKV_AWS_37",
+             put(("enabledClusterLogTypes", ["api"])), "EksCluster: all five control-plane log types"),
+    Mutation("aws-imdsv1", AWS, LAUNCH_TEMPLATE, "pool-gpu-a10g", "CKV_MLOPS_004",
+             put(("metadataOptions.httpTokens", "optional")), "ManagedNodeGroup: IMDSv2 only"),
+    Mutation("aws-node-volume-unencrypted", AWS, LAUNCH_TEMPLATE, "pool-system", "CKV_MLOPS_005",
+             put(("blockDeviceMappings.0.ebs.encrypted", "false")), "ManagedNodeGroup: encrypted root volume"),
+    Mutation("aws-node-volume-no-cmk", AWS, LAUNCH_TEMPLATE, "pool-cpu-batch", "CKV_MLOPS_005",
+             drop("blockDeviceMappings.0.ebs.kmsKeyId"), "ManagedNodeGroup: root volume under the stack's CMK"),
+    Mutation("aws-gpu-taint-missing", AWS, NODE_GROUP, "pool-gpu-a10g", "CKV_MLOPS_003",
+             without_gpu_taint_aws, "ManagedNodeGroup: GPU pools carry components.gpu.GPU_TAINT"),
+    Mutation("aws-node-group-no-launch-template", AWS, NODE_GROUP, "pool-system", "CKV_MLOPS_008",
+             drop("launchTemplate"), "ManagedNodeGroup: hardened launch template"),
+    Mutation("aws-wrong-region", AWS, S3, "bucket-datasets", "CKV_MLOPS_001",
+             put(("region", "eu-west-1")), "residency.allowedRegions: resource outside the stack's regions"),
+    Mutation("aws-missing-tag", AWS, S3, "bucket-models", "CKV_MLOPS_002",
+             without_tag("data-classification"), "required tags on every resource"),
+    Mutation("aws-public-bucket", AWS, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket-datasets",
+             "CKV_AWS_56", put(("restrictPublicBuckets", False), ("blockPublicPolicy", False),
+                               ("blockPublicAcls", False), ("ignorePublicAcls", False)),
+             "SecureBucket: public access block"),
+    Mutation("aws-bucket-sse-removed", AWS,
+             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+             "bucket-features", "CKV_AWS_145", None, "SecureBucket: SSE-KMS default encryption",
+             on=(S3, "bucket-features")),
+    Mutation("aws-bucket-versioning-off", AWS, "aws:s3/bucketVersioning:BucketVersioning", "bucket-models",
+             "CKV_AWS_21", put(("versioningConfiguration.status", "Suspended")), "SecureBucketArgs.versioning=False",
+             on=(S3, "bucket-models")),
+    Mutation("aws-bucket-logging-removed", AWS, "aws:s3/bucketLogging:BucketLogging", "bucket-datasets",
+             "CKV_AWS_18", None, "SecureBucket: server access logging", on=(S3, "bucket-datasets")),
+    Mutation("aws-bucket-policy-no-tls-deny", AWS, "aws:s3/bucketPolicy:BucketPolicy", "bucket-pipeline-artifacts",
+             "CKV_MLOPS_009", without_tls_deny, "SecureBucket: deny aws:SecureTransport=false"),
+    Mutation("aws-flow-logs-removed", AWS, "aws:ec2/flowLog:FlowLog", "network-flow-logs", "CKV2_AWS_11", None,
+             "PrivateNetwork: VPC flow logs", on=(VPC, "network")),
+    Mutation("aws-cloudtrail-validation-off", AWS, TRAIL, "audit", "CKV_AWS_36",
+             put(("enableLogFileValidation", False)), "AuditTrail: log file validation"),
+    Mutation("aws-cloudtrail-unencrypted", AWS, TRAIL, "audit", "CKV_AWS_35",
+             drop("kmsKeyId"), "AuditTrail: trail encrypted with the audit CMK"),
+    Mutation("aws-log-group-unencrypted", AWS, LOG_GROUP, "eks-control-plane", "CKV_AWS_158",
+             drop("kmsKeyId"), "EksCluster: control-plane log group under the CMK"),
+    Mutation("aws-log-retention-short", AWS, LOG_GROUP, "network-flow-logs", "CKV_AWS_338",
+             put(("retentionInDays", 7)), "PrivateNetworkArgs.flow_log_retention_days=7"),
+    Mutation("aws-default-sg-open", AWS, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network",
+             "CKV2_AWS_12", put(("ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
+             "PrivateNetwork: default security group with no rules", on=(VPC, "network")),
+    # --- Azure foundation (components/azure) ---
+    Mutation("azure-storage-tls10", AZURE, STORAGE, "storage-data-account", "CKV_MLOPS_105",
+             put(("minimumTlsVersion", "TLS1_0")), "StorageAccount: TLS 1.2 minimum"),
+    Mutation("azure-storage-http", AZURE, STORAGE, "storage-models-account", "CKV_MLOPS_106",
+             put(("enableHttpsTrafficOnly", False)), "StorageAccount: HTTPS only"),
+    Mutation("azure-storage-public-blob", AZURE, STORAGE, "storage-artifacts-account", "CKV_MLOPS_107",
+             put(("allowBlobPublicAccess", True)), "StorageAccount: no public blob access"),
+    Mutation("azure-storage-default-allow", AZURE, STORAGE, "storage-data-account", "CKV_AZURE_35",
+             put(("networkRuleSet.defaultAction", "Allow")), "StorageAccount: network default action Deny"),
+    Mutation("azure-storage-no-infra-encryption", AZURE, STORAGE, "storage-models-account", "CKV_MLOPS_110",
+             put(("encryption.requireInfrastructureEncryption", False)), "StorageAccount: double encryption"),
+    Mutation("azure-storage-no-cmk", AZURE, STORAGE, "storage-artifacts-account", "CKV_MLOPS_111",
+             put(("encryption.keySource", "Microsoft.Storage")), "StorageAccount: customer-managed key"),
+    Mutation("azure-blob-soft-delete-off", AZURE, BLOB_SERVICE, "storage-data-blob-service", "CKV_MLOPS_113",
+             put(("deleteRetentionPolicy.enabled", False)), "StorageAccount: blob soft delete"),
+    Mutation("azure-wrong-region", AZURE, STORAGE, "storage-models-account", "CKV_MLOPS_101",
+             put(("location", "westeurope")), "residency.allowedRegions: resource outside the stack's regions"),
+    Mutation("azure-missing-tag", AZURE, STORAGE, "storage-data-account", "CKV_MLOPS_102",
+             without_tag("owner"), "required tags on every resource"),
+    Mutation("azure-aks-no-encryption-at-host", AZURE, AKS_POOL, "aks-pool-gpua100", "CKV_MLOPS_104",
+             put(("enableEncryptionAtHost", False)), "AksPool: encryption at host"),
+    Mutation("azure-aks-gpu-taint-missing", AZURE, AKS_POOL, "aks-pool-gput4", "CKV_MLOPS_103",
+             without_gpu_taint_azure, "AksPool: GPU pools carry components.gpu.GPU_TAINT"),
+    Mutation("azure-aks-public-cluster", AZURE, AKS, "aks-cluster", "CKV_MLOPS_109",
+             put(("apiServerAccessProfile.enablePrivateCluster", False)), "AksClusterArgs.public_api_server=True"),
+    Mutation("azure-aks-local-accounts", AZURE, AKS, "aks-cluster", "CKV_AZURE_141",
+             put(("disableLocalAccounts", False)), "AksCluster: local accounts disabled"),
+    Mutation("azure-aks-no-entra-rbac", AZURE, AKS, "aks-cluster", "CKV_MLOPS_112",
+             put(("aadProfile.enableAzureRBAC", False)), "AksCluster: Entra ID RBAC"),
+    Mutation("azure-keyvault-purge-protection-off", AZURE, VAULT, "keyvault-vault", "CKV_AZURE_110",
+             put(("properties.enablePurgeProtection", False)), "KeyVault: purge protection"),
+    Mutation("azure-keyvault-no-rbac", AZURE, VAULT, "keyvault-vault", "CKV_MLOPS_114",
+             put(("properties.enableRbacAuthorization", False)), "KeyVault: RBAC authorisation"),
+    Mutation("azure-key-rotation-off", AZURE, VAULT_KEY, "keyvault-cmk", "CKV_MLOPS_108",
+             drop("properties.rotationPolicy"), "KeyVault: CMK rotation policy"),
+    # --- Kubernetes workloads (components/services, onprem-dc1) ---
+    Mutation("k8s-privileged-pod", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_16",
+             container(privileged=True), "workload hardening: never privileged"),
+    Mutation("k8s-run-as-root", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_MLOPS_201",
+             container(runAsNonRoot=False, runAsUser=0), "workload hardening: runAsNonRoot"),
+    Mutation("k8s-writable-root-fs", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_MLOPS_202",
+             container(readOnlyRootFilesystem=False), "workload hardening: read-only root file system"),
+    Mutation("k8s-no-resource-limits", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_MLOPS_203",
+             without_limits, "workload hardening: resource limits"),
+    Mutation("k8s-privilege-escalation", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_20",
+             container(allowPrivilegeEscalation=True), "workload hardening: no privilege escalation"),
+    Mutation("k8s-capabilities-kept", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_37",
+             container(capabilities={}), "workload hardening: drop ALL capabilities"),
+    Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
+             put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
+             "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
+]

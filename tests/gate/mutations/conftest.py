@@ -1,0 +1,50 @@
+"""Every shipped stack previewed once, every mutation applied to its own copy, all gated in ONE Checkov run."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import pytest
+
+from infra.preview.model import PreviewResource, PreviewResult
+from tests.gate.mutations.catalogue import MUTATIONS, Mutation
+
+
+def find(result: PreviewResult, type_token: str, name: str) -> PreviewResource:
+    found = [r for r in result.resources if r.custom and r.type == type_token and r.name == name]
+    assert len(found) == 1, f"{result.stack}: expected one {type_token} {name!r}, found {len(found)}"
+    return found[0]
+
+
+def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
+    """A copy of the stack named ``mut-<id>`` with the safeguard flipped. Only the mutated provider's resources
+    are kept (Checkov never links resources across frameworks), which keeps the single run small."""
+    result = copy.deepcopy(shipped)
+    result.stack = f"mut-{mutation.id}"
+    target = find(result, mutation.type, mutation.name)
+    if mutation.edit is None:
+        result.resources.remove(target)
+    else:
+        mutation.edit(target.inputs)
+        # an input the component no longer sets depends on nothing (translation turns dependencies into references)
+        target.property_dependencies = {k: v for k, v in target.property_dependencies.items() if k in target.inputs}
+    package = target.package
+    result.resources = [r for r in result.resources if not r.custom or r.package in (package, "pulumi")]
+    return result
+
+
+@dataclass
+class MutationRun:
+    shipped: dict[str, PreviewResult]
+    report: object
+    """policies.gate.GateReport of the shipped stacks and every mutated copy."""
+
+
+@pytest.fixture(scope="session")
+def mutation_run() -> MutationRun:
+    from policies.gate import collect_inputs, run_gate
+
+    shipped = {r.stack: r for r in collect_inputs(all_stacks=True)}
+    mutated = [mutate(shipped[m.stack], m) for m in MUTATIONS]
+    return MutationRun(shipped, run_gate([*shipped.values(), *mutated]))

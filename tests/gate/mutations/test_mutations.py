@@ -1,0 +1,43 @@
+"""Flip each safeguard the components set and the gate must fail the stack, naming the expected check.
+
+One gate run covers the shipped stacks and a ``mut-<id>`` copy per mutation (see conftest.py), so this costs one
+preview per stack and one Checkov run. The shipped stacks must pass in the same run, and the expected check must
+pass on the unmutated resource there: a check that already fails, or is absent, proves nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gate.mutations.catalogue import MUTATIONS, Mutation
+from tests.gate.mutations.conftest import MutationRun, find
+
+pytestmark = pytest.mark.slow
+
+
+def _findings(run: MutationRun, stack: str, check_id: str, type_token: str, name: str) -> list:
+    return [f for s in run.report.stacks if s.stack == stack for f in s.findings
+            if f.check_id == check_id and f.type == type_token and f.name == name]
+
+
+def test_catalogue_is_broad_and_unique():
+    assert len(MUTATIONS) >= 30
+    assert len({m.id for m in MUTATIONS}) == len(MUTATIONS)
+
+
+def test_shipped_stacks_pass_in_the_same_run(mutation_run):
+    for stack in mutation_run.shipped:
+        report = next(s for s in mutation_run.report.stacks if s.stack == stack)
+        failed = [(f.check_id, f.name) for f in report.findings if f.status == "FAILED"]
+        assert failed == [], stack
+    assert mutation_run.report.exit_code == 1  # the mutated copies fail the run as a whole
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.id for m in MUTATIONS])
+def test_flipped_safeguard_fails_the_gate(mutation_run, mutation: Mutation):
+    type_token, name = mutation.target
+    find(mutation_run.shipped[mutation.stack], type_token, name)
+    before = {f.status for f in _findings(mutation_run, mutation.stack, mutation.expect, type_token, name)}
+    assert before == {"PASSED"}, f"{mutation.expect} must pass on the shipped {name} (got {before or 'no result'})"
+    after = {f.status for f in _findings(mutation_run, f"mut-{mutation.id}", mutation.expect, type_token, name)}
+    assert after == {"FAILED"}, f"{mutation.why}: {mutation.expect} did not fail on {name} (got {after or 'no result'})"
