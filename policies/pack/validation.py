@@ -49,14 +49,17 @@ def plain(value: Any, unknowns: frozenset[str]) -> Any:
     if isinstance(value, str):
         return UNKNOWN if value in unknowns else value
     if isinstance(value, Mapping):
-        raw = value if isinstance(value, dict) else value["__target"]
-        return {str(k): plain(v, unknowns) for k, v in raw.items()}
+        return {str(k): plain(v, unknowns) for k, v in (value if isinstance(value, dict) else _target(value)).items()}
     if isinstance(value, Sequence) and not isinstance(value, bytes):
-        raw = value if isinstance(value, list) else value["__target"]
-        return [plain(v, unknowns) for v in raw]
+        return [plain(v, unknowns) for v in (value if isinstance(value, list) else _target(value))]
     if value is None or isinstance(value, (bool, int, float)):
         return value
     return f"[{type(value).__name__}]"  # assets and archives: content Checkov does not read
+
+
+def _target(proxy: Any) -> Any:
+    """What a pulumi_policy proxy wraps (its documented escape hatch: the ``"__target"`` key)."""
+    return proxy["__target"]
 
 
 def is_custom(resource: Any) -> bool:

@@ -97,6 +97,7 @@ def engine(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
     pack = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."], cwd=PACK_DIR,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert pack.stdout is not None and pack.stderr is not None
     try:
         port = pack.stdout.readline().strip()
         if not port.isdigit():
