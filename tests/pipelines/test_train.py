@@ -86,3 +86,18 @@ def test_train_component_runs_locally_and_writes_a_loadable_model(training_data,
     model, pre = load_model(str(model_dir))
     assert len(pre.input_names) == model.net[0].in_features
     assert len(list((tmp_path / "ckpt" / "test-run").glob(f"*/{CHECKPOINT}"))) == 1
+
+
+def test_training_benchmark_runs_with_only_torch_and_numpy():
+    """benchmarks/training.py is copied to GPU machines that have torch and numpy but not pandas, feast or kfp."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import runpy, sys; sys.argv = ['training.py', '--device', 'cpu', '--rows', '2000', '--epochs', '1', "
+              "'--batch-sizes', '256']; runpy.run_path('benchmarks/training.py', run_name='__main__'); "
+              "heavy = {'pandas', 'feast', 'kfp', 'pyarrow'} & set(sys.modules); assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "samples/s" in done.stdout
