@@ -30,6 +30,8 @@ class IdentityBinding:
 
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     pod_labels: dict[str, str] = field(default_factory=dict)
+    service_account_secrets: list[str] = field(default_factory=list)
+    """Secrets to list on the ServiceAccount (on-prem object-store keys, which KServe reads from there)."""
     env: list[dict[str, Any]] = field(default_factory=list)
     identity: pulumi.Input[str] | None = None
     """The cloud principal (role ARN, managed identity client id); None where the target has none."""

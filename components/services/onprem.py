@@ -8,12 +8,13 @@ in-cluster from pinned charts (components/versions.py), on the site's encrypted 
   Helm values.
 - Network: the namespace is default-deny; the databases admit the feature server and the pipeline namespaces
   only, on their one port.
-- Identity: on-prem has no cloud identity; workloads reach the object store with credentials from a Secret
-  (see docs/services.md).
+- Identity: on-prem has no cloud identity; each workload gets its own MinIO user, limited by policy to the
+  buckets it is granted (:class:`OnPremIdentities`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,26 +99,181 @@ def redis_values(*, storage_class: str, volume_size: str, replicas: int) -> dict
     }
 
 
-class OnPremIdentities:
-    """No cloud identity on-prem: pods read the object store with the credentials of a Secret in their namespace
-    (``<service-account>-object-store``: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` of a MinIO user whose
-    policy allows exactly the granted buckets; see docs/services.md) and trust the site CA for its TLS."""
+def minio_policy(bucket_access: Sequence[tuple[str, str]]) -> str:
+    """A MinIO (S3) policy for ``(bucket, access)`` pairs: list/get, plus put for ``write``; never delete."""
+    import json
 
-    def __init__(self, *, buckets: Mapping[str, pulumi.Input[str]], object_store_endpoint: pulumi.Input[str]) -> None:
+    buckets = sorted({b for b, _ in bucket_access})
+    write = sorted({b for b, access in bucket_access if access == "write"})
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
+        },
+    ]
+    if write:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                "Resource": [f"arn:aws:s3:::{b}/*" for b in write],
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+PROVISION_SCRIPT = """\
+set -eu
+mkdir -p "$HOME/.mc/certs/CAs" && cp /ca/ca.crt "$HOME/.mc/certs/CAs/site-ca.crt"
+mc alias set platform "$ENDPOINT" "$ROOT_USER" "$ROOT_PASSWORD" >/dev/null
+mc admin user add platform "$ACCESS_KEY" "$SECRET_KEY"
+mc admin policy create platform "$POLICY" /policy/policy.json
+mc admin policy attach platform "$POLICY" --user "$ACCESS_KEY" \
+  || mc admin user info platform "$ACCESS_KEY" | grep -q "$POLICY"
+"""
+"""Creates (or updates) one MinIO user and its policy; every step is idempotent, so re-runs are safe."""
+
+
+class OnPremIdentities:
+    """No cloud identity on-prem: each ServiceAccount gets its own MinIO user whose policy allows exactly the
+    granted buckets. The keys are generated (Pulumi secrets), provisioned into MinIO by a Job in the object
+    store's namespace (with the root credentials that never leave that namespace), and handed to the workload as
+    ``<service-account>-object-store`` (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``) in its namespace."""
+
+    def __init__(
+        self,
+        *,
+        buckets: Mapping[str, pulumi.Input[str]],
+        object_store_endpoint: pulumi.Input[str],
+        object_store_namespace: pulumi.Input[str],
+        object_store_ca_secret: str,
+        root_credentials_secret: str = "minio-root",
+        client_image: versions.Image = versions.MINIO_CLIENT_IMAGE,
+    ) -> None:
         self.buckets = dict(buckets)
         self.object_store_endpoint = object_store_endpoint
+        self.object_store_namespace = object_store_namespace
+        self.object_store_ca_secret = object_store_ca_secret
+        self.root_credentials_secret = root_credentials_secret
+        self.client_image = client_image
 
     def bind(
         self, name: str, *, namespace: str, service_account: str, grants: list[BucketGrant], parent: pulumi.Resource
     ) -> IdentityBinding:
+        from pulumi_kubernetes.batch.v1 import Job
+        from pulumi_kubernetes.core.v1 import Secret
+        from pulumi_random import RandomPassword
+
+        from components.services.feature_server import RESTRICTED_CONTAINER, RESTRICTED_POD
+
         check_grants(grants, self.buckets)
-        secret = f"{service_account}-object-store"
+        child = pulumi.ResourceOptions(parent=parent)
+        secret_name = f"{service_account}-object-store"
+        access = RandomPassword(f"{name}-access-key", length=20, special=False, upper=False, opts=child)
+        secret = RandomPassword(f"{name}-secret-key", length=40, special=False, opts=child)
+        keys = {
+            "AWS_ACCESS_KEY_ID": pulumi.Output.secret(access.result),
+            "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(secret.result),
+        }
+        for key, ns in (("workload", namespace), ("provisioning", self.object_store_namespace)):
+            Secret(
+                f"{name}-{key}-keys",
+                metadata={"name": secret_name, "namespace": ns},
+                type="Opaque",
+                string_data=keys,
+                opts=child,
+            )
+        policy_name = f"mlops-{name}"
+        policy = pulumi.Output.all(*[self.buckets[g.bucket] for g in grants]).apply(
+            lambda uris: minio_policy(
+                [(u.removeprefix("s3://").split("/", 1)[0], g.access) for u, g in zip(uris, grants, strict=True)]
+            )
+        )
+        policy_map = Secret(
+            f"{name}-policy",
+            metadata={"name": f"{policy_name}-policy", "namespace": self.object_store_namespace},
+            type="Opaque",
+            string_data={"policy.json": policy},
+            opts=child,
+        )
+
+        def from_secret(secret_ref: str, key: str, env: str) -> dict[str, Any]:
+            return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret_ref, "key": key}}}
+
+        # Jobs are immutable: the name carries the policy's hash, so a changed policy runs a new Job.
+        job_name = policy.apply(lambda text: f"{policy_name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}")
+        Job(
+            f"{name}-provision",
+            metadata={"namespace": self.object_store_namespace, "name": job_name},
+            spec={
+                "backoffLimit": 6,
+                "ttlSecondsAfterFinished": 3600,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        "securityContext": RESTRICTED_POD,
+                        "containers": [
+                            {
+                                "name": "mc",
+                                "image": self.client_image.reference,
+                                "command": ["/bin/sh", "-c", PROVISION_SCRIPT],
+                                "env": [
+                                    {"name": "HOME", "value": "/tmp"},
+                                    {"name": "ENDPOINT", "value": self.object_store_endpoint},
+                                    {"name": "POLICY", "value": policy_name},
+                                    from_secret(self.root_credentials_secret, "rootUser", "ROOT_USER"),
+                                    from_secret(self.root_credentials_secret, "rootPassword", "ROOT_PASSWORD"),
+                                    from_secret(secret_name, "AWS_ACCESS_KEY_ID", "ACCESS_KEY"),
+                                    from_secret(secret_name, "AWS_SECRET_ACCESS_KEY", "SECRET_KEY"),
+                                ],
+                                "resources": {
+                                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                                },
+                                "securityContext": RESTRICTED_CONTAINER,
+                                "volumeMounts": [
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                    {"name": "ca", "mountPath": "/ca", "readOnly": True},
+                                    {"name": "policy", "mountPath": "/policy", "readOnly": True},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "tmp", "emptyDir": {}},
+                            {
+                                "name": "ca",
+                                "secret": {
+                                    "secretName": self.object_store_ca_secret,
+                                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                                },
+                            },
+                            {"name": "policy", "secret": {"secretName": policy_map.metadata.name}},
+                        ],
+                    }
+                },
+            },
+            opts=child,
+        )
         env = [{"name": "AWS_ENDPOINT_URL_S3", "value": self.object_store_endpoint}]
-        env += [
-            {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": True}}}
-            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-        ]
-        return IdentityBinding(env=env)
+        env += [from_secret(secret_name, key, key) for key in keys]
+        return IdentityBinding(
+            # KServe's storage initializer reads S3 settings from the ServiceAccount and keys from its secrets.
+            service_account_annotations={
+                "serving.kserve.io/s3-endpoint": pulumi.Output.from_input(self.object_store_endpoint).apply(
+                    lambda e: e.removeprefix("https://")
+                ),
+                "serving.kserve.io/s3-usehttps": "1",
+            },
+            service_account_secrets=[secret_name],
+            env=env,
+        )
 
 
 @dataclass

@@ -252,7 +252,12 @@ class PlatformServices(pulumi.ComponentResource):
             )
         from components.services.onprem import OnPremIdentities
 
-        return OnPremIdentities(buckets=args.buckets, object_store_endpoint=args.network["object_store_endpoint"])
+        return OnPremIdentities(
+            buckets=args.buckets,
+            object_store_endpoint=args.network["object_store_endpoint"],
+            object_store_namespace=args.network["object_store_namespace"],
+            object_store_ca_secret=args.network["object_store_ca_secret"],
+        )
 
     def _backends(self, parent: pulumi.Resource, namespace: pulumi.Input[str]) -> FeatureStoreBackends:
         args = self.args

@@ -63,3 +63,52 @@ def test_databases_admit_only_feature_store_and_pipeline_namespaces(onprem: Serv
     [expression] = rule["from"][0]["namespaceSelector"]["matchExpressions"]
     assert set(expression["values"]) == {"feature-store", "kubeflow", "ml-pipelines", "ml-workspace"}
     assert rule["ports"] == [{"protocol": "TCP", "port": services_onprem.POSTGRES_PORT}]
+
+
+def test_each_workload_gets_its_own_minio_user_scoped_to_its_buckets(onprem: ServicesPreview) -> None:
+    policy = json.loads(services_onprem.minio_policy([("features", "read"), ("models", "write")]))
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert set(resources) == {
+        "arn:aws:s3:::features",
+        "arn:aws:s3:::models",
+        "arn:aws:s3:::features/*",
+        "arn:aws:s3:::models/*",
+    }
+    put = [s for s in policy["Statement"] if "s3:PutObject" in s["Action"]]
+    assert [r for s in put for r in s["Resource"]] == ["arn:aws:s3:::models/*"]
+    assert not any("Delete" in a or a.endswith("*") for s in policy["Statement"] for a in s["Action"])
+    jobs = {r.name: r.inputs for r in onprem.of_type("kubernetes:batch/v1:Job")}
+    assert set(jobs) == {
+        "feast-feature-server-provision",
+        "kfp-pipeline-runner-provision",
+        "kfp-ui-provision",
+        "kserve-model-server-provision",
+    }
+    for job in jobs.values():
+        pod = job["spec"]["template"]["spec"]
+        assert job["metadata"]["namespace"] == "object-store"  # root credentials never leave that namespace
+        assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["containers"][0]["image"] == versions.MINIO_CLIENT_IMAGE.reference
+
+
+def test_workloads_get_their_keys_as_secrets_in_their_namespace(onprem: ServicesPreview) -> None:
+    keys = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["stringData"]
+        for r in onprem.of_type("kubernetes:core/v1:Secret")
+        if r.name.endswith("-workload-keys")
+    }
+    assert set(keys) == {
+        ("feature-store", "feast-feature-server-object-store"),
+        ("kubeflow", "pipeline-runner-object-store"),
+        ("kubeflow", "ml-pipeline-ui-object-store"),
+        ("ml-serving", "model-server-object-store"),
+    }
+    assert set(keys.values()) == {"[secret]"}
+    [container] = onprem.one("kubernetes:apps/v1:Deployment", "services-feast-server").inputs["spec"]["template"][
+        "spec"
+    ]["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+    assert refs == {
+        "AWS_ACCESS_KEY_ID": "feast-feature-server-object-store",
+        "AWS_SECRET_ACCESS_KEY": "feast-feature-server-object-store",
+    }
