@@ -137,8 +137,11 @@ def test_untranslatable_resource_blocks() -> None:
 def test_engine_sees_a_mandatory_stack_policy() -> None:
     """Started as the Pulumi CLI starts it and asked over gRPC: the pack's one stack policy is mandatory, so its
     violations (here: no Checkov) fail `pulumi preview` / `pulumi up`."""
+    meta = yaml.safe_load(PACK_YAML.read_text())
+    assert meta["runtime"]["name"] == "python"
+    assert (PACK_YAML.parent / meta["runtime"]["options"]["virtualenv"]).resolve() == POLICY_PYTHON.parents[1]
     answer = drive("engine", non_compliant(), MLOPS_CHECKOV="/nonexistent")
-    assert answer["pack"] == yaml.safe_load(PACK_YAML.read_text())["name"]
+    assert answer["pack"] == meta["name"]
     assert [(p["name"], p["enforcement_level"]) for p in answer["policies"]] == [("checkov-policy-gate", "MANDATORY")]
     assert answer["diagnostics"] and all(d["enforcement_level"] == "MANDATORY" for d in answer["diagnostics"])
     assert "Checkov is missing" in answer["diagnostics"][0]["message"]
