@@ -20,17 +20,24 @@ class LineageIncomplete(ValueError):
 
 
 def git_commit(repo: Path | str | None = None) -> str:
-    """``HEAD`` of the repository holding the code (``-dirty`` when tracked files changed), or ``"unknown"``."""
-    cwd = str(repo or Path(__file__).resolve().parents[1])
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    """``HEAD`` of the repository holding the code (``-dirty`` when tracked files changed), or ``"unknown"``.
+
+    Without ``repo``: this module's checkout, else the working directory's (a pipeline step runs an embedded copy
+    of the code, outside any checkout; the local runner starts it in the checkout).
+    """
+    candidates = [repo] if repo else [Path(__file__).resolve().parents[1], Path.cwd()]
+    for cwd in candidates:
+        try:
+            head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=str(cwd), capture_output=True, text=True,
+                                  timeout=10)
+            if head.returncode != 0:
+                continue
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=str(cwd),
+                                   capture_output=True, text=True, timeout=10)
+            return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return "unknown"
 
 
 def build_record(*, model_name: str, version: str, data: dict, git: str, parameters: dict, metrics: dict,
@@ -78,7 +85,7 @@ def rows(record: dict) -> list[tuple[str, str]]:
     gate = record.get("gate") or {}
     out.append(("gate", str(gate.get("decision")) + "".join(f"; {r}" for r in gate.get("reasons", []))))
     for d in record.get("deployments", []):
-        detail = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at", "outcome"))
+        detail = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at", "outcome") and v not in (None, [], ""))
         out.append((f"deployment {d.get('at', '')}", f"{d.get('outcome')}: {detail}"))
     return out
 

@@ -7,6 +7,7 @@ The training step requests one ``nvidia.com/gpu`` and carries the GPU pools' nod
 from kfp import dsl, kubernetes
 
 from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION
+from pipelines.components.deploy import deploy_model
 from pipelines.components.evaluate import evaluate_model
 from pipelines.components.gate import release_gate
 from pipelines.components.load_data import load_training_data
@@ -14,6 +15,7 @@ from pipelines.components.select_best import select_best_model
 from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
 from pipelines.features.schema import FEATURE_SERVICE
+from pipelines.steps.gate import DEPLOY
 
 PIPELINE_NAME = "train-validate-deploy"
 
@@ -58,6 +60,11 @@ def train_validate_deploy(
     max_demographic_parity_difference: float = 0.20,
     max_equalized_odds_difference: float = 0.35,
     max_robustness_drop: float = 0.05,
+    model_name: str = "credit-risk",
+    deploy_strategy: str = "canary",
+    canary_traffic_percent: int = 10,
+    serving_url: str = "",
+    git_commit: str = "",
 ):
     load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
                               end=train_end, reference_start=reference_start, reference_end=reference_end)
@@ -86,6 +93,12 @@ def train_validate_deploy(
                         max_equalized_odds_difference=max_equalized_odds_difference,
                         max_robustness_drop=max_robustness_drop)
     gate.set_display_name("release gate")
-    # Deploy seam: the deploy step goes inside `with dsl.If(gate.output == pipelines.steps.gate.DEPLOY):`, taking
-    # best.outputs["best_model"], evaluate.outputs["evaluation"] and gate.outputs["report"]. When the gate
-    # rejects, the run ends here and the gate's report records why (docs/pipelines.md, "Extending").
+    with dsl.If(gate.outputs["Output"] == DEPLOY, name="gate-passed"):
+        deploy = deploy_model(model=best.outputs["best_model"], dataset=load.outputs["dataset"],
+                              reference_profile=load.outputs["reference_profile"],
+                              evaluation=evaluate.outputs["evaluation"], gate_report=gate.outputs["report"],
+                              model_name=model_name, strategy=deploy_strategy,
+                              canary_traffic_percent=canary_traffic_percent, serving_url=serving_url,
+                              feature_repo=feature_repo, git_commit=git_commit, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        deploy.set_display_name("deploy (canary or blue-green; promote or roll back)")
+    # When the gate rejects, the run ends before deploy and the gate's report records why.

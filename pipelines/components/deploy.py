@@ -24,7 +24,7 @@ def deploy_model(
     min_requests: int = 20,
     window_seconds: float = 0.0,
     target: str = "auto",
-    registry_root: str = ".local-run/registry",
+    registry_root: str = "",
     serving_url: str = "",
     feature_repo: str = "",
     namespace: str = "ml-serving",
@@ -35,8 +35,10 @@ def deploy_model(
     """Returns the outcome (``promoted``, ``rolled_back`` or ``unchanged``); ``lineage`` holds the full record.
 
     ``model_version`` empty: ``v<N>`` in the local registry, ``run-<run id prefix>`` on a cluster.
+    ``registry_root`` empty: ``registry`` next to the local ``feature_repo`` (``.local-run/registry``).
     """
     import json
+    import os
 
     from pipelines.serving.deploy import collect_lineage, deploy, gate_summary, probe_rows, resolve_target
     from pipelines.serving.rollout import HealthPolicy, check_strategy
@@ -52,6 +54,8 @@ def deploy_model(
         evaluation_path=evaluation.path, gate=gate, commit=git_commit, run_id=run_id,
         deploy_params={"strategy": strategy, "canary_traffic_percent": canary_traffic_percent,
                        "health_policy": vars(policy), "window_seconds": window_seconds})
+    if not registry_root and feature_repo:
+        registry_root = os.path.join(os.path.dirname(os.path.abspath(feature_repo)), "registry")
     outcome, record = deploy(
         target=target, model_name=model_name, version=version, lineage=record, model_dir=model.path,
         model_uri=model.uri, reference_profile=reference_profile.path, rows=probe_rows(dataset.path),

@@ -55,8 +55,11 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
     if dataset_meta.get("data_hash") and dataset_meta["data_hash"] != actual:
         raise ValueError(f"dataset {dataset_path} hashes to {actual}, the load step reported {dataset_meta['data_hash']}")
     data = {"feature_service": dataset_meta.get("feature_service"), "time_range": dataset_meta.get("time_range"),
-            "rows_asked": dataset_meta.get("rows_asked"), "rows_got": dataset_meta.get("rows_got", len(frame)),
-            "data_hash": actual}
+            "rows_asked": _count(dataset_meta.get("rows_asked")),
+            "rows_got": _count(dataset_meta.get("rows_got", len(frame))), "data_hash": actual}
+    selection = Path(model_dir) / "selection.json"  # the select step's record: exact types, unlike KFP metadata
+    if selection.exists():
+        model_meta = {**model_meta, **json.loads(selection.read_text())}
     evaluation = json.loads(Path(evaluation_path).read_text())
     parameters = {"hyperparams": model_meta.get("hyperparams"), "trial_index": model_meta.get("trial_index"),
                   "reference_window": dataset_meta.get("reference_window"), "gate_thresholds": gate["thresholds"],
@@ -65,6 +68,11 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
                         parameters={k: v for k, v in parameters.items() if v is not None},
                         metrics={k: evaluation[k] for k in EVALUATION_METRICS if k in evaluation},
                         artifact_uri=model_uri, sha256=artifact_sha256(model_dir), gate=gate, pipeline_run=run_id)
+
+
+def _count(value):
+    """Row counts come back from KFP metadata as floats."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def probe_rows(dataset_path: str, limit: int = PROBE_ROWS) -> list[dict]:
