@@ -120,7 +120,7 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
     parts.append("</table>")
     rendered = not_rendered(stack)
     if rendered:
-        parts.append("<p>Not rendered offline (gated at <code>pulumi preview</code> by the policy pack):</p><ul>")
+        parts.append("<p>Not rendered offline (charts and manifests rendered by the provider or by Helm; see each entry):</p><ul>")
         parts += [f"<li><code>{escape(r.urn)}</code>: {escape(r.detail)}</li>" for r in rendered]
         parts.append("</ul>")
     return "\n".join(parts)

@@ -40,7 +40,11 @@ def is_patch(token: str) -> bool:
 
 def not_rendered_detail(resource: PreviewResource) -> str:
     inputs = resource.inputs
-    suffix = "not rendered offline; gated at `pulumi preview`"
+    if "helm.sh/v3" in resource.type:
+        # A v3 Release is one opaque object to the engine too: Helm renders it in the cluster at deploy time.
+        suffix = "not rendered offline nor by the policy pack (Helm renders a v3 Release at deploy time); pinned, reviewed"
+    else:
+        suffix = "not rendered offline; its objects are gated at `pulumi preview` by the policy pack"
     if "helm.sh" not in resource.type:
         source = inputs.get("files") or inputs.get("directory") or inputs.get("yaml") and "inline YAML" or resource.name
         return f"manifests {source}: {suffix}"

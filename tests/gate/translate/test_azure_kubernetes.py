@@ -55,7 +55,8 @@ def test_helm_release_is_listed_not_rendered_with_chart_and_version(mixed):
     (row,) = [c for c in mixed.coverage if c.type == "kubernetes:helm.sh/v3:Release"]
     assert row.status == "not-rendered"
     assert row.detail == ("chart gpu-operator v25.3.0 from https://helm.ngc.nvidia.com/nvidia: "
-                          "not rendered offline; gated at `pulumi preview`")
+                          "not rendered offline nor by the policy pack (Helm renders a v3 Release at deploy time); "
+                          "pinned, reviewed")
 
 
 def test_every_resource_has_a_coverage_row(mixed, mixed_preview):
@@ -147,7 +148,7 @@ def test_rendered_in_provider_resources_name_what_they_would_render():
     ))
     details = sorted(c.detail for c in stack.coverage)
     assert details == [
-        "chart oci://registry/minio (no version pinned) from (local or OCI reference): not rendered offline; gated at `pulumi preview`",
-        "manifests github.com/kubeflow/pipelines?ref=2.4.0: not rendered offline; gated at `pulumi preview`",
+        "chart oci://registry/minio (no version pinned) from (local or OCI reference): not rendered offline; its objects are gated at `pulumi preview` by the policy pack",
+        "manifests github.com/kubeflow/pipelines?ref=2.4.0: not rendered offline; its objects are gated at `pulumi preview` by the policy pack",
     ]
     assert {c.status for c in stack.coverage} == {"not-rendered"} and not stack.errors
