@@ -8,10 +8,10 @@ pipeline's deploy step needs.
   Serving and a networking layer; ``RawDeployment`` needs neither but cannot split traffic (docs/services.md).
 - Runtime: ``mlops-torchserve`` serves ``pytorch`` model archives (TorchServe ``.mar`` + ``config.properties``
   under the model's storage URI) with the KServe v1/v2 protocols, hardened for PSA ``restricted``.
-- Identity: the ``model-server`` ServiceAccount in the serving namespace reads the ``models`` bucket only.
+- Identity: the ``model-serving`` ServiceAccount in the serving namespace reads the ``models`` bucket only.
 - RBAC: the deploy step (the ``pipeline-runner`` ServiceAccount of KFP) may create, update and patch
-  InferenceServices in the serving namespace only (canary: patch ``canaryTrafficPercent``), and read their status;
-  no delete, no other resource, no other namespace.
+  InferenceServices in the serving namespace only (canary: patch ``canaryTrafficPercent``), read their status, and
+  delete one whose first rollout failed; no other resource, no other namespace.
 """
 
 from __future__ import annotations
@@ -29,19 +29,22 @@ from components.services.identity import BucketGrant, IdentityBinding
 
 CONTROLLER_NAMESPACE = "kserve"
 RUNTIME_NAME = "mlops-torchserve"
-MODEL_SERVER_ACCOUNT = "model-server"
+MODEL_SERVER_ACCOUNT = "model-serving"
+"""The InferenceServices' ServiceAccount (the deploy step names it: ``pipelines/serving/kserve.py``)."""
 DEPLOYER_ROLE = "inferenceservice-deployer"
 MODEL_GRANTS = [BucketGrant("models", "read")]
 DEPLOYER_RULES = [
     {
         "apiGroups": ["serving.kserve.io"],
         "resources": ["inferenceservices"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
     },
     {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices/status"], "verbs": ["get"]},
     {"apiGroups": ["serving.kserve.io"], "resources": ["servingruntimes"], "verbs": ["get", "list"]},
 ]
-"""What the deploy step may do in the serving namespace: roll out and shift traffic, never delete."""
+"""What the deploy step may do in the serving namespace: roll out, shift traffic (canary), and remove an
+InferenceService whose first version failed its health check (nothing to roll back to). Model artifacts stay:
+the models bucket is WORM."""
 INFERENCE_PORT = 8080
 
 

@@ -101,7 +101,7 @@ def test_workloads_get_their_keys_as_secrets_in_their_namespace(onprem: Services
         ("feature-store", "feast-feature-server-object-store"),
         ("kubeflow", "pipeline-runner-object-store"),
         ("kubeflow", "ml-pipeline-ui-object-store"),
-        ("ml-serving", "model-server-object-store"),
+        ("ml-serving", "model-serving-object-store"),
     }
     assert set(keys.values()) == {"[secret]"}
     [container] = onprem.one("kubernetes:apps/v1:Deployment", "services-feast-server").inputs["spec"]["template"][

@@ -96,7 +96,9 @@ def test_deploy_step_may_roll_out_inference_services_in_the_serving_namespace_on
     role = any_stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "services-kserve-deployer").inputs
     assert role["metadata"]["namespace"] == "ml-serving"
     verbs = {v for rule in role["rules"] for v in rule["verbs"]}
-    assert "delete" not in verbs and "*" not in verbs
+    assert "*" not in verbs and "deletecollection" not in verbs
+    # delete only on InferenceServices: a failed first rollout has no previous revision to fall back to
+    assert [r["resources"] for r in role["rules"] if "delete" in r["verbs"]] == [["inferenceservices"]]
     assert {g for rule in role["rules"] for g in rule["apiGroups"]} == {"serving.kserve.io"}
     assert {"create", "update", "patch"} <= set(role["rules"][0]["verbs"])  # canary: patch canaryTrafficPercent
     binding = any_stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "services-kserve-deployer").inputs
