@@ -29,11 +29,11 @@ def git_commit(repo: Path | str | None = None) -> str:
     for cwd in candidates:
         try:
             head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=str(cwd), capture_output=True, text=True,
-                                  timeout=10)
+                                  timeout=10, check=False)
             if head.returncode != 0:
                 continue
             dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=str(cwd),
-                                   capture_output=True, text=True, timeout=10)
+                                   capture_output=True, text=True, timeout=10, check=False)
             return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
         except (OSError, subprocess.SubprocessError):
             continue

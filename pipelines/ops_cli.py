@@ -84,15 +84,15 @@ def submit_command(
     stack_outputs: Annotated[Path | None, typer.Option(help="`pulumi stack output --json` saved to a file.")] = None,
     token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token.")] = None,
     oidc_token_file: Annotated[Path | None, typer.Option(help="File holding an OIDC id token.")] = None,
-    ca_bundle: Annotated[Path | None, typer.Option(help="PEM bundle of the private CA that signed the endpoint.")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option(help="PEM bundle of the private CA of the endpoint.")] = None,
     insecure_skip_tls_verify: Annotated[bool, typer.Option(
         "--insecure-skip-tls-verify", help="DANGEROUS: do not verify the endpoint's certificate.")] = False,
     pipeline_file: Annotated[Path | None, typer.Option(help="Compiled pipeline (default: the committed one).")] = None,
     pipeline_name: Annotated[str | None, typer.Option(help="Pipeline name on the server.")] = None,
     experiment: Annotated[str, typer.Option(help="Experiment for the run (created if missing).")] = MODEL,
-    version_name: Annotated[str | None, typer.Option(help="Name of the uploaded version (default: commit-time).")] = None,
+    version_name: Annotated[str | None, typer.Option(help="Uploaded version's name (default: commit-time).")] = None,
     run_name: Annotated[str | None, typer.Option(help="Run display name.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Pipeline parameter NAME=VALUE (JSON values).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Parameter NAME=VALUE (JSON value).")] = None,
     monitor: Annotated[bool, typer.Option("--monitor", help="Submit the monitoring pipeline instead.")] = False,
     cron: Annotated[str | None, typer.Option(help="Create a recurring run on this cron schedule (6 fields).")] = None,
     retries: Annotated[int, typer.Option(help="Retries of transient failures (exponential backoff).")] = 5,
@@ -106,8 +106,16 @@ def submit_command(
 
     from infra.cli import fail
     from pipelines.lineage import git_commit
-    from pipelines.submit import (EXIT_USAGE, KfpClient, SubmitError, default_version_name, endpoint_from_stack,
-                                  pipeline_parameters, resolve_token, submit)
+    from pipelines.submit import (
+        EXIT_USAGE,
+        KfpClient,
+        SubmitError,
+        default_version_name,
+        endpoint_from_stack,
+        pipeline_parameters,
+        resolve_token,
+        submit,
+    )
 
     try:
         if (stack is None) == (host is None):
@@ -164,7 +172,7 @@ def monitor_command(
     root: RootOption = DEFAULT_ROOT,
     model: ModelOption = MODEL,
     since_hours: Annotated[float, typer.Option(help="Served requests from the last N hours.")] = 24.0,
-    window_start: Annotated[str | None, typer.Option(help="Check a labelled Feast window instead (start, inclusive).")] = None,
+    window_start: Annotated[str | None, typer.Option(help="Check a labelled Feast window from this date.")] = None,
     window_end: Annotated[str | None, typer.Option(help="End of the Feast window (exclusive).")] = None,
     method: Annotated[str, typer.Option(help="psi or ks.")] = "psi",
     max_drift: Annotated[float, typer.Option(help="Drift limit per feature (PSI, or KS distance).")] = 0.25,

@@ -195,7 +195,8 @@ class LocalRegistry:
     def get(self, name: str, version: str) -> ModelVersion:
         model = self._model(self.load(), name)
         if version not in model["versions"]:
-            raise RegistryError(f"{name} has no version {version!r}; registered: {', '.join(model['versions']) or 'none'}")
+            known = ", ".join(model["versions"]) or "none"
+            raise RegistryError(f"{name} has no version {version!r}; registered: {known}")
         return self._version(name, version, model)
 
     def file(self, name: str, version: str, file_name: str) -> Path:

@@ -57,7 +57,7 @@ def endpoint_from_stack(stack: str, outputs_file: Path | None = None, repo_root:
         source = str(outputs_file)
     elif shutil.which("pulumi"):
         proc = subprocess.run(["pulumi", "stack", "output", "--json", "--stack", stack], capture_output=True,
-                              text=True, cwd=repo_root, timeout=120)
+                              text=True, cwd=repo_root, timeout=120, check=False)
         if proc.returncode != 0:
             raise SubmitError(f"`pulumi stack output --stack {stack}` failed: {proc.stderr.strip()}", EXIT_USAGE)
         outputs, source = json.loads(proc.stdout or "{}"), f"pulumi stack {stack}"
@@ -66,8 +66,8 @@ def endpoint_from_stack(stack: str, outputs_file: Path | None = None, repo_root:
                           "output --json`) or install the Pulumi CLI; or give the endpoint with --host URL", EXIT_USAGE)
     endpoint = outputs.get("kfp_endpoint") if isinstance(outputs, dict) else None
     if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
-        raise SubmitError(f"{source} has no kfp_endpoint URL (outputs: {sorted(outputs) if isinstance(outputs, dict) else outputs})",
-                          EXIT_USAGE)
+        names = sorted(outputs) if isinstance(outputs, dict) else outputs
+        raise SubmitError(f"{source} has no kfp_endpoint URL (outputs: {names})", EXIT_USAGE)
     return endpoint
 
 
@@ -103,7 +103,8 @@ class KfpClient:
         import requests
 
         if not host.startswith(("https://", "http://")):
-            raise SubmitError(f"host {host!r} must start with https:// (or http:// inside a trusted network)", EXIT_USAGE)
+            raise SubmitError(f"host {host!r} must start with https:// (or http:// inside a trusted network)",
+                              EXIT_USAGE)
         if ca_bundle is not None and not Path(ca_bundle).is_file():
             raise SubmitError(f"--ca-bundle {ca_bundle} does not exist", EXIT_USAGE)
         self.host = host.rstrip("/")
@@ -259,7 +260,8 @@ def pipeline_parameters(package: Path) -> dict:
     try:
         docs = list(yaml.safe_load_all(Path(package).read_text()))
     except OSError as exc:
-        raise SubmitError(f"{package}: cannot read: {exc.strerror}; run `mlops pipeline compile` first", EXIT_USAGE) from None
+        raise SubmitError(f"{package}: cannot read: {exc.strerror}; run `mlops pipeline compile` first",
+                          EXIT_USAGE) from None
     except yaml.YAMLError as exc:
         raise SubmitError(f"{package}: not YAML ({exc})", EXIT_USAGE) from None
     spec = docs[0] if docs and isinstance(docs[0], dict) else {}

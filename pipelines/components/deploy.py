@@ -28,7 +28,7 @@ def deploy_model(
     serving_url: str = "",
     feature_repo: str = "",
     namespace: str = "ml-serving",
-    serving_runtime: str = "mlops-credit-risk-oip",
+    serving_runtime: str = "mlops-torchserve",
     git_commit: str = "",
     run_id: str = "",
 ) -> str:

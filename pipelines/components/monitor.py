@@ -26,16 +26,16 @@ def monitor_model(
     ca_bundle: str = "",
 ) -> str:
     """Returns ``ok``, ``retrain`` or ``insufficient-data``. The window is ``[window_start, window_end)``, or the
-    ``window_days`` before ``window_end`` (the run's creation time in the monitoring pipeline). With ``kfp_host`` set and a ``retrain`` decision, it
-    starts the latest version of ``retrain_pipeline`` with the pod's service-account token (TLS verified)."""
+    ``window_days`` before ``window_end`` (the run's creation time in the monitoring pipeline). With ``kfp_host``
+    set and a ``retrain`` decision, it starts the latest version of ``retrain_pipeline`` with the pod's
+    service-account token (TLS verified)."""
     import json
+    from datetime import datetime, timedelta
 
     from pipelines.serving.monitor import RETRAIN, MonitorPolicy, check, window_frame
 
-    from datetime import datetime, timedelta
-
     policy = MonitorPolicy(method, max_drift, max_auc_drop, min_rows)
-    end = datetime.fromisoformat(window_end.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(window_end)
     window_start = window_start or (end - timedelta(days=window_days)).isoformat()
     with open(reference_profile.path) as fh:
         reference = json.load(fh)

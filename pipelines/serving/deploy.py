@@ -20,7 +20,7 @@ TARGETS = ("auto", "local", "kserve")
 PROBE_ROWS = 64
 EVALUATION_METRICS = ("auc", "accuracy", "ece", "brier", "demographic_parity_difference", "equalized_odds_difference",
                       "robust_auc", "robustness_drop")
-_JSON_BLOCK = re.compile(r"```json\n(.*?)\n```", re.S)
+_JSON_BLOCK = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
 
 
 def resolve_target(target: str) -> str:
@@ -53,7 +53,8 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
     frame = pd.read_parquet(dataset_path)
     actual = frame_hash(frame)
     if dataset_meta.get("data_hash") and dataset_meta["data_hash"] != actual:
-        raise ValueError(f"dataset {dataset_path} hashes to {actual}, the load step reported {dataset_meta['data_hash']}")
+        raise ValueError(f"dataset {dataset_path} hashes to {actual}, "
+                         f"the load step reported {dataset_meta['data_hash']}")
     data = {"feature_service": dataset_meta.get("feature_service"), "time_range": dataset_meta.get("time_range"),
             "rows_asked": _count(dataset_meta.get("rows_asked")),
             "rows_got": _count(dataset_meta.get("rows_got", len(frame))), "data_hash": actual}

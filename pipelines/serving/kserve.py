@@ -22,12 +22,15 @@ from pipelines.serving.rollout import PROMOTE, Verdict, WindowStats, judge
 GROUP, API_VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 SERVING_NAMESPACE = "ml-serving"
 """Same as ``components.kubernetes.baseline.SERVING_NAMESPACE`` (a test keeps them equal; this module runs in a pod)."""
-MODEL_FORMAT = "credit-risk-mlp"
-DEFAULT_RUNTIME = "mlops-credit-risk-oip"
-"""The ServingRuntime (issue 4's services layer) that serves this project's PyTorch models over the v2 protocol."""
+MODEL_FORMAT = "pytorch"
+DEFAULT_RUNTIME = "mlops-torchserve"
+"""The ServingRuntime of the services layer (``components.services.kserve.RUNTIME_NAME``; a test keeps them equal)."""
+MODEL_SERVER_ACCOUNT = "model-serving"
+"""The model servers' ServiceAccount (``components.services.kserve.MODEL_SERVER_ACCOUNT``): reads the models bucket."""
 ANNOTATION = "mlops.platform"
 TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
-SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+LINEAGE_SUMMARY = ("pipeline_run", "git_commit", "data_hash")
+"""Lineage kept in the InferenceService's version history (the full record is the deploy step's artifact)."""
 
 
 @dataclass
@@ -39,7 +42,7 @@ class ServiceSpec:
     sha256: str
     namespace: str = SERVING_NAMESPACE
     runtime: str = DEFAULT_RUNTIME
-    service_account: str = "model-serving"
+    service_account: str = MODEL_SERVER_ACCOUNT
     min_replicas: int = 2
     max_replicas: int = 6
     resources: dict = field(default_factory=lambda: {"requests": {"cpu": "500m", "memory": "1Gi"},
@@ -118,7 +121,7 @@ class KServeDeployer:
         if stable == rollout.version:
             return outcome_of(rollout, None, None, "kserve", note=f"{stable} is already the stable version")
         versions[rollout.version] = {"storageUri": spec.storage_uri, "sha256": spec.sha256,
-                                     "lineage": {k: lineage.get(k) for k in ("pipeline_run", "git_commit", "data_hash")}}
+                                     "lineage": {k: lineage.get(k) for k in LINEAGE_SUMMARY}}
         if current is None:
             body = manifest(spec, rollout.version, None, versions)
             self.api.create_namespaced_custom_object(GROUP, API_VERSION, spec.namespace, PLURAL, body)

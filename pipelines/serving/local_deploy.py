@@ -88,7 +88,7 @@ def deploy_local(registry: LocalRegistry, rollout: Rollout, server_url: str | No
     try:
         with serving_endpoint(registry, server_url, log, feature_repo) as url:
             verdict = _observe(url, registry, rollout)
-    except Exception as exc:  # the candidate never got a fair check: withdraw it, name what stays
+    except Exception as exc:  # noqa: BLE001 - the candidate never got a fair check: withdraw it, name what stays
         _, restored = registry.rollback(name, reason=f"health check failed: {exc}")
         outcome = outcome_of(rollout, Verdict("rollback", (f"health check failed: {exc}",), {}, None), restored,
                              "local")

@@ -57,9 +57,11 @@ class MonitorReport:
         lines = [f"# Model monitor: {self.decision.upper()}", "", f"- source: {self.source}", f"- rows: {self.rows}"]
         if self.auc is not None:
             lines.append(f"- AUC on labelled window: {self.auc:.4f} (at training: {self.baseline_auc})")
-        lines += ["", *(f"- {r}" for r in self.reasons), "", f"## Drift ({policy.method.upper()}, limit "
-                  f"{policy.max_drift})", "", "| feature | value | status |", "|---|---|---|"]
-        lines += [f"| {k} | {v:.4f} | {'drift' if k in self.drifted else 'ok'} |" for k, v in sorted(self.drift.items())]
+        heading = f"## Drift ({policy.method.upper()}, limit {policy.max_drift})"
+        lines += ["", *(f"- {r}" for r in self.reasons), "", heading, "", "| feature | value | status |",
+                  "|---|---|---|"]
+        lines += [f"| {k} | {v:.4f} | {'drift' if k in self.drifted else 'ok'} |"
+                  for k, v in sorted(self.drift.items())]
         return "\n".join(lines) + "\n"
 
 
@@ -126,7 +128,7 @@ def check(reference: dict, frame, policy: MonitorPolicy, source: str, model_dir:
     from pipelines.features.schema import LABEL
     from pipelines.ml.profile import drift
 
-    report = MonitorReport(OK, int(len(frame)), source)
+    report = MonitorReport(OK, len(frame), source)
     if len(frame) < policy.min_rows:
         report.decision = INSUFFICIENT
         report.reasons.append(f"{len(frame)} rows, at least {policy.min_rows} needed to judge drift")

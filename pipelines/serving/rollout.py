@@ -46,9 +46,9 @@ class WindowStats:
     p95_ms: float = 0.0
 
     @classmethod
-    def from_calls(cls, statuses: list[int], latencies_ms: list[float]) -> "WindowStats":
+    def from_calls(cls, statuses: list[int], latencies_ms: list[float]) -> WindowStats:
         """From per-request HTTP statuses and latencies; 5xx and transport failures (status 0) are errors."""
-        ok = [lat for status, lat in zip(statuses, latencies_ms) if 0 < status < 500]
+        ok = [lat for status, lat in zip(statuses, latencies_ms, strict=True) if 0 < status < 500]
         return cls(len(statuses), sum(1 for s in statuses if s == 0 or s >= 500), percentile(ok, 95))
 
     @property

@@ -113,7 +113,8 @@ class ServingApp:
             return state.candidate, "candidate"
         return state.stable, "stable"
 
-    def infer(self, name: str, body: dict, request_id: str | None = None, version: str | None = None) -> tuple[int, dict]:
+    def infer(self, name: str, body: dict, request_id: str | None = None,
+              version: str | None = None) -> tuple[int, dict]:
         started = time.perf_counter()
         request_id = str(body.get("id") or request_id or uuid.uuid4())
         route = "pinned"
@@ -185,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         url = urlparse(self.path)
         if url.path == "/v2/health/live":
             return self._send(200, {"live": True})
@@ -209,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             return self._send(400, {"error": str(exc)})
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         url = urlparse(self.path)
         match = _MODEL.match(url.path)
         if not match or match.group(3) != "/infer":
@@ -220,8 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
             if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-        except ValueError as exc:
+                raise TypeError("the body must be a JSON object")
+        except (ValueError, TypeError) as exc:
             return self._send(400, {"error": f"invalid JSON body: {exc}"})
         name, version, _ = match.groups()
         status, payload = self.app.infer(name, body, self.headers.get("X-Request-Id"), version)
@@ -242,7 +243,8 @@ class ModelServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-def start_in_background(app: ServingApp, host: str = "127.0.0.1", port: int = 0) -> tuple[ModelServer, threading.Thread]:
+def start_in_background(app: ServingApp, host: str = "127.0.0.1",
+                        port: int = 0) -> tuple[ModelServer, threading.Thread]:
     """Serve on a thread (port 0: an ephemeral port); stop with ``server.shutdown(); server.server_close()``."""
     server = ModelServer(app, host, port)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="mlops-serve",

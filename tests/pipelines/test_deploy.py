@@ -17,7 +17,7 @@ ROWS = [dict(SAMPLE, annual_income=50000.0 + 1000 * i) for i in range(16)]
 
 
 @pytest.fixture
-def registry(tmp_path, model_dirs):
+def registry(tmp_path, model_dirs):  # noqa: F811
     reg = LocalRegistry(tmp_path / "registry")
     for key in ("a", "b", "broken"):
         reg.register("credit-risk", model_dirs[key])
@@ -69,11 +69,14 @@ def test_an_unreachable_serving_url_withdraws_the_candidate(registry):
 # --- KServe ------------------------------------------------------------------------------------------------------
 
 
-def test_serving_namespace_matches_the_platform_baseline():
+def test_namespace_runtime_and_service_account_match_the_platform_services():
     from components.kubernetes.baseline import SERVING_NAMESPACE
-    from pipelines.serving.kserve import SERVING_NAMESPACE as DEPLOY_NAMESPACE
+    from components.services import kserve as services
+    from pipelines.serving import kserve
 
-    assert DEPLOY_NAMESPACE == SERVING_NAMESPACE
+    assert kserve.SERVING_NAMESPACE == SERVING_NAMESPACE
+    assert kserve.DEFAULT_RUNTIME == services.RUNTIME_NAME
+    assert kserve.MODEL_SERVER_ACCOUNT == services.MODEL_SERVER_ACCOUNT
 
 
 def test_manifest_is_a_v1beta1_inference_service_with_canary_and_tag_routing():
@@ -159,7 +162,7 @@ def _merge_patch(target: dict, patch: dict) -> dict:
 
 
 @pytest.fixture
-def kserve(tmp_path, model_dirs):
+def kserve(tmp_path, model_dirs):  # noqa: F811
     """A fake KServe API whose revisions are served by real local model servers (one per model directory)."""
     from pipelines.serving.server import ServingApp, start_in_background
 
@@ -183,7 +186,8 @@ def test_kserve_rollout_creates_then_canaries_promotes_and_rolls_back(kserve):
 
     deployer = KServeDeployer(api=kserve, poll_seconds=0)
     lineage = {"pipeline_run": "r", "git_commit": "c", "data_hash": "d"}
-    spec = lambda key: ServiceSpec(name="credit-risk", storage_uri=f"s3://models/{key}", sha256=key * 8)  # noqa: E731
+    def spec(key):
+        return ServiceSpec(name="credit-risk", storage_uri=f"s3://models/{key}", sha256=key * 8)
 
     first = deployer.deploy(spec("a"), _rollout("run-a"), lineage)
     assert first["outcome"] == "promoted" and kserve.calls[1][0] == "create"

@@ -57,9 +57,9 @@ def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(trainin
                             min_requests=10, max_p95_latency_ms=5000.0, max_latency_ratio=100.0,
                             git_commit="abc123", run_id="local-run").outputs["Output"]
 
-    args = dict(dataset_uri=training_data["dataset"], model_uri=trained_model, profile_uri=training_data["profile"],
-                evaluation_uri=str(tmp_path / "evaluation.json"), gate_uri=str(tmp_path / "gate.md"),
-                registry_root=str(tmp_path / "registry"))
+    args = {"dataset_uri": training_data["dataset"], "model_uri": trained_model,
+            "profile_uri": training_data["profile"], "evaluation_uri": str(tmp_path / "evaluation.json"),
+            "gate_uri": str(tmp_path / "gate.md"), "registry_root": str(tmp_path / "registry")}
     assert deploy_only(**args).output == "promoted"
     assert deploy_only(**args).output == "unchanged", "a re-run deploys nothing new"
 
@@ -74,3 +74,22 @@ def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(trainin
     assert registry.file("credit-risk", "v1", "reference_profile.json").exists()
     written = json.loads(next(local_runner.glob("deploy-only-*/deploy-model/lineage")).read_text())
     assert written["sha256"] == mv.sha256
+
+
+def test_compiled_pipeline_deploys_only_behind_the_gate_with_a_10_percent_canary():
+    import yaml
+
+    from pipelines.compile import COMPILED
+
+    spec = next(yaml.safe_load_all(COMPILED.read_text()))
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "deploy-model" not in tasks, "deploy must not run outside the gate's condition"
+    (condition,) = [t for name, t in tasks.items() if name.startswith("condition-")]
+    assert condition["triggerPolicy"]["condition"].endswith("['pipelinechannel--release-gate-Output'] == 'deploy'")
+    inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    assert list(inner) == ["deploy-model"]
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["canary_traffic_percent"]["defaultValue"] == 10
+    assert params["deploy_strategy"]["defaultValue"] == "canary"
+    install = " ".join(spec["deploymentSpec"]["executors"]["exec-deploy-model"]["container"]["command"])
+    assert "'kubernetes==30.1.0'" in install

@@ -6,8 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.serving.monitor import (INSUFFICIENT, OK, RETRAIN, MonitorPolicy, check, check_deployed, ks_distances,
-                                       served_inputs)
+from pipelines.serving.monitor import (
+    INSUFFICIENT,
+    OK,
+    RETRAIN,
+    MonitorPolicy,
+    check,
+    check_deployed,
+    ks_distances,
+    served_inputs,
+)
 
 
 def _applications(n: int, seed: int, income_scale: float = 1.0, renters: float = 0.4) -> pd.DataFrame:
@@ -95,7 +103,8 @@ def test_the_deployed_version_is_checked_on_its_served_requests(tmp_path, refere
 def test_label_degradation_on_a_feast_window(training_data, trained_model, small_store):
     from pipelines.serving.monitor import window_frame
 
-    reference = json.loads(open(training_data["profile"]).read())
+    with open(training_data["profile"]) as fh:
+        reference = json.load(fh)
     frame = window_frame(small_store.root, "2025-01-01", "2026-01-01")
     fine = check(reference, frame, MonitorPolicy(max_drift=10), "window", trained_model, baseline_auc=0.0)
     assert fine.auc is not None and 0.5 < fine.auc <= 1.0 and fine.decision == OK

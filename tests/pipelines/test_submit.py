@@ -15,8 +15,18 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from pipelines.submit import (EXIT_AUTH, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE, KfpClient, SubmitError,
-                              endpoint_from_stack, pipeline_parameters, resolve_token, submit)
+from pipelines.submit import (
+    EXIT_AUTH,
+    EXIT_NOT_FOUND,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    KfpClient,
+    SubmitError,
+    endpoint_from_stack,
+    pipeline_parameters,
+    resolve_token,
+    submit,
+)
 
 TOKEN = "s3cr3t-token"
 PACKAGE_TEXT = yaml.safe_dump({"pipelineInfo": {"name": "train-validate-deploy"}, "schemaVersion": "2.1.0",
@@ -60,7 +70,7 @@ class KfpApi:
             return (403 if auth == "Bearer readonly" else 401), {"error": "Unauthenticated", "code": 16}, {}
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         path = url.path.removeprefix("/apis/v2beta1")
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        now = datetime.datetime.now(datetime.UTC).isoformat()
         if method == "GET" and path == "/pipelines":
             found = [p for p in self.pipelines.values() if self._matches(p, q.get("filter"))]
             return 200, ({"pipelines": found, "total_size": len(found)} if found else {}), {}
@@ -166,7 +176,7 @@ def _serve(api: KfpApi, tls_context: ssl.SSLContext | None = None):
 @pytest.fixture
 def api():
     state = KfpApi()
-    server, thread = _serve(state)
+    server, _ = _serve(state)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
     server.shutdown()
@@ -259,7 +269,7 @@ def _self_signed(tmp_path):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kfp.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(hours=1))
@@ -302,7 +312,8 @@ def test_tokens_and_stack_endpoints_are_resolved_in_order(tmp_path, monkeypatch)
     monkeypatch.setenv("MLOPS_KFP_TOKEN", "env")
     assert resolve_token(service_account_token=sa)[0] == "env"
     (tmp_path / "oidc").write_text("id-token")
-    assert resolve_token(oidc_token_file=tmp_path / "oidc", service_account_token=sa) == ("id-token", "--oidc-token-file")
+    oidc = resolve_token(oidc_token_file=tmp_path / "oidc", service_account_token=sa)
+    assert oidc == ("id-token", "--oidc-token-file")
     (tmp_path / "empty").write_text("")
     with pytest.raises(SubmitError, match="is empty"):
         resolve_token(token_file=tmp_path / "empty")

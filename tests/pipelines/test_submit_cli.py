@@ -23,7 +23,8 @@ def test_submit_by_stack_outputs_prints_the_run_and_passes_the_commit(api, packa
                      "--pipeline-file", str(package), "--param", "max_epochs=3")
     assert result.exit_code == 0, result.output
     run = api.runs[0]
-    assert f"run id: {run['run_id']}" in result.output and f"url: {api.url}/#/runs/details/{run['run_id']}" in result.output
+    assert f"run id: {run['run_id']}" in result.output
+    assert f"url: {api.url}/#/runs/details/{run['run_id']}" in result.output
     assert "pipeline created" in result.output
     params = run["runtime_config"]["parameters"]
     assert params["max_epochs"] == 3 and len(params["git_commit"]) >= 7

@@ -21,7 +21,8 @@ def write_model_dir(path: Path, seed: int, n_inputs_offset: int = 0) -> Path:
     from pipelines.steps.train import MODEL_FILE, PREPROCESSOR_FILE
 
     numeric, categorical = model_inputs()
-    pre = Preprocessor(numeric, {k: list(v) for k, v in categorical.items()}, [0.0] * len(numeric), [1.0] * len(numeric))
+    pre = Preprocessor(numeric, {k: list(v) for k, v in categorical.items()}, [0.0] * len(numeric),
+                       [1.0] * len(numeric))
     torch.manual_seed(seed)
     n_inputs = len(pre.input_names) + n_inputs_offset
     model = CreditRiskMLP(n_inputs, hidden=8, layers=1, dropout=0.0)

@@ -27,7 +27,7 @@ def served(tmp_path, model_dirs):
 
 
 def test_health_metadata_and_inference_follow_the_protocol(served, sample_rows):
-    _, app, base = served
+    _, _, base = served
     assert get_json(f"{base}/health/live") == (200, {"live": True})
     assert get_json(f"{base}/health/ready") == (200, {"ready": True})
     status, meta = get_json(f"{base}/models/credit-risk")
@@ -51,7 +51,8 @@ def test_bad_requests_name_the_problem(served, sample_rows):
     del row["loan_amount"]
     status, out = post_json(f"{base}/models/credit-risk/infer", infer_body(row, "r"))
     assert status == 400 and "missing inputs: loan_amount" in out["error"]
-    status, out = post_json(f"{base}/models/credit-risk/infer", infer_body({**sample_rows[0], "home_ownership": "boat"}, "r"))
+    boat = infer_body({**sample_rows[0], "home_ownership": "boat"}, "r")
+    status, out = post_json(f"{base}/models/credit-risk/infer", boat)
     assert status == 400 and "home_ownership" in out["error"]
     status, out = post_json(f"{base}/models/credit-risk/infer", {"inputs": [{"name": "x", "shape": [2],
                                                                              "datatype": "FP64", "data": [1]}]})
@@ -66,13 +67,13 @@ def test_bad_requests_name_the_problem(served, sample_rows):
 def test_canary_split_is_deterministic_and_counted_per_version(served, sample_rows):
     registry, app, base = served
     registry.start_rollout("credit-risk", "v2", "canary", 20)
-    routed = [post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[i % 8], f"id-{i}"))[1]["model_version"]
-              for i in range(200)]
+    infer = f"{base}/models/credit-risk/infer"
+    routed = [post_json(infer, infer_body(sample_rows[i % 8], f"id-{i}"))[1]["model_version"] for i in range(200)]
     again = [post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[0], f"id-{i}"))[1]["model_version"]
              for i in range(200)]
     assert routed == again, "the same request id always reaches the same version"
     assert 20 <= routed.count("v2") <= 60
-    status, stats = get_json(f"{base}/models/credit-risk/stats?since=0")
+    _, stats = get_json(f"{base}/models/credit-risk/stats?since=0")
     assert stats["versions"]["v2"]["requests"] == 2 * routed.count("v2")
     assert stats["versions"]["v1"]["errors"] == 0 and stats["versions"]["v1"]["p95_ms"] > 0
     lines = [json.loads(line) for line in app.request_log.read_text().splitlines()]
@@ -108,8 +109,9 @@ def test_an_entity_id_is_answered_with_online_features_from_feast(small_store, t
     assert entry["inputs"]["applicant_id"] == known and None not in entry["inputs"]["credit_utilization"]
     override = {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64", "data": [known[0]]},
                            {"name": "loan_amount", "shape": [1], "datatype": "FP64", "data": [900000.0]}]}
-    status, out2 = app.infer("credit-risk", override)
-    assert status == 200 and json.loads(app.request_log.read_text().splitlines()[-1])["inputs"]["loan_amount"] == [900000.0]
+    status, _ = app.infer("credit-risk", override)
+    assert status == 200
+    assert json.loads(app.request_log.read_text().splitlines()[-1])["inputs"]["loan_amount"] == [900000.0]
     status, out = app.infer("credit-risk", {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64",
                                                         "data": [10**9]}]})
     assert status == 400 and "no online features" in out["error"]
