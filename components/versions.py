@@ -90,10 +90,12 @@ POSTGRESQL = HelmChart(name="postgresql", repository="oci://registry-1.docker.io
 REDIS = HelmChart(name="redis", repository="oci://registry-1.docker.io/bitnamicharts", version="20.6.2")
 """On-prem only: the Feast online store's Redis (clouds use their managed services)."""
 
-RDS_POSTGRES_ENGINE = "16.6"
-"""AWS RDS for PostgreSQL engine version (minor pinned; auto minor upgrades stay off so the pin holds)."""
+RDS_POSTGRES_ENGINE = "16"
+"""AWS RDS for PostgreSQL major version; RDS applies minor (security) releases itself, so only the major is pinned
+(a pinned minor would fight those upgrades)."""
 RDS_POSTGRES_FAMILY = "postgres16"
 ELASTICACHE_REDIS_ENGINE = "7.1"
+"""ElastiCache applies patch releases within it automatically."""
 ELASTICACHE_REDIS_FAMILY = "redis7"
 AZURE_POSTGRES_VERSION = "16"
 

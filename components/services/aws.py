@@ -6,7 +6,8 @@ Secure by default (each setting below is an explicit input, visible in the previ
   accessible, a security group admitting 5432 from the VPC CIDR only; TLS forced (``rds.force_ssl=1``); IAM
   database authentication on; a generated password held only as a Pulumi secret and a Kubernetes Secret; automated
   backups kept >= 7 days in the region (no cross-region backup replication); Multi-AZ and deletion protection in
-  prod; a final snapshot on deletion; minor upgrades only by changing the pin in components/versions.py.
+  prod; a final snapshot on deletion; enhanced monitoring; minor (security) upgrades automatic within the major
+  version pinned in components/versions.py.
 - ElastiCache: encryption at rest with the KMS key and in transit (TLS required), an AUTH token from a Pulumi
   secret, private subnets, a security group admitting 6379 from the VPC CIDR only, automatic failover and Multi-AZ
   in prod, daily snapshots kept in the region.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import versions
+from components.aws._iam import assume_role_policy, managed_policy
 from components.services.identity import BucketGrant, IdentityBinding, check_grants
 
 POSTGRES_PORT = 5432
@@ -209,7 +211,7 @@ class AwsFeatureData(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsFeatureDataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:services:AwsFeatureData", name, None, opts)
-        from pulumi_aws import ec2, elasticache, rds
+        from pulumi_aws import ec2, elasticache, iam, rds
         from pulumi_random import RandomPassword
 
         child = pulumi.ResourceOptions(parent=self)
@@ -259,13 +261,26 @@ class AwsFeatureData(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        monitoring = iam.Role(
+            f"{name}-registry-monitoring",
+            name=f"{args.name_prefix}-feast-registry-monitoring"[:64],
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+            tags=tags,
+            opts=child,
+        )
+        monitoring_policy = iam.RolePolicyAttachment(
+            f"{name}-registry-monitoring",
+            role=monitoring.name,
+            policy_arn=managed_policy("service-role/AmazonRDSEnhancedMonitoringRole"),
+            opts=child,
+        )
         identifier = f"{args.name_prefix}-feast-registry"
         db = rds.Instance(
             f"{name}-registry",
             identifier=identifier,
             engine="postgres",
             engine_version=versions.RDS_POSTGRES_ENGINE,
-            auto_minor_version_upgrade=False,
+            auto_minor_version_upgrade=True,  # security patches; the major version is the pin
             instance_class=args.db_instance_class,
             allocated_storage=args.db_allocated_storage_gb,
             max_allocated_storage=args.db_max_allocated_storage_gb,
@@ -293,8 +308,10 @@ class AwsFeatureData(pulumi.ComponentResource):
             performance_insights_kms_key_id=args.kms_key_arn,
             performance_insights_retention_period=7,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring.arn,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring_policy]),
         )
 
         redis_sg = vpc_only_group("online", REDIS_PORT, "Feast online store Redis")
@@ -325,7 +342,7 @@ class AwsFeatureData(pulumi.ComponentResource):
             subnet_group_name=cache_subnets.name,
             security_group_ids=[redis_sg.id],
             snapshot_retention_limit=args.redis_snapshot_retention_days,
-            auto_minor_version_upgrade=False,
+            auto_minor_version_upgrade=True,
             apply_immediately=False,
             tags=tags,
             opts=child,

@@ -85,7 +85,11 @@ class FeatureServerArgs:
 
 def pod_spec(args: FeatureServerArgs) -> dict[str, Any]:
     """The server's pod spec (a plain dict, so tests and the gate read exactly what is deployed)."""
-    mounts = [{"name": "config", "mountPath": REPO_DIR, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
+    mounts = [
+        {"name": "config", "mountPath": REPO_DIR, "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},
+        *args.identity.volume_mounts,
+    ]
     volumes: list[dict[str, Any]] = [
         {
             "name": "config",
@@ -96,6 +100,7 @@ def pod_spec(args: FeatureServerArgs) -> dict[str, Any]:
             },
         },
         {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        *args.identity.volumes,
     ]
     env = [{"name": "HOME", "value": "/tmp"}, *args.identity.env]
     if args.ca_secret:
@@ -114,7 +119,7 @@ def pod_spec(args: FeatureServerArgs) -> dict[str, Any]:
             {
                 "name": "feature-server",
                 "image": args.image.reference,
-                "imagePullPolicy": "IfNotPresent",
+                "imagePullPolicy": "Always",
                 "command": [
                     "feast",
                     "--chdir",

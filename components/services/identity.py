@@ -33,6 +33,9 @@ class IdentityBinding:
     service_account_secrets: list[str] = field(default_factory=list)
     """Secrets to list on the ServiceAccount (on-prem object-store keys, which KServe reads from there)."""
     env: list[dict[str, Any]] = field(default_factory=list)
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+    """Pod volumes the identity needs (on-prem: the object-store credentials file)."""
+    volume_mounts: list[dict[str, Any]] = field(default_factory=list)
     identity: pulumi.Input[str] | None = None
     """The cloud principal (role ARN, managed identity client id); None where the target has none."""
 

@@ -131,13 +131,22 @@ def minio_policy(bucket_access: Sequence[tuple[str, str]]) -> str:
 PROVISION_SCRIPT = """\
 set -eu
 mkdir -p "$HOME/.mc/certs/CAs" && cp /ca/ca.crt "$HOME/.mc/certs/CAs/site-ca.crt"
-mc alias set platform "$ENDPOINT" "$ROOT_USER" "$ROOT_PASSWORD" >/dev/null
-mc admin user add platform "$ACCESS_KEY" "$SECRET_KEY"
+ACCESS_KEY=$(cat /user/AWS_ACCESS_KEY_ID)
+mc alias set platform "$ENDPOINT" "$(cat /root-credentials/rootUser)" "$(cat /root-credentials/rootPassword)" >/dev/null
+mc admin user add platform "$ACCESS_KEY" "$(cat /user/AWS_SECRET_ACCESS_KEY)"
 mc admin policy create platform "$POLICY" /policy/policy.json
 mc admin policy attach platform "$POLICY" --user "$ACCESS_KEY" \
   || mc admin user info platform "$ACCESS_KEY" | grep -q "$POLICY"
 """
-"""Creates (or updates) one MinIO user and its policy; every step is idempotent, so re-runs are safe."""
+"""Creates (or updates) one MinIO user and its policy; every step is idempotent, so re-runs are safe. Credentials
+are read from mounted Secret files, never from the environment."""
+CREDENTIALS_DIR = "/etc/object-store"
+CREDENTIALS_FILE = "credentials"
+"""The workload Secret's key in AWS shared-credentials format (``AWS_SHARED_CREDENTIALS_FILE``)."""
+
+
+def shared_credentials(access_key: str, secret_key: str) -> str:
+    return f"[default]\naws_access_key_id = {access_key}\naws_secret_access_key = {secret_key}\n"
 
 
 class OnPremIdentities:
@@ -180,6 +189,9 @@ class OnPremIdentities:
         keys = {
             "AWS_ACCESS_KEY_ID": pulumi.Output.secret(access.result),
             "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(secret.result),
+            CREDENTIALS_FILE: pulumi.Output.secret(
+                pulumi.Output.all(access.result, secret.result).apply(lambda v: shared_credentials(v[0], v[1]))
+            ),
         }
         for key, ns in (("workload", namespace), ("provisioning", self.object_store_namespace)):
             Secret(
@@ -203,9 +215,6 @@ class OnPremIdentities:
             opts=child,
         )
 
-        def from_secret(secret_ref: str, key: str, env: str) -> dict[str, Any]:
-            return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret_ref, "key": key}}}
-
         # Jobs are immutable: the name carries the policy's hash, so a changed policy runs a new Job.
         job_name = policy.apply(lambda text: f"{policy_name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}")
         Job(
@@ -224,14 +233,11 @@ class OnPremIdentities:
                                 "name": "mc",
                                 "image": self.client_image.reference,
                                 "command": ["/bin/sh", "-c", PROVISION_SCRIPT],
+                                "imagePullPolicy": "Always",
                                 "env": [
                                     {"name": "HOME", "value": "/tmp"},
                                     {"name": "ENDPOINT", "value": self.object_store_endpoint},
                                     {"name": "POLICY", "value": policy_name},
-                                    from_secret(self.root_credentials_secret, "rootUser", "ROOT_USER"),
-                                    from_secret(self.root_credentials_secret, "rootPassword", "ROOT_PASSWORD"),
-                                    from_secret(secret_name, "AWS_ACCESS_KEY_ID", "ACCESS_KEY"),
-                                    from_secret(secret_name, "AWS_SECRET_ACCESS_KEY", "SECRET_KEY"),
                                 ],
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "64Mi"},
@@ -242,6 +248,8 @@ class OnPremIdentities:
                                     {"name": "tmp", "mountPath": "/tmp"},
                                     {"name": "ca", "mountPath": "/ca", "readOnly": True},
                                     {"name": "policy", "mountPath": "/policy", "readOnly": True},
+                                    {"name": "root-credentials", "mountPath": "/root-credentials", "readOnly": True},
+                                    {"name": "user", "mountPath": "/user", "readOnly": True},
                                 ],
                             }
                         ],
@@ -255,14 +263,14 @@ class OnPremIdentities:
                                 },
                             },
                             {"name": "policy", "secret": {"secretName": policy_map.metadata.name}},
+                            {"name": "root-credentials", "secret": {"secretName": self.root_credentials_secret}},
+                            {"name": "user", "secret": {"secretName": secret_name}},
                         ],
                     }
                 },
             },
             opts=child,
         )
-        env = [{"name": "AWS_ENDPOINT_URL_S3", "value": self.object_store_endpoint}]
-        env += [from_secret(secret_name, key, key) for key in keys]
         return IdentityBinding(
             # KServe's storage initializer reads S3 settings from the ServiceAccount and keys from its secrets.
             service_account_annotations={
@@ -272,7 +280,20 @@ class OnPremIdentities:
                 "serving.kserve.io/s3-usehttps": "1",
             },
             service_account_secrets=[secret_name],
-            env=env,
+            env=[
+                {"name": "AWS_ENDPOINT_URL_S3", "value": self.object_store_endpoint},
+                {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/{CREDENTIALS_FILE}"},
+            ],
+            volumes=[
+                {
+                    "name": "object-store-credentials",
+                    "secret": {
+                        "secretName": secret_name,
+                        "items": [{"key": CREDENTIALS_FILE, "path": CREDENTIALS_FILE}],
+                    },
+                }
+            ],
+            volume_mounts=[{"name": "object-store-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True}],
         )
 
 

@@ -104,11 +104,11 @@ def test_workloads_get_their_keys_as_secrets_in_their_namespace(onprem: Services
         ("ml-serving", "model-serving-object-store"),
     }
     assert set(keys.values()) == {"[secret]"}
-    [container] = onprem.one("kubernetes:apps/v1:Deployment", "services-feast-server").inputs["spec"]["template"][
-        "spec"
-    ]["containers"]
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
-    assert refs == {
-        "AWS_ACCESS_KEY_ID": "feast-feature-server-object-store",
-        "AWS_SECRET_ACCESS_KEY": "feast-feature-server-object-store",
-    }
+    pod = onprem.one("kubernetes:apps/v1:Deployment", "services-feast-server").inputs["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert not [e for e in container["env"] if "valueFrom" in e]  # secrets as files, never in the environment
+    credentials = next(v for v in pod["volumes"] if v["name"] == "object-store-credentials")
+    assert credentials["secret"]["secretName"] == "feast-feature-server-object-store"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == "/etc/object-store/credentials"
+    assert services_onprem.shared_credentials("a", "b").startswith("[default]\naws_access_key_id = a\n")
