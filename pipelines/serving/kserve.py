@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pipelines.serving.local_deploy import Rollout, outcome_of
 from pipelines.serving.probe import send_probes
-from pipelines.serving.rollout import PROMOTE, Verdict, WindowStats, judge
+from pipelines.serving.rollout import PROMOTE, ROLLBACK, Verdict, WindowStats, judge
 
 GROUP, API_VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 SERVING_NAMESPACE = "ml-serving"
@@ -160,7 +160,9 @@ class KServeDeployer:
         if not ready:
             return judge(False, WindowStats(), rollout.policy)
         urls = tag_urls(status)
-        latest = urls.get("latest") or status.get("url")
+        latest = urls.get("latest") or (status.get("url") if first else None)
+        if not latest:  # without its own URL the probes would reach the stable revision and prove nothing
+            return Verdict(ROLLBACK, ("the candidate revision has no URL of its own (is tag routing on?)",), {}, None)
         path = f"/v2/models/{spec.name}/infer"
         candidate = send_probes(latest + path, rollout.probe_rows, rollout.policy.min_requests,
                                 f"probe-{rollout.version}", rollout.window_seconds)

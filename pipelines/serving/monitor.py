@@ -180,5 +180,7 @@ def check_deployed(registry, model_name: str, policy: MonitorPolicy, request_log
         frame = window_frame(feature_repo, *window)
         return mv.version, check(reference, frame, policy, f"feature window {window[0]} .. {window[1]}",
                                  mv.artifact, (mv.lineage.get("metrics") or {}).get("auc"))
+    if request_log is None:
+        raise ValueError("give the serving request log, or a data window")
     frame = served_inputs(request_log, model_name, mv.version, since)
     return mv.version, check(reference, frame, policy, f"served requests in {request_log}")

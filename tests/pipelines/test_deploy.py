@@ -223,3 +223,21 @@ def test_a_failed_first_kserve_deployment_is_removed(kserve):
         ServiceSpec(name="credit-risk", storage_uri="s3://models/broken", sha256="0" * 64), _rollout("run-x"), {})
     assert outcome["outcome"] == "rolled_back" and outcome["restored"] is None
     assert "credit-risk" not in kserve.objects
+
+
+def test_an_update_without_a_candidate_url_is_rolled_back(kserve):
+    from pipelines.serving.kserve import KServeDeployer, ServiceSpec
+
+    deployer = KServeDeployer(api=kserve, poll_seconds=0)
+    deployer.deploy(ServiceSpec(name="credit-risk", storage_uri="s3://models/a", sha256="a" * 64), _rollout("r1"), {})
+    original = kserve._status
+
+    def without_tags(obj, previous):
+        original(obj, previous)
+        obj["status"]["components"]["predictor"]["traffic"] = []
+
+    kserve._status = without_tags
+    outcome = deployer.deploy(ServiceSpec(name="credit-risk", storage_uri="s3://models/b", sha256="b" * 64),
+                              _rollout("r2"), {})
+    assert outcome["outcome"] == "rolled_back" and outcome["restored"] == "r1"
+    assert "no URL of its own" in outcome["reasons"][0]
