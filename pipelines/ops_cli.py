@@ -6,6 +6,7 @@ Registered by :func:`pipelines.cli.register`; everything heavy (torch, Feast, kf
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -46,12 +47,20 @@ def serve_command(
         split = ", ".join(f"{v} {w}%" for v, w in weights.items()) or "nothing deployed"
         typer.echo(f"  {name}: {split}  ->  POST {server.url}/v2/models/{name}/infer")
     typer.echo(f"  request log {app.request_log}; online features: {repo or 'off (no --feature-repo)'}")
+    threading.Thread(target=_warm, args=(app,), daemon=True).start()  # listen at once, load models meanwhile
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         typer.echo("stopped")
     finally:
         server.server_close()
+
+
+def _warm(app) -> None:
+    try:
+        app.warm()
+    except Exception as exc:  # noqa: BLE001 - requests report the same problem; say it once here
+        typer.echo(f"warning: could not preload every model: {exc}", err=True)
 
 
 def lineage_command(

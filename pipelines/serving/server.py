@@ -46,6 +46,7 @@ class ServingApp:
         self._index, self._index_mtime = {"models": {}}, None
         self._lock = threading.Lock()
         self._log_lock = threading.Lock()
+        self._stats_lock = threading.Lock()  # handler threads append while the stats endpoint reads
 
     # --- registry view ------------------------------------------------------------------------------------------
     def index(self) -> dict:
@@ -144,7 +145,8 @@ class ServingApp:
 
     def _record(self, name, version, route, request_id, status, latency_ms, frame, payload) -> None:
         now = time.time()
-        self._calls.setdefault((name, version), deque(maxlen=STATS_WINDOW)).append((now, status, latency_ms))
+        with self._stats_lock:
+            self._calls.setdefault((name, version), deque(maxlen=STATS_WINDOW)).append((now, status, latency_ms))
         entry = {"ts": now, "model": name, "version": version, "route": route, "id": request_id, "status": status,
                  "latency_ms": round(latency_ms, 3)}
         if frame is not None:
@@ -159,11 +161,11 @@ class ServingApp:
 
     def stats(self, name: str, since: float = 0.0) -> dict[str, dict]:
         """Per version: requests, errors (5xx) and latencies since ``since`` (epoch seconds)."""
+        with self._stats_lock:
+            snapshot = {key: list(calls) for key, calls in self._calls.items() if key[0] == name}
         out = {}
-        for (model, version), calls in list(self._calls.items()):
-            if model != name:
-                continue
-            window = [c for c in list(calls) if c[0] >= since]
+        for (_, version), calls in snapshot.items():
+            window = [c for c in calls if c[0] >= since]
             stats = WindowStats.from_calls([c[1] for c in window], [c[2] for c in window])
             out[version] = {**stats.to_dict(), "client_errors": sum(1 for c in window if 400 <= c[1] < 500)}
         return out

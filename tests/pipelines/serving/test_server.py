@@ -115,3 +115,21 @@ def test_an_entity_id_is_answered_with_online_features_from_feast(small_store, t
     status, out = app.infer("credit-risk", {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64",
                                                         "data": [10**9]}]})
     assert status == 400 and "no online features" in out["error"]
+
+
+def test_concurrent_requests_are_all_counted_and_logged(served, sample_rows):
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry, app, base = served
+    registry.start_rollout("credit-risk", "v2", "canary", 50)
+
+    def call(i):
+        return post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[i % 8], f"c-{i}"))[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        polls = [pool.submit(get_json, f"{base}/models/credit-risk/stats?since=0") for _ in range(20)]
+        statuses = list(pool.map(call, range(200)))
+    assert statuses == [200] * 200 and all(p.result()[0] == 200 for p in polls)
+    counts = get_json(f"{base}/models/credit-risk/stats?since=0")[1]["versions"]
+    assert counts["v1"]["requests"] + counts["v2"]["requests"] == 200
+    assert len(app.request_log.read_text().splitlines()) == 200
