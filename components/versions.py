@@ -57,20 +57,20 @@ class Manifests:
 
     @property
     def url(self) -> str:
-        """Remote kustomize target: ``https://github.com/org/repo/path?ref=TAG``."""
+        """Remote kustomize target as upstream documents it: ``github.com/org/repo/path?ref=TAG``."""
         return f"{self.repository}/{self.path}?ref={self.ref}"
 
 
 KFP_VERSION = "2.5.0"
 """Kubeflow Pipelines backend release (API server, UI, launcher/driver); runs pipelines compiled by the kfp 2.x SDK."""
 KFP_CLUSTER_RESOURCES = Manifests(
-    repository="https://github.com/kubeflow/pipelines",
+    repository="github.com/kubeflow/pipelines",
     path="manifests/kustomize/cluster-scoped-resources",
     ref=KFP_VERSION,
 )
 """KFP's CRDs, cluster roles and the Argo Workflows CRDs: applied before the namespaced install."""
 KFP_PLATFORM = Manifests(
-    repository="https://github.com/kubeflow/pipelines",
+    repository="github.com/kubeflow/pipelines",
     path="manifests/kustomize/env/platform-agnostic",
     ref=KFP_VERSION,
 )

@@ -20,7 +20,9 @@ def test_kfp_is_the_pinned_upstream_release(any_stack: ServicesPreview) -> None:
         "services-kfp-install": versions.KFP_PLATFORM.url,
     }
     for url in directories.values():
-        assert url.startswith("https://github.com/kubeflow/pipelines/") and url.endswith(f"?ref={versions.KFP_VERSION}")
+        assert url.startswith("github.com/kubeflow/pipelines/manifests/kustomize/") and url.endswith(
+            f"?ref={versions.KFP_VERSION}"
+        )
 
 
 def test_kfp_endpoint_is_private(any_stack: ServicesPreview) -> None:
@@ -124,3 +126,11 @@ def test_model_servers_read_models_only(aws: ServicesPreview) -> None:
     ]
     assert all("models" in r or ":kms:" in r for r in resources)
     assert not [s for s in statements["Statement"] if s["Sid"] == "WriteObjects"]
+
+
+def test_manifests_are_pinned_to_exact_release_tags() -> None:
+    import re
+
+    for manifests in versions.MANIFESTS:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", manifests.ref), manifests
+        assert manifests.url.endswith(f"?ref={manifests.ref}")
