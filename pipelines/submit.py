@@ -60,7 +60,11 @@ def endpoint_from_stack(stack: str, outputs_file: Path | None = None, repo_root:
                               text=True, cwd=repo_root, timeout=120, check=False)
         if proc.returncode != 0:
             raise SubmitError(f"`pulumi stack output --stack {stack}` failed: {proc.stderr.strip()}", EXIT_USAGE)
-        outputs, source = json.loads(proc.stdout or "{}"), f"pulumi stack {stack}"
+        source = f"pulumi stack {stack}"
+        try:
+            outputs = json.loads(proc.stdout or "{}")
+        except json.JSONDecodeError:
+            raise SubmitError(f"`pulumi stack output --json --stack {stack}` did not print JSON", EXIT_USAGE) from None
     else:
         raise SubmitError(f"cannot find stack {stack!r}'s kfp_endpoint: pass --stack-outputs FILE (from `pulumi stack "
                           "output --json`) or install the Pulumi CLI; or give the endpoint with --host URL", EXIT_USAGE)

@@ -327,3 +327,18 @@ def test_tokens_and_stack_endpoints_are_resolved_in_order(tmp_path, monkeypatch)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SubmitError, match="--stack-outputs FILE .* or install the Pulumi CLI"):
         endpoint_from_stack("aws-uae-prod")
+
+
+def test_the_pulumi_cli_is_asked_for_the_stack_outputs_when_installed(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cli = bin_dir / "pulumi"
+    cli.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n'
+                   'echo \'{"kfp_endpoint": "https://kfp.onprem.example"}\'\n')
+    cli.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert endpoint_from_stack("onprem-dc1") == "https://kfp.onprem.example"
+    assert (bin_dir / "args").read_text().split() == ["stack", "output", "--json", "--stack", "onprem-dc1"]
+    cli.write_text("#!/bin/sh\necho 'error: no stack named onprem-dc9' >&2\nexit 255\n")
+    with pytest.raises(SubmitError, match="no stack named onprem-dc9"):
+        endpoint_from_stack("onprem-dc9")
