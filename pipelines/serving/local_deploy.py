@@ -77,12 +77,13 @@ def deploy_local(registry: LocalRegistry, rollout: Rollout, server_url: str | No
     """Roll ``rollout.version`` (already registered) out locally; returns the outcome, also appended to its lineage."""
     name, version = rollout.model_name, rollout.version
     state = registry.state(name)
-    if state.stable == version and state.candidate is None:
+    if state.candidate and state.candidate != version:  # an unfinished rollout of another version: withdraw it
+        registry.rollback(name, reason=f"superseded by {version}")
+        state = registry.state(name)
+    if state.stable == version:
         outcome = outcome_of(rollout, None, None, "local", note=f"{version} is already the stable version")
         registry.record_deployment(name, version, outcome)
         return outcome
-    if state.candidate and state.candidate != version:  # an unfinished rollout of another version: withdraw it
-        registry.rollback(name, reason=f"superseded by {version}")
     registry.start_rollout(name, version, rollout.strategy, rollout.canary_percent)
     log = request_log or registry.root.parent / "serving" / "requests.jsonl"
     try:

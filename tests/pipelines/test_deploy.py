@@ -59,6 +59,15 @@ def test_blue_green_checks_the_idle_version_before_switching(registry):
     assert bad["outcome"] == "rolled_back" and bad["restored"] == "v2"
 
 
+def test_an_unfinished_rollout_of_another_version_is_withdrawn_first(registry):
+    deploy_local(registry, _rollout("v1"))
+    registry.start_rollout("credit-risk", "v3", "canary", 10)
+    assert deploy_local(registry, _rollout("v1"))["outcome"] == "unchanged"
+    assert registry.state("credit-risk").weights == {"v1": 100}
+    withdrawn = registry.history("credit-risk")[-1]
+    assert (withdrawn["action"], withdrawn["version"], withdrawn["reason"]) == ("rollback", "v3", "superseded by v1")
+
+
 def test_an_unreachable_serving_url_withdraws_the_candidate(registry):
     deploy_local(registry, _rollout("v1"))
     outcome = deploy_local(registry, _rollout("v2"), server_url="http://127.0.0.1:9")
