@@ -7,7 +7,9 @@ wrong; the CLI turns that into exit 2.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +39,41 @@ class InputError(Exception):
 
 def from_project_stacks(names: list[str]) -> list[PreviewResult]:
     """Offline preview of this project's stacks (``stacks/Pulumi.<name>.yaml``)."""
-    from infra.preview.runner import PreviewError, preview_stack
+    from infra.preview.runner import PreviewError
 
-    results = []
-    for name in names:
-        try:
-            results.append(attach_context(preview_stack(name)))
-        except PreviewError as exc:
-            raise InputError(str(exc)) from None
-    return results
+    try:
+        return _previews(_preview_project_stack, names)
+    except PreviewError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _preview_project_stack(name: str) -> PreviewResult:
+    from infra.preview.runner import preview_stack
+
+    return attach_context(preview_stack(name))
+
+
+def _preview_program_stack(program_dir: Path, name: str | None) -> PreviewResult:
+    from infra.preview.runner import preview
+
+    return attach_context(preview(program_dir, name))
+
+
+def _previews(preview_one: Callable[[Any], PreviewResult], items: list[Any]) -> list[PreviewResult]:
+    """Preview several stacks at once, one forked process each and at most one per CPU (the preview is CPU-bound
+    Python; Pulumi's runtime state is per process), in order. One stack, one CPU, or a process that already runs
+    threads (forking those can deadlock) previews in-process, one after the other."""
+    import multiprocessing
+    import os
+    import threading
+
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [preview_one(item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(preview_one, items))
 
 
 def project_stack_names() -> list[str]:
@@ -59,11 +87,11 @@ def project_stack_names() -> list[str]:
 
 def from_program(program_dir: Path, stacks: list[str]) -> list[PreviewResult]:
     """Offline preview of any Pulumi Python program directory, for the stacks named (or its only stack)."""
-    from infra.preview.runner import PreviewError, preview
+    from infra.preview.runner import PreviewError
 
     try:
         names: list[str | None] = list(stacks) or [None]
-        return [attach_context(preview(program_dir, name)) for name in names]
+        return _previews(functools.partial(_preview_program_stack, program_dir), names)
     except PreviewError as exc:
         raise InputError(str(exc)) from None
 

@@ -1,0 +1,33 @@
+"""Stacks are previewed in parallel processes: results come back in order, errors come back as raised."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from infra.preview.model import PreviewResult
+from infra.preview.runner import PreviewError
+from policies import inputs
+
+
+def preview_in_child(name: str) -> PreviewResult:
+    if name == "broken":
+        raise PreviewError(f"stack {name!r}: the program failed")
+    return PreviewResult(project="p", stack=name, source=str(os.getpid()), resources=[])
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: previews run in-process")
+def test_previews_run_in_other_processes_and_keep_their_order():
+    results = inputs._previews(preview_in_child, ["a", "b", "c"])
+    assert [r.stack for r in results] == ["a", "b", "c"]
+    assert str(os.getpid()) not in {r.source for r in results}
+
+
+def test_a_failing_preview_raises_its_own_error():
+    with pytest.raises(PreviewError, match="stack 'broken': the program failed"):
+        inputs._previews(preview_in_child, ["a", "broken"])
+
+
+def test_a_single_stack_is_previewed_in_process():
+    assert [r.source for r in inputs._previews(preview_in_child, ["a"])] == [str(os.getpid())]
