@@ -87,6 +87,49 @@ def lineage_command(
         render(record, Console())
 
 
+def predict_command(
+    applicant_ids: Annotated[list[int] | None, typer.Argument(help="Applicant ids (default: known ones).")] = None,
+    root: RootOption = DEFAULT_ROOT,
+    model: ModelOption = MODEL,
+    url: Annotated[str | None, typer.Option(help="A running `mlops serve` (default: serve in-process).")] = None,
+    sample: Annotated[int, typer.Option(help="How many known applicants when none are named.")] = 5,
+) -> None:
+    """Send real prediction requests (applicant id -> Feast online features -> model) and print the answers."""
+    import time
+
+    import pandas as pd
+
+    from infra.cli import fail
+    from pipelines.features.schema import ENTITY_KEY
+    from pipelines.features.store import LocalFeatureStore
+    from pipelines.registry import LocalRegistry
+    from pipelines.serving.local_deploy import serving_endpoint
+    from pipelines.serving.probe import entity_body, post_json
+
+    store = LocalFeatureStore(root / "feature_repo")
+    if not applicant_ids:
+        if not store.has_data():
+            raise fail(f"no feature store under {store.root}: run `mlops pipeline run --local` first")
+        ids = pd.read_parquet(store.source_path("credit_bureau"), columns=[ENTITY_KEY])[ENTITY_KEY].drop_duplicates()
+        applicant_ids = [int(i) for i in ids.head(sample)]
+    try:
+        with serving_endpoint(LocalRegistry(root / "registry"), url, root / "serving" / "requests.jsonl",
+                              str(store.root)) as base:
+            for applicant in applicant_ids:
+                started = time.perf_counter()
+                request = entity_body(applicant, f"predict-{applicant}")
+                status, body = post_json(f"{base}/v2/models/{model}/infer", request, timeout=120)
+                ms = (time.perf_counter() - started) * 1000
+                if status == 200:
+                    probability = body["outputs"][0]["data"][0]
+                    typer.echo(f"applicant {applicant}: default probability {probability:.3f} "
+                               f"(model {model} {body['model_version']}, {ms:.0f} ms)")
+                else:
+                    typer.echo(f"applicant {applicant}: HTTP {status}: {body.get('error', body)}")
+    except ConnectionError as exc:
+        raise fail(str(exc)) from None
+
+
 def submit_command(
     stack: Annotated[str | None, typer.Option("--stack", help="Stack whose kfp_endpoint output to use.")] = None,
     host: Annotated[str | None, typer.Option("--host", help="KFP API URL (instead of --stack).")] = None,
@@ -231,5 +274,6 @@ def monitor_command(
 def register(app: typer.Typer, pipeline_app: typer.Typer) -> None:
     app.command("serve")(serve_command)
     app.command("lineage")(lineage_command)
+    app.command("predict")(predict_command)
     pipeline_app.command("submit")(submit_command)
     pipeline_app.command("monitor")(monitor_command)

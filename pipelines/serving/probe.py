@@ -24,6 +24,14 @@ def infer_body(row: dict, request_id: str) -> dict:
     return {"id": request_id, "inputs": inputs}
 
 
+def entity_body(applicant_id: int, request_id: str) -> dict:
+    """One applicant by id: the server reads the features from Feast's online store."""
+    from pipelines.features.schema import ENTITY_KEY
+
+    return {"id": request_id, "inputs": [{"name": ENTITY_KEY, "shape": [1], "datatype": "INT64",
+                                          "data": [int(applicant_id)]}]}
+
+
 def post_json(url: str, body: dict, timeout: float = 10.0, headers: dict | None = None) -> tuple[int, dict]:
     """POST JSON; returns (status, body). Transport failures come back as status 0."""
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",

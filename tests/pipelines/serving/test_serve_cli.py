@@ -76,3 +76,21 @@ def test_monitor_local_reports_drift_on_served_requests_and_exits_3(tmp_path, mo
     assert runner.invoke(app, ["pipeline", "monitor"]).exit_code == 2
     none = runner.invoke(app, ["pipeline", "monitor", "--local", "--root", str(tmp_path / "empty")])
     assert none.exit_code == 2 and "no model named" in none.output
+
+
+@pytest.mark.slow
+def test_predict_sends_real_requests_for_known_applicants(small_store, tmp_path, model_dirs):
+    import shutil
+
+    shutil.copytree(small_store.root, tmp_path / "feature_repo")
+    from pipelines.features.store import LocalFeatureStore
+
+    LocalFeatureStore(tmp_path / "feature_repo").apply()  # registry paths point into the copy
+    LocalFeatureStore(tmp_path / "feature_repo").materialize()
+    _deployed(tmp_path, model_dirs["a"])
+    result = CliRunner().invoke(app, ["predict", "--root", str(tmp_path), "--sample", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("applicant ")]
+    assert len(lines) == 3 and all("default probability 0." in line and "credit-risk v1" in line for line in lines)
+    unknown = CliRunner().invoke(app, ["predict", "999999999", "--root", str(tmp_path)])
+    assert "HTTP 400: no online features for applicant_id [999999999]" in unknown.output
