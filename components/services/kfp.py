@@ -84,9 +84,10 @@ def launcher_config(
 class KubeflowPipelinesArgs:
     artifacts_uri: pulumi.Input[str]
     """The stack's encrypted ``pipeline-artifacts`` bucket."""
+    namespace: SecureNamespace
+    """KFP's namespace (:func:`secure_namespace`)."""
     runner_identity: IdentityBinding
     ui_identity: IdentityBinding
-    pod_security_version: str
     client_namespaces: Sequence[str]
     """Namespaces whose pods may call the KFP API and UI (the ML namespaces)."""
     egress: Sequence[dict[str, Any]]
@@ -100,6 +101,23 @@ class KubeflowPipelinesArgs:
     cluster_resources: versions.Manifests = versions.KFP_CLUSTER_RESOURCES
     platform: versions.Manifests = versions.KFP_PLATFORM
     api_ports: Sequence[int] = field(default_factory=lambda: [API_PORT, GRPC_PORT, UI_PORT])
+
+
+def secure_namespace(name: str, pod_security_version: str, parent: pulumi.Resource) -> SecureNamespace:
+    """KFP's namespace, made before anything that lives in it (identities' Secrets, the install).
+
+    Upstream's MySQL, MinIO and Argo controller images set no seccomp profile / capability drops, so PSA
+    `restricted` would reject them: `baseline` (no privileged pods, host namespaces or hostPath) is enforced,
+    `restricted` audited and warned so the gap stays visible. Default-deny in both directions, opened by
+    :class:`KubeflowPipelines`.
+    """
+    return SecureNamespace(
+        name,
+        SecureNamespaceArgs(
+            name=NAMESPACE, pod_security_version=pod_security_version, tier="platform", pod_security="baseline"
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 INTERNAL_LB_ANNOTATIONS = {
@@ -122,16 +140,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
         child = pulumi.ResourceOptions(parent=self)
-        # Upstream's MySQL, MinIO and Argo controller images set no seccomp profile / capability drops, so PSA
-        # `restricted` would reject them: `baseline` (no privileged pods, host namespaces or hostPath) is enforced,
-        # `restricted` audited and warned so the gap stays visible. Default-deny in both directions, opened below.
-        namespace = SecureNamespace(
-            f"{name}-ns",
-            SecureNamespaceArgs(
-                name=NAMESPACE, pod_security_version=args.pod_security_version, tier="platform", pod_security="baseline"
-            ),
-            opts=child,
-        )
+        namespace = args.namespace
         ns = namespace.name
         cluster = Directory(
             f"{name}-cluster-resources",

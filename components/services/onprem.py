@@ -162,6 +162,7 @@ class OnPremIdentities:
         object_store_endpoint: pulumi.Input[str],
         object_store_namespace: pulumi.Input[str],
         object_store_ca_secret: str,
+        namespaces: Mapping[str, pulumi.Input[str]] | None = None,
         root_credentials_secret: str = "minio-root",
         client_image: versions.Image = versions.MINIO_CLIENT_IMAGE,
     ) -> None:
@@ -169,6 +170,8 @@ class OnPremIdentities:
         self.object_store_endpoint = object_store_endpoint
         self.object_store_namespace = object_store_namespace
         self.object_store_ca_secret = object_store_ca_secret
+        self.namespaces = dict(namespaces or {})
+        """Namespace name -> its name output, so a workload's Secret is made after its namespace."""
         self.root_credentials_secret = root_credentials_secret
         self.client_image = client_image
 
@@ -193,7 +196,8 @@ class OnPremIdentities:
                 pulumi.Output.all(access.result, secret.result).apply(lambda v: shared_credentials(v[0], v[1]))
             ),
         }
-        for key, ns in (("workload", namespace), ("provisioning", self.object_store_namespace)):
+        workload_namespace = self.namespaces.get(namespace, namespace)
+        for key, ns in (("workload", workload_namespace), ("provisioning", self.object_store_namespace)):
             Secret(
                 f"{name}-{key}-keys",
                 metadata={"name": secret_name, "namespace": ns},

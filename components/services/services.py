@@ -139,12 +139,14 @@ class PlatformServices(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:services:PlatformServices", name, None, opts)
         self.args = args
-        identities = self._identities()
         child = pulumi.ResourceOptions(parent=self)
+        kfp_namespace = kfp.secure_namespace(f"{name}-kfp-ns", args.pod_security_version, parent=self)
+        identities = self._identities({**namespaces, kfp.NAMESPACE: kfp_namespace.name})
 
         pipelines = kfp.KubeflowPipelines(
             f"{name}-kfp",
             kfp.KubeflowPipelinesArgs(
+                namespace=kfp_namespace,
                 artifacts_uri=args.buckets["pipeline-artifacts"],
                 runner_identity=identities.bind(
                     "kfp-pipeline-runner",
@@ -160,7 +162,6 @@ class PlatformServices(pulumi.ComponentResource):
                     grants=kfp.UI_GRANTS,
                     parent=self,
                 ),
-                pod_security_version=args.pod_security_version,
                 client_namespaces=args.ml_namespaces,
                 egress=self._pipeline_egress(),
                 region=args.region if args.target == "aws" else None,
@@ -226,7 +227,8 @@ class PlatformServices(pulumi.ComponentResource):
         )
 
     # --- per target ---------------------------------------------------------------------------------------------
-    def _identities(self) -> IdentityProvider:
+    def _identities(self, namespaces: Mapping[str, pulumi.Input[str]]) -> IdentityProvider:
+        """The target's identity provider; ``namespaces`` (name -> name output) orders on-prem Secrets after them."""
         args = self.args
         if args.target == "aws":
             from components.services.aws import AwsIdentities
@@ -257,6 +259,7 @@ class PlatformServices(pulumi.ComponentResource):
             object_store_endpoint=args.network["object_store_endpoint"],
             object_store_namespace=args.network["object_store_namespace"],
             object_store_ca_secret=args.network["object_store_ca_secret"],
+            namespaces=namespaces,
         )
 
     def _backends(self, parent: pulumi.Resource, namespace: pulumi.Input[str]) -> FeatureStoreBackends:

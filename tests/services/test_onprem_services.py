@@ -112,3 +112,11 @@ def test_workloads_get_their_keys_as_secrets_in_their_namespace(onprem: Services
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["AWS_SHARED_CREDENTIALS_FILE"] == "/etc/object-store/credentials"
     assert services_onprem.shared_credentials("a", "b").startswith("[default]\naws_access_key_id = a\n")
+
+
+def test_workload_key_secrets_wait_for_their_namespaces(onprem: ServicesPreview) -> None:
+    namespaces = {r.inputs["metadata"]["name"]: r.urn for r in onprem.of_type("kubernetes:core/v1:Namespace")}
+    for secret in onprem.of_type("kubernetes:core/v1:Secret"):
+        if secret.name.endswith("-workload-keys"):
+            target = namespaces[secret.inputs["metadata"]["namespace"]]
+            assert target in secret.property_dependencies.get("metadata", []), secret.name
