@@ -54,6 +54,10 @@ class Mutation:
     """The component argument or default this flips."""
     on: tuple[str, str] | None = None
     """(type, name) of the resource the finding lands on, when it is not the edited one."""
+    add: Callable[[], dict[str, Any]] | None = None
+    """A resource the flipped argument adds (``type`` and ``name`` name it): returns its inputs."""
+    baseline: tuple[str, str] | None = None
+    """Where the check must pass in the shipped stack, when the target does not exist there (an added resource)."""
 
     @property
     def target(self) -> tuple[str, str]:
@@ -117,6 +121,16 @@ def without_gpu_taint_azure(inputs: dict[str, Any]) -> None:
 
 def without_limits(inputs: dict[str, Any]) -> None:
     _container(inputs)["resources"].pop("limits")
+
+
+def kfp_api_load_balancer(annotations: dict[str, str]) -> dict[str, Any]:
+    """The Service ``KubeflowPipelinesArgs.api_exposure="internal-load-balancer"`` adds, with given annotations."""
+    from components.services import kfp
+
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": f"{kfp.API_SERVICE}-internal", "namespace": kfp.NAMESPACE, "annotations": annotations},
+            "spec": {"type": "LoadBalancer", "selector": {"app": kfp.API_SERVICE},
+                     "ports": [{"name": "http", "port": kfp.API_PORT, "targetPort": kfp.API_PORT, "protocol": "TCP"}]}}
 
 
 MUTATIONS: list[Mutation] = [
@@ -219,6 +233,35 @@ MUTATIONS: list[Mutation] = [
              container(allowPrivilegeEscalation=True), "workload hardening: no privilege escalation"),
     Mutation("k8s-capabilities-kept", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_37",
              container(capabilities={}), "workload hardening: drop ALL capabilities"),
+    Mutation("k8s-host-network", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_19",
+             lambda inputs: inputs["spec"]["template"]["spec"].update(hostNetwork=True),
+             "FeatureServer: pods stay off the host network"),
+    Mutation("k8s-feature-server-public-lb", AWS, SERVICE, "services-feast-server", "CKV_MLOPS_204",
+             put(("spec.type", "LoadBalancer")), "FeatureServer: ClusterIP only"),
+    Mutation("k8s-kfp-api-public-lb", AZURE, SERVICE, "services-kfp-internal-lb", "CKV_MLOPS_204", None,
+             "KubeflowPipelinesArgs.api_exposure=internal-load-balancer without its internal annotation (public)",
+             add=lambda: kfp_api_load_balancer({}), baseline=(SERVICE, "services-feast-server")),
+    # --- Services layer: feature store data (components/services) ---
+    Mutation("aws-rds-unencrypted", AWS, RDS, "feast-data-registry", "CKV_AWS_16",
+             put(("storageEncrypted", False)), "AwsFeatureData: registry storage encrypted with the CMK"),
+    Mutation("aws-rds-public", AWS, RDS, "feast-data-registry", "CKV_AWS_17",
+             put(("publiclyAccessible", True)), "AwsFeatureData: registry not publicly accessible"),
+    Mutation("aws-rds-no-backup", AWS, RDS, "feast-data-registry", "CKV_AWS_133",
+             put(("backupRetentionPeriod", 0)), "AwsFeatureData: 14 days of automated backups"),
+    Mutation("aws-elasticache-no-tls", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_30",
+             put(("transitEncryptionEnabled", False)), "AwsFeatureData: online store TLS"),
+    Mutation("aws-elasticache-unencrypted-at-rest", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_29",
+             put(("atRestEncryptionEnabled", False)), "AwsFeatureData: online store encrypted at rest"),
+    Mutation("azure-postgres-geo-backup", AZURE, POSTGRES, "feast-data-registry", "CKV_MLOPS_117",
+             put(("backup.geoRedundantBackup", "Enabled")), "AzureFeatureDataArgs.geo_redundant_backup=True"),
+    Mutation("azure-postgres-tls-optional", AZURE, POSTGRES_CONFIG, "feast-data-require-secure-transport",
+             "CKV_MLOPS_116", put(("value", "off")), "AzureFeatureData: require_secure_transport on"),
+    Mutation("azure-postgres-old-tls", AZURE, POSTGRES_CONFIG, "feast-data-ssl-min-protocol-version",
+             "CKV_MLOPS_116", put(("value", "TLSv1.1")), "AzureFeatureData: TLS 1.2 minimum"),
+    Mutation("azure-redis-non-ssl-port", AZURE, REDIS_AZURE, "feast-data-online", "CKV_MLOPS_115",
+             put(("enableNonSslPort", True)), "AzureFeatureData: Redis TLS only"),
+    Mutation("azure-redis-public", AZURE, REDIS_AZURE, "feast-data-online", "CKV_AZURE_89",
+             put(("publicNetworkAccess", "Enabled")), "AzureFeatureDataArgs.redis_public_network_access=True"),
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),

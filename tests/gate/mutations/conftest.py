@@ -22,10 +22,17 @@ def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
     are kept (Checkov never links resources across frameworks), which keeps the single run small."""
     result = copy.deepcopy(shipped)
     result.stack = f"mut-{mutation.id}"
-    target = find(result, mutation.type, mutation.name)
-    if mutation.edit is None:
+    if mutation.add is not None:
+        stack_urn = next(r.urn for r in result.resources if r.type == "pulumi:pulumi:Stack")
+        target = PreviewResource(urn=f"urn:pulumi:{shipped.stack}::{shipped.project}::{mutation.type}::{mutation.name}",
+                                 type=mutation.type, name=mutation.name, parent=stack_urn,
+                                 inputs=mutation.add())
+        result.resources.append(target)
+    elif mutation.edit is None:
+        target = find(result, mutation.type, mutation.name)
         result.resources.remove(target)
     else:
+        target = find(result, mutation.type, mutation.name)
         mutation.edit(target.inputs)
         # an input the component no longer sets depends on nothing (translation turns dependencies into references)
         target.property_dependencies = {k: v for k, v in target.property_dependencies.items() if k in target.inputs}

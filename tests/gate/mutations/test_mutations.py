@@ -35,9 +35,10 @@ def test_shipped_stacks_pass_in_the_same_run(mutation_run):
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.id for m in MUTATIONS])
 def test_flipped_safeguard_fails_the_gate(mutation_run, mutation: Mutation):
-    type_token, name = mutation.target
+    type_token, name = mutation.baseline or mutation.target
     find(mutation_run.shipped[mutation.stack], type_token, name)
     before = {f.status for f in _findings(mutation_run, mutation.stack, mutation.expect, type_token, name)}
     assert before == {"PASSED"}, f"{mutation.expect} must pass on the shipped {name} (got {before or 'no result'})"
+    type_token, name = mutation.target
     after = {f.status for f in _findings(mutation_run, f"mut-{mutation.id}", mutation.expect, type_token, name)}
     assert after == {"FAILED"}, f"{mutation.why}: {mutation.expect} did not fail on {name} (got {after or 'no result'})"
