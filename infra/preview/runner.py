@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import copy
 import functools
 import gc
 import json
@@ -286,6 +287,42 @@ def _outputs_drained_first() -> Iterator[None]:
         stack.wait_for_rpcs = wait_for_rpcs
 
 
+def _without_type_version_aliases(program: Callable[[], Any]) -> Any:
+    """Run ``program`` with the SDK-generated aliases to other API versions of the same type left out.
+
+    azure-native gives each resource an alias per past API version (60 on a VirtualNetwork, ~2,500 in the
+    Azure stack) and pulumi turns each into URN outputs: most of the stack's run time. Aliases only let the
+    engine find state recorded under an old type token; an offline preview has no state and records no
+    aliases, so what it records is the same. Aliases a program sets itself (names, parents, projects) stay.
+    """
+    import pulumi
+
+    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        aliases = args.opts.aliases or []
+        kept = [alias for alias in aliases if not _is_type_version_alias(alias, args.type_)]
+        if len(kept) == len(aliases):
+            return None
+        opts = copy.copy(args.opts)
+        opts.aliases = kept
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+    pulumi.runtime.register_stack_transformation(transformation)
+    return program()
+
+
+def _is_type_version_alias(alias: Any, type_token: str) -> bool:
+    """``Alias(type_="azure-native:network/v20180101:VirtualNetwork")`` on ``azure-native:network:VirtualNetwork``."""
+    import pulumi
+
+    if not isinstance(alias, pulumi.Alias) or not isinstance(alias.type_, str):
+        return False
+    if any(value is not ... for value in (alias.name, alias.parent, alias.stack, alias.project)):
+        return False
+    package, _, kind = type_token.partition(":")
+    alias_package, _, alias_kind = alias.type_.partition(":")
+    return alias_package == package and alias_kind.rpartition(":")[2] == kind.rpartition(":")[2]
+
+
 def run_under_mocks(
     program: Callable[[], Any],
     *,
@@ -303,8 +340,10 @@ def run_under_mocks(
     from pulumi.runtime.stack import run_in_stack, run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
+    from infra.preview import sdk_imports
     from infra.preview.mocks import PlatformMocks
 
+    sdk_imports.install()
     monitor = _recording_monitor(PlatformMocks(region=region))
     error_log = _ErrorLog()
     logger = logging.getLogger(f"mlops.preview.{project}.{stack}")
@@ -319,7 +358,7 @@ def run_under_mocks(
     settings.SETTINGS.outputs.clear()
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
     with _gc_paused(), _outputs_drained_first():
-        _sync_await(run_pulumi_func(lambda: run_in_stack(program)))
+        _sync_await(run_pulumi_func(lambda: run_in_stack(lambda: _without_type_version_aliases(program))))
     if error_log.messages:
         raise PreviewError(f"stack {stack}: the program reported errors:\n  " + "\n  ".join(error_log.messages))
     return PreviewResult(
