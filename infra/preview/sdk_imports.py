@@ -71,8 +71,8 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
 
     The ``__init__`` star-imports ``_enums``, then every resource and function module, then ``_inputs``, and
     imports ``outputs``; the last module exporting a name wins. A resource ``VirtualNetwork`` is defined in
-    ``virtual_network.py`` (pulumi_kubernetes: ``Namespace.py``), its invoke ``get_x``/``get_x_output`` in
-    ``get_x.py``. Anything else runs the ``__init__`` after all.
+    ``virtual_network.py`` (pulumi_kubernetes: ``Namespace.py``) with its ``VirtualNetworkArgs`` (or ``InitArgs``),
+    an invoke ``get_x``/``get_x_output`` in ``get_x.py``. Anything else runs the ``__init__`` after all.
     """
     if not name.startswith("__"):
         if name == "outputs" or name.startswith("_"):
@@ -83,7 +83,7 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
             inputs = _submodule(package, _INPUTS)
             if name in getattr(inputs, "__all__", ()):
                 return _bind(package, name, inputs)
-            for candidate in dict.fromkeys((name, _snake_case(name), name.removesuffix("_output"))):
+            for candidate in _defining_modules(name):
                 module = _submodule(package, candidate)
                 if module is None:
                     continue
@@ -96,6 +96,12 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
                 return _bind(package, name, enums)
     _load_fully(package)
     return getattr(package, name)
+
+
+def _defining_modules(name: str) -> dict[str, None]:
+    """Module names that may define ``name``: itself, snake-cased, or that of the resource or invoke it serves."""
+    resource = re.sub(r"(Init)?Args$", "", name)
+    return dict.fromkeys((name, _snake_case(name), resource, _snake_case(resource), name.removesuffix("_output")))
 
 
 def _bind(package: types.ModuleType, name: str, module: types.ModuleType) -> Any:
