@@ -1,0 +1,121 @@
+"""The KServe model-server entrypoint: one model version, from the directory KServe's storage initializer fills,
+over the Open Inference Protocol v2 (REST), with the same routes and answers as ``mlops serve``.
+
+The ServingRuntime ``mlops-credit-risk-oip`` (``components/services/kserve.py``) runs::
+
+    python -m pipelines.serving.runtime --model-dir /mnt/models --model-name NAME --http-port 8080
+
+The routing, validation, predictions and stats are :class:`pipelines.serving.server.ServingApp`'s; this module only
+replaces the local registry with :class:`DirectoryModel`, a registry view of exactly one version that takes all
+traffic (KServe splits traffic between revisions, each revision serves one version). The deploy step sets
+``MLOPS_MODEL_VERSION`` and ``MLOPS_MODEL_SHA256`` on the InferenceService; the server refuses to start on bytes that
+do not hash to that sha256, and loads the model before it opens its port, so "port open" means "ready".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.registry import ModelVersion, RegistryError, ServingState, artifact_sha256
+
+VERSION_ENV = "MLOPS_MODEL_VERSION"
+SHA256_ENV = "MLOPS_MODEL_SHA256"
+DEFAULT_REQUEST_LOG = "/dev/stdout"
+"""Request records go to the container log (the root file system is read-only; the cluster collects stdout)."""
+
+
+@dataclass(frozen=True)
+class DirectoryModel:
+    """The registry interface :class:`ServingApp` reads, over one model directory serving one version."""
+
+    name: str
+    version: str
+    model_dir: Path
+    sha256: str
+
+    @classmethod
+    def open(cls, name: str, model_dir: Path | str, version: str = "", expected_sha256: str = "") -> DirectoryModel:
+        """Hash the directory; refuse it when ``expected_sha256`` is given and differs (RegistryError)."""
+        model_dir = Path(model_dir)
+        actual = artifact_sha256(model_dir)
+        if expected_sha256 and actual != expected_sha256:
+            raise RegistryError(f"{model_dir} hashes to {actual}, the deployment expects {expected_sha256} "
+                                f"({SHA256_ENV}); refusing to serve other bytes")
+        return cls(name, version or f"sha256-{actual[:12]}", model_dir, actual)
+
+    def mtime(self) -> int:
+        return 0
+
+    def load(self) -> dict:
+        return {"models": {self.name: {"versions": {self.version: {"sha256": self.sha256}}}}}
+
+    def state(self, name: str, index: dict | None = None) -> ServingState:
+        if name != self.name:
+            raise LookupError(f"model {name!r} is not served here (this server serves {self.name!r})")
+        return ServingState(name, self.version, None, 0, None)
+
+    def verify(self, name: str, version: str) -> ModelVersion:
+        self.state(name)
+        if version != self.version:
+            raise LookupError(f"model {name!r} has no version {version!r}")
+        return ModelVersion(name, version, self.sha256, self.model_dir, "", {})
+
+
+def build_app(model_name: str, model_dir: Path | str, version: str = "", expected_sha256: str = "",
+              request_log: str = DEFAULT_REQUEST_LOG):
+    """A loaded :class:`ServingApp` for one version (the model is loaded here, before any port opens)."""
+    from pipelines.serving.server import ServingApp
+
+    app = ServingApp(DirectoryModel.open(model_name, model_dir, version, expected_sha256), request_log)  # type: ignore[arg-type]
+    app.warm()
+    return app
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.serving.runtime", description=__doc__.split("\n")[0])
+    parser.add_argument("--model-dir", default="/mnt/models", help="the model version's files (model.pt, "
+                        "preprocessor.json)")
+    parser.add_argument("--model-name", required=True, help="the InferenceService's name (the OIP model name)")
+    parser.add_argument("--model-version", default=os.environ.get(VERSION_ENV, ""),
+                        help=f"version reported in answers (default ${VERSION_ENV}, else sha256-<prefix>)")
+    parser.add_argument("--expected-sha256", default=os.environ.get(SHA256_ENV, ""),
+                        help=f"refuse a directory with other bytes (default ${SHA256_ENV})")
+    parser.add_argument("--http-port", type=int, default=8080)
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a pod's server listens on its pod IP
+    parser.add_argument("--request-log", default=DEFAULT_REQUEST_LOG)
+    return parser.parse_args(argv)
+
+
+def _stop(*_) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from pipelines.serving.server import ModelServer
+
+    try:
+        app = build_app(args.model_name, args.model_dir, args.model_version, args.expected_sha256, args.request_log)
+    except (RegistryError, OSError, RuntimeError, ValueError, KeyError) as exc:
+        print(f"model server: cannot load {args.model_name} from {args.model_dir}: {exc}", file=sys.stderr)
+        return 1
+    server = ModelServer(app, args.host, args.http_port)
+    signal.signal(signal.SIGTERM, _stop)  # the kubelet's stop: leave serve_forever, close the socket
+    print(f"model server: {args.model_name} {app.registry.version} (sha256 {app.registry.sha256}) on {server.url}",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

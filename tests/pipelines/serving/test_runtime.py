@@ -1,0 +1,133 @@
+"""The KServe model-server entrypoint run for real: a subprocess serving a trained model directory over OIP v2, whose
+answers must equal ``mlops serve``'s for the same bytes; it refuses bytes that differ from the deployed sha256."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.registry import LocalRegistry, artifact_sha256
+from pipelines.serving.probe import get_json, infer_body, post_json
+from pipelines.serving.server import ServingApp
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(model_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.serving.runtime", "--model-dir", str(model_dir), "--model-name",
+         "credit-risk", "--http-port", str(port), "--host", "127.0.0.1", *extra],
+        cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the model server exited ({proc.returncode}): {proc.stderr.read()}")
+        if get_json(f"{url}/v2/health/ready", timeout=1)[0] == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the model server did not become ready")
+
+
+@pytest.fixture
+def runtime(model_dirs):
+    """The runtime serving model ``a`` as version run-1, with the sha256 the deploy step would pass."""
+    model_dir = model_dirs["a"]
+    proc, url = _start(model_dir, env={"MLOPS_MODEL_VERSION": "run-1", "MLOPS_MODEL_SHA256": artifact_sha256(model_dir)})
+    try:
+        _wait_ready(proc, url)
+        yield url, model_dir
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_runtime_answers_like_the_local_server(runtime, sample_rows, tmp_path):
+    url, model_dir = runtime
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("credit-risk", model_dir)
+    registry.start_rollout("credit-risk", "v1", "canary", 10)
+    local = ServingApp(registry, tmp_path / "requests.jsonl")
+
+    batch = {"id": "batch", "inputs": [
+        {"name": k, "shape": [len(sample_rows)], "datatype": "BYTES" if isinstance(v, str) else "FP64",
+         "data": [row[k] for row in sample_rows]} for k, v in sample_rows[0].items()]}
+    status, remote = post_json(f"{url}/v2/models/credit-risk/infer", batch)
+    assert status == 200, remote
+    _, expected = local.infer("credit-risk", batch)
+    assert remote["model_version"] == "run-1" and remote["id"] == "batch"
+    assert remote["outputs"] == expected["outputs"]  # same probabilities, same tensor
+    assert len(remote["outputs"][0]["data"]) == len(sample_rows)
+
+    for i, row in enumerate(sample_rows[:3]):
+        status, one = post_json(f"{url}/v2/models/credit-risk/versions/run-1/infer", infer_body(row, f"r-{i}"))
+        assert status == 200 and one["outputs"] == local.infer("credit-risk", infer_body(row, f"r-{i}"))[1]["outputs"]
+        assert one["outputs"][0]["data"][0] == pytest.approx(expected["outputs"][0]["data"][i], abs=1e-6)
+
+
+def test_runtime_speaks_the_protocol_and_reports_bad_requests(runtime, sample_rows):
+    url, _ = runtime
+    assert get_json(f"{url}/v2/health/live") == (200, {"live": True})
+    status, meta = get_json(f"{url}/v2/models/credit-risk")
+    assert status == 200 and meta["versions"] == ["run-1"] and meta["parameters"]["traffic"] == {"run-1": 100}
+    assert {"name": "home_ownership", "datatype": "BYTES", "shape": [-1]} in meta["inputs"]
+    assert get_json(f"{url}/v2/models/credit-risk/versions/run-1/ready")[0] == 200
+    assert get_json(f"{url}/v2/models/other")[0] == 404
+    assert post_json(f"{url}/v2/models/credit-risk/versions/run-0/infer", infer_body(sample_rows[0], "x"))[0] == 404
+    row = {k: v for k, v in sample_rows[0].items() if k != "annual_income"}
+    status, error = post_json(f"{url}/v2/models/credit-risk/infer", infer_body(row, "missing"))
+    assert status == 400 and "annual_income" in error["error"]
+    status, stats = get_json(f"{url}/v2/models/credit-risk/stats")
+    assert status == 200 and stats["versions"]["run-1"]["client_errors"] == 1
+
+
+def test_runtime_refuses_bytes_other_than_the_deployed_sha256(model_dirs):
+    proc, _ = _start(model_dirs["a"], "--expected-sha256", artifact_sha256(model_dirs["b"]))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "refusing to serve other bytes" in err and artifact_sha256(model_dirs["b"]) in err
+
+
+def test_runtime_refuses_a_directory_that_is_not_a_model(tmp_path):
+    (tmp_path / "README").write_text("not a model")
+    proc, _ = _start(tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "cannot load credit-risk" in err
+
+
+@pytest.mark.slow
+def test_runtime_serves_a_model_the_training_step_wrote(trained_model, training_data, tmp_path):
+    """End to end: the training step's real output directory, served by the runtime, answers like mlops serve."""
+    from pipelines.serving.deploy import probe_rows
+
+    rows = probe_rows(training_data["dataset"], limit=8)
+    proc, url = _start(Path(trained_model), "--model-version", "run-trained")
+    try:
+        _wait_ready(proc, url)
+        registry = LocalRegistry(tmp_path / "registry")
+        registry.register("credit-risk", trained_model)
+        registry.start_rollout("credit-risk", "v1", "canary", 10)
+        local = ServingApp(registry, tmp_path / "requests.jsonl")
+        for i, row in enumerate(rows):
+            status, remote = post_json(f"{url}/v2/models/credit-risk/infer", infer_body(row, f"t-{i}"))
+            assert status == 200, remote
+            assert remote["outputs"] == local.infer("credit-risk", infer_body(row, f"t-{i}"))[1]["outputs"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
