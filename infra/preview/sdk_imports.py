@@ -6,9 +6,10 @@ importing the single module ``pulumi_azure_native.network.virtual_network`` runs
 SDK's lazy loading defers it only until the first attribute access, which ``from . import outputs`` inside the
 resource module makes). Once ``install()`` has run, SDK packages are created *shallow*: the ``__init__`` does not
 run, and each name the program looks up (``network.VirtualNetwork``, ``from pulumi_kubernetes.core.v1 import
-Namespace``) is taken from the one module that defines it (``virtual_network.py``, ``Namespace.py``). A name
-that cannot be placed that way (an enum, an ``Args`` class, ``dir()``, ``import *``) runs the package's
-``__init__`` after all, so lookups give what the full package gives; only the import cost differs.
+Namespace``) is taken from the one module that defines it (``virtual_network.py``, ``Namespace.py``, or
+``_inputs.py``/``_enums.py`` for ``Args`` classes and enums). Anything that cannot be placed that way (``dir()``,
+``import *``, a name no module is named after) runs the package's ``__init__`` after all, so lookups give what
+the full package gives; only the import cost differs. The offline preview installs it (``runner.run_under_mocks``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import types
 from typing import Any
 
 _LOCK = threading.RLock()
+_LOADING: set[str] = set()
 _INPUTS = "_inputs"
 _ENUMS = "_enums"
 
@@ -60,10 +62,21 @@ def _submodule(package: types.ModuleType, name: str) -> types.ModuleType | None:
 
 
 def _load_fully(package: types.ModuleType) -> None:
-    """Run the package's own ``__init__`` in place, as a plain import would have."""
-    if type(package) is _ShallowPackage:
-        package.__class__ = types.ModuleType
-        package.__spec__.loader.exec_module(package)
+    """Run the package's own ``__init__`` in place, as a plain import would have, once.
+
+    The package stays shallow while its ``__init__`` runs, so another thread's lookup meanwhile still resolves
+    (or waits here) rather than meeting a half-initialised plain module. Only this step takes the lock: the
+    imports it runs may wait on module locks, and the SDK modules never need a whole package while imported.
+    """
+    with _LOCK:
+        if type(package) is not _ShallowPackage or package.__name__ in _LOADING:
+            return  # loaded, or being loaded by this thread: lookups see what is bound so far, as in any import
+        _LOADING.add(package.__name__)
+        try:
+            package.__spec__.loader.exec_module(package)
+            package.__class__ = types.ModuleType
+        finally:
+            _LOADING.discard(package.__name__)
 
 
 def _resolve(package: types.ModuleType, name: str) -> Any:
@@ -95,7 +108,7 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
             if name in getattr(enums, "__all__", ()):
                 return _bind(package, name, enums)
     _load_fully(package)
-    return getattr(package, name)
+    return types.ModuleType.__getattribute__(package, name)  # not __getattr__ again: AttributeError if unbound
 
 
 def _defining_modules(name: str) -> dict[str, None]:
@@ -118,18 +131,15 @@ class _ShallowPackage(types.ModuleType):
         if _is_bound_resource_module(self, name, value):
             # The import system binds each imported submodule on its package: in pulumi_kubernetes the module
             # `core.v1.Namespace` then stands where the package exports the class `Namespace`.
-            with _LOCK:
-                return _resolve(self, name)
+            return _resolve(self, name)
         return value
 
     def __getattr__(self, name: str) -> Any:
-        with _LOCK:
-            return _resolve(self, name)
+        return _resolve(self, name)
 
     def __dir__(self) -> list[str]:
-        with _LOCK:
-            _load_fully(self)
-        return dir(self)
+        _load_fully(self)
+        return types.ModuleType.__dir__(self)
 
 
 def _is_bound_resource_module(package: types.ModuleType, name: str, value: Any) -> bool:
