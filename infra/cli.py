@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,28 @@ def preview(
         except OSError as exc:
             raise fail(f"--json {json_path}: cannot write: {exc.strerror}") from None
         console.print(f"wrote {json_path}")
+
+
+@app.command()
+def local(
+    root: Annotated[Path, typer.Option(help="Working directory: feature store, pipeline runs, registry, reports.")] = Path(".local-run"),
+    rows: Annotated[int, typer.Option(help="Synthetic credit applications in the embedded feature store.")] = 20_000,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs per trial (early stopping may end sooner).")] = 6,
+) -> None:
+    """The embedded local default: gate every stack, run the pipeline, deploy and serve the model, predict."""
+    import time
+
+    from infra.local import StepFailed, run
+
+    started = time.perf_counter()
+    out = Console(file=sys.stdout)  # bound now: the pipeline runner swaps sys.stdout for its log while it runs
+    try:
+        summary = run(root, rows, max_epochs, lambda line: out.print(line, highlight=False, soft_wrap=True))
+    except StepFailed as exc:
+        raise fail(str(exc), code=1) from None
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.0f} s. Reports:")
+    for name, where in summary.reports.items():
+        console.print(f"  {name:<24} {where}", highlight=False, soft_wrap=True)
 
 
 def _register_optional_commands() -> None:

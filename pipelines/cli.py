@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +44,8 @@ def run_command(
     if max_epochs < 1:
         raise fail(f"--max-epochs must be at least 1, got {max_epochs}")
     try:
-        result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=typer.echo)
+        out = sys.stdout
+        result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=lambda line: typer.echo(line, file=out))
     except (LocalRunFailed, IngestionRefused, FileNotFoundError) as exc:
         raise fail(str(exc), code=1) from None
     typer.echo(f"pipeline finished in {result.seconds:.0f} s; gate decision: {result.decision}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import sys
@@ -20,7 +21,7 @@ from typing import Callable
 DEFAULT_ROOT = Path(".local-run")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROGRESS = re.compile(r"Executing task|finished with status|asked for \d+|trial \w+: val_loss|best of \d+ trials|"
-                       r"gate: |^\s+- |Pipeline .* finished")
+                       r"gate: |deploy: |^\s+- |Pipeline .* finished")
 
 
 class LocalRunFailed(Exception):
@@ -60,6 +61,19 @@ class _ProgressTee:
         return False
 
 
+@contextlib.contextmanager
+def _detached_on_exit(stream: Callable[[], object]):
+    """Remove the log handlers the local runner left on our tee: they would write to a closed log file later."""
+    try:
+        yield
+    finally:
+        target = stream()
+        for logger in [logging.getLogger(), *logging.root.manager.loggerDict.values()]:
+            for handler in list(getattr(logger, "handlers", [])):
+                if isinstance(handler, logging.StreamHandler) and handler.stream is target:
+                    logger.removeHandler(handler)
+
+
 def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_epochs: int = 6,
               echo: Callable[[str], None] = print, **pipeline_args) -> LocalRunResult:
     """Bootstrap the local feature store if needed, then run ``train_validate_deploy`` with the SubprocessRunner."""
@@ -76,14 +90,11 @@ def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_
     log_path.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")  # library noise in the step processes
     started = time.perf_counter()
-    console = sys.stdout
-
-    def say(message: str) -> None:
-        with contextlib.redirect_stdout(console):
-            echo(message)
-
-    with open(log_path, "w") as log, contextlib.redirect_stdout(_ProgressTee(log, lambda line: say(f"      {line}"))), \
-            contextlib.redirect_stderr(log), warnings.catch_warnings():
+    # `echo` must write to a stream it holds (not to whatever sys.stdout is): the runner's threads create their
+    # log handlers on sys.stdout, and swapping it back and forth to print would race them onto the console.
+    say = echo
+    with open(log_path, "w") as log, contextlib.redirect_stdout(tee := _ProgressTee(log, lambda line: say(f"      {line}"))), \
+            contextlib.redirect_stderr(log), warnings.catch_warnings(), _detached_on_exit(lambda: tee):
         warnings.simplefilter("ignore")  # the local runner warns about every cluster-only setting
         say(f"[1/2] feature store: {store.root} (full log: {log_path})")
         try:
@@ -111,7 +122,8 @@ def _collect(run_dir: Path, log_path: Path, seconds: float) -> LocalRunResult:
     reports = {"data validation": run_dir / "validate-data" / "report",
                "evaluation": run_dir / "evaluate-model" / "report",
                "gate": run_dir / "release-gate" / "report",
-               "model": run_dir / "select-best-model" / "best_model"}
+               "model": run_dir / "select-best-model" / "best_model",
+               "lineage": run_dir / "deploy-model" / "lineage"}
     evaluation = json.loads((run_dir / "evaluate-model" / "evaluation").read_text())
     gate_output = json.loads((run_dir / "release-gate" / "executor_output.json").read_text())
     decision = gate_output["parameterValues"]["Output"]
