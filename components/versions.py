@@ -79,8 +79,37 @@ KFP_PLATFORM = Manifests(
 KSERVE_VERSION = "v0.15.2"
 KSERVE_CRD = HelmChart(name="kserve-crd", repository="oci://ghcr.io/kserve/charts", version=KSERVE_VERSION)
 KSERVE = HelmChart(name="kserve", repository="oci://ghcr.io/kserve/charts", version=KSERVE_VERSION)
-TORCHSERVE_KSERVE_IMAGE = Image(repository="pytorch/torchserve-kfs", tag="0.9.0")
-"""TorchServe with the KServe v1/v2 protocol wrapper: the image KServe's ``kserve-torchserve`` runtime uses."""
+PROJECT_VERSION = "0.1.0"
+"""This project's release (``pyproject.toml``; a test keeps them equal): the tag of the images it builds."""
+MODEL_SERVER_REPOSITORY = "ghcr.io/mlops-platform/model-server"
+"""Documented default repository of the model-server image (``pipelines/serving/Dockerfile``); a stack sets its own
+registry mirror with ``mlops:modelServerRepository``."""
+MODEL_SERVER_IMAGE = Image(repository=MODEL_SERVER_REPOSITORY, tag=PROJECT_VERSION)
+"""The ServingRuntime ``mlops-credit-risk-oip``: ``python -m pipelines.serving.runtime`` (OIP v2, one model version),
+built from this repository at the project's version."""
+
+
+@dataclass(frozen=True)
+class ReleaseAsset:
+    """A manifest file attached to an upstream GitHub release at an exact tag (applied at deploy time)."""
+
+    repository: str
+    tag: str
+    asset: str
+
+    @property
+    def url(self) -> str:
+        return f"https://github.com/{self.repository}/releases/download/{self.tag}/{self.asset}"
+
+
+KNATIVE_SERVING_VERSION = "knative-v1.15.2"
+"""Knative Serving for KServe's Serverless mode (canary traffic): KServe v0.15 is tested against Knative 1.15
+(upstream's quick-install pins the same minor)."""
+KNATIVE_KOURIER_VERSION = "knative-v1.15.1"
+"""Kourier, the networking layer (Envoy) of the same Knative minor."""
+KNATIVE_SERVING_CRDS = ReleaseAsset("knative/serving", KNATIVE_SERVING_VERSION, "serving-crds.yaml")
+KNATIVE_SERVING_CORE = ReleaseAsset("knative/serving", KNATIVE_SERVING_VERSION, "serving-core.yaml")
+KNATIVE_KOURIER = ReleaseAsset("knative/net-kourier", KNATIVE_KOURIER_VERSION, "kourier.yaml")
 
 FEAST_FEATURE_SERVER_IMAGE = Image(repository="quay.io/feastdev/feature-server", tag="0.67.0")
 """Feast's feature server, the same release as the ``feast`` SDK the pipelines and tests use (keep them equal)."""
@@ -103,10 +132,13 @@ CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGR
 """Every chart pinned here; tests check each is an exact version."""
 
 IMAGES: tuple[Image, ...] = (
-    MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE, TORCHSERVE_KSERVE_IMAGE, FEAST_FEATURE_SERVER_IMAGE,
+    MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE, MODEL_SERVER_IMAGE, FEAST_FEATURE_SERVER_IMAGE,
 )
 
 """Every image pinned here beyond a chart's own defaults."""
 
 MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM)
 """Every upstream kustomization pinned here."""
+
+RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (KNATIVE_SERVING_CRDS, KNATIVE_SERVING_CORE, KNATIVE_KOURIER)
+"""Every upstream release manifest pinned here."""

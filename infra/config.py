@@ -272,6 +272,13 @@ class StackConfig(_Model):
     node_ssh_private_key: SecretValue | None = None
     cluster_join_token: SecretValue | None = None
     node_bootstrap: NodeBootstrap | None = None
+    model_server_repository: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$",
+        description="image repository of the model server (pipelines/serving/Dockerfile) in the cluster's registry, "
+        "e.g. registry.dc1.internal/mlops/model-server; default ghcr.io/mlops-platform/model-server (tag: the "
+        "project version)",
+    )
 
     @field_validator("tags")
     @classmethod

@@ -1,14 +1,17 @@
-"""KServe model serving: the pinned upstream Helm charts (CRDs, then the controller), a TorchServe-based
-ServingRuntime for the PyTorch models the pipelines produce, a model-reader identity, and the narrow RBAC the
+"""KServe model serving: the pinned upstream Helm charts (CRDs, then the controller), this project's model-server
+runtime for the credit-risk models the pipelines produce, a model-reader identity, and the narrow RBAC the
 pipeline's deploy step needs.
 
 - Install: ``kserve-crd`` and ``kserve`` from KServe's OCI chart repository at the version pinned in
-  :mod:`components.versions`. Prerequisite: cert-manager (KServe's admission webhooks get their certificates from
-  it; the on-prem target already relies on it). ``Serverless`` mode (canary traffic splitting) also needs Knative
-  Serving and a networking layer; ``RawDeployment`` needs neither but cannot split traffic (docs/services.md).
-- Runtime: ``mlops-torchserve`` serves ``pytorch`` model archives (TorchServe ``.mar`` + ``config.properties``
-  under the model's storage URI) with the KServe v1/v2 protocols, hardened for PSA ``restricted``.
-- Identity: the ``model-serving`` ServiceAccount in the serving namespace reads the ``models`` bucket only.
+  :mod:`components.versions`. Prerequisites: cert-manager (KServe's admission webhooks get their certificates from
+  it; the on-prem target already relies on it) and, for ``Serverless`` mode (canary traffic splitting, tag
+  routing), Knative Serving with Kourier (:mod:`components.services.knative`), which KServe's install waits for.
+  ``RawDeployment`` needs no Knative but cannot split traffic (docs/services.md).
+- Runtime: ``mlops-credit-risk-oip`` serves model format ``credit-risk-mlp`` (the training step's ``model.pt`` +
+  ``preprocessor.json``) over the Open Inference Protocol v2 with ``python -m pipelines.serving.runtime``, the image
+  built from ``pipelines/serving/Dockerfile``; hardened for PSA ``restricted``.
+- Identity: the ``model-serving`` ServiceAccount in the serving namespace reads the ``models`` bucket only (the deploy
+  step copies each model version there before it points an InferenceService at it).
 - RBAC: the deploy step (the ``pipeline-runner`` ServiceAccount of KFP) may create, update and patch
   InferenceServices in the serving namespace only (canary: patch ``canaryTrafficPercent``), read their status, and
   delete one whose first rollout failed; no other resource, no other namespace.
@@ -28,7 +31,9 @@ from components.services.feature_server import RESTRICTED_CONTAINER
 from components.services.identity import BucketGrant, IdentityBinding
 
 CONTROLLER_NAMESPACE = "kserve"
-RUNTIME_NAME = "mlops-torchserve"
+RUNTIME_NAME = "mlops-credit-risk-oip"
+MODEL_FORMAT = "credit-risk-mlp"
+"""What the runtime serves: a directory with the training step's ``model.pt`` and ``preprocessor.json``."""
 MODEL_SERVER_ACCOUNT = "model-serving"
 """The InferenceServices' ServiceAccount (the deploy step names it: ``pipelines/serving/kserve.py``)."""
 DEPLOYER_ROLE = "inferenceservice-deployer"
@@ -49,35 +54,29 @@ INFERENCE_PORT = 8080
 
 
 def serving_runtime_spec(image: versions.Image, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The ServingRuntime: TorchServe behind KServe's protocol wrapper, non-root, read-only, no capabilities."""
+    """The ServingRuntime: this project's OIP v2 model server, non-root, read-only, no capabilities."""
+    health = {"httpGet": {"path": "/v2/health/ready", "port": INFERENCE_PORT}, "periodSeconds": 10}
     return {
-        "annotations": {"prometheus.kserve.io/port": "8082", "prometheus.kserve.io/path": "/metrics"},
-        "supportedModelFormats": [{"name": "pytorch", "version": "1", "autoSelect": True, "priority": 1}],
-        "protocolVersions": ["v1", "v2", "grpc-v2"],
+        "supportedModelFormats": [{"name": MODEL_FORMAT, "version": "1", "autoSelect": True, "priority": 1}],
+        "protocolVersions": ["v2"],
         "containers": [
             {
                 "name": "kserve-container",
                 "image": image.reference,
                 "args": [
-                    "torchserve",
-                    "--start",
-                    "--model-store=/mnt/models/model-store",
-                    "--ts-config=/mnt/models/config/config.properties",
+                    "--model-dir=/mnt/models",
+                    "--model-name={{.Name}}",
+                    f"--http-port={INFERENCE_PORT}",
                 ],
-                "env": [
-                    {"name": "TS_SERVICE_ENVELOPE", "value": "{{.Labels.serviceEnvelope}}"},
-                    {"name": "HOME", "value": "/tmp"},
-                ],
+                "env": [{"name": "HOME", "value": "/tmp"}],
                 "ports": [{"name": "http1", "containerPort": INFERENCE_PORT, "protocol": "TCP"}],
+                "readinessProbe": health,
                 "resources": resources,
                 "securityContext": {**RESTRICTED_CONTAINER, "runAsUser": 1000, "runAsGroup": 1000},
-                "volumeMounts": [
-                    {"name": "tmp", "mountPath": "/tmp"},
-                    {"name": "logs", "mountPath": "/home/model-server/logs"},
-                ],
+                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
             }
         ],
-        "volumes": [{"name": "tmp", "emptyDir": {}}, {"name": "logs", "emptyDir": {}}],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
     }
 
 
@@ -97,9 +96,12 @@ class KServeArgs:
     """Where model servers may connect: the object store holding the models (their storage initializer)."""
     deployment_mode: Literal["Serverless", "RawDeployment"] = "Serverless"
     """``Serverless`` (Knative) supports canary traffic splitting; ``RawDeployment`` runs plain Deployments."""
+    knative: Sequence[pulumi.Resource] = ()
+    """Serverless only: the Knative Serving install (:class:`components.services.knative.KnativeServing`'s
+    ``ready``), which KServe's install waits for; Serverless without it is refused."""
     crd_chart: versions.HelmChart = versions.KSERVE_CRD
     chart: versions.HelmChart = versions.KSERVE
-    runtime_image: versions.Image = versions.TORCHSERVE_KSERVE_IMAGE
+    runtime_image: versions.Image = versions.MODEL_SERVER_IMAGE
     runtime_resources: dict[str, dict[str, str]] | None = None
 
 
@@ -110,6 +112,9 @@ class KServe(pulumi.ComponentResource):
     runtime: str
 
     def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if args.deployment_mode == "Serverless" and not args.knative:
+            raise ValueError("KServeArgs: deployment_mode 'Serverless' needs Knative Serving (pass knative=, see "
+                             "components/services/knative.py) or use deployment_mode 'RawDeployment' (no canary)")
         super().__init__("mlops:services:KServe", name, None, opts)
         from pulumi_kubernetes.apiextensions import CustomResource
         from pulumi_kubernetes.core.v1 import ServiceAccount
@@ -161,16 +166,16 @@ class KServe(pulumi.ComponentResource):
             cleanup_on_fail=True,
             max_history=10,
             timeout=900,
-            values={"kserve": {"controller": {"deploymentMode": args.deployment_mode}}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds]),
+            values={"kserve": {"controller": controller_values(args.deployment_mode)}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, *args.knative]),
         )
         ns = args.serving_namespace
         resources = args.runtime_resources or {
-            "requests": {"cpu": "1", "memory": "2Gi"},
-            "limits": {"cpu": "4", "memory": "8Gi"},
+            "requests": {"cpu": "500m", "memory": "1Gi"},
+            "limits": {"cpu": "2", "memory": "2Gi"},
         }
         CustomResource(
-            f"{name}-torchserve",
+            f"{name}-runtime",
             api_version="serving.kserve.io/v1alpha1",
             kind="ServingRuntime",
             metadata={"name": RUNTIME_NAME, "namespace": ns},
@@ -216,7 +221,7 @@ class KServe(pulumi.ComponentResource):
                                         {
                                             "key": NAMESPACE_NAME_LABEL,
                                             "operator": "In",
-                                            "values": sorted(args.client_namespaces),
+                                            "values": sorted(self._callers(args)),
                                         }
                                     ]
                                 }
@@ -242,3 +247,20 @@ class KServe(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(ns)
         self.runtime = RUNTIME_NAME
         self.register_outputs({"namespace": self.namespace, "runtime": self.runtime})
+
+    @staticmethod
+    def _callers(args: KServeArgs) -> list[str]:
+        """Who may call the model servers: the ML namespaces, plus Knative's activator/autoscaler and Kourier's
+        gateway in Serverless mode (every request reaches a revision through them)."""
+        from components.services.knative import NAMESPACES
+
+        extra = NAMESPACES if args.deployment_mode == "Serverless" else ()
+        return [*args.client_namespaces, *extra]
+
+
+def controller_values(deployment_mode: str) -> dict[str, Any]:
+    """The controller's Helm values: the deployment mode; with Knative, Kourier instead of Istio for routing."""
+    values: dict[str, Any] = {"deploymentMode": deployment_mode}
+    if deployment_mode == "Serverless":
+        values["gateway"] = {"disableIstioVirtualHost": True}
+    return values

@@ -22,7 +22,8 @@ from components.kubernetes.baseline import (
     SERVING_NAMESPACE,
 )
 from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, psa_version
-from components.services import kfp, kserve
+from components import versions
+from components.services import kfp, knative, kserve
 from components.services.feature_server import CA_DIR
 from components.services.feature_server import NAME as FEATURE_SERVER
 from components.services.feature_server import PORT as FEATURE_SERVER_PORT
@@ -76,6 +77,10 @@ class ServicesArgs:
     """On-prem: the cert-manager ClusterIssuer signing the databases' certificates."""
     kfp_api_exposure: Literal["cluster", "internal-load-balancer"] = "cluster"
     kserve_deployment_mode: Literal["Serverless", "RawDeployment"] = "Serverless"
+    """``Serverless`` installs Knative Serving + Kourier (canary traffic); ``RawDeployment`` neither (no canary)."""
+    knative_gateway_exposure: knative.Exposure = "cluster"
+    model_server_repository: str = versions.MODEL_SERVER_REPOSITORY
+    """Where the cluster pulls the model-server image (``pipelines/serving/Dockerfile``) from; tag = project version."""
     require_model_object_lock: bool = True
     """Safeguard: refuse a models bucket without versioning and object lock."""
 
@@ -106,6 +111,7 @@ class ServicesArgs:
             tags=dict(cfg.tags),
             certificate_issuer=(cfg.onprem or OnPrem()).certificate_issuer,
             postgres_subnet_cidr=_free_subnet(cfg) if cfg.target == "azure" else None,
+            model_server_repository=cfg.model_server_repository or versions.MODEL_SERVER_REPOSITORY,
         )
 
     @property
@@ -189,6 +195,18 @@ class PlatformServices(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        serverless = args.kserve_deployment_mode == "Serverless"
+        knative_serving = (
+            knative.KnativeServing(
+                f"{name}-knative",
+                knative.KnativeServingArgs(
+                    pod_security_version=args.pod_security_version, gateway_exposure=args.knative_gateway_exposure
+                ),
+                opts=child,
+            )
+            if serverless
+            else None
+        )
         serving = kserve.KServe(
             f"{name}-kserve",
             kserve.KServeArgs(
@@ -206,6 +224,8 @@ class PlatformServices(pulumi.ComponentResource):
                 client_namespaces=args.ml_namespaces,
                 egress=self._object_store_egress(),
                 deployment_mode=args.kserve_deployment_mode,
+                knative=knative_serving.ready if knative_serving else (),
+                runtime_image=versions.Image(args.model_server_repository, versions.PROJECT_VERSION),
             ),
             opts=child,
         )

@@ -71,7 +71,8 @@ def build_app(model_name: str, model_dir: Path | str, version: str = "", expecte
     """A loaded :class:`ServingApp` for one version (the model is loaded here, before any port opens)."""
     from pipelines.serving.server import ServingApp
 
-    app = ServingApp(DirectoryModel.open(model_name, model_dir, version, expected_sha256), request_log)  # type: ignore[arg-type]
+    model = DirectoryModel.open(model_name, model_dir, version, expected_sha256)
+    app = ServingApp(model, request_log)  # type: ignore[arg-type] - the registry interface ServingApp reads
     app.warm()
     return app
 

@@ -80,18 +80,42 @@ def test_kserve_charts_are_pinned(any_stack: ServicesPreview) -> None:
     )
 
 
-def test_serving_runtime_serves_pytorch_with_a_pinned_hardened_image(any_stack: ServicesPreview) -> None:
-    runtime = any_stack.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-torchserve").inputs
-    assert runtime["metadata"] == {"name": kserve.RUNTIME_NAME, "namespace": "ml-serving"}
-    assert {"name": "pytorch", "version": "1", "autoSelect": True, "priority": 1} in runtime["spec"][
-        "supportedModelFormats"
+def test_serving_runtime_is_the_projects_oip_server_pinned_and_hardened(any_stack: ServicesPreview) -> None:
+    runtime = any_stack.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime").inputs
+    assert runtime["metadata"] == {"name": "mlops-credit-risk-oip", "namespace": "ml-serving"}
+    assert runtime["spec"]["supportedModelFormats"] == [
+        {"name": "credit-risk-mlp", "version": "1", "autoSelect": True, "priority": 1}
     ]
+    assert runtime["spec"]["protocolVersions"] == ["v2"]
     [container] = runtime["spec"]["containers"]
-    assert container["image"] == versions.TORCHSERVE_KSERVE_IMAGE.reference
+    assert container["image"] == f"{versions.MODEL_SERVER_REPOSITORY}:{versions.PROJECT_VERSION}"
+    assert container["args"] == ["--model-dir=/mnt/models", "--model-name={{.Name}}", "--http-port=8080"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert container["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert set(container["resources"]) == {"requests", "limits"}
+    assert [v["mountPath"] for v in container["volumeMounts"]] == ["/tmp"]  # the only writable path
+
+
+def test_model_server_image_comes_from_the_stacks_registry() -> None:
+    from tests.services.conftest import preview_services
+
+    preview = preview_services("onprem-dc1", {"modelServerRepository": "registry.dc1.internal/mlops/model-server"})
+    runtime = preview.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime").inputs
+    assert runtime["spec"]["containers"][0]["image"] == (
+        f"registry.dc1.internal/mlops/model-server:{versions.PROJECT_VERSION}"
+    )
+
+
+def test_project_version_is_the_package_version() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert versions.PROJECT_VERSION == pyproject["project"]["version"]
 
 
 def test_deploy_step_may_roll_out_inference_services_in_the_serving_namespace_only(any_stack: ServicesPreview) -> None:
