@@ -92,10 +92,12 @@ checkov_seconds: list[float] = []
 
 def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 1)) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode not in ok:
-        raise SystemExit(f"{' '.join(command[:4])}... exited {proc.returncode}:\n{(proc.stderr or proc.stdout)[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(command[:4])}... exited {proc.returncode}:\n{(proc.stderr or proc.stdout)[-3000:]}"
+        )
     found = CHECKOV_SHARE.search(proc.stdout.replace("\n", " "))
     if found:
         checkov_seconds.append(float(found.group(1)))
@@ -116,8 +118,18 @@ def bare_checkov(workdir: Path, repeat: int) -> tuple[float, float, int]:
 
     translated = translate_all(collect_inputs(all_stacks=True))
     sent = write_inputs(translated, workdir)
-    command = [str(checkov_executable()), "-d", str(workdir), "--framework", *FRAMEWORKS, "-o", "json",
-               "--external-checks-dir", str(CHECKS_DIR), "--skip-download"]
+    command = [
+        str(checkov_executable()),
+        "-d",
+        str(workdir),
+        "--framework",
+        *FRAMEWORKS,
+        "-o",
+        "json",
+        "--external-checks-dir",
+        str(CHECKS_DIR),
+        "--skip-download",
+    ]
     env = {k: v for k, v in os.environ.items() if k not in ("BC_API_KEY", "CKV_API_KEY")}
     env["BC_SKIP_MAPPING"] = "TRUE"
     plain = median_of(repeat, lambda: timed(command, workdir, env))
@@ -129,14 +141,18 @@ def synthetic_program(root: Path, resources: int) -> Path:
     program = root / f"synthetic-{resources}"
     program.mkdir(parents=True)
     (program / "Pulumi.yaml").write_text("name: synthetic\nruntime: python\n")
-    (program / "Pulumi.bench.yaml").write_text(f"config:\n  synthetic:resources: \"{resources}\"\n  aws:region: me-central-1\n")
+    (program / "Pulumi.bench.yaml").write_text(
+        f'config:\n  synthetic:resources: "{resources}"\n  aws:region: me-central-1\n'
+    )
     (program / "__main__.py").write_text(textwrap.dedent(SYNTHETIC_PROGRAM))
     return program
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="500,1000,2000,5000", help="synthetic program sizes (comma-separated; empty: none)")
+    parser.add_argument(
+        "--sizes", default="500,1000,2000,5000", help="synthetic program sizes (comma-separated; empty: none)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the median is printed")
     parser.add_argument("--skip-stacks", action="store_true", help="only the synthetic programs")
     args = parser.parse_args()
@@ -159,12 +175,13 @@ def main() -> int:
         per_resource: list[float] = []
         for size in sizes:
             program = synthetic_program(work, size)
-            wall = median_of(args.repeat, lambda: timed([str(MLOPS), "gate", "--program", str(program), "--stack", "bench"], ROOT))
+            command = [str(MLOPS), "gate", "--program", str(program), "--stack", "bench"]
+            wall = median_of(args.repeat, lambda command=command: timed(command, ROOT))
             per_resource.append(wall / size)
             note = f"{1000 * wall / size:.1f} ms/resource, of which Checkov {checkov_seconds[-1]:.1f} s"
             if size == 5000:
                 note += "; target < 60 s: " + ("OK" if wall < 60 else "OVER TARGET")
-            rows.append((f"mlops gate --program (synthetic)", f"{size}", wall, note))
+            rows.append(("mlops gate --program (synthetic)", f"{size}", wall, note))
             shutil.rmtree(program)
     print(f"after:  {load()}")
     print(f"\n{'what':<34} {'resources':>9} {'wall s':>8}  note")
@@ -173,7 +190,9 @@ def main() -> int:
         print(f"{what:<34} {count:>9} {value}  {note}")
     if len(per_resource) >= 2:
         growth = per_resource[-1] / per_resource[0]
-        print(f"\nper-resource cost, largest / smallest size: {growth:.2f} (1.0 = linear; fixed start-up costs make it < 1)")
+        print(
+            f"\nper-resource cost, largest / smallest size: {growth:.2f} (1.0 = linear; fixed start-up costs make it < 1)"
+        )
     print(json.dumps({"rows": [{"what": w, "resources": c, "value": round(v, 3)} for w, c, v, _ in rows]}))
     return 0
 

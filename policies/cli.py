@@ -55,17 +55,22 @@ def gate(
             "nothing to gate: give --stack NAME, --all, --program DIR, --preview-json FILE or --stack-export FILE"
         )
 
+    from policies.checkov_runner import prestart
     from policies.gate import GateError, collect_inputs, run_gate
     from policies.reports import write
     from policies.reports.terminal import print_report
 
+    warm = prestart()  # Checkov's start-up runs while the stacks are previewed
     try:
         results = collect_inputs(
             stacks=stack, all_stacks=all_stacks, program=program, preview_json=preview_json, stack_export=stack_export
         )
-        report = run_gate(results, suppressions_dir=suppressions, timeout_s=timeout)
+        report = run_gate(results, suppressions_dir=suppressions, timeout_s=timeout, warm=warm)
     except GateError as exc:
         raise fail(f"the gate could not do its job: {exc}") from None
+    finally:
+        if warm is not None:
+            warm.close()
     print_report(console, report, show_passed=show_passed)
     if fmt is not None and output is not None:
         try:

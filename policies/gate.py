@@ -18,7 +18,7 @@ from policies.compliance import Catalog, ControlStatus, control_statuses, load_c
 from policies.suppressions import Suppression
 
 if TYPE_CHECKING:
-    from policies.checkov_runner import CheckResult
+    from policies.checkov_runner import CheckResult, WarmCheckov
     from policies.translate.model import CoverageRow, TranslatedStack
 
 EXIT_PASS, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
@@ -139,8 +139,10 @@ def run_gate(
     timeout_s: float | None = None,
     today: dt.date | None = None,
     keep_dir: Path | None = None,
+    warm: WarmCheckov | None = None,
 ) -> GateReport:
-    """Gate the previewed stacks: translate, scan in one Checkov run, apply suppressions; raise GateError for exit 2."""
+    """Gate the previewed stacks: translate, scan in one Checkov run, apply suppressions; raise GateError for exit 2.
+    ``warm``: a Checkov process :func:`policies.checkov_runner.prestart` started before the previews."""
     from policies import suppressions as supp
     from policies.checkov_runner import DEFAULT_TIMEOUT_S, CheckovError, run_checkov
     from policies.compliance import CatalogError
@@ -157,14 +159,14 @@ def run_gate(
         raise GateError(str(exc)) from None
     try:
         translated = translate_all(results)
-    except Exception as exc:  # noqa: BLE001 - a translation bug must stop the gate with a message, not pass it
+    except Exception as exc:
         raise GateError(f"translation failed: {type(exc).__name__}: {exc}") from exc
     errors = [e for t in translated for e in t.errors]
     if errors:
         raise GateError("resources that must be gated cannot be translated for Checkov:\n  " + "\n  ".join(errors))
     try:
         run = run_checkov(
-            translated, checks_dir=checks_dir, timeout_s=timeout_s or DEFAULT_TIMEOUT_S, keep_dir=keep_dir
+            translated, checks_dir=checks_dir, timeout_s=timeout_s or DEFAULT_TIMEOUT_S, keep_dir=keep_dir, warm=warm
         )
     except CheckovError as exc:
         raise GateError(str(exc)) from None

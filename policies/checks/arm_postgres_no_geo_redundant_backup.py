@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_values import as_text, get_path
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
-
-from _mlops_values import as_text, get_path
 
 
 class ArmPostgresNoGeoRedundantBackup(BaseResourceCheck):
@@ -25,8 +24,8 @@ class ArmPostgresNoGeoRedundantBackup(BaseResourceCheck):
             categories=[CheckCategories.BACKUP_AND_RECOVERY],
             supported_resources=["Microsoft.DBforPostgreSQL/flexibleServers"],
             guideline="Set properties.backup.geoRedundantBackup: Disabled (AzureFeatureDataArgs.geo_redundant_backup "
-                      "= False); rely on zone-redundant high availability in the region. "
-                      "See docs/policies.md#ckv_mlops_117",
+            "= False); rely on zone-redundant high availability in the region. "
+            "See docs/policies.md#ckv_mlops_117",
         )
         self.severity = Severities[BcSeverities.CRITICAL]
 

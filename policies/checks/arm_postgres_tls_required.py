@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_values import as_text, get_path
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
-
-from _mlops_values import as_text, get_path
 
 REQUIRED = {
     "require_secure_transport": ("on",),
@@ -29,7 +28,7 @@ class ArmPostgresTlsRequired(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["Microsoft.DBforPostgreSQL/flexibleServers/configurations"],
             guideline="Set the server parameters require_secure_transport = on and ssl_min_protocol_version = "
-                      "TLSv1.2. See docs/policies.md#ckv_mlops_116",
+            "TLSv1.2. See docs/policies.md#ckv_mlops_116",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

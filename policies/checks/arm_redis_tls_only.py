@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_values import as_text, get_path, is_false
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
-
-from _mlops_values import as_text, get_path, is_false
 
 ALLOWED_TLS = ("1.2", "1.3")
 
@@ -26,7 +25,7 @@ class ArmRedisTlsOnly(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["Microsoft.Cache/redis"],
             guideline="Set properties.enableNonSslPort: false and properties.minimumTlsVersion: '1.2' on the cache. "
-                      "See docs/policies.md#ckv_mlops_115",
+            "See docs/policies.md#ckv_mlops_115",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

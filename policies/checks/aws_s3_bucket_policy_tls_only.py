@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from _mlops_values import as_text, tf_value
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
-from _mlops_values import as_text, tf_value
 
 
 def _listed(value: Any) -> list[Any]:
@@ -42,9 +41,9 @@ class AwsS3BucketPolicyTlsOnly(BaseResourceCheck):
             id="CKV_MLOPS_009",
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["aws_s3_bucket_policy"],
-            guideline="Add the statement {Effect: Deny, Principal: \"*\", Action: \"s3:*\", Resource: [bucket ARN, "
-                      "bucket ARN/*], Condition: {Bool: {aws:SecureTransport: \"false\"}}} to the bucket policy. "
-                      "See docs/policies.md#ckv_mlops_009",
+            guideline='Add the statement {Effect: Deny, Principal: "*", Action: "s3:*", Resource: [bucket ARN, '
+            'bucket ARN/*], Condition: {Bool: {aws:SecureTransport: "false"}}} to the bucket policy. '
+            "See docs/policies.md#ckv_mlops_009",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

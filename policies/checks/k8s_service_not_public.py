@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_values import as_text, clean_map, get_path
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
-
-from _mlops_values import as_text, clean_map, get_path
 
 INTERNAL_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
@@ -32,8 +31,8 @@ class K8sServiceNotPublic(BaseK8Check):
             categories=[CheckCategories.NETWORKING],
             supported_entities=["Service"],
             guideline="Keep the Service ClusterIP and reach it in-cluster or by port-forward; where a load balancer "
-                      "is needed, annotate it internal (VPC/VNet only). No NodePort, no externalIPs. "
-                      "See docs/policies.md#ckv_mlops_204",
+            "is needed, annotate it internal (VPC/VNet only). No NodePort, no externalIPs. "
+            "See docs/policies.md#ckv_mlops_204",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -34,13 +34,34 @@ TF_NAMES = Path(__file__).with_name("aws_tf_names.json")
 # ``supported_resources`` of Checkov's AWS checks (tests/gate/translate/test_aws_schema.py proves the coverage).
 EC2_PREFIXED = {
     # ec2 tokens whose Terraform type keeps the ``aws_ec2_`` prefix; every other ec2 token drops it.
-    "availabilityZoneGroup", "capacityBlockReservation", "capacityReservation", "carrierGateway", "clientVpnEndpoint",
-    "defaultCreditSpecification", "fleet", "host", "imageBlockPublicAccess", "instanceConnectEndpoint",
-    "instanceMetadataDefaults", "instanceState", "localGatewayRoute", "localGatewayRouteTableVpcAssociation",
-    "managedPrefixList", "managedPrefixListEntry", "networkInsightsAnalysis", "networkInsightsPath",
-    "serialConsoleAccess", "subnetCidrReservation", "tag", "trafficMirrorFilter", "trafficMirrorFilterRule",
-    "trafficMirrorSession", "trafficMirrorTarget", "transitGatewayPeeringAttachmentAccepter",
-    "allowedImagesSettings", "defaultCreditSpecification", "spotFleetRequest",
+    "availabilityZoneGroup",
+    "capacityBlockReservation",
+    "capacityReservation",
+    "carrierGateway",
+    "clientVpnEndpoint",
+    "defaultCreditSpecification",
+    "fleet",
+    "host",
+    "imageBlockPublicAccess",
+    "instanceConnectEndpoint",
+    "instanceMetadataDefaults",
+    "instanceState",
+    "localGatewayRoute",
+    "localGatewayRouteTableVpcAssociation",
+    "managedPrefixList",
+    "managedPrefixListEntry",
+    "networkInsightsAnalysis",
+    "networkInsightsPath",
+    "serialConsoleAccess",
+    "subnetCidrReservation",
+    "tag",
+    "trafficMirrorFilter",
+    "trafficMirrorFilterRule",
+    "trafficMirrorSession",
+    "trafficMirrorTarget",
+    "transitGatewayPeeringAttachmentAccepter",
+    "allowedImagesSettings",
+    "spotFleetRequest",
 }
 TF_TYPE_EXCEPTIONS = {
     "aws:s3/bucketV2:BucketV2": "aws_s3_bucket",
@@ -55,8 +76,7 @@ TF_TYPE_EXCEPTIONS = {
     "aws:rds/optionGroup:OptionGroup": "aws_db_option_group",
     "aws:rds/proxy:Proxy": "aws_db_proxy",
     "aws:rds/eventSubscription:EventSubscription": "aws_db_event_subscription",
-    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
-        "aws_db_instance_automated_backups_replication",
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": "aws_db_instance_automated_backups_replication",
     "aws:cloudtrail/trail:Trail": "aws_cloudtrail",
     "aws:codepipeline/pipeline:Pipeline": "aws_codepipeline",
     "aws:alb/loadBalancer:LoadBalancer": "aws_alb",
@@ -114,12 +134,14 @@ TF_TYPE_EXCEPTIONS = {
     "aws:route53domains/registeredDomain:RegisteredDomain": "aws_route53domains_registered_domain",
     "aws:autoscaling/attachment:Attachment": "aws_autoscaling_attachment",
 }
-TF_TYPE_EXCEPTIONS.update({
-    "aws:ec2transitgateway/instanceConnectEndpoint:InstanceConnectEndpoint": "aws_ec2_instance_connect_endpoint",
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "aws_s3_bucket_replication_configuration",
-    "aws:datasync/efsLocation:EfsLocation": "aws_datasync_location_efs",
-    "aws:datasync/nfsLocation:NfsLocation": "aws_datasync_location_nfs",
-})
+TF_TYPE_EXCEPTIONS.update(
+    {
+        "aws:ec2transitgateway/instanceConnectEndpoint:InstanceConnectEndpoint": "aws_ec2_instance_connect_endpoint",
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "aws_s3_bucket_replication_configuration",
+        "aws:datasync/efsLocation:EfsLocation": "aws_datasync_location_efs",
+        "aws:datasync/nfsLocation:NfsLocation": "aws_datasync_location_nfs",
+    }
+)
 # Pulumi modules whose Terraform prefix differs from the module name.
 MODULE_PREFIX = {
     "apigateway": "api_gateway",
@@ -145,9 +167,9 @@ CLASS_NAME_EXCEPTIONS = {
     "wafv2:*Statement*Args": {"statements": "statement"},  # and/or/not_statement { statement { ... } }
 }
 
-_CLASS = re.compile(r"^class (\w+)(?:\(([^)]*)\))?:", re.M)
+_CLASS = re.compile(r"^class (\w+)(?:\(([^)]*)\))?:", re.MULTILINE)
 _GETTER = re.compile(
-    r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n(?:\s+@[^\n]*\n)*\s+def (\w+)\(self\) -> (.*?):\n", re.M
+    r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n(?:\s+@[^\n]*\n)*\s+def (\w+)\(self\) -> (.*?):\n", re.MULTILINE
 )
 _TOKEN = re.compile(r"@pulumi\.type_token\(\"(aws:[^\"]+)\"\)\nclass (\w+)\(pulumi\.CustomResource\)")
 _ALIAS = re.compile(r"pulumi\.Alias\(type_=\"(aws:[^\"]+)\"\)")
@@ -260,8 +282,11 @@ class _Sdk:
         out: dict[str, object] = {}
         key = f"{module}:{owner}"
         reviewed = [names for pattern, names in CLASS_NAME_EXCEPTIONS.items() if fnmatch.fnmatchcase(key, pattern)]
-        renames = {**tf_names().get(key, {}), **{k: v for r in reviewed for k, v in r.items()},
-                   **ATTRIBUTE_EXCEPTIONS.get(token or "", {})}
+        renames = {
+            **tf_names().get(key, {}),
+            **{k: v for r in reviewed for k, v in r.items()},
+            **ATTRIBUTE_EXCEPTIONS.get(token or "", {}),
+        }
         for camel, py_name, annotation in getters(body):
             kind, alias, cls = _kind(annotation)
             tf_name = renames.get(camel) or sdk_name(owner, py_name, kind, alias, cls)

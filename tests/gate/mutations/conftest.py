@@ -24,9 +24,13 @@ def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
     result.stack = f"mut-{mutation.id}"
     if mutation.add is not None:
         stack_urn = next(r.urn for r in result.resources if r.type == "pulumi:pulumi:Stack")
-        target = PreviewResource(urn=f"urn:pulumi:{shipped.stack}::{shipped.project}::{mutation.type}::{mutation.name}",
-                                 type=mutation.type, name=mutation.name, parent=stack_urn,
-                                 inputs=mutation.add())
+        target = PreviewResource(
+            urn=f"urn:pulumi:{shipped.stack}::{shipped.project}::{mutation.type}::{mutation.name}",
+            type=mutation.type,
+            name=mutation.name,
+            parent=stack_urn,
+            inputs=mutation.add(),
+        )
         result.resources.append(target)
     elif mutation.edit is None:
         target = find(result, mutation.type, mutation.name)

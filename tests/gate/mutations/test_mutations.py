@@ -16,8 +16,13 @@ pytestmark = pytest.mark.slow
 
 
 def _findings(run: MutationRun, stack: str, check_id: str, type_token: str, name: str) -> list:
-    return [f for s in run.report.stacks if s.stack == stack for f in s.findings
-            if f.check_id == check_id and f.type == type_token and f.name == name]
+    return [
+        f
+        for s in run.report.stacks
+        if s.stack == stack
+        for f in s.findings
+        if f.check_id == check_id and f.type == type_token and f.name == name
+    ]
 
 
 def test_catalogue_is_broad_and_unique():

@@ -16,7 +16,9 @@ import pytest
 from policies.translate import generate_aws_schema
 from policies.translate.aws import _props, convert
 
-CHECKOV_AWS = Path(__file__).resolve().parents[3] / ".venv-checkov/lib/python3.11/site-packages/checkov/terraform/checks"
+CHECKOV_AWS = (
+    Path(__file__).resolve().parents[3] / ".venv-checkov/lib/python3.11/site-packages/checkov/terraform/checks"
+)
 
 
 def tf(token: str, inputs: dict) -> dict:
@@ -24,16 +26,23 @@ def tf(token: str, inputs: dict) -> dict:
 
 
 def test_launch_template_keeps_terraforms_plural_blocks():
-    values = tf("aws:ec2/launchTemplate:LaunchTemplate", {
-        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "kmsKeyId": "k", "volumeSize": 200}}],
-        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
-        "tagSpecifications": [{"resourceType": "instance", "tags": {"owner": "ml"}}],
-        "networkInterfaces": [{"associatePublicIpAddress": "false"}],
-        "elasticGpuSpecifications": [{"type": "eg1.medium"}],
-        "licenseSpecifications": [{"licenseConfigurationArn": "arn:l"}],
-    })
+    values = tf(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {
+            "blockDeviceMappings": [
+                {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "kmsKeyId": "k", "volumeSize": 200}}
+            ],
+            "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+            "tagSpecifications": [{"resourceType": "instance", "tags": {"owner": "ml"}}],
+            "networkInterfaces": [{"associatePublicIpAddress": "false"}],
+            "elasticGpuSpecifications": [{"type": "eg1.medium"}],
+            "licenseSpecifications": [{"licenseConfigurationArn": "arn:l"}],
+        },
+    )
     assert values == {
-        "block_device_mappings": [{"device_name": "/dev/xvda", "ebs": [{"encrypted": "true", "kms_key_id": "k", "volume_size": 200}]}],
+        "block_device_mappings": [
+            {"device_name": "/dev/xvda", "ebs": [{"encrypted": "true", "kms_key_id": "k", "volume_size": 200}]}
+        ],
         "metadata_options": [{"http_tokens": "required", "http_put_response_hop_limit": 1}],
         "tag_specifications": [{"resource_type": "instance", "tags": {"owner": "ml"}}],
         "network_interfaces": [{"associate_public_ip_address": "false"}],
@@ -43,13 +52,20 @@ def test_launch_template_keeps_terraforms_plural_blocks():
 
 
 def test_instance_blocks():
-    values = tf("aws:ec2/instance:Instance", {
-        "ebsBlockDevices": [{"deviceName": "/dev/sdb", "encrypted": True}], "rootBlockDevice": {"encrypted": True},
-        "networkInterfaces": [{"networkInterfaceId": "eni-1", "deviceIndex": 0}], "metadataOptions": {"httpTokens": "required"},
-    })
+    values = tf(
+        "aws:ec2/instance:Instance",
+        {
+            "ebsBlockDevices": [{"deviceName": "/dev/sdb", "encrypted": True}],
+            "rootBlockDevice": {"encrypted": True},
+            "networkInterfaces": [{"networkInterfaceId": "eni-1", "deviceIndex": 0}],
+            "metadataOptions": {"httpTokens": "required"},
+        },
+    )
     assert values == {
-        "ebs_block_device": [{"device_name": "/dev/sdb", "encrypted": True}], "root_block_device": [{"encrypted": True}],
-        "network_interface": [{"network_interface_id": "eni-1", "device_index": 0}], "metadata_options": [{"http_tokens": "required"}],
+        "ebs_block_device": [{"device_name": "/dev/sdb", "encrypted": True}],
+        "root_block_device": [{"encrypted": True}],
+        "network_interface": [{"network_interface_id": "eni-1", "device_index": 0}],
+        "metadata_options": [{"http_tokens": "required"}],
     }
 
 
@@ -60,18 +76,24 @@ def test_security_group_rules_node_group_taints_and_bucket_encryption_rules_are_
         "egress": [{"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/8"]}],
     }
     assert tf("aws:eks/nodeGroup:NodeGroup", {"taints": [{"key": "nvidia.com/gpu", "effect": "NO_SCHEDULE"}]}) == {
-        "taint": [{"key": "nvidia.com/gpu", "effect": "NO_SCHEDULE"}]}
+        "taint": [{"key": "nvidia.com/gpu", "effect": "NO_SCHEDULE"}]
+    }
     sse = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     assert tf(sse, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]}) == {
-        "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms"}]}]}
-    assert tf("aws:autoscaling/group:Group", {"vpcZoneIdentifiers": ["subnet-1"], "tags": [{"key": "a", "value": "b"}]}) == {
-        "vpc_zone_identifier": ["subnet-1"], "tag": [{"key": "a", "value": "b"}]}
+        "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms"}]}]
+    }
+    assert tf(
+        "aws:autoscaling/group:Group", {"vpcZoneIdentifiers": ["subnet-1"], "tags": [{"key": "a", "value": "b"}]}
+    ) == {"vpc_zone_identifier": ["subnet-1"], "tag": [{"key": "a", "value": "b"}]}
 
 
 def test_scalars_pulumi_renamed_get_terraforms_names():
     assert tf("aws:sns/topicSubscription:TopicSubscription", {"topic": "arn:t"}) == {"topic_arn": "arn:t"}
     assert tf("aws:lambda/permission:Permission", {"function": "f"}) == {"function_name": "f"}
-    assert tf("aws:apigateway/stage:Stage", {"restApi": "r", "deployment": "d"}) == {"rest_api_id": "r", "deployment_id": "d"}
+    assert tf("aws:apigateway/stage:Stage", {"restApi": "r", "deployment": "d"}) == {
+        "rest_api_id": "r",
+        "deployment_id": "d",
+    }
 
 
 def test_name_table_entries_name_real_sdk_classes():

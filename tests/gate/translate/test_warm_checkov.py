@@ -1,0 +1,37 @@
+"""Checkov started before the previews (its import overlaps them) scans exactly as a cold start does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.checkov_runner import CHECKS_DIR, CheckovRun, prestart, run_checkov
+
+CHECKOV = Path(__file__).resolve().parents[3] / ".venv-checkov/bin/checkov"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHECKOV.exists(), reason="Checkov environment not built (make checkov)"),
+]
+
+
+def _key(run: CheckovRun) -> list[tuple[str, str, str]]:
+    return sorted((r.check_id, r.resource_id, r.result) for r in run.results)
+
+
+def test_warm_and_cold_scans_give_the_same_results(mixed):
+    warm = prestart()
+    assert warm is not None
+    warmed = run_checkov([mixed], warm=warm)
+    assert warm.proc.returncode is not None and not warm.root.exists()  # one scan, then gone
+    cold = run_checkov([mixed])
+    assert _key(warmed) == _key(cold) and warmed.resources_sent == cold.resources_sent
+    assert any(r.check_id.startswith("CKV_MLOPS_") for r in warmed.results)
+
+
+def test_an_unused_warm_checkov_is_ended_and_cleaned_up():
+    warm = prestart(CHECKS_DIR)
+    assert warm is not None and warm.proc.poll() is None
+    warm.close()
+    assert warm.proc.returncode is not None and not warm.root.exists()
