@@ -17,10 +17,9 @@ import json
 import logging
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -225,9 +224,9 @@ class _ErrorLog(logging.Handler):
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while the program runs.
 
-    The provider SDKs leave millions of long-lived objects (their type and input classes); every full
-    collection walks all of them and the run triggers about ten, which cost more than the program itself.
-    A run's cyclic garbage is a few MB; it is collected as usual once the collector is back on.
+    Importing the provider SDKs' type and input classes during the run keeps tripping the collector: on the
+    Azure stack ~1,450 young and 10 full collections over a heap of ~300,000 tracked objects, more CPU than the
+    program itself. A run's cyclic garbage is ~10 MB; it is collected as usual once the collector is back on.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -21,6 +21,7 @@ import re
 import sys
 import threading
 import types
+from collections.abc import Sequence
 from typing import Any
 
 _LOCK = threading.RLock()
@@ -73,8 +74,10 @@ def _load_fully(package: types.ModuleType) -> None:
             return  # loaded, or being loaded by this thread: lookups see what is bound so far, as in any import
         _LOADING.add(package.__name__)
         try:
-            package.__spec__.loader.exec_module(package)
-            package.__class__ = types.ModuleType
+            spec = package.__spec__
+            assert spec is not None and spec.loader is not None, package.__name__
+            spec.loader.exec_module(package)
+            package.__class__ = types.ModuleType  # type: ignore[assignment]
         finally:
             _LOADING.discard(package.__name__)
 
@@ -94,7 +97,7 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
                 return module
         else:
             inputs = _submodule(package, _INPUTS)
-            if name in getattr(inputs, "__all__", ()):
+            if inputs is not None and name in _exports(inputs):
                 return _bind(package, name, inputs)
             for candidate in _defining_modules(name):
                 module = _submodule(package, candidate)
@@ -102,10 +105,10 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
                     continue
                 if hasattr(module, "__path__"):
                     return module  # a sub-package (pulumi_kubernetes.core.v1), shallow in turn
-                if name in getattr(module, "__all__", ()):
+                if name in _exports(module):
                     return _bind(package, name, module)
             enums = _submodule(package, _ENUMS)
-            if name in getattr(enums, "__all__", ()):
+            if enums is not None and name in _exports(enums):
                 return _bind(package, name, enums)
     _load_fully(package)
     return types.ModuleType.__getattribute__(package, name)  # not __getattr__ again: AttributeError if unbound
@@ -115,6 +118,10 @@ def _defining_modules(name: str) -> dict[str, None]:
     """Module names that may define ``name``: itself, snake-cased, or that of the resource or invoke it serves."""
     resource = re.sub(r"(Init)?Args$", "", name)
     return dict.fromkeys((name, _snake_case(name), resource, _snake_case(resource), name.removesuffix("_output")))
+
+
+def _exports(module: types.ModuleType) -> Sequence[str]:
+    return getattr(module, "__all__", ())
 
 
 def _bind(package: types.ModuleType, name: str, module: types.ModuleType) -> Any:
@@ -139,7 +146,7 @@ class _ShallowPackage(types.ModuleType):
 
     def __dir__(self) -> list[str]:
         _load_fully(self)
-        return types.ModuleType.__dir__(self)
+        return list(types.ModuleType.__dir__(self))
 
 
 def _is_bound_resource_module(package: types.ModuleType, name: str, value: Any) -> bool:
@@ -160,7 +167,7 @@ class _ShallowLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module: types.ModuleType) -> None:
-        module.__spec__.loader = self.loader  # a full load later runs the real __init__
+        module.__spec__.loader = self.loader  # type: ignore[union-attr]  # a full load later runs the real __init__
         module.__loader__ = self.loader
         module.__class__ = _ShallowPackage
 
