@@ -64,6 +64,7 @@ def train_validate_deploy(
     deploy_strategy: str = "canary",
     canary_traffic_percent: int = 10,
     serving_url: str = "",
+    model_store_uri: str = "",
     git_commit: str = "",
 ):
     load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
@@ -99,6 +100,7 @@ def train_validate_deploy(
                               evaluation=evaluate.outputs["evaluation"], gate_report=gate.outputs["report"],
                               model_name=model_name, strategy=deploy_strategy,
                               canary_traffic_percent=canary_traffic_percent, serving_url=serving_url,
-                              feature_repo=feature_repo, git_commit=git_commit, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+                              model_store_uri=model_store_uri, feature_repo=feature_repo, git_commit=git_commit,
+                              run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
         deploy.set_display_name("deploy (canary or blue-green; promote or roll back)")
     # When the gate rejects, the run ends before deploy and the gate's report records why.

@@ -27,6 +27,8 @@ SERVING_NAMESPACE = "knative-serving"
 KOURIER_NAMESPACE = "kourier-system"
 KOURIER_GATEWAY = "kourier"
 """Kourier's external gateway Service (``kourier-internal`` serves cluster-local routes and is ClusterIP already)."""
+KOURIER_INTERNAL_PORT = 8081
+"""The gateway pods' port behind ``kourier-internal`` (cluster-local routes: the InferenceServices' URLs)."""
 KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 NAMESPACES = (SERVING_NAMESPACE, KOURIER_NAMESPACE)
 """Where Knative's activator and gateway run: they call the model servers (the serving namespace admits them)."""

@@ -413,10 +413,14 @@ class PlatformServices(pulumi.ComponentResource):
         ]
 
     def _pipeline_egress(self) -> list[dict[str, Any]]:
-        """KFP's controllers and pipeline steps: the API server, the feature store, the object store, managed DBs."""
+        """KFP's controllers and pipeline steps: the API server, the feature store, the object store, managed DBs,
+        and the model servers the deploy step health-checks (through Kourier's cluster-local gateway in Serverless
+        mode, directly in RawDeployment)."""
         rules = [
             {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(*API_SERVER_PORTS)},
             {"to": [_namespaces(FEATURE_STORE_NAMESPACE)], "ports": _tcp(FEATURE_SERVER_PORT, 5432, 6379)},
+            {"to": [_namespaces(SERVING_NAMESPACE)], "ports": _tcp(kserve.INFERENCE_PORT)},
+            {"to": [_namespaces(knative.KOURIER_NAMESPACE)], "ports": _tcp(knative.KOURIER_INTERNAL_PORT)},
             *self._object_store_egress(),
         ]
         if self.args.vpc_cidr:

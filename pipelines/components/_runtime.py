@@ -25,6 +25,13 @@ TORCH = "torch==2.13.0"
 FEAST = "feast[duckdb]==0.67.0"
 KUBERNETES = "kubernetes==30.1.0"
 REQUESTS = "requests==2.33.0"
+FSSPEC = "fsspec==2026.9.0"
+S3FS = "s3fs==2026.9.0"
+ADLFS = "adlfs==2026.8.0"
+MODEL_STORE_PACKAGES = [FSSPEC, S3FS, ADLFS]
+"""The deploy step writes model versions into the models bucket through fsspec: s3fs for S3 (AWS, MinIO on-prem),
+adlfs for Azure Blob/ADLS. Installed in the step's pod only: s3fs's botocore needs python-dateutil<3, which the
+development environment (dateutil 4) cannot co-install, so tests there use the local filesystem."""
 
 DATA_PACKAGES = [NUMPY, PANDAS, PYARROW]
 TRAIN_PACKAGES = [*DATA_PACKAGES, TORCH]

@@ -3,10 +3,10 @@ process otherwise), judge the candidate, promote or roll back, and write the run
 
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Model, Output
 
-from pipelines.components._runtime import DATA_PACKAGES, KUBERNETES, component
+from pipelines.components._runtime import DATA_PACKAGES, KUBERNETES, MODEL_STORE_PACKAGES, component
 
 
-@component([*DATA_PACKAGES, KUBERNETES])
+@component([*DATA_PACKAGES, KUBERNETES, *MODEL_STORE_PACKAGES])
 def deploy_model(
     model: Input[Model],
     dataset: Input[Dataset],
@@ -28,7 +28,8 @@ def deploy_model(
     serving_url: str = "",
     feature_repo: str = "",
     namespace: str = "ml-serving",
-    serving_runtime: str = "mlops-torchserve",
+    serving_runtime: str = "mlops-credit-risk-oip",
+    model_store_uri: str = "",
     git_commit: str = "",
     run_id: str = "",
 ) -> str:
@@ -36,6 +37,7 @@ def deploy_model(
 
     ``model_version`` empty: ``v<N>`` in the local registry, ``run-<run id prefix>`` on a cluster.
     ``registry_root`` empty: ``registry`` next to the local ``feature_repo`` (``.local-run/registry``).
+    ``model_store_uri``: the stack's models bucket; required on a cluster (the version is copied there first).
     """
     import json
     import os
@@ -61,7 +63,7 @@ def deploy_model(
         model_uri=model.uri, reference_profile=reference_profile.path, rows=probe_rows(dataset.path),
         strategy=strategy, canary_percent=canary_traffic_percent, policy=policy, window_seconds=window_seconds,
         registry_root=registry_root, serving_url=serving_url, feature_repo=feature_repo, namespace=namespace,
-        serving_runtime=serving_runtime)
+        serving_runtime=serving_runtime, model_store_uri=model_store_uri)
     with open(lineage.path, "w") as fh:
         json.dump(record, fh, indent=2)
     lineage.metadata.update({"model": model_name, "version": outcome["version"], "outcome": outcome["outcome"],

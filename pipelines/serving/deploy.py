@@ -2,7 +2,8 @@
 
 Collects the lineage from the upstream steps' outputs (load: feature service, time range, rows, data hash; select:
 hyperparameters; evaluate: metrics; gate: decision and thresholds), verifies the data hash and the model's sha256,
-then deploys: to KServe on a cluster, to the local registry and serving process otherwise.
+then deploys: to KServe on a cluster (after publishing the version into the stack's models bucket, which is all the
+model servers may read), to the local registry and serving process otherwise.
 """
 
 from __future__ import annotations
@@ -92,8 +93,12 @@ def probe_rows(dataset_path: str, limit: int = PROBE_ROWS) -> list[dict]:
 def deploy(*, target: str, model_name: str, version: str, lineage: dict, model_dir: str, model_uri: str,
            reference_profile: str, rows: list[dict], strategy: str, canary_percent: int, policy: HealthPolicy,
            window_seconds: float, registry_root: str, serving_url: str, feature_repo: str, namespace: str,
-           serving_runtime: str) -> tuple[dict, dict]:
-    """Deploy and return ``(outcome, lineage record with the outcome)``."""
+           serving_runtime: str, model_store_uri: str = "", kserve_api=None) -> tuple[dict, dict]:
+    """Deploy and return ``(outcome, lineage record with the outcome)``.
+
+    On a cluster ``model_store_uri`` (the stack's ``models`` bucket) is required: the version is copied to
+    ``<model_store_uri>/<model_name>/<version>/`` and the InferenceService reads it from there.
+    """
     from pipelines.serving.local_deploy import Rollout
 
     where = resolve_target(target)
@@ -108,12 +113,18 @@ def deploy(*, target: str, model_name: str, version: str, lineage: dict, model_d
         outcome = deploy_local(registry, rollout, serving_url or None, feature_repo=feature_repo or None)
         return outcome, {**registry.get(model_name, version).lineage, "sha256": lineage["sha256"]}
     from pipelines.serving.kserve import KServeDeployer, ServiceSpec
+    from pipelines.serving.model_store import publish
 
     if not version:
         raise ValueError("a cluster deployment needs a version (the pipeline passes the run id)")
+    if not model_store_uri:
+        raise ValueError("a cluster deployment needs model_store_uri: the stack's models bucket (`pulumi stack output "
+                         "buckets --json`, key models), which is what the model servers may read")
     lineage = {**lineage, "version": version}
     rollout = Rollout(model_name, version, strategy, canary_percent, policy, rows, window_seconds)
-    spec = ServiceSpec(name=model_name, storage_uri=model_uri, sha256=lineage["sha256"], namespace=namespace,
+    storage_uri = publish(model_dir, model_store_uri, model_name, version, lineage["sha256"])
+    lineage["serving_uri"] = storage_uri
+    spec = ServiceSpec(name=model_name, storage_uri=storage_uri, sha256=lineage["sha256"], namespace=namespace,
                        runtime=serving_runtime)
-    outcome = KServeDeployer().deploy(spec, rollout, lineage)
+    outcome = KServeDeployer(api=kserve_api).deploy(spec, rollout, lineage)
     return outcome, {**lineage, "deployments": [outcome]}

@@ -5,8 +5,13 @@ KServe keeps the last rolled-out revision serving while ``canaryTrafficPercent``
 promotion removes the field (latest takes 100%), rollback sets it to 0 (all traffic back on the previous revision,
 no cold start). Blue-green is the same mechanism with 0% until the switch. Tag routing gives the ``latest`` and
 ``prev`` revisions their own URLs, which is where the health-check traffic goes. The model versions and their
-lineage live in the InferenceService's annotations; artifacts are never overwritten (each run's artifact URI is new
-and the model bucket has object lock).
+lineage live in the InferenceService's annotations.
+
+The model servers read the stack's ``models`` bucket only: the deploy step first publishes the version there
+(:mod:`pipelines.serving.model_store`, ``<bucket>/<model>/<version>/``, immutable, object-locked) and ``storageUri``
+points at that copy; a rollback points ``storageUri`` back at the restored version's copy. The runtime
+(``mlops-credit-risk-oip``, :mod:`pipelines.serving.runtime`) checks the bytes against the sha256 set here.
+InferenceServices are cluster-local (no route outside the cluster).
 """
 
 from __future__ import annotations
@@ -22,13 +27,15 @@ from pipelines.serving.rollout import PROMOTE, ROLLBACK, Verdict, WindowStats, j
 GROUP, API_VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 SERVING_NAMESPACE = "ml-serving"
 """Same as ``components.kubernetes.baseline.SERVING_NAMESPACE`` (a test keeps them equal; this module runs in a pod)."""
-MODEL_FORMAT = "pytorch"
-DEFAULT_RUNTIME = "mlops-torchserve"
-"""The ServingRuntime of the services layer (``components.services.kserve.RUNTIME_NAME``; a test keeps them equal)."""
+MODEL_FORMAT = "credit-risk-mlp"
+DEFAULT_RUNTIME = "mlops-credit-risk-oip"
+"""The ServingRuntime of the services layer (``components.services.kserve.RUNTIME_NAME`` and ``MODEL_FORMAT``; a
+test keeps them equal)."""
 MODEL_SERVER_ACCOUNT = "model-serving"
 """The model servers' ServiceAccount (``components.services.kserve.MODEL_SERVER_ACCOUNT``): reads the models bucket."""
 ANNOTATION = "mlops.platform"
 TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
+VISIBILITY = "networking.kserve.io/visibility"
 LINEAGE_SUMMARY = ("pipeline_run", "git_commit", "data_hash")
 """Lineage kept in the InferenceService's version history (the full record is the deploy step's artifact)."""
 
@@ -49,6 +56,14 @@ class ServiceSpec:
                                                      "limits": {"cpu": "2", "memory": "2Gi"}})
 
 
+def model_source(storage_uri: str, version: str, sha256: str) -> dict:
+    """The predictor's ``storageUri`` and what the runtime checks: the version it reports and the sha256 it serves."""
+    from pipelines.serving.runtime import SHA256_ENV, VERSION_ENV
+
+    return {"storageUri": storage_uri, "env": [{"name": VERSION_ENV, "value": version},
+                                               {"name": SHA256_ENV, "value": sha256}]}
+
+
 def manifest(spec: ServiceSpec, version: str, canary_percent: int | None, versions: dict) -> dict:
     """The InferenceService for ``version``; ``canary_percent`` None means the latest revision takes all traffic.
 
@@ -59,7 +74,7 @@ def manifest(spec: ServiceSpec, version: str, canary_percent: int | None, versio
         "minReplicas": spec.min_replicas,
         "maxReplicas": spec.max_replicas,
         "model": {"modelFormat": {"name": MODEL_FORMAT}, "runtime": spec.runtime, "protocolVersion": "v2",
-                  "storageUri": spec.storage_uri, "resources": spec.resources},
+                  **model_source(spec.storage_uri, version, spec.sha256), "resources": spec.resources},
     }
     if canary_percent is not None:
         predictor["canaryTrafficPercent"] = canary_percent
@@ -69,7 +84,8 @@ def manifest(spec: ServiceSpec, version: str, canary_percent: int | None, versio
         "metadata": {
             "name": spec.name,
             "namespace": spec.namespace,
-            "labels": {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "mlops-pipeline"},
+            "labels": {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "mlops-pipeline",
+                       VISIBILITY: "cluster-local"},
             "annotations": {TAG_ROUTING: "true", f"{ANNOTATION}/candidate-version": version,
                             f"{ANNOTATION}/candidate-sha256": spec.sha256,
                             f"{ANNOTATION}/versions": json.dumps(versions, sort_keys=True)},
@@ -134,9 +150,9 @@ class KServeDeployer:
             self.promote(spec, rollout.version)
             restored = None
         else:
-            restored = self.rollback(spec, rollout.version, stable, "; ".join(verdict.reasons))
+            restored = self.rollback(spec, rollout.version, stable, "; ".join(verdict.reasons), versions)
         outcome = outcome_of(rollout, verdict, restored, "kserve", namespace=spec.namespace, service=spec.name,
-                             replaced=stable if verdict.healthy else None)
+                             storage_uri=spec.storage_uri, replaced=stable if verdict.healthy else None)
         if verdict.healthy or restored is not None:  # a failed first deployment was deleted
             self._patch(spec, {"metadata": {"annotations": {f"{ANNOTATION}/last-outcome": json.dumps(outcome)}}})
         return outcome
@@ -178,18 +194,27 @@ class KServeDeployer:
                                                         f"{ANNOTATION}/candidate-version": None}},
                            "spec": {"predictor": {"canaryTrafficPercent": None}}})
 
-    def rollback(self, spec: ServiceSpec, version: str, stable: str | None, reason: str) -> str | None:
-        """All traffic back on the previous revision (``canaryTrafficPercent: 0``); returns the restored version.
+    def rollback(self, spec: ServiceSpec, version: str, stable: str | None, reason: str,
+                 versions: dict) -> str | None:
+        """All traffic back on the last rolled-out revision (``canaryTrafficPercent: 0``) and the spec back on the
+        restored version's copy in the models bucket; returns the restored version.
 
-        A first deployment has nothing to fall back to: the InferenceService is deleted.
+        KServe keeps sending 100% to the rolled-out revision while the spec's new (restored) revision gets 0%, so
+        there is no cold start; the next rollout's canary splits against the rolled-out revision again. A first
+        deployment has nothing to fall back to: the InferenceService is deleted.
         """
         if stable is None:
             self.api.delete_namespaced_custom_object(GROUP, API_VERSION, spec.namespace, PLURAL, spec.name)
             return None
+        restored = versions.get(stable) or {}
+        predictor: dict = {"canaryTrafficPercent": 0}
+        if restored.get("storageUri"):  # always, for versions this deployer recorded
+            predictor["model"] = model_source(restored["storageUri"], stable, restored["sha256"])
         self._patch(spec, {"metadata": {"annotations": {
             f"{ANNOTATION}/candidate-version": None,
-            f"{ANNOTATION}/rolled-back": json.dumps({"version": version, "restored": stable, "reason": reason})}},
-            "spec": {"predictor": {"canaryTrafficPercent": 0}}})
+            f"{ANNOTATION}/rolled-back": json.dumps({"version": version, "restored": stable, "reason": reason,
+                                                     "storageUri": restored.get("storageUri")})}},
+            "spec": {"predictor": predictor}})
         return stable
 
 

@@ -85,6 +85,7 @@ def test_namespace_runtime_and_service_account_match_the_platform_services():
 
     assert kserve.SERVING_NAMESPACE == SERVING_NAMESPACE
     assert kserve.DEFAULT_RUNTIME == services.RUNTIME_NAME
+    assert kserve.MODEL_FORMAT == services.MODEL_FORMAT
     assert kserve.MODEL_SERVER_ACCOUNT == services.MODEL_SERVER_ACCOUNT
 
 
@@ -103,13 +104,17 @@ def test_manifest_is_a_v1beta1_inference_service_with_canary_and_tag_routing():
     assert predictor["model"]["storageUri"] == "s3://models/run-1/best_model"
     assert predictor["model"]["protocolVersion"] == "v2" and predictor["model"]["runtime"]
     assert predictor["model"]["resources"]["limits"]["memory"]
+    assert predictor["model"]["modelFormat"] == {"name": "credit-risk-mlp"}
+    assert predictor["model"]["env"] == [{"name": "MLOPS_MODEL_VERSION", "value": "run-1"},
+                                         {"name": "MLOPS_MODEL_SHA256", "value": "ab" * 32}]
+    assert body["metadata"]["labels"]["networking.kserve.io/visibility"] == "cluster-local"
     assert "canaryTrafficPercent" not in manifest(spec, "run-1", None, {})["spec"]["predictor"]
 
 
 class FakeKServe:
     """The CustomObjectsApi calls the deployer makes, with KServe's revision bookkeeping: each spec change is a new
-    revision, ``canaryTrafficPercent`` splits between the latest and the last rolled-out one, and tag routing puts
-    their URLs in the status (here: a real local model server per version)."""
+    revision, ``canaryTrafficPercent`` splits between the latest and the last rolled-out one (the last revision that
+    took all traffic), and tag routing puts their URLs in the status (here: a real local model server per version)."""
 
     def __init__(self, urls_by_storage: dict[str, str]):
         self.objects: dict[str, dict] = {}
@@ -122,9 +127,12 @@ class FakeKServe:
         if not previous or previous["spec"]["predictor"]["model"] != pred["model"]:
             revisions = [*revisions, pred["model"]["storageUri"]]
         obj["_revisions"] = revisions
-        traffic = [{"tag": "latest", "url": self.urls[revisions[-1]], "percent": pred.get("canaryTrafficPercent", 100)}]
-        if len(revisions) > 1:
-            traffic.append({"tag": "prev", "url": self.urls[revisions[-2]]})
+        canary = pred.get("canaryTrafficPercent")
+        rolled_out = len(revisions) - 1 if canary is None else (previous or {}).get("_rolled_out", len(revisions) - 1)
+        obj["_rolled_out"] = rolled_out
+        traffic = [{"tag": "latest", "url": self.urls[revisions[-1]], "percent": 100 if canary is None else canary}]
+        if rolled_out != len(revisions) - 1:
+            traffic.append({"tag": "prev", "url": self.urls[revisions[rolled_out]], "percent": 100 - canary})
         obj["status"] = {"url": self.urls[revisions[-1]], "conditions": [{"type": "PredictorReady", "status": "True"}],
                          "components": {"predictor": {"latestCreatedRevision": f"r{len(revisions)}",
                                                       "latestReadyRevision": f"r{len(revisions)}", "traffic": traffic}}}
@@ -215,7 +223,13 @@ def test_kserve_rollout_creates_then_canaries_promotes_and_rolls_back(kserve):
     bad = deployer.deploy(spec("broken"), _rollout("run-c"), lineage)
     assert bad["outcome"] == "rolled_back" and bad["restored"] == "run-b"
     obj = kserve.objects["credit-risk"]
-    assert obj["spec"]["predictor"]["canaryTrafficPercent"] == 0, "all traffic back on the previous revision"
+    assert obj["spec"]["predictor"]["canaryTrafficPercent"] == 0, "all traffic back on the rolled-out revision"
+    model = obj["spec"]["predictor"]["model"]
+    assert model["storageUri"] == "s3://models/b", "the spec points at the restored version's copy"
+    assert {e["name"]: e["value"] for e in model["env"]} == {"MLOPS_MODEL_VERSION": "run-b",
+                                                             "MLOPS_MODEL_SHA256": "b" * 8}
+    traffic = {t["tag"]: t for t in obj["status"]["components"]["predictor"]["traffic"]}
+    assert traffic["prev"]["url"] == kserve.urls["s3://models/b"] and traffic["prev"]["percent"] == 100
     assert json.loads(obj["metadata"]["annotations"]["mlops.platform/rolled-back"])["restored"] == "run-b"
     assert json.loads(obj["metadata"]["annotations"]["mlops.platform/last-outcome"])["outcome"] == "rolled_back"
 
@@ -250,3 +264,57 @@ def test_an_update_without_a_candidate_url_is_rolled_back(kserve):
                               _rollout("r2"), {})
     assert outcome["outcome"] == "rolled_back" and outcome["restored"] == "r1"
     assert "no URL of its own" in outcome["reasons"][0]
+
+
+def test_cluster_deploy_publishes_to_the_model_store_and_serves_from_there(tmp_path, model_dirs):  # noqa: F811
+    """The deploy step's cluster branch: each version copied to <models bucket>/<name>/<version>/ (immutable), the
+    InferenceService's storageUri on that copy, a rollback back on the restored version's copy."""
+    from pipelines.registry import VersionConflict, artifact_sha256
+    from pipelines.serving.deploy import deploy
+    from pipelines.serving.server import ServingApp, start_in_background
+
+    store = tmp_path / "models-bucket"
+    servers, urls = [], {}
+    for key, version in (("a", "run-a"), ("broken", "run-c")):
+        reg = LocalRegistry(tmp_path / f"reg-{key}")
+        reg.register("credit-risk", model_dirs[key])
+        reg.start_rollout("credit-risk", "v1", "canary", 10)
+        server, thread = start_in_background(ServingApp(reg, tmp_path / f"{key}.jsonl"))
+        servers.append((server, thread))
+        urls[f"file://{store}/credit-risk/{version}/"] = server.url
+    api = FakeKServe(urls)
+
+    def run(key, version):
+        sha = artifact_sha256(model_dirs[key])
+        return deploy(target="kserve", model_name="credit-risk", version=version, lineage={"sha256": sha},
+                      model_dir=str(model_dirs[key]), model_uri="s3://pipeline-artifacts/run/best_model",
+                      reference_profile="", rows=ROWS, strategy="canary", canary_percent=10, policy=POLICY,
+                      window_seconds=0, registry_root="", serving_url="", feature_repo="", namespace="ml-serving",
+                      serving_runtime="mlops-credit-risk-oip", model_store_uri=f"file://{store}", kserve_api=api)
+
+    try:
+        with pytest.raises(ValueError, match="model_store_uri"):
+            deploy(target="kserve", model_name="credit-risk", version="run-a", lineage={"sha256": "x"},
+                   model_dir=str(model_dirs["a"]), model_uri="", reference_profile="", rows=ROWS, strategy="canary",
+                   canary_percent=10, policy=POLICY, window_seconds=0, registry_root="", serving_url="",
+                   feature_repo="", namespace="ml-serving", serving_runtime="mlops-credit-risk-oip", kserve_api=api)
+        outcome, record = run("a", "run-a")
+        assert outcome["outcome"] == "promoted" and outcome["storage_uri"] == f"file://{store}/credit-risk/run-a/"
+        assert record["serving_uri"] == outcome["storage_uri"]
+        assert artifact_sha256(store / "credit-risk" / "run-a") == artifact_sha256(model_dirs["a"])
+        model = api.objects["credit-risk"]["spec"]["predictor"]["model"]
+        assert model["storageUri"] == outcome["storage_uri"] and model["runtime"] == "mlops-credit-risk-oip"
+
+        bad, _ = run("broken", "run-c")
+        assert bad["outcome"] == "rolled_back" and bad["restored"] == "run-a"
+        model = api.objects["credit-risk"]["spec"]["predictor"]["model"]
+        assert model["storageUri"] == f"file://{store}/credit-risk/run-a/"
+        assert (store / "credit-risk" / "run-c").is_dir(), "the rejected version stays in the bucket (audit)"
+
+        with pytest.raises(VersionConflict, match="immutable"):
+            run("b", "run-a")  # other bytes under a published version
+    finally:
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(5)

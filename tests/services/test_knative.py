@@ -113,3 +113,18 @@ def test_raw_deployment_installs_no_knative_and_serverless_without_it_is_refused
     assert controller.inputs["values"]["kserve"]["controller"] == {"deploymentMode": "RawDeployment"}
     with pytest.raises(Exception, match="needs Knative Serving"):
         mocked(program("Serverless"))
+
+
+def test_the_deploy_step_may_probe_the_model_servers(any_stack: ServicesPreview) -> None:
+    policies = [r.inputs for r in any_stack.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if r.inputs["metadata"]["namespace"] == "kubeflow" and "Egress" in r.inputs["spec"]["policyTypes"]]
+    rules = [rule for p in policies for rule in p["spec"].get("egress", [])]
+
+    def reaches(namespace: str, port: int) -> bool:
+        return any(
+            namespace in peer.get("namespaceSelector", {}).get("matchExpressions", [{}])[0].get("values", [])
+            and {"protocol": "TCP", "port": port} in rule.get("ports", [])
+            for rule in rules for peer in rule.get("to", [])
+        )
+
+    assert reaches("kourier-system", knative.KOURIER_INTERNAL_PORT) and reaches("ml-serving", 8080)
