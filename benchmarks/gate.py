@@ -85,7 +85,7 @@ def load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
-CHECKOV_SHARE = re.compile(r"\(Checkov [^,]*, ([0-9.]+) s\)")
+CHECKOV_SHARE = re.compile(r"\(Checkov\s[^,]*,\s+([0-9.]+)\s+s\)")
 checkov_seconds: list[float] = []
 """Checkov's own wall time inside each gate run, as the gate's terminal report prints it."""
 
@@ -98,7 +98,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None, ok: 
         raise SystemExit(
             f"{' '.join(command[:4])}... exited {proc.returncode}:\n{(proc.stderr or proc.stdout)[-3000:]}"
         )
-    found = CHECKOV_SHARE.search(proc.stdout.replace("\n", " "))
+    found = CHECKOV_SHARE.search(proc.stdout)
     if found:
         checkov_seconds.append(float(found.group(1)))
     return wall
