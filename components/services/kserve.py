@@ -53,10 +53,17 @@ the models bucket is WORM."""
 INFERENCE_PORT = 8080
 
 
-def serving_runtime_spec(image: versions.Image, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The ServingRuntime: this project's OIP v2 model server, non-root, read-only, no capabilities."""
+def serving_runtime_spec(
+    image: versions.Image, resources: dict[str, dict[str, str]], pod_labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The ServingRuntime: this project's OIP v2 model server, non-root, read-only, no capabilities.
+
+    ``pod_labels``: what the model servers' cloud identity needs on their pods (Azure workload identity's
+    ``azure.workload.identity/use``; KServe adds a runtime's ``labels`` to its pods, storage initializer included).
+    """
     health = {"httpGet": {"path": "/v2/health/ready", "port": INFERENCE_PORT}, "periodSeconds": 10}
     return {
+        **({"labels": dict(pod_labels)} if pod_labels else {}),
         "supportedModelFormats": [{"name": MODEL_FORMAT, "version": "1", "autoSelect": True, "priority": 1}],
         "protocolVersions": ["v2"],
         "containers": [
@@ -179,7 +186,7 @@ class KServe(pulumi.ComponentResource):
             api_version="serving.kserve.io/v1alpha1",
             kind="ServingRuntime",
             metadata={"name": RUNTIME_NAME, "namespace": ns},
-            spec=serving_runtime_spec(args.runtime_image, resources),
+            spec=serving_runtime_spec(args.runtime_image, resources, args.model_identity.pod_labels),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[controller]),
         )
         ServiceAccount(
@@ -189,6 +196,8 @@ class KServe(pulumi.ComponentResource):
                 "namespace": ns,
                 "annotations": dict(args.model_identity.service_account_annotations),
             },
+            # KServe's storage initializer takes object-store keys from the ServiceAccount's secrets (on-prem)
+            secrets=[{"name": s} for s in args.model_identity.service_account_secrets] or None,
             automount_service_account_token=False,
             opts=child,
         )

@@ -158,3 +158,11 @@ def test_manifests_are_pinned_to_exact_release_tags() -> None:
     for manifests in versions.MANIFESTS:
         assert re.fullmatch(r"\d+\.\d+\.\d+", manifests.ref), manifests
         assert manifests.url.endswith(f"?ref={manifests.ref}")
+
+
+def test_model_servers_carry_their_cloud_identity(azure: ServicesPreview, onprem: ServicesPreview) -> None:
+    runtime = azure.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime").inputs
+    assert runtime["spec"]["labels"] == {"azure.workload.identity/use": "true"}  # storage initializer's token
+    account = onprem.one("kubernetes:core/v1:ServiceAccount", "services-kserve-model-server").inputs
+    assert account["secrets"] == [{"name": "model-serving-object-store"}]  # KServe reads the keys from here
+    assert account["metadata"]["annotations"]["serving.kserve.io/s3-usehttps"] == "1"
