@@ -163,16 +163,20 @@ def submit_command(
         KfpClient,
         SubmitError,
         default_version_name,
-        endpoint_from_stack,
+        models_bucket,
         pipeline_parameters,
         resolve_token,
         submit,
     )
+    from pipelines.submit import stack_outputs as stack_outputs_of
 
     try:
         if (stack is None) == (host is None):
             raise SubmitError("name exactly one of --stack NAME or --host URL", EXIT_USAGE)
-        endpoint = host or endpoint_from_stack(stack, stack_outputs, Path(__file__).resolve().parents[1])
+        outputs: dict = {}
+        if host is None:
+            host, outputs = stack_outputs_of(stack, stack_outputs, Path(__file__).resolve().parents[1])
+        endpoint = host
         parameters = _parse_params(param or [])
         with tempfile.TemporaryDirectory() as tmp:
             if monitor:
@@ -187,8 +191,11 @@ def submit_command(
 
                 package, name = pipeline_file or COMPILED, pipeline_name or "train-validate-deploy"
             commit = git_commit()
-            if "git_commit" in pipeline_parameters(package) and "git_commit" not in parameters:
+            accepted = pipeline_parameters(package)
+            if "git_commit" in accepted and "git_commit" not in parameters:
                 parameters["git_commit"] = commit
+            if "model_store_uri" in accepted and "model_store_uri" not in parameters and models_bucket(outputs):
+                parameters["model_store_uri"] = models_bucket(outputs)  # the stack's object-locked models bucket
             token, source = resolve_token(token_file, oidc_token_file)
             client = KfpClient(endpoint, token=token, ca_bundle=ca_bundle, retries=retries,
                                insecure_skip_tls_verify=insecure_skip_tls_verify,

@@ -44,6 +44,11 @@ class SubmitError(Exception):
 
 def endpoint_from_stack(stack: str, outputs_file: Path | None = None, repo_root: Path | None = None) -> str:
     """The stack's ``kfp_endpoint`` output: from a ``pulumi stack output --json`` file, else the Pulumi CLI."""
+    return stack_outputs(stack, outputs_file, repo_root)[0]
+
+
+def stack_outputs(stack: str, outputs_file: Path | None = None, repo_root: Path | None = None) -> tuple[str, dict]:
+    """(``kfp_endpoint``, all outputs) of a stack: from a ``pulumi stack output --json`` file, else the Pulumi CLI."""
     import shutil
 
     if outputs_file is not None:
@@ -72,7 +77,14 @@ def endpoint_from_stack(stack: str, outputs_file: Path | None = None, repo_root:
     if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
         names = sorted(outputs) if isinstance(outputs, dict) else outputs
         raise SubmitError(f"{source} has no kfp_endpoint URL (outputs: {names})", EXIT_USAGE)
-    return endpoint
+    return endpoint, outputs
+
+
+def models_bucket(outputs: dict) -> str | None:
+    """The stack's ``models`` bucket URI (output ``buckets``): where the deploy step publishes model versions."""
+    buckets = outputs.get("buckets")
+    uri = buckets.get("models") if isinstance(buckets, dict) else None
+    return uri if isinstance(uri, str) and uri else None
 
 
 def resolve_token(token_file: Path | None = None, oidc_token_file: Path | None = None,

@@ -17,7 +17,7 @@ def _invoke(*args, env=None):
 
 def test_submit_by_stack_outputs_prints_the_run_and_passes_the_commit(api, package, tmp_path):  # noqa: F811
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"kfp_endpoint": api.url}))
+    outputs.write_text(json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://onprem-dc1-models"}}))
     (tmp_path / "token").write_text(TOKEN)
     result = _invoke("--stack", "onprem-dc1", "--stack-outputs", str(outputs), "--token-file", str(tmp_path / "token"),
                      "--pipeline-file", str(package), "--param", "max_epochs=3")
@@ -28,6 +28,7 @@ def test_submit_by_stack_outputs_prints_the_run_and_passes_the_commit(api, packa
     assert "pipeline created" in result.output
     params = run["runtime_config"]["parameters"]
     assert params["max_epochs"] == 3 and len(params["git_commit"]) >= 7
+    assert params["model_store_uri"] == "s3://onprem-dc1-models", "deploys publish to the stack's models bucket"
     again = _invoke("--host", api.url, "--pipeline-file", str(package), env={"MLOPS_KFP_TOKEN": TOKEN})
     assert again.exit_code == 0 and "new version" in again.output
 
