@@ -125,6 +125,26 @@ def without_limits(inputs: dict[str, Any]) -> None:
     _container(inputs)["resources"].pop("limits")
 
 
+def kourier_gateway_upstream() -> dict[str, Any]:
+    """Kourier's gateway Service as upstream's ``kourier.yaml`` ships it, without ``knative.internal_only``'s change
+    to ClusterIP: a public load balancer in front of every model server."""
+    from components.services import knative
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": knative.KOURIER_GATEWAY, "namespace": knative.KOURIER_NAMESPACE},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": "3scale-kourier-gateway"},
+            "ports": [
+                {"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+                {"name": "https", "port": 443, "targetPort": 8443, "protocol": "TCP"},
+            ],
+        },
+    }
+
+
 def kfp_api_load_balancer(annotations: dict[str, str]) -> dict[str, Any]:
     """The Service ``KubeflowPipelinesArgs.api_exposure="internal-load-balancer"`` adds, with given annotations."""
     from components.services import kfp
@@ -250,6 +270,9 @@ MUTATIONS: list[Mutation] = [
     Mutation("k8s-kfp-api-public-lb", AZURE, SERVICE, "services-kfp-internal-lb", "CKV_MLOPS_204", None,
              "KubeflowPipelinesArgs.api_exposure=internal-load-balancer without its internal annotation (public)",
              add=lambda: kfp_api_load_balancer({}), baseline=(SERVICE, "services-feast-server")),
+    Mutation("k8s-kserve-gateway-public-lb", ONPREM, SERVICE, "services-knative-kourier", "CKV_MLOPS_204", None,
+             "KnativeServing without internal_only(): Kourier's upstream public gateway in front of KServe",
+             add=kourier_gateway_upstream, baseline=(SERVICE, "services-feast-server")),
     # --- Services layer: feature store data (components/services) ---
     Mutation("aws-rds-unencrypted", AWS, RDS, "feast-data-registry", "CKV_AWS_16",
              put(("storageEncrypted", False)), "AwsFeatureData: registry storage encrypted with the CMK"),
