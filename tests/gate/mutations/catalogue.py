@@ -38,6 +38,7 @@ POSTGRES_CONFIG = "azure-native:dbforpostgresql:Configuration"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+NSG = "azure-native:network:NetworkSecurityGroup"
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,36 @@ def without_tls_deny(inputs: dict[str, Any]) -> None:
         s for s in policy["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))
     ]
     inputs["policy"] = json.dumps(policy)
+
+
+def with_statement(statement: dict[str, Any]) -> Edit:
+    """Add a statement to a JSON policy document input."""
+
+    def edit(inputs: dict[str, Any]) -> None:
+        policy = json.loads(inputs["policy"])
+        policy["Statement"].append(statement)
+        inputs["policy"] = json.dumps(policy)
+
+    return edit
+
+
+def without_seccomp(inputs: dict[str, Any]) -> None:
+    spec = inputs["spec"]["template"]["spec"]
+    for holder in (spec, *spec["containers"]):
+        holder.get("securityContext", {}).pop("seccompProfile", None)
+
+
+SSH_FROM_ANYWHERE = {
+    "name": "ssh",
+    "priority": 100,
+    "direction": "Inbound",
+    "access": "Allow",
+    "protocol": "Tcp",
+    "sourceAddressPrefix": "*",
+    "sourcePortRange": "*",
+    "destinationAddressPrefix": "*",
+    "destinationPortRange": "22",
+}
 
 
 def without_tag(tag: str) -> Edit:
@@ -211,6 +242,13 @@ MUTATIONS: list[Mutation] = [
              drop("kmsKeyId"), "EksCluster: control-plane log group under the CMK"),
     Mutation("aws-log-retention-short", AWS, LOG_GROUP, "network-flow-logs", "CKV_AWS_338",
              put(("retentionInDays", 7)), "PrivateNetworkArgs.flow_log_retention_days=7"),
+    Mutation("aws-imds-hop-limit", AWS, LAUNCH_TEMPLATE, "pool-system", "CKV_AWS_341",
+             put(("metadataOptions.httpPutResponseHopLimit", 3)), "ManagedNodeGroupArgs.imds_hop_limit=3"),
+    Mutation("aws-eks-no-deletion-protection", AWS, EKS, "eks", "CKV_MLOPS_010",
+             put(("deletionProtection", False)), "EksClusterArgs.deletion_protection=False"),
+    Mutation("aws-kms-policy-public", AWS, KMS_KEY, "platform", "CKV_AWS_33",
+             with_statement({"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}),
+             "KmsKey: key policy names the account, services and roles only"),
     Mutation("aws-default-sg-open", AWS, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network",
              "CKV2_AWS_12", put(("ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
              "PrivateNetwork: default security group with no rules", on=(VPC, "network")),
@@ -223,6 +261,8 @@ MUTATIONS: list[Mutation] = [
              put(("allowBlobPublicAccess", True)), "StorageAccount: no public blob access"),
     Mutation("azure-storage-default-allow", AZURE, STORAGE, "storage-data-account", "CKV_AZURE_35",
              put(("networkRuleSet.defaultAction", "Allow")), "StorageAccount: network default action Deny"),
+    Mutation("azure-storage-public-network", AZURE, STORAGE, "storage-data-account", "CKV_AZURE_59",
+             put(("publicNetworkAccess", "Enabled")), "StorageAccount: private endpoints only"),
     Mutation("azure-storage-no-infra-encryption", AZURE, STORAGE, "storage-models-account", "CKV_MLOPS_110",
              put(("encryption.requireInfrastructureEncryption", False)), "StorageAccount: double encryption"),
     Mutation("azure-storage-no-cmk", AZURE, STORAGE, "storage-artifacts-account", "CKV_MLOPS_111",
@@ -245,6 +285,12 @@ MUTATIONS: list[Mutation] = [
              put(("aadProfile.enableAzureRBAC", False)), "AksCluster: Entra ID RBAC"),
     Mutation("azure-keyvault-purge-protection-off", AZURE, VAULT, "keyvault-vault", "CKV_AZURE_110",
              put(("properties.enablePurgeProtection", False)), "KeyVault: purge protection"),
+    Mutation("azure-keyvault-public", AZURE, VAULT, "keyvault-vault", "CKV_AZURE_109",
+             put(("properties.publicNetworkAccess", "Enabled"), ("properties.networkAcls.defaultAction", "Allow")),
+             "KeyVault: private endpoint only, firewall default Deny"),
+    Mutation("azure-nsg-ssh-from-internet", AZURE, NSG, "foundation-nsg-aks-nodes", "CKV_AZURE_10",
+             lambda inputs: inputs["securityRules"].insert(0, SSH_FROM_ANYWHERE),
+             "Foundation: node subnet NSG denies inbound internet traffic"),
     Mutation("azure-keyvault-no-rbac", AZURE, VAULT, "keyvault-vault", "CKV_MLOPS_114",
              put(("properties.enableRbacAuthorization", False)), "KeyVault: RBAC authorisation"),
     Mutation("azure-key-rotation-off", AZURE, VAULT_KEY, "keyvault-cmk", "CKV_MLOPS_108",
@@ -280,6 +326,14 @@ MUTATIONS: list[Mutation] = [
              put(("publiclyAccessible", True)), "AwsFeatureData: registry not publicly accessible"),
     Mutation("aws-rds-no-backup", AWS, RDS, "feast-data-registry", "CKV_AWS_133",
              put(("backupRetentionPeriod", 0)), "AwsFeatureData: 14 days of automated backups"),
+    Mutation("aws-rds-no-iam-auth", AWS, RDS, "feast-data-registry", "CKV_AWS_161",
+             put(("iamDatabaseAuthenticationEnabled", False)), "AwsFeatureData: IAM database authentication"),
+    Mutation("aws-rds-no-deletion-protection", AWS, RDS, "feast-data-registry", "CKV_AWS_293",
+             put(("deletionProtection", False)), "AwsFeatureData: registry deletion protection"),
+    Mutation("aws-irsa-wildcard-policy", AWS, "aws:iam/rolePolicy:RolePolicy", "kfp-pipeline-runner-irsa", "CKV_AWS_63",
+             put(("policy", json.dumps({"Version": "2012-10-17",
+                                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))),
+             "IdentityBinding: pipeline runner grants name its buckets and actions only"),
     Mutation("aws-elasticache-no-tls", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_30",
              put(("transitEncryptionEnabled", False)), "AwsFeatureData: online store TLS"),
     Mutation("aws-elasticache-unencrypted-at-rest", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_29",
@@ -294,6 +348,11 @@ MUTATIONS: list[Mutation] = [
              put(("enableNonSslPort", True)), "AzureFeatureData: Redis TLS only"),
     Mutation("azure-redis-public", AZURE, REDIS_AZURE, "feast-data-online", "CKV_AZURE_89",
              put(("publicNetworkAccess", "Enabled")), "AzureFeatureDataArgs.redis_public_network_access=True"),
+    Mutation("k8s-image-latest", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_14",
+             lambda inputs: _container(inputs).update(image="quay.io/feastdev/feature-server:latest"),
+             "components.versions: images pinned by version"),
+    Mutation("k8s-seccomp-removed", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_31", without_seccomp,
+             "workload hardening: RuntimeDefault seccomp profile"),
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
