@@ -122,8 +122,9 @@ def _collect(run_dir: Path, log_path: Path, seconds: float) -> LocalRunResult:
     reports = {"data validation": run_dir / "validate-data" / "report",
                "evaluation": run_dir / "evaluate-model" / "report",
                "gate": run_dir / "release-gate" / "report",
-               "model": run_dir / "select-best-model" / "best_model",
-               "lineage": run_dir / "deploy-model" / "lineage"}
+               "model": run_dir / "select-best-model" / "best_model"}
+    if (run_dir / "deploy-model" / "lineage").exists():  # only when the gate let the model deploy
+        reports["lineage"] = run_dir / "deploy-model" / "lineage"
     evaluation = json.loads((run_dir / "evaluate-model" / "evaluation").read_text())
     gate_output = json.loads((run_dir / "release-gate" / "executor_output.json").read_text())
     decision = gate_output["parameterValues"]["Output"]
