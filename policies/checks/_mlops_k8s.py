@@ -1,10 +1,14 @@
-"""Shared reading of Kubernetes workloads: the pod spec and every container of it; defines no check."""
+"""Shared reading of Kubernetes workloads: the pod spec and every container of it, and the base of the checks that
+hold every container to a rule; defines (registers) no check."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from _mlops_values import dict_list, get_path
+from checkov.common.bridgecrew.severities import Severities
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 CONTAINER_FIELDS = ("containers", "initContainers")
@@ -35,3 +39,32 @@ def containers(spec: dict[str, Any]) -> list[dict[str, Any]] | None:
             return None
         found.extend(items)
     return found or None
+
+
+class ContainerCheck(BaseK8Check):
+    """A check that every container and init container of a workload meets :meth:`container_passes`; a manifest
+    without a pod spec or containers FAILS. Subclasses register themselves by being instantiated in their file."""
+
+    def __init__(self, *, name: str, id: str, guideline: str, severity: str) -> None:
+        super().__init__(
+            name=name,
+            id=id,
+            categories=[CheckCategories.KUBERNETES],
+            supported_entities=WORKLOAD_KINDS,
+            guideline=guideline,
+        )
+        self.severity = Severities[severity]
+
+    def container_passes(self, container: dict[str, Any], pod: dict[str, Any]) -> bool:
+        """Whether ``container`` meets the rule; ``pod`` is its pod spec (for pod-level defaults)."""
+        raise NotImplementedError
+
+    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
+        self.evaluated_keys = ["spec"]
+        spec = pod_spec(conf)
+        items = containers(spec) if spec is not None else None
+        if spec is None or items is None:
+            return CheckResult.FAILED
+        if all(self.container_passes(c, spec) for c in items):
+            return CheckResult.PASSED
+        return CheckResult.FAILED

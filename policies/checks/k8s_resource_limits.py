@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.common.bridgecrew.severities import BcSeverities, Severities
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from checkov.common.bridgecrew.severities import BcSeverities
 
-from _mlops_k8s import WORKLOAD_KINDS, containers, pod_spec
+from _mlops_k8s import ContainerCheck
 from _mlops_values import get_path
 
 
@@ -25,27 +23,18 @@ def has_limit(container: dict[str, Any], resource: str) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-class K8sResourceLimits(BaseK8Check):
+class K8sResourceLimits(ContainerCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure every container and init container sets CPU and memory limits",
             id="CKV_MLOPS_203",
-            categories=[CheckCategories.KUBERNETES],
-            supported_entities=WORKLOAD_KINDS,
             guideline="Set resources.limits.cpu and resources.limits.memory (and requests) on every container, "
                       "init containers included. See docs/policies.md#ckv_mlops_203",
+            severity=BcSeverities.MEDIUM,
         )
-        self.severity = Severities[BcSeverities.MEDIUM]
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        self.evaluated_keys = ["spec"]
-        spec = pod_spec(conf)
-        items = containers(spec) if spec is not None else None
-        if spec is None or items is None:
-            return CheckResult.FAILED
-        if all(has_limit(c, "cpu") and has_limit(c, "memory") for c in items):
-            return CheckResult.PASSED
-        return CheckResult.FAILED
+    def container_passes(self, container: dict[str, Any], pod: dict[str, Any]) -> bool:
+        return has_limit(container, "cpu") and has_limit(container, "memory")
 
 
 check = K8sResourceLimits()

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.common.bridgecrew.severities import BcSeverities, Severities
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from checkov.common.bridgecrew.severities import BcSeverities
 
-from _mlops_k8s import WORKLOAD_KINDS, containers, pod_spec
+from _mlops_k8s import ContainerCheck
 from _mlops_values import get_path, is_true
 
 
@@ -22,28 +20,18 @@ def effective(container: dict[str, Any], pod: dict[str, Any], field: str) -> Any
     return own if own is not None else get_path(pod, "securityContext", field)
 
 
-class K8sRunAsNonRoot(BaseK8Check):
+class K8sRunAsNonRoot(ContainerCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure every container and init container runs as non-root (runAsNonRoot: true)",
             id="CKV_MLOPS_201",
-            categories=[CheckCategories.KUBERNETES],
-            supported_entities=WORKLOAD_KINDS,
             guideline="Set securityContext.runAsNonRoot: true (and a non-zero runAsUser) on the pod or on each "
                       "container; build images with a non-root USER. See docs/policies.md#ckv_mlops_201",
+            severity=BcSeverities.HIGH,
         )
-        self.severity = Severities[BcSeverities.HIGH]
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        self.evaluated_keys = ["spec"]
-        spec = pod_spec(conf)
-        items = containers(spec) if spec is not None else None
-        if spec is None or items is None:
-            return CheckResult.FAILED
-        for container in items:
-            if not is_true(effective(container, spec, "runAsNonRoot")) or effective(container, spec, "runAsUser") == 0:
-                return CheckResult.FAILED
-        return CheckResult.PASSED
+    def container_passes(self, container: dict[str, Any], pod: dict[str, Any]) -> bool:
+        return is_true(effective(container, pod, "runAsNonRoot")) and effective(container, pod, "runAsUser") != 0
 
 
 check = K8sRunAsNonRoot()
