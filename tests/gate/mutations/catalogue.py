@@ -110,6 +110,11 @@ def without_tls_deny(inputs: dict[str, Any]) -> None:
     inputs["policy"] = json.dumps(policy)
 
 
+def pod(**fields: Any) -> Edit:
+    """Set fields of the workload's pod spec."""
+    return lambda inputs: inputs["spec"]["template"]["spec"].update(fields)
+
+
 def with_statement(statement: dict[str, Any]) -> Edit:
     """Add a statement to a JSON policy document input."""
 
@@ -199,6 +204,8 @@ MUTATIONS: list[Mutation] = [
              put(("enableKeyRotation", False)), "KmsKey: rotation always on"),
     Mutation("aws-eks-public-endpoint", AWS, EKS, "eks", "CKV_MLOPS_007",
              put(("vpcConfig.endpointPublicAccess", True)), "EksClusterArgs.public_endpoint=True"),
+    Mutation("aws-eks-no-private-endpoint", AWS, EKS, "eks", "CKV_MLOPS_007",
+             put(("vpcConfig.endpointPrivateAccess", False)), "EksCluster: API reachable from the VPC"),
     Mutation("aws-eks-secrets-unencrypted", AWS, EKS, "eks", "CKV_AWS_58",
              drop("encryptionConfig"), "EksCluster: envelope encryption of secrets with the CMK"),
     Mutation("aws-eks-control-plane-logs-missing", AWS, EKS, "eks", "CKV_AWS_37",
@@ -283,6 +290,16 @@ MUTATIONS: list[Mutation] = [
              put(("disableLocalAccounts", False)), "AksCluster: local accounts disabled"),
     Mutation("azure-aks-no-entra-rbac", AZURE, AKS, "aks-cluster", "CKV_MLOPS_112",
              put(("aadProfile.enableAzureRBAC", False)), "AksCluster: Entra ID RBAC"),
+    Mutation("azure-aks-no-network-policy", AZURE, AKS, "aks-cluster", "CKV_AZURE_7",
+             drop("networkProfile.networkPolicy"), "AksClusterArgs.network_policy (calico)"),
+    Mutation("azure-aks-no-rbac", AZURE, AKS, "aks-cluster", "CKV_AZURE_5", put(("enableRBAC", False)),
+             "AksCluster: Kubernetes RBAC"),
+    Mutation("azure-aks-no-monitoring", AZURE, AKS, "aks-cluster", "CKV_AZURE_4",
+             put(("addonProfiles.omsagent.enabled", False)), "AksCluster: Container Insights to the workspace"),
+    Mutation("azure-aks-node-public-ip", AZURE, AKS_POOL, "aks-pool-cpubatch", "CKV_MLOPS_118",
+             put(("enableNodePublicIP", True)), "AksPool: nodes without public IPs"),
+    Mutation("azure-storage-shared-key", AZURE, STORAGE, "storage-data-account", "CKV_MLOPS_120",
+             put(("allowSharedKeyAccess", True)), "StorageAccount: Entra ID authorisation only"),
     Mutation("azure-keyvault-purge-protection-off", AZURE, VAULT, "keyvault-vault", "CKV_AZURE_110",
              put(("properties.enablePurgeProtection", False)), "KeyVault: purge protection"),
     Mutation("azure-keyvault-public", AZURE, VAULT, "keyvault-vault", "CKV_AZURE_109",
@@ -309,7 +326,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("k8s-capabilities-kept", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_37",
              container(capabilities={}), "workload hardening: drop ALL capabilities"),
     Mutation("k8s-host-network", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_19",
-             lambda inputs: inputs["spec"]["template"]["spec"].update(hostNetwork=True),
+             pod(hostNetwork=True),
              "FeatureServer: pods stay off the host network"),
     Mutation("k8s-feature-server-public-lb", AWS, SERVICE, "services-feast-server", "CKV_MLOPS_204",
              put(("spec.type", "LoadBalancer")), "FeatureServer: ClusterIP only"),
@@ -334,6 +351,12 @@ MUTATIONS: list[Mutation] = [
              put(("policy", json.dumps({"Version": "2012-10-17",
                                         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))),
              "IdentityBinding: pipeline runner grants name its buckets and actions only"),
+    Mutation("aws-rds-single-az", AWS, RDS, "feast-data-registry", "CKV_AWS_157", put(("multiAz", False)),
+             "AwsFeatureData: Multi-AZ registry"),
+    Mutation("aws-rds-no-logs", AWS, RDS, "feast-data-registry", "CKV_AWS_129", drop("enabledCloudwatchLogsExports"),
+             "AwsFeatureData: PostgreSQL logs to CloudWatch"),
+    Mutation("aws-elasticache-no-auth", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_31", drop("authToken"),
+             "AwsFeatureData: online store AUTH token"),
     Mutation("aws-elasticache-no-tls", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_30",
              put(("transitEncryptionEnabled", False)), "AwsFeatureData: online store TLS"),
     Mutation("aws-elasticache-unencrypted-at-rest", AWS, REDIS_AWS, "feast-data-online", "CKV_AWS_29",
@@ -344,10 +367,18 @@ MUTATIONS: list[Mutation] = [
              "CKV_MLOPS_116", put(("value", "off")), "AzureFeatureData: require_secure_transport on"),
     Mutation("azure-postgres-old-tls", AZURE, POSTGRES_CONFIG, "feast-data-ssl-min-protocol-version",
              "CKV_MLOPS_116", put(("value", "TLSv1.1")), "AzureFeatureData: TLS 1.2 minimum"),
+    Mutation("azure-postgres-public", AZURE, POSTGRES, "feast-data-registry", "CKV_MLOPS_119",
+             put(("network.publicNetworkAccess", "Enabled")), "AzureFeatureData: VNet-integrated registry only"),
     Mutation("azure-redis-non-ssl-port", AZURE, REDIS_AZURE, "feast-data-online", "CKV_MLOPS_115",
              put(("enableNonSslPort", True)), "AzureFeatureData: Redis TLS only"),
     Mutation("azure-redis-public", AZURE, REDIS_AZURE, "feast-data-online", "CKV_AZURE_89",
              put(("publicNetworkAccess", "Enabled")), "AzureFeatureDataArgs.redis_public_network_access=True"),
+    Mutation("k8s-run-as-uid-0", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_MLOPS_201",
+             container(runAsUser=0), "workload hardening: a non-zero UID"),
+    Mutation("k8s-host-pid", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_17",
+             pod(hostPID=True), "FeatureServer: no host PID namespace"),
+    Mutation("k8s-no-liveness-probe", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_8",
+             lambda inputs: _container(inputs).pop("livenessProbe"), "FeatureServer: liveness probe"),
     Mutation("k8s-image-latest", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_14",
              lambda inputs: _container(inputs).update(image="quay.io/feastdev/feature-server:latest"),
              "components.versions: images pinned by version"),
