@@ -23,6 +23,23 @@ AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 
 
+def deny_internet_inbound(description: str) -> dict[str, str | int]:
+    """The lowest-priority inbound NSG rule every platform subnet carries: nothing from the internet reaches it.
+    ``description`` says why, for whoever reads the rule in the portal."""
+    return {
+        "name": "deny-internet-inbound",
+        "priority": 4096,
+        "direction": "Inbound",
+        "access": "Deny",
+        "protocol": "*",
+        "source_address_prefix": "Internet",
+        "source_port_range": "*",
+        "destination_address_prefix": "*",
+        "destination_port_range": "*",
+        "description": description,
+    }
+
+
 def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
     return pulumi.Output.concat("/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", role)
 

@@ -15,6 +15,8 @@ import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 
+from components.azure.common import deny_internet_inbound
+
 PRIVATE_DNS_ZONES = {
     "blob": "privatelink.blob.core.windows.net",
     "dfs": "privatelink.dfs.core.windows.net",
@@ -77,20 +79,7 @@ class AzureFoundation(pulumi.ComponentResource):
                 network_security_group_name=f"nsg-{subnet_name}",
                 resource_group_name=rg_name,
                 location=args.location,
-                security_rules=[
-                    {
-                        "name": "deny-internet-inbound",
-                        "priority": 4096,
-                        "direction": "Inbound",
-                        "access": "Deny",
-                        "protocol": "*",
-                        "source_address_prefix": "Internet",
-                        "source_port_range": "*",
-                        "destination_address_prefix": "*",
-                        "destination_port_range": "*",
-                        "description": "No inbound traffic from the internet; the platform is private.",
-                    }
-                ],
+                security_rules=[deny_internet_inbound("No inbound traffic from the internet; the platform is private.")],
                 tags=tags,
                 opts=child,
             )

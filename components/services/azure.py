@@ -174,7 +174,7 @@ class AzureFeatureData(pulumi.ComponentResource):
         from pulumi_azure_native import dbforpostgresql, network, privatedns, redis
         from pulumi_random import RandomPassword
 
-        from components.azure.common import private_endpoint, send_diagnostics
+        from components.azure.common import deny_internet_inbound, private_endpoint, send_diagnostics
 
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -186,20 +186,7 @@ class AzureFeatureData(pulumi.ComponentResource):
             network_security_group_name="nsg-postgres",
             resource_group_name=rg,
             location=args.location,
-            security_rules=[
-                {
-                    "name": "deny-internet-inbound",
-                    "priority": 4096,
-                    "direction": "Inbound",
-                    "access": "Deny",
-                    "protocol": "*",
-                    "source_address_prefix": "Internet",
-                    "source_port_range": "*",
-                    "destination_address_prefix": "*",
-                    "destination_port_range": "*",
-                    "description": "The registry database is reached from inside the VNet only.",
-                }
-            ],
+            security_rules=[deny_internet_inbound("The registry database is reached from inside the VNet only.")],
             tags=tags,
             opts=child,
         )
