@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -44,6 +44,34 @@ def psa_version(kubernetes_version: str) -> str:
     major_minor = ".".join(kubernetes_version.removeprefix("v").split(".")[:2])
     return f"v{major_minor}"
 
+
+
+def namespaces_named(*names: str) -> dict[str, Any]:
+    """A NetworkPolicy peer: the namespaces of these names, selected by :data:`NAMESPACE_NAME_LABEL` (sorted, so the
+    policy does not change with the order the names came in)."""
+    return {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}]
+        }
+    }
+
+
+def allow_same_namespace(resource_name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+    """A NetworkPolicy letting every pod of ``namespace`` reach every other one there, both ways, next to the
+    namespace's default deny: for services made of parts that talk among themselves."""
+    from pulumi_kubernetes.networking.v1 import NetworkPolicy
+
+    NetworkPolicy(
+        resource_name,
+        metadata={"name": "allow-same-namespace", "namespace": namespace},
+        spec={
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+            "egress": [{"to": [{"podSelector": {}}]}],
+        },
+        opts=opts,
+    )
 
 @dataclass
 class SecureNamespaceArgs:

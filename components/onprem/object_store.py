@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import pulumi
 
 from components import versions
-from components.kubernetes.namespace import LABEL_TIER, SecureNamespace, SecureNamespaceArgs, psa_version
+from components.kubernetes.namespace import (
+    LABEL_TIER,
+    SecureNamespace,
+    SecureNamespaceArgs,
+    allow_same_namespace,
+    psa_version,
+)
 
 if TYPE_CHECKING:
     from infra.config import Bucket, StackConfig
@@ -263,17 +269,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
             opts=child,
         )
         # The MinIO servers talk to each other, and the chart's post-install jobs talk to them, inside the namespace.
-        NetworkPolicy(
-            f"{resource_name}-allow-same-namespace",
-            metadata={"name": "allow-same-namespace", "namespace": ns},
-            spec={
-                "podSelector": {},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {}}]}],
-                "egress": [{"to": [{"podSelector": {}}]}],
-            },
-            opts=child,
-        )
+        allow_same_namespace(f"{resource_name}-allow-same-namespace", ns, child)
         release = Release(
             resource_name,
             name=RELEASE,

@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from components import versions
-from components.kubernetes.namespace import NAMESPACE_NAME_LABEL
+from components.kubernetes.namespace import namespaces_named
 from components.services.identity import IdentityBinding
 
 NAME = "feast-feature-server"
@@ -236,19 +236,7 @@ class FeatureServer(pulumi.ComponentResource):
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            {
-                                "namespaceSelector": {
-                                    "matchExpressions": [
-                                        {
-                                            "key": NAMESPACE_NAME_LABEL,
-                                            "operator": "In",
-                                            "values": sorted(args.client_namespaces),
-                                        }
-                                    ]
-                                }
-                            }
-                        ],
+                        "from": [namespaces_named(*args.client_namespaces)],
                         "ports": [{"protocol": "TCP", "port": PORT}],
                     }
                 ],

@@ -22,7 +22,12 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
-from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, SecureNamespace, SecureNamespaceArgs
+from components.kubernetes.namespace import (
+    SecureNamespace,
+    SecureNamespaceArgs,
+    allow_same_namespace,
+    namespaces_named,
+)
 from components.services.identity import BucketGrant, IdentityBinding
 
 NAMESPACE = "kubeflow"
@@ -180,17 +185,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
                     opts=after_install,
                 )
 
-        NetworkPolicy(
-            f"{name}-same-namespace",
-            metadata={"name": "allow-same-namespace", "namespace": ns},
-            spec={
-                "podSelector": {},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {}}]}],
-                "egress": [{"to": [{"podSelector": {}}]}],
-            },
-            opts=child,
-        )
+        allow_same_namespace(f"{name}-same-namespace", ns, child)
         NetworkPolicy(
             f"{name}-api-clients",
             metadata={"name": "allow-api-from-ml-namespaces", "namespace": ns},
@@ -201,19 +196,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            {
-                                "namespaceSelector": {
-                                    "matchExpressions": [
-                                        {
-                                            "key": NAMESPACE_NAME_LABEL,
-                                            "operator": "In",
-                                            "values": sorted(args.client_namespaces),
-                                        }
-                                    ]
-                                }
-                            }
-                        ],
+                        "from": [namespaces_named(*args.client_namespaces)],
                         "ports": [{"protocol": "TCP", "port": p} for p in args.api_ports],
                     }
                 ],

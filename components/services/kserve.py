@@ -26,7 +26,7 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
-from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, SecureNamespace, SecureNamespaceArgs
+from components.kubernetes.namespace import SecureNamespace, SecureNamespaceArgs, namespaces_named
 from components.services.feature_server import RESTRICTED_CONTAINER
 from components.services.identity import BucketGrant, IdentityBinding
 
@@ -223,19 +223,7 @@ class KServe(pulumi.ComponentResource):
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            {
-                                "namespaceSelector": {
-                                    "matchExpressions": [
-                                        {
-                                            "key": NAMESPACE_NAME_LABEL,
-                                            "operator": "In",
-                                            "values": sorted(self._callers(args)),
-                                        }
-                                    ]
-                                }
-                            }
-                        ]
+                        "from": [namespaces_named(*self._callers(args))]
                     }
                 ],
             },

@@ -21,7 +21,7 @@ from components.kubernetes.baseline import (
     PIPELINES_NAMESPACE,
     SERVING_NAMESPACE,
 )
-from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, psa_version
+from components.kubernetes.namespace import namespaces_named, psa_version
 from components import versions
 from components.services import kfp, knative, kserve
 from components.services.feature_server import CA_DIR
@@ -43,14 +43,6 @@ API_SERVER_PORTS = (443, 6443)
 
 def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in ports]
-
-
-def _namespaces(*names: str) -> dict[str, Any]:
-    return {
-        "namespaceSelector": {
-            "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}]
-        }
-    }
 
 
 @dataclass
@@ -402,7 +394,7 @@ class PlatformServices(pulumi.ComponentResource):
         """To the object store: MinIO's namespace on-prem; HTTPS to the cloud's storage and token endpoints (S3
         gateway endpoints and Entra ID sit on public prefixes, so no narrower CIDR holds)."""
         if self.args.target == "onprem":
-            return [{"to": [_namespaces("object-store")], "ports": _tcp(9000)}]
+            return [{"to": [namespaces_named("object-store")], "ports": _tcp(9000)}]
         return [{"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(443)}]
 
     def _managed_egress(self, *ports: int) -> list[dict[str, Any]]:
@@ -418,9 +410,9 @@ class PlatformServices(pulumi.ComponentResource):
         mode, directly in RawDeployment)."""
         rules = [
             {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(*API_SERVER_PORTS)},
-            {"to": [_namespaces(FEATURE_STORE_NAMESPACE)], "ports": _tcp(FEATURE_SERVER_PORT, 5432, 6379)},
-            {"to": [_namespaces(SERVING_NAMESPACE)], "ports": _tcp(kserve.INFERENCE_PORT)},
-            {"to": [_namespaces(knative.KOURIER_NAMESPACE)], "ports": _tcp(knative.KOURIER_INTERNAL_PORT)},
+            {"to": [namespaces_named(FEATURE_STORE_NAMESPACE)], "ports": _tcp(FEATURE_SERVER_PORT, 5432, 6379)},
+            {"to": [namespaces_named(SERVING_NAMESPACE)], "ports": _tcp(kserve.INFERENCE_PORT)},
+            {"to": [namespaces_named(knative.KOURIER_NAMESPACE)], "ports": _tcp(knative.KOURIER_INTERNAL_PORT)},
             *self._object_store_egress(),
         ]
         if self.args.vpc_cidr:
