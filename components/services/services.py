@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
@@ -43,6 +44,21 @@ API_SERVER_PORTS = (443, 6443)
 
 def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def _backends_of(data: Any, target: ModuleType, **reach: Any) -> FeatureStoreBackends:
+    """The registry and online store a target's feature-data component (``data``) created, with the user and database
+    its module (``target``) names; ``reach`` says how clients get to them (TLS, ports, egress)."""
+    return FeatureStoreBackends(
+        registry_host=data.registry_host,
+        registry_password=data.registry_password,
+        redis_host=data.redis_host,
+        redis_password=data.redis_password,
+        registry_user=target.REGISTRY_USER,
+        registry_database=target.REGISTRY_DATABASE,
+        dependencies=[data],
+        **reach,
+    )
 
 
 @dataclass
@@ -293,20 +309,15 @@ class PlatformServices(pulumi.ComponentResource):
                 ),
                 opts=opts,
             )
-            return FeatureStoreBackends(
-                registry_host=data.registry_host,
-                registry_password=data.registry_password,
-                redis_host=data.redis_host,
-                redis_password=data.redis_password,
-                registry_user=aws.REGISTRY_USER,
-                registry_database=aws.REGISTRY_DATABASE,
+            return _backends_of(
+                data,
+                aws,
                 # RDS's CA is not in public trust stores: TLS is required (rds.force_ssl), the server's identity is
                 # the VPC-private DNS name. Mount the RDS CA bundle and switch to verify-full to pin it (docs).
                 registry_ssl_mode="require",
                 registry_ssl_root_cert=None,
                 redis_port=aws.REDIS_PORT,
                 egress=self._managed_egress(aws.POSTGRES_PORT, aws.REDIS_PORT),
-                dependencies=[data],
             )
         if args.target == "azure":
             from components.services import azure
@@ -329,18 +340,13 @@ class PlatformServices(pulumi.ComponentResource):
                 ),
                 opts=opts,
             )
-            return FeatureStoreBackends(
-                registry_host=data.registry_host,
-                registry_password=data.registry_password,
-                redis_host=data.redis_host,
-                redis_password=data.redis_password,
-                registry_user=azure.REGISTRY_USER,
-                registry_database=azure.REGISTRY_DATABASE,
+            return _backends_of(
+                data,
+                azure,
                 registry_ssl_mode="verify-full",
                 registry_ssl_root_cert="system",
                 redis_port=azure.REDIS_TLS_PORT,
                 egress=self._managed_egress(azure.POSTGRES_PORT, azure.REDIS_TLS_PORT),
-                dependencies=[data],
             )
         from components.services import onprem
 
@@ -355,13 +361,9 @@ class PlatformServices(pulumi.ComponentResource):
             opts=opts,
         )
         ca = f"{CA_DIR}/ca.crt"
-        return FeatureStoreBackends(
-            registry_host=data.registry_host,
-            registry_password=data.registry_password,
-            redis_host=data.redis_host,
-            redis_password=data.redis_password,
-            registry_user=onprem.REGISTRY_USER,
-            registry_database=onprem.REGISTRY_DATABASE,
+        return _backends_of(
+            data,
+            onprem,
             registry_ssl_mode="verify-full",
             registry_ssl_root_cert=ca,
             redis_port=onprem.REDIS_PORT,
@@ -386,7 +388,6 @@ class PlatformServices(pulumi.ComponentResource):
                 },
                 *self._object_store_egress(),
             ],
-            dependencies=[data],
         )
 
     # --- network ------------------------------------------------------------------------------------------------
