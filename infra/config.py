@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 PROJECT = "mlops"
@@ -55,6 +55,16 @@ class _Model(BaseModel):
 Cidr = Annotated[str, Field(description="IPv4 CIDR block, e.g. 10.20.0.0/16")]
 
 
+def _check_dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+"""A name that becomes part of cloud and Kubernetes resource names: a lowercase DNS label of 1-32 characters."""
+
+
 def _check_cidr(value: str) -> str:
     try:
         return str(ipaddress.IPv4Network(value, strict=True))
@@ -81,7 +91,7 @@ class OnPremNode(_Model):
 
 
 class NodePool(_Model):
-    name: str
+    name: DnsLabel
     kind: Literal["cpu", "gpu"]
     role: Literal["system", "workload"] = "workload"
     gpu_model: str | None = Field(default=None, description="e.g. nvidia-a100, nvidia-h100, nvidia-t4")
@@ -95,13 +105,6 @@ class NodePool(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
     nodes: list[OnPremNode] = Field(default_factory=list, description="on-prem only: the servers of this pool")
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_dns_label(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> NodePool:
@@ -155,19 +158,12 @@ class Network(_Model):
 
 
 class Bucket(_Model):
-    name: str
+    name: DnsLabel
     purpose: Literal["data", "models", "artifacts", "logs"] = "data"
     versioning: bool = True
     object_lock_days: int | None = Field(default=None, ge=1, le=36500, description="WORM retention, for audit")
     expire_noncurrent_after_days: int = Field(default=90, ge=1)
     transition_to_infrequent_after_days: int | None = Field(default=30, ge=30)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
-        return value
 
 
 class Identity(_Model):
@@ -203,7 +199,7 @@ class OnPrem(_Model):
 class AptRepository(_Model):
     """One apt source the node bootstrap installs pinned packages from (an internal mirror of the vendor repo)."""
 
-    name: str = Field(description="names the repository in messages (a DNS label)")
+    name: DnsLabel = Field(description="names the repository in messages (a DNS label)")
     uri: str = Field(pattern=r"^(https?://|file:/)\S+$", description="mirror URL: https://mirror.dc1.internal/k8s/")
     suite: str = Field(pattern=r"^\S+$", description="distribution or flat-repo path, e.g. jammy or ./")
     components: list[str] = Field(default_factory=list)
@@ -211,13 +207,6 @@ class AptRepository(_Model):
         default=None, pattern=r"^/\S+$", description="keyring on the node signing it: /etc/apt/keyrings/k8s.gpg"
     )
     allow_unsigned: bool = Field(default=False, description="safeguard off: trust the repo without a signature")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise ValueError("must be a lowercase DNS label of 1-32 characters (a-z, 0-9, '-'), starting with a letter")
-        return value
 
     @model_validator(mode="after")
     def _signed(self) -> AptRepository:
