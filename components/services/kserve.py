@@ -51,6 +51,8 @@ DEPLOYER_RULES = [
 InferenceService whose first version failed its health check (nothing to roll back to). Model artifacts stay:
 the models bucket is WORM."""
 INFERENCE_PORT = 8080
+MODEL_SERVER_PODS = {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}
+"""Selects the pods of every InferenceService in the namespace (KServe labels each with its service's name)."""
 
 
 def serving_runtime_spec(
@@ -217,15 +219,9 @@ class KServe(pulumi.ComponentResource):
             f"{name}-inference-clients",
             metadata={"name": "allow-inference-from-ml-namespaces", "namespace": ns},
             spec={
-                "podSelector": {
-                    "matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]
-                },
+                "podSelector": MODEL_SERVER_PODS,
                 "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [namespaces_named(*self._callers(args))]
-                    }
-                ],
+                "ingress": [{"from": [namespaces_named(*self._callers(args))]}],
             },
             opts=child,
         )
@@ -233,9 +229,7 @@ class KServe(pulumi.ComponentResource):
             f"{name}-model-download",
             metadata={"name": "allow-model-download", "namespace": ns},
             spec={
-                "podSelector": {
-                    "matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]
-                },
+                "podSelector": MODEL_SERVER_PODS,
                 "policyTypes": ["Egress"],
                 "egress": list(args.egress),
             },
