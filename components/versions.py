@@ -127,6 +127,11 @@ ELASTICACHE_REDIS_ENGINE = "7.1"
 """ElastiCache applies patch releases within it automatically."""
 ELASTICACHE_REDIS_FAMILY = "redis7"
 AZURE_POSTGRES_VERSION = "16"
+RDS_MYSQL_ENGINE = "8.0"
+"""RDS for MySQL major version holding KFP's metadata (KFP 2.5 speaks MySQL only); minors applied by RDS."""
+RDS_MYSQL_FAMILY = "mysql8.0"
+AZURE_MYSQL_VERSION = "8.0.21"
+"""Azure Database for MySQL flexible server version for KFP's metadata (the service's name for MySQL 8.0)."""
 
 CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS)
 """Every chart pinned here; tests check each is an exact version."""

@@ -1,5 +1,5 @@
-"""AWS parts of the platform services: the Feast registry on RDS for PostgreSQL, the online store on ElastiCache
-for Redis, and IRSA roles that give ServiceAccounts access to named buckets only.
+"""AWS parts of the platform services: the Feast registry on RDS for PostgreSQL, KFP's metadata on RDS for MySQL,
+the online store on ElastiCache for Redis, and IRSA roles that give ServiceAccounts access to named buckets only.
 
 Secure by default (each setting below is an explicit input, visible in the preview and to the policy gate):
 - RDS: storage and Performance Insights encrypted with the stack's KMS key; private subnets only, not publicly
@@ -7,7 +7,8 @@ Secure by default (each setting below is an explicit input, visible in the previ
   database authentication on; a generated password held only as a Pulumi secret and a Kubernetes Secret; automated
   backups kept >= 7 days in the region (no cross-region backup replication); Multi-AZ and deletion protection in
   prod; a final snapshot on deletion; enhanced monitoring; minor (security) upgrades automatic within the major
-  version pinned in components/versions.py.
+  version pinned in components/versions.py. KFP's MySQL (``AwsPipelineMetadata``) is built by the same helper
+  (:func:`private_rds_instance`), on 3306, with ``require_secure_transport=1``.
 - ElastiCache: encryption at rest with the KMS key and in transit (TLS required), an AUTH token from a Pulumi
   secret, private subnets, a security group admitting 6379 from the VPC CIDR only, automatic failover and Multi-AZ
   in prod, daily snapshots kept in the region.
@@ -29,6 +30,8 @@ POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 REGISTRY_DATABASE = "feast"
 REGISTRY_USER = "feast"
+MYSQL_PORT = 3306
+KFP_DB_USER = "kfp"
 MIN_BACKUP_RETENTION_DAYS = 7
 
 
@@ -158,17 +161,19 @@ class AwsIdentities:
 
 
 @dataclass
-class AwsFeatureDataArgs:
+class AwsDatabaseArgs:
+    """Where and how a private, encrypted RDS instance of the platform runs (shared by Feast and KFP)."""
+
     name_prefix: str
-    """Stack slug; names the DB instance and the replication group (``<prefix>-feast-...``)."""
+    """Stack slug; names the DB instances and the replication group (``<prefix>-feast-...``, ``<prefix>-kfp-...``)."""
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
-    """The only source admitted to the database and Redis ports."""
+    """The only source admitted to the database (and Redis) ports."""
     private_subnet_ids: pulumi.Input[Sequence[str]]
     kms_key_arn: pulumi.Input[str]
-    """Customer-managed key for RDS storage, Performance Insights and ElastiCache at rest."""
+    """Customer-managed key for RDS storage, Performance Insights (and ElastiCache at rest)."""
     production: bool
-    """Prod stacks get Multi-AZ, deletion protection and Redis failover (each overridable below)."""
+    """Prod stacks get Multi-AZ and deletion protection (each overridable below)."""
     db_instance_class: str = "db.r6g.large"
     db_allocated_storage_gb: int = 50
     db_max_allocated_storage_gb: int = 500
@@ -178,10 +183,6 @@ class AwsFeatureDataArgs:
     """None: on in prod."""
     deletion_protection: bool | None = None
     """None: on in prod."""
-    redis_node_type: str = "cache.r6g.large"
-    redis_replicas: int | None = None
-    """Cache clusters in the group; None: 2 in prod (primary + replica for failover), else 1."""
-    redis_snapshot_retention_days: int = 7
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -196,9 +197,173 @@ class AwsFeatureDataArgs:
     def deletion_protection_on(self) -> bool:
         return self.production if self.deletion_protection is None else self.deletion_protection
 
+
+@dataclass
+class AwsFeatureDataArgs(AwsDatabaseArgs):
+    redis_node_type: str = "cache.r6g.large"
+    redis_replicas: int | None = None
+    """Cache clusters in the group; None: 2 in prod (primary + replica for failover), else 1."""
+    redis_snapshot_retention_days: int = 7
+
     @property
     def cache_clusters(self) -> int:
         return self.redis_replicas or (2 if self.production else 1)
+
+
+@dataclass(frozen=True)
+class RdsEngine:
+    """What differs between the platform's RDS databases: engine, TLS-forcing parameters, logs, names."""
+
+    engine: str
+    version: str
+    family: str
+    port: int
+    parameters: Sequence[Mapping[str, str]]
+    """Parameter group settings; they must force TLS (``rds.force_ssl`` / ``require_secure_transport``)."""
+    parameters_description: str
+    log_exports: Sequence[str]
+    database: str | None
+    username: str
+    purpose: str
+    """Human description, in security group and parameter group descriptions."""
+
+
+POSTGRES_REGISTRY = RdsEngine(
+    engine="postgres",
+    version=versions.RDS_POSTGRES_ENGINE,
+    family=versions.RDS_POSTGRES_FAMILY,
+    port=POSTGRES_PORT,
+    parameters=[
+        {"name": "rds.force_ssl", "value": "1"},
+        {"name": "password_encryption", "value": "scram-sha-256"},
+        {"name": "log_connections", "value": "1"},
+        {"name": "log_disconnections", "value": "1"},
+    ],
+    parameters_description="Feast registry: TLS only, SCRAM passwords, connection logging",
+    log_exports=["postgresql", "upgrade"],
+    database=REGISTRY_DATABASE,
+    username=REGISTRY_USER,
+    purpose="Feast registry PostgreSQL",
+)
+MYSQL_PIPELINE_METADATA = RdsEngine(
+    engine="mysql",
+    version=versions.RDS_MYSQL_ENGINE,
+    family=versions.RDS_MYSQL_FAMILY,
+    port=MYSQL_PORT,
+    parameters=[{"name": "require_secure_transport", "value": "1"}],  # RDS spells MySQL booleans 1/0
+    parameters_description="KFP metadata: TLS only",
+    log_exports=["error", "general", "slowquery"],
+    database=None,  # KFP's API server, cache server and ML Metadata create their own databases
+    username=KFP_DB_USER,
+    purpose="KFP metadata MySQL",
+)
+
+
+def vpc_only_group(
+    resource_name: str, cloud_name: str, port: int, what: str, args: AwsDatabaseArgs, parent: pulumi.Resource
+):
+    """A security group admitting ``port`` from the VPC CIDR only, and nothing out."""
+    from pulumi_aws import ec2
+
+    return ec2.SecurityGroup(
+        resource_name,
+        name=cloud_name,
+        description=f"{what}: port {port} from inside the VPC only",
+        vpc_id=args.vpc_id,
+        ingress=[
+            {
+                "protocol": "tcp",
+                "from_port": port,
+                "to_port": port,
+                "cidr_blocks": [args.vpc_cidr],
+                "description": f"{what} clients in the VPC",
+            }
+        ],
+        egress=[],
+        tags=dict(args.tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def private_rds_instance(
+    resource_name: str,
+    stem: str,
+    engine: RdsEngine,
+    args: AwsDatabaseArgs,
+    password: pulumi.Input[str],
+    parent: pulumi.Resource,
+):
+    """A private, KMS-encrypted, TLS-only RDS instance with in-region backups and enhanced monitoring.
+
+    ``resource_name`` names its Pulumi resources, ``stem`` its cloud names: security group, subnet group, parameter
+    group, monitoring role, instance.
+    """
+    from pulumi_aws import iam, rds
+
+    child = pulumi.ResourceOptions(parent=parent)
+    tags = dict(args.tags)
+    db_sg = vpc_only_group(resource_name, stem, engine.port, engine.purpose, args, parent)
+    subnet_group = rds.SubnetGroup(resource_name, name=stem, subnet_ids=args.private_subnet_ids, tags=tags, opts=child)
+    params = rds.ParameterGroup(
+        resource_name,
+        name=stem,
+        family=engine.family,
+        description=engine.parameters_description,
+        parameters=[dict(p) for p in engine.parameters],
+        tags=tags,
+        opts=child,
+    )
+    monitoring = iam.Role(
+        f"{resource_name}-monitoring",
+        name=f"{stem}-monitoring"[:64],
+        assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+        tags=tags,
+        opts=child,
+    )
+    monitoring_policy = iam.RolePolicyAttachment(
+        f"{resource_name}-monitoring",
+        role=monitoring.name,
+        policy_arn=managed_policy("service-role/AmazonRDSEnhancedMonitoringRole"),
+        opts=child,
+    )
+    return rds.Instance(
+        resource_name,
+        identifier=stem,
+        engine=engine.engine,
+        engine_version=engine.version,
+        auto_minor_version_upgrade=True,  # security patches; the major version is the pin
+        instance_class=args.db_instance_class,
+        allocated_storage=args.db_allocated_storage_gb,
+        max_allocated_storage=args.db_max_allocated_storage_gb,
+        storage_type="gp3",
+        storage_encrypted=True,
+        kms_key_id=args.kms_key_arn,
+        db_name=engine.database,
+        username=engine.username,
+        password=pulumi.Output.secret(password),
+        iam_database_authentication_enabled=True,
+        publicly_accessible=False,
+        db_subnet_group_name=subnet_group.name,
+        vpc_security_group_ids=[db_sg.id],
+        parameter_group_name=params.name,
+        ca_cert_identifier="rds-ca-rsa2048-g1",
+        multi_az=args.multi_az_on,
+        deletion_protection=args.deletion_protection_on,
+        backup_retention_period=args.backup_retention_days,
+        backup_target="region",
+        delete_automated_backups=False,
+        copy_tags_to_snapshot=True,
+        skip_final_snapshot=False,
+        final_snapshot_identifier=f"{stem}-final",
+        performance_insights_enabled=True,
+        performance_insights_kms_key_id=args.kms_key_arn,
+        performance_insights_retention_period=7,
+        enabled_cloudwatch_logs_exports=list(engine.log_exports),
+        monitoring_interval=60,
+        monitoring_role_arn=monitoring.arn,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[monitoring_policy]),
+    )
 
 
 class AwsFeatureData(pulumi.ComponentResource):
@@ -211,110 +376,20 @@ class AwsFeatureData(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsFeatureDataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:services:AwsFeatureData", name, None, opts)
-        from pulumi_aws import ec2, elasticache, iam, rds
+        from pulumi_aws import elasticache
         from pulumi_random import RandomPassword
 
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         db_password = RandomPassword(f"{name}-registry-password", length=40, special=False, opts=child)
         redis_token = RandomPassword(f"{name}-redis-auth-token", length=64, special=False, opts=child)
-
-        def vpc_only_group(key: str, port: int, what: str):
-            return ec2.SecurityGroup(
-                f"{name}-{key}",
-                name=f"{args.name_prefix}-feast-{key}",
-                description=f"{what}: port {port} from inside the VPC only",
-                vpc_id=args.vpc_id,
-                ingress=[
-                    {
-                        "protocol": "tcp",
-                        "from_port": port,
-                        "to_port": port,
-                        "cidr_blocks": [args.vpc_cidr],
-                        "description": f"{what} clients in the VPC",
-                    }
-                ],
-                egress=[],
-                tags=tags,
-                opts=child,
-            )
-
-        db_sg = vpc_only_group("registry", POSTGRES_PORT, "Feast registry PostgreSQL")
-        subnet_group = rds.SubnetGroup(
-            f"{name}-registry",
-            name=f"{args.name_prefix}-feast-registry",
-            subnet_ids=args.private_subnet_ids,
-            tags=tags,
-            opts=child,
-        )
-        params = rds.ParameterGroup(
-            f"{name}-registry",
-            name=f"{args.name_prefix}-feast-registry",
-            family=versions.RDS_POSTGRES_FAMILY,
-            description="Feast registry: TLS only, SCRAM passwords, connection logging",
-            parameters=[
-                {"name": "rds.force_ssl", "value": "1"},
-                {"name": "password_encryption", "value": "scram-sha-256"},
-                {"name": "log_connections", "value": "1"},
-                {"name": "log_disconnections", "value": "1"},
-            ],
-            tags=tags,
-            opts=child,
-        )
-        monitoring = iam.Role(
-            f"{name}-registry-monitoring",
-            name=f"{args.name_prefix}-feast-registry-monitoring"[:64],
-            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
-            tags=tags,
-            opts=child,
-        )
-        monitoring_policy = iam.RolePolicyAttachment(
-            f"{name}-registry-monitoring",
-            role=monitoring.name,
-            policy_arn=managed_policy("service-role/AmazonRDSEnhancedMonitoringRole"),
-            opts=child,
-        )
-        identifier = f"{args.name_prefix}-feast-registry"
-        db = rds.Instance(
-            f"{name}-registry",
-            identifier=identifier,
-            engine="postgres",
-            engine_version=versions.RDS_POSTGRES_ENGINE,
-            auto_minor_version_upgrade=True,  # security patches; the major version is the pin
-            instance_class=args.db_instance_class,
-            allocated_storage=args.db_allocated_storage_gb,
-            max_allocated_storage=args.db_max_allocated_storage_gb,
-            storage_type="gp3",
-            storage_encrypted=True,
-            kms_key_id=args.kms_key_arn,
-            db_name=REGISTRY_DATABASE,
-            username=REGISTRY_USER,
-            password=pulumi.Output.secret(db_password.result),
-            iam_database_authentication_enabled=True,
-            publicly_accessible=False,
-            db_subnet_group_name=subnet_group.name,
-            vpc_security_group_ids=[db_sg.id],
-            parameter_group_name=params.name,
-            ca_cert_identifier="rds-ca-rsa2048-g1",
-            multi_az=args.multi_az_on,
-            deletion_protection=args.deletion_protection_on,
-            backup_retention_period=args.backup_retention_days,
-            backup_target="region",
-            delete_automated_backups=False,
-            copy_tags_to_snapshot=True,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
-            performance_insights_enabled=True,
-            performance_insights_kms_key_id=args.kms_key_arn,
-            performance_insights_retention_period=7,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
-            monitoring_interval=60,
-            monitoring_role_arn=monitoring.arn,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring_policy]),
+        db = private_rds_instance(
+            f"{name}-registry", f"{args.name_prefix}-feast-registry", POSTGRES_REGISTRY, args, db_password.result, self
         )
 
-        redis_sg = vpc_only_group("online", REDIS_PORT, "Feast online store Redis")
+        redis_sg = vpc_only_group(
+            f"{name}-online", f"{args.name_prefix}-feast-online", REDIS_PORT, "Feast online store Redis", args, self
+        )
         cache_subnets = elasticache.SubnetGroup(
             f"{name}-online",
             name=f"{args.name_prefix}-feast-online",
@@ -352,3 +427,28 @@ class AwsFeatureData(pulumi.ComponentResource):
         self.redis_host = redis.primary_endpoint_address
         self.redis_password = pulumi.Output.secret(redis_token.result)
         self.register_outputs({"registryHost": self.registry_host, "redisHost": self.redis_host})
+
+
+class AwsPipelineMetadata(pulumi.ComponentResource):
+    """RDS for MySQL holding Kubeflow Pipelines' metadata (pipeline DB, cache DB, ML Metadata): KFP 2.5 speaks MySQL
+    only, so it cannot share the Feast PostgreSQL instance. Same safeguards as the registry
+    (:func:`private_rds_instance`), TLS forced by ``require_secure_transport=1``."""
+
+    host: pulumi.Output[str]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:services:AwsPipelineMetadata", name, None, opts)
+        from pulumi_random import RandomPassword
+
+        password = RandomPassword(
+            f"{name}-password", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        db = private_rds_instance(
+            name, f"{args.name_prefix}-kfp-metadata", MYSQL_PIPELINE_METADATA, args, password.result, self
+        )
+        self.host = db.address
+        self.username = pulumi.Output.secret(KFP_DB_USER)
+        self.password = pulumi.Output.secret(password.result)
+        self.register_outputs({"host": self.host})

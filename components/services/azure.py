@@ -7,6 +7,8 @@ Secure by default (explicit inputs, visible in the preview and to the policy gat
   Key Vault key (CMK) through the stack's encryption identity; backups kept 14 days and **not** geo-redundant, so
   they stay in the stack's UAE region; zone-redundant high availability in prod; generated admin password held
   only as a Pulumi secret and a Kubernetes Secret.
+- MySQL (KFP's metadata, ``AzurePipelineMetadata``): the same, on its own delegated subnet and private DNS zone,
+  ``require_secure_transport=ON`` and ``tls_version`` TLS 1.2/1.3.
 - Redis: TLS only (non-TLS port off, TLS 1.2 minimum), public network access disabled, reached through a private
   endpoint in the services subnet with its private DNS zone. Feast authenticates with the cache's access key (read
   from the service at deploy time, a secret Output). Azure Cache for Redis encrypts data at rest with
@@ -29,6 +31,9 @@ REDIS_TLS_PORT = 6380
 REGISTRY_DATABASE = "feast"
 REGISTRY_USER = "feastadmin"
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
+MYSQL_PORT = 3306
+KFP_DB_USER = "kfpadmin"
+MYSQL_DELEGATION = "Microsoft.DBforMySQL/flexibleServers"
 REDIS_DNS_ZONE = "privatelink.redis.cache.windows.net"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -41,7 +46,7 @@ def free_subnet(vnet_cidr: str, used: Sequence[str], prefix: int = 28) -> str:
     for candidate in ipaddress.IPv4Network(vnet_cidr).subnets(new_prefix=prefix):
         if not any(candidate.overlaps(t) for t in taken):
             return str(candidate)
-    raise ValueError(f"no free /{prefix} left in VNet {vnet_cidr} for the PostgreSQL delegated subnet")
+    raise ValueError(f"no free /{prefix} left in VNet {vnet_cidr} for a database delegated subnet")
 
 
 def container_scope(uri: str, subscription_id: str, resource_group: str) -> str:
@@ -128,19 +133,19 @@ class AzureIdentities:
 
 
 @dataclass
-class AzureFeatureDataArgs:
+class AzureDatabaseArgs:
+    """Where and how a VNet-integrated, CMK-encrypted flexible server of the platform runs (Feast and KFP)."""
+
     name_prefix: str
-    """Short, globally unique stem for server and cache names (``psql-<prefix>``, ``redis-<prefix>``)."""
+    """Short, globally unique stem for server and cache names (``psql-<prefix>``, ``mysql-<prefix>``, ...)."""
     resource_group_name: pulumi.Input[str]
     location: str
     vnet_id: pulumi.Input[str]
     vnet_name: pulumi.Input[str]
     delegated_subnet_cidr: str
-    """Free range of the VNet for the PostgreSQL delegated subnet (see :func:`free_subnet`)."""
-    services_subnet_id: pulumi.Input[str]
-    """Where Redis's private endpoint goes."""
+    """Free range of the VNet for the server's delegated subnet (see :func:`free_subnet`)."""
     key_uri: pulumi.Input[str]
-    """Key Vault key for PostgreSQL data encryption (CMK)."""
+    """Key Vault key for the server's data encryption (CMK)."""
     encryption_identity_id: pulumi.Input[str]
     """User-assigned identity allowed to use the key (Key Vault Crypto Service Encryption User)."""
     workspace_id: pulumi.Input[str]
@@ -150,15 +155,89 @@ class AzureFeatureDataArgs:
     geo_redundant_backup: bool = False
     """Safeguard: False keeps backups in the stack's region (UAE data residency). True copies them to the paired
     region, outside the UAE for uaenorth: only with a documented residency exception."""
-    postgres_sku: str = "Standard_D2ds_v5"
-    postgres_storage_gb: int = 128
     high_availability: bool | None = None
     """None: zone-redundant HA in prod."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def high_availability_on(self) -> bool:
+        return self.production if self.high_availability is None else self.high_availability
+
+
+@dataclass(kw_only=True)
+class AzureFeatureDataArgs(AzureDatabaseArgs):
+    services_subnet_id: pulumi.Input[str]
+    """Where Redis's private endpoint goes."""
+    postgres_sku: str = "Standard_D2ds_v5"
+    postgres_storage_gb: int = 128
     redis_sku: str = "Premium"
     redis_capacity: int = 1
     redis_public_network_access: bool = False
     """Safeguard switch; False: private endpoint only."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def private_zone(resource_name: str, key: str, zone_name: str, args: AzureDatabaseArgs, parent: pulumi.Resource):
+    """A private DNS zone linked to the stack's VNet (no auto-registration)."""
+    from pulumi_azure_native import privatedns
+
+    child = pulumi.ResourceOptions(parent=parent)
+    zone = privatedns.PrivateZone(
+        resource_name,
+        private_zone_name=zone_name,
+        resource_group_name=args.resource_group_name,
+        location="global",
+        tags=dict(args.tags),
+        opts=child,
+    )
+    privatedns.VirtualNetworkLink(
+        f"{resource_name}-link",
+        virtual_network_link_name=f"link-{key}",
+        private_zone_name=zone.name,
+        resource_group_name=args.resource_group_name,
+        location="global",
+        virtual_network={"id": args.vnet_id},
+        registration_enabled=False,
+        tags=dict(args.tags),
+        opts=child,
+    )
+    return zone
+
+
+def delegated_subnet(resource_name: str, key: str, delegation: str, what: str, args: AzureDatabaseArgs, parent):
+    """The server's own subnet (``snet-<key>``), delegated to its service, internet inbound denied by its NSG."""
+    from pulumi_azure_native import network
+
+    from components.azure.common import deny_internet_inbound
+
+    child = pulumi.ResourceOptions(parent=parent)
+    nsg = network.NetworkSecurityGroup(
+        f"{resource_name}-nsg",
+        network_security_group_name=f"nsg-{key}",
+        resource_group_name=args.resource_group_name,
+        location=args.location,
+        security_rules=[deny_internet_inbound(f"The {what} is reached from inside the VNet only.")],
+        tags=dict(args.tags),
+        opts=child,
+    )
+    return network.Subnet(
+        f"{resource_name}-subnet",
+        subnet_name=f"snet-{key}",
+        resource_group_name=args.resource_group_name,
+        virtual_network_name=args.vnet_name,
+        address_prefix=args.delegated_subnet_cidr,
+        delegations=[{"name": f"{key}-flexible", "service_name": delegation}],
+        network_security_group={"id": nsg.id},
+        default_outbound_access=False,
+        opts=child,
+    )
+
+
+def user_assigned_identity(identity_id: pulumi.Input[str]) -> pulumi.Output[dict]:
+    """A flexible server's ``identity``: the API keys user-assigned identities by id (a map), so the id must be
+    known first."""
+    return pulumi.Output.from_input(identity_id).apply(
+        lambda i: {"type": "UserAssigned", "user_assigned_identities": {i: {}}}
+    )
 
 
 class AzureFeatureData(pulumi.ComponentResource):
@@ -171,62 +250,21 @@ class AzureFeatureData(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureFeatureDataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:services:AzureFeatureData", name, None, opts)
-        from pulumi_azure_native import dbforpostgresql, network, privatedns, redis
+        from pulumi_azure_native import dbforpostgresql, redis
         from pulumi_random import RandomPassword
 
-        from components.azure.common import deny_internet_inbound, private_endpoint, send_diagnostics
+        from components.azure.common import private_endpoint, send_diagnostics
 
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         rg = args.resource_group_name
         server_name = f"psql-{args.name_prefix}-feast"
 
-        nsg = network.NetworkSecurityGroup(
-            f"{name}-postgres-nsg",
-            network_security_group_name="nsg-postgres",
-            resource_group_name=rg,
-            location=args.location,
-            security_rules=[deny_internet_inbound("The registry database is reached from inside the VNet only.")],
-            tags=tags,
-            opts=child,
+        subnet = delegated_subnet(f"{name}-postgres", "postgres", POSTGRES_DELEGATION, "registry database", args, self)
+        postgres_zone = private_zone(
+            f"{name}-dns-postgres", "postgres", f"{server_name}.private.postgres.database.azure.com", args, self
         )
-        subnet = network.Subnet(
-            f"{name}-postgres-subnet",
-            subnet_name="snet-postgres",
-            resource_group_name=rg,
-            virtual_network_name=args.vnet_name,
-            address_prefix=args.delegated_subnet_cidr,
-            delegations=[{"name": "postgres-flexible", "service_name": POSTGRES_DELEGATION}],
-            network_security_group={"id": nsg.id},
-            default_outbound_access=False,
-            opts=child,
-        )
-
-        def private_zone(key: str, zone_name: str):
-            zone = privatedns.PrivateZone(
-                f"{name}-dns-{key}",
-                private_zone_name=zone_name,
-                resource_group_name=rg,
-                location="global",
-                tags=tags,
-                opts=child,
-            )
-            privatedns.VirtualNetworkLink(
-                f"{name}-dns-{key}-link",
-                virtual_network_link_name=f"link-{key}",
-                private_zone_name=zone.name,
-                resource_group_name=rg,
-                location="global",
-                virtual_network={"id": args.vnet_id},
-                registration_enabled=False,
-                tags=tags,
-                opts=child,
-            )
-            return zone
-
-        postgres_zone = private_zone("postgres", f"{server_name}.private.postgres.database.azure.com")
         password = RandomPassword(f"{name}-registry-password", length=40, special=False, opts=child)
-        ha = args.production if args.high_availability is None else args.high_availability
         server = dbforpostgresql.Server(
             f"{name}-registry",
             server_name=server_name,
@@ -242,16 +280,13 @@ class AzureFeatureData(pulumi.ComponentResource):
                 "backup_retention_days": args.backup_retention_days,
                 "geo_redundant_backup": "Enabled" if args.geo_redundant_backup else "Disabled",
             },
-            high_availability={"mode": "ZoneRedundant" if ha else "Disabled"},
+            high_availability={"mode": "ZoneRedundant" if args.high_availability_on else "Disabled"},
             network={
                 "delegated_subnet_resource_id": subnet.id,
                 "private_dns_zone_arm_resource_id": postgres_zone.id,
                 "public_network_access": "Disabled",
             },
-            # The server API keys user-assigned identities by id (a map), so the id must be known first.
-            identity=pulumi.Output.from_input(args.encryption_identity_id).apply(
-                lambda identity_id: {"type": "UserAssigned", "user_assigned_identities": {identity_id: {}}}
-            ),
+            identity=user_assigned_identity(args.encryption_identity_id),
             data_encryption={
                 "type": "AzureKeyVault",
                 "primary_key_uri": args.key_uri,
@@ -304,7 +339,7 @@ class AzureFeatureData(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        redis_zone = private_zone("redis", REDIS_DNS_ZONE)
+        redis_zone = private_zone(f"{name}-dns-redis", "redis", REDIS_DNS_ZONE, args, self)
         private_endpoint(
             f"{name}-online",
             resource_id=cache.id,
@@ -326,3 +361,77 @@ class AzureFeatureData(pulumi.ComponentResource):
         self.redis_host = cache.host_name
         self.redis_password = pulumi.Output.secret(keys.primary_key)
         self.register_outputs({"registryHost": self.registry_host, "redisHost": self.redis_host})
+
+
+@dataclass(kw_only=True)
+class AzurePipelineMetadataArgs(AzureDatabaseArgs):
+    mysql_sku: str = "Standard_D2ds_v4"
+    mysql_storage_gb: int = 64
+
+
+class AzurePipelineMetadata(pulumi.ComponentResource):
+    """Azure Database for MySQL flexible server holding Kubeflow Pipelines' metadata (KFP 2.5 speaks MySQL only):
+    VNet-integrated through its own delegated subnet and private DNS zone, public access disabled, TLS required,
+    CMK-encrypted like the registry, backups in the region only."""
+
+    host: pulumi.Output[str]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AzurePipelineMetadataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:services:AzurePipelineMetadata", name, None, opts)
+        from pulumi_azure_native import dbformysql
+        from pulumi_random import RandomPassword
+
+        from components.azure.common import send_diagnostics
+
+        child = pulumi.ResourceOptions(parent=self)
+        rg = args.resource_group_name
+        server_name = f"mysql-{args.name_prefix}-kfp"
+        subnet = delegated_subnet(f"{name}-mysql", "mysql", MYSQL_DELEGATION, "KFP metadata database", args, self)
+        zone = private_zone(f"{name}-dns-mysql", "mysql", f"{server_name}.private.mysql.database.azure.com", args, self)
+        password = RandomPassword(f"{name}-password", length=40, special=False, opts=child)
+        server = dbformysql.Server(
+            name,
+            server_name=server_name,
+            resource_group_name=rg,
+            location=args.location,
+            version=versions.AZURE_MYSQL_VERSION,
+            sku={"name": args.mysql_sku, "tier": "GeneralPurpose"},
+            storage={"storage_size_gb": args.mysql_storage_gb, "auto_grow": "Enabled"},
+            administrator_login=KFP_DB_USER,
+            administrator_login_password=pulumi.Output.secret(password.result),
+            backup={
+                "backup_retention_days": args.backup_retention_days,
+                "geo_redundant_backup": "Enabled" if args.geo_redundant_backup else "Disabled",
+            },
+            high_availability={"mode": "ZoneRedundant" if args.high_availability_on else "Disabled"},
+            network={
+                "delegated_subnet_resource_id": subnet.id,
+                "private_dns_zone_resource_id": zone.id,
+                "public_network_access": "Disabled",
+            },
+            identity=user_assigned_identity(args.encryption_identity_id),
+            data_encryption={
+                "type": "AzureKeyVault",
+                "primary_key_uri": args.key_uri,
+                "primary_user_assigned_identity_id": args.encryption_identity_id,
+            },
+            tags=dict(args.tags),
+            opts=child,
+        )
+        for setting, value in (("require_secure_transport", "ON"), ("tls_version", "TLSv1.2,TLSv1.3")):
+            dbformysql.Configuration(
+                f"{name}-{setting.replace('_', '-')}",
+                configuration_name=setting,
+                server_name=server.name,
+                resource_group_name=rg,
+                value=value,
+                source="user-override",
+                opts=child,
+            )
+        send_diagnostics(f"{name}-diagnostics", resource_id=server.id, workspace_id=args.workspace_id, parent=self)
+        self.host = server.fully_qualified_domain_name
+        self.username = pulumi.Output.secret(KFP_DB_USER)
+        self.password = pulumi.Output.secret(password.result)
+        self.register_outputs({"host": self.host})

@@ -5,7 +5,11 @@
   (CRDs, Argo) first, then the standalone install in the ``kubeflow`` namespace, where pipeline runs execute.
 - Storage: the launcher's ``kfp-launcher`` ConfigMap points every run's artifacts (pipeline root) at the stack's
   encrypted ``pipeline-artifacts`` bucket, with credentials from the pod's cloud identity (IRSA / workload identity)
-  or, on-prem, from a Secret. See docs/services.md for where KFP's own metadata lives.
+  or, on-prem, from a Secret.
+- Metadata: with a :class:`MetadataDatabase` (the clouds' managed, encrypted, TLS-only MySQL), patches upstream's
+  ``pipeline-install-config`` (``dbHost``/``dbPort``/database names) and ``mysql-secret`` (credentials from Pulumi
+  secrets), turns on TLS in the API server's MySQL client, and scales upstream's in-cluster ``mysql`` Deployment to
+  zero. Without one (on-prem), upstream's in-cluster MySQL keeps it. See docs/services.md.
 - Identity: the ``pipeline-runner`` ServiceAccount that runs steps reads the ``features`` bucket, writes the
   ``models`` bucket (never deletes; the bucket is WORM) and its own ``pipeline-artifacts``, nothing else.
 - Private: every Service stays ClusterIP; the API is reached in-cluster (``kfp_endpoint``) or through
@@ -46,6 +50,42 @@ RUNNER_GRANTS = [
 ]
 """What pipeline steps may touch: read features, write model artifacts and the run's own artifacts."""
 UI_GRANTS = [BucketGrant("pipeline-artifacts", "read")]
+INSTALL_CONFIG = "pipeline-install-config"
+DB_SECRET = "mysql-secret"
+API_SERVER_DEPLOYMENT = "ml-pipeline"
+API_SERVER_CONTAINER = "ml-pipeline-api-server"
+IN_CLUSTER_MYSQL = "mysql"
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+"""Upstream's install owns these fields; the patch takes them over (server-side apply with force)."""
+
+
+@dataclass
+class MetadataDatabase:
+    """A managed MySQL holding KFP's pipeline, cache and ML Metadata databases (created by KFP on first start)."""
+
+    host: pulumi.Input[str]
+    username: pulumi.Input[str]
+    """A Pulumi secret."""
+    password: pulumi.Input[str]
+    """A Pulumi secret."""
+    tls: Literal["true", "skip-verify"]
+    """The API server's MySQL client TLS mode (go-sql-driver ``tls``): ``true`` verifies the server against the
+    system trust store (Azure's CA); ``skip-verify`` encrypts without verifying (RDS's CA is not in public trust
+    stores; same trade-off as the Feast registry's ``sslmode=require``)."""
+    port: int = 3306
+    pipeline_db: str = "mlpipeline"
+    cache_db: str = "cachedb"
+    mlmd_db: str = "metadb"
+
+    def install_config(self, host: str) -> dict[str, str]:
+        """``pipeline-install-config`` values pointing KFP at this server."""
+        return {
+            "dbHost": host,
+            "dbPort": str(self.port),
+            "pipelineDb": self.pipeline_db,
+            "cacheDb": self.cache_db,
+            "mlmdDb": self.mlmd_db,
+        }
 
 
 def endpoint(cluster_domain: str = "cluster.local") -> str:
@@ -106,6 +146,8 @@ class KubeflowPipelinesArgs:
     cluster_resources: versions.Manifests = versions.KFP_CLUSTER_RESOURCES
     platform: versions.Manifests = versions.KFP_PLATFORM
     api_ports: Sequence[int] = field(default_factory=lambda: [API_PORT, GRPC_PORT, UI_PORT])
+    metadata_database: MetadataDatabase | None = None
+    """Managed MySQL for KFP's metadata; None keeps upstream's in-cluster MySQL (on-prem)."""
 
 
 def secure_namespace(name: str, pod_security_version: str, parent: pulumi.Resource) -> SecureNamespace:
@@ -170,6 +212,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
         ConfigMapPatch(
             f"{name}-launcher", metadata={"name": "kfp-launcher", "namespace": ns}, data=data, opts=after_install
         )
+        if args.metadata_database:
+            self._use_external_database(name, ns, args.metadata_database, after_install)
         for key, account, identity in (
             ("runner", RUNNER_SERVICE_ACCOUNT, args.runner_identity),
             ("ui", UI_SERVICE_ACCOUNT, args.ui_identity),
@@ -223,3 +267,54 @@ class KubeflowPipelines(pulumi.ComponentResource):
         self.namespace = ns
         self.endpoint = install.urn.apply(lambda _: endpoint())
         self.register_outputs({"endpoint": self.endpoint, "namespace": self.namespace})
+
+    @staticmethod
+    def _use_external_database(
+        name: str, ns: pulumi.Input[str], db: MetadataDatabase, opts: pulumi.ResourceOptions
+    ) -> None:
+        """Point upstream's install at ``db``: install config, credentials, TLS; retire the in-cluster MySQL."""
+        import json
+
+        from pulumi_kubernetes.apps.v1 import DeploymentPatch
+        from pulumi_kubernetes.core.v1 import ConfigMapPatch, SecretPatch
+
+        ConfigMapPatch(
+            f"{name}-db-config",
+            metadata={"name": INSTALL_CONFIG, "namespace": ns, "annotations": PATCH_FORCE},
+            data=pulumi.Output.from_input(db.host).apply(db.install_config),
+            opts=opts,
+        )
+        SecretPatch(
+            f"{name}-db-credentials",
+            metadata={"name": DB_SECRET, "namespace": ns, "annotations": PATCH_FORCE},
+            string_data={"username": pulumi.Output.secret(db.username), "password": pulumi.Output.secret(db.password)},
+            opts=opts,
+        )
+        DeploymentPatch(
+            f"{name}-api-server-db-tls",
+            metadata={"name": API_SERVER_DEPLOYMENT, "namespace": ns, "annotations": PATCH_FORCE},
+            spec={
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": API_SERVER_CONTAINER,
+                                "env": [
+                                    {
+                                        "name": "DBCONFIG_MYSQLCONFIG_EXTRAPARAMS",
+                                        "value": json.dumps({"tls": db.tls}),
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                }
+            },
+            opts=opts,
+        )
+        DeploymentPatch(
+            f"{name}-in-cluster-mysql-off",
+            metadata={"name": IN_CLUSTER_MYSQL, "namespace": ns, "annotations": PATCH_FORCE},
+            spec={"replicas": 0},
+            opts=opts,
+        )

@@ -80,6 +80,8 @@ class ServicesArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     postgres_subnet_cidr: str | None = None
     """Azure: the free VNet range for the PostgreSQL delegated subnet (default: the first free /28)."""
+    mysql_subnet_cidr: str | None = None
+    """Azure: the free VNet range for KFP's MySQL delegated subnet (default: the next free /28)."""
     team_namespaces: Sequence[str] = DEFAULT_TEAM_NAMESPACES
     certificate_issuer: str = "mlops-ca"
     """On-prem: the cert-manager ClusterIssuer signing the databases' certificates."""
@@ -119,6 +121,7 @@ class ServicesArgs:
             tags=dict(cfg.tags),
             certificate_issuer=(cfg.onprem or OnPrem()).certificate_issuer,
             postgres_subnet_cidr=_free_subnet(cfg) if cfg.target == "azure" else None,
+            mysql_subnet_cidr=_free_subnet(cfg, _free_subnet(cfg)) if cfg.target == "azure" else None,
             model_server_repository=cfg.model_server_repository or versions.MODEL_SERVER_REPOSITORY,
         )
 
@@ -128,11 +131,12 @@ class ServicesArgs:
         return [PIPELINES_NAMESPACE, SERVING_NAMESPACE, FEATURE_STORE_NAMESPACE, kfp.NAMESPACE, *self.team_namespaces]
 
 
-def _free_subnet(cfg: StackConfig) -> str:
+def _free_subnet(cfg: StackConfig, *taken: str) -> str:
+    """The first free /28 of the VNet outside its private subnets and ``taken`` (other delegated subnets)."""
     from components.services.azure import free_subnet
 
     assert cfg.network is not None  # the schema requires it on azure
-    return free_subnet(cfg.network.cidr, cfg.network.private_subnets)
+    return free_subnet(cfg.network.cidr, [*cfg.network.private_subnets, *taken])
 
 
 class PlatformServices(pulumi.ComponentResource):
@@ -181,6 +185,7 @@ class PlatformServices(pulumi.ComponentResource):
                 region=args.region if args.target == "aws" else None,
                 object_store_endpoint=args.network.get("object_store_endpoint"),
                 api_exposure=args.kfp_api_exposure,
+                metadata_database=self._pipeline_metadata(),
             ),
             opts=child,
         )
@@ -390,6 +395,55 @@ class PlatformServices(pulumi.ComponentResource):
             ],
         )
 
+    def _pipeline_metadata(self) -> kfp.MetadataDatabase | None:
+        """KFP's metadata in the cloud's managed, encrypted, TLS-only MySQL; None on-prem (upstream's in-cluster
+        MySQL stays)."""
+        args = self.args
+        opts = pulumi.ResourceOptions(parent=self)
+        if args.target == "aws":
+            from components.services import aws
+
+            db = aws.AwsPipelineMetadata(
+                "kfp-metadata",
+                aws.AwsDatabaseArgs(
+                    name_prefix=args.name_prefix,
+                    vpc_id=args.network["vpc_id"],
+                    vpc_cidr=args.vpc_cidr or "",
+                    private_subnet_ids=args.network["private_subnet_ids"],
+                    kms_key_arn=args.encryption_key or "",
+                    production=args.production,
+                    tags=args.tags,
+                ),
+                opts=opts,
+            )
+            return kfp.MetadataDatabase(
+                host=db.host, username=db.username, password=db.password, tls="skip-verify", port=aws.MYSQL_PORT
+            )
+        if args.target == "azure":
+            from components.services import azure
+
+            server = azure.AzurePipelineMetadata(
+                "kfp-metadata",
+                azure.AzurePipelineMetadataArgs(
+                    name_prefix=args.name_prefix,
+                    resource_group_name=args.network["resource_group_name"],
+                    location=args.region,
+                    vnet_id=args.network["vnet_id"],
+                    vnet_name=args.network["vnet_name"],
+                    delegated_subnet_cidr=args.mysql_subnet_cidr or "",
+                    key_uri=args.encryption_key or "",
+                    encryption_identity_id=args.network["encryption_identity_id"],
+                    workspace_id=args.network["log_analytics_workspace_id"],
+                    production=args.production,
+                    tags=args.tags,
+                ),
+                opts=opts,
+            )
+            return kfp.MetadataDatabase(
+                host=server.host, username=server.username, password=server.password, tls="true", port=azure.MYSQL_PORT
+            )
+        return None
+
     # --- network ------------------------------------------------------------------------------------------------
     def _object_store_egress(self) -> list[dict[str, Any]]:
         """To the object store: MinIO's namespace on-prem; HTTPS to the cloud's storage and token endpoints (S3
@@ -417,5 +471,5 @@ class PlatformServices(pulumi.ComponentResource):
             *self._object_store_egress(),
         ]
         if self.args.vpc_cidr:
-            rules.append({"to": [{"ipBlock": {"cidr": self.args.vpc_cidr}}], "ports": _tcp(5432, 6379, 6380)})
+            rules.append({"to": [{"ipBlock": {"cidr": self.args.vpc_cidr}}], "ports": _tcp(5432, 6379, 6380, 3306)})
         return rules

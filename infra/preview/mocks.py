@@ -186,6 +186,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["customerId"] = _uuid(name)
         if kind in ("Server",) and module == "dbforpostgresql":
             state["fullyQualifiedDomainName"] = f"{name}.postgres.database.azure.com"
+        if kind in ("Server",) and module == "dbformysql":
+            state["fullyQualifiedDomainName"] = f"{name}.mysql.database.azure.com"
         if kind == "Redis":
             state.update(hostName=f"{name}.redis.cache.windows.net", sslPort=6380)
         return rid, state
@@ -250,6 +252,7 @@ _AZURE_NAMESPACES = {
     "insights": "Insights",
     "authorization": "Authorization",
     "dbforpostgresql": "DBforPostgreSQL",
+    "dbformysql": "DBforMySQL",
     "redis": "Cache",
     "cache": "Cache",
     "privatedns": "Network",

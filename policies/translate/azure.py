@@ -122,6 +122,10 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:dbforpostgresql:FirewallRule": ArmType(
         "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", ("serverName", "firewallRuleName")
     ),
+    "azure-native:dbformysql:Server": ArmType("Microsoft.DBforMySQL/flexibleServers", ("serverName",)),
+    "azure-native:dbformysql:Configuration": ArmType(
+        "Microsoft.DBforMySQL/flexibleServers/configurations", ("serverName", "configurationName")
+    ),
     "azure-native:redis:Redis": ArmType("Microsoft.Cache/redis", ("name",)),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),
 }
@@ -129,7 +133,8 @@ _NAMESPACES = {
     "resources": "Resources", "network": "Network", "containerservice": "ContainerService", "storage": "Storage",
     "keyvault": "KeyVault", "managedidentity": "ManagedIdentity", "operationalinsights": "OperationalInsights",
     "monitor": "Insights", "insights": "Insights", "authorization": "Authorization", "dbforpostgresql": "DBforPostgreSQL",
-    "redis": "Cache", "privatedns": "Network", "containerregistry": "ContainerRegistry", "compute": "Compute",
+    "dbformysql": "DBforMySQL", "redis": "Cache", "privatedns": "Network", "containerregistry": "ContainerRegistry",
+    "compute": "Compute",
 }
 _PATH_INPUTS = {"resourceGroupName"}
 

@@ -35,6 +35,9 @@ VAULT_KEY = "azure-native:keyvault:Key"
 REDIS_AZURE = "azure-native:redis:Redis"
 POSTGRES = "azure-native:dbforpostgresql:Server"
 POSTGRES_CONFIG = "azure-native:dbforpostgresql:Configuration"
+MYSQL = "azure-native:dbformysql:Server"
+MYSQL_CONFIG = "azure-native:dbformysql:Configuration"
+RDS_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
@@ -375,6 +378,20 @@ MUTATIONS: list[Mutation] = [
              "CKV_MLOPS_116", put(("value", "TLSv1.1")), "AzureFeatureData: TLS 1.2 minimum"),
     Mutation("azure-postgres-public", AZURE, POSTGRES, "feast-data-registry", "CKV_MLOPS_119",
              put(("network.publicNetworkAccess", "Enabled")), "AzureFeatureData: VNet-integrated registry only"),
+    # --- Services layer: KFP metadata in managed MySQL (components/services) ---
+    Mutation("aws-kfp-mysql-unencrypted", AWS, RDS, "kfp-metadata", "CKV_AWS_16",
+             put(("storageEncrypted", False)), "AwsPipelineMetadata: storage encrypted with the CMK"),
+    Mutation("aws-kfp-mysql-public", AWS, RDS, "kfp-metadata", "CKV_AWS_17",
+             put(("publiclyAccessible", True)), "AwsPipelineMetadata: not publicly accessible"),
+    Mutation("aws-kfp-mysql-tls-optional", AWS, RDS_PARAMETERS, "kfp-metadata", "CKV2_AWS_69",
+             put(("parameters.0.value", "0")), "AwsPipelineMetadata: require_secure_transport=1",
+             on=(RDS, "kfp-metadata")),
+    Mutation("azure-kfp-mysql-system-key", AZURE, MYSQL, "kfp-metadata", "CKV_MLOPS_126",
+             put(("dataEncryption", {"type": "SystemManaged"})), "AzurePipelineMetadata: data encrypted with the CMK"),
+    Mutation("azure-kfp-mysql-public", AZURE, MYSQL, "kfp-metadata", "CKV_MLOPS_125",
+             put(("network.publicNetworkAccess", "Enabled")), "AzurePipelineMetadata: VNet-integrated server only"),
+    Mutation("azure-kfp-mysql-tls-optional", AZURE, MYSQL_CONFIG, "kfp-metadata-require-secure-transport",
+             "CKV_MLOPS_124", put(("value", "OFF")), "AzurePipelineMetadata: require_secure_transport ON"),
     Mutation("azure-redis-non-ssl-port", AZURE, REDIS_AZURE, "feast-data-online", "CKV_MLOPS_115",
              put(("enableNonSslPort", True)), "AzureFeatureData: Redis TLS only"),
     Mutation("azure-redis-public", AZURE, REDIS_AZURE, "feast-data-online", "CKV_AZURE_89",
