@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -163,6 +164,22 @@ class AzureDatabaseArgs:
     def high_availability_on(self) -> bool:
         return self.production if self.high_availability is None else self.high_availability
 
+    def server_settings(self) -> dict[str, Any]:
+        """Backup, HA, identity and CMK inputs every flexible server of the platform shares (PostgreSQL, MySQL)."""
+        return {
+            "backup": {
+                "backup_retention_days": self.backup_retention_days,
+                "geo_redundant_backup": "Enabled" if self.geo_redundant_backup else "Disabled",
+            },
+            "high_availability": {"mode": "ZoneRedundant" if self.high_availability_on else "Disabled"},
+            "identity": user_assigned_identity(self.encryption_identity_id),
+            "data_encryption": {
+                "type": "AzureKeyVault",
+                "primary_key_uri": self.key_uri,
+                "primary_user_assigned_identity_id": self.encryption_identity_id,
+            },
+        }
+
 
 @dataclass(kw_only=True)
 class AzureFeatureDataArgs(AzureDatabaseArgs):
@@ -276,22 +293,12 @@ class AzureFeatureData(pulumi.ComponentResource):
             administrator_login=REGISTRY_USER,
             administrator_login_password=pulumi.Output.secret(password.result),
             auth_config={"password_auth": "Enabled"},
-            backup={
-                "backup_retention_days": args.backup_retention_days,
-                "geo_redundant_backup": "Enabled" if args.geo_redundant_backup else "Disabled",
-            },
-            high_availability={"mode": "ZoneRedundant" if args.high_availability_on else "Disabled"},
             network={
                 "delegated_subnet_resource_id": subnet.id,
                 "private_dns_zone_arm_resource_id": postgres_zone.id,
                 "public_network_access": "Disabled",
             },
-            identity=user_assigned_identity(args.encryption_identity_id),
-            data_encryption={
-                "type": "AzureKeyVault",
-                "primary_key_uri": args.key_uri,
-                "primary_user_assigned_identity_id": args.encryption_identity_id,
-            },
+            **args.server_settings(),
             tags=tags,
             opts=child,
         )
@@ -401,22 +408,12 @@ class AzurePipelineMetadata(pulumi.ComponentResource):
             storage={"storage_size_gb": args.mysql_storage_gb, "auto_grow": "Enabled"},
             administrator_login=KFP_DB_USER,
             administrator_login_password=pulumi.Output.secret(password.result),
-            backup={
-                "backup_retention_days": args.backup_retention_days,
-                "geo_redundant_backup": "Enabled" if args.geo_redundant_backup else "Disabled",
-            },
-            high_availability={"mode": "ZoneRedundant" if args.high_availability_on else "Disabled"},
             network={
                 "delegated_subnet_resource_id": subnet.id,
                 "private_dns_zone_resource_id": zone.id,
                 "public_network_access": "Disabled",
             },
-            identity=user_assigned_identity(args.encryption_identity_id),
-            data_encryption={
-                "type": "AzureKeyVault",
-                "primary_key_uri": args.key_uri,
-                "primary_user_assigned_identity_id": args.encryption_identity_id,
-            },
+            **args.server_settings(),
             tags=dict(args.tags),
             opts=child,
         )

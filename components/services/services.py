@@ -301,19 +301,7 @@ class PlatformServices(pulumi.ComponentResource):
         if args.target == "aws":
             from components.services import aws
 
-            data = aws.AwsFeatureData(
-                "feast-data",
-                aws.AwsFeatureDataArgs(
-                    name_prefix=args.name_prefix,
-                    vpc_id=args.network["vpc_id"],
-                    vpc_cidr=args.vpc_cidr or "",
-                    private_subnet_ids=args.network["private_subnet_ids"],
-                    kms_key_arn=args.encryption_key or "",
-                    production=args.production,
-                    tags=args.tags,
-                ),
-                opts=opts,
-            )
+            data = aws.AwsFeatureData("feast-data", self._aws_database(aws.AwsFeatureDataArgs), opts=opts)
             return _backends_of(
                 data,
                 aws,
@@ -329,19 +317,10 @@ class PlatformServices(pulumi.ComponentResource):
 
             data = azure.AzureFeatureData(
                 "feast-data",
-                azure.AzureFeatureDataArgs(
-                    name_prefix=args.name_prefix,
-                    resource_group_name=args.network["resource_group_name"],
-                    location=args.region,
-                    vnet_id=args.network["vnet_id"],
-                    vnet_name=args.network["vnet_name"],
-                    delegated_subnet_cidr=args.postgres_subnet_cidr or "",
+                self._azure_database(
+                    azure.AzureFeatureDataArgs,
+                    args.postgres_subnet_cidr,
                     services_subnet_id=args.network["services_subnet_id"],
-                    key_uri=args.encryption_key or "",
-                    encryption_identity_id=args.network["encryption_identity_id"],
-                    workspace_id=args.network["log_analytics_workspace_id"],
-                    production=args.production,
-                    tags=args.tags,
                 ),
                 opts=opts,
             )
@@ -395,6 +374,37 @@ class PlatformServices(pulumi.ComponentResource):
             ],
         )
 
+    def _aws_database(self, args_class: type) -> Any:
+        """Placement and encryption every RDS database of the platform shares (Feast registry, KFP metadata)."""
+        args = self.args
+        return args_class(
+            name_prefix=args.name_prefix,
+            vpc_id=args.network["vpc_id"],
+            vpc_cidr=args.vpc_cidr or "",
+            private_subnet_ids=args.network["private_subnet_ids"],
+            kms_key_arn=args.encryption_key or "",
+            production=args.production,
+            tags=args.tags,
+        )
+
+    def _azure_database(self, args_class: type, delegated_subnet_cidr: str | None, **extra: Any) -> Any:
+        """Placement, CMK and diagnostics every Azure flexible server of the platform shares."""
+        args = self.args
+        return args_class(
+            name_prefix=args.name_prefix,
+            resource_group_name=args.network["resource_group_name"],
+            location=args.region,
+            vnet_id=args.network["vnet_id"],
+            vnet_name=args.network["vnet_name"],
+            delegated_subnet_cidr=delegated_subnet_cidr or "",
+            key_uri=args.encryption_key or "",
+            encryption_identity_id=args.network["encryption_identity_id"],
+            workspace_id=args.network["log_analytics_workspace_id"],
+            production=args.production,
+            tags=args.tags,
+            **extra,
+        )
+
     def _pipeline_metadata(self) -> kfp.MetadataDatabase | None:
         """KFP's metadata in the cloud's managed, encrypted, TLS-only MySQL; None on-prem (upstream's in-cluster
         MySQL stays)."""
@@ -403,19 +413,7 @@ class PlatformServices(pulumi.ComponentResource):
         if args.target == "aws":
             from components.services import aws
 
-            db = aws.AwsPipelineMetadata(
-                "kfp-metadata",
-                aws.AwsDatabaseArgs(
-                    name_prefix=args.name_prefix,
-                    vpc_id=args.network["vpc_id"],
-                    vpc_cidr=args.vpc_cidr or "",
-                    private_subnet_ids=args.network["private_subnet_ids"],
-                    kms_key_arn=args.encryption_key or "",
-                    production=args.production,
-                    tags=args.tags,
-                ),
-                opts=opts,
-            )
+            db = aws.AwsPipelineMetadata("kfp-metadata", self._aws_database(aws.AwsDatabaseArgs), opts=opts)
             return kfp.MetadataDatabase(
                 host=db.host, username=db.username, password=db.password, tls="skip-verify", port=aws.MYSQL_PORT
             )
@@ -423,21 +421,7 @@ class PlatformServices(pulumi.ComponentResource):
             from components.services import azure
 
             server = azure.AzurePipelineMetadata(
-                "kfp-metadata",
-                azure.AzurePipelineMetadataArgs(
-                    name_prefix=args.name_prefix,
-                    resource_group_name=args.network["resource_group_name"],
-                    location=args.region,
-                    vnet_id=args.network["vnet_id"],
-                    vnet_name=args.network["vnet_name"],
-                    delegated_subnet_cidr=args.mysql_subnet_cidr or "",
-                    key_uri=args.encryption_key or "",
-                    encryption_identity_id=args.network["encryption_identity_id"],
-                    workspace_id=args.network["log_analytics_workspace_id"],
-                    production=args.production,
-                    tags=args.tags,
-                ),
-                opts=opts,
+                "kfp-metadata", self._azure_database(azure.AzurePipelineMetadataArgs, args.mysql_subnet_cidr), opts=opts
             )
             return kfp.MetadataDatabase(
                 host=server.host, username=server.username, password=server.password, tls="true", port=azure.MYSQL_PORT
