@@ -136,7 +136,10 @@ class Network(_Model):
     service_cidr: Cidr = "172.20.0.0/16"
     dns_service_ip: str = "172.20.0.10"
 
-    _cidr = field_validator("cidr", "service_cidr")(classmethod(lambda cls, v: _check_cidr(v)))
+    @field_validator("cidr", "service_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return _check_cidr(value)
 
     @field_validator("private_subnets")
     @classmethod
@@ -361,7 +364,7 @@ def validate(raw: Mapping[str, Any], stack_file: str) -> StackConfig:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if p not in ("function-after[_consistent(), NodePool]",))
+            loc = tuple(err["loc"])
             key = _loc(loc)
             if err["type"] == "missing":
                 lines.append(f"{stack_file}: required key {key} is missing")

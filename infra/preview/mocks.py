@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -350,8 +349,3 @@ def _azure_name(kind: str, state: dict[str, Any]) -> str | None:
     if kind not in _AZURE_CHILDREN and isinstance(state.get("resourceName"), str):
         return state["resourceName"]
     return None
-
-
-def mock_secret_placeholder(key: str) -> str:
-    """What a secret config value reads as offline: never the real secret, always recognisable."""
-    return json.dumps(f"[secret {key}: not decrypted by the offline preview]")[1:-1]

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from infra.preview.model import PreviewResource, PreviewResult, UnknownInput
+from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, UnknownInput
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_TEXT = "[secret]"
@@ -123,23 +123,24 @@ def _plain(value: Any) -> Any:
     from pulumi.output import Unknown
     from pulumi.runtime import rpc
 
-    if rpc.is_rpc_secret(value):
-        return SECRET_TEXT
-    if isinstance(value, Unknown):
-        from infra.preview.model import UNKNOWN
+    def plain(value: Any) -> Any:
+        if rpc.is_rpc_secret(value):
+            return SECRET_TEXT
+        if isinstance(value, Unknown):
+            return UNKNOWN
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, (asset.FileAsset, asset.FileArchive)):  # pulumi-command copies files: record which
+            return {type(value).__name__[0].lower() + type(value).__name__[1:]: value.path}
+        if isinstance(value, asset.StringAsset):
+            return {"stringAsset": value.text}
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if not k.startswith("__")}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
 
-        return UNKNOWN
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, (asset.FileAsset, asset.FileArchive)):  # pulumi-command copies files: record which
-        return {type(value).__name__[0].lower() + type(value).__name__[1:]: value.path}
-    if isinstance(value, asset.StringAsset):
-        return {"stringAsset": value.text}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return plain(value)
 
 
 def _unknown_paths(value: Any, path: str) -> list[str]:
