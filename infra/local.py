@@ -71,9 +71,6 @@ def run_pipeline(root: Path, rows: int, max_epochs: int, say: Callable[[str], No
 
 def serve_and_predict(root: Path, say: Callable[[str], None], sample: int = 5) -> dict[str, Path | str]:
     """Serve the registry's deployed versions and send real prediction requests for known applicants."""
-    import pandas as pd
-
-    from pipelines.features.schema import ENTITY_KEY
     from pipelines.features.store import LocalFeatureStore
     from pipelines.registry import LocalRegistry, RegistryError
     from pipelines.serving.local_deploy import serving_endpoint
@@ -88,12 +85,11 @@ def serve_and_predict(root: Path, say: Callable[[str], None], sample: int = 5) -
         raise StepFailed("serve", f"no version of {MODEL} is deployed in {registry.root}")
     say("      traffic: " + ", ".join(f"{version} {weight}%" for version, weight in weights.items()))
     store = LocalFeatureStore(root / "feature_repo")
-    ids = pd.read_parquet(store.source_path("credit_bureau"), columns=[ENTITY_KEY])[ENTITY_KEY].drop_duplicates()
     request_log = root / "serving" / "requests.jsonl"
     try:
         with serving_endpoint(registry, None, request_log, str(store.root)) as base:
             say(f"      serving {base}/v2/models/{MODEL}/infer (Open Inference Protocol v2)")
-            for applicant in (int(i) for i in ids.head(sample)):
+            for applicant in store.applicant_ids(sample):
                 status, body = post_json(f"{base}/v2/models/{MODEL}/infer", entity_body(applicant, f"local-{applicant}"), timeout=120)
                 if status != 200:
                     raise StepFailed("serve", f"HTTP {status} for applicant {applicant}: {body.get('error', body)}")

@@ -97,10 +97,7 @@ def predict_command(
     """Send real prediction requests (applicant id -> Feast online features -> model) and print the answers."""
     import time
 
-    import pandas as pd
-
     from infra.cli import fail
-    from pipelines.features.schema import ENTITY_KEY
     from pipelines.features.store import LocalFeatureStore
     from pipelines.registry import LocalRegistry
     from pipelines.serving.local_deploy import serving_endpoint
@@ -110,8 +107,7 @@ def predict_command(
     if not applicant_ids:
         if not store.has_data():
             raise fail(f"no feature store under {store.root}: run `mlops pipeline run --local` first")
-        ids = pd.read_parquet(store.source_path("credit_bureau"), columns=[ENTITY_KEY])[ENTITY_KEY].drop_duplicates()
-        applicant_ids = [int(i) for i in ids.head(sample)]
+        applicant_ids = store.applicant_ids(sample)
     try:
         with serving_endpoint(LocalRegistry(root / "registry"), url, root / "serving" / "requests.jsonl",
                               str(store.root)) as base:

@@ -85,6 +85,11 @@ class LocalFeatureStore:
     def has_data(self) -> bool:
         return all(self.source_path(t).exists() for t in schema.TABLES)
 
+    def applicant_ids(self, count: int) -> list[int]:
+        """The first ``count`` applicants with stored features: real ids to send prediction requests for."""
+        ids = pd.read_parquet(self.source_path("credit_bureau"), columns=[schema.ENTITY_KEY])[schema.ENTITY_KEY]
+        return [int(i) for i in ids.drop_duplicates().head(count)]
+
     # --- ingestion ----------------------------------------------------------------------------------------------
     def ingest(self, table: str, batch: pd.DataFrame) -> int:
         """Validate ``batch`` and append it to the table's source atomically; returns the table's new row count.
