@@ -54,6 +54,10 @@ class PreviewResult:
     context: dict[str, Any] = field(default_factory=dict)
     """What the policy gate knows about the stack beyond its resources (``target``, ``region``,
     ``allowed_regions``, ``required_tags``); filled by the gate from the stack config when it has one."""
+    provider_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Configuration of the default providers, per package, from the stack config (``aws:region`` ->
+    ``{"aws": {"region": ...}}``, ``azure-native:location``): what a resource without an explicit ``provider``
+    gets. Explicit providers are resources of their own (``pulumi:providers:<package>``)."""
 
     def by_urn(self) -> dict[str, PreviewResource]:
         return {r.urn: r for r in self.resources}

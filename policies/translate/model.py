@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Framework = Literal["terraform_plan", "arm", "kubernetes"]
-CoverageStatus = Literal["translated", "not-rendered", "no-checks", "untranslatable"]
+CoverageStatus = Literal["translated", "not-rendered", "no-checks", "untranslatable", "unscanned"]
+"""``unscanned``: a resource that should be scanned but is not, because the user allowed it explicitly (a flag or an
+expiring exception record, named in ``detail``); every report lists these rows loudly."""
 
 
 @dataclass(frozen=True)
