@@ -187,6 +187,10 @@ def assemble(
     checkov_wall_s: float = 0.0,
 ) -> GateReport:
     """Checkov's traced results -> findings with the gate's verdicts (suppressions applied), per stack."""
+    from policies.translate.kubernetes import patch_result_counts
+
+    # a *Patch is part of an object: only FAILED results on fields it sets count (policies/translate/kubernetes.py)
+    results = [r for r in results if patch_result_counts(r)]
     active = [s for s in rules if not s.expired(today)]
     used: set[tuple[str, int]] = set()
     reports = {

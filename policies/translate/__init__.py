@@ -12,11 +12,13 @@ is imported, so this runs fast and inside the policy pack's environment.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from infra.preview.model import PreviewResource, PreviewResult, component_of
-from policies.translate import aws, azure, kubernetes
+from policies.translate import aws, azure, exceptions, kubernetes
 from policies.translate.model import CoverageRow, Origin, TranslatedStack
 
 CONTEXT_FILE = "mlops-context.cfg"
@@ -32,8 +34,20 @@ def translate_all(results: Iterable[PreviewResult]) -> list[TranslatedStack]:
     return [translate(r) for r in results]
 
 
-def translate(result: PreviewResult) -> TranslatedStack:
+def translate(result: PreviewResult, *, today: dt.date | None = None) -> TranslatedStack:
     out = TranslatedStack(stack=result.stack, source=result.source)
+    today = today or dt.date.today()
+    try:
+        entries = exceptions.load()
+        exceptions_error = None
+    except exceptions.ExceptionFileError as exc:
+        entries, exceptions_error = [], str(exc)
+    if exceptions_error:
+        out.errors.append(f"{out.source or out.stack}: unrendered-source exceptions cannot be trusted: {exceptions_error}")
+    children: dict[str, int] = {}
+    for res in result.resources:
+        if res.parent:
+            children[res.parent] = children.get(res.parent, 0) + 1
     index = result.by_urn()
     context = stack_context(result)
     aws_rows: list[tuple[PreviewResource, str]] = []
@@ -45,6 +59,8 @@ def translate(result: PreviewResult) -> TranslatedStack:
         out.coverage.append(row)
         if res.type == "pulumi:pulumi:Stack":
             row.detail = "the stack itself"
+        elif res.type in kubernetes.SOURCES:
+            _source(out, row, res, result, children.get(res.urn, 0), entries, today, k8s_docs)
         elif not res.custom:
             row.detail = "component: gated through its children"
         elif res.type.startswith("pulumi:providers:"):
@@ -65,10 +81,9 @@ def translate(result: PreviewResult) -> TranslatedStack:
                 arm_docs.append((res, azure.resource(res, spec)))
                 _translated(row, "arm", spec.type + ("" if reviewed else " (ARM type by naming rule)"))
         elif res.package == "kubernetes":
-            if res.type in kubernetes.NOT_RENDERED:
-                row.status, row.detail = "not-rendered", kubernetes.not_rendered_detail(res)
-            elif kubernetes.is_patch(res.type):
-                row.detail = "patch of an existing object: partial fields only, checked where the object is defined"
+            if kubernetes.is_patch(res.type) and kubernetes.api_version_kind(res.type) is not None:
+                k8s_docs.append((res, kubernetes.manifest(res)))
+                _translated(row, "kubernetes", "patch: only FAILED results on fields it sets count (partial object)")
             elif kubernetes.api_version_kind(res.type) is None:
                 _untranslatable(out, row, res, "not a Kubernetes object type (group/version:Kind)")
             else:
@@ -88,10 +103,37 @@ def translate(result: PreviewResult) -> TranslatedStack:
     for n, (res, doc) in enumerate(k8s_docs, start=1):
         name = kubernetes.file_name(n, doc)
         out.files[name] = doc
+        found = origin(res)
+        if kubernetes.is_patch(res.type):
+            found = dataclasses.replace(found, partial_keys=kubernetes.patch_keys(doc))
         for ident in kubernetes.checkov_ids(doc):
-            out.origins[(name, ident)] = origin(res)
+            out.origins[(name, ident)] = found
     out.files[CONTEXT_FILE] = context
     return out
+
+
+def _source(out: TranslatedStack, row: CoverageRow, res: PreviewResource, result: PreviewResult, n_children: int,
+            entries: list[exceptions.UnrenderedException], today: dt.date,
+            k8s_docs: list[tuple[PreviewResource, dict[str, Any]]]) -> None:
+    """A chart, manifests or kustomization: render and scan its objects, or fail unless an exception allows it."""
+    if n_children and not res.type.split(":")[1].endswith("/v2") and "helm.sh/v4" not in res.type and \
+            res.type != "kubernetes:helm.sh/v3:Release":
+        # v1 yaml/kustomize and helm v3 Chart render through an invoke the offline preview answers: the objects
+        # are registered as child resources and scanned as such.
+        row.detail = f"rendered by the preview: its {n_children} object(s) are scanned as child resources"
+        return
+    try:
+        rendering = kubernetes.render(res, result.source)
+    except kubernetes.RenderError as exc:
+        allowed, detail = kubernetes.unrendered_verdict(res, str(exc), entries, today)
+        if allowed:
+            row.status, row.detail = "unscanned", detail
+        else:
+            _untranslatable(out, row, res, detail)
+        return
+    for doc in kubernetes.rendered_manifests(rendering.docs, res.name):
+        k8s_docs.append((res, doc))
+    _translated(row, "kubernetes", rendering.detail)
 
 
 def _translated(row: CoverageRow, framework: Any, detail: str) -> None:

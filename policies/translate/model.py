@@ -26,6 +26,9 @@ class Origin:
     type: str
     component: str | None = None
     """``<type token> <name>`` of the nearest enclosing ComponentResource, if any."""
+    partial_keys: tuple[str, ...] | None = None
+    """Set for a ``*Patch`` resource: the key paths the patch sets. Its Checkov results are evidence about those
+    fields only (``policies.translate.kubernetes.patch_result_counts`` says which count); None for whole objects."""
 
 
 @dataclass
