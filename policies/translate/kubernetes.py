@@ -25,10 +25,13 @@ part of the live object, so its results are evidence about what the patch *sets*
 (:func:`patch_result_counts`, applied by the gate to every result whose :attr:`Origin.partial_keys` is set):
 
 - PASSED (and SKIPPED) results on a patch are dropped: the live object may still fail.
-- A FAILED result counts when one of the check's evaluated keys is a path the patch sets (list indices ignored;
-  for a workload's pod template, paths below ``spec.template`` count as well), or when the check is one that only
+- A FAILED result counts when one of the check's evaluated keys is a leaf path the patch sets to a value (a scalar
+  or a list of scalars; list indices ignored; for a workload's pod template, paths below ``spec.template`` count as
+  well), or when the check is one that only
   fires on a field set to a dangerous value (:data:`FIRES_ON_VALUE`: privileged, hostPID, hostIPC, hostNetwork,
-  whose absence passes). Other FAILED results (a field the patch does not touch is missing) are dropped.
+  whose absence passes). Other FAILED results are dropped: a field the patch does not set is missing, or the evaluated key is a
+  container (``spec``, ``securityContext``) the check found something missing below. Known gap: a check that fails
+  on a dangerous *mapping* (e.g. a ``hostPath`` volume) set by a patch is dropped unless listed in FIRES_ON_VALUE.
 
 So a DeploymentPatch/PodPatch setting ``privileged: true``, ``hostNetwork: true`` or ``hostPID: true`` fails the
 gate, while a patch that only sets an environment variable or ``replicas`` produces no finding.
@@ -325,12 +328,15 @@ def rendered_manifests(docs: list[dict[str, Any]], fallback: str) -> list[dict[s
 # --- patches -------------------------------------------------------------------------------------------------------
 
 def _paths(value: Any, prefix: str = "") -> set[str]:
+    """Leaf paths: keys whose value is a scalar or a list of scalars (what a patch *sets*, not containers)."""
     found: set[str] = set()
     if isinstance(value, dict):
         for key, sub in value.items():
             path = f"{prefix}/{key}" if prefix else str(key)
-            found.add(path)
-            found |= _paths(sub, path)
+            if isinstance(sub, dict) or (isinstance(sub, list) and any(isinstance(i, (dict, list)) for i in sub)):
+                found |= _paths(sub, path)
+            else:
+                found.add(path)
     elif isinstance(value, list):
         for sub in value:
             found |= _paths(sub, prefix)
@@ -338,7 +344,7 @@ def _paths(value: Any, prefix: str = "") -> set[str]:
 
 
 def patch_keys(doc: dict[str, Any]) -> tuple[str, ...]:
-    """Every key path a patch sets (list indices dropped), also relative to its pod template."""
+    """Every leaf key path a patch sets (list indices dropped), also relative to its pod template."""
     keys = _paths(doc)
     template = (doc.get("spec") or {}).get("template")
     if isinstance(template, dict):
