@@ -116,10 +116,10 @@ def _source(out: TranslatedStack, row: CoverageRow, res: PreviewResource, result
             entries: list[exceptions.UnrenderedException], today: dt.date,
             k8s_docs: list[tuple[PreviewResource, dict[str, Any]]]) -> None:
     """A chart, manifests or kustomization: render and scan its objects, or fail unless an exception allows it."""
-    if n_children and not res.type.split(":")[1].endswith("/v2") and "helm.sh/v4" not in res.type and \
-            res.type != "kubernetes:helm.sh/v3:Release":
-        # v1 yaml/kustomize and helm v3 Chart render through an invoke the offline preview answers: the objects
-        # are registered as child resources and scanned as such.
+    if n_children and res.type != "kubernetes:helm.sh/v3:Release":
+        # Rendered already: v1 yaml/kustomize and the helm v3 Chart through an invoke the offline preview answers,
+        # every source inside a real `pulumi preview` (the policy pack). Its objects are child resources, scanned
+        # as such; rendering them again would scan them twice.
         row.detail = f"rendered by the preview: its {n_children} object(s) are scanned as child resources"
         return
     try:

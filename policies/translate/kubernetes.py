@@ -9,8 +9,9 @@ scanned, traced back (:class:`Origin`) to the ConfigGroup/ConfigFile/Directory r
 - ``yaml`` ``ConfigGroup``/``ConfigFile`` (v1 and v2): inline ``yaml`` (a string or a list of strings), ``objs``
   and local ``file``/``files`` (relative to the Pulumi program's directory, the nearest folder above the stack file
   holding ``Pulumi.yaml``; globs allowed) are parsed. v1 types render through the provider's ``decode`` invoke, which
-  the offline preview answers: their objects are registered as child resources and scanned as such, so a v1 source
-  with children is not rendered a second time.
+  the offline preview answers, and inside a real ``pulumi preview`` the engine renders v2 types too: their objects
+  are registered as child resources and scanned as such, so a source with children is not rendered a second time
+  (except a helm v3 Release, which never has children).
 - ``kustomize`` ``Directory`` (v1 and v2) with a local directory: ``kubectl kustomize`` renders it.
 - Helm (``helm.sh/v3:Release``, ``helm.sh/v3:Chart``, ``helm.sh/v4:Chart``): no helm binary is available offline, so
   nothing is rendered; a v3 Chart whose objects the preview registered as children is gated through them.

@@ -51,12 +51,12 @@ def test_deployment_manifest_and_origin(mixed):
     assert mixed.origins[(name, "Pod.apps.web.app-web")] == mixed.origins[(name, "Deployment.apps.web")]
 
 
-def test_helm_release_is_listed_not_rendered_with_chart_and_version(mixed):
+def test_helm_release_is_unscanned_under_its_exception_with_chart_and_version(mixed):
     (row,) = [c for c in mixed.coverage if c.type == "kubernetes:helm.sh/v3:Release"]
-    assert row.status == "not-rendered"
-    assert row.detail == ("chart gpu-operator v25.3.0 from https://helm.ngc.nvidia.com/nvidia: "
-                          "not rendered offline nor by the policy pack (Helm renders a v3 Release at deploy time); "
-                          "pinned, reviewed")
+    assert row.status == "unscanned"
+    assert row.detail.startswith("UNSCANNED gpu-operator v25.10.1 from https://helm.ngc.nvidia.com/nvidia: ")
+    assert "unrendered.yaml: exceptions[0]" in row.detail and "expires 2027-03-31" in row.detail
+    assert "pinned, reviewed" not in row.detail
 
 
 def test_every_resource_has_a_coverage_row(mixed, mixed_preview):
@@ -81,10 +81,10 @@ def test_untranslatable_resource_of_a_checked_provider_is_an_error():
     assert "stacks/Pulumi.s.yaml" in stack.errors[0]
 
 
-def test_providers_components_patches_and_other_packages_have_no_checks():
+def test_providers_components_and_other_packages_have_no_checks():
     stack = translate(_result(
         _res("pulumi:providers:aws", "default"), _res("mlops:aws:Storage", "c", custom=False),
-        _res("random:index/randomPassword:RandomPassword", "pw"), _res("kubernetes:core/v1:NodePatch", "n"),
+        _res("random:index/randomPassword:RandomPassword", "pw"),
         _res("command:local:Command", "cmd"),
     ))
     assert {c.status for c in stack.coverage} == {"no-checks"} and not stack.errors and not stack.origins
@@ -141,14 +141,13 @@ def test_unknown_values_are_left_out_but_still_referenced():
     assert config["expressions"]["bucket"] == {"references": ["aws_s3_bucket.b.id", "aws_s3_bucket.b"]}
 
 
-def test_rendered_in_provider_resources_name_what_they_would_render():
+def test_unrendered_sources_without_an_exception_are_errors_naming_them():
+    """Helm charts and remote kustomizations cannot be rendered offline: without a matching exception the gate stops
+    (tests/gate/translate/test_k8s_rendering.py covers rendering and exceptions in detail)."""
     stack = translate(_result(
         _res("kubernetes:helm.sh/v4:Chart", "minio", chart="oci://registry/minio"),
         _res("kubernetes:kustomize/v2:Directory", "kfp", directory="github.com/kubeflow/pipelines?ref=2.4.0"),
     ))
-    details = sorted(c.detail for c in stack.coverage)
-    assert details == [
-        "chart oci://registry/minio (no version pinned) from (local or OCI reference): not rendered offline; its objects are gated at `pulumi preview` by the policy pack",
-        "manifests github.com/kubeflow/pipelines?ref=2.4.0: not rendered offline; its objects are gated at `pulumi preview` by the policy pack",
-    ]
-    assert {c.status for c in stack.coverage} == {"not-rendered"} and not stack.errors
+    assert {c.status for c in stack.coverage} == {"untranslatable"} and len(stack.errors) == 2
+    assert any("minio (no version pinned) from oci://registry" in e for e in stack.errors)
+    assert any("remote kustomization github.com/kubeflow/pipelines?ref=2.4.0" in e for e in stack.errors)
