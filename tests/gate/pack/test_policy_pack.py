@@ -61,6 +61,10 @@ def engine_view(preview: PreviewResult) -> list[dict[str, Any]]:
         elif r.custom and not r.type.startswith("pulumi:providers:"):
             prov = defaults.setdefault(r.package, provider(r.package, "default", stack=preview.stack))
         props = dict(r.outputs)
+        if r.package == "kubernetes" and not r.custom and not props:
+            # yaml/v2, kustomize/v2 sources: the engine renders their objects as children; under mocks there are
+            # neither children nor outputs, so the engine view carries what the program declared (file, directory).
+            props = dict(r.inputs)
         if r.package == "aws" and "tags" not in r.inputs:
             props.pop("tagsAll", None)  # mocks answer it for every AWS type; the provider only for taggable ones
         resources.append({
