@@ -6,7 +6,10 @@ regions, required tags and the GPU taint, which the custom checks read from the 
 parents (the ``.cfg`` extension keeps every Checkov framework from parsing it).
 
 Every resource gets a coverage row. A resource of a provider Checkov has checks for that cannot be translated
-is an error (the gate exits 2), never silently skipped. Pure Python over generated data files: no provider SDK
+is an error (the gate exits 2), never silently skipped. Kubernetes sources of many objects (ConfigGroup/ConfigFile,
+kustomize Directory, Helm) are rendered and scanned where possible offline; what cannot be rendered needs an
+unexpired exception (``policies/exceptions/unrendered.yaml``, row ``unscanned``) or is an error; ``*Patch`` resources
+are scanned as partial objects (see :mod:`policies.translate.kubernetes`). Pure Python over generated data files: no provider SDK
 is imported, so this runs fast and inside the policy pack's environment.
 """
 
