@@ -13,8 +13,10 @@ scanned, traced back (:class:`Origin`) to the ConfigGroup/ConfigFile/Directory r
   are registered as child resources and scanned as such, so a source with children is not rendered a second time
   (except a helm v3 Release, which never has children).
 - ``kustomize`` ``Directory`` (v1 and v2) with a local directory: ``kubectl kustomize`` renders it.
-- Helm (``helm.sh/v3:Release``, ``helm.sh/v3:Chart``, ``helm.sh/v4:Chart``): no helm binary is available offline, so
-  nothing is rendered; a v3 Chart whose objects the preview registered as children is gated through them.
+- Helm (``helm.sh/v3:Release``, ``helm.sh/v3:Chart``, ``helm.sh/v4:Chart``): a local chart directory (with
+  ``Chart.yaml``) is rendered with ``helm template`` and the resource's values where a helm binary is installed (none
+  is on the project's machines, so there it is an error or an exception like a remote chart); remote and OCI charts
+  are never fetched; a v3 Chart whose objects the preview registered as children is gated through them.
 
 What cannot be rendered (Helm charts, remote URLs, remote kustomizations, a missing kubectl) is an error (the gate
 exits 2) unless an unexpired exception in ``policies/exceptions/unrendered.yaml`` names its chart/manifest, exact
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import json
 import re
 import shutil
 import subprocess
@@ -280,6 +283,30 @@ def render_kustomize(resource: PreviewResource, base: Path) -> Rendering:
     return Rendering(docs, f"{len(docs)} object(s) rendered offline by kubectl kustomize {directory}")
 
 
+def render_local_chart(resource: PreviewResource, chart: Path) -> Rendering:
+    """``helm template`` of a local chart directory with the resource's values, where a helm binary exists."""
+    helm = shutil.which("helm")
+    if helm is None:
+        raise RenderError(f"local chart {chart}: no helm binary is available offline to render it")
+    inputs = resource.inputs
+    values = inputs.get("values") or {}
+    if not isinstance(values, dict) or UNKNOWN in json.dumps(values):
+        raise RenderError(f"local chart {chart}: its values are not known before deployment")
+    name = inputs.get("name") if isinstance(inputs.get("name"), str) else resource.name
+    command = [helm, "template", name, str(chart), "--values", "-"]
+    if isinstance(inputs.get("namespace"), str):
+        command += ["--namespace", inputs["namespace"]]
+    try:
+        proc = subprocess.run(command, input=json.dumps(values), capture_output=True, text=True,
+                              timeout=KUSTOMIZE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"helm template {chart} ran past {KUSTOMIZE_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        raise RenderError(f"helm template {chart} failed: {proc.stderr.strip()[-500:]}")
+    docs = _objects(proc.stdout, f"helm template {chart}")
+    return Rendering(docs, f"{len(docs)} object(s) rendered offline by helm template {chart}")
+
+
 def source_of(resource: PreviewResource) -> exc_mod.Source:
     inputs = resource.inputs
     if resource.type in HELM_TYPES:
@@ -298,8 +325,8 @@ def render(resource: PreviewResource, source_file: str) -> Rendering:
     if resource.type in KUSTOMIZE_TYPES:
         return render_kustomize(resource, base)
     chart = resource.inputs.get("chart")
-    if isinstance(chart, str) and not is_remote(chart) and (base / chart / "Chart.yaml").is_file():
-        raise RenderError(f"local chart {chart}: no helm binary is available offline to render it")
+    if isinstance(chart, str) and not is_remote(chart) and ((base / chart) / "Chart.yaml").is_file():
+        return render_local_chart(resource, base / chart)
     raise RenderError(f"chart {exc_mod.source_of_helm(resource.inputs)} cannot be fetched or rendered offline")
 
 

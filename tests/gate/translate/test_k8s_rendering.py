@@ -170,10 +170,28 @@ def test_remote_chart_without_exception_exits_2(exceptions_file):
         run_gate([preview(release)])
 
 
-def test_local_chart_cannot_be_rendered_without_helm(exceptions_file):
+def test_local_chart_cannot_be_rendered_without_helm(exceptions_file, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
     release = helm("local", chart="charts/local", version="0.1.0")
     out = translate(preview(release))
     assert row(out, release).status == "untranslatable" and "no helm binary" in out.errors[0]
+
+
+def test_local_chart_is_rendered_by_helm_template_when_helm_exists(exceptions_file, tmp_path, monkeypatch):
+    """A stand-in helm records its arguments and values and prints one object."""
+    fake = tmp_path / "bin" / "helm"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\ncat > \"$(dirname \"$0\")/values\"\n"
+                    f"cat <<'EOF'\n{PRIVILEGED_POD}EOF\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    release = helm("local", chart="charts/local", version="0.1.0", values={"replicas": 1}, namespace="apps")
+    out = translate(preview(release))
+    assert out.errors == [] and row(out, release).status == "translated"
+    assert {ident for (_, ident) in out.origins} == {"Pod.apps.inline-pod"}
+    args = (fake.parent / "args").read_text().split()
+    assert args[:3] == ["template", "local", str(PROGRAM / "charts" / "local")] and "--namespace" in args
+    assert (fake.parent / "values").read_text() == '{"replicas": 1}'
 
 
 def test_matching_exception_makes_an_unscanned_row_naming_it(exceptions_file):
