@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from infra.preview.model import PreviewResource, PreviewResult, component_of
+from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, component_of
 from policies.translate import aws, azure, kubernetes
 from policies.translate.model import CoverageRow, Origin, TranslatedStack
 
@@ -25,7 +25,7 @@ ARM_FILE = "arm.json"
 CHECKED_PACKAGES = ("aws", "azure-native", "kubernetes")
 """Providers Checkov has checks for: their resources must translate or the gate fails."""
 
-__all__ = ["translate", "translate_all", "stack_context", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
+__all__ = ["translate", "translate_all", "stack_context", "effective_regions", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
 
 
 def translate_all(results: Iterable[PreviewResult]) -> list[TranslatedStack]:
@@ -36,6 +36,7 @@ def translate(result: PreviewResult) -> TranslatedStack:
     out = TranslatedStack(stack=result.stack, source=result.source)
     index = result.by_urn()
     context = stack_context(result)
+    regions = effective_regions(result)
     aws_rows: list[tuple[PreviewResource, str]] = []
     arm_docs: list[tuple[PreviewResource, dict[str, Any]]] = []
     k8s_docs: list[tuple[PreviewResource, dict[str, Any]]] = []
@@ -62,7 +63,7 @@ def translate(result: PreviewResult) -> TranslatedStack:
                 _untranslatable(out, row, res, "no such resource in the azure-native SDK the gate was generated from")
             else:
                 spec, reviewed = found
-                arm_docs.append((res, azure.resource(res, spec)))
+                arm_docs.append((res, azure.resource(res, spec, location=regions.get(res.urn))))
                 _translated(row, "arm", spec.type + ("" if reviewed else " (ARM type by naming rule)"))
         elif res.package == "kubernetes":
             if res.type in kubernetes.NOT_RENDERED:
@@ -78,8 +79,9 @@ def translate(result: PreviewResult) -> TranslatedStack:
             row.detail = f"Checkov has no checks for provider {res.package!r}"
 
     origin = _origin_factory(result, index)
+    azure.link(arm_docs)
     if aws_rows:
-        out.files[TFPLAN_FILE] = _terraform_plan(aws_rows, index, context, out, origin)
+        out.files[TFPLAN_FILE] = _terraform_plan(aws_rows, index, context, regions, out, origin)
     for n, docs in enumerate(_split_duplicates(arm_docs, azure.checkov_id), start=1):
         name = ARM_FILE if n == 1 else f"arm-{n}.json"
         out.files[name] = azure.template([doc for _, doc in docs])
@@ -115,7 +117,7 @@ def _origin_factory(result: PreviewResult, index: dict[str, PreviewResource]) ->
 
 
 def _terraform_plan(rows: list[tuple[PreviewResource, str]], index: dict[str, PreviewResource],
-                    context: dict[str, Any], out: TranslatedStack, origin: Any) -> dict[str, Any]:
+                    context: dict[str, Any], regions: dict[str, str | None], out: TranslatedStack, origin: Any) -> dict[str, Any]:
     taken: set[str] = set()
     named: list[tuple[PreviewResource, str, str]] = []
     addresses: dict[str, str] = {}
@@ -131,8 +133,10 @@ def _terraform_plan(rows: list[tuple[PreviewResource, str]], index: dict[str, Pr
     values: dict[str, dict[str, Any]] = {}
     for res, _type, _name in named:
         converted = aws.convert(res.inputs, aws._props(res.type))
-        if context.get("target") == "aws" and context.get("region") and "region" not in converted:
-            converted["region"] = context["region"]
+        # The resolved region; for a resource that resolves none, the stack's own (mlops:region) as before.
+        region = regions.get(res.urn) or (context.get("region") if context.get("target") == "aws" else None)
+        if region and "region" not in converted:
+            converted["region"] = region
         values[res.urn] = converted
     exprs = {res.urn: aws.expressions(res, values[res.urn], addresses, index) for res, _t, _n in named}
     for res, _type, _name in named:
@@ -182,14 +186,48 @@ def _infer_target(result: PreviewResult) -> str:
     return "aws" if "aws" in packages else "azure" if "azure-native" in packages else "onprem"
 
 
-def _infer_region(result: PreviewResult) -> str | None:
+REGION_INPUT = {"aws": "region", "azure-native": "location"}
+"""Per package: the resource input, and the provider configuration key, that says where a resource is created."""
+
+
+def effective_regions(result: PreviewResult) -> dict[str, str | None]:
+    """URN -> where each ``aws``/``azure-native`` resource is created: its own ``region``/``location`` input, else
+    its explicit provider's configuration (``provider`` is ``<provider urn>::<id>``; the provider is a
+    ``pulumi:providers:<package>`` resource of the preview), else the default provider's configuration
+    (``result.provider_defaults``, from the stack config's ``aws:region`` / ``azure-native:location``)."""
+    index = result.by_urn()
+    out: dict[str, str | None] = {}
     for res in result.resources:
-        if res.package == "aws" and isinstance(res.inputs.get("region"), str):
-            return res.inputs["region"]
+        key = REGION_INPUT.get(res.package)
+        if key is None or not res.custom or res.type.startswith("pulumi:providers:"):
+            continue
+        own = res.inputs.get(key)
+        if _known(own):
+            out[res.urn] = own
+            continue
+        provider = index.get((res.provider or "").rsplit("::", 1)[0]) if res.provider else None
+        if provider is not None and provider.type == f"pulumi:providers:{res.package}":
+            configured = provider.inputs.get(key)
+            out[res.urn] = configured if _known(configured) else None
+            continue
+        default = (result.provider_defaults or {}).get(res.package, {}).get(key)
+        out[res.urn] = default if _known(default) else None
+    return out
+
+
+def _known(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value != UNKNOWN
+
+
+def _infer_region(result: PreviewResult) -> str | None:
+    regions = effective_regions(result)
+    for res in result.resources:
+        if res.package == "aws" and regions.get(res.urn):
+            return regions[res.urn]
         if res.package == "aws" and isinstance(res.outputs.get("arn"), str) and res.outputs["arn"].count(":") >= 5:
             region = res.outputs["arn"].split(":")[3]
             if region:
                 return region
-        if res.package == "azure-native" and isinstance(res.inputs.get("location"), str):
-            return res.inputs["location"]
+        if res.package == "azure-native" and regions.get(res.urn):
+            return regions[res.urn]
     return None

@@ -128,7 +128,21 @@ ARM_TYPES: dict[str, ArmType] = {
     ),
     "azure-native:redis:Redis": ArmType("Microsoft.Cache/redis", ("name",)),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),
+    # Types the naming rule gets wrong (ARM paths checked against the Azure REST specs / Checkov's ARM checks).
+    "azure-native:synapse:Workspace": ArmType("Microsoft.Synapse/workspaces", ("workspaceName",)),
+    "azure-native:synapse:IpFirewallRule": ArmType(
+        "Microsoft.Synapse/workspaces/firewallRules", ("workspaceName", "ruleName")
+    ),
+    "azure-native:synapse:SqlPool": ArmType("Microsoft.Synapse/workspaces/sqlPools", ("workspaceName", "sqlPoolName")),
+    "azure-native:web:WebApp": ArmType("Microsoft.Web/sites", ("name",)),
+    "azure-native:web:WebAppSlot": ArmType("Microsoft.Web/sites/slots", ("name", "slot")),
+    "azure-native:web:AppServicePlan": ArmType("Microsoft.Web/serverfarms", ("name",)),
 }
+ATTACHED_CHILDREN: dict[str, tuple[str, ...]] = {
+    "Microsoft.Synapse/workspaces": ("Microsoft.Synapse/workspaces/firewallRules",),
+}
+"""Parent ARM type -> child types Checkov's ARM checks look for in the *parent's* ``dependsOn`` (CKV2_AZURE_19:
+a workspace "has IP firewall rules attached" when its ``dependsOn`` names one)."""
 _NAMESPACES = {
     "resources": "Resources", "network": "Network", "containerservice": "ContainerService", "storage": "Storage",
     "keyvault": "KeyVault", "managedidentity": "ManagedIdentity", "operationalinsights": "OperationalInsights",
@@ -219,8 +233,12 @@ def _scoped(scope: Any, type_: str, name: str) -> tuple[str, str] | None:
     return f"{parent_type}/providers/{ext_type.lower()}", f"{parent_name}/{ext_namespace}/{name}"
 
 
-def resource(res: PreviewResource, spec: ArmType) -> dict[str, Any]:
+def resource(res: PreviewResource, spec: ArmType, location: str | None = None) -> dict[str, Any]:
+    """The ARM resource; ``location`` is the effective location (the resource's own, else its provider's), written
+    when the resource has none of its own and its type takes one (not child or extension resources)."""
     inputs = _drop_unknown(_rename(res.inputs, spec.renames))
+    if location and "location" not in inputs and _takes_location(res, spec):
+        inputs["location"] = location
     skip = _PATH_INPUTS | set(spec.name_inputs)
     type_, name = spec.type, resource_name(res, spec)
     if spec.scope_input:
@@ -241,6 +259,41 @@ def resource(res: PreviewResource, spec: ArmType) -> dict[str, Any]:
             properties[key] = value
     doc["properties"] = properties
     return doc
+
+
+def _takes_location(res: PreviewResource, spec: ArmType) -> bool:
+    """Top-level tracked resources take a location; child and extension resources inherit their parent's."""
+    if spec.scope_input or spec.type.count("/") > 1:
+        return False
+    return spec.type not in ("Microsoft.Authorization/roleAssignments",)
+
+
+def resource_id(doc: dict[str, Any]) -> str:
+    """``[resourceId('<type>', '<full name>')]``: the whole ``parent/child`` name as one argument, which is how
+    Checkov's ARM graph resolves a ``dependsOn`` entry to a resource (it reads the second argument)."""
+    return f"[resourceId('{doc['type']}', '{doc['name']}')]"
+
+
+def link(docs: list[tuple[PreviewResource, dict[str, Any]]]) -> None:
+    """Write ``dependsOn`` from the preview's dependencies (``property_dependencies``, then ``dependencies``), so
+    Checkov's graph links resources that refer to each other; and list the children Checkov's checks expect on the
+    parent (:data:`ATTACHED_CHILDREN`)."""
+    by_urn = {res.urn: doc for res, doc in docs}
+    by_type_name = {(doc["type"], doc["name"]): doc for _, doc in docs}
+    for res, doc in docs:
+        urns = [u for deps in res.property_dependencies.values() for u in deps] + list(res.dependencies)
+        # Resource groups are the deployment's scope, not resources of the template to wait for.
+        refs = [resource_id(by_urn[u]) for u in dict.fromkeys(urns)
+                if u in by_urn and by_urn[u] is not doc and by_urn[u]["type"] != "Microsoft.Resources/resourceGroups"]
+        if refs:
+            doc["dependsOn"] = list(dict.fromkeys([*doc.get("dependsOn", []), *refs]))
+    for _, doc in docs:
+        if doc["type"].count("/") < 2 or "/providers/" in doc["type"]:
+            continue
+        parent_type, parent_name = doc["type"].rsplit("/", 1)[0], doc["name"].rsplit("/", 1)[0]
+        parent = by_type_name.get((parent_type, parent_name))
+        if parent is not None and doc["type"] in ATTACHED_CHILDREN.get(parent_type, ()):
+            parent["dependsOn"] = list(dict.fromkeys([*parent.get("dependsOn", []), resource_id(doc)]))
 
 
 def template(resources: list[dict[str, Any]]) -> dict[str, Any]:
