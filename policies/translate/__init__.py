@@ -163,14 +163,24 @@ def _split_duplicates(docs: list[tuple[PreviewResource, dict[str, Any]]], key: A
 
 def stack_context(result: PreviewResult) -> dict[str, Any]:
     """The facts custom checks need: from ``result.context`` (the gate fills it from the stack config), else the
-    platform defaults (``infra.config``), with target and region inferred from the resources."""
+    platform defaults (``infra.config``), with target and region inferred from the resources.
+
+    Allowed regions: the organisation policy's list for the target (``policies/residency.yaml``), narrowed to the
+    stack's own ``allowed_regions`` when it gives some: a stack can never widen it (the intersection; a stack whose
+    list has nothing in common with the policy allows nothing, so every regional resource fails)."""
     from components.gpu import GPU_TAINT
-    from infra.config import DEFAULT_ALLOWED_REGIONS, REQUIRED_TAGS
+    from infra.config import REQUIRED_TAGS, organisation_regions
 
     given = dict(result.context or {})
     target = given.get("target") or _infer_target(result)
     region = given.get("region") or _infer_region(result)
-    allowed = given.get("allowed_regions") or list(DEFAULT_ALLOWED_REGIONS.get(target, ()))
+    organisation = list(organisation_regions().get(target, ()))
+    stack_list = given.get("allowed_regions")
+    if stack_list:
+        own = {str(r).replace(" ", "").lower() for r in stack_list}
+        allowed = [r for r in organisation if r.replace(" ", "").lower() in own]
+    else:
+        allowed = organisation
     return {
         "stack": result.stack,
         "target": target,

@@ -151,3 +151,13 @@ def test_residency_checks_see_the_effective_region(tmp_path, defaults, explicit,
     assert json.loads((tmp_path / "az" / CONTEXT_FILE).read_text())["allowed_regions"] == ["uaenorth"]
     assert "CKV_MLOPS_001" in found["aws_s3_bucket.data"][expect[0]]
     assert "CKV_MLOPS_101" in found["Microsoft.Storage/storageAccounts.stdata"][expect[1]]
+
+
+@pytest.mark.slow
+def test_a_stack_cannot_widen_residency_through_the_gate_context(tmp_path):
+    """mlops:residency.allowedRegions [eu-west-1] with region eu-west-1: the gate's context is the intersection
+    with the organisation policy (policies/residency.yaml), so CKV_MLOPS_001 fails."""
+    result = _regional({"aws": {"region": "eu-west-1"}}, packages=("aws",))
+    result.context = {"target": "aws", "region": "eu-west-1", "allowed_regions": ["eu-west-1"]}
+    found = _scan({"aws": result}, tmp_path)
+    assert "CKV_MLOPS_001" in found["aws_s3_bucket.data"]["failed"]
