@@ -60,11 +60,14 @@ def translate(result: PreviewResult) -> TranslatedStack:
         elif res.package == "azure-native":
             found = azure.arm_type(res.type)
             if found is None:
-                _untranslatable(out, row, res, "no such resource in the azure-native SDK the gate was generated from")
+                why = ("ARM type unknown: not in the reviewed table (policies/translate/azure.py ARM_TYPES) and the "
+                       "SDK states no resource id path for it" if res.type in azure.api_versions()
+                       else "no such resource in the azure-native SDK the gate was generated from")
+                _untranslatable(out, row, res, why)
             else:
                 spec, reviewed = found
                 arm_docs.append((res, azure.resource(res, spec, location=regions.get(res.urn))))
-                _translated(row, "arm", spec.type + ("" if reviewed else " (ARM type by naming rule)"))
+                _translated(row, "arm", spec.type + ("" if reviewed else " (ARM type from the SDK's resource id path)"))
         elif res.package == "kubernetes":
             if res.type in kubernetes.NOT_RENDERED:
                 row.status, row.detail = "not-rendered", kubernetes.not_rendered_detail(res)

@@ -6,8 +6,10 @@ they differ from the wire names (``enableHttpsTrafficOnly`` is ARM's ``supportsH
 puts it back: ARM type, ``apiVersion`` (the SDK's default, from ``azure_schema.json``), ``name`` (``parent/child``
 for child resources), top-level envelope fields, everything else under ``properties`` with wire names.
 
-:data:`ARM_TYPES` is reviewed for the types the platform deploys; other tokens get the ARM type by naming rule
-(``Microsoft.<Namespace>/<camelCase plural>``), which the coverage row says.
+:data:`ARM_TYPES` is reviewed for the types the platform deploys (ARM type, path inputs, renames); other tokens take
+the ARM type from the resource id path the SDK states (``arm_paths`` in ``azure_schema.json``, see
+``generate_azure_schema``). A token with neither is untranslatable: the gate fails rather than guess a type by a
+naming rule (which typed Synapse firewall rules and web apps wrongly, so their checks never ran).
 """
 
 from __future__ import annotations
@@ -137,39 +139,43 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:web:WebApp": ArmType("Microsoft.Web/sites", ("name",)),
     "azure-native:web:WebAppSlot": ArmType("Microsoft.Web/sites/slots", ("name", "slot")),
     "azure-native:web:AppServicePlan": ArmType("Microsoft.Web/serverfarms", ("name",)),
+    "azure-native:compute:DiskEncryptionSet": ArmType("Microsoft.Compute/diskEncryptionSets", ("diskEncryptionSetName",)),
 }
 ATTACHED_CHILDREN: dict[str, tuple[str, ...]] = {
     "Microsoft.Synapse/workspaces": ("Microsoft.Synapse/workspaces/firewallRules",),
 }
 """Parent ARM type -> child types Checkov's ARM checks look for in the *parent's* ``dependsOn`` (CKV2_AZURE_19:
 a workspace "has IP firewall rules attached" when its ``dependsOn`` names one)."""
-_NAMESPACES = {
-    "resources": "Resources", "network": "Network", "containerservice": "ContainerService", "storage": "Storage",
-    "keyvault": "KeyVault", "managedidentity": "ManagedIdentity", "operationalinsights": "OperationalInsights",
-    "monitor": "Insights", "insights": "Insights", "authorization": "Authorization", "dbforpostgresql": "DBforPostgreSQL",
-    "dbformysql": "DBforMySQL", "redis": "Cache", "privatedns": "Network", "containerregistry": "ContainerRegistry",
-    "compute": "Compute",
-}
 _PATH_INPUTS = {"resourceGroupName"}
 
 
 @lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return json.loads(Path(__file__).with_name("azure_schema.json").read_text())
+
+
 def api_versions() -> dict[str, str]:
-    return json.loads(Path(__file__).with_name("azure_schema.json").read_text())["api_versions"]
+    return _schema()["api_versions"]
+
+
+def arm_paths() -> dict[str, str]:
+    """Token -> ARM resource id path, where the installed SDK states one (its import example)."""
+    return _schema().get("arm_paths", {})
 
 
 def arm_type(token: str) -> tuple[ArmType, bool] | None:
-    """(ARM type, reviewed?) of an azure-native token; None when the installed SDK has no such resource."""
+    """(ARM type, reviewed?) of an azure-native token: the reviewed table, else the SDK's resource id path; None
+    when neither knows the token (the gate reports it untranslatable)."""
+    from policies.translate.generate_azure_schema import arm_from_path
+
     if token in ARM_TYPES:
         return ARM_TYPES[token], True
-    if token not in api_versions():
+    parsed = arm_from_path(arm_paths().get(token, ""))
+    if parsed is None:
         return None
-    _, module, kind = token.split(":")
-    namespace = _NAMESPACES.get(module, module[:1].upper() + module[1:])
-    collection = kind[:1].lower() + kind[1:]
-    collection += "" if collection.endswith("s") else "es" if collection.endswith(("x", "ch", "sh")) else "s"
-    own = kind[:1].lower() + kind[1:] + "Name"
-    return ArmType(f"Microsoft.{namespace}/{collection}", (own,)), False
+    type_, inputs, fixed = parsed
+    return ArmType(type_, inputs, fixed_names=fixed, scope_input="resourceUri" if "{resourceUri}" in
+                   arm_paths()[token].split("/providers/")[0] else None), False
 
 
 def _drop_unknown(value: Any) -> Any:
