@@ -267,11 +267,14 @@ def resource(res: PreviewResource, spec: ArmType, location: str | None = None) -
     return doc
 
 
+@lru_cache(maxsize=1)
+def _located() -> frozenset[str]:
+    return frozenset(_schema().get("located", ()))
+
+
 def _takes_location(res: PreviewResource, spec: ArmType) -> bool:
-    """Top-level tracked resources take a location; child and extension resources inherit their parent's."""
-    if spec.scope_input or spec.type.count("/") > 1:
-        return False
-    return spec.type not in ("Microsoft.Authorization/roleAssignments",)
+    """Whether the SDK's constructor of the type takes a ``location`` (``located`` in ``azure_schema.json``)."""
+    return res.type in _located() and not spec.scope_input
 
 
 def resource_id(doc: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ azure-native 3.x pins one API version per resource; each resource's docstring sa
 (``pulumi import azure-native:web:WebApp name /subscriptions/.../providers/Microsoft.Web/sites/{name}``), the id
 path gives the ARM type exactly, parents and path inputs included (:func:`arm_from_path`); it goes to
 ``arm_paths``. The azure-native 3.29 Python SDK has no import examples (checked: not one of its 6,060 modules), so
-``arm_paths`` is empty for it and every type the gate translates is in the reviewed table of ``azure.py``; a type in
+``arm_paths`` is empty for it (``located``: the types whose constructor takes a ``location``, which the gate fills
+from the provider's configuration when the program leaves it out) and every type the gate translates is in the reviewed table of ``azure.py``; a type in
 neither is untranslatable (the gate fails), never typed by a naming rule.
 Read as source text (importing azure-native costs minutes).
 
@@ -23,6 +24,7 @@ from pathlib import Path
 OUT = Path(__file__).with_name("azure_schema.json")
 _TOKEN = re.compile(r"@pulumi\.type_token\(\"(azure-native:[^\"]+)\"\)\nclass \w+\(pulumi\.CustomResource\)")
 _VERSION = re.compile(r"Uses Azure REST API version ([0-9A-Za-z-]+)\.")
+_LOCATION_ARG = re.compile(r"\n\s+location: pulumi\.Input\[")
 _IMPORT = re.compile(r"pulumi import (azure-native:[A-Za-z0-9]+:[A-Za-z0-9]+) \S+ (/\S+)")
 
 
@@ -46,6 +48,7 @@ def arm_from_path(path: str) -> tuple[str, tuple[str, ...], tuple[str | None, ..
 def generate(sdk_root: Path) -> dict[str, object]:
     versions: dict[str, str] = {}
     paths: dict[str, str] = {}
+    located: list[str] = []
     for path in sorted(sdk_root.glob("*/*.py")):
         if path.name.startswith(("_", "get_", "list_")) or path.name == "outputs.py":
             continue
@@ -54,12 +57,14 @@ def generate(sdk_root: Path) -> dict[str, object]:
         version = _VERSION.search(text)
         if token and version:
             versions[token.group(1)] = version.group(1)
+            if _LOCATION_ARG.search(text):
+                located.append(token.group(1))
         for found in _IMPORT.finditer(text):
             if token and found.group(1) == token.group(1) and arm_from_path(found.group(2)):
                 paths[found.group(1)] = found.group(2)
     plugin = json.loads((sdk_root / "pulumi-plugin.json").read_text())
     return {"generated_from": f"azure-native {plugin['version']}", "api_versions": dict(sorted(versions.items())),
-            "arm_paths": dict(sorted(paths.items()))}
+            "arm_paths": dict(sorted(paths.items())), "located": sorted(located)}
 
 
 def sdk_root() -> Path:
