@@ -171,6 +171,8 @@ def _scan(results: dict[str, PreviewResult], root: Path) -> dict[str, dict[str, 
 def test_checkov_flags_allow_all_synapse_rule_and_http_web_app(tmp_path):
     found = _scan({"az": _synapse_and_webapp()}, tmp_path)
     assert "CKV2_AZURE_19" in found["Microsoft.Synapse/workspaces.synws"]["failed"]
+    # the SQL pool graph checks (alert policy, vulnerability assessment, ...) key on workspaces/sqlPools
+    assert len(found["Microsoft.Synapse/workspaces/sqlPools.synws/pool1"]["failed"]) >= 3
     assert "CKV_AZURE_14" in found["Microsoft.Web/sites.app-mlops"]["failed"]  # AppServiceHTTPSOnly
     assert len(found["Microsoft.Web/sites.app-mlops"]["passed"] | found["Microsoft.Web/sites.app-mlops"]["failed"]) >= 15
 
