@@ -11,6 +11,8 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,10 +23,11 @@ PROJECT = "mlops"
 
 REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
-DEFAULT_ALLOWED_REGIONS: dict[str, tuple[str, ...]] = {
-    "aws": ("me-central-1",),
-    "azure": ("uaenorth",),
-}
+TARGETS = ("aws", "azure", "onprem")
+RESIDENCY_POLICY = Path(__file__).resolve().parents[1] / "policies" / "residency.yaml"
+"""The organisation's data-residency policy: allowed regions (aws), locations (azure) and sites (onprem) per
+target. A stack's ``mlops:residency.allowedRegions`` may only narrow its target's list."""
+RESIDENCY_KEY = f"{PROJECT}:residency.allowedRegions"
 SECRET_KEYS = ("kubeconfig", "nodeSshPrivateKey", "clusterJoinToken")
 """Config keys that must be Pulumi secrets (``secure:`` in the stack file), never plaintext."""
 
@@ -33,6 +36,50 @@ _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
 
 class ConfigError(Exception):
     """Stack configuration that cannot be deployed. The message is meant for the user, as is."""
+
+
+def load_residency_policy(path: Path | str = RESIDENCY_POLICY) -> dict[str, tuple[str, ...]]:
+    """``{target: allowed regions}`` from the organisation policy file; :class:`ConfigError` naming the file when it
+    is missing or malformed (every target listed, each a list of non-empty strings)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: the organisation residency policy cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: the organisation residency policy is not valid YAML: {exc}") from None
+    regions = raw.get("allowedRegions") if isinstance(raw, dict) else None
+    if not isinstance(regions, dict):
+        raise ConfigError(f"{path}: the organisation residency policy needs a mapping allowedRegions: "
+                          f"{{{', '.join(f'{t}: [...]' for t in TARGETS)}}}")
+    policy: dict[str, tuple[str, ...]] = {}
+    for target in TARGETS:
+        value = regions.get(target)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{path}: allowedRegions.{target} = {value!r}: must be a list of region names "
+                              f"(an empty list allows nothing for that target)")
+        policy[target] = tuple(value)
+    unknown = sorted(set(regions) - set(TARGETS))
+    if unknown:
+        raise ConfigError(f"{path}: allowedRegions has unknown target(s) {', '.join(map(str, unknown))}; "
+                          f"targets: {', '.join(TARGETS)}")
+    return policy
+
+
+@lru_cache(maxsize=1)
+def organisation_regions() -> dict[str, tuple[str, ...]]:
+    """The organisation policy (:data:`RESIDENCY_POLICY`), read once."""
+    return load_residency_policy()
+
+
+def __getattr__(name: str) -> Any:
+    # ``DEFAULT_ALLOWED_REGIONS`` is the organisation policy, read lazily so a broken policy file is reported as a
+    # ConfigError where it is used, not as an import failure.
+    if name == "DEFAULT_ALLOWED_REGIONS":
+        return organisation_regions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SecretValue:
@@ -327,9 +374,10 @@ class StackConfig(_Model):
 
     @property
     def allowed_regions(self) -> tuple[str, ...]:
+        """The stack's own list (validated to be within the organisation's), else the organisation's."""
         if self.residency.allowed_regions:
             return tuple(self.residency.allowed_regions)
-        return DEFAULT_ALLOWED_REGIONS.get(self.target, ())
+        return organisation_regions().get(self.target, ())
 
     @property
     def gpu_pools(self) -> list[NodePool]:
@@ -377,6 +425,14 @@ def validate(raw: Mapping[str, Any], stack_file: str) -> StackConfig:
             shown = f" = {value!r}" if value is not None and not isinstance(value, (dict, list, SecretValue)) else ""
             lines.append(f"{stack_file}: {key}{shown}: {msg}")
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(lines)) from None
+    organisation = organisation_regions().get(cfg.target, ())
+    wider = [r for r in cfg.residency.allowed_regions if r not in organisation]
+    if wider:
+        raise ConfigError(
+            f"{stack_file}: {RESIDENCY_KEY} = {cfg.residency.allowed_regions!r}: {', '.join(map(repr, wider))} "
+            f"not allowed by the organisation residency policy ({RESIDENCY_POLICY.name} under policies/) for target "
+            f"{cfg.target}; allowed values: {', '.join(organisation) or '(none)'}. A stack may only narrow that list."
+        )
     if cfg.region not in cfg.allowed_regions:
         allowed = ", ".join(cfg.allowed_regions) or "(none listed under mlops:residency.allowedRegions)"
         raise ConfigError(

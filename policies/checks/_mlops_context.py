@@ -37,6 +37,9 @@ CONTEXT_FILE = "mlops-context.cfg"
 ROOT_ENV = "MLOPS_GATE_ROOT"
 
 DEFAULT_ALLOWED_REGIONS: dict[str, tuple[str, ...]] = {"aws": ("me-central-1",), "azure": ("uaenorth",)}
+"""Fallback for a bare scan with no context file: the organisation policy's aws/azure lists
+(``policies/residency.yaml``; Checkov cannot read this project's files, so they are copied here and a test keeps
+them equal)."""
 DEFAULT_REQUIRED_TAGS: tuple[str, ...] = ("owner", "cost-center", "data-classification")
 DEFAULT_GPU_TAINT: dict[str, str] = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")

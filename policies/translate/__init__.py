@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from infra.preview.model import PreviewResource, PreviewResult, component_of
+from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, component_of
 from policies.translate import aws, azure, exceptions, kubernetes
 from policies.translate.model import CoverageRow, Origin, TranslatedStack
 
@@ -30,7 +30,7 @@ ARM_FILE = "arm.json"
 CHECKED_PACKAGES = ("aws", "azure-native", "kubernetes")
 """Providers Checkov has checks for: their resources must translate or the gate fails."""
 
-__all__ = ["translate", "translate_all", "stack_context", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
+__all__ = ["translate", "translate_all", "stack_context", "effective_regions", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
 
 
 def translate_all(results: Iterable[PreviewResult]) -> list[TranslatedStack]:
@@ -53,6 +53,7 @@ def translate(result: PreviewResult, *, today: dt.date | None = None) -> Transla
             children[res.parent] = children.get(res.parent, 0) + 1
     index = result.by_urn()
     context = stack_context(result)
+    regions = effective_regions(result)
     aws_rows: list[tuple[PreviewResource, str]] = []
     arm_docs: list[tuple[PreviewResource, dict[str, Any]]] = []
     k8s_docs: list[tuple[PreviewResource, dict[str, Any]]] = []
@@ -78,11 +79,14 @@ def translate(result: PreviewResult, *, today: dt.date | None = None) -> Transla
         elif res.package == "azure-native":
             found = azure.arm_type(res.type)
             if found is None:
-                _untranslatable(out, row, res, "no such resource in the azure-native SDK the gate was generated from")
+                why = ("ARM type unknown: not in the reviewed table (policies/translate/azure.py ARM_TYPES) and the "
+                       "SDK states no resource id path for it" if res.type in azure.api_versions()
+                       else "no such resource in the azure-native SDK the gate was generated from")
+                _untranslatable(out, row, res, why)
             else:
                 spec, reviewed = found
-                arm_docs.append((res, azure.resource(res, spec)))
-                _translated(row, "arm", spec.type + ("" if reviewed else " (ARM type by naming rule)"))
+                arm_docs.append((res, azure.resource(res, spec, location=regions.get(res.urn))))
+                _translated(row, "arm", spec.type + ("" if reviewed else " (ARM type from the SDK's resource id path)"))
         elif res.package == "kubernetes":
             if kubernetes.is_patch(res.type) and kubernetes.api_version_kind(res.type) is not None:
                 k8s_docs.append((res, kubernetes.manifest(res)))
@@ -96,8 +100,9 @@ def translate(result: PreviewResult, *, today: dt.date | None = None) -> Transla
             row.detail = f"Checkov has no checks for provider {res.package!r}"
 
     origin = _origin_factory(result, index)
+    azure.link(arm_docs)
     if aws_rows:
-        out.files[TFPLAN_FILE] = _terraform_plan(aws_rows, index, context, out, origin)
+        out.files[TFPLAN_FILE] = _terraform_plan(aws_rows, index, context, regions, out, origin)
     for n, docs in enumerate(_split_duplicates(arm_docs, azure.checkov_id), start=1):
         name = ARM_FILE if n == 1 else f"arm-{n}.json"
         out.files[name] = azure.template([doc for _, doc in docs])
@@ -160,7 +165,7 @@ def _origin_factory(result: PreviewResult, index: dict[str, PreviewResource]) ->
 
 
 def _terraform_plan(rows: list[tuple[PreviewResource, str]], index: dict[str, PreviewResource],
-                    context: dict[str, Any], out: TranslatedStack, origin: Any) -> dict[str, Any]:
+                    context: dict[str, Any], regions: dict[str, str | None], out: TranslatedStack, origin: Any) -> dict[str, Any]:
     taken: set[str] = set()
     named: list[tuple[PreviewResource, str, str]] = []
     addresses: dict[str, str] = {}
@@ -176,8 +181,10 @@ def _terraform_plan(rows: list[tuple[PreviewResource, str]], index: dict[str, Pr
     values: dict[str, dict[str, Any]] = {}
     for res, _type, _name in named:
         converted = aws.convert(res.inputs, aws._props(res.type))
-        if context.get("target") == "aws" and context.get("region") and "region" not in converted:
-            converted["region"] = context["region"]
+        # The resolved region; for a resource that resolves none, the stack's own (mlops:region) as before.
+        region = regions.get(res.urn) or (context.get("region") if context.get("target") == "aws" else None)
+        if region and "region" not in converted:
+            converted["region"] = region
         values[res.urn] = converted
     exprs = {res.urn: aws.expressions(res, values[res.urn], addresses, index) for res, _t, _n in named}
     for res, _type, _name in named:
@@ -204,14 +211,24 @@ def _split_duplicates(docs: list[tuple[PreviewResource, dict[str, Any]]], key: A
 
 def stack_context(result: PreviewResult) -> dict[str, Any]:
     """The facts custom checks need: from ``result.context`` (the gate fills it from the stack config), else the
-    platform defaults (``infra.config``), with target and region inferred from the resources."""
+    platform defaults (``infra.config``), with target and region inferred from the resources.
+
+    Allowed regions: the organisation policy's list for the target (``policies/residency.yaml``), narrowed to the
+    stack's own ``allowed_regions`` when it gives some: a stack can never widen it (the intersection; a stack whose
+    list has nothing in common with the policy allows nothing, so every regional resource fails)."""
     from components.gpu import GPU_TAINT
-    from infra.config import DEFAULT_ALLOWED_REGIONS, REQUIRED_TAGS
+    from infra.config import REQUIRED_TAGS, organisation_regions
 
     given = dict(result.context or {})
     target = given.get("target") or _infer_target(result)
     region = given.get("region") or _infer_region(result)
-    allowed = given.get("allowed_regions") or list(DEFAULT_ALLOWED_REGIONS.get(target, ()))
+    organisation = list(organisation_regions().get(target, ()))
+    stack_list = given.get("allowed_regions")
+    if stack_list:
+        own = {str(r).replace(" ", "").lower() for r in stack_list}
+        allowed = [r for r in organisation if r.replace(" ", "").lower() in own]
+    else:
+        allowed = organisation
     return {
         "stack": result.stack,
         "target": target,
@@ -227,14 +244,48 @@ def _infer_target(result: PreviewResult) -> str:
     return "aws" if "aws" in packages else "azure" if "azure-native" in packages else "onprem"
 
 
-def _infer_region(result: PreviewResult) -> str | None:
+REGION_INPUT = {"aws": "region", "azure-native": "location"}
+"""Per package: the resource input, and the provider configuration key, that says where a resource is created."""
+
+
+def effective_regions(result: PreviewResult) -> dict[str, str | None]:
+    """URN -> where each ``aws``/``azure-native`` resource is created: its own ``region``/``location`` input, else
+    its explicit provider's configuration (``provider`` is ``<provider urn>::<id>``; the provider is a
+    ``pulumi:providers:<package>`` resource of the preview), else the default provider's configuration
+    (``result.provider_defaults``, from the stack config's ``aws:region`` / ``azure-native:location``)."""
+    index = result.by_urn()
+    out: dict[str, str | None] = {}
     for res in result.resources:
-        if res.package == "aws" and isinstance(res.inputs.get("region"), str):
-            return res.inputs["region"]
+        key = REGION_INPUT.get(res.package)
+        if key is None or not res.custom or res.type.startswith("pulumi:providers:"):
+            continue
+        own = res.inputs.get(key)
+        if _known(own):
+            out[res.urn] = own
+            continue
+        provider = index.get((res.provider or "").rsplit("::", 1)[0]) if res.provider else None
+        if provider is not None and provider.type == f"pulumi:providers:{res.package}":
+            configured = provider.inputs.get(key)
+            out[res.urn] = configured if _known(configured) else None
+            continue
+        default = (result.provider_defaults or {}).get(res.package, {}).get(key)
+        out[res.urn] = default if _known(default) else None
+    return out
+
+
+def _known(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value != UNKNOWN
+
+
+def _infer_region(result: PreviewResult) -> str | None:
+    regions = effective_regions(result)
+    for res in result.resources:
+        if res.package == "aws" and regions.get(res.urn):
+            return regions[res.urn]
         if res.package == "aws" and isinstance(res.outputs.get("arn"), str) and res.outputs["arn"].count(":") >= 5:
             region = res.outputs["arn"].split(":")[3]
             if region:
                 return region
-        if res.package == "azure-native" and isinstance(res.inputs.get("location"), str):
-            return res.inputs["location"]
+        if res.package == "azure-native" and regions.get(res.urn):
+            return regions[res.urn]
     return None

@@ -6,8 +6,10 @@ they differ from the wire names (``enableHttpsTrafficOnly`` is ARM's ``supportsH
 puts it back: ARM type, ``apiVersion`` (the SDK's default, from ``azure_schema.json``), ``name`` (``parent/child``
 for child resources), top-level envelope fields, everything else under ``properties`` with wire names.
 
-:data:`ARM_TYPES` is reviewed for the types the platform deploys; other tokens get the ARM type by naming rule
-(``Microsoft.<Namespace>/<camelCase plural>``), which the coverage row says.
+:data:`ARM_TYPES` is reviewed for the types the platform deploys (ARM type, path inputs, renames); other tokens take
+the ARM type from the resource id path the SDK states (``arm_paths`` in ``azure_schema.json``, see
+``generate_azure_schema``). A token with neither is untranslatable: the gate fails rather than guess a type by a
+naming rule (which typed Synapse firewall rules and web apps wrongly, so their checks never ran).
 """
 
 from __future__ import annotations
@@ -128,34 +130,52 @@ ARM_TYPES: dict[str, ArmType] = {
     ),
     "azure-native:redis:Redis": ArmType("Microsoft.Cache/redis", ("name",)),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),
+    # Types the naming rule gets wrong (ARM paths checked against the Azure REST specs / Checkov's ARM checks).
+    "azure-native:synapse:Workspace": ArmType("Microsoft.Synapse/workspaces", ("workspaceName",)),
+    "azure-native:synapse:IpFirewallRule": ArmType(
+        "Microsoft.Synapse/workspaces/firewallRules", ("workspaceName", "ruleName")
+    ),
+    "azure-native:synapse:SqlPool": ArmType("Microsoft.Synapse/workspaces/sqlPools", ("workspaceName", "sqlPoolName")),
+    "azure-native:web:WebApp": ArmType("Microsoft.Web/sites", ("name",)),
+    "azure-native:web:WebAppSlot": ArmType("Microsoft.Web/sites/slots", ("name", "slot")),
+    "azure-native:web:AppServicePlan": ArmType("Microsoft.Web/serverfarms", ("name",)),
+    "azure-native:compute:DiskEncryptionSet": ArmType("Microsoft.Compute/diskEncryptionSets", ("diskEncryptionSetName",)),
 }
-_NAMESPACES = {
-    "resources": "Resources", "network": "Network", "containerservice": "ContainerService", "storage": "Storage",
-    "keyvault": "KeyVault", "managedidentity": "ManagedIdentity", "operationalinsights": "OperationalInsights",
-    "monitor": "Insights", "insights": "Insights", "authorization": "Authorization", "dbforpostgresql": "DBforPostgreSQL",
-    "dbformysql": "DBforMySQL", "redis": "Cache", "privatedns": "Network", "containerregistry": "ContainerRegistry",
-    "compute": "Compute",
+ATTACHED_CHILDREN: dict[str, tuple[str, ...]] = {
+    "Microsoft.Synapse/workspaces": ("Microsoft.Synapse/workspaces/firewallRules",),
 }
+"""Parent ARM type -> child types Checkov's ARM checks look for in the *parent's* ``dependsOn`` (CKV2_AZURE_19:
+a workspace "has IP firewall rules attached" when its ``dependsOn`` names one)."""
 _PATH_INPUTS = {"resourceGroupName"}
 
 
 @lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return json.loads(Path(__file__).with_name("azure_schema.json").read_text())
+
+
 def api_versions() -> dict[str, str]:
-    return json.loads(Path(__file__).with_name("azure_schema.json").read_text())["api_versions"]
+    return _schema()["api_versions"]
+
+
+def arm_paths() -> dict[str, str]:
+    """Token -> ARM resource id path, where the installed SDK states one (its import example)."""
+    return _schema().get("arm_paths", {})
 
 
 def arm_type(token: str) -> tuple[ArmType, bool] | None:
-    """(ARM type, reviewed?) of an azure-native token; None when the installed SDK has no such resource."""
+    """(ARM type, reviewed?) of an azure-native token: the reviewed table, else the SDK's resource id path; None
+    when neither knows the token (the gate reports it untranslatable)."""
+    from policies.translate.generate_azure_schema import arm_from_path
+
     if token in ARM_TYPES:
         return ARM_TYPES[token], True
-    if token not in api_versions():
+    parsed = arm_from_path(arm_paths().get(token, ""))
+    if parsed is None:
         return None
-    _, module, kind = token.split(":")
-    namespace = _NAMESPACES.get(module, module[:1].upper() + module[1:])
-    collection = kind[:1].lower() + kind[1:]
-    collection += "" if collection.endswith("s") else "es" if collection.endswith(("x", "ch", "sh")) else "s"
-    own = kind[:1].lower() + kind[1:] + "Name"
-    return ArmType(f"Microsoft.{namespace}/{collection}", (own,)), False
+    type_, inputs, fixed = parsed
+    return ArmType(type_, inputs, fixed_names=fixed, scope_input="resourceUri" if "{resourceUri}" in
+                   arm_paths()[token].split("/providers/")[0] else None), False
 
 
 def _drop_unknown(value: Any) -> Any:
@@ -219,8 +239,12 @@ def _scoped(scope: Any, type_: str, name: str) -> tuple[str, str] | None:
     return f"{parent_type}/providers/{ext_type.lower()}", f"{parent_name}/{ext_namespace}/{name}"
 
 
-def resource(res: PreviewResource, spec: ArmType) -> dict[str, Any]:
+def resource(res: PreviewResource, spec: ArmType, location: str | None = None) -> dict[str, Any]:
+    """The ARM resource; ``location`` is the effective location (the resource's own, else its provider's), written
+    when the resource has none of its own and its type takes one (not child or extension resources)."""
     inputs = _drop_unknown(_rename(res.inputs, spec.renames))
+    if location and "location" not in inputs and _takes_location(res, spec):
+        inputs["location"] = location
     skip = _PATH_INPUTS | set(spec.name_inputs)
     type_, name = spec.type, resource_name(res, spec)
     if spec.scope_input:
@@ -241,6 +265,44 @@ def resource(res: PreviewResource, spec: ArmType) -> dict[str, Any]:
             properties[key] = value
     doc["properties"] = properties
     return doc
+
+
+@lru_cache(maxsize=1)
+def _located() -> frozenset[str]:
+    return frozenset(_schema().get("located", ()))
+
+
+def _takes_location(res: PreviewResource, spec: ArmType) -> bool:
+    """Whether the SDK's constructor of the type takes a ``location`` (``located`` in ``azure_schema.json``)."""
+    return res.type in _located() and not spec.scope_input
+
+
+def resource_id(doc: dict[str, Any]) -> str:
+    """``[resourceId('<type>', '<full name>')]``: the whole ``parent/child`` name as one argument, which is how
+    Checkov's ARM graph resolves a ``dependsOn`` entry to a resource (it reads the second argument)."""
+    return f"[resourceId('{doc['type']}', '{doc['name']}')]"
+
+
+def link(docs: list[tuple[PreviewResource, dict[str, Any]]]) -> None:
+    """Write ``dependsOn`` from the preview's dependencies (``property_dependencies``, then ``dependencies``), so
+    Checkov's graph links resources that refer to each other; and list the children Checkov's checks expect on the
+    parent (:data:`ATTACHED_CHILDREN`)."""
+    by_urn = {res.urn: doc for res, doc in docs}
+    by_type_name = {(doc["type"], doc["name"]): doc for _, doc in docs}
+    for res, doc in docs:
+        urns = [u for deps in res.property_dependencies.values() for u in deps] + list(res.dependencies)
+        # Resource groups are the deployment's scope, not resources of the template to wait for.
+        refs = [resource_id(by_urn[u]) for u in dict.fromkeys(urns)
+                if u in by_urn and by_urn[u] is not doc and by_urn[u]["type"] != "Microsoft.Resources/resourceGroups"]
+        if refs:
+            doc["dependsOn"] = list(dict.fromkeys([*doc.get("dependsOn", []), *refs]))
+    for _, doc in docs:
+        if doc["type"].count("/") < 2 or "/providers/" in doc["type"]:
+            continue
+        parent_type, parent_name = doc["type"].rsplit("/", 1)[0], doc["name"].rsplit("/", 1)[0]
+        parent = by_type_name.get((parent_type, parent_name))
+        if parent is not None and doc["type"] in ATTACHED_CHILDREN.get(parent_type, ()):
+            parent["dependsOn"] = list(dict.fromkeys([*parent.get("dependsOn", []), resource_id(doc)]))
 
 
 def template(resources: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,15 @@
-"""Generate ``azure_schema.json``: the default Azure REST API version of every azure-native resource type.
+"""Generate ``azure_schema.json``: the default Azure REST API version of every azure-native resource type, and its
+ARM resource id path where the SDK states one.
 
 azure-native 3.x pins one API version per resource; each resource's docstring says "Uses Azure REST API version
-...". The ARM template needs it as ``apiVersion``. Read as source text (importing azure-native costs minutes).
+...". The ARM template needs it as ``apiVersion``. Where a docstring carries an import example
+(``pulumi import azure-native:web:WebApp name /subscriptions/.../providers/Microsoft.Web/sites/{name}``), the id
+path gives the ARM type exactly, parents and path inputs included (:func:`arm_from_path`); it goes to
+``arm_paths``. The azure-native 3.29 Python SDK has no import examples (checked: not one of its 6,060 modules), so
+``arm_paths`` is empty for it (``located``: the types whose constructor takes a ``location``, which the gate fills
+from the provider's configuration when the program leaves it out) and every type the gate translates is in the reviewed table of ``azure.py``; a type in
+neither is untranslatable (the gate fails), never typed by a naming rule.
+Read as source text (importing azure-native costs minutes).
 
 Run: ``.venv/bin/python -m policies.translate.generate_azure_schema`` (rewrites the committed data file).
 """
@@ -16,10 +24,31 @@ from pathlib import Path
 OUT = Path(__file__).with_name("azure_schema.json")
 _TOKEN = re.compile(r"@pulumi\.type_token\(\"(azure-native:[^\"]+)\"\)\nclass \w+\(pulumi\.CustomResource\)")
 _VERSION = re.compile(r"Uses Azure REST API version ([0-9A-Za-z-]+)\.")
+_LOCATION_ARG = re.compile(r"\n\s+location: pulumi\.Input\[")
+_IMPORT = re.compile(r"pulumi import (azure-native:[A-Za-z0-9]+:[A-Za-z0-9]+) \S+ (/\S+)")
+
+
+def arm_from_path(path: str) -> tuple[str, tuple[str, ...], tuple[str | None, ...]] | None:
+    """``/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{name}/slots/{slot}`` ->
+    (``Microsoft.Web/sites/slots``, path inputs ``("name", "slot")``, fixed names ``(None, None)``); a literal
+    segment (``blobServices/default``) is a fixed name with an empty input. Extension resources
+    (``/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}``) give their own type. ``None`` when
+    the path has no ``/providers/`` part or an odd number of type/name segments."""
+    if "/providers/" not in path:
+        return None
+    namespace, *rest = path.rsplit("/providers/", 1)[1].strip("/").split("/")
+    if not rest or len(rest) % 2:
+        return None
+    types, names = rest[0::2], rest[1::2]
+    inputs = tuple(n[1:-1] if n.startswith("{") and n.endswith("}") else "" for n in names)
+    fixed = tuple(None if n.startswith("{") else n for n in names)
+    return "/".join([namespace, *types]), inputs, fixed
 
 
 def generate(sdk_root: Path) -> dict[str, object]:
     versions: dict[str, str] = {}
+    paths: dict[str, str] = {}
+    located: list[str] = []
     for path in sorted(sdk_root.glob("*/*.py")):
         if path.name.startswith(("_", "get_", "list_")) or path.name == "outputs.py":
             continue
@@ -28,8 +57,14 @@ def generate(sdk_root: Path) -> dict[str, object]:
         version = _VERSION.search(text)
         if token and version:
             versions[token.group(1)] = version.group(1)
+            if _LOCATION_ARG.search(text):
+                located.append(token.group(1))
+        for found in _IMPORT.finditer(text):
+            if token and found.group(1) == token.group(1) and arm_from_path(found.group(2)):
+                paths[found.group(1)] = found.group(2)
     plugin = json.loads((sdk_root / "pulumi-plugin.json").read_text())
-    return {"generated_from": f"azure-native {plugin['version']}", "api_versions": dict(sorted(versions.items()))}
+    return {"generated_from": f"azure-native {plugin['version']}", "api_versions": dict(sorted(versions.items())),
+            "arm_paths": dict(sorted(paths.items())), "located": sorted(located)}
 
 
 def sdk_root() -> Path:
