@@ -35,6 +35,22 @@ def gate(
         Path | None, typer.Option("--suppressions", help="Folder of suppression files (default policies/suppressions).")
     ] = None,
     show_passed: Annotated[bool, typer.Option("--show-passed", help="List passed checks in the terminal too.")] = False,
+    allow_unscanned: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-unscanned",
+            help="Provider package (e.g. gcp, azure, aws-native) whose resources the gate cannot translate may go "
+            "unscanned; listed as 'unscanned' in every report (repeatable).",
+        ),
+    ] = None,
+    allow_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown",
+            help="Inputs unknown before deployment (other than references to other resources) do not fail the "
+            "gate; they are listed in every report.",
+        ),
+    ] = False,
 ) -> None:
     """Gate stacks with Checkov and this project's policies, offline: exit 0 pass, 1 violations, 2 gate error."""
     from infra.cli import console, fail
@@ -65,7 +81,14 @@ def gate(
         results = collect_inputs(
             stacks=stack, all_stacks=all_stacks, program=program, preview_json=preview_json, stack_export=stack_export
         )
-        report = run_gate(results, suppressions_dir=suppressions, timeout_s=timeout, warm=warm)
+        report = run_gate(
+            results,
+            suppressions_dir=suppressions,
+            timeout_s=timeout,
+            warm=warm,
+            allow_unscanned=list(allow_unscanned or []),
+            allow_unknown=allow_unknown,
+        )
     except GateError as exc:
         raise fail(f"the gate could not do its job: {exc}") from None
     finally:

@@ -24,15 +24,22 @@ TFPLAN_FILE = "tfplan.json"
 ARM_FILE = "arm.json"
 CHECKED_PACKAGES = ("aws", "azure-native", "kubernetes")
 """Providers Checkov has checks for: their resources must translate or the gate fails."""
+NO_SECURITY_SURFACE = ("random",)
+"""Provider packages whose resources create nothing reachable (random values held in the state): the only ones
+that may be "no-checks" without a flag. Deliberately short: ``tls`` holds private keys, ``command`` runs arbitrary
+commands, classic ``azure``/``aws-native``/``gcp`` create real infrastructure. Any other package's custom
+resource is an error unless ``mlops gate --allow-unscanned PACKAGE`` names it."""
 
 __all__ = ["translate", "translate_all", "stack_context", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
 
 
-def translate_all(results: Iterable[PreviewResult]) -> list[TranslatedStack]:
-    return [translate(r) for r in results]
+def translate_all(results: Iterable[PreviewResult], *, allow_unscanned: Iterable[str] = ()) -> list[TranslatedStack]:
+    allowed = tuple(allow_unscanned)
+    return [translate(r, allow_unscanned=allowed) for r in results]
 
 
-def translate(result: PreviewResult) -> TranslatedStack:
+def translate(result: PreviewResult, *, allow_unscanned: Iterable[str] = ()) -> TranslatedStack:
+    allowed = set(allow_unscanned)
     out = TranslatedStack(stack=result.stack, source=result.source)
     index = result.by_urn()
     context = stack_context(result)
@@ -74,8 +81,19 @@ def translate(result: PreviewResult) -> TranslatedStack:
             else:
                 k8s_docs.append((res, kubernetes.manifest(res)))
                 _translated(row, "kubernetes", "")
+        elif res.package in NO_SECURITY_SURFACE:
+            row.detail = f"provider {res.package!r} creates nothing with a security surface"
+        elif res.package in allowed:
+            row.status = "unscanned"
+            row.detail = f"the gate has no translation for provider {res.package!r}; --allow-unscanned {res.package} allowed it"
         else:
-            row.detail = f"Checkov has no checks for provider {res.package!r}"
+            row.status = "untranslatable"
+            row.detail = f"the gate has no translation for provider {res.package!r}"
+            out.errors.append(
+                f"{out.source or out.stack}: {res.type} {res.name!r} ({res.urn}) is not scanned: the gate has no "
+                f"translation for provider {res.package!r}; pass --allow-unscanned {res.package} to accept that "
+                "explicitly"
+            )
 
     origin = _origin_factory(result, index)
     if aws_rows:
