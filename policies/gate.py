@@ -19,7 +19,7 @@ from policies.suppressions import Suppression
 
 if TYPE_CHECKING:
     from policies.checkov_runner import CheckResult, WarmCheckov
-    from policies.translate.model import CoverageRow, TranslatedStack
+    from policies.translate.model import CoverageRow, TranslatedStack, UnknownValue
 
 EXIT_PASS, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 STATUS_RANK = {"FAILED": 0, "SUPPRESSED": 1, "PASSED": 2}
@@ -61,6 +61,8 @@ class StackReport:
     coverage: list[CoverageRow] = field(default_factory=list)
     """CoverageRow records from translation."""
     resources_sent: int = 0
+    unknown: list[UnknownValue] = field(default_factory=list)
+    """Unknown inputs of translated resources (references set to a placeholder, settings left out)."""
 
     def check_statuses(self) -> dict[str, str]:
         """check id -> worst status on this stack, in the compliance vocabulary (failed / suppressed / passed)."""
@@ -169,6 +171,15 @@ def run_gate(
     errors = [e for t in translated for e in t.errors]
     if errors:
         raise GateError("resources that must be gated cannot be translated for Checkov:\n  " + "\n  ".join(errors))
+    unknown = [u for t in translated for u in t.unknown_settings]
+    if unknown and not allow_unknown:
+        shown = "\n  ".join(f"{u.type} {u.name!r}: {u.path}" for u in unknown[:30])
+        more = f"\n  ... and {len(unknown) - 30} more" if len(unknown) > 30 else ""
+        raise GateError(
+            "inputs unknown before deployment cannot be checked (the checks would judge them as unset):\n  "
+            f"{shown}{more}\n"
+            "pass --allow-unknown to gate anyway; every report then lists them"
+        )
     if sum(t.resource_count() for t in translated) == 0:
         raise GateError(
             "nothing was scanned: no resource of "
@@ -211,7 +222,9 @@ def assemble(
     active = [s for s in rules if not s.expired(today) and s not in unapproved]
     used: set[tuple[str, int]] = set()
     reports = {
-        t.stack: StackReport(t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count())
+        t.stack: StackReport(
+            t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count(), unknown=list(t.unknown)
+        )
         for t in translated
     }
     worst: dict[tuple[str, str, str], CheckResult] = {}

@@ -12,12 +12,14 @@ is imported, so this runs fast and inside the policy pack's environment.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from infra.preview.model import PreviewResource, PreviewResult, component_of
+from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, component_of
 from policies.translate import aws, azure, kubernetes
-from policies.translate.model import CoverageRow, Origin, TranslatedStack
+from policies.translate.model import CoverageRow, Origin, TranslatedStack, UnknownValue
 
 CONTEXT_FILE = "mlops-context.cfg"
 TFPLAN_FILE = "tfplan.json"
@@ -48,6 +50,8 @@ def translate(result: PreviewResult, *, allow_unscanned: Iterable[str] = ()) -> 
     k8s_docs: list[tuple[PreviewResource, dict[str, Any]]] = []
 
     for res in sorted(result.resources, key=lambda r: r.urn):
+        if res.custom and res.package in CHECKED_PACKAGES:
+            res = _resolve_unknowns(res, index, out)
         row = CoverageRow(urn=res.urn, type=res.type, package=res.package, status="no-checks")
         out.coverage.append(row)
         if res.type == "pulumi:pulumi:Stack":
@@ -110,6 +114,44 @@ def translate(result: PreviewResult, *, allow_unscanned: Iterable[str] = ()) -> 
             out.origins[(name, ident)] = origin(res)
     out.files[CONTEXT_FILE] = context
     return out
+
+
+REFERENCE_KEY = re.compile(r"(^(id|ids|arn|arns|name|names|uri|url|endpoint)$|(Id|Ids|ID|IDs|Arn|Arns|ARN|Name|Names|Uri|"
+                           r"Uris|URI|Url|Urls|URL|Endpoint|Endpoints)$)")
+"""Leaf input names that hold a reference to another resource (its id, ARN, name, address), not a setting."""
+
+
+def _leaf_key(path: str) -> str:
+    return re.sub(r"(\[\d+\])+$", "", path).rsplit(".", 1)[-1]
+
+
+def _resolve_unknowns(res: PreviewResource, index: dict[str, PreviewResource], out: TranslatedStack) -> PreviewResource:
+    """Unknown inputs: a reference (leaf key such as ``subnetId`` / ``roleArn`` whose top-level input depends on
+    another resource) becomes ``${known after apply: <resource>}`` so existence checks see it set; any other unknown
+    is recorded as a setting the checks cannot judge (the gate fails unless --allow-unknown) and left out."""
+    found: list[UnknownValue] = []
+
+    def walk(value: Any, path: str, top: str) -> Any:
+        if isinstance(value, str) and value == UNKNOWN:
+            deps = res.property_dependencies.get(top) or []
+            if deps and REFERENCE_KEY.search(_leaf_key(path)):
+                target = index.get(deps[0])
+                text = f"${{known after apply: {target.name if target else deps[0].rsplit('::', 1)[-1]}}}"
+                found.append(UnknownValue(res.urn, res.name, res.type, path, text))
+                return text
+            found.append(UnknownValue(res.urn, res.name, res.type, path))
+            return value
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}", top) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}[{i}]", top) for i, v in enumerate(value)]
+        return value
+
+    inputs = {key: walk(value, key, key) for key, value in res.inputs.items()}
+    if not found:
+        return res
+    out.unknown.extend(found)
+    return dataclasses.replace(res, inputs=inputs)
 
 
 def _translated(row: CoverageRow, framework: Any, detail: str) -> None:
