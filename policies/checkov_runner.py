@@ -86,6 +86,8 @@ class CustomCheck:
     resources: tuple[str, ...]
     """Entity types it applies to (glob patterns as Checkov allows); empty when not a literal in the file."""
     path: str
+    severity: str | None = None
+    """The severity the check declares (``BcSeverities.HIGH``), where it is literal in the file."""
 
 
 def checkov_executable() -> Path:
@@ -198,6 +200,26 @@ def _framework(tree: ast.Module) -> str | None:
     )
 
 
+_SEVERITY_NAMES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+
+
+def _severity(tree: ast.Module) -> str | None:
+    """``severity=BcSeverities.X`` or ``self.severity = Severities[BcSeverities.X]`` -> ``X``."""
+    for node in ast.walk(tree):
+        value = None
+        if isinstance(node, ast.keyword) and node.arg == "severity":
+            value = node.value
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "severity" for t in node.targets
+        ):
+            value = node.value
+            if isinstance(value, ast.Subscript):
+                value = value.slice
+        if isinstance(value, ast.Attribute) and value.attr in _SEVERITY_NAMES:
+            return value.attr
+    return None
+
+
 def _supported(call: ast.Call, constants: dict[str, ast.AST]) -> tuple[str, ...] | None:
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     kinds = next(
@@ -237,7 +259,7 @@ def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
             if not (isinstance(check_id, str) and check_id.startswith(CUSTOM_PREFIX)):
                 continue
             resources = _supported(call, constants) or inherited or ()
-            found[check_id] = CustomCheck(check_id, framework, resources, str(path))
+            found[check_id] = CustomCheck(check_id, framework, resources, str(path), _severity(tree))
     return found
 
 
