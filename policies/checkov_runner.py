@@ -323,13 +323,13 @@ def run_checkov(
         wall = time.perf_counter() - started
         reports = _parse_output(proc, executable)
         results = _trace(reports, sent)
-        _check_complete(reports, results, sent, declared)
         version = next((v for r in reports if (v := str(r.get("summary", {}).get("checkov_version") or ""))), "")
         if not version:
             raise CheckovError(
                 f"Checkov's report names no checkov_version ({executable}): the gate cannot tell which Checkov "
                 "and which built-in checks ran"
             )
+        _check_complete(reports, results, sent, declared)
         return CheckovRun(results, version, wall, command, len(sent), declared)
     finally:
         if warm is not None:
@@ -476,6 +476,12 @@ def _run(
         raise CheckovError(
             f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large"
         ) from None
+    except BaseException:
+        # interrupted (SIGTERM / SIGINT turned into an exception by the CLI): end Checkov and its children too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 

@@ -121,6 +121,10 @@ REFERENCE_KEY = re.compile(r"(^(id|ids|arn|arns|name|names|uri|url|endpoint)$|(I
 """Leaf input names that hold a reference to another resource (its id, ARN, name, address), not a setting."""
 
 
+OWN_IDENTITY = frozenset({"id", "arn", "urn"})
+"""Top-level inputs that name the resource itself (computed at creation): unknown is expected, not a setting."""
+
+
 def _leaf_key(path: str) -> str:
     return re.sub(r"(\[\d+\])+$", "", path).rsplit(".", 1)[-1]
 
@@ -137,6 +141,10 @@ def _resolve_unknowns(res: PreviewResource, index: dict[str, PreviewResource], o
             if deps and REFERENCE_KEY.search(_leaf_key(path)):
                 target = index.get(deps[0])
                 text = f"${{known after apply: {target.name if target else deps[0].rsplit('::', 1)[-1]}}}"
+                found.append(UnknownValue(res.urn, res.name, res.type, path, text))
+                return text
+            if path in OWN_IDENTITY:  # the resource's own id / ARN, computed by the cloud: not a setting
+                text = f"${{known after apply: {res.name}}}"
                 found.append(UnknownValue(res.urn, res.name, res.type, path, text))
                 return text
             found.append(UnknownValue(res.urn, res.name, res.type, path))
