@@ -22,7 +22,9 @@ def to_junit(report: GateReport) -> str:
             skipped=str(counts["SUPPRESSED"]),
             errors="0",
         )
-        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="stackFile", value=stack.source)
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="stackFile", value=stack.source)
+        ET.SubElement(props, "property", name="checkovVersion", value=report.checkov_version)
         for f in stack.findings:
             case = ET.SubElement(
                 suite,

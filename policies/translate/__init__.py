@@ -85,6 +85,8 @@ def translate(result: PreviewResult, *, allow_unscanned: Iterable[str] = ()) -> 
             else:
                 k8s_docs.append((res, kubernetes.manifest(res)))
                 _translated(row, "kubernetes", "")
+        elif res.package == "pulumi":
+            row.detail = "Pulumi engine resource (stack reference, provider)"
         elif res.package in NO_SECURITY_SURFACE:
             row.detail = f"provider {res.package!r} creates nothing with a security surface"
         elif res.package in allowed:

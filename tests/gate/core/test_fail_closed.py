@@ -349,3 +349,41 @@ def test_exit_0_only_with_every_custom_resource_scanned(tmp_path):
     declared = [r for r in stack.coverage if r.package in ("aws", "azure-native", "kubernetes")]
     assert declared and all(r.status == "translated" for r in declared)
     assert stack.resources_sent == len(declared)
+
+
+# reports list unknown inputs, unscanned rows and suppressions not honoured -------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit", "html", "terminal"])
+def test_every_report_lists_unknown_inputs_unscanned_rows_and_unapproved_suppressions(tmp_path, fmt):
+    from rich.console import Console
+
+    from policies.reports import write
+    from policies.reports.terminal import print_report
+    from policies.translate.model import CoverageRow, UnknownValue
+
+    stack = small_stack()
+    stack.coverage.append(
+        CoverageRow(urn(
+            "gcp:storage/bucket:Bucket", "gbucket"), "gcp:storage/bucket:Bucket", "gcp", "unscanned",
+            detail="the gate has no translation for provider 'gcp'; --allow-unscanned gcp allowed it",
+        )
+    )
+    stack.unknown.append(UnknownValue(BUCKET_URN, "datasets", "aws:s3/bucket:Bucket", "acl"))
+    pending = Suppression(
+        "CKV_AWS_21", "datasets", "accepted for a documented reason", dt.date(2027, 6, 30),
+        "PENDING-SECURITY-REVIEW", "global.yaml", 0, None,
+    )
+    report = assemble(
+        [stack], [result("CKV_AWS_21", "FAILED")], [pending], load_catalog(), dt.date(2027, 1, 15),
+        checkov_version="3.3.30", approvers=frozenset({"ml-platform-team"}),
+    )
+    if fmt == "terminal":
+        console = Console(record=True, width=300)
+        print_report(console, report)
+        text = console.export_text()
+    else:
+        write(report, fmt, tmp_path / f"r.{fmt}")
+        text = (tmp_path / f"r.{fmt}").read_text()
+    assert "gbucket" in text and "--allow-unscanned gcp" in text
+    assert "acl" in text and "PENDING-SECURITY-REVIEW" in text and "3.3.30" in text
