@@ -387,3 +387,30 @@ def test_every_report_lists_unknown_inputs_unscanned_rows_and_unapproved_suppres
         text = (tmp_path / f"r.{fmt}").read_text()
     assert "gbucket" in text and "--allow-unscanned gcp" in text
     assert "acl" in text and "PENDING-SECURITY-REVIEW" in text and "3.3.30" in text
+
+
+@pytest.mark.slow
+def test_allow_unknown_gates_and_lists_the_unknown_inputs(tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(preview(pod({"privileged": UNKNOWN, "runAsNonRoot": True}))))
+    out = tmp_path / "gate.json"
+    outcome = gate("--preview-json", str(path), "--allow-unknown", "--format", "json", "--output", str(out))
+    assert outcome.exit_code in (0, 1), outcome.output
+    assert "spec.containers[0].securityContext.privileged" in outcome.output
+    listed = {u["input"] for s in json.loads(out.read_text())["stacks"] for u in s["unknownInputs"]}
+    assert {"spec.containers[0].securityContext.privileged", "spec.hostNetwork"} <= listed
+
+
+@pytest.mark.slow
+def test_allow_unscanned_flag_lists_the_rows_and_gates_the_rest(tmp_path):
+    doc = preview_json_doc()
+    doc["steps"].append(step("gcp:storage/bucket:Bucket", "gbucket", {"name": "g"}, custom=True))
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "gate.json"
+    outcome = gate("--preview-json", str(path), "--allow-unscanned", "gcp", "--format", "json", "--output", str(out))
+    assert outcome.exit_code in (0, 1), outcome.output
+    assert "UNSCANNED" in outcome.output and "gbucket" in outcome.output
+    (stack,) = json.loads(out.read_text())["stacks"]
+    assert [r["urn"].rsplit("::", 1)[-1] for r in stack["unscanned"]] == ["gbucket"]
+    assert stack["resourcesScanned"] == 2
