@@ -145,7 +145,8 @@ def _resolve_unknowns(res: PreviewResource, index: dict[str, PreviewResource], o
                 text = f"${{known after apply: {target.name if target else deps[0].rsplit('::', 1)[-1]}}}"
                 found.append(UnknownValue(res.urn, res.name, res.type, path, text))
                 return text
-            if path in OWN_IDENTITY:  # the resource's own id / ARN, computed by the cloud: not a setting
+            if path in OWN_IDENTITY or (res.package == "kubernetes" and path.split(".", 1)[0] == "status"):
+                # the resource's own id / ARN, or a Kubernetes object's status: computed by the cloud / API server
                 text = f"${{known after apply: {res.name}}}"
                 found.append(UnknownValue(res.urn, res.name, res.type, path, text))
                 return text
