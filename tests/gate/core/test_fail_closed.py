@@ -414,3 +414,30 @@ def test_allow_unscanned_flag_lists_the_rows_and_gates_the_rest(tmp_path):
     (stack,) = json.loads(out.read_text())["stacks"]
     assert [r["urn"].rsplit("::", 1)[-1] for r in stack["unscanned"]] == ["gbucket"]
     assert stack["resourcesScanned"] == 2
+
+
+def test_references_become_placeholders_in_arm_and_kubernetes_too(write_json):
+    subnet = urn("azure-native:network:Subnet", "snet")
+    account = urn("kubernetes:core/v1:ServiceAccount", "sa")
+    doc = preview(
+        step("azure-native:network:Subnet", "snet", {"subnetName": "snet", "resourceGroupName": "rg",
+                                                      "virtualNetworkName": "vnet"}, custom=True),
+        step(
+            "azure-native:network:NetworkInterface", "nic",
+            {"networkInterfaceName": "nic", "resourceGroupName": "rg", "location": "uaenorth",
+             "ipConfigurations": [{"name": "c", "subnet": {"id": UNKNOWN}}]},
+            custom=True, propertyDependencies={"ipConfigurations": [subnet]},
+        ),
+        step("kubernetes:core/v1:ServiceAccount", "sa", {"metadata": {"name": "sa", "namespace": "ml"}}, custom=True),
+        step(
+            "kubernetes:core/v1:Pod", "p",
+            {"metadata": {"name": "p", "namespace": "ml"},
+             "spec": {"serviceAccountName": UNKNOWN, "containers": [{"name": "c", "image": "x"}]}},
+            custom=True, propertyDependencies={"spec": [account]},
+        ),
+    )
+    (r,) = from_preview_json(write_json(doc))
+    out = translate(r)
+    assert not out.unknown_settings and len(out.unknown) == 2
+    text = json.dumps(out.files, default=str)
+    assert "${known after apply: snet}" in text and "${known after apply: sa}" in text
