@@ -86,6 +86,8 @@ class CustomCheck:
     resources: tuple[str, ...]
     """Entity types it applies to (glob patterns as Checkov allows); empty when not a literal in the file."""
     path: str
+    severity: str | None = None
+    """The severity the check declares (``BcSeverities.HIGH``), where it is literal in the file."""
 
 
 def checkov_executable() -> Path:
@@ -185,45 +187,79 @@ def _parse(path: Path) -> ast.Module:
         raise CheckovError(f"custom check {path}: cannot be read: {exc}") from None
 
 
+def _framework(tree: ast.Module) -> str | None:
+    return next(
+        (
+            fw
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+            for prefix, fw in _BASE_MODULE_FRAMEWORK.items()
+            if node.module.startswith(prefix)
+        ),
+        None,
+    )
+
+
+_SEVERITY_NAMES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+
+
+def _severity(tree: ast.Module) -> str | None:
+    """``severity=BcSeverities.X`` or ``self.severity = Severities[BcSeverities.X]`` -> ``X``."""
+    for node in ast.walk(tree):
+        value = None
+        if isinstance(node, ast.keyword) and node.arg == "severity":
+            value = node.value
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "severity" for t in node.targets
+        ):
+            value = node.value
+            if isinstance(value, ast.Subscript):
+                value = value.slice
+        if isinstance(value, ast.Attribute) and value.attr in _SEVERITY_NAMES:
+            return value.attr
+    return None
+
+
+def _supported(call: ast.Call, constants: dict[str, ast.AST]) -> tuple[str, ...] | None:
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    kinds = next(
+        (
+            _literal(keywords[k], constants)
+            for k in ("supported_resources", "supported_kind", "supported_entities")
+            if k in keywords
+        ),
+        None,
+    )
+    return tuple(str(k) for k in kinds) if isinstance(kinds, (list, tuple)) else None
+
+
 def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
-    """The ``CKV_MLOPS_*`` checks a folder declares, with the entity types each applies to where they are literal
-    (in the check file or a helper module beside it)."""
+    """The ``CKV_MLOPS_*`` checks a folder declares, with the framework and entity types each applies to where they
+    are literal (in the check file or a helper module beside it, e.g. a base class that fixes the kinds)."""
     found: dict[str, CustomCheck] = {}
     for path in sorted(checks_dir.rglob("*.py")):
         tree = _parse(path)
         constants = _module_constants(tree)
+        framework = _framework(tree)
+        inherited: tuple[str, ...] | None = None
         for node in tree.body:
             if not (isinstance(node, ast.ImportFrom) and node.module):
                 continue
             sibling = path.parent / f"{node.module}.py"
             if sibling.is_file():
-                theirs = _module_constants(_parse(sibling))
+                sibling_tree = _parse(sibling)
+                theirs = _module_constants(sibling_tree)
                 constants.update({a.asname or a.name: theirs[a.name] for a in node.names if a.name in theirs})
-        framework = next(
-            (
-                fw
-                for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module
-                for prefix, fw in _BASE_MODULE_FRAMEWORK.items()
-                if node.module.startswith(prefix)
-            ),
-            None,
-        )
+                framework = framework or _framework(sibling_tree)
+                for call in (n for n in ast.walk(sibling_tree) if isinstance(n, ast.Call)):
+                    inherited = inherited or _supported(call, theirs)
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             keywords = {k.arg: k.value for k in call.keywords if k.arg}
             check_id = _literal(keywords.get("id"), constants)
             if not (isinstance(check_id, str) and check_id.startswith(CUSTOM_PREFIX)):
                 continue
-            kinds = next(
-                (
-                    _literal(keywords[k], constants)
-                    for k in ("supported_resources", "supported_kind", "supported_entities")
-                    if k in keywords
-                ),
-                None,
-            )
-            resources = tuple(str(k) for k in kinds) if isinstance(kinds, (list, tuple)) else ()
-            found[check_id] = CustomCheck(check_id, framework, resources, str(path))
+            resources = _supported(call, constants) or inherited or ()
+            found[check_id] = CustomCheck(check_id, framework, resources, str(path), _severity(tree))
     return found
 
 
@@ -287,8 +323,13 @@ def run_checkov(
         wall = time.perf_counter() - started
         reports = _parse_output(proc, executable)
         results = _trace(reports, sent)
+        version = next((v for r in reports if (v := str(r.get("summary", {}).get("checkov_version") or ""))), "")
+        if not version:
+            raise CheckovError(
+                f"Checkov's report names no checkov_version ({executable}): the gate cannot tell which Checkov "
+                "and which built-in checks ran"
+            )
         _check_complete(reports, results, sent, declared)
-        version = next((r.get("summary", {}).get("checkov_version", "") for r in reports), "")
         return CheckovRun(results, version, wall, command, len(sent), declared)
     finally:
         if warm is not None:
@@ -435,6 +476,12 @@ def _run(
         raise CheckovError(
             f"Checkov timed out after {timeout_s:g} s ({executable}); raise --timeout if the stacks are large"
         ) from None
+    except BaseException:
+        # interrupted (SIGTERM / SIGINT turned into an exception by the CLI): end Checkov and its children too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
@@ -575,16 +622,29 @@ def _check_complete(
             "although resources they apply "
             "to were sent: Checkov did not load them"
         )
+    produced = {r.check_id for r in results}
+    silent = sorted(
+        f"{c.id} ({c.path})"
+        for c in declared.values()
+        if c.id not in produced and _custom_applicable({c.id: c}, sent, strict=True)
+    )
+    if silent:
+        raise CheckovError(
+            "custom checks produced no result although resources they apply to were sent (not loaded: a "
+            "sub-folder without __init__.py, an import error, or a check that raised):\n  " + "\n  ".join(silent)
+        )
 
 
-def _custom_applicable(declared: dict[str, CustomCheck], sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> bool:
+def _custom_applicable(
+    declared: dict[str, CustomCheck], sent: dict[tuple[str, str], tuple[str, str, Origin]], *, strict: bool = False
+) -> bool:
     """Whether any sent resource is one a custom check applies to (any at all, for checks whose types are not
-    literal)."""
+    literal). ``strict``: only checks whose framework is known, so one check can be held to its own result."""
     for path, rid in sent:
         fw = framework_of(path.split("/", 2)[2]) or ""
         kind = entity_type(fw, rid)
         for check in declared.values():
-            if check.framework not in (None, fw):
+            if check.framework not in (None, fw) or (strict and check.framework is None):
                 continue
             if not check.resources or any(fnmatch.fnmatchcase(kind, p) for p in check.resources):
                 return True

@@ -6,10 +6,40 @@ resource, Checkov missing / crashing / hanging / erroring / incomplete, an inval
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+
+class Interrupted(BaseException):
+    """SIGTERM / SIGINT during a gate run: raised in the main thread so every ``finally`` cleans up (temporary
+    folders, the Checkov process group) before the CLI exits 2."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 FORMAT_HELP = "Write the report as json, sarif, junit or html (needs --output)."
 
@@ -35,6 +65,22 @@ def gate(
         Path | None, typer.Option("--suppressions", help="Folder of suppression files (default policies/suppressions).")
     ] = None,
     show_passed: Annotated[bool, typer.Option("--show-passed", help="List passed checks in the terminal too.")] = False,
+    allow_unscanned: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-unscanned",
+            help="Provider package (e.g. gcp, azure, aws-native) whose resources the gate cannot translate may go "
+            "unscanned; listed as 'unscanned' in every report (repeatable).",
+        ),
+    ] = None,
+    allow_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown",
+            help="Inputs unknown before deployment (other than references to other resources) do not fail the "
+            "gate; they are listed in every report.",
+        ),
+    ] = False,
 ) -> None:
     """Gate stacks with Checkov and this project's policies, offline: exit 0 pass, 1 violations, 2 gate error."""
     from infra.cli import console, fail
@@ -55,22 +101,16 @@ def gate(
             "nothing to gate: give --stack NAME, --all, --program DIR, --preview-json FILE or --stack-export FILE"
         )
 
-    from policies.checkov_runner import prestart
-    from policies.gate import GateError, collect_inputs, run_gate
     from policies.reports import write
     from policies.reports.terminal import print_report
 
-    warm = prestart()  # Checkov's start-up runs while the stacks are previewed
     try:
-        results = collect_inputs(
-            stacks=stack, all_stacks=all_stacks, program=program, preview_json=preview_json, stack_export=stack_export
-        )
-        report = run_gate(results, suppressions_dir=suppressions, timeout_s=timeout, warm=warm)
-    except GateError as exc:
-        raise fail(f"the gate could not do its job: {exc}") from None
-    finally:
-        if warm is not None:
-            warm.close()
+        with _interruptible():
+            report = _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout,
+                          allow_unscanned, allow_unknown)
+    except Interrupted as exc:
+        raise fail(f"the gate could not do its job: interrupted by {exc.name}; temporary files and Checkov were "
+                   "cleaned up") from None
     print_report(console, report, show_passed=show_passed)
     if fmt is not None and output is not None:
         try:
@@ -79,3 +119,31 @@ def gate(
             raise fail(f"--output {output}: cannot write: {exc.strerror}") from None
         console.print(f"wrote {fmt} report to {output}")
     raise typer.Exit(report.exit_code)
+
+
+def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned,
+         allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
+    from infra.cli import fail
+    from policies.checkov_runner import prestart
+    from policies.gate import GateError, collect_inputs, run_gate
+
+    warm = None
+    try:
+        warm = prestart()  # Checkov's start-up runs while the stacks are previewed
+        results = collect_inputs(
+            stacks=stack, all_stacks=all_stacks, program=program, preview_json=preview_json, stack_export=stack_export
+        )
+        report = run_gate(
+            results,
+            suppressions_dir=suppressions,
+            timeout_s=timeout,
+            warm=warm,
+            allow_unscanned=list(allow_unscanned or []),
+            allow_unknown=allow_unknown,
+        )
+    except GateError as exc:
+        raise fail(f"the gate could not do its job: {exc}") from None
+    finally:
+        if warm is not None:
+            warm.close()
+    return report

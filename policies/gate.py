@@ -19,7 +19,7 @@ from policies.suppressions import Suppression
 
 if TYPE_CHECKING:
     from policies.checkov_runner import CheckResult, WarmCheckov
-    from policies.translate.model import CoverageRow, TranslatedStack
+    from policies.translate.model import CoverageRow, TranslatedStack, UnknownValue
 
 EXIT_PASS, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 STATUS_RANK = {"FAILED": 0, "SUPPRESSED": 1, "PASSED": 2}
@@ -61,6 +61,8 @@ class StackReport:
     coverage: list[CoverageRow] = field(default_factory=list)
     """CoverageRow records from translation."""
     resources_sent: int = 0
+    unknown: list[UnknownValue] = field(default_factory=list)
+    """Unknown inputs of translated resources (references set to a placeholder, settings left out)."""
 
     def check_statuses(self) -> dict[str, str]:
         """check id -> worst status on this stack, in the compliance vocabulary (failed / suppressed / passed)."""
@@ -83,6 +85,8 @@ class GateReport:
     catalog: Catalog
     expired: list[Suppression] = field(default_factory=list)
     unused: list[Suppression] = field(default_factory=list)
+    unapproved: list[Suppression] = field(default_factory=list)
+    """Suppressions whose approved_by is not a configured approver: not honoured, their findings stay FAILED."""
     checkov_version: str = ""
     checkov_wall_s: float = 0.0
     today: dt.date = field(default_factory=dt.date.today)
@@ -140,6 +144,8 @@ def run_gate(
     today: dt.date | None = None,
     keep_dir: Path | None = None,
     warm: WarmCheckov | None = None,
+    allow_unscanned: list[str] | None = None,
+    allow_unknown: bool = False,
 ) -> GateReport:
     """Gate the previewed stacks: translate, scan in one Checkov run, apply suppressions; raise GateError for exit 2.
     ``warm``: a Checkov process :func:`policies.checkov_runner.prestart` started before the previews."""
@@ -155,15 +161,31 @@ def run_gate(
     try:
         catalog = load_catalog()
         rules = supp.load([r.stack for r in results], suppressions_dir)
+        approvers = supp.load_approvers(suppressions_dir)
     except (CatalogError, supp.SuppressionFileError) as exc:
         raise GateError(str(exc)) from None
     try:
-        translated = translate_all(results)
+        translated = translate_all(results, allow_unscanned=allow_unscanned or ())
     except Exception as exc:
         raise GateError(f"translation failed: {type(exc).__name__}: {exc}") from exc
     errors = [e for t in translated for e in t.errors]
     if errors:
         raise GateError("resources that must be gated cannot be translated for Checkov:\n  " + "\n  ".join(errors))
+    unknown = [u for t in translated for u in t.unknown_settings]
+    if unknown and not allow_unknown:
+        shown = "\n  ".join(f"{u.type} {u.name!r}: {u.path}" for u in unknown[:30])
+        more = f"\n  ... and {len(unknown) - 30} more" if len(unknown) > 30 else ""
+        raise GateError(
+            "inputs unknown before deployment cannot be checked (the checks would judge them as unset):\n  "
+            f"{shown}{more}\n"
+            "pass --allow-unknown to gate anyway; every report then lists them"
+        )
+    if sum(t.resource_count() for t in translated) == 0:
+        raise GateError(
+            "nothing was scanned: no resource of "
+            + ", ".join(f"{t.stack} ({t.source})" for t in translated)
+            + " translated to a file Checkov reads; a gate that scanned nothing cannot pass"
+        )
     try:
         run = run_checkov(
             translated, checks_dir=checks_dir, timeout_s=timeout_s or DEFAULT_TIMEOUT_S, keep_dir=keep_dir, warm=warm
@@ -172,7 +194,14 @@ def run_gate(
         raise GateError(str(exc)) from None
 
     return assemble(
-        translated, run.results, rules, catalog, today, checkov_version=run.version, checkov_wall_s=run.wall_s
+        translated,
+        run.results,
+        rules,
+        catalog,
+        today,
+        checkov_version=run.version,
+        checkov_wall_s=run.wall_s,
+        approvers=approvers,
     )
 
 
@@ -185,16 +214,21 @@ def assemble(
     *,
     checkov_version: str = "",
     checkov_wall_s: float = 0.0,
+    approvers: frozenset[str] | None = None,
 ) -> GateReport:
-    """Checkov's traced results -> findings with the gate's verdicts (suppressions applied), per stack."""
+    """Checkov's traced results -> findings with the gate's verdicts (suppressions applied), per stack.
+    ``approvers``: whose approval is honoured (None: the caller checked already, e.g. unit tests)."""
     from policies.translate.kubernetes import patch_result_counts
 
     # a *Patch is part of an object: only FAILED results on fields it sets count (policies/translate/kubernetes.py)
     results = [r for r in results if patch_result_counts(r)]
-    active = [s for s in rules if not s.expired(today)]
+    unapproved = [s for s in rules if approvers is not None and s.approved_by not in approvers]
+    active = [s for s in rules if not s.expired(today) and s not in unapproved]
     used: set[tuple[str, int]] = set()
     reports = {
-        t.stack: StackReport(t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count())
+        t.stack: StackReport(
+            t.stack, t.source, coverage=t.coverage, resources_sent=t.resource_count(), unknown=list(t.unknown)
+        )
         for t in translated
     }
     worst: dict[tuple[str, str, str], CheckResult] = {}
@@ -226,8 +260,17 @@ def assemble(
                     ),
                     None,
                 )
+                pending = next(
+                    (s for s in unapproved if s.matches(result.check_id, origin.stack, origin.urn, origin.name)),
+                    None,
+                )
                 if expired is not None:
                     note = f"suppression expired on {expired.expires.isoformat()} ({expired.where})"
+                elif pending is not None:
+                    note = (
+                        f"suppression not honoured: approved_by {pending.approved_by!r} is not a configured approver "
+                        f"({pending.where}; approvers are listed in policies/suppressions/approvers.yaml)"
+                    )
         reports[origin.stack].findings.append(
             Finding(
                 stack=origin.stack,
@@ -255,6 +298,7 @@ def assemble(
         catalog=catalog,
         expired=[s for s in rules if s.expired(today)],
         unused=[s for s in active if (s.file, s.index) not in used],
+        unapproved=unapproved,
         checkov_version=checkov_version,
         checkov_wall_s=checkov_wall_s,
         today=today,

@@ -124,9 +124,13 @@ def attach_context(result: PreviewResult) -> PreviewResult:
 
 def _read_json(path: Path, flag: str) -> Any:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{flag} {path}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{flag} {path}: not UTF-8 text (byte {exc.start}): expected the JSON `pulumi` prints"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -179,7 +183,44 @@ def _given(state: dict[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _resource(state: dict[str, Any], where: str, *, urn: str, inputs_key: str, custom_default: bool) -> PreviewResource:
+NON_PROVIDER_PACKAGES = frozenset({"pulumi"})
+"""Type-token packages that are never a provider package (``pulumi:pulumi:Stack``, ``pulumi:providers:*``)."""
+KNOWN_PROVIDER_PACKAGES = frozenset(
+    {"aws", "aws-native", "azure", "azure-native", "azuread", "kubernetes", "gcp", "google-native", "random",
+     "command", "tls", "docker", "cloudflare", "datadog", "github", "vault", "postgresql", "mysql", "helm"}
+)
+"""Provider packages whose resources are custom whatever a ``custom`` flag in the input says."""
+
+
+def provider_packages(states: list[dict[str, Any]]) -> set[str]:
+    """Packages with an explicit provider resource (``pulumi:providers:<pkg>``) in the input."""
+    return {
+        str(s["type"]).split(":", 2)[2]
+        for s in states
+        if isinstance(s, dict) and isinstance(s.get("type"), str) and s["type"].startswith("pulumi:providers:")
+        and s["type"].count(":") >= 2
+    }
+
+
+def is_custom(state: dict[str, Any], type_token: str, providers: set[str]) -> bool:
+    """Decide custom-ness fail-closed: a resource of a provider package, or with an ``id`` / ``provider``, is
+    custom whatever the ``custom`` flag says (a ``false`` or missing flag would otherwise hide it from the scan);
+    only other tokens (``mlops:aws:Network``) may be components."""
+    package = type_token.split(":", 1)[0]
+    if type_token == "pulumi:pulumi:Stack":
+        return False
+    if type_token.startswith("pulumi:providers:"):
+        return True
+    if package in KNOWN_PROVIDER_PACKAGES or package in providers:
+        return True
+    if state.get("id") or state.get("provider"):
+        return True
+    return bool(state.get("custom", False))
+
+
+def _resource(
+    state: dict[str, Any], where: str, *, urn: str, inputs_key: str, providers: set[str] | None = None
+) -> PreviewResource:
     type_token = state.get("type")
     if not isinstance(type_token, str) or ":" not in type_token:
         raise InputError(f"{where}: 'type' must be a Pulumi type token like aws:s3/bucket:Bucket, got {type_token!r}")
@@ -193,7 +234,7 @@ def _resource(state: dict[str, Any], where: str, *, urn: str, inputs_key: str, c
         type=type_token,
         name=name,
         parent=state.get("parent") or None,
-        custom=bool(state.get("custom", custom_default)),
+        custom=is_custom(state, type_token, providers or set()),
         inputs=_plain(raw_inputs),
         outputs=_plain(outputs) if isinstance(outputs, dict) else {},
         provider=state.get("provider") or None,
@@ -228,6 +269,7 @@ def from_preview_json(path: Path) -> list[PreviewResult]:
         )
     resources: list[PreviewResource] = []
     projects: dict[str, str] = {}
+    providers = provider_packages([st.get("newState") for st in doc["steps"] if isinstance(st, dict)])
     for i, step in enumerate(doc["steps"]):
         where = f"--preview-json {path}: steps[{i}]"
         if not isinstance(step, dict):
@@ -243,7 +285,7 @@ def from_preview_json(path: Path) -> list[PreviewResult]:
         urn = step.get("urn") or state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
-        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", custom_default=True))
+        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", providers=providers))
     if not resources:
         raise InputError(f"--preview-json {path}: no planned resources in 'steps' (nothing to gate)")
     return _results_by_stack(resources, projects, str(path))
@@ -260,6 +302,7 @@ def from_stack_export(path: Path) -> list[PreviewResult]:
         )
     resources: list[PreviewResource] = []
     projects: dict[str, str] = {}
+    providers = provider_packages(deployment["resources"])
     for i, state in enumerate(deployment["resources"]):
         where = f"--stack-export {path}: deployment.resources[{i}]"
         if not isinstance(state, dict):
@@ -269,7 +312,7 @@ def from_stack_export(path: Path) -> list[PreviewResult]:
         urn = state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
-        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", custom_default=False))
+        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", providers=providers))
     if not resources:
         raise InputError(f"--stack-export {path}: 'deployment.resources' is empty (nothing to gate)")
     return _results_by_stack(resources, projects, str(path))
@@ -280,12 +323,13 @@ def from_engine_states(states: list[dict[str, Any]], source: str) -> list[Previe
     ``pulumi preview --json`` step's ``newState`` plus its ``urn``: the same records as ``--preview-json`` gives."""
     resources: list[PreviewResource] = []
     projects: dict[str, str] = {}
+    providers = provider_packages(states)
     for i, state in enumerate(states):
         where = f"{source}: resources[{i}]"
         urn = state.get("urn")
         stack, project, _ = parse_urn(urn, where)
         projects[stack] = project
-        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", custom_default=True))
+        resources.append(_resource(state, where, urn=str(urn), inputs_key="inputs", providers=providers))
     if not resources:
         raise InputError(f"{source}: the engine sent no resources (nothing to gate)")
     return _results_by_stack(resources, projects, source)

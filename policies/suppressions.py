@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 SUPPRESSIONS_DIR = Path(__file__).resolve().parent / "suppressions"
+APPROVERS_FILE = "approvers.yaml"
+"""In the suppressions folder: ``approvers:`` the identities whose approval the gate honours."""
 REQUIRED = ("check", "resource", "reason", "expires", "approved_by")
 _CHECK_ID = re.compile(r"^CKV[A-Z0-9_]*_[0-9]+$")
 MIN_REASON_CHARS = 10
@@ -97,11 +99,25 @@ def _entry(raw: Any, path: Path, index: int, stack: str | None) -> Suppression:
     )
 
 
+def _loader() -> Any:
+    """A safe YAML loader that keeps dates as text, so an impossible date (``2027-02-30``) is reported on its entry
+    and field instead of failing inside the YAML parser."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+    return Loader
+
+
 def load_file(path: Path, stack: str | None) -> list[Suppression]:
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError:
+        raise SuppressionFileError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise SuppressionFileError(f"{path}: cannot be read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -111,6 +127,33 @@ def load_file(path: Path, stack: str | None) -> list[Suppression]:
     if not isinstance(doc, dict) or set(doc) - {"suppressions"} or not isinstance(doc.get("suppressions") or [], list):
         raise SuppressionFileError(f"{path}: expected a mapping with one key, 'suppressions', holding a list")
     return [_entry(raw, path, i, stack) for i, raw in enumerate(doc.get("suppressions") or [])]
+
+
+def load_approvers(directory: Path | None = None) -> frozenset[str]:
+    """The configured approvers (``<suppressions folder>/approvers.yaml``); missing or malformed is an error: without
+    it the gate cannot tell a reviewed suppression from a placeholder such as PENDING-SECURITY-REVIEW."""
+    import yaml
+
+    path = (directory or SUPPRESSIONS_DIR) / APPROVERS_FILE
+    shape = f"expected a mapping with one key, 'approvers', holding a non-empty list of approver identities"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuppressionFileError(
+            f"{path}: missing; it lists who may approve suppressions ({shape}); without it no suppression can be "
+            "honoured"
+        ) from None
+    except OSError as exc:
+        raise SuppressionFileError(f"{path}: cannot be read: {exc.strerror}") from None
+    except (yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
+        raise SuppressionFileError(f"{path}: not valid YAML: {exc}") from None
+    approvers = doc.get("approvers") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or set(doc) != {"approvers"} or not isinstance(approvers, list) or not approvers:
+        raise SuppressionFileError(f"{path}: {shape}")
+    bad = [a for a in approvers if not isinstance(a, str) or not a.strip()]
+    if bad:
+        raise SuppressionFileError(f"{path}: approvers: {bad[0]!r} is not an approver identity (a non-empty string)")
+    return frozenset(a.strip() for a in approvers)
 
 
 def load(stacks: list[str], directory: Path | None = None) -> list[Suppression]:

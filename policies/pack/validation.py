@@ -119,13 +119,24 @@ def violation_message(finding: Any) -> str:
     return " ".join(parts)
 
 
+ALLOW_UNSCANNED_ENV = "MLOPS_GATE_ALLOW_UNSCANNED"
+"""Comma-separated provider packages the pack may leave unscanned: ``mlops gate --allow-unscanned`` for the engine
+(e.g. ``MLOPS_GATE_ALLOW_UNSCANNED=command pulumi up --policy-pack policies/pack``)."""
+
+
+def allowed_unscanned() -> list[str]:
+    import os
+
+    return [p.strip() for p in os.environ.get(ALLOW_UNSCANNED_ENV, "").split(",") if p.strip()]
+
+
 def validate_stack(args: Any, report_violation: ReportViolation) -> None:
     """Stack validation: gate the engine's resources and report every failure (never raises)."""
     from policies.gate import GateError, run_gate
     from policies.inputs import InputError
 
     try:
-        report = run_gate(previews(args.resources))
+        report = run_gate(previews(args.resources), allow_unscanned=allowed_unscanned())
     except (GateError, InputError) as exc:
         report_violation(f"the policy gate could not run, so nothing is let through: {exc}", None)
         return

@@ -27,6 +27,20 @@ def not_rendered(stack: StackReport) -> list[Any]:
     return [row for row in stack.coverage if row.status == "not-rendered"]
 
 
+def unscanned(stack: StackReport) -> list[Any]:
+    """Rows that should have been scanned and were not, because the user allowed it (``--allow-unscanned``)."""
+    return [row for row in stack.coverage if row.status == "unscanned"]
+
+
+def unknown_lines(stack: StackReport) -> list[str]:
+    """One line per unknown input: settings the checks could not judge, and references set to a placeholder."""
+    return [
+        f"{u.type} {u.name}: {u.path} "
+        + (f"is a reference, written as {u.reference}" if u.reference else "unknown before deployment: NOT checked")
+        for u in stack.unknown
+    ]
+
+
 def remediation(finding: Finding) -> str:
     return finding.remediation or finding.check_name
 
@@ -61,6 +75,10 @@ def to_json(report: GateReport) -> dict[str, Any]:
             }
             for s in report.expired
         ],
+        "unapprovedSuppressions": [
+            {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource, "approvedBy": s.approved_by}
+            for s in report.unapproved
+        ],
         "unusedSuppressions": [
             {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource} for s in report.unused
         ],
@@ -91,6 +109,11 @@ def to_json(report: GateReport) -> dict[str, Any]:
                 ],
                 "coverage": {pkg: dict(c) for pkg, c in coverage_summary(stack).items()},
                 "notRendered": [{"urn": r.urn, "type": r.type, "detail": r.detail} for r in not_rendered(stack)],
+                "unscanned": [{"urn": r.urn, "type": r.type, "detail": r.detail} for r in unscanned(stack)],
+                "unknownInputs": [
+                    {"urn": u.urn, "name": u.name, "type": u.type, "input": u.path, "reference": u.reference}
+                    for u in stack.unknown
+                ],
                 "compliance": {
                     fw: [{"control": c.control, "title": c.title, "status": c.status, "checks": c.checks} for c in rows]
                     for fw, rows in stack.compliance(catalog).items()

@@ -9,7 +9,7 @@ from html import escape
 
 from policies.compliance import STATUS_ORDER
 from policies.gate import Finding, GateReport, StackReport
-from policies.reports import coverage_summary, not_rendered, remediation
+from policies.reports import coverage_summary, not_rendered, remediation, unknown_lines, unscanned
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1b1f24;max-width:1200px}
@@ -111,17 +111,28 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
     parts.append(_findings_table([f for f in stack.findings if f.status == "PASSED"]) + "</details>")
     parts.append(
         "<h3>Translation coverage</h3><table><tr><th>Provider</th><th>Translated</th>"
-        "<th>Not rendered offline</th><th>No checks</th></tr>"
+        "<th>Not rendered offline</th><th>No checks</th><th>Unscanned</th></tr>"
     )
     for pkg, n in coverage_summary(stack).items():
         parts.append(
-            f"<tr><td>{escape(pkg)}</td><td>{n['translated']}</td><td>{n['not-rendered']}</td><td>{n['no-checks']}</td></tr>"
+            f"<tr><td>{escape(pkg)}</td><td>{n['translated']}</td><td>{n['not-rendered']}</td><td>{n['no-checks']}</td>"
+            f"<td>{n['unscanned']}</td></tr>"
         )
     parts.append("</table>")
     rendered = not_rendered(stack)
     if rendered:
         parts.append("<p>Not rendered offline (charts and manifests rendered by the provider or by Helm; see each entry):</p><ul>")
         parts += [f"<li><code>{escape(r.urn)}</code>: {escape(r.detail)}</li>" for r in rendered]
+        parts.append("</ul>")
+    gaps = unscanned(stack)
+    if gaps:
+        parts.append("<p><b>Unscanned</b> (allowed explicitly, not checked):</p><ul>")
+        parts += [f"<li><code>{escape(r.urn)}</code>: {escape(r.detail)}</li>" for r in gaps]
+        parts.append("</ul>")
+    unknown = unknown_lines(stack)
+    if unknown:
+        parts.append("<p><b>Unknown inputs</b> (not known before deployment):</p><ul>")
+        parts += [f"<li>{escape(line)}</li>" for line in unknown]
         parts.append("</ul>")
     return "\n".join(parts)
 
@@ -137,6 +148,11 @@ def to_html(report: GateReport) -> str:
             key=lambda s: (s.file, s.index),
         )
     )
+    unapproved = "".join(
+        f"<li><code>{escape(s.where)}</code>: {escape(s.check)} <code>{escape(s.resource)}</code>: approved_by "
+        f"<b>{escape(s.approved_by)}</b> is not a configured approver; not honoured</li>"
+        for s in report.unapproved
+    )
     toc = "".join(f'<li><a href="#stack-{escape(s.stack)}">{escape(s.stack)}</a></li>' for s in report.stacks)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"/><title>MLOps policy gate report</title><style>{CSS}</style></head>
@@ -150,6 +166,7 @@ applied to the stack's resources.</p>
 <ul>{toc}</ul>
 <h2>Suppressions</h2>
 {SUPPRESSIONS_HEAD + supp_rows + "</table>" if supp_rows else "<p>None.</p>"}
+{"<h3>Suppressions not honoured</h3><ul>" + unapproved + "</ul>" if unapproved else ""}
 {"".join(_stack_section(s, report) for s in report.stacks)}
 </body></html>
 """

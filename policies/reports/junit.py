@@ -22,7 +22,9 @@ def to_junit(report: GateReport) -> str:
             skipped=str(counts["SUPPRESSED"]),
             errors="0",
         )
-        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="stackFile", value=stack.source)
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="stackFile", value=stack.source)
+        ET.SubElement(props, "property", name="checkovVersion", value=report.checkov_version)
         for f in stack.findings:
             case = ET.SubElement(
                 suite,
@@ -62,6 +64,23 @@ def to_junit(report: GateReport) -> str:
             )
             ET.SubElement(
                 case, "failure", message=f"suppression expired on {s.expires.isoformat()}", type="SuppressionExpired"
+            ).text = s.where
+    from policies.reports import unknown_lines, unscanned
+
+    gaps = [
+        (st.stack, f"unscanned {r.type} {r.urn.rsplit('::', 1)[-1]}", r.detail) for st in report.stacks for r in unscanned(st)
+    ] + [(st.stack, "unknown input", line) for st in report.stacks for line in unknown_lines(st)]
+    if gaps:
+        suite = ET.SubElement(suites, "testsuite", name="gate.coverage-gaps", tests=str(len(gaps)), skipped=str(len(gaps)))
+        for stack_name, name, detail in gaps:
+            case = ET.SubElement(suite, "testcase", classname=f"coverage.{stack_name}", name=name)
+            ET.SubElement(case, "skipped", message=detail)
+    if report.unapproved:
+        suite = ET.SubElement(suites, "testsuite", name="gate.unapproved-suppressions", tests=str(len(report.unapproved)))
+        for s in report.unapproved:
+            case = ET.SubElement(suite, "testcase", classname="suppressions", name=f"{s.check} {s.resource}", file=s.file)
+            ET.SubElement(
+                case, "skipped", message=f"not honoured: approved_by {s.approved_by!r} is not a configured approver"
             ).text = s.where
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from policies.gate import GateReport
-from policies.reports import remediation
+from policies.reports import remediation, unscanned
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note"}
 SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "3.0"}
-
 
 def _uri(path: str) -> str:
     """Repository-relative where possible (code scanning resolves it against the checkout)."""
@@ -28,7 +27,6 @@ def _uri(path: str) -> str:
         except ValueError:
             return p.as_posix()
     return os.path.normpath(path).replace(os.sep, "/")
-
 
 def to_sarif(report: GateReport) -> dict[str, Any]:
     findings = [f for f in report.findings if f.status in ("FAILED", "SUPPRESSED")]
@@ -118,7 +116,23 @@ def to_sarif(report: GateReport) -> dict[str, Any]:
                         "informationUri": "https://www.checkov.io/",
                         "semanticVersion": "0.1.0",
                         "rules": list(rules.values()),
-                        "properties": {"checkovVersion": report.checkov_version},
+                        "properties": {
+                            "checkovVersion": report.checkov_version,
+                            "unscanned": [
+                                {"stack": st.stack, "urn": r.urn, "type": r.type, "detail": r.detail}
+                                for st in report.stacks
+                                for r in unscanned(st)
+                            ],
+                            "unknownInputs": [
+                                {"stack": st.stack, "urn": u.urn, "input": u.path, "reference": u.reference}
+                                for st in report.stacks
+                                for u in st.unknown
+                            ],
+                            "unapprovedSuppressions": [
+                                {"file": s.file, "index": s.index, "check": s.check, "approvedBy": s.approved_by}
+                                for s in report.unapproved
+                            ],
+                        },
                     }
                 },
                 "automationDetails": {"id": "mlops-gate/"},

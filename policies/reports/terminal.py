@@ -10,7 +10,7 @@ from rich.table import Table
 
 from policies.compliance import SEVERITIES
 from policies.gate import STATUS_RANK, Finding, GateReport
-from policies.reports import coverage_summary, not_rendered
+from policies.reports import coverage_summary, not_rendered, unknown_lines, unscanned
 
 STYLE = {"FAILED": "bold red", "SUPPRESSED": "yellow", "PASSED": "green"}
 
@@ -60,17 +60,32 @@ def print_report(console: Console, report: GateReport, *, show_passed: bool = Fa
                     console.print(f"{'':21}[dim]{escape(detail)}[/]", highlight=False)
         console.print()
         cov = Table(title="coverage", title_justify="left")
-        for col in ("provider", "translated", "not rendered", "no checks"):
+        for col in ("provider", "translated", "not rendered", "no checks", "unscanned"):
             cov.add_column(col)
         for pkg, c in coverage_summary(stack).items():
-            cov.add_row(pkg, str(c["translated"]), str(c["not-rendered"]), str(c["no-checks"]))
+            cov.add_row(
+                pkg, str(c["translated"]), str(c["not-rendered"]), str(c["no-checks"]), str(c["unscanned"])
+            )
         console.print(cov)
         for row in not_rendered(stack):
             console.print(f"  not rendered offline: {escape(row.urn.rsplit('::', 1)[-1])}: {escape(row.detail)}")
+        for row in unscanned(stack):
+            console.print(
+                f"  [bold yellow]UNSCANNED[/] {escape(row.type)} {escape(row.urn.rsplit('::', 1)[-1])}: "
+                f"{escape(row.detail)}",
+                highlight=False,
+            )
+        for line in unknown_lines(stack):
+            console.print(f"  [yellow]unknown input[/] {escape(line)}", highlight=False)
     for s in report.expired:
         console.print(
             f"[bold red]expired suppression[/] {escape(s.where)}: {s.check} {escape(s.resource)} "
             f"expired {s.expires.isoformat()}"
+        )
+    for s in report.unapproved:
+        console.print(
+            f"[bold red]suppression not honoured[/] {escape(s.where)}: {s.check} {escape(s.resource)}: "
+            f"approved_by {escape(s.approved_by)!r} is not a configured approver (policies/suppressions/approvers.yaml)"
         )
     for s in report.unused:
         console.print(

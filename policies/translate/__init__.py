@@ -17,27 +17,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, component_of
 from policies.translate import aws, azure, exceptions, kubernetes
-from policies.translate.model import CoverageRow, Origin, TranslatedStack
+from policies.translate.model import CoverageRow, Origin, TranslatedStack, UnknownValue
 
 CONTEXT_FILE = "mlops-context.cfg"
 TFPLAN_FILE = "tfplan.json"
 ARM_FILE = "arm.json"
 CHECKED_PACKAGES = ("aws", "azure-native", "kubernetes")
 """Providers Checkov has checks for: their resources must translate or the gate fails."""
+NO_SECURITY_SURFACE = ("random",)
+"""Provider packages whose resources create nothing reachable (random values held in the state): the only ones
+that may be "no-checks" without a flag. Deliberately short: ``tls`` holds private keys, ``command`` runs arbitrary
+commands, classic ``azure``/``aws-native``/``gcp`` create real infrastructure. Any other package's custom
+resource is an error unless ``mlops gate --allow-unscanned PACKAGE`` names it."""
 
 __all__ = ["translate", "translate_all", "stack_context", "effective_regions", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
 
 
-def translate_all(results: Iterable[PreviewResult]) -> list[TranslatedStack]:
-    return [translate(r) for r in results]
+def translate_all(results: Iterable[PreviewResult], *, allow_unscanned: Iterable[str] = ()) -> list[TranslatedStack]:
+    allowed = tuple(allow_unscanned)
+    return [translate(r, allow_unscanned=allowed) for r in results]
 
 
-def translate(result: PreviewResult, *, today: dt.date | None = None) -> TranslatedStack:
+def translate(
+    result: PreviewResult, *, allow_unscanned: Iterable[str] = (), today: dt.date | None = None
+) -> TranslatedStack:
+    allowed = set(allow_unscanned)
     out = TranslatedStack(stack=result.stack, source=result.source)
     today = today or dt.date.today()
     try:
@@ -59,6 +69,8 @@ def translate(result: PreviewResult, *, today: dt.date | None = None) -> Transla
     k8s_docs: list[tuple[PreviewResource, dict[str, Any]]] = []
 
     for res in sorted(result.resources, key=lambda r: r.urn):
+        if res.custom and res.package in CHECKED_PACKAGES:
+            res = _resolve_unknowns(res, index, out)
         row = CoverageRow(urn=res.urn, type=res.type, package=res.package, status="no-checks")
         out.coverage.append(row)
         if res.type == "pulumi:pulumi:Stack":
@@ -96,8 +108,21 @@ def translate(result: PreviewResult, *, today: dt.date | None = None) -> Transla
             else:
                 k8s_docs.append((res, kubernetes.manifest(res)))
                 _translated(row, "kubernetes", "")
+        elif res.package == "pulumi":
+            row.detail = "Pulumi engine resource (stack reference, provider)"
+        elif res.package in NO_SECURITY_SURFACE:
+            row.detail = f"provider {res.package!r} creates nothing with a security surface"
+        elif res.package in allowed:
+            row.status = "unscanned"
+            row.detail = f"the gate has no translation for provider {res.package!r}; --allow-unscanned {res.package} allowed it"
         else:
-            row.detail = f"Checkov has no checks for provider {res.package!r}"
+            row.status = "untranslatable"
+            row.detail = f"the gate has no translation for provider {res.package!r}"
+            out.errors.append(
+                f"{out.source or out.stack}: {res.type} {res.name!r} ({res.urn}) is not scanned: the gate has no "
+                f"translation for provider {res.package!r}; pass --allow-unscanned {res.package} to accept that "
+                "explicitly"
+            )
 
     origin = _origin_factory(result, index)
     azure.link(arm_docs)
@@ -142,6 +167,53 @@ def _source(out: TranslatedStack, row: CoverageRow, res: PreviewResource, result
     for doc in kubernetes.rendered_manifests(rendering.docs, res.name):
         k8s_docs.append((res, doc))
     _translated(row, "kubernetes", rendering.detail)
+
+
+REFERENCE_KEY = re.compile(r"(^(id|ids|arn|arns|name|names|uri|url|endpoint)$|(Id|Ids|ID|IDs|Arn|Arns|ARN|Name|Names|Uri|"
+                           r"Uris|URI|Url|Urls|URL|Endpoint|Endpoints)$)")
+"""Leaf input names that hold a reference to another resource (its id, ARN, name, address), not a setting."""
+
+
+OWN_IDENTITY = frozenset({"id", "arn", "urn"})
+"""Top-level inputs that name the resource itself (computed at creation): unknown is expected, not a setting."""
+
+
+def _leaf_key(path: str) -> str:
+    return re.sub(r"(\[\d+\])+$", "", path).rsplit(".", 1)[-1]
+
+
+def _resolve_unknowns(res: PreviewResource, index: dict[str, PreviewResource], out: TranslatedStack) -> PreviewResource:
+    """Unknown inputs: a reference (leaf key such as ``subnetId`` / ``roleArn`` whose top-level input depends on
+    another resource) becomes ``${known after apply: <resource>}`` so existence checks see it set; any other unknown
+    is recorded as a setting the checks cannot judge (the gate fails unless --allow-unknown) and left out."""
+    found: list[UnknownValue] = []
+
+    def walk(value: Any, path: str, top: str) -> Any:
+        if isinstance(value, str) and value == UNKNOWN:
+            deps = res.property_dependencies.get(top) or []
+            if deps and REFERENCE_KEY.search(_leaf_key(path)):
+                target = index.get(deps[0])
+                text = f"${{known after apply: {target.name if target else deps[0].rsplit('::', 1)[-1]}}}"
+                found.append(UnknownValue(res.urn, res.name, res.type, path, text))
+                return text
+            if path in OWN_IDENTITY or (res.package == "kubernetes" and path.split(".", 1)[0] == "status"):
+                # the resource's own id / ARN, or a Kubernetes object's status: computed by the cloud / API server
+                text = f"${{known after apply: {res.name}}}"
+                found.append(UnknownValue(res.urn, res.name, res.type, path, text))
+                return text
+            found.append(UnknownValue(res.urn, res.name, res.type, path))
+            return value
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}", top) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}[{i}]", top) for i, v in enumerate(value)]
+        return value
+
+    inputs = {key: walk(value, key, key) for key, value in res.inputs.items()}
+    if not found:
+        return res
+    out.unknown.extend(found)
+    return dataclasses.replace(res, inputs=inputs)
 
 
 def _translated(row: CoverageRow, framework: Any, detail: str) -> None:

@@ -42,6 +42,20 @@ class CoverageRow:
     """Why not translated, or what was rendered (e.g. chart name and pinned version for not-rendered Helm)."""
 
 
+@dataclass(frozen=True)
+class UnknownValue:
+    """An input whose value is not known before deployment (the engine's unknown sentinel)."""
+
+    urn: str
+    name: str
+    type: str
+    path: str
+    """Input path, ``spec.template.spec.containers[0].securityContext.privileged``."""
+    reference: str | None = None
+    """For a reference to another resource (an id, ARN, name... the input depends on): the placeholder the
+    translation wrote instead, ``${known after apply: <resource name>}``. None: a setting the checks cannot judge."""
+
+
 @dataclass
 class TranslatedStack:
     stack: str
@@ -59,6 +73,13 @@ class TranslatedStack:
     coverage: list[CoverageRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """Resources that must be gated but cannot be translated: the gate exits 2 when any stack has errors."""
+    unknown: list[UnknownValue] = field(default_factory=list)
+    """Unknown inputs of translated resources: references (set to a placeholder) and settings (left out: the gate
+    exits 2 unless --allow-unknown)."""
+
+    @property
+    def unknown_settings(self) -> list[UnknownValue]:
+        return [u for u in self.unknown if u.reference is None]
 
     def resource_count(self) -> int:
         return len(self.origins)

@@ -32,3 +32,12 @@ def test_pdpl_titles_follow_the_decree_law():
     assert "45 of 2021" in pdpl["title"]
     assert pdpl["controls"]["Art. 20"] == "Personal Data Security"
     assert pdpl["controls"]["Art. 22"].startswith("Cross-Border Transfer")
+
+
+def test_report_severity_is_the_severity_each_custom_check_declares():
+    catalog = load_catalog()
+    checks = custom_checks(CHECKS_DIR)
+    undeclared = sorted(k for k, c in checks.items() if c.severity is None)
+    assert not undeclared, f"custom checks without a literal severity: {undeclared}"
+    mismatched = {k: (c.severity, catalog.info(k).severity) for k, c in checks.items() if c.severity != catalog.info(k).severity}
+    assert not mismatched, f"check code vs policies/compliance/checks.yaml: {mismatched}"

@@ -122,12 +122,23 @@ def test_a_custom_check_that_cannot_load_fails_the_gate(tmp_path):
         run_checkov(translate_all(from_preview_json(path)), checks_dir=checks)
 
 
-def test_shipped_stacks_pass_and_every_report_is_written(tmp_path):
-    report = run_gate(collect_inputs(all_stacks=True))
+def test_shipped_stacks_fail_only_on_the_suppressions_pending_review(tmp_path):
+    """The onprem node bootstrap (pulumi-command) is allowed unscanned explicitly. The two Azure MySQL suppressions
+    approved by PENDING-SECURITY-REVIEW are not honoured, so exactly their findings fail: CKV_AZURE_94 (geo-redundant
+    backup is Disabled on purpose, data residency: a real finding until security approves) and CKV_AZURE_96 (Checkov
+    reads a lower-case ``dataencryption`` key; the ARM the gate writes has ``dataEncryption`` as ARM spells it)."""
+    report = run_gate(collect_inputs(all_stacks=True), allow_unscanned=["command"])
     for fmt in FORMATS:
         write(report, fmt, tmp_path / f"gate.{fmt}")
         assert (tmp_path / f"gate.{fmt}").stat().st_size > 0
     assert {s.stack for s in report.stacks} == {"aws-uae-prod", "azure-uae-prod", "onprem-dc1"}
-    failed = [(f.stack, f.check_id, f.name) for f in report.failed]
-    expired = [s.where for s in report.expired]
-    assert report.exit_code == 0, f"failed: {failed}; expired suppressions: {expired}"
+    failed = sorted((f.stack, f.check_id, f.name) for f in report.failed)
+    assert not report.expired, [s.where for s in report.expired]
+    assert failed == [
+        ("azure-uae-prod", "CKV_AZURE_94", "kfp-metadata"),
+        ("azure-uae-prod", "CKV_AZURE_96", "kfp-metadata"),
+    ], failed
+    assert all("PENDING-SECURITY-REVIEW" in f.note for f in report.failed)
+    assert {s.approved_by for s in report.unapproved} == {"PENDING-SECURITY-REVIEW"}
+    onprem = next(s for s in report.stacks if s.stack == "onprem-dc1")
+    assert any(r.status == "unscanned" and r.package == "command" for r in onprem.coverage)

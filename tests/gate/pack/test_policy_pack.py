@@ -102,12 +102,20 @@ def test_shipped_stack_gets_the_cli_verdict_inside_the_engine(stack: str) -> Non
     from policies.gate import run_gate
     from policies.inputs import attach_context
 
-    cli = sorted((f.check_id, f.urn) for f in run_gate([attach_context(preview_stack(stack))]).failed)
-    result = drive("validate", engine_view(preview_stack(stack)))
+    # the onprem node bootstrap (pulumi-command) has no translation: allowed unscanned explicitly, as in CI
+    allowed = ["command"]
+    cli = sorted(
+        (f.check_id, f.urn)
+        for f in run_gate([attach_context(preview_stack(stack))], allow_unscanned=allowed).failed
+    )
+    result = drive("validate", engine_view(preview_stack(stack)), MLOPS_GATE_ALLOW_UNSCANNED=",".join(allowed))
     pack = sorted((v["message"].split(" ", 1)[0], v["urn"]) for v in result["violations"])
     assert pack == cli
     assert result["provider_sdks_imported"] == []
-    assert result["violations"] == [], f"`mlops gate --stack {stack}` fails too: {cli}"
+    # azure-uae-prod: two suppressions still await security review (approved_by PENDING-SECURITY-REVIEW), so their
+    # findings on the MySQL server fail in the engine exactly as in the CLI
+    pending = [("CKV_AZURE_94", "kfp-metadata"), ("CKV_AZURE_96", "kfp-metadata")] if stack == "azure-uae-prod" else []
+    assert [(c, u.rsplit("::", 1)[-1]) for c, u in pack] == pending, f"`mlops gate --stack {stack}` fails too: {cli}"
 
 
 @pytest.mark.slow

@@ -85,10 +85,19 @@ def test_providers_components_and_other_packages_have_no_checks():
     stack = translate(_result(
         _res("pulumi:providers:aws", "default"), _res("mlops:aws:Storage", "c", custom=False),
         _res("random:index/randomPassword:RandomPassword", "pw"),
-        _res("command:local:Command", "cmd"),
     ))
     assert {c.status for c in stack.coverage} == {"no-checks"} and not stack.errors and not stack.origins
-    assert {c.detail for c in stack.coverage} >= {"provider configuration", "Checkov has no checks for provider 'random'"}
+    assert {c.detail for c in stack.coverage} >= {
+        "provider configuration", "provider 'random' creates nothing with a security surface"
+    }
+
+
+def test_other_providers_are_errors_unless_allowed_unscanned():
+    result = _result(_res("command:local:Command", "cmd"))
+    stack = translate(result)
+    assert [c.status for c in stack.coverage] == ["untranslatable"] and "--allow-unscanned command" in stack.errors[0]
+    allowed = translate(result, allow_unscanned=["command"])
+    assert [c.status for c in allowed.coverage] == ["unscanned"] and not allowed.errors
 
 
 def test_context_file_from_stack_context_or_defaults():
