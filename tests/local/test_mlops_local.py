@@ -43,9 +43,14 @@ def test_make_local_runs_everything_and_is_safe_to_rerun(tmp_path: Path) -> None
     assert first.exit_code == 0, first.output
     for step in ("[1/3] policy gate", "[2/3] pipeline", "[3/3] serve"):
         assert step in first.output
-    assert "0 failed" in first.output and "default probability" in first.output
+    assert "default probability" in first.output
     gate = json.loads((tmp_path / "reports" / "gate.json").read_text())
-    assert gate["exitCode"] == 0 and {s["stack"] for s in gate["stacks"]} == {"aws-uae-prod", "azure-uae-prod", "onprem-dc1"}
+    assert {s["stack"] for s in gate["stacks"]} == {"aws-uae-prod", "azure-uae-prod", "onprem-dc1"}
+    # The two Azure MySQL suppressions await a security approver (policies/suppressions/approvers.yaml): the gate
+    # refuses them, says so loudly, and the local run (which deploys no cloud stack) goes on.
+    failed = {(s["stack"], f["checkId"]) for s in gate["stacks"] for f in s["findings"] if f["status"] == "FAILED"}
+    assert gate["exitCode"] == 1 and failed == {("azure-uae-prod", "CKV_AZURE_94"), ("azure-uae-prod", "CKV_AZURE_96")}
+    assert "GATE REFUSES 2 finding(s)" in first.output and "not a configured approver" in first.output
     assert (tmp_path / "reports" / "gate.html").read_text().startswith("<!DOCTYPE html>")
     assert "mlops lineage v1" in first.output
 
