@@ -157,6 +157,16 @@ def run_one(entry: dict[str, Any], timeout: float, gate: bool, work: Path) -> Ou
                 o.problems.append(f"gate: rc {rc} after scanning {o.scanned} resources, {entry['scanned']} declared")
             elif rc != entry["gate"]:
                 o.problems.append(f"verdict: gate rc {rc}, declared {entry['gate']}")
+            if entry.get("checks") and report.is_file():
+                seen = {
+                    (f["checkId"], f["name"]): f["status"]
+                    for s in json.loads(report.read_text())["stacks"]
+                    for f in s["findings"]
+                }
+                for line in entry["checks"]:
+                    check_id, res, status = line.split()
+                    if seen.get((check_id, res)) != status:
+                        o.problems.append(f"checks: {check_id} on {res} {seen.get((check_id, res)) or 'no result'}, declared {status}")
     else:
         judge_error("gate", rc, out, err, entry["error"], o)
     return o

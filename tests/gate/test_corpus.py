@@ -89,6 +89,8 @@ def test_manifest_lists_every_program() -> None:
         else:
             assert entry["gate"] == 2 and entry.get("error"), f"{entry['name']}: error programs need gate 2 and an error pattern"
         assert entry.get("cause"), f"{entry['name']}: name the issue cause it reproduces"
+        for line in entry.get("checks") or []:
+            assert len(line.split()) == 3 and line.split()[2] in ("PASSED", "FAILED"), line
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
@@ -131,6 +133,20 @@ def test_gate(entry: dict[str, Any], tmp_path: Path) -> None:
     )
     if run.returncode == 0:
         assert not report["summary"].get("FAILED"), report["summary"]
+    missing = check_expectations(entry, report)
+    assert not missing, "\n".join(missing)
+
+
+def check_expectations(entry: dict[str, Any], report: dict[str, Any]) -> list[str]:
+    """The manifest's ``checks`` lines (``CHECK_ID resource-name STATUS``) missing from a gate json report."""
+    seen = {(f["checkId"], f["name"]): f["status"] for s in report["stacks"] for f in s["findings"]}
+    missing = []
+    for line in entry.get("checks") or []:
+        check_id, name, status = line.split()
+        got = seen.get((check_id, name))
+        if got != status:
+            missing.append(f"{check_id} on {name}: expected {status}, got {got or 'no result'}")
+    return missing
 
 
 def as_preview_steps(doc: dict[str, Any], stack: str) -> dict[str, Any]:
