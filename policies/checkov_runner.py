@@ -315,6 +315,7 @@ def run_checkov(
     root.mkdir(parents=True, exist_ok=True)
     try:
         sent = write_inputs(stacks, root)
+        _write_canary(stacks, sent, root)
         command = [str(executable), *_arguments(checks_dir)]
         started = time.perf_counter()
         proc = _run_warm(warm, command, timeout_s) if warm is not None else None
@@ -322,6 +323,7 @@ def run_checkov(
             proc = _run(command, root, _environment(root), timeout_s, executable)
         wall = time.perf_counter() - started
         reports = _parse_output(proc, executable)
+        _check_canary(reports, sent)
         results = _trace(reports, sent)
         version = next((v for r in reports if (v := str(r.get("summary", {}).get("checkov_version") or ""))), "")
         if not version:
@@ -336,6 +338,60 @@ def run_checkov(
             warm.close()
         if keep_dir is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+CANARY_DIR = "gate~canary"
+"""A folder no stack folder can be named (``stack_dirs`` never makes a ``~`` without a number after it)."""
+_CANARY_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "gate-canary", "namespace": "gate-canary"},
+    "spec": {"containers": [{"name": "c", "image": "canary", "securityContext": {"privileged": True}}]},
+}
+
+
+def _write_canary(stacks: list[TranslatedStack], sent: dict[tuple[str, str], tuple[str, str, Origin]], root: Path) -> None:
+    """Checkov leaves a framework with no check result out of its JSON report, so a scan of manifests no check applies
+    to (a Namespace, a NetworkPolicy) cannot be told from manifests never scanned. A privileged Pod beside them always
+    gets results: its report must come back, and its resource count then covers every manifest sent."""
+    if not any(framework_of(path.split("/", 2)[2]) == "kubernetes" for path, _ in sent):
+        return
+    from policies.translate import CONTEXT_FILE
+
+    folder = root / CANARY_DIR
+    (folder / "k8s").mkdir(parents=True, exist_ok=True)
+    (folder / "k8s" / "canary.yaml").write_text(_serialise("canary.yaml", _CANARY_POD))
+    context = next((s.files[CONTEXT_FILE] for s in stacks if CONTEXT_FILE in s.files), None)
+    if context is not None:  # custom checks read the stack context from the scanned file's folder or its parents
+        (folder / CONTEXT_FILE).write_text(_serialise(CONTEXT_FILE, context))
+
+
+def _is_canary(file_path: str) -> bool:
+    return file_path.startswith(f"/{CANARY_DIR}/")
+
+
+def _check_canary(reports: list[dict[str, Any]], sent: dict[tuple[str, str], tuple[str, str, Origin]]) -> None:
+    """The canary Pod must have results whenever manifests were sent; its results are then left out of the trace."""
+    if not any(framework_of(path.split("/", 2)[2]) == "kubernetes" for path, _ in sent):
+        return
+    k8s = [r for r in reports if r.get("check_type") == "kubernetes"]
+    found = any(
+        _is_canary(record.get("file_path", ""))
+        for report in k8s
+        for bucket in ("passed_checks", "failed_checks")
+        for record in report.get("results", {}).get(bucket, [])
+    )
+    if not found:
+        raise CheckovError(
+            "Checkov returned no result for the gate's canary Pod beside the Kubernetes manifests: "
+            "the manifests were not scanned"
+        )
+    for report in k8s:  # the canary is no Pulumi resource: drop it, and its count, before tracing
+        results = report.get("results", {})
+        for bucket in ("passed_checks", "failed_checks", "skipped_checks"):
+            results[bucket] = [r for r in results.get(bucket, []) if not _is_canary(r.get("file_path", ""))]
+        summary = report.setdefault("summary", {})
+        summary["resource_count"] = int(summary.get("resource_count", 0)) - 1
 
 
 def _arguments(checks_dir: Path) -> list[str]:

@@ -84,7 +84,10 @@ def test_manifest_lists_every_program() -> None:
         assert entry["preview"] in ("ok", "error"), entry
         if entry["preview"] == "ok":
             assert isinstance(entry["resources"], int) and entry["resources"] > 0, entry
-            assert entry["gate"] in (0, 1), f"{entry['name']}: a program that previews is gated to 0 or 1"
+            assert entry["gate"] in (0, 1) or (entry["gate"] == 2 and entry.get("error")), (
+                f"{entry['name']}: a program that previews is gated to 0 or 1, or refused (2) with an error pattern"
+            )
+            assert all(isinstance(a, str) for a in entry.get("gate_args") or []), entry
             assert 0 <= entry["scanned"] <= entry["resources"], entry
         else:
             assert entry["gate"] == 2 and entry.get("error"), f"{entry['name']}: error programs need gate 2 and an error pattern"
@@ -115,7 +118,7 @@ def test_gate(entry: dict[str, Any], tmp_path: Path) -> None:
     """One gate run (one Checkov process) per program: the CLI gates one --program per invocation."""
     report_path = tmp_path / "gate.json"
     run = mlops(
-        "gate", "--program", str(PROGRAMS / entry["name"]), "--stack", entry["stack"],
+        "gate", "--program", str(PROGRAMS / entry["name"]), "--stack", entry["stack"], *(entry.get("gate_args") or []),
         "--format", "json", "--output", str(report_path),
     )
     text = run.stdout + run.stderr
@@ -177,7 +180,7 @@ def test_gate_batch(tmp_path: Path) -> None:
     args: list[str] = []
     expected: dict[str, dict[str, Any]] = {}
     for entry in ENTRIES:
-        if entry["preview"] != "ok":
+        if entry["preview"] != "ok" or entry["gate"] == 2:
             continue
         out = tmp_path / f"{entry['name']}.mlops.json"
         try:
@@ -189,7 +192,7 @@ def test_gate_batch(tmp_path: Path) -> None:
             continue
         steps = tmp_path / f"{entry['name']}.steps.json"
         steps.write_text(json.dumps(as_preview_steps(json.loads(out.read_text()), entry["name"])))
-        args += ["--preview-json", str(steps)]
+        args += ["--preview-json", str(steps), *(entry.get("gate_args") or [])]
         expected[entry["name"]] = entry
     if not expected:
         pytest.fail("no program of the corpus previews")
