@@ -6,9 +6,12 @@ azure-native 3.x pins one API version per resource; each resource's docstring sa
 (``pulumi import azure-native:web:WebApp name /subscriptions/.../providers/Microsoft.Web/sites/{name}``), the id
 path gives the ARM type exactly, parents and path inputs included (:func:`arm_from_path`); it goes to
 ``arm_paths``. The azure-native 3.29 Python SDK has no import examples (checked: not one of its 6,060 modules), so
-``arm_paths`` is empty for it (``located``: the types whose constructor takes a ``location``, which the gate fills
-from the provider's configuration when the program leaves it out) and every type the gate translates is in the reviewed table of ``azure.py``; a type in
-neither is untranslatable (the gate fails), never typed by a naming rule.
+the paths come from ``azure_token_paths.json`` instead: the provider's own token -> ARM resource id path metadata
+(``reports/tokenPaths.json`` in pulumi/pulumi-azure-native, unversioned ``azure-native:<module>:<Type>`` tokens
+only), filling ``arm_paths`` for every SDK resource token it names (an SDK import example, where one exists, wins;
+the reviewed table of ``azure.py`` wins over both at translation time). ``located``: the types whose constructor
+takes a ``location``, which the gate fills from the provider's configuration when the program leaves it out. A type
+in neither the reviewed table nor ``arm_paths`` is untranslatable (the gate fails), never typed by a naming rule.
 Read as source text (importing azure-native costs minutes).
 
 Run: ``.venv/bin/python -m policies.translate.generate_azure_schema`` (rewrites the committed data file).
@@ -22,6 +25,7 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).with_name("azure_schema.json")
+TOKEN_PATHS = Path(__file__).with_name("azure_token_paths.json")
 _TOKEN = re.compile(r"@pulumi\.type_token\(\"(azure-native:[^\"]+)\"\)\nclass \w+\(pulumi\.CustomResource\)")
 _VERSION = re.compile(r"Uses Azure REST API version ([0-9A-Za-z-]+)\.")
 _LOCATION_ARG = re.compile(r"\n\s+location: pulumi\.Input\[")
@@ -62,9 +66,20 @@ def generate(sdk_root: Path) -> dict[str, object]:
         for found in _IMPORT.finditer(text):
             if token and found.group(1) == token.group(1) and arm_from_path(found.group(2)):
                 paths[found.group(1)] = found.group(2)
+    for token, arm_path in token_paths().items():
+        if token in versions and token not in paths and arm_from_path(arm_path):
+            paths[token] = arm_path
     plugin = json.loads((sdk_root / "pulumi-plugin.json").read_text())
     return {"generated_from": f"azure-native {plugin['version']}", "api_versions": dict(sorted(versions.items())),
             "arm_paths": dict(sorted(paths.items())), "located": sorted(located)}
+
+
+def token_paths() -> dict[str, str]:
+    """Unversioned token -> ARM resource id path from the provider's metadata (keys starting ``_`` are provenance)."""
+    if not TOKEN_PATHS.exists():
+        return {}
+    data = json.loads(TOKEN_PATHS.read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 def sdk_root() -> Path:
