@@ -9,7 +9,9 @@ path gives the ARM type exactly, parents and path inputs included (:func:`arm_fr
 the paths come from ``azure_token_paths.json`` instead: the provider's own token -> ARM resource id path metadata
 (``reports/tokenPaths.json`` in pulumi/pulumi-azure-native, unversioned ``azure-native:<module>:<Type>`` tokens
 only), filling ``arm_paths`` for every SDK resource token it names (an SDK import example, where one exists, wins;
-the reviewed table of ``azure.py`` wins over both at translation time). ``located``: the types whose constructor
+the reviewed table of ``azure.py`` wins over both at translation time). The file is transcribed module block by
+module block from that report (commit 0346c1b3), not yet every module: a token it lacks stays untranslatable until
+its block is added; ``tests/gate/translate`` reports how many SDK tokens are still uncovered. ``located``: the types whose constructor
 takes a ``location``, which the gate fills from the provider's configuration when the program leaves it out. A type
 in neither the reviewed table nor ``arm_paths`` is untranslatable (the gate fails), never typed by a naming rule.
 Read as source text (importing azure-native costs minutes).
