@@ -52,8 +52,14 @@ _AWS_ID_PREFIX = {
 class PlatformMocks(pulumi.runtime.Mocks):
     """Realistic outputs for aws, azure-native, kubernetes, command and random resources and invokes."""
 
-    def __init__(self, region: str = "me-central-1", stack_references: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        region: str = "me-central-1",
+        stack_references: dict[str, dict[str, Any]] | None = None,
+        azure_location: str | None = None,
+    ) -> None:
         self.region = region
+        self.azure_location = azure_location or region
         self.stack_references = dict(stack_references or {})
 
     # --- resources -------------------------------------------------------------------------------
@@ -143,7 +149,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             name = _uuid(args.typ + args.name) if kind == "RoleAssignment" else f"{args.name}{_hex(args.name, 6)}"
         rid = _azure_id(module, kind, name, state)
         state.update(name=name, id=rid)
-        location = state.get("location", self.region)
+        location = state.get("location", self.azure_location)
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list the identity ids; the provider reports a map of id -> the identity's principal and client.
@@ -383,14 +389,14 @@ def _public_ip(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     rg = str(args.get("resourceGroupName", "rg"))
     ip = f"20.{int(_hex(name, 2), 16)}.{int(_hex(name + 'a', 2), 16)}.{int(_hex(name + 'b', 2), 16)}"
     return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
-            "name": name, "ipAddress": ip, "location": mocks.region, "publicIPAllocationMethod": "Static",
+            "name": name, "ipAddress": ip, "location": mocks.azure_location, "publicIPAllocationMethod": "Static",
             "publicIPAddressVersion": "IPv4", "sku": {"name": "Standard", "tier": "Regional"}, "provisioningState": "Succeeded",
             "type": "Microsoft.Network/publicIPAddresses", "etag": f'W/"{_uuid(name)}"', "resourceGuid": _uuid(name), "zones": []}
 
 
 def _resource_group(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     rg = str(args.get("resourceGroupName", "rg"))
-    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}", "name": rg, "location": mocks.region,
+    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}", "name": rg, "location": mocks.azure_location,
             "properties": {"provisioningState": "Succeeded"}, "type": "Microsoft.Resources/resourceGroups", "tags": {},
             "azureApiVersion": "2024-03-01"}
 

@@ -112,9 +112,28 @@ def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], lis
         if isinstance(value, dict) and set(value) == {"secure"}:
             secret_keys.append(full_key)
             config[full_key] = f"[secret {full_key}: not decrypted by the offline preview]"
+        elif _has_secure(value):  # secure values inside an object or list: the whole key is secret, as in Pulumi
+            secret_keys.append(full_key)
+            config[full_key] = _config_text(_placeholders(value, full_key))
         else:
             config[full_key] = _config_text(value)
     return config, secret_keys
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
+    return isinstance(value, list) and any(_has_secure(v) for v in value)
+
+
+def _placeholders(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return f"[secret {key}: not decrypted by the offline preview]"
+        return {k: _placeholders(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v, key) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -443,7 +462,8 @@ def run_under_mocks(
     from infra.preview.mocks import PlatformMocks
 
     sdk_imports.install()
-    monitor = _recording_monitor(PlatformMocks(region=region, stack_references=stack_references))
+    azure_location = (config or {}).get("azure-native:location")
+    monitor = _recording_monitor(PlatformMocks(region=region, stack_references=stack_references, azure_location=azure_location))
     error_log = _ErrorLog()
     logger = logging.getLogger(f"mlops.preview.{project}.{stack}")
     logger.propagate = False
@@ -753,8 +773,16 @@ def _child_main(job: Callable[[], Any], label: str, sender: Any) -> None:
 
     global _IN_CHILD
     _IN_CHILD = True
+    import warnings
+
+    # A failed run leaves tasks and coroutines behind; their warnings would bury the one clear message.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    # The parent's event loop came along, its default executor's threads did not: work handed to them (Pulumi
+    # runs every monitor call in the executor) would wait forever. A fresh loop makes a fresh executor.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         outcome: tuple[bool, Any] = (True, job())
     except PreviewError as exc:
