@@ -659,7 +659,27 @@ def _describe_failure(exc: BaseException, project: Project, stack: str) -> str:
             with contextlib.suppress(ValueError):
                 where = f" (at {Path(filename).relative_to(project.root)}:{tb.tb_lineno})"
         tb = tb.tb_next
-    return f"stack {stack}: the program failed: {type(exc).__name__}: {exc}{where}"
+    return f"stack {stack}: the program failed: {type(exc).__name__}: {exc}{_sdk_hint(exc)}{where}"
+
+
+def _sdk_hint(exc: BaseException) -> str:
+    """For a name or module a provider SDK lacks: which version is installed (public programs target others)."""
+    import re
+
+    if not isinstance(exc, (ImportError, AttributeError)):
+        return ""
+    match = re.search(r"'(pulumi_[a-z0-9_]+)", str(exc))
+    if match is None:
+        return ""
+    package = match.group(1).split(".")[0]
+    from importlib import metadata
+
+    distribution = package.replace("_", "-")
+    try:
+        version = metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return f"; {distribution} is not installed"
+    return f"; {distribution} {version} is installed, the program may be written for another major version of it"
 
 
 def preview_stack(stack: str, *, timeout: float | None = None) -> PreviewResult:

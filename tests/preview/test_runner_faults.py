@@ -100,6 +100,23 @@ def test_provider_config_modules_enums_and_defaults() -> None:
     assert by_name(result)["pip"].inputs["publicIPAllocationMethod"] == "Static"
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("import pulumi_azure_native.insights", "No module named 'pulumi_azure_native.insights'; pulumi-azure-native 3."),
+        ("from pulumi_azure_native import network\nnetwork.IpAllocationMethod",
+         "has no attribute 'IpAllocationMethod'; pulumi-azure-native 3."),
+    ],
+)
+def test_names_the_installed_sdk_lacks_fail_clearly(tmp_path: Path, body: str, expected: str) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: old\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(body + "\n")
+    with pytest.raises(PreviewError) as raised:
+        preview(tmp_path, "dev", timeout=60)
+    assert expected in str(raised.value) and "another major version" in str(raised.value)
+
+
 def test_nested_secure_config_is_a_secret_placeholder() -> None:
     from infra.preview.runner import load_stack_config
 
