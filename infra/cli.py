@@ -49,7 +49,11 @@ def preview(
         ),
     ] = None,
 ) -> None:
-    """Run stacks offline under Pulumi's mocks (no Pulumi CLI, no credentials) and show what they would create."""
+    """Run stacks offline under Pulumi's mocks (no Pulumi CLI, no credentials) and show what they would create.
+
+    A program's pulumi.StackReference outputs come from its stack config key mlops:stackReferences
+    ({"org/project/stack": {"outputName": value}}).
+    """
     from infra.preview import report
     from infra.preview.runner import REPO_ROOT, PreviewError, load_project, preview_many
 

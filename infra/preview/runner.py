@@ -3,6 +3,12 @@
 Works for this project's stacks and for any Pulumi Python program directory (its ``Pulumi.yaml`` and
 ``Pulumi.<stack>.yaml``). Records every resource registration (components included) with its parent,
 resolved inputs and property dependencies, and reports inputs that resolved to unknown.
+
+As ``pulumi preview`` does, the program runs in its own directory with its stack's config (``Pulumi.<stack>.yaml``,
+provider keys such as ``aws:region`` included; ``secure:`` values become placeholder secrets). Each preview runs in
+a forked child process stopped after a time limit (``--preview-timeout``, ``$MLOPS_PREVIEW_TIMEOUT``, 120 s by
+default). ``pulumi.StackReference`` reaches no backend here: give the referenced stacks' outputs in the stack
+config as ``mlops:stackReferences: {"org/project/stack": {"outputName": value}}``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ import json
 import logging
 import runpy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -572,7 +578,8 @@ def preview_many(program_dir: Path, stacks: list[str], *, timeout: float | None 
     import os
 
     project = load_project(program_dir)
-    names = [_resolve_stack(project, s) for s in (stacks or [None])]
+    asked: list[str | None] = list(stacks) or [None]
+    names = [_resolve_stack(project, s) for s in asked]
     limit = preview_timeout(timeout)
     jobs = [functools.partial(_preview_in_process, project, name) for name in names]
     return run_isolated(jobs, [f"stack {name}" for name in names], limit, workers=os.cpu_count() or 1)
@@ -704,7 +711,7 @@ def can_isolate() -> bool:
 
 
 def run_isolated(
-    jobs: list[Callable[[], Any]], labels: list[str], timeout: float | None, workers: int = 1
+    jobs: Sequence[Callable[[], Any]], labels: Sequence[str], timeout: float | None, workers: int = 1
 ) -> list[Any]:
     """Run each job in a forked child process (own process group), at most ``workers`` at once; results in order.
 
@@ -752,20 +759,21 @@ def run_isolated(
                 process = ctx.Process(target=_child_main, args=(jobs[i], labels[i], sender), name=f"preview {labels[i]}")
                 process.start()
                 sender.close()
-                with contextlib.suppress(OSError):
-                    os.setpgid(process.pid, process.pid)
+                with contextlib.suppress(OSError, TypeError):
+                    os.setpgid(process.pid, process.pid)  # type: ignore[arg-type]  # started: it has a pid
                 running[receiver] = (i, process, time.monotonic() + timeout if timeout else None)
             if not running:
                 break
             deadlines = [d for _, _, d in running.values() if d is not None]
             wait_s = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-            for conn in wait(list(running), timeout=wait_s):
+            for ready in wait(list(running), timeout=wait_s):
+                conn = cast(Any, ready)
                 i, process, _ = running.pop(conn)
                 try:
-                    ok, payload = conn.recv()
+                    ok, payload = conn.recv()  # (True, result) or (False, message)
                 except (EOFError, OSError):
                     process.join()
-                    ok, payload = False, f"{labels[i]}: the preview process ended without a result (exit code {process.exitcode})"
+                    ok, payload = False, f"{labels[i]}: the preview process ended without a result (exit status {process.exitcode})"
                 conn.close()
                 process.join()
                 (results if ok else errors)[i] = payload
