@@ -75,11 +75,21 @@ def _previews(
 
     from infra.preview.runner import run_isolated
 
+    labels = [f"stack {item}" if item is not None else "the program's stack" for item in items]
     workers = min(len(items), os.cpu_count() or 1)
     if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [preview_one(item) for item in items]
-    labels = [f"stack {item}" if item is not None else "the program's stack" for item in items]
+        return [_without_exits(preview_one, item, label) for item, label in zip(items, labels)]
     return run_isolated([functools.partial(preview_one, item) for item in items], labels, timeout, workers)
+
+
+def _without_exits(preview_one: Callable[[Any], PreviewResult], item: Any, label: str) -> PreviewResult:
+    """``preview_one(item)``, with a ``sys.exit`` (SystemExit) in it raised as a :class:`PreviewError`."""
+    from infra.preview.runner import PreviewError
+
+    try:
+        return preview_one(item)
+    except SystemExit as exc:
+        raise PreviewError(f"{label}: the program exited (sys.exit({exc.code!r})) before it finished") from None
 
 
 def project_stack_names() -> list[str]:

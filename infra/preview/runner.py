@@ -488,7 +488,10 @@ def run_under_mocks(
             _sync_await(run_pulumi_func(lambda: run_in_stack(lambda: _without_type_version_aliases(guarded))))
     except KeyboardInterrupt:
         raise
-    except Exception:
+    except Exception as exc:
+        exited = next((link for link in _causes(exc) if isinstance(link, ProgramExited)), None)
+        if exited is not None:
+            raise PreviewError(_exited_message(stack, exited.what)) from None
         raise
     except BaseException as exc:  # noqa: BLE001 - sys.exit() in an apply callback escapes the event loop
         raise PreviewError(_exited_message(stack, ProgramExited(exc).what)) from None

@@ -164,6 +164,25 @@ def test_program_exit_through_the_gate_inputs(monkeypatch: pytest.MonkeyPatch) -
         inputs.from_program(PROGRAMS / "exits", ["top"], preview_timeout=60)
 
 
+def _exits(name: str):
+    raise SystemExit(0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_exit_in_a_gate_preview_is_a_preview_error(monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
+    """In parallel children (one thread here) and in-process (threads running): never a silent exit 0."""
+    monkeypatch.setattr("threading.active_count", lambda: threads)
+    with pytest.raises(PreviewError, match=r"stack a: the program exited \(sys.exit\(0\)\)"):
+        inputs._previews(_exits, ["a", "b"], timeout=30)
+
+
+def test_exit_in_a_program_run_in_process_is_a_preview_error() -> None:
+    from tests.conftest import run_mocked
+
+    with pytest.raises(PreviewError, match=r"stack test: the program exited \(sys.exit\(3\)\)"):
+        run_mocked(lambda: __import__("sys").exit(3))
+
+
 # 8. a time limit
 def test_looping_program_is_stopped_at_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
