@@ -41,10 +41,21 @@ def preview(
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every resource with its resolved inputs here.")] = None,
     tree: Annotated[bool, typer.Option("--tree/--no-tree", help="Print the resource tree.")] = True,
+    preview_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--preview-timeout",
+            help="Seconds one stack's preview may run before it is stopped (default: $MLOPS_PREVIEW_TIMEOUT or 120; 0: no limit).",
+        ),
+    ] = None,
 ) -> None:
-    """Run stacks offline under Pulumi's mocks (no Pulumi CLI, no credentials) and show what they would create."""
+    """Run stacks offline under Pulumi's mocks (no Pulumi CLI, no credentials) and show what they would create.
+
+    A program's pulumi.StackReference outputs come from its stack config key mlops:stackReferences
+    ({"org/project/stack": {"outputName": value}}).
+    """
     from infra.preview import report
-    from infra.preview.runner import REPO_ROOT, PreviewError, load_project, preview as run_preview
+    from infra.preview.runner import REPO_ROOT, PreviewError, load_project, preview_many
 
     root = program if program is not None else REPO_ROOT
     try:
@@ -53,7 +64,7 @@ def preview(
             names = load_project(root).stacks()
         if not names and program is None:
             raise PreviewError("name a stack with --stack NAME, or use --all")
-        results = [run_preview(root, name) for name in names] if names else [run_preview(root, None)]
+        results = preview_many(root, list(dict.fromkeys(names)), timeout=preview_timeout)
     except PreviewError as exc:
         raise fail(str(exc)) from None
     for result in results:

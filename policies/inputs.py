@@ -37,43 +37,59 @@ class InputError(Exception):
     """An input could not be read. The message names the file and what is wrong, for the user as is."""
 
 
-def from_project_stacks(names: list[str]) -> list[PreviewResult]:
-    """Offline preview of this project's stacks (``stacks/Pulumi.<name>.yaml``)."""
-    from infra.preview.runner import PreviewError
+def from_project_stacks(names: list[str], *, preview_timeout: float | None = None) -> list[PreviewResult]:
+    """Offline preview of this project's stacks (``stacks/Pulumi.<name>.yaml``); each stops after
+    ``preview_timeout`` seconds (default: ``$MLOPS_PREVIEW_TIMEOUT`` or 120 s)."""
+    from infra.preview.runner import PreviewError, preview_timeout as limit
 
     try:
-        return _previews(_preview_project_stack, names)
+        timeout = limit(preview_timeout)
+        return _previews(functools.partial(_preview_project_stack, timeout=timeout), names, timeout=timeout)
     except PreviewError as exc:
         raise InputError(str(exc)) from None
 
 
-def _preview_project_stack(name: str) -> PreviewResult:
+def _preview_project_stack(name: str, *, timeout: float | None = None) -> PreviewResult:
     from infra.preview.runner import preview_stack
 
-    return attach_context(preview_stack(name))
+    return attach_context(preview_stack(name, timeout=timeout or 0))
 
 
-def _preview_program_stack(program_dir: Path, name: str | None) -> PreviewResult:
+def _preview_program_stack(program_dir: Path, name: str | None, *, timeout: float | None = None) -> PreviewResult:
     from infra.preview.runner import preview
 
-    return attach_context(preview(program_dir, name))
+    return attach_context(preview(program_dir, name, timeout=timeout or 0))
 
 
-def _previews(preview_one: Callable[[Any], PreviewResult], items: list[Any]) -> list[PreviewResult]:
+def _previews(
+    preview_one: Callable[[Any], PreviewResult], items: list[Any], *, timeout: float | None = None
+) -> list[PreviewResult]:
     """Preview several stacks at once, one forked process each and at most one per CPU (the preview is CPU-bound
-    Python; Pulumi's runtime state is per process), in order. One stack, one CPU, or a process that already runs
-    threads (forking those can deadlock) previews in-process, one after the other."""
+    Python; Pulumi's runtime state is per process), in order; each process is stopped after ``timeout`` seconds.
+    One stack, one CPU, or a process that already runs threads (forking those can deadlock) previews one after
+    the other from here (each preview still runs in a child of its own, under the same limit). Whatever a
+    preview raises, ``sys.exit`` included, comes back as a :class:`PreviewError`."""
     import multiprocessing
     import os
     import threading
 
+    from infra.preview.runner import run_isolated
+
+    labels = [f"stack {item}" if item is not None else "the program's stack" for item in items]
     workers = min(len(items), os.cpu_count() or 1)
     if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [preview_one(item) for item in items]
-    from concurrent.futures import ProcessPoolExecutor
+        return [_without_exits(preview_one, item, label) for item, label in zip(items, labels)]
+    return run_isolated([functools.partial(preview_one, item) for item in items], labels, timeout, workers)
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(preview_one, items))
+
+def _without_exits(preview_one: Callable[[Any], PreviewResult], item: Any, label: str) -> PreviewResult:
+    """``preview_one(item)``, with a ``sys.exit`` (SystemExit) in it raised as a :class:`PreviewError`."""
+    from infra.preview.runner import PreviewError
+
+    try:
+        return preview_one(item)
+    except SystemExit as exc:
+        raise PreviewError(f"{label}: the program exited (sys.exit({exc.code!r})) before it finished") from None
 
 
 def project_stack_names() -> list[str]:
@@ -85,13 +101,15 @@ def project_stack_names() -> list[str]:
         raise InputError(str(exc)) from None
 
 
-def from_program(program_dir: Path, stacks: list[str]) -> list[PreviewResult]:
-    """Offline preview of any Pulumi Python program directory, for the stacks named (or its only stack)."""
-    from infra.preview.runner import PreviewError
+def from_program(program_dir: Path, stacks: list[str], *, preview_timeout: float | None = None) -> list[PreviewResult]:
+    """Offline preview of any Pulumi Python program directory, for the stacks named (or its only stack); each
+    stops after ``preview_timeout`` seconds (default: ``$MLOPS_PREVIEW_TIMEOUT`` or 120 s)."""
+    from infra.preview.runner import PreviewError, preview_timeout as limit
 
     try:
+        timeout = limit(preview_timeout)
         names: list[str | None] = list(stacks) or [None]
-        return _previews(functools.partial(_preview_program_stack, program_dir), names)
+        return _previews(functools.partial(_preview_program_stack, program_dir, timeout=timeout), names, timeout=timeout)
     except PreviewError as exc:
         raise InputError(str(exc)) from None
 

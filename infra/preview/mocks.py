@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -51,8 +52,15 @@ _AWS_ID_PREFIX = {
 class PlatformMocks(pulumi.runtime.Mocks):
     """Realistic outputs for aws, azure-native, kubernetes, command and random resources and invokes."""
 
-    def __init__(self, region: str = "me-central-1") -> None:
+    def __init__(
+        self,
+        region: str = "me-central-1",
+        stack_references: dict[str, dict[str, Any]] | None = None,
+        azure_location: str | None = None,
+    ) -> None:
         self.region = region
+        self.azure_location = azure_location or region
+        self.stack_references = dict(stack_references or {})
 
     # --- resources -------------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -60,6 +68,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
             return _uuid(args.name), state
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(args, state)
         if package == "aws":
             return self._aws(args, state)
         if package == "azure-native":
@@ -139,7 +149,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             name = _uuid(args.typ + args.name) if kind == "RoleAssignment" else f"{args.name}{_hex(args.name, 6)}"
         rid = _azure_id(module, kind, name, state)
         state.update(name=name, id=rid)
-        location = state.get("location", self.region)
+        location = state.get("location", self.azure_location)
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list the identity ids; the provider reports a map of id -> the identity's principal and client.
@@ -170,7 +180,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if kind in ("UserAssignedIdentity",):
             state.update(principalId=_uuid(name + "p"), clientId=_uuid(name + "c"), tenantId=TENANT_ID)
         if kind == "StorageAccount":
-            state["primaryEndpoints"] = {"blob": f"https://{name}.blob.core.windows.net/", "dfs": f"https://{name}.dfs.core.windows.net/"}
+            state["primaryEndpoints"] = {
+                "blob": f"https://{name}.blob.core.windows.net/",
+                "dfs": f"https://{name}.dfs.core.windows.net/",
+                "file": f"https://{name}.file.core.windows.net/",
+                "queue": f"https://{name}.queue.core.windows.net/",
+                "table": f"https://{name}.table.core.windows.net/",
+                "web": f"https://{name}.z1.web.core.windows.net/",
+            }
             identity = dict(state.get("identity") or {})
             if identity:
                 identity.setdefault("principalId", _uuid(name + "principal"))
@@ -210,20 +227,25 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state.setdefault("status", {"name": state["name"], "namespace": state.get("namespace", "default"), "status": "deployed"})
         return f"{args.name}-{_hex(args.name)}", state
 
+    def _stack_reference(self, args: pulumi.runtime.MockResourceArgs, state: dict) -> tuple[str, dict]:
+        from infra.preview.runner import STACK_REFERENCES_KEY, StackReferenceMissing
+
+        name = str(state.get("name") or args.resource_id or args.name)
+        if name not in self.stack_references:
+            known = ", ".join(sorted(self.stack_references)) or "none"
+            raise StackReferenceMissing(
+                f"the program reads the outputs of stack {name!r} (pulumi.StackReference), which the offline preview "
+                f"cannot reach; give them in the stack config under '{STACK_REFERENCES_KEY}': "
+                f'{{"{name}": {{"outputName": value}}}} (stacks given: {known})'
+            )
+        return name, {"name": name, "outputs": dict(self.stack_references[name]), "secretOutputNames": []}
+
     # --- invokes -------------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list] | dict:
         token = args.token
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID}
-        if token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            zones = [f"{self.region}{s}" for s in "abc"]
-            return {"names": zones, "zoneIds": [f"mec1-az{i}" for i in (1, 2, 3)], "id": self.region}
-        if token == "azure-native:authorization:getClientConfig":
-            return {"clientId": _uuid("client"), "objectId": OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}
+        answer = _INVOKES.get(token)
+        if answer is not None:
+            return answer(self, dict(args.args or {}))
         if token == "azure-native:containerservice:listManagedClusterUserCredentials":
             return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_kubeconfig(args.args, self.region)}]}
         if token == "azure-native:redis:listRedisKeys":
@@ -238,6 +260,168 @@ class PlatformMocks(pulumi.runtime.Mocks):
             f"the offline preview has no answer for the provider call {token!r}; "
             "build the value in the program, or extend infra/preview/mocks.py"
         )
+
+
+def _region_code(region: str) -> str:
+    """``me-central-1`` -> ``mec1``, ``ap-southeast-1`` -> ``apse1``: the prefix of the region's zone ids."""
+    parts = region.split("-")
+    if len(parts) != 3:
+        return region
+    short = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "southeast": "se",
+             "northeast": "ne", "southwest": "sw", "northwest": "nw"}
+    return f"{parts[0]}{short.get(parts[1], parts[1][:1])}{parts[2]}"
+
+
+def _aws_region(mocks: PlatformMocks, args: dict[str, Any]) -> str:
+    return str(args.get("region") or mocks.region)
+
+
+def _get_ami(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    seed = json.dumps(args, sort_keys=True, default=str)
+    image = f"ami-{_hex(seed, 17)}"
+    region = _aws_region(mocks, args)
+    owners = args.get("owners") or ["amazon"]
+    name = next((str(f.get("values", [""])[0]) for f in args.get("filters") or [] if f.get("name") == "name"), "")
+    name = (name or args.get("nameRegex") or "preview-image").replace("*", "2026.01.01")
+    return {
+        "id": image, "imageId": image, "arn": f"arn:aws:ec2:{region}::image/{image}", "name": name,
+        "architecture": "x86_64", "ownerId": "137112412989" if owners[0] == "amazon" else str(owners[0]),
+        "owners": owners, "mostRecent": bool(args.get("mostRecent")), "state": "available", "public": True,
+        "rootDeviceName": "/dev/xvda", "rootDeviceType": "ebs", "virtualizationType": "hvm", "hypervisor": "xen",
+        "imageType": "machine", "enaSupport": True, "creationDate": "2026-01-01T00:00:00.000Z",
+        "blockDeviceMappings": [], "productCodes": [], "tags": args.get("tags") or {}, "region": region,
+        "filters": args.get("filters"), "platformDetails": "Linux/UNIX", "usageOperation": "RunInstances",
+        "imageLocation": f"amazon/{name}", "imageOwnerAlias": "amazon", "bootMode": "uefi-preferred",
+        "sriovNetSupport": "simple", "rootSnapshotId": f"snap-{_hex(image, 17)}", "imdsSupport": "v2.0",
+    }
+
+
+def _get_vpc(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    vpc = str(args.get("id") or f"vpc-{_hex(json.dumps(args, sort_keys=True, default=str), 17)}")
+    region = _aws_region(mocks, args)
+    cidr = str(args.get("cidrBlock") or "10.0.0.0/16")
+    return {
+        "id": vpc, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:vpc/{vpc}", "cidrBlock": cidr,
+        "cidrBlockAssociations": [{"associationId": f"vpc-cidr-assoc-{_hex(vpc, 17)}", "cidrBlock": cidr, "state": "associated"}],
+        "default": bool(args.get("default")), "dhcpOptionsId": f"dopt-{_hex(vpc, 17)}", "enableDnsHostnames": True,
+        "enableDnsSupport": True, "enableNetworkAddressUsageMetrics": False, "instanceTenancy": "default",
+        "ipv6AssociationId": "", "ipv6CidrBlock": "", "mainRouteTableId": f"rtb-{_hex(vpc, 17)}", "ownerId": ACCOUNT_ID,
+        "state": "available", "tags": args.get("tags") or {}, "region": region, "filters": args.get("filters"),
+    }
+
+
+def _get_subnets(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    seed = json.dumps(args, sort_keys=True, default=str)
+    ids = [f"subnet-{_hex(seed + str(i), 17)}" for i in range(3)]
+    return {"id": _aws_region(mocks, args), "ids": ids, "filters": args.get("filters"), "tags": args.get("tags"),
+            "region": _aws_region(mocks, args), "vpcId": args.get("vpcId")}
+
+
+def _get_security_group(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    sg = str(args.get("id") or f"sg-{_hex(json.dumps(args, sort_keys=True, default=str), 17)}")
+    region = _aws_region(mocks, args)
+    vpc = str(args.get("vpcId") or f"vpc-{_hex(sg, 17)}")
+    return {"id": sg, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{sg}", "name": str(args.get("name") or "default"),
+            "description": "preview security group", "vpcId": vpc, "tags": args.get("tags") or {}, "region": region,
+            "filters": args.get("filters")}
+
+
+def _availability_zones(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    region = _aws_region(mocks, args)
+    code = _region_code(region)
+    return {"names": [f"{region}{s}" for s in "abc"], "zoneIds": [f"{code}-az{i}" for i in (1, 2, 3)], "id": region,
+            "groupNames": [region], "state": args.get("state"), "region": region}
+
+
+def _policy_document(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    """The JSON policy the provider builds from the statements (names, order and single-value rules as it does)."""
+
+    def values(items: Any) -> Any:
+        items = list(items or [])
+        return items[0] if len(items) == 1 else items
+
+    def principals(entries: Any) -> Any:
+        out: dict[str, Any] = {}
+        for entry in entries or []:
+            kind, ids = entry.get("type"), list(entry.get("identifiers") or [])
+            if kind == "*" and ids == ["*"]:
+                return "*"
+            existing = out.get(kind)
+            merged = ([existing] if isinstance(existing, str) else existing or []) + ids
+            out[kind] = values(merged)
+        return out
+
+    statements = []
+    for st in args.get("statements") or []:
+        doc: dict[str, Any] = {}
+        if st.get("sid"):
+            doc["Sid"] = st["sid"]
+        doc["Effect"] = st.get("effect") or "Allow"
+        for key, out_key in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+            if st.get(key):
+                doc[out_key] = values(st[key])
+        for key, out_key in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+            if st.get(key):
+                doc[out_key] = principals(st[key])
+        if st.get("conditions"):
+            cond: dict[str, dict[str, Any]] = {}
+            for c in st["conditions"]:
+                cond.setdefault(c["test"], {})[c["variable"]] = values(c.get("values"))
+            doc["Condition"] = cond
+        statements.append(doc)
+    policy: dict[str, Any] = {"Version": args.get("version") or "2012-10-17"}
+    if args.get("policyId"):
+        policy["Id"] = args["policyId"]
+    policy["Statement"] = statements
+    text = json.dumps(policy, indent=2)
+    return {"id": _hex(text, 10), "json": text, "minifiedJson": json.dumps(policy, separators=(",", ":")),
+            "statements": args.get("statements"), "version": policy["Version"], "policyId": args.get("policyId")}
+
+
+def _storage_keys(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("accountName", "storage"))
+    key = lambda n: base64.b64encode(hashlib.sha512(f"{name}{n}".encode()).digest()).decode()  # noqa: E731
+    return {"keys": [{"keyName": f"key{n}", "permissions": "FULL", "value": key(n), "creationTime": "2026-01-01T00:00:00Z"} for n in (1, 2)]}
+
+
+def _public_ip(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("publicIpAddressName", "pip"))
+    rg = str(args.get("resourceGroupName", "rg"))
+    ip = f"20.{int(_hex(name, 2), 16)}.{int(_hex(name + 'a', 2), 16)}.{int(_hex(name + 'b', 2), 16)}"
+    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
+            "name": name, "ipAddress": ip, "location": mocks.azure_location, "publicIPAllocationMethod": "Static",
+            "publicIPAddressVersion": "IPv4", "sku": {"name": "Standard", "tier": "Regional"}, "provisioningState": "Succeeded",
+            "type": "Microsoft.Network/publicIPAddresses", "etag": f'W/"{_uuid(name)}"', "resourceGuid": _uuid(name), "zones": []}
+
+
+def _resource_group(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
+    rg = str(args.get("resourceGroupName", "rg"))
+    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}", "name": rg, "location": mocks.azure_location,
+            "properties": {"provisioningState": "Succeeded"}, "type": "Microsoft.Resources/resourceGroups", "tags": {},
+            "azureApiVersion": "2024-03-01"}
+
+
+_INVOKES: dict[str, Any] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda m, a: {
+        "accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID},
+    "aws:index/getRegion:getRegion": lambda m, a: {
+        "name": _aws_region(m, a), "region": _aws_region(m, a), "id": _aws_region(m, a), "endpoint": f"ec2.{_aws_region(m, a)}.amazonaws.com",
+        "description": _aws_region(m, a)},
+    "aws:index/getPartition:getPartition": lambda m, a: {
+        "partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"},
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:ec2/getAmi:getAmi": _get_ami,
+    "aws:ec2/getVpc:getVpc": _get_vpc,
+    "aws:ec2/getSubnets:getSubnets": _get_subnets,
+    "aws:ec2/getSubnetIds:getSubnetIds": _get_subnets,
+    "aws:ec2/getSecurityGroup:getSecurityGroup": _get_security_group,
+    "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "azure-native:authorization:getClientConfig": lambda m, a: {
+        "clientId": _uuid("client"), "objectId": OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID},
+    "azure-native:storage:listStorageAccountKeys": _storage_keys,
+    "azure-native:network:getPublicIPAddress": _public_ip,
+    "azure-native:resources:getResourceGroup": _resource_group,
+}
 
 
 _AZURE_NAMESPACES = {

@@ -77,7 +77,8 @@ def _load_fully(package: types.ModuleType) -> None:
             spec = package.__spec__
             assert spec is not None and spec.loader is not None, package.__name__
             spec.loader.exec_module(package)
-            package.__class__ = types.ModuleType  # type: ignore[assignment]
+            if type(package) is _ShallowPackage:  # the __init__ may set a class of its own (config: lazy settings)
+                package.__class__ = types.ModuleType  # type: ignore[assignment]
         finally:
             _LOADING.discard(package.__name__)
 
@@ -111,6 +112,8 @@ def _resolve(package: types.ModuleType, name: str) -> Any:
             if enums is not None and name in _exports(enums):
                 return _bind(package, name, enums)
     _load_fully(package)
+    if type(package) is not types.ModuleType and type(package) is not _ShallowPackage:
+        return getattr(package, name)  # the package's own module class (pulumi_aws.config: its settings)
     return types.ModuleType.__getattribute__(package, name)  # not __getattr__ again: AttributeError if unbound
 
 

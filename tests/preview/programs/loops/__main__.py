@@ -1,0 +1,5 @@
+import pulumi_random as random
+
+random.RandomPet("pet")
+while True:
+    pass
