@@ -39,13 +39,16 @@ def arm_from_path(path: str) -> tuple[str, tuple[str, ...], tuple[str | None, ..
     (``Microsoft.Web/sites/slots``, path inputs ``("name", "slot")``, fixed names ``(None, None)``); a literal
     segment (``blobServices/default``) is a fixed name with an empty input. Extension resources
     (``/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}``) give their own type. ``None`` when
-    the path has no ``/providers/`` part or an odd number of type/name segments."""
+    the path has no ``/providers/`` part, an odd number of type/name segments, or a type segment that is itself a
+    placeholder (``dnsZones/{zoneName}/{recordType}/...``: the ARM type depends on an input)."""
     if "/providers/" not in path:
         return None
     namespace, *rest = path.rsplit("/providers/", 1)[1].strip("/").split("/")
     if not rest or len(rest) % 2:
         return None
     types, names = rest[0::2], rest[1::2]
+    if any(t.startswith("{") for t in [namespace, *types]):
+        return None
     inputs = tuple(n[1:-1] if n.startswith("{") and n.endswith("}") else "" for n in names)
     fixed = tuple(None if n.startswith("{") else n for n in names)
     return "/".join([namespace, *types]), inputs, fixed
