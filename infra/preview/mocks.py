@@ -64,6 +64,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     # --- resources -------------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        rid, state = self._new_resource(args)
+        if not isinstance(rid, str):  # an id taken from an input the preview cannot know (an unknown name)
+            rid = f"{args.name}-{_hex(args.typ + args.name)}"
+        return rid, state
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         package = args.typ.split(":", 1)[0]
         state = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
@@ -82,6 +88,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 raw = (hashlib.sha256(args.name.encode()).digest() * 64)[: int(state.get("length", 32))]
                 state.setdefault("base64", base64.b64encode(raw).decode())
                 state.setdefault("hex", raw.hex())
+            if args.typ == "random:index/randomId:RandomId":
+                raw = hashlib.sha256(args.name.encode()).digest()[: int(state.get("byteLength", 8))]
+                b64 = base64.b64encode(raw).decode()
+                state.update(hex=raw.hex(), dec=str(int.from_bytes(raw, "big")), b64Std=b64)
+                state["b64Url"] = b64.replace("+", "-").replace("/", "_").rstrip("=")
+                return state["b64Url"], state
             return f"{args.name}-{_hex(args.name)}", state
         return f"{args.name}-{_hex(args.typ + args.name)}", state
 
@@ -89,7 +101,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         module_type = args.typ.split(":", 1)[1]
         service = module_type.split("/", 1)[0]
         kind = module_type.rsplit(":", 1)[1]
-        physical = state.get("name") or f"{args.name}-{_hex(args.name, 7)}"
+        name = state.get("name")  # unknown when it is built from an output the preview cannot know
+        physical = name if isinstance(name, str) and name else f"{args.name}-{_hex(args.name, 7)}"
         prefix = _AWS_ID_PREFIX.get(module_type)
         rid = f"{prefix}-{_hex(args.typ + args.name, 17)}" if prefix else physical
         region = state.get("region") or self.region

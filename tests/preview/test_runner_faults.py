@@ -236,3 +236,21 @@ def test_apply_chains_and_output_all_finish() -> None:
     policy = json.loads(resources["read"].inputs["policy"])
     assert policy["Statement"][0]["Resource"] == f"{arn}/*"
     assert result.unknown_inputs == []
+
+
+def test_an_unknown_name_and_a_random_id_preview(tmp_path: Path) -> None:
+    """A resource named from an output the preview cannot know (a queue's url, which the mock does not give) once
+    crashed the mock monitor ('bad argument type for built-in operation'); a RandomId's hex was unknown too."""
+    (tmp_path / "Pulumi.yaml").write_text("name: unknown-name\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: me-central-1\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_aws as aws, pulumi_random as random\n"
+        "suffix = random.RandomId('suffix', byte_length=4)\n"
+        "first = aws.sqs.Queue('q', name=suffix.hex.apply(lambda h: f'q-{h}'))\n"
+        "aws.sqs.Queue('r', name=first.url.apply(lambda u: f'r-{u}'))\n"
+    )
+    result = preview(tmp_path, "dev")
+    by_name = {r.name: r for r in result.resources}
+    assert by_name["q"].inputs["name"] == f"q-{by_name['suffix'].outputs['hex']}"
+    assert len(by_name["suffix"].outputs["hex"]) == 8
+    assert "r" in by_name and any(u.urn == by_name["r"].urn for u in result.unknown_inputs)
