@@ -88,6 +88,10 @@ class CustomCheck:
     path: str
     severity: str | None = None
     """The severity the check declares (``BcSeverities.HIGH``), where it is literal in the file."""
+    may_abstain: bool = False
+    """The check can return ``CheckResult.UNKNOWN`` (e.g. the GPU taint check on a CPU node group): Checkov then
+    reports nothing, so having no result proves nothing either way. That it was loaded is shown instead by its
+    folder (every folder up to the checks folder has ``__init__.py``) and by a Checkov run without load errors."""
 
 
 def checkov_executable() -> Path:
@@ -259,7 +263,9 @@ def custom_checks(checks_dir: Path) -> dict[str, CustomCheck]:
             if not (isinstance(check_id, str) and check_id.startswith(CUSTOM_PREFIX)):
                 continue
             resources = _supported(call, constants) or inherited or ()
-            found[check_id] = CustomCheck(check_id, framework, resources, str(path), _severity(tree))
+            found[check_id] = CustomCheck(
+                check_id, framework, resources, str(path), _severity(tree), "CheckResult.UNKNOWN" in ast.unparse(tree)
+            )
     return found
 
 
@@ -302,6 +308,20 @@ def run_checkov(
             "policy silently disables Checkov's built-in graph checks; write custom checks in Python"
         )
     declared = custom_checks(checks_dir)
+    unloadable = sorted(
+        f"{c.id} ({c.path})"
+        for c in declared.values()
+        if any(
+            not (folder / "__init__.py").is_file()
+            for folder in Path(c.path).parents
+            if folder != checks_dir and checks_dir in folder.parents
+        )
+    )
+    if unloadable:
+        raise CheckovError(
+            "custom checks in a sub-folder without __init__.py, which Checkov silently never loads (add __init__.py "
+            "or move them):\n  " + "\n  ".join(unloadable)
+        )
     if warm is not None and not warm.usable(executable, checks_dir, keep_dir):
         warm.close()
         warm = None
@@ -682,7 +702,7 @@ def _check_complete(
     silent = sorted(
         f"{c.id} ({c.path})"
         for c in declared.values()
-        if c.id not in produced and _custom_applicable({c.id: c}, sent, strict=True)
+        if c.id not in produced and not c.may_abstain and _custom_applicable({c.id: c}, sent, strict=True)
     )
     if silent:
         raise CheckovError(

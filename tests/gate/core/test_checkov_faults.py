@@ -188,6 +188,29 @@ def test_checks_folder_without_init_is_refused(fake_checkov, tmp_path):
         run_checkov([small_stack()], checks_dir=tmp_path / "bare")
 
 
+CANARY = "/gate~canary/k8s/canary.yaml"
+
+
+def test_kubernetes_results_without_the_canary_mean_nothing_was_scanned(fake_checkov, empty_checks):
+    """Checkov leaves a framework with no result out of its report: only the canary Pod's results prove that the
+    manifests beside it were scanned (a Namespace alone gets no result)."""
+    stack = small_stack()
+    stack.files["k8s/0001-namespace-ml.yaml"] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}}
+    stack.origins[("k8s/0001-namespace-ml.yaml", "Namespace.default.ml")] = next(iter(stack.origins.values()))
+    emits(fake_checkov, [checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1)])
+    with pytest.raises(CheckovError, match="canary Pod"):
+        run_checkov([stack], checks_dir=empty_checks)
+    emits(
+        fake_checkov,
+        [
+            checkov_report("terraform_plan", [("CKV_AWS_21", "PASSED", FILE, ADDRESS)], 1),
+            checkov_report("kubernetes", [("CKV_K8S_16", "FAILED", CANARY, "Pod.gate-canary.gate-canary")], 2),
+        ],
+    )
+    run = run_checkov([stack], checks_dir=empty_checks)
+    assert all(not r.scanned_path.startswith("/gate~canary/") for r in run.results)
+
+
 def test_pod_template_results_trace_to_their_workload(fake_checkov, empty_checks):
     stack = small_stack()
     origin = next(iter(stack.origins.values()))
@@ -211,8 +234,9 @@ def test_pod_template_results_trace_to_their_workload(fake_checkov, empty_checks
                     ("CKV_K8S_20", "FAILED", k8s, "Pod.ml.web2.app-web2"),
                     ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web"),
                     ("CKV_K8S_20", "PASSED", k8s, "Deployment.ml.web2"),
+                    ("CKV_K8S_16", "FAILED", CANARY, "Pod.gate-canary.gate-canary"),
                 ],
-                4,
+                5,
             ),
         ],
     )
