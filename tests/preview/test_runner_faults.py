@@ -176,13 +176,6 @@ def test_exit_in_a_gate_preview_is_a_preview_error(monkeypatch: pytest.MonkeyPat
         inputs._previews(_exits, ["a", "b"], timeout=30)
 
 
-def test_exit_in_a_program_run_in_process_is_a_preview_error() -> None:
-    from tests.conftest import run_mocked
-
-    with pytest.raises(PreviewError, match=r"stack test: the program exited \(sys.exit\(3\)\)"):
-        run_mocked(lambda: __import__("sys").exit(3))
-
-
 # 8. a time limit
 def test_looping_program_is_stopped_at_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
