@@ -734,7 +734,12 @@ def run_isolated(
     with contextlib.suppress(ImportError):  # shared by every child instead of imported by each
         import pulumi.runtime  # noqa: F401
 
-    ctx = multiprocessing.get_context("fork")
+    import threading
+
+    # Forking a process that runs other threads (a test process after in-process previews: pulumi's executor,
+    # gRPC) can abort or deadlock the child, and it inherits half-imported SDK state; such a parent gets its
+    # children from a fresh fork server instead (slower to start, same isolation and time limit).
+    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     pending = list(range(len(jobs)))
     running: dict[Any, tuple[int, Any, float | None]] = {}
     results: dict[int, Any] = {}
