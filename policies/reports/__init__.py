@@ -23,6 +23,18 @@ def coverage_summary(stack: StackReport) -> dict[str, Counter]:
     return dict(sorted(out.items()))
 
 
+def coverage_by_type(stack: StackReport) -> dict[str, int]:
+    """``<framework>:<type Checkov sees>`` -> resources translated to it (``terraform_plan:aws_s3_bucket``,
+    ``arm:Microsoft.Storage/storageAccounts``, ``kubernetes:kubernetes:apps/v1:Deployment``): which check families
+    could run, per type."""
+    counts: Counter = Counter()
+    for row in stack.coverage:
+        if row.status == "translated":
+            target = row.detail.split(" (", 1)[0] if row.framework in ("terraform_plan", "arm") else row.type
+            counts[f"{row.framework}:{target}"] += 1
+    return dict(sorted(counts.items()))
+
+
 def not_rendered(stack: StackReport) -> list[Any]:
     return [row for row in stack.coverage if row.status == "not-rendered"]
 
@@ -108,6 +120,7 @@ def to_json(report: GateReport) -> dict[str, Any]:
                     for f in stack.findings
                 ],
                 "coverage": {pkg: dict(c) for pkg, c in coverage_summary(stack).items()},
+                "coverageByType": coverage_by_type(stack),
                 "notRendered": [{"urn": r.urn, "type": r.type, "detail": r.detail} for r in not_rendered(stack)],
                 "unscanned": [{"urn": r.urn, "type": r.type, "detail": r.detail} for r in unscanned(stack)],
                 "unknownInputs": [

@@ -33,7 +33,8 @@ def report() -> GateReport:
     stack = small_stack()
     stack.coverage = [
         CoverageRow(
-            urn=BUCKET_URN, type="aws:s3/bucket:Bucket", package="aws", status="translated", framework="terraform_plan"
+            urn=BUCKET_URN, type="aws:s3/bucket:Bucket", package="aws", status="translated", framework="terraform_plan",
+            detail="aws_s3_bucket",
         ),
         CHART,
     ]
@@ -96,6 +97,7 @@ def test_json_report_has_every_finding_and_the_compliance_view(report, tmp_path)
     a824 = next(c for c in stack["compliance"]["iso27001"] if c["control"] == "A.8.24")
     assert a824["status"] == "failed" and a824["checks"]["CKV_AWS_145"] == "failed"
     assert stack["notRendered"][0]["detail"].startswith("chart gpu-operator")
+    assert stack["coverageByType"] == {"terraform_plan:aws_s3_bucket": 1}
 
 
 def test_terminal_groups_by_stack_and_resource_with_coverage(report):
