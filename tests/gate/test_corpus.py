@@ -47,6 +47,9 @@ def mlops(*args: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess
     """The ``mlops`` CLI of this checkout in a fresh process group; a hang kills the group (Checkov included) and
     fails the test with what it printed so far."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "NO_COLOR": "1"}
+    # the looping program proves the preview's own time limit fires (a clear error, no hang); 20 s, not the 120 s
+    # default, keeps the suite short
+    env.setdefault("MLOPS_PREVIEW_TIMEOUT", "20")
     cmd = [sys.executable, "-c", "from infra.cli import main; main()", *args]
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
