@@ -61,6 +61,16 @@ class Suppression:
         return f"{self.file}: suppressions[{self.index}]"
 
 
+def expiry_date(value: Any) -> dt.date | None:
+    """An ``expires`` field as a date (YAML date or ISO text); None for anything else (``2027-02-30``, a datetime)."""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else None
+
+
 def _entry(raw: Any, path: Path, index: int, stack: str | None) -> Suppression:
     where = f"{path}: suppressions[{index}]"
     if not isinstance(raw, dict):
@@ -86,13 +96,8 @@ def _entry(raw: Any, path: Path, index: int, stack: str | None) -> Suppression:
         raise SuppressionFileError(
             f"{where}: reason = {reason!r} is too short to be reviewed; say why the risk is accepted"
         )
-    expires = raw["expires"]
-    if isinstance(expires, str):
-        try:
-            expires = dt.date.fromisoformat(expires)
-        except ValueError:
-            expires = None
-    if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
+    expires = expiry_date(raw["expires"])
+    if expires is None:
         raise SuppressionFileError(f"{where}: expires = {raw['expires']!r} is not an ISO date (YYYY-MM-DD)")
     return Suppression(
         check, str(raw["resource"]).strip(), reason, expires, str(raw["approved_by"]).strip(), str(path), index, stack

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policies.suppressions import MIN_REASON_CHARS, expiry_date
+
 EXCEPTIONS_FILE = Path(__file__).resolve().parents[1] / "exceptions" / "unrendered.yaml"
 ENV_VAR = "MLOPS_UNRENDERED_EXCEPTIONS"
 REQUIRED = ("chart", "version", "repo", "reason", "approved_by", "expires")
-MIN_REASON_CHARS = 10
 _GITHUB_RELEASE = re.compile(r"^(https://github\.com/[^/]+/[^/]+)/releases/download/([^/]+)/([^/?#]+)$")
 _REMOTE_KUSTOMIZE = re.compile(r"^(?:https?://|git::)?((?:github\.com|gitlab\.com|bitbucket\.org)/[^/]+/[^/?]+?)(?:\.git)?/+([^?]*)\?(?:.*&)?ref=([^&]+)")
 
@@ -106,13 +107,8 @@ def _entry(raw: Any, path: Path, index: int) -> UnrenderedException:
     reason = str(raw["reason"]).strip()
     if len(reason) < MIN_REASON_CHARS:
         raise ExceptionFileError(f"{where}: reason = {reason!r} is too short to be reviewed")
-    expires = raw["expires"]
-    if isinstance(expires, str):
-        try:
-            expires = dt.date.fromisoformat(expires)
-        except ValueError:
-            expires = None
-    if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
+    expires = expiry_date(raw["expires"])
+    if expires is None:
         raise ExceptionFileError(f"{where}: expires = {raw['expires']!r} is not an ISO date (YYYY-MM-DD)")
     return UnrenderedException(
         str(raw["chart"]).strip(), str(raw["version"]).strip(), str(raw["repo"]).strip(), reason,
