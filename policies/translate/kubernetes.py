@@ -65,7 +65,6 @@ YAML_TYPES = {
 KUSTOMIZE_TYPES = {"kubernetes:kustomize:Directory", "kubernetes:kustomize/v2:Directory"}
 SOURCES = HELM_TYPES | YAML_TYPES | KUSTOMIZE_TYPES
 """Resources that stand for many objects rendered from a chart, manifests or a kustomization."""
-NOT_RENDERED = SOURCES  # the former name
 
 FIRES_ON_VALUE = frozenset({"CKV_K8S_16", "CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"})
 """Checks that fail only on a field set to a dangerous value (privileged, hostPID, hostIPC, hostNetwork) and pass
@@ -94,22 +93,6 @@ def api_version_kind(token: str) -> tuple[str, str] | None:
 
 def is_patch(token: str) -> bool:
     return token.endswith("Patch")
-
-
-def not_rendered_detail(resource: PreviewResource) -> str:
-    inputs = resource.inputs
-    if "helm.sh/v3" in resource.type:
-        # A v3 Release is one opaque object to the engine too: Helm renders it in the cluster at deploy time.
-        suffix = "not rendered offline nor by the policy pack (Helm renders a v3 Release at deploy time)"
-    else:
-        suffix = "not rendered offline; its objects are gated at `pulumi preview` by the policy pack"
-    if "helm.sh" not in resource.type:
-        source = inputs.get("files") or inputs.get("directory") or inputs.get("yaml") and "inline YAML" or resource.name
-        return f"manifests {source}: {suffix}"
-    opts = inputs.get("repositoryOpts") or {}
-    repo = (opts.get("repo") if isinstance(opts, dict) else None) or inputs.get("repo") or "(local or OCI reference)"
-    version = inputs.get("version") or "(no version pinned)"
-    return f"chart {inputs.get('chart') or resource.name} {version} from {repo}: {suffix}"
 
 
 def _drop_unknown(value: Any) -> Any:
