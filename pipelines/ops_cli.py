@@ -36,6 +36,8 @@ def serve_command(
     repo = feature_repo or (root / "feature_repo" if (root / "feature_repo" / "feature_store.yaml").exists() else None)
     app = ServingApp(registry, root / "serving" / "requests.jsonl", repo)
     try:
+        for event in registry.recover_interrupted():  # a rollout whose process died (e.g. SIGKILL) must not stay live
+            typer.echo(f"withdrew {event['version']} ({event['reason']}); {event['restored'] or 'nothing'} serves")
         models = {name: registry.state(name).weights for name in registry.models()}
         server = ModelServer(app, host, port)
     except RegistryError as exc:

@@ -4,6 +4,12 @@ A directory (``.local-run/registry`` by default) holding ``index.json`` (written
 read-only copy of each registered artifact under ``models/<name>/<version>/``. Per model name it tracks the stable
 version, an optional candidate (canary or blue-green) with its traffic share, and an append-only event history, so
 every rollback names the version it restored. Standard library only: the deploy step carries it to the cluster.
+
+A rollout is a lease: :meth:`LocalRegistry.start_rollout` records its owner (pid, host, run id, start time) and only
+that owner may promote or withdraw the candidate. A second rollout of the same model waits (bounded) for the first to
+finish, then is refused with a message naming the owner. A rollout whose owner is gone (its pid ended, e.g. SIGKILL)
+or whose lease expired is withdrawn, with an ``interrupted: ...`` history entry, by the next start_rollout, deploy or
+server start (:meth:`LocalRegistry.recover_interrupted`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import tempfile
 import time
@@ -25,6 +32,9 @@ from pathlib import Path
 DEFAULT_ROOT = Path(".local-run/registry")
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+LEASE_SECONDS = 3600.0
+"""A rollout not finished within this long is treated as interrupted (the only signal for an owner on another host)."""
+WAIT_POLL_SECONDS = 0.5
 
 
 class RegistryError(Exception):
@@ -33,6 +43,60 @@ class RegistryError(Exception):
 
 class VersionConflict(RegistryError):
     """A version already exists with different bytes: versions are immutable."""
+
+
+class RolloutInProgress(RegistryError):
+    """Another live process owns the model's rollout; the message names it."""
+
+
+class AlreadyStable(RegistryError):
+    """The version asked to roll out already serves all traffic."""
+
+
+def rollout_owner(run_id: str = "", lease_seconds: float = LEASE_SECONDS) -> dict:
+    """This process as a rollout's owner: what lets another process tell whether the rollout is still live."""
+    now = time.time()
+    return {"pid": os.getpid(), "pid_started": _process_start(os.getpid()), "host": socket.gethostname(),
+            "run_id": run_id, "started_at": _now(), "started": now, "expires": now + lease_seconds}
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), so a reused pid is not mistaken for the owner."""
+    try:
+        stat_fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if stat_fields[0] in ("Z", "X") else stat_fields[19]
+
+
+def _owner_gone(owner: dict | None, now: float) -> str | None:
+    """Why a rollout's owner can no longer finish it, or None while it may still."""
+    if not owner:
+        return None
+    if now > owner.get("expires", 0):
+        return (f"lease of run {owner.get('run_id') or '?'} (pid {owner.get('pid')}) expired; "
+                f"started {owner.get('started_at')}")
+    if owner.get("host") != socket.gethostname():
+        return None  # cannot see the process: the lease's expiry decides
+    started = _process_start(owner["pid"])
+    if started is None and Path("/proc/self/stat").exists():
+        return f"owner pid {owner['pid']} gone"
+    if started is not None and owner.get("pid_started") not in (None, started):
+        return f"owner pid {owner['pid']} gone (the pid now belongs to another process)"
+    if started is None:  # no /proc: ask the kernel whether the pid exists
+        try:
+            os.kill(owner["pid"], 0)
+        except ProcessLookupError:
+            return f"owner pid {owner['pid']} gone"
+        except PermissionError:
+            pass
+    return None
+
+
+def _describe(name: str, serving: dict) -> str:
+    owner = serving.get("owner") or {}
+    return (f"rollout of {name} {serving['candidate']} by run {owner.get('run_id') or '?'} (pid {owner.get('pid')} on "
+            f"{owner.get('host')}) is in progress since {owner.get('started_at')}")
 
 
 def artifact_sha256(path: Path | str) -> str:
@@ -135,8 +199,9 @@ class LocalRegistry:
         """Store a copy of ``artifact`` as ``name``/``version`` (``v<N>`` when not given).
 
         Registering the same bytes again returns the existing version (re-runs are safe); the same version with
-        different bytes raises :class:`VersionConflict`. ``extra_files`` (e.g. the reference profile) are stored
-        next to the model but are not part of its sha256.
+        different bytes raises :class:`VersionConflict`. The version is chosen under the index lock, so concurrent
+        registrations never collide, and the stored lineage names it. ``extra_files`` (e.g. the reference profile)
+        are stored next to the model but are not part of its sha256.
         """
         if not _NAME.match(name):
             raise RegistryError(f"model name {name!r}: use lowercase letters, digits and '-' (at most 63)")
@@ -175,16 +240,10 @@ class LocalRegistry:
             _make_read_only(staging)
             staging.rename(target)
             model["versions"][version] = {"sha256": sha, "artifact": str(target / "model"),
-                                          "registered_at": _now(), "lineage": dict(lineage or {}),
+                                          "registered_at": _now(), "lineage": {**(lineage or {}), "version": version},
                                           "files": sorted(extra_files or {}), "deployments": []}
             model["history"].append({"at": _now(), "action": "register", "version": version, "sha256": sha})
             return self._version(name, version, model)
-
-    def next_version(self, name: str, sha256: str) -> str:
-        """The version already holding these bytes, else the next ``v<N>``."""
-        versions = self.load()["models"].get(name, {}).get("versions", {})
-        same = [v for v, rec in versions.items() if rec["sha256"] == sha256]
-        return same[0] if same else f"v{len(versions) + 1}"
 
     def _version(self, name: str, version: str, model: dict) -> ModelVersion:
         rec = model["versions"][version]
@@ -247,57 +306,115 @@ class LocalRegistry:
     def history(self, name: str) -> list[dict]:
         return copy.deepcopy(self._model(self.load(), name)["history"])
 
-    def start_rollout(self, name: str, version: str, strategy: str, percent: int) -> ServingState:
+    def start_rollout(self, name: str, version: str, strategy: str, percent: int, owner: dict | None = None,
+                      wait_seconds: float = 0.0) -> ServingState:
         """Make ``version`` the candidate: ``percent`` of live traffic (canary) or 0% until the switch (blue-green).
 
-        With no stable version yet, the candidate takes all traffic (there is nothing to split against).
+        With no stable version yet, the candidate takes all traffic (there is nothing to split against). ``owner``
+        (default: this process) holds the rollout until it promotes or withdraws. While another live owner holds one,
+        wait up to ``wait_seconds`` for it to finish, then raise :class:`RolloutInProgress`; a gone owner's rollout is
+        withdrawn first, and a candidate with no owner recorded (written before leases) is superseded.
         """
         if strategy not in ("canary", "blue-green"):
             raise RegistryError(f"strategy must be 'canary' or 'blue-green', got {strategy!r}")
         if not 0 <= percent <= 100:
             raise RegistryError(f"canary traffic percent must be within 0..100, got {percent}")
+        owner = owner or rollout_owner()
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._edit() as index:
+                model = self._model(index, name)
+                if version not in model["versions"]:
+                    raise RegistryError(f"{name} has no version {version!r}")
+                self._recover(model, time.time())
+                serving = model["serving"]
+                busy = serving["candidate"] and serving.get("owner")
+                if not busy:
+                    if serving["candidate"]:
+                        self._withdraw(model, f"superseded by {version}")
+                    if serving["stable"] == version:
+                        raise AlreadyStable(f"{name} {version} is already the stable version")
+                    share = percent if strategy == "canary" else 0
+                    serving.update(candidate=version, candidate_percent=share, strategy=strategy, owner=owner)
+                    model["history"].append({"at": _now(), "action": "rollout", "version": version,
+                                             "strategy": strategy, "percent": share, "stable": serving["stable"],
+                                             "run_id": owner.get("run_id"), "pid": owner.get("pid")})
+                    return self.state(name, index)
+                waiting = _describe(name, serving)
+            if time.monotonic() >= deadline:
+                raise RolloutInProgress(
+                    f"{waiting}; refused the rollout of {version}"
+                    + (f" after waiting {wait_seconds:.0f} s" if wait_seconds else "")
+                    + ". Wait for it to finish and deploy again; a rollout whose process has ended is withdrawn "
+                      "automatically by the next deploy or `mlops serve`")
+            time.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    def recover_interrupted(self, name: str | None = None) -> list[dict]:
+        """Withdraw every rollout whose owner is gone or whose lease expired; returns the history entries added."""
+        with self._edit() as index:
+            names = [name] if name else sorted(index["models"])
+            return [event for n in names if n in index["models"]
+                    for event in self._recover(index["models"][n], time.time())]
+
+    def _recover(self, model: dict, now: float) -> list[dict]:
+        serving = model["serving"]
+        gone = _owner_gone(serving.get("owner"), now) if serving["candidate"] else None
+        return [self._withdraw(model, f"interrupted: {gone}")] if gone else []
+
+    @staticmethod
+    def _withdraw(model: dict, reason: str) -> dict:
+        """Drop the candidate (the stable version keeps serving) and record why."""
+        serving = model["serving"]
+        event = {"at": _now(), "action": "rollback", "version": serving["candidate"], "restored": serving["stable"],
+                 "reason": reason}
+        serving.update(candidate=None, candidate_percent=0, strategy=None, owner=None)
+        model["history"].append(event)
+        return event
+
+    def _check_owned(self, name: str, model: dict, version: str, act: str) -> None:
+        """Refuse to act on a candidate that is not ``version``, or that another live process owns."""
+        serving = model["serving"]
+        if serving["candidate"] != version:
+            raise RegistryError(f"cannot {act} {name} {version}: the current candidate is "
+                                f"{serving['candidate'] or 'none'} (the rollout of {version} was withdrawn or "
+                                f"superseded); nothing changed")
+        owner = serving.get("owner")
+        if owner and owner.get("pid") != os.getpid() and not _owner_gone(owner, time.time()):
+            raise RegistryError(f"cannot {act} {name} {version}: the {_describe(name, serving)}, not this process")
+
+    def promote(self, name: str, version: str) -> ServingState:
+        """The candidate ``version`` becomes stable with 100% of traffic; the previous stable is named in the history.
+
+        Refused when ``version`` is not the current candidate or another live process owns its rollout."""
         with self._edit() as index:
             model = self._model(index, name)
-            if version not in model["versions"]:
-                raise RegistryError(f"{name} has no version {version!r}")
+            self._check_owned(name, model, version, "promote")
             serving = model["serving"]
-            if serving["stable"] == version:
-                raise RegistryError(f"{name} {version} is already the stable version")
-            share = percent if strategy == "canary" else 0
-            serving.update(candidate=version, candidate_percent=share, strategy=strategy)
-            model["history"].append({"at": _now(), "action": "rollout", "version": version, "strategy": strategy,
-                                     "percent": share, "stable": serving["stable"]})
+            previous, serving["stable"] = serving["stable"], version
+            serving.update(candidate=None, candidate_percent=0, strategy=None, owner=None)
+            model["history"].append({"at": _now(), "action": "promote", "version": version, "replaced": previous})
             return self.state(name, index)
 
-    def promote(self, name: str) -> ServingState:
-        """The candidate becomes stable with 100% of traffic; the previous stable is named in the history."""
-        with self._edit() as index:
-            model = self._model(index, name)
-            serving = model["serving"]
-            if not serving["candidate"]:
-                raise RegistryError(f"{name} has no canary or blue-green candidate to promote")
-            previous, serving["stable"] = serving["stable"], serving["candidate"]
-            serving.update(candidate=None, candidate_percent=0, strategy=None)
-            model["history"].append({"at": _now(), "action": "promote", "version": serving["stable"],
-                                     "replaced": previous})
-            return self.state(name, index)
+    def rollback(self, name: str, reason: str, version: str | None = None) -> tuple[str | None, str | None]:
+        """Withdraw the candidate (stable keeps serving), or, with no candidate, restore the stable version that the
+        last promotion replaced. Returns ``(withdrawn, restored)``.
 
-    def rollback(self, name: str, reason: str) -> tuple[str | None, str | None]:
-        """Undo the last change: drop the candidate (stable keeps serving), or, with no candidate, restore the
-        stable version that the last promotion replaced. Returns ``(withdrawn, restored)``."""
+        With ``version``, act only on that version: its rollout when it is the candidate (owned by this process or by
+        none alive), or its promotion when it is the stable version and no candidate is live; else refuse."""
         with self._edit() as index:
             model = self._model(index, name)
             serving = model["serving"]
+            if version is not None and (serving["candidate"] or serving["stable"] != version):
+                self._check_owned(name, model, version, "roll back")
             if serving["candidate"]:
-                withdrawn, restored = serving["candidate"], serving["stable"]
-            else:
-                promotions = [e for e in model["history"] if e["action"] in ("promote", "rollback")]
-                last = promotions[-1] if promotions else None
-                if not last or last["action"] != "promote" or not last.get("replaced"):
-                    raise RegistryError(f"{name}: nothing to roll back (no candidate, no earlier stable version)")
-                withdrawn, restored = serving["stable"], last["replaced"]
-                serving["stable"] = restored
-            serving.update(candidate=None, candidate_percent=0, strategy=None)
+                event = self._withdraw(model, reason)
+                return event["version"], event["restored"]
+            promotions = [e for e in model["history"] if e["action"] in ("promote", "rollback")]
+            last = promotions[-1] if promotions else None
+            if not last or last["action"] != "promote" or not last.get("replaced"):
+                raise RegistryError(f"{name}: nothing to roll back (no candidate, no earlier stable version)")
+            withdrawn, restored = serving["stable"], last["replaced"]
+            serving["stable"] = restored
             model["history"].append({"at": _now(), "action": "rollback", "version": withdrawn, "restored": restored,
                                      "reason": reason})
             return withdrawn, restored
@@ -310,8 +427,8 @@ class LocalRegistry:
 
 
 def _new_model() -> dict:
-    return {"versions": {}, "serving": {"stable": None, "candidate": None, "candidate_percent": 0, "strategy": None},
-            "history": []}
+    return {"versions": {}, "history": [],
+            "serving": {"stable": None, "candidate": None, "candidate_percent": 0, "strategy": None, "owner": None}}
 
 
 def _now() -> str:

@@ -63,7 +63,7 @@ def deploy_model(
         model_uri=model.uri, reference_profile=reference_profile.path, rows=probe_rows(dataset.path),
         strategy=strategy, canary_percent=canary_traffic_percent, policy=policy, window_seconds=window_seconds,
         registry_root=registry_root, serving_url=serving_url, feature_repo=feature_repo, namespace=namespace,
-        serving_runtime=serving_runtime, model_store_uri=model_store_uri)
+        serving_runtime=serving_runtime, model_store_uri=model_store_uri, run_id=run_id)
     with open(lineage.path, "w") as fh:
         json.dump(record, fh, indent=2)
     lineage.metadata.update({"model": model_name, "version": outcome["version"], "outcome": outcome["outcome"],

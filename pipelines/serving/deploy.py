@@ -93,10 +93,13 @@ def probe_rows(dataset_path: str, limit: int = PROBE_ROWS) -> list[dict]:
 def deploy(*, target: str, model_name: str, version: str, lineage: dict, model_dir: str, model_uri: str,
            reference_profile: str, rows: list[dict], strategy: str, canary_percent: int, policy: HealthPolicy,
            window_seconds: float, registry_root: str, serving_url: str, feature_repo: str, namespace: str,
-           serving_runtime: str, model_store_uri: str = "", kserve_api=None) -> tuple[dict, dict]:
+           serving_runtime: str, model_store_uri: str = "", kserve_api=None,
+           run_id: str = "") -> tuple[dict, dict]:
     """Deploy and return ``(outcome, lineage record with the outcome)``.
 
-    On a cluster ``model_store_uri`` (the stack's ``models`` bucket) is required: the version is copied to
+    Locally an empty ``version`` is allocated inside the registry's lock at registration (``v<N>``, or the version
+    already holding these bytes), so concurrent runs never race for a number; ``run_id`` names this run as the
+    rollout's owner. On a cluster ``model_store_uri`` (the stack's ``models`` bucket) is required: the version is copied to
     ``<model_store_uri>/<model_name>/<version>/`` and the InferenceService reads it from there.
     """
     from pipelines.serving.local_deploy import Rollout
@@ -106,10 +109,9 @@ def deploy(*, target: str, model_name: str, version: str, lineage: dict, model_d
         from pipelines.serving.local_deploy import deploy_local
 
         registry = LocalRegistry(registry_root)
-        version = version or registry.next_version(model_name, lineage["sha256"])
-        lineage = {**lineage, "version": version}
-        registry.register(model_name, model_dir, version, lineage, {"reference_profile.json": reference_profile})
-        rollout = Rollout(model_name, version, strategy, canary_percent, policy, rows, window_seconds)
+        version = registry.register(model_name, model_dir, version or None, lineage,
+                                    {"reference_profile.json": reference_profile}).version
+        rollout = Rollout(model_name, version, strategy, canary_percent, policy, rows, window_seconds, run_id)
         outcome = deploy_local(registry, rollout, serving_url or None, feature_repo=feature_repo or None)
         return outcome, {**registry.get(model_name, version).lineage, "sha256": lineage["sha256"]}
     from pipelines.serving.kserve import KServeDeployer, ServiceSpec

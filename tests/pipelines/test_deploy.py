@@ -59,13 +59,42 @@ def test_blue_green_checks_the_idle_version_before_switching(registry):
     assert bad["outcome"] == "rolled_back" and bad["restored"] == "v2"
 
 
-def test_an_unfinished_rollout_of_another_version_is_withdrawn_first(registry):
+def test_an_interrupted_rollout_of_another_version_is_withdrawn_first(registry):
+    import subprocess
+    import sys
+
+    from pipelines.registry import rollout_owner
+
     deploy_local(registry, _rollout("v1"))
-    registry.start_rollout("credit-risk", "v3", "canary", 10)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    registry.start_rollout("credit-risk", "v3", "canary", 10, owner={**rollout_owner("crashed"), "pid": gone.pid})
     assert deploy_local(registry, _rollout("v1"))["outcome"] == "unchanged"
     assert registry.state("credit-risk").weights == {"v1": 100}
     withdrawn = registry.history("credit-risk")[-1]
-    assert (withdrawn["action"], withdrawn["version"], withdrawn["reason"]) == ("rollback", "v3", "superseded by v1")
+    assert (withdrawn["action"], withdrawn["version"]) == ("rollback", "v3")
+    assert withdrawn["reason"] == f"interrupted: owner pid {gone.pid} gone"
+
+
+def test_a_deploy_refuses_while_another_live_run_holds_the_rollout(registry):
+    import subprocess
+    import sys
+
+    from pipelines.registry import RolloutInProgress, rollout_owner
+
+    deploy_local(registry, _rollout("v1"))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        registry.start_rollout("credit-risk", "v2", "canary", 10,
+                               owner={**rollout_owner("run-A"), "pid": other.pid, "pid_started": None})
+        rollout = _rollout("v3")
+        rollout.lease_wait_seconds = 0.5
+        with pytest.raises(RolloutInProgress, match="rollout of credit-risk v2 by run run-A"):
+            deploy_local(registry, rollout)
+        assert registry.state("credit-risk").weights == {"v1": 90, "v2": 10}, "the other run's canary is untouched"
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_an_unreachable_serving_url_withdraws_the_candidate(registry):

@@ -89,7 +89,7 @@ def test_the_deployed_version_is_checked_on_its_served_requests(tmp_path, refere
         check_deployed(registry, "m", MonitorPolicy())
     registry.register("m", tmp_path / "model", extra_files={"reference_profile.json": tmp_path / "profile.json"})
     registry.start_rollout("m", "v1", "canary", 10)
-    registry.promote("m")
+    registry.promote("m", "v1")
     served = _applications(400, 7, income_scale=4.0)
     log = tmp_path / "requests.jsonl"
     log.write_text(json.dumps({"ts": 1, "model": "m", "version": "v1", "status": 200,

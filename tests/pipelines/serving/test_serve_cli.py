@@ -25,7 +25,7 @@ def _deployed(root: Path, model_dir: Path, profile: Path | None = None) -> Local
     extra = {"reference_profile.json": profile} if profile else None
     registry.register("credit-risk", model_dir, extra_files=extra)
     registry.start_rollout("credit-risk", "v1", "canary", 10)
-    registry.promote("credit-risk")
+    registry.promote("credit-risk", "v1")
     return registry
 
 

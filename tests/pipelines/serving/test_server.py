@@ -17,7 +17,7 @@ def served(tmp_path, model_dirs):
     registry.register("credit-risk", model_dirs["a"])
     registry.register("credit-risk", model_dirs["b"])
     registry.start_rollout("credit-risk", "v1", "canary", 10)
-    registry.promote("credit-risk")
+    registry.promote("credit-risk", "v1")
     app = ServingApp(registry, tmp_path / "serving" / "requests.jsonl")
     server, thread = start_in_background(app)
     yield registry, app, server.url + "/v2"
