@@ -96,6 +96,7 @@ def test_a_killed_deploy_is_withdrawn_when_the_server_starts(registry):
     try:
         first = server.stdout.readline()
         assert first.strip() == f"withdrew v2 (interrupted: owner pid {child.pid} gone); v1 serves", first
+        assert "serving http://" in server.stdout.readline()
         assert "credit-risk: v1 100%" in server.stdout.readline()
     finally:
         server.send_signal(signal.SIGINT)
