@@ -30,7 +30,12 @@ def run_command(
     max_epochs: Annotated[int, typer.Option(help="Epochs per trial (early stopping may end sooner).")] = 6,
     root: Annotated[Path, typer.Option(help="Working directory for the store, artifacts and logs.")] = Path(".local-run"),
 ) -> None:
-    """Run the whole pipeline locally on the embedded Feast store, printing each step and where the reports went."""
+    """Run the whole pipeline locally on the embedded Feast store, printing each step and where the reports went.
+
+    Exits 0 only when the model was deployed; 1 when the release gate rejected it (the message names the gate report
+    and its reasons), a step failed, or the run was interrupted (SIGTERM/SIGINT end its task processes too). Each run
+    has its own id, log and directory, so concurrent runs on one --root do not mix.
+    """
     from infra.cli import fail
 
     if not local:
@@ -46,13 +51,26 @@ def run_command(
     try:
         out = sys.stdout
         result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=lambda line: typer.echo(line, file=out))
-    except (LocalRunFailed, IngestionRefused, FileNotFoundError) as exc:
+    except LocalRunFailed as exc:
+        gate = exc.reports.get("gate")
+        raise fail(str(exc) + (_rejection(gate, exc.gate_reasons) if gate and exc.gate_reasons else ""),
+                   code=1) from None
+    except (IngestionRefused, FileNotFoundError) as exc:
         raise fail(str(exc), code=1) from None
-    typer.echo(f"pipeline finished in {result.seconds:.0f} s; gate decision: {result.decision}")
+    typer.echo(f"pipeline run {result.run_id} finished in {result.seconds:.0f} s; gate decision: {result.decision}")
     typer.echo("  " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
     for name, path in result.reports.items():
         typer.echo(f"  {name:16} {path}")
     typer.echo(f"  {'log':16} {result.log}")
+    if result.deployment:
+        typer.echo(f"  deployed {result.deployment['version']}: {result.deployment['outcome']}")
+    if result.decision != "deploy":
+        raise fail(f"the release gate rejected the model ({result.decision})"
+                   + _rejection(result.reports["gate"], result.gate_reasons), code=1)
+
+
+def _rejection(report: Path, reasons: list[str]) -> str:
+    return f"; gate report: {report}" + "".join(f"\n  - {reason}" for reason in reasons)
 
 
 def register(app: typer.Typer) -> None:

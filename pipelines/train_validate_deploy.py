@@ -1,5 +1,8 @@
 """The pipeline: load (Feast) -> validate -> train trials in parallel -> pick the best -> evaluate -> gate -> deploy.
 
+The online store is loaded (materialize-features) only after validate-data passed and before deploy, so a batch that
+fails validation is never served to the live model.
+
 The training step requests one ``nvidia.com/gpu`` and carries the GPU pools' node selector and toleration, read from
 :mod:`components.gpu` (the one place that defines them). Locally the placement is ignored and training uses the CPU.
 """
@@ -11,6 +14,7 @@ from pipelines.components.deploy import deploy_model
 from pipelines.components.evaluate import evaluate_model
 from pipelines.components.gate import release_gate
 from pipelines.components.load_data import load_training_data
+from pipelines.components.materialize import materialize_features
 from pipelines.components.select_best import select_best_model
 from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
@@ -66,13 +70,18 @@ def train_validate_deploy(
     serving_url: str = "",
     model_store_uri: str = "",
     git_commit: str = "",
+    run_id: str = "",
 ):
+    """``run_id``: the caller's id for this run (the local runner passes its own); empty: KFP's job id."""
     load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
                               end=train_end, reference_start=reference_start, reference_end=reference_end)
     load.set_display_name("load training data (Feast)")
     validate = validate_data(dataset=load.outputs["dataset"], reference_profile=load.outputs["reference_profile"],
                              max_psi=max_psi)
     validate.set_display_name("validate data")
+    materialize = materialize_features(feature_repo=feature_repo, end=train_end)
+    materialize.after(validate)
+    materialize.set_display_name("materialize validated features (online store)")
 
     with dsl.ParallelFor(items=trials, name="hyperparameter-search") as trial:
         train = train_model(dataset=load.outputs["dataset"], trial=trial, checkpoint_root=checkpoint_root,
@@ -101,6 +110,7 @@ def train_validate_deploy(
                               model_name=model_name, strategy=deploy_strategy,
                               canary_traffic_percent=canary_traffic_percent, serving_url=serving_url,
                               model_store_uri=model_store_uri, feature_repo=feature_repo, git_commit=git_commit,
-                              run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+                              run_id=run_id, pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        deploy.after(materialize)
         deploy.set_display_name("deploy (canary or blue-green; promote or roll back)")
     # When the gate rejects, the run ends before deploy and the gate's report records why.

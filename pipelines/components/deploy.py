@@ -32,12 +32,14 @@ def deploy_model(
     model_store_uri: str = "",
     git_commit: str = "",
     run_id: str = "",
+    pipeline_job_id: str = "",
 ) -> str:
     """Returns the outcome (``promoted``, ``rolled_back`` or ``unchanged``); ``lineage`` holds the full record.
 
     ``model_version`` empty: ``v<N>`` in the local registry, ``run-<run id prefix>`` on a cluster.
     ``registry_root`` empty: ``registry`` next to the local ``feature_repo`` (``.local-run/registry``).
     ``model_store_uri``: the stack's models bucket; required on a cluster (the version is copied there first).
+    ``run_id``: the caller's id for the run (lineage, rollout owner); empty: ``pipeline_job_id`` (KFP's).
     """
     import json
     import os
@@ -46,6 +48,7 @@ def deploy_model(
     from pipelines.serving.rollout import HealthPolicy, check_strategy
 
     check_strategy(strategy, canary_traffic_percent)
+    run_id = run_id or pipeline_job_id
     policy = HealthPolicy(max_error_rate, max_p95_latency_ms, max_latency_ratio, min_requests)
     version = model_version or ("" if resolve_target(target) == "local" else f"run-{run_id[:8]}")
     gate = gate_summary(gate_report.path, dict(gate_report.metadata))

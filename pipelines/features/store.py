@@ -6,6 +6,8 @@ drops duplicate entity rows (see docs/pipelines.md for the measurement). Online 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -133,32 +135,60 @@ class LocalFeatureStore:
         store.apply(build(self.data_dir))
         return store
 
-    def materialize(self) -> None:
-        """Load the latest value of every feature into the online store (the whole history's span)."""
+    @contextlib.contextmanager
+    def _exclusive(self):
+        """One writer of the repository at a time across processes (concurrent local runs share one store)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".write.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def materialize(self, end: datetime | str | None = None) -> tuple[datetime, datetime]:
+        """Load every feature's latest value up to ``end`` (default: the newest row) into the online store.
+
+        Call it only on validated data: the online store is what the live model reads. Returns the window loaded.
+        """
         stamps = [pd.read_parquet(self.source_path(t.name), columns=[schema.TIMESTAMP])[schema.TIMESTAMP]
                   for t in schema.SERVICE_TABLES]
-        start = min(s.min() for s in stamps).to_pydatetime()
-        end = (max(s.max() for s in stamps) + pd.Timedelta(seconds=1)).to_pydatetime()
-        self.feast().materialize(start_date=start, end_date=end)
+        start = min(s.min() for s in stamps)
+        stop = max(s.max() for s in stamps) + pd.Timedelta(seconds=1)
+        if end is not None:
+            stop = min(stop, _utc(end))
+        if stop <= start:
+            raise ValueError(f"materialize end {end} is before the first feature row ({start})")
+        with self._exclusive():
+            self.feast().materialize(start_date=start.to_pydatetime(), end_date=stop.to_pydatetime())
+        return start.to_pydatetime(), stop.to_pydatetime()
+
+    def materialized(self) -> dict[str, list[tuple[datetime, datetime]]]:
+        """Per feature view, the windows loaded into the online store so far (Feast's materialization record)."""
+        return {view.name: [(i[0], i[1]) for i in view.materialization_intervals]
+                for view in self.feast().list_feature_views()}
 
     def bootstrap(self, rows: int = 20_000, seed: int = 7, progress=print) -> None:
-        """Generate data if missing, ingest it through validation, apply the repository and materialize."""
+        """Generate data if missing, ingest it through validation and apply the repository; one process at a time.
+
+        It does not materialize: the online store changes only after the pipeline's validate-data step passed
+        (its materialize-features step), so a batch that fails validation never reaches the live model.
+        """
         from pipelines.features.generate import generate
 
-        marker = self.root / "dataset.json"
-        wanted = {"rows": rows, "seed": seed}
-        if not (self.has_data() and marker.exists() and json.loads(marker.read_text()) == wanted):
-            progress(f"generating {rows} synthetic applications (seed {seed})")
-            for table in schema.TABLES:
-                if self.source_path(table).exists():
-                    self.source_path(table).unlink()
-            for table, frame in generate(rows, seed).items():
-                self.ingest(table, frame)
-            _atomic_write_bytes(marker, json.dumps(wanted).encode())
-        progress(f"applying feature repository at {self.root}")
-        self.apply()
-        progress("materializing features into the online store")
-        self.materialize()
+        with self._exclusive():
+            marker = self.root / "dataset.json"
+            wanted = {"rows": rows, "seed": seed}
+            if not (self.has_data() and marker.exists() and json.loads(marker.read_text()) == wanted):
+                progress(f"generating {rows} synthetic applications (seed {seed})")
+                for table in schema.TABLES:
+                    if self.source_path(table).exists():
+                        self.source_path(table).unlink()
+                for table, frame in generate(rows, seed).items():
+                    self.ingest(table, frame)
+                _atomic_write_bytes(marker, json.dumps(wanted).encode())
+            progress(f"applying feature repository at {self.root}")
+            self.apply()
 
     # --- retrieval ----------------------------------------------------------------------------------------------
     def entity_rows(self, start: datetime | str | None = None, end: datetime | str | None = None) -> pd.DataFrame:

@@ -13,11 +13,12 @@ REFERENCE_RANGE = ("2024-01-01", "2024-07-01")
 
 @pytest.fixture(scope="session")
 def small_store(tmp_path_factory):
-    """A bootstrapped local store (DuckDB offline, SQLite online) with a few thousand applications."""
+    """A bootstrapped and materialized local store (DuckDB offline, SQLite online) with a few thousand applications."""
     from pipelines.features.store import LocalFeatureStore
 
     store = LocalFeatureStore(tmp_path_factory.mktemp("feature_repo"))
     store.bootstrap(rows=SMALL_ROWS, seed=11, progress=lambda _: None)
+    store.materialize()
     return store
 
 

@@ -111,3 +111,24 @@ def test_the_file_offline_store_drops_entity_rows_that_duckdb_keeps(small_store,
     by_file, by_duckdb = file_store.historical(asked), small_store.historical(asked)
     assert by_duckdb.rows_got == len(asked)
     assert by_file.rows_got < len(asked)
+
+
+def test_bootstrap_does_not_touch_the_online_store_and_concurrent_bootstraps_are_safe(tmp_path):
+    """Old bug: bootstrap materialized before validate-data ran, so an unvalidated batch was served at once."""
+    import os
+    import subprocess
+    import sys
+
+    from pipelines.features.generate import MIN_ROWS
+
+    script = ("import sys; from pipelines.features.store import LocalFeatureStore; "
+              f"LocalFeatureStore(sys.argv[1]).bootstrap(rows={MIN_ROWS}, seed=3, progress=lambda _: None)")
+    children = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "repo")], stderr=subprocess.PIPE,
+                                 text=True, env={**os.environ, "PYTHONPATH": os.getcwd()}) for _ in range(2)]
+    for child in children:
+        assert child.wait(timeout=300) == 0, child.stderr.read()
+    store = LocalFeatureStore(tmp_path / "repo")
+    assert store.has_data() and store.materialized() and not any(store.materialized().values())
+    start, end = store.materialize(end="2025-01-01")
+    assert end.isoformat().startswith("2025-01-01") and start < end
+    assert all(windows == [(start, end)] for windows in store.materialized().values()), store.materialized()
