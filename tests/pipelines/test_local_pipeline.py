@@ -94,3 +94,46 @@ def test_sigterm_to_a_local_run_ends_its_task_processes(tmp_path):
     while (left := _processes_mentioning(str(tmp_path), {runner.pid})) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, f"task processes outlived the run: { {pid: c[:200] for pid, c in left.items()} }"
+
+
+@pytest.mark.slow
+def test_two_concurrent_local_runs_on_one_root_each_judge_their_own_version(tmp_path):
+    """Old bugs: concurrent runs promoted or rolled back each other's candidate, reported a version they never
+    judged, raced next_version() into VersionConflict, and shared a log name and "the newest run dir"."""
+    import os
+    import subprocess
+    import sys
+
+    from pipelines.registry import LocalRegistry
+
+    script = ("import json, sys; from pipelines.local_run import run_local; "
+              "r = run_local(root=sys.argv[1], rows=3000, max_epochs=2, echo=lambda _: None, "
+              "batch_size=int(sys.argv[2]), min_auc=0.5, max_ece=0.5, max_demographic_parity_difference=1.0, "
+              "max_equalized_odds_difference=1.0, max_robustness_drop=1.0); "  # a lenient gate: both must deploy
+              "print(json.dumps({'run_id': r.run_id, 'decision': r.decision, 'log': str(r.log), "
+              "'run_dir': str(r.run_dir), **r.deployment}))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(batch)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+            for batch in (256, 512)]  # different models, so two versions roll out at once
+    results = []
+    for run in runs:
+        out, err = run.communicate(timeout=900)
+        assert run.returncode == 0, err[-3000:]
+        assert "VersionConflict" not in err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert len({r["run_id"] for r in results}) == 2 and len({r["log"] for r in results}) == 2
+    assert len({r["run_dir"] for r in results}) == 2
+    assert [r["decision"] for r in results] == ["deploy", "deploy"], results
+    assert {r["version"] for r in results} == {"v1", "v2"}, results
+    registry = LocalRegistry(tmp_path / "registry")
+    for result in results:
+        version = registry.get("credit-risk", result["version"])
+        judged = [d for d in version.lineage["deployments"] if d.get("outcome") == result["outcome"]]
+        assert judged, f"run {result['run_id']} reports {result['outcome']} for {result['version']}, not recorded"
+        assert version.lineage["pipeline_run"] == result["run_id"] or result["outcome"] == "unchanged"
+    history = registry.history("credit-risk")
+    for i, event in enumerate(history):
+        if event["action"] == "rollout":  # every rollout ends with its own version's promote or rollback
+            after = [e for e in history[i + 1:] if e["action"] in ("rollout", "promote", "rollback")]
+            assert after and after[0]["version"] == event["version"], history
+    assert registry.state("credit-risk").candidate is None
