@@ -84,7 +84,8 @@ def test_compiled_pipeline_deploys_only_behind_the_gate_with_a_10_percent_canary
     spec = next(yaml.safe_load_all(COMPILED.read_text()))
     tasks = spec["root"]["dag"]["tasks"]
     assert "deploy-model" not in tasks, "deploy must not run outside the gate's condition"
-    (condition,) = [t for name, t in tasks.items() if name.startswith("condition-")]
+    (condition,) = [t for name, t in tasks.items() if name.startswith("condition-")
+                    and t["triggerPolicy"]["condition"].endswith("== 'deploy'")]
     assert condition["triggerPolicy"]["condition"].endswith("['pipelinechannel--release-gate-Output'] == 'deploy'")
     inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
     assert list(inner) == ["deploy-model"]

@@ -79,7 +79,7 @@ class KfpApi:
             package = _multipart_file(headers, body, "uploadfile")
             if package is None:
                 return 400, {"error": "missing uploadfile"}, {}
-            spec = yaml.safe_load(package)
+            spec = next(yaml.safe_load_all(package), None) or {}  # a pipeline spec, then its platform spec
             if "pipelineInfo" not in spec:
                 return 400, {"error": "invalid pipeline spec"}, {}
             if path == "/pipelines/upload":
