@@ -327,9 +327,9 @@ def default_version_name(commit: str) -> str:
     return f"{commit[:12] if commit != 'unknown' else 'nogit'}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 
 
-def commit_of(version: dict) -> str:
-    """The commit ``submit`` recorded in a pipeline version's description, or ``""``."""
-    description = version.get("description") or ""
+def commit_of(resource: dict) -> str:
+    """The commit ``submit`` recorded in a pipeline (version)'s description, or ``""``."""
+    description = resource.get("description") or ""
     return description[len(COMMIT_PREFIX):].strip() if description.startswith(COMMIT_PREFIX) else ""
 
 
@@ -342,8 +342,9 @@ def trigger_run(client: KfpClient, pipeline_name: str, experiment: str, paramete
     if pipeline is None:
         raise SubmitError(f"no pipeline named {pipeline_name!r} on {client.host}; submit it first", EXIT_NOT_FOUND)
     version = client.latest_version(pipeline["pipeline_id"])
-    if "git_commit" not in parameters and commit_of(version):
-        parameters = {**parameters, "git_commit": commit_of(version)}
+    commit = commit_of(version) or (commit_of(pipeline) if version.get("display_name") == pipeline_name else "")
+    if "git_commit" not in parameters and commit:  # a first upload may leave the description on the pipeline only
+        parameters = {**parameters, "git_commit": commit}
     exp = client.experiment(experiment)
     run = client.create_run(run_name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"],
                             parameters)

@@ -86,10 +86,10 @@ class KfpApi:
                 if any(p["display_name"] == q["name"] for p in self.pipelines.values()):
                     return 409, {"error": "AlreadyExists"}, {}
                 pid = str(uuid.uuid4())
-                self.pipelines[pid] = {"pipeline_id": pid, "display_name": q["name"], "created_at": now}
+                self.pipelines[pid] = {"pipeline_id": pid, "display_name": q["name"], "created_at": now,
+                                       "description": q.get("description", "")}
                 self.versions[pid] = [{"pipeline_id": pid, "pipeline_version_id": str(uuid.uuid4()),
-                                       "display_name": q["name"], "description": q.get("description", ""),
-                                       "created_at": now, "spec": spec}]
+                                       "display_name": q["name"], "created_at": now, "spec": spec}]
                 return 200, self.pipelines[pid], {}
             pid = q.get("pipelineid")
             if pid not in self.pipelines:
@@ -352,9 +352,13 @@ def test_the_retraining_trigger_passes_its_parameters_and_the_uploaded_commit(ap
     client = _client(api.url)
     submit(client, package, "train-validate-deploy", "credit-risk", {"git_commit": "abc123def"}, "abc-1")
     params = {"train_start": "2025-01-01", "train_end": "2026-07-01", "seed": 7, "model_store_uri": "s3://m"}
+    trigger_run(client, "train-validate-deploy", "credit-risk", params, "retrain")
+    assert api.runs[-1]["runtime_config"]["parameters"] == {**params, "git_commit": "abc123def"}, (
+        "a first upload's commit, from the pipeline's description")
+    submit(client, package, "train-validate-deploy", "credit-risk", {"git_commit": "fed456"}, "fed-2")
     run = trigger_run(client, "train-validate-deploy", "credit-risk", params, "retrain")
     sent = api.runs[-1]["runtime_config"]["parameters"]
-    assert sent == {**params, "git_commit": "abc123def"}, "the commit of the code the run executes, from the version"
+    assert sent == {**params, "git_commit": "fed456"}, "the commit of the code the run executes, from the version"
     assert run.run_id == api.runs[-1]["run_id"]
     trigger_run(client, "train-validate-deploy", "credit-risk", {**params, "git_commit": "given"}, "retrain")
     assert api.runs[-1]["runtime_config"]["parameters"]["git_commit"] == "given"
