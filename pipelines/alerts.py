@@ -108,18 +108,18 @@ def redact_url(url: str) -> str:
 def request_of(config: AlertConfig, alert: Alert, secret: str | None) -> tuple[object, dict]:
     """(JSON body, headers) for ``alert`` in ``config.format``."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    name = "MLOps" + "".join(p.capitalize() for p in alert.event.split("_"))
+    key = f"{alert.model}:{alert.event}:{alert.details.get('run_id') or alert.at}"  # receivers dedupe retries on it
     if config.format == "alertmanager":
         if secret:
             headers["Authorization"] = f"Bearer {secret}"
+        name = "MLOps" + "".join(p.capitalize() for p in alert.event.split("_"))
         body = [{"labels": {"alertname": name, "severity": alert.severity, "model": alert.model,
                             "event": alert.event, "source": alert.source},
                  "annotations": {"summary": alert.summary,
                                  "description": json.dumps(alert.details, sort_keys=True, default=str)},
                  "startsAt": alert.at}]
     elif config.format == "pagerduty":
-        body = {"routing_key": secret, "event_action": "trigger",
-                "dedup_key": f"{alert.model}:{alert.event}:{alert.details.get('run_id') or alert.at}",
+        body = {"routing_key": secret, "event_action": "trigger", "dedup_key": key,
                 "payload": {"summary": alert.summary[:1024], "severity": alert.severity, "source": alert.source,
                             "component": alert.model, "group": "mlops", "class": alert.event,
                             "timestamp": alert.at, "custom_details": alert.details}}
@@ -129,10 +129,10 @@ def request_of(config: AlertConfig, alert: Alert, secret: str | None) -> tuple[o
             headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         elif secret:
             headers["Authorization"] = f"Bearer {secret}"
+        details = json.dumps(alert.details, indent=2, sort_keys=True, default=str)
         body = {"short_description": f"[{alert.model}] {alert.summary}"[:160],
-                "description": alert.summary + "\n\n" + json.dumps(alert.details, indent=2, sort_keys=True, default=str),
-                "urgency": SERVICENOW_URGENCY[alert.severity], "impact": "2", "category": "software",
-                "correlation_id": f"{alert.model}:{alert.event}:{alert.details.get('run_id') or alert.at}"}
+                "description": f"{alert.summary}\n\n{details}", "urgency": SERVICENOW_URGENCY[alert.severity],
+                "impact": "2", "category": "software", "correlation_id": key}
     return body, headers
 
 
