@@ -1,18 +1,20 @@
 """The monitoring pipeline: one drift/degradation check of the deployed model, submitted as a KFP recurring run
-(``mlops pipeline submit --monitor --cron ...``) over the ``window_days`` before each run. Its step starts the
-training pipeline when the check fails."""
+(``mlops pipeline submit --monitor --cron ...``) over the ``window_days`` before each run. The model checked is the
+stable version of ``model_name`` that the model store records (so it follows promotions); its step starts the
+training pipeline, window rolled forward, when the check fails."""
 
 from kfp import dsl
 
 from pipelines.components.monitor import monitor_model
+from pipelines.train_validate_deploy import with_alert_secret
 
 PIPELINE_NAME = "monitor-credit-risk"
 
 
 @dsl.pipeline(name=PIPELINE_NAME, description="Drift and label degradation of the deployed credit-risk model")
 def monitor_credit_risk(
-    reference_profile_uri: str,
-    model_uri: str,
+    model_store_uri: str,
+    model_name: str = "credit-risk",
     window_days: int = 30,
     feature_repo: str = "/feast/feature_repo",
     baseline_auc: float = 0.0,
@@ -20,18 +22,25 @@ def monitor_credit_risk(
     max_drift: float = 0.25,
     max_auc_drop: float = 0.05,
     min_rows: int = 200,
+    train_days: int = 549,
+    reference_days: int = 182,
+    serving_url: str = "",
     kfp_host: str = "",
     retrain_pipeline: str = "train-validate-deploy",
     experiment: str = "credit-risk",
+    alert_webhook_url: str = "",
+    alert_format: str = "",
+    alert_secret_env: str = "MLOPS_ALERT_SECRET",
 ):
-    profile = dsl.importer(artifact_uri=reference_profile_uri, artifact_class=dsl.Artifact)
-    model = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model)
-    check = monitor_model(reference_profile=profile.output, model=model.output, feature_repo=feature_repo,
+    check = monitor_model(model_store_uri=model_store_uri, model_name=model_name, feature_repo=feature_repo,
                           window_end=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER, window_days=window_days,
-                          baseline_auc=baseline_auc, method=method,
-                          max_drift=max_drift, max_auc_drop=max_auc_drop, min_rows=min_rows, kfp_host=kfp_host,
-                          retrain_pipeline=retrain_pipeline, experiment=experiment)
+                          baseline_auc=baseline_auc, method=method, max_drift=max_drift, max_auc_drop=max_auc_drop,
+                          min_rows=min_rows, train_days=train_days, reference_days=reference_days,
+                          serving_url=serving_url, kfp_host=kfp_host, retrain_pipeline=retrain_pipeline,
+                          experiment=experiment, alert_webhook_url=alert_webhook_url, alert_format=alert_format,
+                          alert_secret_env=alert_secret_env)
     check.set_display_name("drift / degradation check")
+    with_alert_secret(check)
 
 
 def compile_to(path) -> None:

@@ -146,6 +146,14 @@ def submit_command(
     monitor: Annotated[bool, typer.Option("--monitor", help="Submit the monitoring pipeline instead.")] = False,
     cron: Annotated[str | None, typer.Option(help="Create a recurring run on this cron schedule (6 fields).")] = None,
     retries: Annotated[int, typer.Option(help="Retries of transient failures (exponential backoff).")] = 5,
+    model_name: Annotated[str | None, typer.Option(
+        help="Model to train or monitor (the pipeline's default: credit-risk).")] = None,
+    alert_webhook_url: Annotated[str | None, typer.Option(
+        help="Webhook for retrain/rollback/gate-rejected alerts.")] = None,
+    alert_format: Annotated[str | None, typer.Option(help="alertmanager, pagerduty or servicenow.")] = None,
+    alert_secret_env: Annotated[str | None, typer.Option(
+        help="Env var in the step pods holding the alert credential (default MLOPS_ALERT_SECRET, from the "
+             "mlops-alerting Secret).")] = None,
 ) -> None:
     """Upload the compiled pipeline as a new version, start a run (or a recurring run), print its id and URL.
 
@@ -176,6 +184,7 @@ def submit_command(
             host, outputs = stack_outputs_of(stack, stack_outputs, Path(__file__).resolve().parents[1])
         endpoint = host
         parameters = _parse_params(param or [])
+        parameters.update(_named_params(model_name, alert_webhook_url, alert_format, alert_secret_env))
         with tempfile.TemporaryDirectory() as tmp:
             if monitor:
                 from pipelines.monitor_pipeline import PIPELINE_NAME, compile_to
@@ -207,6 +216,23 @@ def submit_command(
     typer.echo(f"{what}: {name} {result.version_name} ({result.version_id})")
     typer.echo(f"{'recurring run' if cron else 'run'} id: {result.run_id}")
     typer.echo(f"url: {result.url}")
+
+
+def _named_params(model_name: str | None, alert_webhook_url: str | None, alert_format: str | None,
+                  alert_secret_env: str | None) -> dict:
+    """The options both pipelines take, as parameters; alert settings are checked here, before anything is sent."""
+    from pipelines.alerts import AlertConfig, AlertConfigError
+    from pipelines.submit import EXIT_USAGE, SubmitError
+
+    out = {k: v for k, v in {"model_name": model_name, "alert_webhook_url": alert_webhook_url,
+                             "alert_format": alert_format, "alert_secret_env": alert_secret_env}.items()
+           if v is not None}
+    if alert_webhook_url is not None or alert_format is not None:
+        try:
+            AlertConfig.from_params(alert_webhook_url or "", alert_format or "", alert_secret_env or "")
+        except AlertConfigError as exc:
+            raise SubmitError(f"alert options: {exc}", EXIT_USAGE) from None
+    return out
 
 
 def _parse_params(items: list[str]) -> dict:

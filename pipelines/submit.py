@@ -29,6 +29,8 @@ SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/toke
 TRANSIENT_STATUS = (429, 502, 503, 504)
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_API = 0, 2, 3, 4, 5, 6
 MAX_RETRY_AFTER = 60.0
+COMMIT_PREFIX = "git_commit="
+"""Uploaded pipeline versions carry ``git_commit=<sha>`` as their description: the retraining trigger reads it."""
 
 
 class SubmitError(Exception):
@@ -298,13 +300,14 @@ def submit(client: KfpClient, package: Path, pipeline_name: str, experiment: str
     missing = sorted(k for k, default in known.items() if default is None and k not in parameters)
     if missing:
         raise SubmitError(f"the pipeline needs values for {missing}: pass --param NAME=VALUE", EXIT_USAGE)
+    description = f"{COMMIT_PREFIX}{parameters['git_commit']}" if parameters.get("git_commit") else ""
     pipeline = client.find_pipeline(pipeline_name)
     created = pipeline is None
     if created:
-        pipeline = client.upload_pipeline(pipeline_name, package)
+        pipeline = client.upload_pipeline(pipeline_name, package, description)
         version = client.latest_version(pipeline["pipeline_id"])
     else:
-        version = client.upload_version(pipeline["pipeline_id"], version_name, package)
+        version = client.upload_version(pipeline["pipeline_id"], version_name, package, description)
     exp = client.experiment(experiment)
     name = run_name or f"{pipeline_name} {version.get('display_name', version_name)}"
     if cron:
@@ -324,12 +327,24 @@ def default_version_name(commit: str) -> str:
     return f"{commit[:12] if commit != 'unknown' else 'nogit'}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 
 
+def commit_of(resource: dict) -> str:
+    """The commit ``submit`` recorded in a pipeline (version)'s description, or ``""``."""
+    description = resource.get("description") or ""
+    return description[len(COMMIT_PREFIX):].strip() if description.startswith(COMMIT_PREFIX) else ""
+
+
 def trigger_run(client: KfpClient, pipeline_name: str, experiment: str, parameters: dict, run_name: str) -> Submitted:
-    """Start a run of the latest version of an uploaded pipeline (the monitor's retraining trigger on a cluster)."""
+    """Start a run of the latest version of an uploaded pipeline (the monitor's retraining trigger on a cluster).
+
+    ``git_commit``, unless given, is the commit that version was uploaded from (the code the run executes).
+    """
     pipeline = client.find_pipeline(pipeline_name)
     if pipeline is None:
         raise SubmitError(f"no pipeline named {pipeline_name!r} on {client.host}; submit it first", EXIT_NOT_FOUND)
     version = client.latest_version(pipeline["pipeline_id"])
+    commit = commit_of(version) or (commit_of(pipeline) if version.get("display_name") == pipeline_name else "")
+    if "git_commit" not in parameters and commit:  # a first upload may leave the description on the pipeline only
+        parameters = {**parameters, "git_commit": commit}
     exp = client.experiment(experiment)
     run = client.create_run(run_name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"],
                             parameters)

@@ -15,11 +15,12 @@ from pipelines.components.evaluate import evaluate_model
 from pipelines.components.gate import release_gate
 from pipelines.components.load_data import load_training_data
 from pipelines.components.materialize import materialize_features
+from pipelines.components.reject import release_rejected
 from pipelines.components.select_best import select_best_model
 from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
 from pipelines.features.schema import FEATURE_SERVICE
-from pipelines.steps.gate import DEPLOY
+from pipelines.steps.gate import DEPLOY, REJECT
 
 PIPELINE_NAME = "train-validate-deploy"
 
@@ -32,6 +33,20 @@ DEFAULT_TRIALS = [
 
 TRAINING_RETRIES = 2
 """A retried training step resumes from its last per-epoch checkpoint."""
+
+ALERT_SECRET = "mlops-alerting"
+ALERT_SECRET_KEY = "secret"
+"""The Kubernetes Secret (in the pipeline's namespace) whose ``secret`` key holds the alert credential (PagerDuty
+routing key, ServiceNow ``user:password`` or token); optional, mounted as ``$MLOPS_ALERT_SECRET``."""
+
+
+def with_alert_secret(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Expose the alerting Secret to a step that sends alerts; a missing Secret leaves the variable unset."""
+    from pipelines.alerts import DEFAULT_SECRET_ENV
+
+    kubernetes.use_secret_as_env(task, secret_name=ALERT_SECRET,
+                                 secret_key_to_env={ALERT_SECRET_KEY: DEFAULT_SECRET_ENV}, optional=True)
+    return task
 
 
 def place_on_gpu_pool(task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -71,6 +86,9 @@ def train_validate_deploy(
     model_store_uri: str = "",
     git_commit: str = "",
     run_id: str = "",
+    alert_webhook_url: str = "",
+    alert_format: str = "",
+    alert_secret_env: str = "MLOPS_ALERT_SECRET",
 ):
     """``run_id``: the caller's id for this run (the local runner passes its own); empty: KFP's job id."""
     load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
@@ -110,7 +128,16 @@ def train_validate_deploy(
                               model_name=model_name, strategy=deploy_strategy,
                               canary_traffic_percent=canary_traffic_percent, serving_url=serving_url,
                               model_store_uri=model_store_uri, feature_repo=feature_repo, git_commit=git_commit,
-                              run_id=run_id, pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+                              run_id=run_id, pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+                              alert_webhook_url=alert_webhook_url, alert_format=alert_format,
+                              alert_secret_env=alert_secret_env)
         deploy.after(materialize)
         deploy.set_display_name("deploy (canary or blue-green; promote or roll back)")
-    # When the gate rejects, the run ends before deploy and the gate's report records why.
+        with_alert_secret(deploy)
+    with dsl.If(gate.outputs["Output"] == REJECT, name="gate-rejected"):
+        # The gate's report is written by then; this step alerts and fails the run so a refusal is never "Succeeded".
+        rejected = release_rejected(gate_report=gate.outputs["report"], model_name=model_name,
+                                    alert_webhook_url=alert_webhook_url, alert_format=alert_format,
+                                    alert_secret_env=alert_secret_env, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        rejected.set_display_name("release rejected (fails the run)")
+        with_alert_secret(rejected)

@@ -39,8 +39,9 @@ FEAST_PACKAGES = [FEAST, *DATA_PACKAGES]
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
 EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
-EMBEDDED_MODULES = ("registry.py", "lineage.py", "submit.py")
-"""Top-level modules the deploy and monitor steps use (model registry, lineage records, the KFP API client)."""
+EMBEDDED_MODULES = ("registry.py", "lineage.py", "submit.py", "alerts.py", "retrain.py")
+"""Top-level modules the deploy, monitor and reject steps use (model registry, lineage records, the KFP API client,
+alerts, the retraining parameters)."""
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ workload identity, the on-prem object-store credentials file), never from this c
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -124,3 +125,93 @@ def publish(model_dir: Path | str, store_uri: str, name: str, version: str, sha2
     if copied != sha256:
         raise ModelStoreError(f"the copy at {serving_uri} hashes to {copied}, expected {sha256}; not deploying it")
     return serving_uri
+
+
+# --- what the monitor reads: each version's lineage and reference profile, and which version is promoted -------------
+META_DIR = "_meta"
+PROMOTIONS_DIR = "_promotions"
+"""Beside the versions (``<store>/<model>/<version>/``, whose bytes must hash to the model's sha256) and out of their
+namespace (a version name cannot start with ``_``). Written once per key, so an object-locked bucket keeps them."""
+
+
+def _model_root(store: ModelStore, name: str) -> str:
+    if not _NAME.match(name):
+        raise ModelStoreError(f"model name {name!r}: use lowercase letters, digits and '-' (at most 63)")
+    return f"{store.root.rstrip('/')}/{name}"
+
+
+def store_metadata(store_uri: str, name: str, version: str, files: dict[str, bytes], fs=None) -> None:
+    """Write ``<store>/<name>/_meta/<version>/<file>`` once each (a retried step finds them and keeps the first)."""
+    store = ModelStore.parse(store_uri)
+    store.location(name, version)  # checks both names
+    fs = fs or store.filesystem()
+    base = f"{_model_root(store, name)}/{META_DIR}/{version}"
+    for filename, data in sorted(files.items()):
+        target = f"{base}/{filename}"
+        if not fs.exists(target):
+            fs.makedirs(base, exist_ok=True)
+            fs.pipe_file(target, data)
+
+
+def read_metadata(store_uri: str, name: str, version: str, filename: str, fs=None) -> bytes:
+    store = ModelStore.parse(store_uri)
+    store.location(name, version)
+    fs = fs or store.filesystem()
+    path = f"{_model_root(store, name)}/{META_DIR}/{version}/{filename}"
+    if not fs.exists(path):
+        raise ModelStoreError(f"{name} {version} has no {filename} in the model store ({store.serving_root}/{name}/"
+                              f"{META_DIR}/{version}/); it was deployed before the deploy step stored it")
+    return fs.cat_file(path)
+
+
+def record_promotion(store_uri: str, name: str, version: str, sha256: str, run_id: str = "", fs=None) -> dict:
+    """Append ``<store>/<name>/_promotions/<UTC time>-<version>.json``: the newest entry is the stable version.
+
+    A new object per promotion rather than one overwritten pointer: object-locked buckets refuse overwrites, and the
+    entries are the promotion history. Nothing is written when ``version`` is already the newest entry.
+    """
+    from datetime import datetime, timezone
+
+    store = ModelStore.parse(store_uri)
+    _, serving_uri = store.location(name, version)
+    fs = fs or store.filesystem()
+    current = current_version(store_uri, name, fs)
+    if current is not None and current["version"] == version:
+        return current
+    now = datetime.now(timezone.utc)
+    entry = {"model": name, "version": version, "sha256": sha256, "storageUri": serving_uri, "run_id": run_id,
+             "promoted_at": now.isoformat(timespec="seconds")}
+    base = f"{_model_root(store, name)}/{PROMOTIONS_DIR}"
+    fs.makedirs(base, exist_ok=True)
+    fs.pipe_file(f"{base}/{now.strftime('%Y%m%dT%H%M%S%fZ')}-{version}.json", json.dumps(entry).encode())
+    return entry
+
+
+def current_version(store_uri: str, name: str, fs=None) -> dict | None:
+    """The newest promotion entry of ``name`` (version, sha256, storageUri, run_id, promoted_at), or None."""
+    store = ModelStore.parse(store_uri)
+    fs = fs or store.filesystem()
+    base = f"{_model_root(store, name)}/{PROMOTIONS_DIR}"
+    if not fs.exists(base):
+        return None
+    entries = sorted(p for p in fs.find(base) if p.endswith(".json"))
+    return json.loads(fs.cat_file(entries[-1])) if entries else None
+
+
+def fetch_version(store_uri: str, name: str, version: str, target: Path | str, sha256: str, fs=None) -> Path:
+    """Copy ``<store>/<name>/<version>/`` to ``target`` and check it hashes to ``sha256`` (what was deployed)."""
+    store = ModelStore.parse(store_uri)
+    path, serving_uri = store.location(name, version)
+    fs = fs or store.filesystem()
+    remote = _remote_files(fs, path)
+    if not remote:
+        raise ModelStoreError(f"{name} {version} is not in the model store at {serving_uri}")
+    target = Path(target)
+    for rel, full in remote.items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_bytes(fs.cat_file(full))
+    actual = artifact_sha256(target)
+    if actual != sha256:
+        raise ModelStoreError(f"the copy of {name} {version} from {serving_uri} hashes to {actual}, the promotion "
+                              f"record says {sha256}; not monitoring it")
+    return target

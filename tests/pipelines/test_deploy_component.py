@@ -76,6 +76,47 @@ def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(trainin
     assert written["sha256"] == mv.sha256
 
 
+@pytest.mark.slow
+def test_a_rolled_back_deployment_sends_the_rollback_alert(training_data, trained_model, local_runner, tmp_path):
+    from kfp import dsl
+
+    from pipelines.components.deploy import deploy_model
+    from pipelines.steps.evaluate import evaluate_model
+    from pipelines.steps.gate import gate
+    from tests.pipelines.test_alerts import Webhook
+
+    evaluation = evaluate_model(training_data["dataset"], trained_model, str(tmp_path / "eval.md"),
+                                str(tmp_path / "evaluation.json"))
+    gate(evaluation, str(tmp_path / "gate.md"), 0.0, 1.0, 1.0, 1.0, 1.0)
+    data_meta = {k: training_data[k] for k in ("rows_asked", "rows_got", "data_hash", "feature_service", "time_range")}
+
+    @dsl.pipeline
+    def deploy_unhealthy(dataset_uri: str, model_uri: str, profile_uri: str, evaluation_uri: str, gate_uri: str,
+                         registry_root: str, webhook: str) -> str:
+        dataset = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset, metadata=data_meta)
+        model = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model, metadata={"hyperparams": {"hidden": 32}})
+        profile = dsl.importer(artifact_uri=profile_uri, artifact_class=dsl.Artifact)
+        evaluated = dsl.importer(artifact_uri=evaluation_uri, artifact_class=dsl.Artifact)
+        report = dsl.importer(artifact_uri=gate_uri, artifact_class=dsl.Markdown)
+        return deploy_model(model=model.output, dataset=dataset.output, reference_profile=profile.output,
+                            evaluation=evaluated.output, gate_report=report.output, registry_root=registry_root,
+                            min_requests=10, max_p95_latency_ms=0.001, git_commit="abc123", run_id="local-run",
+                            alert_webhook_url=webhook, alert_format="alertmanager").outputs["Output"]
+
+    hook = Webhook()
+    try:
+        outcome = deploy_unhealthy(
+            dataset_uri=training_data["dataset"], model_uri=trained_model, profile_uri=training_data["profile"],
+            evaluation_uri=str(tmp_path / "evaluation.json"), gate_uri=str(tmp_path / "gate.md"),
+            registry_root=str(tmp_path / "registry"), webhook=hook.url).output
+    finally:
+        hook.close()
+    assert outcome == "rolled_back"
+    (alert,) = hook.received[0]["json"]
+    assert alert["labels"]["alertname"] == "MLOpsRolledBack" and alert["labels"]["model"] == "credit-risk"
+    assert "p95" in alert["annotations"]["summary"] and len(hook.received) == 1
+
+
 def test_compiled_pipeline_deploys_only_behind_the_gate_with_a_10_percent_canary():
     import yaml
 
@@ -84,7 +125,8 @@ def test_compiled_pipeline_deploys_only_behind_the_gate_with_a_10_percent_canary
     spec = next(yaml.safe_load_all(COMPILED.read_text()))
     tasks = spec["root"]["dag"]["tasks"]
     assert "deploy-model" not in tasks, "deploy must not run outside the gate's condition"
-    (condition,) = [t for name, t in tasks.items() if name.startswith("condition-")]
+    (condition,) = [t for name, t in tasks.items() if name.startswith("condition-")
+                    and t["triggerPolicy"]["condition"].endswith("== 'deploy'")]
     assert condition["triggerPolicy"]["condition"].endswith("['pipelinechannel--release-gate-Output'] == 'deploy'")
     inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
     assert list(inner) == ["deploy-model"]

@@ -1,6 +1,7 @@
 """Monitoring: PSI/KS drift against the reference profile, label degradation, the retrain decision and its triggers."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -113,37 +114,75 @@ def test_label_degradation_on_a_feast_window(training_data, trained_model, small
     assert worse.decision == RETRAIN and "below the" in worse.reasons[0]
 
 
+def _promote(store: str, model_dir: str, profile: str, version: str, lineage: dict) -> str:
+    """What the deploy step does on a cluster: publish, store lineage and profile, record the promotion."""
+    from pipelines.registry import artifact_sha256
+    from pipelines.retrain import record_stable, store_for_monitoring
+    from pipelines.serving.model_store import publish
+
+    sha = artifact_sha256(model_dir)
+    publish(model_dir, store, "credit-risk", version, sha)
+    store_for_monitoring(store, "credit-risk", version, lineage, profile)
+    record_stable(store, "credit-risk", {"version": version, "outcome": "promoted"}, sha, f"run-of-{version}")
+    return sha
+
+
 @pytest.mark.slow
-def test_monitor_component_starts_retraining_through_the_kfp_api(training_data, trained_model, small_store,
-                                                                 local_runner, monkeypatch, tmp_path):
+def test_monitor_component_retrains_the_stable_model_with_the_window_rolled_forward(
+        training_data, trained_model, small_store, local_runner, monkeypatch, tmp_path):
     from kfp import dsl
 
     from pipelines.components.monitor import monitor_model
+    from pipelines.retrain import seed_for
+    from tests.pipelines.test_alerts import Webhook
     from tests.pipelines.test_submit import TOKEN, KfpApi, _serve
 
     api = KfpApi()
     server, _ = _serve(api)
     pid = "p-1"
     api.pipelines[pid] = {"pipeline_id": pid, "display_name": "train-validate-deploy"}
-    api.versions[pid] = [{"pipeline_id": pid, "pipeline_version_id": "pv-1", "display_name": "v1"}]
+    api.versions[pid] = [{"pipeline_id": pid, "pipeline_version_id": "pv-1", "display_name": "v1",
+                          "description": "git_commit=0123456789abcdef"}]
     monkeypatch.setenv("MLOPS_KFP_TOKEN", TOKEN)
+    hook = Webhook()
+    store = f"file://{tmp_path / 'models'}"
+    lineage = {"time_range": ["2024-07-01", "2026-01-01"], "metrics": {"auc": 0.99},
+               "parameters": {"reference_window": ["2024-01-01", "2024-07-01"]}}
+    _promote(store, trained_model, training_data["profile"], "run-first", lineage)
 
     @dsl.pipeline
-    def monitor_once(profile_uri: str, model_uri: str, repo: str, host: str) -> str:
-        profile = dsl.importer(artifact_uri=profile_uri, artifact_class=dsl.Artifact)
-        model = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model)
-        return monitor_model(reference_profile=profile.output, model=model.output, feature_repo=repo,
-                             window_end="2026-01-01T00:00:00Z", window_days=365, max_drift=0.0001,
-                             kfp_host=host).outputs["Output"]
+    def monitor_once(store: str, repo: str, host: str, webhook: str) -> str:
+        return monitor_model(model_store_uri=store, feature_repo=repo, window_end="2026-01-01T00:00:00Z",
+                             window_days=365, kfp_host=host, serving_url="http://credit-risk.ml-serving",
+                             alert_webhook_url=webhook, alert_format="alertmanager").outputs["Output"]
 
+    args = {"store": store, "repo": str(small_store.root), "host": f"http://127.0.0.1:{server.server_address[1]}",
+            "webhook": hook.url}
     try:
-        decision = monitor_once(profile_uri=training_data["profile"], model_uri=trained_model,
-                                repo=str(small_store.root), host=f"http://127.0.0.1:{server.server_address[1]}").output
+        decision = monitor_once(**args).output
+        retrained = shutil.copytree(trained_model, tmp_path / "retrained")
+        (retrained / "note.txt").write_text("another version: other bytes, other sha256")
+        _promote(store, str(retrained), training_data["profile"], "run-second",
+                 {**lineage, "time_range": ["2025-01-01", "2026-01-01"], "metrics": {"auc": 0.98}})
+        monitor_once(**args)
     finally:
         server.shutdown()
         server.server_close()
+        hook.close()
     assert decision == RETRAIN
-    assert len(api.runs) == 1 and api.runs[0]["pipeline_version_reference"]["pipeline_version_id"] == "pv-1"
-    assert api.runs[0]["display_name"].startswith("retrain: ")
-    report = next(local_runner.glob("monitor-once-*/monitor-model/report")).read_text()
-    assert report.startswith("# Model monitor: RETRAIN") and "started run" in report
+    assert [r["pipeline_version_reference"]["pipeline_version_id"] for r in api.runs] == ["pv-1", "pv-1"]
+    first, second = (r["runtime_config"]["parameters"] for r in api.runs)
+    assert first == {"train_start": "2024-07-01", "train_end": "2026-01-01", "reference_start": "2024-01-01",
+                     "reference_end": "2024-07-01", "seed": seed_for("credit-risk", "2024-07-01", "2026-01-01"),
+                     "model_name": "credit-risk", "model_store_uri": store, "feature_repo": str(small_store.root),
+                     "serving_url": "http://credit-risk.ml-serving", "git_commit": "0123456789abcdef"}
+    assert second["train_start"] == "2025-01-01", "the second check watched the newly promoted model's lineage"
+    assert api.runs[0]["display_name"].startswith("retrain credit-risk 2024-07-01..2026-01-01: ")
+    reports = sorted(local_runner.glob("monitor-once-*/monitor-model/report"))
+    text = reports[0].read_text()
+    assert text.startswith("# Model monitor: RETRAIN") and "started run" in text
+    assert "below the 0.9900 measured at training" in text, "the AUC check is on, with the lineage's baseline"
+    assert "monitored credit-risk run-first" in text and "monitored credit-risk run-second" in reports[1].read_text()
+    assert "alert: delivered to alertmanager" in text
+    events = [a["json"][0]["labels"] for a in hook.received]
+    assert [e["event"] for e in events] == ["retrain_started", "retrain_started"]

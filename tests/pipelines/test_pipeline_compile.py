@@ -63,7 +63,8 @@ def test_training_executor_requests_a_gpu_on_the_gpu_pool(documents):
     assert placement["exec-train-model"]["nodeSelector"]["labels"] == GPU_NODE_SELECTOR
     assert placement["exec-train-model"]["tolerations"] == [GPU_TOLERATION]
     others = [name for name, ex in executors.items() if "accelerator" in ex.get("container", {}).get("resources", {})]
-    assert others == ["exec-train-model"] and set(placement) == {"exec-train-model"}
+    assert others == ["exec-train-model"]
+    assert [name for name, p in placement.items() if "nodeSelector" in p or "tolerations" in p] == ["exec-train-model"]
 
 
 def test_every_step_carries_its_code_and_pinned_packages(documents):
@@ -85,3 +86,37 @@ def test_pipeline_graph_runs_the_search_in_parallel_and_gates_last(documents):
     loop = next(v for k, v in tasks.items() if k.startswith("for-loop"))
     assert loop["parameterIterator"]["items"]["inputParameter"].endswith("trials")
     assert tasks["release-gate"]["dependentTasks"] == ["evaluate-model"]
+
+
+def test_a_rejecting_gate_runs_the_step_that_fails_the_run(documents):
+    spec, platform = documents
+    tasks = spec["root"]["dag"]["tasks"]
+    conditions = {t["triggerPolicy"]["condition"].rsplit(" == ", 1)[1]: spec["components"][t["componentRef"]["name"]]
+                  for name, t in tasks.items() if name.startswith("condition-")}
+    assert set(conditions) == {"'deploy'", "'reject'"}
+    rejected = conditions["'reject'"]["dag"]["tasks"]
+    assert list(rejected) == ["release-rejected"]
+    assert rejected["release-rejected"]["inputs"]["artifacts"]["gate_report"] == {
+        "componentInputArtifact": "pipelinechannel--release-gate-report"}, "the gate's report is written before"
+    secrets = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for executor in ("exec-deploy-model", "exec-release-rejected"):
+        (secret,) = secrets[executor]["secretAsEnv"]
+        assert secret["secretName"] == "mlops-alerting" and secret["optional"] is True
+        assert secret["keyToEnv"] == [{"envVar": "MLOPS_ALERT_SECRET", "secretKey": "secret"}]
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert {"alert_webhook_url", "alert_format", "alert_secret_env"} <= set(params)
+
+
+def test_the_monitoring_pipeline_reads_the_model_from_the_store_and_sends_alerts(tmp_path):
+    from pipelines.monitor_pipeline import compile_to
+    from pipelines.submit import pipeline_parameters
+
+    compile_to(tmp_path / "monitor.yaml")
+    params = pipeline_parameters(tmp_path / "monitor.yaml")
+    assert params["model_store_uri"] is None, "required: where the stable version is recorded"
+    assert params["model_name"] == "credit-risk" and params["baseline_auc"] == 0.0
+    assert {"alert_webhook_url", "alert_format", "alert_secret_env", "serving_url", "train_days",
+            "reference_days"} <= set(params)
+    assert not {"model_uri", "reference_profile_uri"} & set(params), "no fixed model: it follows promotions"
+    spec = yaml.safe_load_all((tmp_path / "monitor.yaml").read_text())
+    assert "importer" not in " ".join(next(spec)["root"]["dag"]["tasks"])

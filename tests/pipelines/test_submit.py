@@ -79,14 +79,15 @@ class KfpApi:
             package = _multipart_file(headers, body, "uploadfile")
             if package is None:
                 return 400, {"error": "missing uploadfile"}, {}
-            spec = yaml.safe_load(package)
+            spec = next(yaml.safe_load_all(package), None) or {}  # a pipeline spec, then its platform spec
             if "pipelineInfo" not in spec:
                 return 400, {"error": "invalid pipeline spec"}, {}
             if path == "/pipelines/upload":
                 if any(p["display_name"] == q["name"] for p in self.pipelines.values()):
                     return 409, {"error": "AlreadyExists"}, {}
                 pid = str(uuid.uuid4())
-                self.pipelines[pid] = {"pipeline_id": pid, "display_name": q["name"], "created_at": now}
+                self.pipelines[pid] = {"pipeline_id": pid, "display_name": q["name"], "created_at": now,
+                                       "description": q.get("description", "")}
                 self.versions[pid] = [{"pipeline_id": pid, "pipeline_version_id": str(uuid.uuid4()),
                                        "display_name": q["name"], "created_at": now, "spec": spec}]
                 return 200, self.pipelines[pid], {}
@@ -96,7 +97,7 @@ class KfpApi:
             if any(v["display_name"] == q["name"] for v in self.versions[pid]):
                 return 409, {"error": "AlreadyExists"}, {}
             version = {"pipeline_id": pid, "pipeline_version_id": str(uuid.uuid4()), "display_name": q["name"],
-                       "created_at": now, "spec": spec}
+                       "description": q.get("description", ""), "created_at": now, "spec": spec}
             self.versions[pid].append(version)
             return 200, version, {}
         if method == "GET" and path.startswith("/pipelines/") and path.endswith("/versions"):
@@ -343,3 +344,24 @@ def test_the_pulumi_cli_is_asked_for_the_stack_outputs_when_installed(tmp_path, 
     cli.write_text("#!/bin/sh\necho 'error: no stack named onprem-dc9' >&2\nexit 255\n")
     with pytest.raises(SubmitError, match="no stack named onprem-dc9"):
         endpoint_from_stack("onprem-dc9")
+
+
+def test_the_retraining_trigger_passes_its_parameters_and_the_uploaded_commit(api, package):
+    from pipelines.submit import trigger_run
+
+    client = _client(api.url)
+    submit(client, package, "train-validate-deploy", "credit-risk", {"git_commit": "abc123def"}, "abc-1")
+    params = {"train_start": "2025-01-01", "train_end": "2026-07-01", "seed": 7, "model_store_uri": "s3://m"}
+    trigger_run(client, "train-validate-deploy", "credit-risk", params, "retrain")
+    assert api.runs[-1]["runtime_config"]["parameters"] == {**params, "git_commit": "abc123def"}, (
+        "a first upload's commit, from the pipeline's description")
+    submit(client, package, "train-validate-deploy", "credit-risk", {"git_commit": "fed456"}, "fed-2")
+    run = trigger_run(client, "train-validate-deploy", "credit-risk", params, "retrain")
+    sent = api.runs[-1]["runtime_config"]["parameters"]
+    assert sent == {**params, "git_commit": "fed456"}, "the commit of the code the run executes, from the version"
+    assert run.run_id == api.runs[-1]["run_id"]
+    trigger_run(client, "train-validate-deploy", "credit-risk", {**params, "git_commit": "given"}, "retrain")
+    assert api.runs[-1]["runtime_config"]["parameters"]["git_commit"] == "given"
+    with pytest.raises(SubmitError, match="no pipeline named 'other'") as err:
+        trigger_run(client, "other", "credit-risk", params, "retrain")
+    assert err.value.exit_code == EXIT_NOT_FOUND

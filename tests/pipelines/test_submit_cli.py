@@ -51,13 +51,29 @@ def test_failures_exit_with_the_documented_code(api, package, tmp_path, args, co
     assert "Traceback" not in result.output
 
 
-def test_monitor_pipeline_is_submitted_as_a_recurring_run(api):  # noqa: F811
+def test_monitor_pipeline_is_submitted_as_a_recurring_run(api, tmp_path):  # noqa: F811
     env = {"MLOPS_KFP_TOKEN": TOKEN}
     missing = _invoke("--host", api.url, "--monitor", "--cron", "0 0 */6 * * *", env=env)
-    assert missing.exit_code == 2 and "model_uri" in missing.output and not api.requests
-    result = _invoke("--host", api.url, "--monitor", "--cron", "0 0 */6 * * *", "--param", "model_uri=s3://m/best",
-                     "--param", "reference_profile_uri=s3://m/profile", env=env)
+    assert missing.exit_code == 2 and "model_store_uri" in missing.output and not api.requests
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://onprem-dc1-models"}}))
+    result = _invoke("--stack", "onprem-dc1", "--stack-outputs", str(outputs), "--monitor", "--cron", "0 0 */6 * * *",
+                     "--model-name", "credit-risk", "--alert-webhook-url", "https://am.internal:9093",
+                     "--alert-format", "alertmanager", env=env)
     assert result.exit_code == 0, result.output
     assert "recurring run id:" in result.output
     assert api.pipelines and next(iter(api.pipelines.values()))["display_name"] == "monitor-credit-risk"
-    assert api.recurring[0]["trigger"]["cron_schedule"]["cron"] == "0 0 */6 * * *"
+    job = api.recurring[0]
+    assert job["trigger"]["cron_schedule"]["cron"] == "0 0 */6 * * *"
+    assert job["runtime_config"]["parameters"] == {
+        "model_store_uri": "s3://onprem-dc1-models", "model_name": "credit-risk",
+        "alert_webhook_url": "https://am.internal:9093", "alert_format": "alertmanager"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--alert-format", "slack", "--alert-webhook-url", "https://hooks.example"], "alert_format 'slack': use one of"),
+    (["--alert-webhook-url", "https://am.example"], "alert_format ''"),
+])
+def test_bad_alert_options_are_refused_before_anything_is_sent(api, package, args, message):  # noqa: F811
+    result = _invoke("--host", api.url, "--pipeline-file", str(package), *args, env={"MLOPS_KFP_TOKEN": TOKEN})
+    assert result.exit_code == 2 and message in " ".join(result.output.split()) and not api.requests
