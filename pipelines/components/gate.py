@@ -1,29 +1,27 @@
 """Component: the release gate; its decision decides whether the pipeline deploys, its report says why.
 
 The fairness floors come from the organisation's policy embedded in the component (``policies/fairness.yaml``); the
-``max_*``/``min_*`` fairness parameters may only tighten them (a looser one fails the step), and their defaults are
-the policy's floors, read when the pipeline is compiled.
+``max_*``/``min_*`` fairness parameters may only tighten them (a looser one fails the step). They have no defaults
+here (KFP copies a component's source, so a default could not be read from the policy); the pipeline passes them,
+with the policy's floors as its defaults.
 """
 
 from kfp.dsl import Artifact, Input, Markdown, Output
 
 from pipelines.components._runtime import GATE_PACKAGES, component
-from pipelines.steps.fairness_policy import load_policy
-
-_FLOORS = load_policy().floors
 
 
 @component(GATE_PACKAGES)
 def release_gate(
     evaluation: Input[Artifact],
     report: Output[Markdown],
+    max_demographic_parity_difference: float,
+    min_demographic_parity_ratio: float,
+    max_equalized_odds_difference: float,
+    min_equalized_odds_ratio: float,
     min_auc: float = 0.70,
     max_ece: float = 0.05,
     max_robustness_drop: float = 0.05,
-    max_demographic_parity_difference: float = _FLOORS["demographic_parity"]["max_difference"],
-    min_demographic_parity_ratio: float = _FLOORS["demographic_parity"]["min_ratio"],
-    max_equalized_odds_difference: float = _FLOORS["equalized_odds"]["max_difference"],
-    min_equalized_odds_ratio: float = _FLOORS["equalized_odds"]["min_ratio"],
     fairness_exception: str = "",
 ) -> str:
     """Returns ``"deploy"`` or ``"reject"``; every failed check is listed in the report and the log.

@@ -1,0 +1,58 @@
+"""Mitigation step: deterministic per-group thresholds fitted on the validation split, inside the model directory."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def test_matching_threshold_declines_the_requested_share():
+    from pipelines.steps.mitigate import _matching_threshold
+
+    scores = np.array([0.9, 0.1, 0.5, 0.3, 0.7])
+    assert (scores >= _matching_threshold(scores, 0.4)).sum() == 2
+    assert (scores >= _matching_threshold(scores, 0.0)).sum() == 0
+    assert (scores >= _matching_threshold(scores, 1.0)).sum() == 5
+
+
+def test_mitigate_writes_deterministic_group_thresholds_fitted_on_validation_only(training_data, trained_model,
+                                                                                   tmp_path):
+    from pipelines.features.schema import SENSITIVE_ATTRIBUTES
+    from pipelines.ml.data import split_of
+    from pipelines.ml.fairness import THRESHOLDS_FILE, load_thresholds
+    from pipelines.registry import artifact_sha256
+    from pipelines.steps.mitigate import mitigate
+
+    first = mitigate(training_data["dataset"], trained_model, str(tmp_path / "a"))
+    second = mitigate(training_data["dataset"], trained_model, str(tmp_path / "b"))
+    frame = pd.read_parquet(training_data["dataset"])
+    assert first["fit_rows"] == int((split_of(frame) == "val").sum()) and first["fit_split"] == "val"
+    assert (tmp_path / "a" / THRESHOLDS_FILE).read_text() == (tmp_path / "b" / THRESHOLDS_FILE).read_text()
+    assert artifact_sha256(tmp_path / "a") != artifact_sha256(trained_model), "thresholds are part of the version"
+    rule = load_thresholds(tmp_path / "a")
+    assert rule.attributes == SENSITIVE_ATTRIBUTES and len(rule.thresholds) == len(first["groups"]) >= 10
+    rates = [g["decline_rate"] for g in first["groups"].values()]
+    randomised = [g["randomised_decline_rate"] for g in first["groups"].values()]
+    sizes = [g["rows"] for g in first["groups"].values()]
+    assert all(abs(r - e) <= 1 / n + 1e-9 for r, e, n in zip(rates, randomised, sizes)), "deterministic = expected"
+    assert max(randomised) - min(randomised) < 0.02, "demographic parity on the validation split"
+    assert (tmp_path / "a" / "model.pt").exists() and json.loads((tmp_path / "a" / "mitigation.json").read_text())
+    with pytest.raises(ValueError, match="constraint must be one of"):
+        mitigate(training_data["dataset"], trained_model, str(tmp_path / "c"), constraint="parity")
+
+
+def test_mitigate_component_runs_locally(training_data, trained_model, local_runner):
+    from kfp import dsl
+
+    from pipelines.components.mitigate import mitigate_model
+
+    @dsl.pipeline
+    def only_mitigate(dataset_uri: str, model_uri: str):
+        data = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset)
+        model = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model)
+        mitigate_model(dataset=data.output, model=model.output)
+
+    only_mitigate(dataset_uri=training_data["dataset"], model_uri=trained_model)
+    out = next(local_runner.glob("only-mitigate-*/mitigate-model/mitigated_model"))
+    assert (out / "decision_thresholds.json").exists() and (out / "model.pt").exists()
