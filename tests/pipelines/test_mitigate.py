@@ -56,3 +56,56 @@ def test_mitigate_component_runs_locally(training_data, trained_model, local_run
     only_mitigate(dataset_uri=training_data["dataset"], model_uri=trained_model)
     out = next(local_runner.glob("only-mitigate-*/mitigate-model/mitigated_model"))
     assert (out / "decision_thresholds.json").exists() and (out / "model.pt").exists()
+
+
+def test_compiled_pipeline_mitigates_before_evaluating_and_defaults_to_the_org_floors():
+    import yaml
+
+    from pipelines.compile import COMPILED, archive_digest
+    from pipelines.steps.fairness_policy import load_policy
+
+    spec = next(yaml.safe_load_all(COMPILED.read_text()))
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["mitigate-model"]["dependentTasks"] == ["load-training-data", "select-best-model"]
+    assert tasks["evaluate-model"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]["producerTask"] == \
+        "mitigate-model"
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    floors = load_policy().floors
+    assert params["max_demographic_parity_difference"]["defaultValue"] == floors["demographic_parity"]["max_difference"]
+    assert params["min_equalized_odds_ratio"]["defaultValue"] == floors["equalized_odds"]["min_ratio"]
+    gate_script = "\n".join(spec["deploymentSpec"]["executors"]["exec-release-gate"]["container"]["command"])
+    assert "'PyYAML==6.0.4'" in gate_script and "'numpy==" in gate_script
+    mitigate_script = "\n".join(spec["deploymentSpec"]["executors"]["exec-mitigate-model"]["container"]["command"])
+    assert "'fairlearn==0.15.0'" in mitigate_script
+
+
+def test_the_policy_files_travel_inside_the_components():
+    from pathlib import Path
+
+    from pipelines.components._runtime import EMBEDDED_POLICY_FILES, embedded_code
+    from pipelines.steps.fairness_policy import POLICY_FILE, ROOT
+
+    stage = Path(embedded_code())
+    for name in EMBEDDED_POLICY_FILES:
+        assert (stage / name).read_bytes() == (ROOT / name).read_bytes()
+    assert (stage / "pipelines" / "steps" / "fairness_policy.py").exists() and POLICY_FILE.is_relative_to(ROOT)
+
+
+@pytest.mark.slow
+def test_the_default_local_run_deploys_the_mitigated_model_and_rejects_the_unmitigated_one(tmp_path):
+    """`make local` settings: the org policy rejects the plain 0.5 rule and passes the mitigated thresholds."""
+    from pipelines.local_run import run_local
+    from pipelines.steps.evaluate import evaluate_model
+    from pipelines.steps.gate import REJECT, gate
+
+    result = run_local(root=tmp_path, rows=20_000, max_epochs=6, echo=lambda _: None)
+    assert result.decision == "deploy", (result.reports["gate"]).read_text()
+    run = result.run_dir
+    before = evaluate_model(str(run / "load-training-data" / "dataset"), str(run / "select-best-model" / "best_model"),
+                            str(tmp_path / "before.md"), str(tmp_path / "before.json"))
+    verdict = gate(before, str(tmp_path / "gate.md"), 0.7, 0.05, 0.05)
+    assert verdict["decision"] == REJECT
+    assert any(r.startswith("age_band/demographic_parity/difference") for r in verdict["reasons"])
+    after = json.loads((run / "evaluate-model" / "evaluation").read_text())
+    assert after["auc"] == pytest.approx(before["auc"]) and after["decision_rule"]["attributes"] == ["age_band", "gender"]
+    assert after["demographic_parity_difference"] < before["demographic_parity_difference"]
