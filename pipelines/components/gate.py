@@ -44,6 +44,6 @@ def release_gate(
     report.metadata.update({"decision": result["decision"], "reasons": result["reasons"],
                             "fairness_policy_sha256": result["fairness"]["policy"]["sha256"],
                             "fairness_exception": exception or {}})
-    print(f"gate: {result['decision']}" + "".join(f"\n  - {r}" for r in result["reasons"])
-          + (f"\n  - fairness exception {exception['id']} waived {', '.join(exception['waived'])}" if exception else ""))
+    waived = f"\n  - fairness exception {exception['id']} waived {', '.join(exception['waived'])}" if exception else ""
+    print(f"gate: {result['decision']}" + "".join(f"\n  - {r}" for r in result["reasons"]) + waived)
     return result["decision"]

@@ -37,5 +37,6 @@ def build(data_dir: Path) -> list:
         ))
     service = FeatureService(name=schema.FEATURE_SERVICE, features=views,
                              description="Credit default risk model inputs, version 1",
-                             tags={"sensitive_attributes": ",".join(schema.SENSITIVE_ATTRIBUTES), "label": schema.LABEL})
+                             tags={"sensitive_attributes": ",".join(schema.SENSITIVE_ATTRIBUTES),
+                                   "label": schema.LABEL})
     return [applicant, *views, service]

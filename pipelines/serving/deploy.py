@@ -75,7 +75,8 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
                   **deploy_params}
     record = build_record(model_name=model_name, version=version, data=data, git=commit or git_commit(),
                           parameters={k: v for k, v in parameters.items() if v is not None},
-                          metrics={k: evaluation[k] for k in (*EVALUATION_METRICS, *fairness_metrics) if k in evaluation},
+                          metrics={k: evaluation[k] for k in (*EVALUATION_METRICS, *fairness_metrics)
+                                   if k in evaluation},
                           artifact_uri=model_uri, sha256=artifact_sha256(model_dir), gate=gate, pipeline_run=run_id)
     # Which fairness policy judged this version, and any exception that waived one of its checks (who, why, expiry).
     record["gate"].update({k: gate[k] for k in ("fairness_policy", "fairness_exception") if gate.get(k)})

@@ -102,9 +102,11 @@ def _markdown(r: dict) -> str:
     for attribute, a in r["fairness"].items():
         lines += ["", f"## Fairness across `{attribute}` ({how}; approval is the favourable outcome)", "",
                   f"demographic parity difference {a['demographic_parity_difference']:.4f}, ratio "
-                  f"{a['demographic_parity_ratio']:.4f}; equalized odds difference {a['equalized_odds_difference']:.4f}, "
+                  f"{a['demographic_parity_ratio']:.4f}; equalized odds difference "
+                  f"{a['equalized_odds_difference']:.4f}, "
                   f"ratio {a['equalized_odds_ratio']:.4f}; decline-rate ratio {a['decline_rate_ratio']:.4f}", "",
-                  "| group | rows | approval rate | approval if repaid | approval if defaulted |", "|---|---|---|---|---|"]
+                  "| group | rows | approval rate | approval if repaid | approval if defaulted |",
+                  "|---|---|---|---|---|"]
         lines += [f"| {g} | {v['rows']} | {v['approval_rate']:.3f} | {v['approval_rate_repaid']:.3f} | "
                   f"{v['approval_rate_defaulted']:.3f} |" for g, v in a["groups"].items()]
     lines += ["", f"## Robustness: AUC {r['robust_auc']:.4f} with N(0, {r['perturbation_noise_std']}) noise on "

@@ -191,7 +191,7 @@ def _allowed_groups(attribute: str) -> list[str]:
 
 
 def check_ids(attributes: tuple[str, ...]) -> list[str]:
-    """Every fairness check the gate runs: ``<attribute>/<metric>/<difference|ratio>`` and ``<attribute>/group_size``."""
+    """Every fairness check the gate runs: ``<attribute>/<metric>/<difference|ratio>``, ``<attribute>/group_size``."""
     return [*(f"{a}/{m}/{k}" for a in attributes for m in METRICS for k in ("difference", "ratio")),
             *(f"{a}/group_size" for a in attributes)]
 

@@ -1,4 +1,4 @@
-"""Fairness mitigation: per-group decision thresholds fitted with fairlearn's ThresholdOptimizer on the validation split.
+"""Fairness mitigation: per-group decision thresholds, fitted with fairlearn's ThresholdOptimizer on validation data.
 
 ThresholdOptimizer picks, per group, a *randomised* rule (with probability p0 one threshold, else another) that meets
 the constraint while keeping as much accuracy as possible. A credit decision must not depend on a coin flip, so each
@@ -85,8 +85,8 @@ def _randomised_decline_rates(scores: np.ndarray, y: np.ndarray, groups: np.ndar
             return np.column_stack([1 - p, p])
 
     index = np.arange(len(scores)).reshape(-1, 1)
-    optimizer = ThresholdOptimizer(estimator=FixedScores(scores).fit(index, y), constraints=constraint, objective=OBJECTIVE,
-                                   prefit=True, predict_method="predict_proba")
+    optimizer = ThresholdOptimizer(estimator=FixedScores(scores).fit(index, y), constraints=constraint,
+                                   objective=OBJECTIVE, prefit=True, predict_method="predict_proba")
     optimizer.fit(index, y, sensitive_features=groups)
     decline_probability = optimizer._pmf_predict(index, sensitive_features=groups)[:, 1]
     return {str(g): float(decline_probability[groups == g].mean()) for g in np.unique(groups)}

@@ -35,7 +35,8 @@ def test_fairness_metrics_agree_with_fairlearn_on_approval_as_the_favourable_out
     ours = f.point_metrics(f.outcome_counts(defaulted, declined, group))
     repaid, approved = 1 - defaulted, 1 - declined
     kw = {"sensitive_features": group}
-    assert ours["demographic_parity_difference"] == pytest.approx(fm.demographic_parity_difference(repaid, approved, **kw))
+    assert ours["demographic_parity_difference"] == pytest.approx(
+        fm.demographic_parity_difference(repaid, approved, **kw))
     assert ours["demographic_parity_ratio"] == pytest.approx(fm.demographic_parity_ratio(repaid, approved, **kw))
     assert ours["equalized_odds_difference"] == pytest.approx(fm.equalized_odds_difference(repaid, approved, **kw))
     assert ours["equalized_odds_ratio"] == pytest.approx(fm.equalized_odds_ratio(repaid, approved, **kw))

@@ -75,7 +75,8 @@ def test_todays_evaluation_reproduces_the_issue_and_the_org_policy_rejects_it(tm
     assert round(point["equalized_odds_difference"], 3) == 0.265
     assert round(min(declines) / max(declines), 2) == 0.19 and max(declines) / min(declines) > 5.3
 
-    only_age = run_gate(tmp_path, evaluation(age_band=groups), policy_path=policy_file(sensitive_attributes=["age_band"]))
+    only_age = run_gate(tmp_path, evaluation(age_band=groups),
+                        policy_path=policy_file(sensitive_attributes=["age_band"]))
     assert only_age["decision"] == REJECT
     assert {"age_band/demographic_parity/difference", "age_band/equalized_odds/difference",
             "age_band/equalized_odds/ratio"} <= set(failed(only_age))
@@ -111,7 +112,8 @@ def test_a_looser_run_parameter_is_refused_and_a_tighter_one_applies(tmp_path):
     ({"metrics": {"demographic_parity": {"max_difference": 0.1, "min_ratio": 1.5},
                   "equalized_odds": {"max_difference": 0.3, "min_ratio": 0.6}}},
      r"metrics.demographic_parity.min_ratio: must be a number in \[0.0, 1.0\], got 1.5"),
-    ({"sensitive_attributes": ["age_band", "income"]}, "sensitive_attributes: must be 'declared' or .* age_band, gender"),
+    ({"sensitive_attributes": ["age_band", "income"]},
+     "sensitive_attributes: must be 'declared' or .* age_band, gender"),
     ({"min_group_size": "many"}, r"min_group_size: must be a whole number"),
     ({"confidence_level": 1.0}, r"confidence_level: must be a number in \[0.5, 0.999\]"),
     ({"favourable_outcome": "decline"}, "favourable_outcome: must be 'approval'"),
@@ -164,7 +166,8 @@ def test_a_tiny_group_whose_point_estimate_passes_but_whose_bound_does_not_rejec
 def test_bounds_are_conservative_deterministic_and_use_the_confidence_level():
     groups = {g: counts(*v) for g, v in TODAY.items()}
     point = f.point_metrics(groups)
-    at95, again, at80 = f.confidence_bounds(groups, 0.95), f.confidence_bounds(groups, 0.95), f.confidence_bounds(groups, 0.8)
+    at95, again = f.confidence_bounds(groups, 0.95), f.confidence_bounds(groups, 0.95)
+    at80 = f.confidence_bounds(groups, 0.8)
     assert at95 == again
     for name in point:
         if name.endswith("difference"):

@@ -22,9 +22,9 @@ def test_a_model_within_every_threshold_is_deployed(tmp_path):
 
 def test_each_failed_threshold_rejects_and_is_named(tmp_path):
     bad = {**GOOD, "auc": 0.65, "ece": float("nan")}
-    bad["fairness"] = {**bad["fairness"], "gender": {"groups": {"female": GOOD["fairness"]["gender"]["groups"]["female"],
-                                                                "male": {**GOOD["fairness"]["gender"]["groups"]["male"],
-                                                                         "approved_repaid": 400}}}}
+    gender = GOOD["fairness"]["gender"]["groups"]
+    bad["fairness"] = {**bad["fairness"],
+                       "gender": {"groups": {**gender, "male": {**gender["male"], "approved_repaid": 400}}}}
     result = gate(bad, str(tmp_path / "g.md"), **LIMITS)
     assert result["decision"] == REJECT
     assert [r.split(" ")[0] for r in result["reasons"]][:3] == ["auc", "ece", "gender/demographic_parity/difference"]
