@@ -27,7 +27,7 @@ def mitigate(dataset_path: str, model_dir: str, out_dir: str, constraint: str = 
     """Copy the model to ``out_dir`` and add its per-group thresholds; return a summary of the fit."""
     from pipelines.features.schema import SENSITIVE_ATTRIBUTES
     from pipelines.ml.data import labels, sensitive_columns, split_of
-    from pipelines.ml.fairness import THRESHOLDS_FILE, DecisionThresholds, group_keys
+    from pipelines.ml.fairness import DEFAULT_THRESHOLD, THRESHOLDS_FILE, DecisionThresholds, group_keys
     from pipelines.ml.model import predict_proba
     from pipelines.steps.train import load_model
 
@@ -42,25 +42,46 @@ def mitigate(dataset_path: str, model_dir: str, out_dir: str, constraint: str = 
     scores = predict_proba(model, pre.transform(val)).astype("float64")
     groups = group_keys(sensitive_columns(val, attributes), attributes, len(val))
     y = labels(val).astype(int)
-    for g in np.unique(groups):
-        if len(np.unique(y[groups == g])) < 2:
-            raise ValueError(f"validation group {g!r} has only one outcome ({int((groups == g).sum())} rows); "
-                             "its threshold cannot be fitted")
-    expected_decline = _randomised_decline_rates(scores, y, groups, constraint)
+    unfitted = _unfittable_groups(groups, y, attributes)
+    fit = ~np.isin(groups, list(unfitted))
+    if not fit.any():
+        raise ValueError(f"no validation group has both outcomes; thresholds cannot be fitted: {unfitted}")
+    expected_decline = _randomised_decline_rates(scores[fit], y[fit], groups[fit], constraint)
     thresholds = {g: _matching_threshold(scores[groups == g], rate) for g, rate in expected_decline.items()}
+    thresholds.update({g: DEFAULT_THRESHOLD for g in unfitted})
     decided = np.array([scores[i] >= thresholds[g] for i, g in enumerate(groups)])
     summary = {"method": f"fairlearn ThresholdOptimizer(constraints={constraint!r}, objective={OBJECTIVE!r}, "
                          "prefit=True, predict_method='predict_proba') on the validation split; one deterministic "
                          "threshold per group matching the randomised rule's expected decline rate",
-               "constraint": constraint, "fit_split": "val", "fit_rows": int(len(val)),
+               "constraint": constraint, "fit_split": "val", "fit_rows": int(fit.sum()),
                "groups": {g: {"rows": int((groups == g).sum()), "threshold": thresholds[g],
                               "randomised_decline_rate": expected_decline[g],
-                              "decline_rate": float(decided[groups == g].mean())} for g in sorted(thresholds)}}
+                              "decline_rate": float(decided[groups == g].mean())} for g in sorted(expected_decline)},
+               "unmitigated_groups": unfitted}
     shutil.copytree(model_dir, out_dir, dirs_exist_ok=True)
-    result = DecisionThresholds(attributes, thresholds, {"method": summary["method"], "constraint": constraint})
+    result = DecisionThresholds(attributes, thresholds, {"method": summary["method"], "constraint": constraint,
+                                                         "unmitigated_groups": unfitted})
     (Path(out_dir) / THRESHOLDS_FILE).write_text(result.to_json())
     (Path(out_dir) / MITIGATION_FILE).write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _unfittable_groups(groups: np.ndarray, y: np.ndarray, attributes: tuple[str, ...]) -> dict[str, str]:
+    """Groups fairlearn cannot fit (one outcome only, or absent from the validation split, though the schema allows
+    them), with why. They keep the plain 0.5 rule, are named in the thresholds file, and the gate still judges them:
+    on data this thin it will usually reject for group size."""
+    from itertools import product
+
+    from pipelines.features.schema import service_fields
+
+    allowed = {f.name: [str(v) for v in f.allowed] for f in service_fields() if f.name in attributes}
+    every = ["|".join(f"{a}={v}" for a, v in zip(attributes, combo))
+             for combo in product(*(allowed.get(a, []) for a in attributes))]
+    out = {g: "absent from the validation split" for g in every if g not in set(groups.tolist())}
+    for g in np.unique(groups):
+        if len(np.unique(y[groups == g])) < 2:
+            out[str(g)] = f"only one outcome in {int((groups == g).sum())} validation rows"
+    return dict(sorted(out.items()))
 
 
 def _randomised_decline_rates(scores: np.ndarray, y: np.ndarray, groups: np.ndarray,

@@ -16,6 +16,15 @@ def test_matching_threshold_declines_the_requested_share():
     assert (scores >= _matching_threshold(scores, 1.0)).sum() == 5
 
 
+def test_groups_fairlearn_cannot_fit_are_named_and_keep_the_plain_rule():
+    from pipelines.steps.mitigate import _unfittable_groups
+
+    groups = np.array(["gender=female"] * 4 + ["gender=male"] * 3, dtype=object)
+    y = np.array([0, 1, 0, 1, 0, 0, 0])
+    assert _unfittable_groups(groups, y, ("gender",)) == {"gender=male": "only one outcome in 3 validation rows"}
+    assert _unfittable_groups(groups[:4], y[:4], ("gender",)) == {"gender=male": "absent from the validation split"}
+
+
 def test_mitigate_writes_deterministic_group_thresholds_fitted_on_validation_only(training_data, trained_model,
                                                                                    tmp_path):
     from pipelines.features.schema import SENSITIVE_ATTRIBUTES
@@ -27,11 +36,14 @@ def test_mitigate_writes_deterministic_group_thresholds_fitted_on_validation_onl
     first = mitigate(training_data["dataset"], trained_model, str(tmp_path / "a"))
     second = mitigate(training_data["dataset"], trained_model, str(tmp_path / "b"))
     frame = pd.read_parquet(training_data["dataset"])
-    assert first["fit_rows"] == int((split_of(frame) == "val").sum()) and first["fit_split"] == "val"
+    val = int((split_of(frame) == "val").sum())
+    unfitted = sum(g["rows"] for g in first["groups"].values()) - first["fit_rows"]
+    assert first["fit_split"] == "val" and first["fit_rows"] + unfitted <= val and unfitted == 0
     assert (tmp_path / "a" / THRESHOLDS_FILE).read_text() == (tmp_path / "b" / THRESHOLDS_FILE).read_text()
     assert artifact_sha256(tmp_path / "a") != artifact_sha256(trained_model), "thresholds are part of the version"
     rule = load_thresholds(tmp_path / "a")
-    assert rule.attributes == SENSITIVE_ATTRIBUTES and len(rule.thresholds) == len(first["groups"]) >= 10
+    assert rule.attributes == SENSITIVE_ATTRIBUTES and len(rule.thresholds) == 10, "every allowed group"
+    assert set(rule.thresholds) == {*first["groups"], *first["unmitigated_groups"]}
     rates = [g["decline_rate"] for g in first["groups"].values()]
     randomised = [g["randomised_decline_rate"] for g in first["groups"].values()]
     sizes = [g["rows"] for g in first["groups"].values()]
