@@ -84,6 +84,11 @@ def rows(record: dict) -> list[tuple[str, str]]:
             for k, v in sorted((record.get("metrics") or {}).items())]
     gate = record.get("gate") or {}
     out.append(("gate", str(gate.get("decision")) + "".join(f"; {r}" for r in gate.get("reasons", []))))
+    if gate.get("fairness_exception"):
+        e = gate["fairness_exception"]
+        out.append(("fairness exception", f"{e.get('id')}: waived {', '.join(e.get('waived', []))}; approved by "
+                                          f"{e.get('approved_by')}, requested by {e.get('requested_by')}, expires "
+                                          f"{e.get('expires')}; {e.get('reason')}"))
     for d in record.get("deployments", []):
         detail = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at", "outcome") and v not in (None, [], ""))
         out.append((f"deployment {d.get('at', '')}", f"{d.get('outcome')}: {detail}"))

@@ -1,4 +1,5 @@
-"""The pipeline: load (Feast) -> validate -> train trials in parallel -> pick the best -> evaluate -> gate -> deploy.
+"""The pipeline: load (Feast) -> validate -> train trials in parallel -> pick the best -> mitigate (per-group decision
+thresholds) -> evaluate -> gate (metrics and the organisation's fairness policy) -> deploy.
 
 The online store is loaded (materialize-features) only after validate-data passed and before deploy, so a batch that
 fails validation is never served to the live model.
@@ -15,11 +16,13 @@ from pipelines.components.evaluate import evaluate_model
 from pipelines.components.gate import release_gate
 from pipelines.components.load_data import load_training_data
 from pipelines.components.materialize import materialize_features
+from pipelines.components.mitigate import mitigate_model
 from pipelines.components.reject import release_rejected
 from pipelines.components.select_best import select_best_model
 from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
 from pipelines.features.schema import FEATURE_SERVICE
+from pipelines.steps.fairness_policy import load_policy
 from pipelines.steps.gate import DEPLOY, REJECT
 
 PIPELINE_NAME = "train-validate-deploy"
@@ -33,6 +36,9 @@ DEFAULT_TRIALS = [
 
 TRAINING_RETRIES = 2
 """A retried training step resumes from its last per-epoch checkpoint."""
+
+FAIRNESS_FLOORS = load_policy().floors
+"""The organisation's floors (policies/fairness.yaml) as the fairness parameters' defaults; a run may only tighten."""
 
 ALERT_SECRET = "mlops-alerting"
 ALERT_SECRET_KEY = "secret"
@@ -76,9 +82,13 @@ def train_validate_deploy(
     max_psi: float = 0.25,
     min_auc: float = 0.70,
     max_ece: float = 0.05,
-    max_demographic_parity_difference: float = 0.20,
-    max_equalized_odds_difference: float = 0.35,
     max_robustness_drop: float = 0.05,
+    max_demographic_parity_difference: float = FAIRNESS_FLOORS["demographic_parity"]["max_difference"],
+    min_demographic_parity_ratio: float = FAIRNESS_FLOORS["demographic_parity"]["min_ratio"],
+    max_equalized_odds_difference: float = FAIRNESS_FLOORS["equalized_odds"]["max_difference"],
+    min_equalized_odds_ratio: float = FAIRNESS_FLOORS["equalized_odds"]["min_ratio"],
+    fairness_exception: str = "",
+    mitigation_constraint: str = "demographic_parity",
     model_name: str = "credit-risk",
     deploy_strategy: str = "canary",
     canary_traffic_percent: int = 10,
@@ -114,15 +124,20 @@ def train_validate_deploy(
     best = select_best_model(models=dsl.Collected(train.outputs["model"]),
                              val_losses=dsl.Collected(train.outputs["val_loss"]))
     best.set_display_name("select best trial")
-    evaluate = evaluate_model(dataset=load.outputs["dataset"], model=best.outputs["best_model"])
+    mitigate = mitigate_model(dataset=load.outputs["dataset"], model=best.outputs["best_model"],
+                              constraint=mitigation_constraint)
+    mitigate.set_display_name("mitigate (fairness thresholds, validation split)")
+    evaluate = evaluate_model(dataset=load.outputs["dataset"], model=mitigate.outputs["mitigated_model"])
     evaluate.set_display_name("evaluate (held-out)")
     gate = release_gate(evaluation=evaluate.outputs["evaluation"], min_auc=min_auc, max_ece=max_ece,
+                        max_robustness_drop=max_robustness_drop,
                         max_demographic_parity_difference=max_demographic_parity_difference,
+                        min_demographic_parity_ratio=min_demographic_parity_ratio,
                         max_equalized_odds_difference=max_equalized_odds_difference,
-                        max_robustness_drop=max_robustness_drop)
+                        min_equalized_odds_ratio=min_equalized_odds_ratio, fairness_exception=fairness_exception)
     gate.set_display_name("release gate")
     with dsl.If(gate.outputs["Output"] == DEPLOY, name="gate-passed"):
-        deploy = deploy_model(model=best.outputs["best_model"], dataset=load.outputs["dataset"],
+        deploy = deploy_model(model=mitigate.outputs["mitigated_model"], dataset=load.outputs["dataset"],
                               reference_profile=load.outputs["reference_profile"],
                               evaluation=evaluate.outputs["evaluation"], gate_report=gate.outputs["report"],
                               model_name=model_name, strategy=deploy_strategy,

@@ -23,6 +23,8 @@ PANDAS = "pandas==2.3.3"
 PYARROW = "pyarrow==26.0.1"
 TORCH = "torch==2.13.0"
 FEAST = "feast[duckdb]==0.67.0"
+PYYAML = "PyYAML==6.0.4"
+FAIRLEARN = "fairlearn==0.15.0"
 KUBERNETES = "kubernetes==30.1.0"
 REQUESTS = "requests==2.33.0"
 FSSPEC = "fsspec==2026.9.0"
@@ -35,6 +37,11 @@ development environment (dateutil 4) cannot co-install, so tests there use the l
 
 DATA_PACKAGES = [NUMPY, PANDAS, PYARROW]
 TRAIN_PACKAGES = [*DATA_PACKAGES, TORCH]
+GATE_PACKAGES = [NUMPY, PYYAML]
+"""The gate reads the embedded policy files (YAML) and draws the fairness metrics' confidence bounds (numpy)."""
+MITIGATE_PACKAGES = [*TRAIN_PACKAGES, FAIRLEARN, "scikit-learn==1.9.1", "scipy==1.17.1", "narwhals==2.29.0",
+                     "joblib==1.6.0", "threadpoolctl==3.8.0"]
+"""fairlearn's ThresholdOptimizer, with its dependencies pinned to the versions constraints.txt holds."""
 FEAST_PACKAGES = [FEAST, *DATA_PACKAGES]
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
@@ -42,27 +49,34 @@ EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
 EMBEDDED_MODULES = ("registry.py", "lineage.py", "submit.py", "alerts.py", "retrain.py")
 """Top-level modules the deploy, monitor and reject steps use (model registry, lineage records, the KFP API client,
 alerts, the retraining parameters)."""
+EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness.yaml",
+                         "policies/suppressions/approvers.yaml")
+"""The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
+repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
+compiled-file staleness test notices an edit that was not recompiled."""
 
 
 @lru_cache(maxsize=1)
 def embedded_code() -> str:
-    """A directory holding ``pipelines/{features,ml,steps}`` (Python files only), for ``embedded_artifact_path``.
+    """A directory holding ``pipelines/{features,ml,steps,serving}`` (Python files only), the top-level modules and
+    the policy files, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
+    root = PIPELINES_DIR.parent
     files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
-                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES)])
+                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES)])
     digest = hashlib.sha256()
     for path in files:
-        digest.update(str(path.relative_to(PIPELINES_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     stage = Path(tempfile.gettempdir()) / f"mlops-kfp-embed-{digest.hexdigest()[:16]}"
     if not (stage / "pipelines" / "__init__.py").exists():
         tmp = Path(tempfile.mkdtemp(prefix="mlops-kfp-embed-"))
         (tmp / "pipelines").mkdir()
         (tmp / "pipelines" / "__init__.py").write_text("")
         for path in files:
-            target = tmp / "pipelines" / path.relative_to(PIPELINES_DIR)
-            target.parent.mkdir(exist_ok=True)
+            target = tmp / path.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
         try:
             tmp.rename(stage)

@@ -33,9 +33,10 @@ def build(data_dir: Path) -> list:
             source=source,
             online=True,
             description=table.description,
-            tags={"pii": "sensitive" if any(f.name == schema.SENSITIVE for f in table.fields) else "none"},
+            tags={"pii": "sensitive" if any(f.sensitive for f in table.fields) else "none"},
         ))
     service = FeatureService(name=schema.FEATURE_SERVICE, features=views,
                              description="Credit default risk model inputs, version 1",
-                             tags={"sensitive_attribute": schema.SENSITIVE, "label": schema.LABEL})
+                             tags={"sensitive_attributes": ",".join(schema.SENSITIVE_ATTRIBUTES),
+                                   "label": schema.LABEL})
     return [applicant, *views, service]

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from pipelines.features.schema import AGE_BANDS, ENTITY_KEY, HOME_OWNERSHIP, LABEL, LOAN_TERMS, TIMESTAMP
+from pipelines.features.schema import AGE_BANDS, ENTITY_KEY, GENDERS, HOME_OWNERSHIP, LABEL, LOAN_TERMS, TIMESTAMP
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 SPAN_DAYS = 730
@@ -38,6 +38,9 @@ def generate(rows: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     income0 = np.exp(rng.normal(11.6, 0.55, n)) * np.array([0.6, 0.9, 1.15, 1.1, 0.8])[age_idx]
     employment0 = np.clip(rng.gamma(2.0, 2.0 + age_idx, n), 0, 45)
     home = rng.choice(len(HOME_OWNERSHIP), n, p=[0.45, 0.35, 0.20])
+    # Gender: independent of every other column and of default risk, drawn from its own stream so that adding it
+    # left every other generated value unchanged. A model blind to it should show no gender gap beyond noise.
+    gender_idx = np.random.default_rng([seed, 1]).choice(len(GENDERS), n, p=[0.5, 0.5])
     updates = rng.random(n) < 0.5
     upd_at = onboard + rng.uniform(30, SPAN_DAYS - onboard, n)
     upd_factor = np.exp(rng.normal(0.05, 0.25, n))
@@ -46,6 +49,7 @@ def generate(rows: int, seed: int = 7) -> dict[str, pd.DataFrame]:
         ENTITY_KEY: p_ids,
         TIMESTAMP: _times(start_ns, np.concatenate([onboard, upd_at[updates]])),
         "age_band": np.array(AGE_BANDS, dtype=object)[np.concatenate([age_idx, age_idx[updates]])],
+        "gender": np.array(GENDERS, dtype=object)[np.concatenate([gender_idx, gender_idx[updates]])],
         "annual_income": np.round(np.clip(np.concatenate([income0, (income0 * upd_factor)[updates]]), 6_000, 4_900_000), 2),
         "employment_years": np.round(np.concatenate([employment0, np.clip(employment0 + (upd_at - onboard) / 365, 0, 60)[updates]]), 2),
         "home_ownership": np.array(HOME_OWNERSHIP, dtype=object)[np.concatenate([home, home[updates]])],

@@ -12,12 +12,11 @@ ENTITY_KEY = "applicant_id"
 TIMESTAMP = "event_timestamp"
 LABEL = "defaulted_12m"
 """1 when the applicant defaulted within 12 months of the application."""
-SENSITIVE = "age_band"
-"""Protected attribute used only for fairness checks, never as a model input."""
 FEATURE_SERVICE = "credit_risk_v1"
 PROJECT = "credit_risk"
 
 AGE_BANDS = ("18-25", "26-35", "36-50", "51-65", "65+")
+GENDERS = ("female", "male")
 HOME_OWNERSHIP = ("rent", "mortgage", "own")
 LOAN_TERMS = (12, 24, 36, 48, 60)
 
@@ -33,6 +32,8 @@ class Field:
     allowed: tuple = ()
     nullable: bool = False
     description: str = ""
+    sensitive: bool = False
+    """A protected attribute: judged by the fairness checks, never a model input, never written to request logs."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ APPLICANT_PROFILE = Table(
     ttl_days=3650,
     description="Self-declared applicant data; a new row whenever the applicant updates it.",
     fields=(
-        Field(SENSITIVE, "string", allowed=AGE_BANDS, description="Age band (protected attribute)"),
+        Field("age_band", "string", allowed=AGE_BANDS, sensitive=True, description="Age band (protected attribute)"),
+        Field("gender", "string", allowed=GENDERS, sensitive=True,
+              description="Self-declared gender (protected attribute)"),
         Field("annual_income", "float64", 0.0, 5_000_000.0, description="Declared annual income, AED"),
         Field("employment_years", "float64", 0.0, 60.0, description="Years with the current employer"),
         Field("home_ownership", "string", allowed=HOME_OWNERSHIP),
@@ -94,6 +97,9 @@ LOAN_APPLICATIONS = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (APPLICANT_PROFILE, CREDIT_BUREAU, LOAN_APPLICATIONS)}
 SERVICE_TABLES = (APPLICANT_PROFILE, CREDIT_BUREAU, LOAN_APPLICATIONS)
 """Feature views in :data:`FEATURE_SERVICE` (the loan view contributes its features, never the label)."""
+SENSITIVE_ATTRIBUTES: tuple[str, ...] = tuple(f.name for t in SERVICE_TABLES for f in t.features if f.sensitive)
+"""Every protected attribute the feature service returns (its ``sensitive_attributes`` tag lists them): judged by the
+fairness policy (policies/fairness.yaml), never a model input, dropped from request logs."""
 
 
 def service_fields() -> list[Field]:
@@ -107,7 +113,7 @@ def training_fields() -> list[Field]:
 
 
 def model_inputs() -> tuple[list[str], dict[str, tuple]]:
-    """Numeric and categorical model inputs: every service feature except the sensitive attribute."""
-    numeric = [f.name for f in service_fields() if f.dtype != "string" and f.name != SENSITIVE]
-    categorical = {f.name: f.allowed for f in service_fields() if f.dtype == "string" and f.name != SENSITIVE}
+    """Numeric and categorical model inputs: every service feature except the sensitive attributes."""
+    numeric = [f.name for f in service_fields() if f.dtype != "string" and not f.sensitive]
+    categorical = {f.name: f.allowed for f in service_fields() if f.dtype == "string" and not f.sensitive}
     return numeric, categorical

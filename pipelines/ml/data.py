@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines.features.schema import ENTITY_KEY, LABEL, SENSITIVE, model_inputs
+from pipelines.features.schema import ENTITY_KEY, LABEL, SENSITIVE_ATTRIBUTES, model_inputs
 
 LOG_SCALED = ("annual_income", "loan_amount")
 """Heavy-tailed money amounts: log1p before standardizing."""
@@ -75,5 +75,9 @@ def labels(frame: pd.DataFrame) -> np.ndarray:
     return frame[LABEL].to_numpy(dtype="float32")
 
 
-def groups(frame: pd.DataFrame) -> np.ndarray:
-    return frame[SENSITIVE].astype(str).to_numpy()
+def sensitive_columns(frame: pd.DataFrame, attributes: tuple[str, ...] = SENSITIVE_ATTRIBUTES) -> dict[str, np.ndarray]:
+    """Each protected attribute's values as strings, for the fairness metrics and the group thresholds."""
+    missing = [a for a in attributes if a not in frame]
+    if missing:
+        raise ValueError(f"the frame lacks the sensitive attribute(s) {', '.join(missing)}")
+    return {a: frame[a].astype(str).to_numpy() for a in attributes}

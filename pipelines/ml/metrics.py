@@ -1,4 +1,5 @@
-"""Evaluation metrics in numpy: discrimination, calibration, group fairness, robustness and permutation importance."""
+"""Evaluation metrics in numpy: discrimination, calibration, robustness and permutation importance (group fairness:
+:mod:`pipelines.ml.fairness`)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,6 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def accuracy(y: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> float:
-    return float(np.mean((prob >= threshold) == (np.asarray(y) > 0.5)))
-
-
 def expected_calibration_error(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> float:
     """Weighted mean |observed rate - mean predicted probability| over equal-width probability bins."""
     y, prob = np.asarray(y, dtype="float64"), np.asarray(prob, dtype="float64")
@@ -44,37 +41,6 @@ def expected_calibration_error(y: np.ndarray, prob: np.ndarray, bins: int = 10) 
 
 def brier(y: np.ndarray, prob: np.ndarray) -> float:
     return float(np.mean((np.asarray(prob) - np.asarray(y)) ** 2))
-
-
-def demographic_parity_difference(pred: np.ndarray, group: np.ndarray) -> float:
-    """Largest gap in positive-decision rate between any two groups (0 = parity)."""
-    rates = [pred[group == g].mean() for g in np.unique(group)]
-    return float(max(rates) - min(rates)) if rates else 0.0
-
-
-def equalized_odds_difference(y: np.ndarray, pred: np.ndarray, group: np.ndarray) -> float:
-    """Largest gap between groups in true-positive rate or false-positive rate, whichever is larger."""
-    y = np.asarray(y) > 0.5
-    tprs, fprs = [], []
-    for g in np.unique(group):
-        m = group == g
-        if (m & y).any():
-            tprs.append(pred[m & y].mean())
-        if (m & ~y).any():
-            fprs.append(pred[m & ~y].mean())
-    gap = lambda r: max(r) - min(r) if r else 0.0  # noqa: E731
-    return float(max(gap(tprs), gap(fprs)))
-
-
-def group_rates(y: np.ndarray, pred: np.ndarray, group: np.ndarray) -> dict[str, dict[str, float]]:
-    y = np.asarray(y) > 0.5
-    out = {}
-    for g in np.unique(group):
-        m = group == g
-        out[str(g)] = {"rows": int(m.sum()), "positive_rate": float(pred[m].mean()),
-                       "tpr": float(pred[m & y].mean()) if (m & y).any() else float("nan"),
-                       "fpr": float(pred[m & ~y].mean()) if (m & ~y).any() else float("nan")}
-    return out
 
 
 def robustness_auc(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, numeric_columns: int,

@@ -35,12 +35,18 @@ def resolve_target(target: str) -> str:
 
 
 def gate_summary(report_path: str, metadata: dict) -> dict:
-    """Decision, reasons and thresholds from the gate's report (its JSON block) and metadata."""
+    """Decision, reasons, thresholds, the fairness policy applied and any honoured fairness exception, from the gate's
+    report (its JSON block) and metadata."""
     match = _JSON_BLOCK.search(Path(report_path).read_text()) if Path(report_path).exists() else None
     result = json.loads(match.group(1)) if match else {}
+    fairness = result.get("fairness") or {}
+    policy = fairness.get("policy") or {}
     return {"decision": metadata.get("decision", result.get("decision")),
             "reasons": metadata.get("reasons", result.get("reasons", [])),
-            "thresholds": {c["metric"]: c["rule"] for c in result.get("checks", [])}}
+            "thresholds": {c["metric"]: c["rule"] for c in result.get("checks", [])},
+            "fairness_policy": {"source": policy.get("source"), "sha256": policy.get("sha256"),
+                                "floors": fairness.get("floors")} if policy else None,
+            "fairness_exception": fairness.get("exception")}
 
 
 def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset_meta: dict, model_dir: str,
@@ -63,13 +69,20 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
     if selection.exists():
         model_meta = {**model_meta, **json.loads(selection.read_text())}
     evaluation = json.loads(Path(evaluation_path).read_text())
+    fairness_metrics = ("demographic_parity_ratio", "equalized_odds_ratio", "decline_rate")
     parameters = {"hyperparams": model_meta.get("hyperparams"), "trial_index": model_meta.get("trial_index"),
                   "reference_window": dataset_meta.get("reference_window"), "gate_thresholds": gate["thresholds"],
                   **deploy_params}
-    return build_record(model_name=model_name, version=version, data=data, git=commit or git_commit(),
-                        parameters={k: v for k, v in parameters.items() if v is not None},
-                        metrics={k: evaluation[k] for k in EVALUATION_METRICS if k in evaluation},
-                        artifact_uri=model_uri, sha256=artifact_sha256(model_dir), gate=gate, pipeline_run=run_id)
+    record = build_record(model_name=model_name, version=version, data=data, git=commit or git_commit(),
+                          parameters={k: v for k, v in parameters.items() if v is not None},
+                          metrics={k: evaluation[k] for k in (*EVALUATION_METRICS, *fairness_metrics)
+                                   if k in evaluation},
+                          artifact_uri=model_uri, sha256=artifact_sha256(model_dir), gate=gate, pipeline_run=run_id)
+    # Which fairness policy judged this version, and any exception that waived one of its checks (who, why, expiry).
+    record["gate"].update({k: gate[k] for k in ("fairness_policy", "fairness_exception") if gate.get(k)})
+    if evaluation.get("decision_rule"):
+        record["parameters"]["decision_rule"] = evaluation["decision_rule"]
+    return record
 
 
 def _count(value):

@@ -9,8 +9,10 @@ def test_gate_summary_reads_the_decision_and_thresholds_from_the_report(tmp_path
     from pipelines.serving.deploy import gate_summary
     from pipelines.steps.gate import gate
 
-    gate({"auc": 0.8, "ece": 0.01, "demographic_parity_difference": 0.0, "equalized_odds_difference": 0.0,
-          "robustness_drop": 0.0}, str(tmp_path / "gate.md"), 0.7, 0.05, 0.2, 0.35, 0.05)
+    from tests.pipelines.test_fairness_policy import fair_evaluation
+
+    gate({**fair_evaluation(), "auc": 0.8, "ece": 0.01, "robustness_drop": 0.0}, str(tmp_path / "gate.md"), 0.7, 0.05,
+         0.05)
     summary = gate_summary(str(tmp_path / "gate.md"), {})
     assert summary["decision"] == "deploy" and summary["reasons"] == []
     assert summary["thresholds"]["auc"] == ">= 0.7"
@@ -41,7 +43,7 @@ def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(trainin
 
     evaluation = evaluate_model(training_data["dataset"], trained_model, str(tmp_path / "eval.md"),
                                 str(tmp_path / "evaluation.json"))
-    gate(evaluation, str(tmp_path / "gate.md"), 0.0, 1.0, 1.0, 1.0, 1.0)
+    gate(evaluation, str(tmp_path / "gate.md"), 0.0, 1.0, 1.0)  # the small fixture cannot pass fairness: not judged here
     data_meta = {k: training_data[k] for k in ("rows_asked", "rows_got", "data_hash", "feature_service", "time_range")}
 
     @dsl.pipeline

@@ -18,15 +18,44 @@ def test_auc_matches_the_pairwise_definition_including_ties():
     assert m.roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
 
 
-def test_calibration_and_fairness_metrics_on_known_cases():
+def test_calibration_on_a_known_case():
     y = np.array([0, 0, 1, 1])
     assert m.expected_calibration_error(y, np.array([0.05, 0.05, 0.95, 0.95])) == pytest.approx(0.05)
-    group = np.array(["a", "a", "b", "b", "a", "b"])
-    pred = np.array([1, 0, 1, 1, 0, 1], dtype=float)
-    assert m.demographic_parity_difference(pred, group) == pytest.approx(1 - 1 / 3)
-    y6 = np.array([1, 0, 1, 0, 1, 0])
-    # TPR: a 1/2, b 1/1 -> 0.5; FPR: a 0/1, b 2/2 -> 1.0
-    assert m.equalized_odds_difference(y6, pred, group) == pytest.approx(1.0)
+
+
+def test_fairness_metrics_agree_with_fairlearn_on_approval_as_the_favourable_outcome():
+    from fairlearn import metrics as fm
+
+    from pipelines.ml import fairness as f
+
+    rng = np.random.default_rng(3)
+    group = rng.choice(["a", "b", "c"], 3_000, p=[0.5, 0.3, 0.2])
+    defaulted = (rng.random(3_000) < np.where(group == "a", 0.15, 0.3)).astype(float)
+    declined = (rng.random(3_000) < 0.1 + 0.4 * defaulted + 0.1 * (group == "c")).astype(float)
+    ours = f.point_metrics(f.outcome_counts(defaulted, declined, group))
+    repaid, approved = 1 - defaulted, 1 - declined
+    kw = {"sensitive_features": group}
+    assert ours["demographic_parity_difference"] == pytest.approx(
+        fm.demographic_parity_difference(repaid, approved, **kw))
+    assert ours["demographic_parity_ratio"] == pytest.approx(fm.demographic_parity_ratio(repaid, approved, **kw))
+    assert ours["equalized_odds_difference"] == pytest.approx(fm.equalized_odds_difference(repaid, approved, **kw))
+    assert ours["equalized_odds_ratio"] == pytest.approx(fm.equalized_odds_ratio(repaid, approved, **kw))
+
+
+def test_group_thresholds_decide_per_group_and_refuse_an_unknown_group(tmp_path):
+    from pipelines.ml import fairness as f
+
+    rule = f.DecisionThresholds(("age_band", "gender"), {"age_band=18-25|gender=female": 0.3,
+                                                         "age_band=18-25|gender=male": 0.6})
+    columns = {"age_band": np.array(["18-25", "18-25"]), "gender": np.array(["female", "male"])}
+    assert rule.decide(np.array([0.4, 0.4]), columns).tolist() == [1.0, 0.0]
+    (tmp_path / f.THRESHOLDS_FILE).write_text(rule.to_json())
+    assert f.load_thresholds(tmp_path) == rule
+    assert f.load_thresholds(tmp_path / "none").decide(np.array([0.5, 0.49]), {}).tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="no decision threshold for group"):
+        rule.decide(np.array([0.4]), {"age_band": np.array(["65+"]), "gender": np.array(["male"])})
+    with pytest.raises(ValueError, match="needs the sensitive attribute"):
+        rule.decide(np.array([0.4]), {"age_band": np.array(["18-25"])})
 
 
 def test_permutation_importance_ranks_the_signal_first():
@@ -42,11 +71,17 @@ def test_evaluate_writes_every_metric_and_a_readable_report(training_data, train
 
     result = evaluate_model(training_data["dataset"], trained_model, str(tmp_path / "r.md"), str(tmp_path / "e.json"))
     assert set(SCALARS) <= set(result) and 0.6 < result["auc"] <= 1 and 0 <= result["ece"] < 0.2
-    assert set(result["groups"]) <= {"18-25", "26-35", "36-50", "51-65", "65+"}
-    assert "annual_income" in result["permutation_importance"] and "age_band" not in result["permutation_importance"]
+    assert set(result["fairness"]) == {"age_band", "gender"}, "every declared sensitive attribute is evaluated"
+    assert set(result["fairness"]["age_band"]["groups"]) <= {"18-25", "26-35", "36-50", "51-65", "65+"}
+    assert set(result["fairness"]["gender"]["groups"]) == {"female", "male"}
+    worst = max(a["demographic_parity_difference"] for a in result["fairness"].values())
+    assert result["demographic_parity_difference"] == worst and result["decision_rule"]["attributes"] == []
+    assert "annual_income" in result["permutation_importance"]
+    assert not {"age_band", "gender"} & set(result["permutation_importance"])
     assert json.loads((tmp_path / "e.json").read_text())["auc"] == result["auc"]
     report = (tmp_path / "r.md").read_text()
     assert "demographic_parity_difference" in report and "Permutation importance" in report
+    assert "Fairness across `gender`" in report
 
 
 def test_evaluate_component_logs_kfp_metrics_locally(training_data, trained_model, local_runner):

@@ -37,7 +37,11 @@ def test_every_feast_field_has_a_declared_type_and_the_service_carries_the_sensi
     assert service.name == "credit_risk_v1"
     declared = {f.name: f.dtype for v in views for f in v.schema if f.name != schema.ENTITY_KEY}
     assert set(declared) == {f.name for f in schema.service_fields()}
-    assert str(declared[schema.SENSITIVE]) == "String" and str(declared["annual_income"]) == "Float64"
+    assert all(str(declared[a]) == "String" for a in schema.SENSITIVE_ATTRIBUTES)
+    assert schema.SENSITIVE_ATTRIBUTES == ("age_band", "gender") and str(declared["annual_income"]) == "Float64"
+    assert service.tags["sensitive_attributes"] == "age_band,gender"
+    numeric, categorical = schema.model_inputs()
+    assert not set(schema.SENSITIVE_ATTRIBUTES) & {*numeric, *categorical}, "a sensitive attribute is a model input"
     assert schema.LABEL not in declared  # the label never leaks into the features
 
 
@@ -93,7 +97,8 @@ def test_online_store_serves_materialized_features(small_store):
     store = small_store.feast()
     online = store.get_online_features(features=store.get_feature_service("credit_risk_v1"),
                                        entity_rows=[{schema.ENTITY_KEY: applicant}]).to_dict()
-    assert online["annual_income"][0] is not None and online[schema.SENSITIVE][0] in schema.AGE_BANDS
+    assert online["annual_income"][0] is not None and online["age_band"][0] in schema.AGE_BANDS
+    assert online["gender"][0] in schema.GENDERS
 
 
 def test_the_file_offline_store_drops_entity_rows_that_duckdb_keeps(small_store, tmp_path):
