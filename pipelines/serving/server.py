@@ -118,7 +118,7 @@ def parse_json_body(raw: bytes) -> dict:
         raise BadRequest("invalid JSON body: it must be a JSON object")
     where = _non_finite_path(body, "")
     if where:
-        raise BadRequest(f"invalid JSON body: {where}; numbers must be finite")
+        raise BadRequest(f"invalid JSON body: {where} is not a finite number (JSON numbers must be finite)")
     return body
 
 
