@@ -41,7 +41,7 @@ class VersionPredictor:
         missing = [n for n in self.input_names if n not in frame]
         if missing:
             raise BadRequest(f"missing inputs: {', '.join(missing)} (send them as tensors or send {ENTITY_KEY})")
-        nulls = [n for n in self.input_names if frame[n].isna().any()]
+        nulls = [n for n, has_null in frame[self.input_names].isna().any().items() if has_null]
         if nulls:
             raise BadRequest(f"null values in inputs: {', '.join(nulls)}")
         for name, allowed in self.preprocessor.categorical.items():

@@ -17,6 +17,7 @@ which the drift monitor reads.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -63,6 +64,9 @@ class ServerLimits:
     """A client that declares a body and does not send it within this time gets 408 and the connection closes."""
     keep_alive_s: int = 5
     graceful_shutdown_s: int = 10
+    prediction_threads: int = 4
+    """Threads running predictions at once: each version predicts under a lock and the work is CPU-bound, so more
+    threads only contend for the interpreter; requests past this wait on the event loop."""
 
 
 def sensitive_fields() -> frozenset[str]:
@@ -155,6 +159,7 @@ class ServingApp:
         self.request_log = Path(request_log)
         self._log = RequestLog(self.request_log, log_max_bytes, log_backups)
         self._log_key = os.environ.get(LOG_KEY_ENV, "").encode() or secrets.token_bytes(32)
+        self._sensitive = sensitive_fields()
         self.features = OnlineFeatures(feature_repo) if feature_repo else None
         self._predictors: dict[tuple[str, str], VersionPredictor] = {}
         self._calls: dict[tuple[str, str], deque] = {}
@@ -261,7 +266,7 @@ class ServingApp:
     def logged_inputs(self, frame) -> dict[str, list]:
         """The inputs as the request log keeps them: sensitive attributes dropped, applicant ids replaced by a keyed
         hash (HMAC-SHA256 with :data:`LOG_KEY_ENV`, 16 hex digits) under :data:`PSEUDONYM`."""
-        inputs = frame.drop(columns=[c for c in sensitive_fields() if c in frame]).to_dict("list")
+        inputs = {column: frame[column].tolist() for column in frame.columns if column not in self._sensitive}
         if ENTITY_KEY in inputs:
             inputs[PSEUDONYM] = [hmac.new(self._log_key, str(int(i)).encode(), hashlib.sha256).hexdigest()[:16]
                                  for i in inputs.pop(ENTITY_KEY)]
@@ -299,11 +304,14 @@ class ServingApp:
 def asgi_app(app: ServingApp, limits: ServerLimits = ServerLimits()):
     """The OIP v2 routes over ``app`` as a Starlette application (answers are JSON, errors ``{"error": ...}``)."""
     import anyio
+    import anyio.to_thread
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.responses import Response
     from starlette.routing import Route
+
+    predictions = anyio.CapacityLimiter(limits.prediction_threads)
 
     def answer(status: int, payload: dict, close: bool = False) -> Response:
         headers = {"X-Model-Version": payload["model_version"]} if "model_version" in payload else {}
@@ -363,9 +371,9 @@ def asgi_app(app: ServingApp, limits: ServerLimits = ServerLimits()):
         except BadRequest as exc:
             return answer(400, {"error": str(exc)})
         caller = caller_identity(request.headers, request.client.host if request.client else None)
-        status, payload = await run_in_threadpool(app.infer, request.path_params["name"], body,
-                                                  request.headers.get("x-request-id"),
-                                                  request.path_params.get("version"), caller)
+        call = functools.partial(app.infer, request.path_params["name"], body, request.headers.get("x-request-id"),
+                                 request.path_params.get("version"), caller)
+        status, payload = await anyio.to_thread.run_sync(call, limiter=predictions)
         return answer(status, payload)
 
     async def http_error(request, exc: HTTPException):
