@@ -26,6 +26,8 @@ def serve_command(
     port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8080,
     feature_repo: Annotated[Path | None, typer.Option(help="Feast repository for entity-id requests "
                                                             "(default: ROOT/feature_repo when it exists).")] = None,
+    request_log_max_mb: Annotated[int, typer.Option(min=1, help="Rotate the request log past this size (MiB).")] = 50,
+    request_log_backups: Annotated[int, typer.Option(min=1, help="Rotated request logs kept.")] = 5,
 ) -> None:
     """Serve the registry's deployed versions over KServe's Open Inference Protocol (v2 REST) until Ctrl-C."""
     from infra.cli import fail
@@ -34,7 +36,8 @@ def serve_command(
 
     registry = LocalRegistry(root / "registry")
     repo = feature_repo or (root / "feature_repo" if (root / "feature_repo" / "feature_store.yaml").exists() else None)
-    app = ServingApp(registry, root / "serving" / "requests.jsonl", repo)
+    app = ServingApp(registry, root / "serving" / "requests.jsonl", repo, request_log_max_mb * 1024 * 1024,
+                     request_log_backups)
     try:
         for event in registry.recover_interrupted():  # a rollout whose process died (e.g. SIGKILL) must not stay live
             typer.echo(f"withdrew {event['version']} ({event['reason']}); {event['restored'] or 'nothing'} serves")
@@ -48,7 +51,8 @@ def serve_command(
     for name, weights in models.items() or {"(none yet)": {}}.items():
         split = ", ".join(f"{v} {w}%" for v, w in weights.items()) or "nothing deployed"
         typer.echo(f"  {name}: {split}  ->  POST {server.url}/v2/models/{name}/infer")
-    typer.echo(f"  request log {app.request_log}; online features: {repo or 'off (no --feature-repo)'}")
+    typer.echo(f"  request log {app.request_log} (rotated at {request_log_max_mb} MiB, {request_log_backups} kept); "
+               f"online features: {repo or 'off (no --feature-repo)'}")
     threading.Thread(target=_warm, args=(app,), daemon=True).start()  # listen at once, load models meanwhile
     try:
         server.serve_forever()

@@ -66,23 +66,25 @@ class MonitorReport:
 
 
 def served_inputs(request_log: Path | str, model: str, version: str | None = None, since: float = 0.0):
-    """Inputs of successful requests in the request log (one row per instance), newest window first filtered."""
+    """Inputs of successful requests in the request log (one row per instance), oldest first: the rotated backups
+    (``LOG.N`` oldest ... ``LOG.1``) and then the current file."""
     import pandas as pd
 
-    frames = []
     path = Path(request_log)
-    if not path.exists():
-        return pd.DataFrame()
-    with open(path) as fh:
-        for line in fh:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash; the rest of the log is still good
-            if (entry.get("model") != model or entry.get("status") != 200 or entry.get("ts", 0) < since
-                    or (version and entry.get("version") != version) or not entry.get("inputs")):
-                continue
-            frames.append(pd.DataFrame(entry["inputs"]))
+    backups = sorted((p for p in path.parent.glob(f"{path.name}.*") if p.suffix[1:].isdigit()),
+                     key=lambda p: int(p.suffix[1:]), reverse=True) if path.parent.is_dir() else []
+    frames = []
+    for part in [*backups, path] if path.exists() else backups:
+        with open(part) as fh:
+            for line in fh:
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash; the rest of the log is still good
+                if (entry.get("model") != model or entry.get("status") != 200 or entry.get("ts", 0) < since
+                        or (version and entry.get("version") != version) or not entry.get("inputs")):
+                    continue
+                frames.append(pd.DataFrame(entry["inputs"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -3,13 +3,18 @@ the version's preprocessor and PyTorch model -> default probabilities."""
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
 
-from pipelines.features.schema import ENTITY_KEY, FEATURE_SERVICE
+from pipelines.features.schema import ENTITY_KEY, FEATURE_SERVICE, Field, service_fields
 
 OUTPUT_NAME = "default_probability"
+DECISION_NAME = "decline"
+"""1 = decline, 0 = approve, by the version's per-group thresholds (``decision_thresholds.json``, fitted by the
+mitigation step); given when the request carries the sensitive attributes the thresholds are keyed on."""
 _NUMERIC_TYPES = {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
+_INT64 = 2**63
 
 
 class BadRequest(ValueError):
@@ -20,9 +25,11 @@ class VersionPredictor:
     """One registered model version, loaded once (CPU, eval mode)."""
 
     def __init__(self, model_dir: Path | str):
+        from pipelines.ml.fairness import load_thresholds
         from pipelines.steps.train import load_model
 
         self.model, self.preprocessor = load_model(str(model_dir))
+        self.decisions = load_thresholds(model_dir)
         self.lock = threading.Lock()  # BatchNorm in eval mode is read-only, but torch modules are not thread-safe
 
     @property
@@ -39,7 +46,7 @@ class VersionPredictor:
         missing = [n for n in self.input_names if n not in frame]
         if missing:
             raise BadRequest(f"missing inputs: {', '.join(missing)} (send them as tensors or send {ENTITY_KEY})")
-        nulls = [n for n in self.input_names if frame[n].isna().any()]
+        nulls = [n for n, has_null in frame[self.input_names].isna().any().items() if has_null]
         if nulls:
             raise BadRequest(f"null values in inputs: {', '.join(nulls)}")
         for name, allowed in self.preprocessor.categorical.items():
@@ -48,7 +55,21 @@ class VersionPredictor:
                 raise BadRequest(f"input {name}: {bad} not in {list(allowed)}")
         x = self.preprocessor.transform(frame)
         with self.lock:
-            return [float(p) for p in predict_proba(self.model, x)]
+            probabilities = [float(p) for p in predict_proba(self.model, x)]
+        if not all(math.isfinite(p) for p in probabilities):  # never answer NaN: a model fault, a 500
+            raise RuntimeError("the model returned a non-finite probability")
+        return probabilities
+
+    def decide(self, frame, probabilities: list[float]) -> list[int] | None:
+        """The version's decisions for these rows, or None when the request lacks an attribute they are keyed on."""
+        attributes = self.decisions.attributes
+        if any(a not in frame for a in attributes):
+            return None
+        try:
+            declined = self.decisions.decide(probabilities, {a: frame[a].to_numpy() for a in attributes})
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return [int(d) for d in declined]
 
 
 class OnlineFeatures:
@@ -83,9 +104,12 @@ def request_frame(inputs: list[dict], features: OnlineFeatures | None):
     """A frame with one row per instance from OIP input tensors; ``applicant_id`` pulls the rest from Feast.
 
     Tensors sent with the request override the online values (request-time features, such as the loan asked for).
+    Every tensor named like a feature is checked against the feature schema ingestion validates with (type, range,
+    allowed values), so the model never sees a value the training data could not hold.
     """
     import pandas as pd
 
+    schema = {f.name: f for f in service_fields()}
     if not isinstance(inputs, list) or not inputs:
         raise BadRequest("'inputs' must be a non-empty list of tensors")
     columns: dict[str, list] = {}
@@ -105,10 +129,14 @@ def request_frame(inputs: list[dict], features: OnlineFeatures | None):
         if datatype in _NUMERIC_TYPES:
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
                 raise BadRequest(f"input {name}: datatype {datatype} needs numbers")
+            for value in data:
+                _check_finite(name, value)
         elif datatype == "BYTES":
             data = [v if isinstance(v, str) else str(v) for v in data]
         else:
             raise BadRequest(f"input {name}: unsupported datatype {datatype!r}")
+        if name in schema:
+            check_field(schema[name], datatype, data)
         columns[name] = data
     lengths = {len(v) for v in columns.values()}
     if len(lengths) != 1:
@@ -118,12 +146,38 @@ def request_frame(inputs: list[dict], features: OnlineFeatures | None):
             raise BadRequest(f"{ENTITY_KEY} given but the server has no feature repository (start it with "
                              "--feature-repo)")
         ids = columns.pop(ENTITY_KEY)
-        if not all(isinstance(i, int) or (isinstance(i, float) and i.is_integer()) for i in ids):
-            raise BadRequest(f"{ENTITY_KEY} must be integers")
+        if not all((isinstance(i, int) or (isinstance(i, float) and i.is_integer())) and 0 <= i < _INT64 for i in ids):
+            raise BadRequest(f"{ENTITY_KEY} must be integers in [0, 2**63)")
         online = features.fetch([int(i) for i in ids])
         columns = {**online, **columns}
         columns[ENTITY_KEY] = [int(i) for i in ids]
     return pd.DataFrame(columns)
+
+
+def _check_finite(name: str, value: int | float) -> None:
+    """JSON allows integers of any size and Python's parser accepts NaN/Infinity; the model takes neither."""
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise BadRequest(f"input {name}: integer out of the 64-bit range")
+    elif not math.isfinite(value):
+        raise BadRequest(f"input {name}: {value} is not a finite number")
+
+
+def check_field(field: Field, datatype: str, values: list) -> None:
+    """One input tensor against its schema field (the declaration batch ingestion validates with)."""
+    numeric = field.dtype in ("int64", "float64")
+    if numeric and datatype not in _NUMERIC_TYPES:
+        raise BadRequest(f"input {field.name}: expects numbers ({field.dtype}), got datatype {datatype}")
+    for value in values:
+        if field.dtype == "int64" and not float(value).is_integer():
+            raise BadRequest(f"input {field.name}: {value!r} is not an integer")
+        if numeric and ((field.minimum is not None and value < field.minimum)
+                        or (field.maximum is not None and value > field.maximum)):
+            raise BadRequest(f"input {field.name}: {value!r} is outside the allowed range "
+                             f"[{field.minimum}, {field.maximum}]")
+        if field.allowed and value not in field.allowed:
+            raise BadRequest(f"input {field.name}: {value!r} is not allowed (allowed: "
+                             f"{', '.join(map(str, field.allowed))})")
 
 
 def _flatten(data) -> list:

@@ -67,12 +67,14 @@ class DirectoryModel:
 
 
 def build_app(model_name: str, model_dir: Path | str, version: str = "", expected_sha256: str = "",
-              request_log: str = DEFAULT_REQUEST_LOG):
-    """A loaded :class:`ServingApp` for one version (the model is loaded here, before any port opens)."""
+              request_log: str = DEFAULT_REQUEST_LOG, **log_limits):
+    """A loaded :class:`ServingApp` for one version (the model is loaded here, before any port opens).
+
+    ``log_limits``: ``log_max_bytes`` and ``log_backups`` of a request log file (``/dev/stdout`` never rotates)."""
     from pipelines.serving.server import ServingApp
 
     model = DirectoryModel.open(model_name, model_dir, version, expected_sha256)
-    app = ServingApp(model, request_log)  # type: ignore[arg-type] - the registry interface ServingApp reads
+    app = ServingApp(model, request_log, **log_limits)  # type: ignore[arg-type] - the registry interface it reads
     app.warm()
     return app
 
@@ -89,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--http-port", type=int, default=8080)
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a pod's server listens on its pod IP
     parser.add_argument("--request-log", default=DEFAULT_REQUEST_LOG)
+    parser.add_argument("--request-log-max-mb", type=int, default=50, help="rotate a request log file past this size")
+    parser.add_argument("--request-log-backups", type=int, default=5, help="rotated request log files kept")
     return parser.parse_args(argv)
 
 
@@ -101,16 +105,22 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.serving.server import ModelServer
 
     try:
-        app = build_app(args.model_name, args.model_dir, args.model_version, args.expected_sha256, args.request_log)
+        app = build_app(args.model_name, args.model_dir, args.model_version, args.expected_sha256, args.request_log,
+                        log_max_bytes=args.request_log_max_mb * 1024 * 1024, log_backups=args.request_log_backups)
     except (RegistryError, OSError, RuntimeError, ValueError, KeyError) as exc:
         print(f"model server: cannot load {args.model_name} from {args.model_dir}: {exc}", file=sys.stderr)
         return 1
-    server = ModelServer(app, args.host, args.http_port)
-    signal.signal(signal.SIGTERM, _stop)  # the kubelet's stop: leave serve_forever, close the socket
+    try:
+        server = ModelServer(app, args.host, args.http_port)
+    except OSError as exc:
+        print(f"model server: cannot listen on {args.host}:{args.http_port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    # the kubelet's stop: uvicorn finishes in-flight requests, then this handler ends the process with status 0
+    signal.signal(signal.SIGTERM, _stop)
     print(f"model server: {args.model_name} {app.registry.version} (sha256 {app.registry.sha256}) on {server.url}",
           file=sys.stderr, flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

@@ -55,3 +55,22 @@ def model_dirs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("models")
     return {"a": write_model_dir(root / "a", 1), "b": write_model_dir(root / "b", 2),
             "broken": write_model_dir(root / "broken", 3, n_inputs_offset=2)}
+
+
+@pytest.fixture
+def served(tmp_path, model_dirs):
+    """A registry with v1 stable and v2 registered, served over HTTP by the real server: (registry, app, base URL)."""
+    from pipelines.registry import LocalRegistry
+    from pipelines.serving.server import ServingApp, start_in_background
+
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("credit-risk", model_dirs["a"])
+    registry.register("credit-risk", model_dirs["b"])
+    registry.start_rollout("credit-risk", "v1", "canary", 10)
+    registry.promote("credit-risk", "v1")
+    app = ServingApp(registry, tmp_path / "serving" / "requests.jsonl")
+    server, thread = start_in_background(app)
+    yield registry, app, server.url + "/v2"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

@@ -98,6 +98,17 @@ def test_runtime_speaks_the_protocol_and_reports_bad_requests(runtime, sample_ro
     assert status == 200 and stats["versions"]["run-1"]["client_errors"] == 1
 
 
+def test_runtime_stops_gracefully_on_sigterm(model_dirs, sample_rows):
+    """The kubelet's SIGTERM: the server stops accepting, finishes, and the process exits 0 without a traceback."""
+    proc, url = _start(model_dirs["a"])
+    _wait_ready(proc, url)
+    assert post_json(f"{url}/v2/models/credit-risk/infer", infer_body(sample_rows[0], "before-stop"))[0] == 200
+    proc.terminate()
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert '"id": "before-stop"' in out, "the request log goes to the container's stdout"
+
+
 def test_runtime_refuses_bytes_other_than_the_deployed_sha256(model_dirs):
     proc, _ = _start(model_dirs["a"], "--expected-sha256", artifact_sha256(model_dirs["b"]))
     _, err = proc.communicate(timeout=60)

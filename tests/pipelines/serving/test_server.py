@@ -8,22 +8,7 @@ import pytest
 
 from pipelines.registry import LocalRegistry
 from pipelines.serving.probe import get_json, infer_body, post_json
-from pipelines.serving.server import ServingApp, start_in_background
-
-
-@pytest.fixture
-def served(tmp_path, model_dirs):
-    registry = LocalRegistry(tmp_path / "registry")
-    registry.register("credit-risk", model_dirs["a"])
-    registry.register("credit-risk", model_dirs["b"])
-    registry.start_rollout("credit-risk", "v1", "canary", 10)
-    registry.promote("credit-risk", "v1")
-    app = ServingApp(registry, tmp_path / "serving" / "requests.jsonl")
-    server, thread = start_in_background(app)
-    yield registry, app, server.url + "/v2"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+from pipelines.serving.server import ServingApp
 
 
 def test_health_metadata_and_inference_follow_the_protocol(served, sample_rows):
@@ -37,8 +22,9 @@ def test_health_metadata_and_inference_follow_the_protocol(served, sample_rows):
     assert get_json(f"{base}/models/credit-risk/ready")[0] == 200
     status, out = post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[0], "r-1"))
     assert status == 200 and out["model_version"] == "v1" and out["id"] == "r-1"
-    (tensor,) = out["outputs"]
+    tensor, decision = out["outputs"]
     assert tensor["shape"] == [1] and 0.0 < tensor["data"][0] < 1.0
+    assert decision["data"] == [int(tensor["data"][0] >= 0.5)]  # no thresholds file: the 0.5 rule
     batch = {"inputs": [{"name": k, "shape": [len(sample_rows)], "datatype": "BYTES" if isinstance(v, str) else "FP64",
                          "data": [r[k] for r in sample_rows]} for k, v in sample_rows[0].items()]}
     status, out = post_json(f"{base}/models/credit-risk/versions/v2/infer", batch)
@@ -106,7 +92,8 @@ def test_an_entity_id_is_answered_with_online_features_from_feast(small_store, t
     assert status == 200, out
     assert len(out["outputs"][0]["data"]) == 3
     entry = json.loads(app.request_log.read_text().splitlines()[-1])
-    assert entry["inputs"]["applicant_id"] == known and None not in entry["inputs"]["credit_utilization"]
+    assert "applicant_id" not in entry["inputs"] and len(entry["inputs"]["applicant_id_hmac"]) == len(known)
+    assert "age_band" not in entry["inputs"] and None not in entry["inputs"]["credit_utilization"]
     override = {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64", "data": [known[0]]},
                            {"name": "loan_amount", "shape": [1], "datatype": "FP64", "data": [900000.0]}]}
     status, _ = app.infer("credit-risk", override)
@@ -133,3 +120,31 @@ def test_concurrent_requests_are_all_counted_and_logged(served, sample_rows):
     counts = get_json(f"{base}/models/credit-risk/stats?since=0")[1]["versions"]
     assert counts["v1"]["requests"] + counts["v2"]["requests"] == 200
     assert len(app.request_log.read_text().splitlines()) == 200
+
+
+def test_a_mitigated_version_answers_its_per_group_decisions(tmp_path, model_dirs, sample_rows):
+    """The decision output follows the version's decision_thresholds.json; without the attribute no decision is
+    made (and the answer says why); a group without a threshold is a 400."""
+    import shutil
+
+    from pipelines.ml.fairness import THRESHOLDS_FILE
+
+    mitigated = tmp_path / "mitigated"
+    shutil.copytree(model_dirs["a"], mitigated)
+    (mitigated / THRESHOLDS_FILE).write_text(json.dumps(
+        {"attributes": ["age_band"], "thresholds": {"age_band=26-35": 0.0, "age_band=18-25": 1.0}}))
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("credit-risk", mitigated)
+    registry.start_rollout("credit-risk", "v1", "canary", 10)
+    registry.promote("credit-risk", "v1")
+    app = ServingApp(registry, tmp_path / "requests.jsonl")
+
+    status, body = app.infer("credit-risk", infer_body(sample_rows[0], "r1"))
+    assert status == 200 and body["outputs"][1] == {"name": "decline", "datatype": "INT8", "shape": [1], "data": [1]}
+    status, body = app.infer("credit-risk", infer_body({**sample_rows[0], "age_band": "18-25"}, "r2"))
+    assert status == 200 and body["outputs"][1]["data"] == [0]
+    without = {k: v for k, v in sample_rows[0].items() if k != "age_band"}
+    status, body = app.infer("credit-risk", infer_body(without, "r3"))
+    assert status == 200 and len(body["outputs"]) == 1 and "age_band" in body["parameters"]["decision"]
+    status, body = app.infer("credit-risk", infer_body({**sample_rows[0], "age_band": "65+"}, "r4"))
+    assert status == 400 and "age_band=65+" in body["error"]
