@@ -72,7 +72,11 @@ def run_pipeline(root: Path, rows: int, max_epochs: int, say: Callable[[str], No
 
     try:
         result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=lambda line: say(f"    {line}"))
-    except (LocalRunFailed, IngestionRefused, FileNotFoundError) as exc:
+    except LocalRunFailed as exc:
+        gate = exc.reports.get("gate")
+        rejected = f"; the release gate rejected the model (see {gate}): " + "; ".join(exc.gate_reasons)
+        raise StepFailed("pipeline", str(exc) + (rejected if gate and exc.gate_reasons else "")) from None
+    except (IngestionRefused, FileNotFoundError) as exc:
         raise StepFailed("pipeline", str(exc)) from None
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
     say(f"      gate decision: {result.decision}; {metrics}")

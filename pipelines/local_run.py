@@ -243,7 +243,7 @@ def _reports(run_dir: Path) -> dict[str, Path]:
     return {"data validation": run_dir / "validate-data" / "report",
             "evaluation": run_dir / "evaluate-model" / "report",
             "gate": run_dir / "release-gate" / "report",
-            "model": run_dir / "select-best-model" / "best_model",
+            "model": run_dir / "mitigate-model" / "mitigated_model",
             "lineage": run_dir / "deploy-model" / "lineage"}
 
 

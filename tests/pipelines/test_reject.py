@@ -15,7 +15,7 @@ def test_release_rejected_alerts_then_raises_with_every_reason(tmp_path):
     from pipelines.steps.gate import gate
     from pipelines.steps.reject import ReleaseRejected, release_rejected
 
-    result = gate(FAILING, str(tmp_path / "gate.md"), 0.7, 0.05, 0.2, 0.35, 0.05)
+    result = gate(FAILING, str(tmp_path / "gate.md"), 0.7, 0.05, 0.05)
     hook, logs = Webhook(), []
     try:
         with pytest.raises(ReleaseRejected, match=r"release gate rejected credit-risk: auc = 0.55 fails >= 0.7") as err:
@@ -37,13 +37,17 @@ def test_a_rejecting_gate_fails_the_local_run_naming_the_reject_step(local_runne
     from pipelines.components.gate import release_gate
     from pipelines.components.reject import release_rejected
     from pipelines.steps.gate import REJECT
+    from pipelines.train_validate_deploy import FAIRNESS_FLOORS
 
+    FLOORS = {f"{bound}_{metric}_{kind}": FAIRNESS_FLOORS[metric][f"{bound}_{kind}"]  # noqa: N806
+              for metric in ("demographic_parity", "equalized_odds")
+              for bound, kind in (("max", "difference"), ("min", "ratio"))}
     (tmp_path / "evaluation.json").write_text(json.dumps(FAILING))
 
     @dsl.pipeline
     def gate_only(evaluation_uri: str, webhook: str):
         evaluation = dsl.importer(artifact_uri=evaluation_uri, artifact_class=dsl.Artifact)
-        gate = release_gate(evaluation=evaluation.output)
+        gate = release_gate(evaluation=evaluation.output, **FLOORS)
         with dsl.If(gate.outputs["Output"] == REJECT):
             release_rejected(gate_report=gate.outputs["report"], alert_webhook_url=webhook, alert_format="alertmanager")
 
