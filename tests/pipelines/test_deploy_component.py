@@ -89,7 +89,7 @@ def test_a_rolled_back_deployment_sends_the_rollback_alert(training_data, traine
 
     evaluation = evaluate_model(training_data["dataset"], trained_model, str(tmp_path / "eval.md"),
                                 str(tmp_path / "evaluation.json"))
-    gate(evaluation, str(tmp_path / "gate.md"), 0.0, 1.0, 1.0, 1.0, 1.0)
+    gate(evaluation, str(tmp_path / "gate.md"), 0.0, 1.0, 1.0)
     data_meta = {k: training_data[k] for k in ("rows_asked", "rows_got", "data_hash", "feature_service", "time_range")}
 
     @dsl.pipeline

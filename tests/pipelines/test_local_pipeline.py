@@ -3,25 +3,51 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 
+def _lenient_policy_tree(into: Path) -> Path:
+    """A copy of ``pipelines/`` and ``policies/`` whose reviewed fairness policy is as lenient as the policy schema
+    allows, for tests about the release mechanics rather than fairness: 3 000 synthetic rows cannot show the
+    organisation's floors (a group needs 100 held-out rows), so under the real policy every small run is rejected."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    for package in ("pipelines", "policies"):
+        shutil.copytree(repo / package, into / package, ignore=shutil.ignore_patterns("__pycache__", "compiled"))
+    policy = into / "policies" / "fairness.yaml"
+    text = policy.read_text().replace("min_group_size: 100", "min_group_size: 1")
+    text = re.sub(r"max_difference: [0-9.]+", "max_difference: 1.0", text)
+    policy.write_text(re.sub(r"min_ratio: [0-9.]+", "min_ratio: 0.0", text))
+    return into
+
+
 @pytest.mark.slow
 def test_local_run_trains_evaluates_and_gates_with_reports(tmp_path):
-    from pipelines.local_run import run_local
+    """3 000 rows under the organisation's fairness policy: the run trains, evaluates and mitigates, and the gate
+    rejects (groups too small to judge), which fails the run naming the gate's reasons and every report."""
+    from pipelines.local_run import LocalRunFailed, run_local
 
     lines: list[str] = []
-    result = run_local(root=tmp_path, rows=3_000, max_epochs=2, echo=lines.append)
-    assert result.decision in ("deploy", "reject")
-    assert all(path.exists() for path in result.reports.values()), result.reports
+    with pytest.raises(LocalRunFailed, match="release-rejected") as rejected:
+        run_local(root=tmp_path, rows=3_000, max_epochs=2, echo=lines.append)
+    failure = rejected.value
+    assert any("age_band/group_size: too few held-out rows" in reason for reason in failure.gate_reasons)
+    assert {"data validation", "evaluation", "gate", "model"} <= set(failure.reports), failure.reports
+    assert all(path.exists() for path in failure.reports.values()), failure.reports
+    assert "lineage" not in failure.reports, "a rejected model was deployed"
     assert any("asked for" in line and "got" in line for line in lines)
     assert sum("finished with status SUCCESS" in line for line in lines) >= 9  # 7 steps, 3 trials
     assert any("materialized features" in line for line in lines)
-    assert result.log.name == f"pipeline-{result.run_id}.log" and result.run_dir.parent.name == result.run_id
-    selection = json.loads((result.reports["model"] / "selection.json").read_text())
+    log = next((tmp_path / "logs").glob("pipeline-*.log"))
+    assert str(log) in str(failure), "the failure names this run's own log"
+    selection = json.loads((failure.reports["model"] / "selection.json").read_text())
     assert len(selection["trials"]) == 3
-    assert result.metrics["auc"] > 0.6
+    evaluation = failure.reports["evaluation"].read_text()
+    assert re.search(r"\bauc\b", evaluation), evaluation[:500]
     assert list((tmp_path / "checkpoints").glob("*/*/last.pt")), "training did not checkpoint"
 
 
@@ -106,14 +132,14 @@ def test_two_concurrent_local_runs_on_one_root_each_judge_their_own_version(tmp_
 
     from pipelines.registry import LocalRegistry
 
+    source = _lenient_policy_tree(tmp_path / "source")  # both runs must deploy
     script = ("import json, sys; from pipelines.local_run import run_local; "
               "r = run_local(root=sys.argv[1], rows=3000, max_epochs=2, echo=lambda _: None, "
-              "batch_size=int(sys.argv[2]), min_auc=0.5, max_ece=0.5, max_demographic_parity_difference=1.0, "
-              "max_equalized_odds_difference=1.0, max_robustness_drop=1.0); "  # a lenient gate: both must deploy
+              "batch_size=int(sys.argv[2]), min_auc=0.5, max_ece=0.5, max_robustness_drop=1.0); "  # a lenient gate
               "print(json.dumps({'run_id': r.run_id, 'decision': r.decision, 'log': str(r.log), "
               "'run_dir': str(r.run_dir), **r.deployment}))")
     runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(batch)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(source)})
             for batch in (256, 512)]  # different models, so two versions roll out at once
     results = []
     for run in runs:
