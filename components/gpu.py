@@ -42,3 +42,14 @@ def node_labels(pool_name: str, kind: str, gpu_model: str | None, gpu_count: int
     """A pool's full label set: the pool's configured labels, then the platform's (which win)."""
     base = gpu_node_labels(pool_name, gpu_model or "", gpu_count or 0) if kind == "gpu" else cpu_node_labels(pool_name)
     return {**extra, **base}
+
+
+# --- Scheduling of training work (Kueue, Kubeflow Trainer, Katib): the names the stacks install and jobs reference ---
+QUEUE_NAME_LABEL = "kueue.x-k8s.io/queue-name"
+"""Label by which Kueue admits a job into a LocalQueue."""
+
+TRAINING_QUEUE = "ml-training"
+"""The Kueue LocalQueue in the pipelines namespace that TrainJobs and Katib trials are submitted to."""
+
+TORCH_RUNTIME = "torch-distributed"
+"""The Kubeflow Trainer ClusterTrainingRuntime (torchrun) every stack installs and TrainJobs reference."""
