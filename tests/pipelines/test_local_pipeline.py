@@ -139,7 +139,7 @@ def test_two_concurrent_local_runs_on_one_root_each_judge_their_own_version(tmp_
               "print(json.dumps({'run_id': r.run_id, 'decision': r.decision, 'log': str(r.log), "
               "'run_dir': str(r.run_dir), **r.deployment}))")
     runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(batch)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(source)})
+                             stderr=subprocess.PIPE, text=True, cwd=source, env={**os.environ, "PYTHONPATH": str(source)})
             for batch in (256, 512)]  # different models, so two versions roll out at once
     results = []
     for run in runs:
