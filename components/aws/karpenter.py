@@ -230,8 +230,11 @@ class Karpenter(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        sqs.QueuePolicy(f"{name}-interruptions", queue_url=queue.url, policy=queue.arn.apply(queue_policy),
-                        opts=child)
+        # SQS queue URLs are https://sqs.<region>.amazonaws.com/<account>/<name>: built here, the policy also
+        # previews offline (the queue's url is computed by AWS)
+        url = pulumi.Output.concat("https://sqs.", args.region, ".amazonaws.com/", args.account_id, "/", queue.name)
+        sqs.QueuePolicy(f"{name}-interruptions", queue_url=url, policy=queue.arn.apply(queue_policy),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[queue]))
         for event, pattern in INTERRUPTION_EVENTS.items():
             rule = cloudwatch.EventRule(
                 f"{name}-{event}",

@@ -151,10 +151,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state.update(primaryEndpointAddress=host, readerEndpointAddress=host.replace("master.", "replica."))
         if module_type == "cloudtrail/trail:Trail":
             state["arn"] = f"arn:aws:cloudtrail:{region}:{ACCOUNT_ID}:trail/{physical}"
-        if module_type == "sqs/queue:Queue":
-            state["arn"] = f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{physical}"
-            state.setdefault("url", f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{physical}")
-            return state["url"], state
         if module_type == "cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
         return rid, state
