@@ -133,16 +133,43 @@ RDS_MYSQL_FAMILY = "mysql8.0"
 AZURE_MYSQL_VERSION = "8.0.21"
 """Azure Database for MySQL flexible server version for KFP's metadata (the service's name for MySQL 8.0)."""
 
-CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS)
+# --- Training at scale (components/training, components/aws/karpenter.py): Trainer, Katib, Kueue, Karpenter ---------
+TRAINER_VERSION = "v2.1.0"
+"""Kubeflow Trainer v2 (TrainJob, ClusterTrainingRuntime; JobSet bundled): the release its installation guide names."""
+TRAINER_MANAGER = Manifests(
+    repository="github.com/kubeflow/trainer",
+    path="manifests/overlays/manager",
+    ref=TRAINER_VERSION,
+)
+"""Trainer's CRDs, controller manager, webhook and JobSet, in its own ``kubeflow-system`` namespace."""
+TRAINER_TORCH_IMAGE = Image(repository="pytorch/pytorch", tag="2.7.1-cuda12.6-cudnn9-runtime")
+"""Default image of the ``torch-distributed`` ClusterTrainingRuntime (the one upstream's torch runtime ships); a
+TrainJob names its own training image."""
+KATIB_VERSION = "v0.18.0"
+KATIB = Manifests(
+    repository="github.com/kubeflow/katib",
+    path="manifests/v1beta1/installs/katib-standalone",
+    ref=KATIB_VERSION,
+)
+"""Katib standalone (controller, DB manager, MySQL, UI, webhooks) in the ``kubeflow`` namespace."""
+KUEUE = HelmChart(name="kueue", repository="oci://registry.k8s.io/kueue/charts", version="0.14.4")
+"""Kueue: queueing, quotas and fair sharing for TrainJobs and batch Jobs (APIs and config ``v1beta1``)."""
+KARPENTER = HelmChart(name="karpenter", repository="oci://public.ecr.aws/karpenter", version="1.9.0")
+"""AWS only: Karpenter (CRDs included), v1.9 LTS; provisions the GPU pools' nodes on demand."""
+KARPENTER_AMI_ALIAS = "al2023@latest"
+"""EKS-optimised AL2023 (NVIDIA variant picked for GPU instance types), the same release the managed node groups take
+at creation; pin ``al2023@vYYYYMMDD`` to hold a release."""
+
+CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER)
 """Every chart pinned here; tests check each is an exact version."""
 
 IMAGES: tuple[Image, ...] = (
-    MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE, MODEL_SERVER_IMAGE, FEAST_FEATURE_SERVER_IMAGE,
+    MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE, MODEL_SERVER_IMAGE, FEAST_FEATURE_SERVER_IMAGE, TRAINER_TORCH_IMAGE,
 )
 
 """Every image pinned here beyond a chart's own defaults."""
 
-MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM)
+MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM, TRAINER_MANAGER, KATIB)
 """Every upstream kustomization pinned here."""
 
 RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (KNATIVE_SERVING_CRDS, KNATIVE_SERVING_CORE, KNATIVE_KOURIER)

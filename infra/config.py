@@ -294,6 +294,50 @@ class NodeBootstrap(_Model):
         return value
 
 
+DEFAULT_TEAM = {"name": "ml", "namespace": "kubeflow"}
+"""The one team a stack without ``mlops:teams`` gets: the pipelines namespace, where KFP runs training."""
+TEAM_NAMESPACES = ("kubeflow", "ml-workspace")
+"""Namespaces a team may be given: KFP's (``components.services.kfp.NAMESPACE``) and the baseline's team namespaces
+(``components.kubernetes.baseline.DEFAULT_TEAM_NAMESPACES``): both exist with RBAC for the IdP groups."""
+_CPU_QUANTITY = r"^([1-9][0-9]*|[0-9]+\.[0-9]+|[1-9][0-9]*m)$"
+_MEMORY_QUANTITY = r"^[1-9][0-9]*(Mi|Gi|Ti)$"
+
+
+class Team(_Model):
+    """An ML team's share of the cluster: a namespace with a ResourceQuota and LimitRange (components/training)."""
+
+    name: DnsLabel
+    namespace: str = Field(description=f"one of {', '.join(TEAM_NAMESPACES)}")
+    gpu_quota: int | None = Field(
+        default=None, ge=0, le=10000,
+        description="requests.nvidia.com/gpu the namespace may hold at once; default: every GPU of the GPU pools",
+    )
+    cpu_quota: str = Field(default="64", description="requests.cpu, e.g. 64 or 500m")
+    memory_quota: str = Field(default="256Gi", description="requests.memory, e.g. 256Gi")
+    pods: int = Field(default=200, ge=1, le=10000, description="pods the namespace may hold at once")
+
+    @field_validator("namespace")
+    @classmethod
+    def _known_namespace(cls, value: str) -> str:
+        if value not in TEAM_NAMESPACES:
+            raise ValueError(f"not a team namespace; allowed: {', '.join(TEAM_NAMESPACES)}")
+        return value
+
+    @field_validator("cpu_quota")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        if not re.fullmatch(_CPU_QUANTITY, value):
+            raise ValueError("not a CPU quantity; allowed: whole cores (64), decimal cores (0.5) or millicores (500m)")
+        return value
+
+    @field_validator("memory_quota")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not re.fullmatch(_MEMORY_QUANTITY, value):
+            raise ValueError("not a memory quantity; allowed: a whole number of Mi, Gi or Ti (256Gi)")
+        return value
+
+
 class StackConfig(_Model):
     target: Literal["aws", "azure", "onprem"]
     region: str = Field(description="AWS region, Azure location, or on-prem site name")
@@ -311,6 +355,10 @@ class StackConfig(_Model):
     node_ssh_private_key: SecretValue | None = None
     cluster_join_token: SecretValue | None = None
     node_bootstrap: NodeBootstrap | None = None
+    teams: list[Team] = Field(
+        default_factory=lambda: [Team(**DEFAULT_TEAM)], min_length=1,
+        description="ML teams: each namespace gets a ResourceQuota and LimitRange; default one team ml on kubeflow",
+    )
     model_server_repository: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$",
@@ -383,6 +431,15 @@ class StackConfig(_Model):
     def gpu_pools(self) -> list[NodePool]:
         return [p for p in self.node_pools if p.kind == "gpu"]
 
+    @property
+    def gpu_capacity(self) -> int:
+        """GPUs the GPU pools hold at their largest: maxSize x gpuCount, summed (the training queue's GPU quota)."""
+        return sum(p.max_size * (p.gpu_count or 0) for p in self.gpu_pools)
+
+    def team_gpu_quota(self, team: Team) -> int:
+        """The team's GPU quota: its own, else every GPU of the stack."""
+        return self.gpu_capacity if team.gpu_quota is None else team.gpu_quota
+
 
 def _loc(loc: tuple[Any, ...]) -> str:
     """Turn a pydantic location into the stack-file key path (``mlops:nodePools[1].gpuCount``)."""
@@ -425,6 +482,7 @@ def validate(raw: Mapping[str, Any], stack_file: str) -> StackConfig:
             shown = f" = {value!r}" if value is not None and not isinstance(value, (dict, list, SecretValue)) else ""
             lines.append(f"{stack_file}: {key}{shown}: {msg}")
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(lines)) from None
+    _check_teams(cfg, stack_file)
     organisation = organisation_regions().get(cfg.target, ())
     wider = [r for r in cfg.residency.allowed_regions if r not in organisation]
     if wider:
@@ -440,6 +498,26 @@ def validate(raw: Mapping[str, Any], stack_file: str) -> StackConfig:
             f"allowed for target {cfg.target}: {allowed}. No resource was created."
         )
     return cfg
+
+
+def _check_teams(cfg: StackConfig, stack_file: str) -> None:
+    """Team rules that span keys: unique names and namespaces, and no GPU quota above what the pools hold."""
+    seen: dict[str, int] = {}
+    for i, team in enumerate(cfg.teams):
+        for field_name, value in (("name", team.name), ("namespace", team.namespace)):
+            key = f"{field_name}:{value}"
+            if key in seen:
+                raise ConfigError(
+                    f"{stack_file}: {PROJECT}:teams[{i}].{field_name} = {value!r}: already used by "
+                    f"{PROJECT}:teams[{seen[key]}]; each team needs its own {field_name}"
+                )
+            seen[key] = i
+        if team.gpu_quota is not None and team.gpu_quota > cfg.gpu_capacity:
+            pools = ", ".join(f"{p.name} {p.max_size}x{p.gpu_count}" for p in cfg.gpu_pools) or "no GPU pools"
+            raise ConfigError(
+                f"{stack_file}: {PROJECT}:teams[{i}].gpuQuota = {team.gpu_quota}: more GPUs than the stack's GPU pools "
+                f"hold at maxSize ({cfg.gpu_capacity}: {pools}); allowed: 0..{cfg.gpu_capacity}"
+            )
 
 
 def load_from_pulumi() -> StackConfig:

@@ -20,7 +20,9 @@ def build_target(cfg: StackConfig) -> TargetCluster:
 
 def build(cfg: StackConfig) -> TargetCluster:
     from components.kubernetes.baseline import ClusterBaseline, ClusterBaselineArgs
+    from components.services import kfp
     from components.services.services import PlatformServices, ServicesArgs
+    from components.training.platform import TrainingPlatform, TrainingPlatformArgs
 
     cluster = build_target(cfg)
     services_args = ServicesArgs.from_config(cfg, cluster)  # refuses a stack without the services' buckets
@@ -35,6 +37,17 @@ def build(cfg: StackConfig) -> TargetCluster:
         namespaces=baseline.namespaces,
         opts=pulumi.ResourceOptions(providers=cluster.providers, depends_on=[baseline]),
     )
+    training = TrainingPlatform(
+        "training",
+        TrainingPlatformArgs.from_config(
+            cfg,
+            pod_security_version=services_args.pod_security_version,
+            pipelines_namespace=kfp.NAMESPACE,
+            runner_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+            namespaces=[baseline, services],  # the team namespaces and KFP's
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster.provider),
+    )
     pulumi.export("target", cfg.target)
     pulumi.export("region", cfg.region)
     pulumi.export("clusterName", cluster.cluster_name)
@@ -47,4 +60,6 @@ def build(cfg: StackConfig) -> TargetCluster:
     pulumi.export("feature_registry_endpoint", services.feature_registry_endpoint)
     pulumi.export("online_store_endpoint", services.online_store_endpoint)
     pulumi.export("model_serving_endpoint", services.model_serving_endpoint)
+    pulumi.export("training_cluster_queue", training.cluster_queue)
+    pulumi.export("training_runtime", training.runtime_name)
     return cluster

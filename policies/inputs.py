@@ -120,7 +120,7 @@ def attach_context(result: PreviewResult) -> PreviewResult:
         return result
     import yaml
 
-    from infra.config import DEFAULT_ALLOWED_REGIONS, PROJECT, REQUIRED_TAGS
+    from infra.config import DEFAULT_ALLOWED_REGIONS, DEFAULT_TEAM, PROJECT, REQUIRED_TAGS
 
     try:
         config = (yaml.safe_load(Path(result.source).read_text()) or {}).get("config") or {}
@@ -136,8 +136,22 @@ def attach_context(result: PreviewResult) -> PreviewResult:
         "region": config.get(f"{PROJECT}:region"),
         "allowed_regions": list(allowed or DEFAULT_ALLOWED_REGIONS.get(str(target), ())),
         "required_tags": list(REQUIRED_TAGS),
+        # the platform's training layer: every team namespace has quotas and the training queue; AWS stacks with
+        # GPU pools scale them with Karpenter
+        "team_namespaces": _team_namespaces(config.get(f"{PROJECT}:teams"), DEFAULT_TEAM["namespace"]),
+        "karpenter_required": target == "aws" and _has_gpu_pool(config.get(f"{PROJECT}:nodePools")),
     }
     return result
+
+
+def _team_namespaces(teams: Any, default: str) -> list[str]:
+    if not isinstance(teams, list):
+        return [default]
+    return [str(t["namespace"]) if isinstance(t, dict) and t.get("namespace") else default for t in teams]
+
+
+def _has_gpu_pool(pools: Any) -> bool:
+    return isinstance(pools, list) and any(isinstance(p, dict) and p.get("kind") == "gpu" for p in pools)
 
 
 def _read_json(path: Path, flag: str) -> Any:

@@ -38,6 +38,7 @@ class NodeRole(pulumi.ComponentResource):
     """IAM role the worker nodes run as: worker, CNI and ECR read-only policies, nothing else."""
 
     arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:NodeRole", name, None, opts)
@@ -54,7 +55,8 @@ class NodeRole(pulumi.ComponentResource):
             for policy_name in NODE_POLICIES
         ]
         self.arn = role.arn
-        self.register_outputs({"arn": self.arn})
+        self.role_name = role.name
+        self.register_outputs({"arn": self.arn, "name": self.role_name})
 
 
 @dataclass

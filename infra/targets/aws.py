@@ -45,6 +45,18 @@ def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
         )
 
 
+def _check_gpu_pools_scale_with_karpenter(cfg: StackConfig) -> None:
+    """Karpenter adds a GPU pool's nodes beyond minSize; a managed group held above minSize would let the pool grow
+    past maxSize, so on AWS a GPU pool's desiredSize must equal its minSize."""
+    for i, pool in enumerate(cfg.node_pools):
+        if pool.kind == "gpu" and pool.desired != pool.min_size:
+            raise ConfigError(
+                f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
+                f"Karpenter scales GPU pool {pool.name!r} from minSize ({pool.min_size}) up to maxSize "
+                f"({pool.max_size}); allowed: {pool.min_size} (equal to minSize), or raise minSize"
+            )
+
+
 def _bucket_name(slug: str, name: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
     return pulumi.Output.concat(slug, "-", name, "-", account_id)
 
@@ -80,6 +92,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     from components.aws.audit import AuditTrail, AuditTrailArgs
     from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket, SecureBucketArgs
     from components.aws.eks import EksCluster, EksClusterArgs
+    from components.aws.karpenter import GpuNodePool, Karpenter, KarpenterArgs
     from components.aws.kms import KmsKey, KmsKeyArgs
     from components.aws.network import PrivateNetwork, PrivateNetworkArgs
     from components.aws.node_group import ManagedNodeGroup, ManagedNodeGroupArgs, NodeRole, NodeRoleArgs
@@ -94,6 +107,7 @@ def build(cfg: StackConfig) -> TargetCluster:
         )
     region, tags, slug = cfg.region, dict(cfg.tags), _stack_slug()
     _check_bucket_names(slug, cfg)
+    _check_gpu_pools_scale_with_karpenter(cfg)
     provider = pulumi_aws.Provider(f"aws-{region}", region=region, default_tags={"tags": tags})
     opts = pulumi.ResourceOptions(providers=[provider])
     account_id = pulumi_aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
@@ -214,12 +228,31 @@ def build(cfg: StackConfig) -> TargetCluster:
         for pool in cfg.node_pools
     ]
 
+    system_pool = next(p.name for p in cfg.node_pools if p.role == "system")
     config = pulumi.Output.secret(
         pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
             lambda v: kubeconfig(v[0], region, v[1], v[2])
         )
     )
     k8s_provider = k8s.Provider("eks", kubeconfig=config, enable_server_side_apply=True)
+    autoscaler = Karpenter(
+        "karpenter",
+        KarpenterArgs(
+            cluster_name=cluster.name,
+            region=region,
+            account_id=account_id,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            node_role_arn=node_role.arn,
+            node_role_name=node_role.role_name,
+            subnet_ids=network.private_subnet_ids,
+            kms_key_arn=platform_key.arn,
+            gpu_pools=[GpuNodePool.from_pool(p) for p in cfg.gpu_pools],
+            system_pool=system_pool,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider, k8s_provider], depends_on=node_groups),
+    )
     return TargetCluster(
         provider=k8s_provider,
         cluster_name=cluster.name,
@@ -232,7 +265,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             "private_subnet_ids": network.private_subnet_ids,
         },
         workload_identity={"oidc_provider_arn": cluster.oidc_provider_arn, "oidc_issuer_url": cluster.oidc_issuer_url},
-        dependencies=list(node_groups),
+        dependencies=[*node_groups, autoscaler],
         cloud_provider=provider,
         outputs={
             "kmsKeyArn": platform_key.arn,

@@ -6,7 +6,15 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
     {"stack": "aws-uae-prod",
      "allowed_regions": ["me-central-1"],
      "required_tags": ["owner", "cost-center", "data-classification"],
-     "gpu_taint": {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}}
+     "gpu_taint": {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+     "team_namespaces": ["kubeflow"], "karpenter_required": true,
+     "training_queue": "ml-training", "torch_runtime": "torch-distributed",
+     "kubernetes_inventory": {"objects": [{"apiVersion", "kind", "name", "namespace", "spec"}, ...],
+                              "charts": ["kueue", ...], "kustomizations": ["github.com/...?ref=...", ...]}}
+
+The training keys describe what the stack must have (its team namespaces, whether its GPU pools scale with
+Karpenter) and what the preview plans stack-wide (``kubernetes_inventory``): Checkov shows a check one object at a
+time, so checks that ask whether another object exists read it here.
 
 The file is looked up in the scanned file's directory, then in its parent (manifests sit in ``<stack>/k8s/``).
 Other keys (``stack``, ``target``, ``region``) are ignored. ``allowed_regions`` may also be a mapping per cloud
@@ -42,6 +50,10 @@ DEFAULT_ALLOWED_REGIONS: dict[str, tuple[str, ...]] = {"aws": ("me-central-1",),
 them equal)."""
 DEFAULT_REQUIRED_TAGS: tuple[str, ...] = ("owner", "cost-center", "data-classification")
 DEFAULT_GPU_TAINT: dict[str, str] = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+DEFAULT_TRAINING_QUEUE = "ml-training"
+DEFAULT_TORCH_RUNTIME = "torch-distributed"
+"""``components.gpu.TRAINING_QUEUE`` / ``TORCH_RUNTIME``, copied (Checkov cannot import the project; a test keeps
+them equal)."""
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 _log = logging.getLogger(__name__)
@@ -60,6 +72,18 @@ class PolicyContext:
     allowed_regions: dict[str, tuple[str, ...]]
     required_tags: tuple[str, ...]
     gpu_taint: dict[str, str]
+    team_namespaces: tuple[str, ...] = ()
+    """Namespaces that must carry team quotas and the training queue; none on a bare scan (checks: not applicable)."""
+    karpenter_required: bool = False
+    training_queue: str = DEFAULT_TRAINING_QUEUE
+    torch_runtime: str = DEFAULT_TORCH_RUNTIME
+    inventory: dict[str, Any] | None = None
+    """``kubernetes_inventory``; ``None`` when the context has none (a check that needs it FAILS)."""
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Inventory objects of ``kind`` (in ``namespace`` when given)."""
+        found = (self.inventory or {}).get("objects", [])
+        return [o for o in found if o.get("kind") == kind and (namespace is None or o.get("namespace") == namespace)]
 
     def regions_for(self, cloud: str) -> tuple[str, ...]:
         return self.allowed_regions.get(cloud, ())
@@ -162,7 +186,34 @@ def _parse(raw: Any, path: str) -> PolicyContext:
                 and isinstance(value.get("value", ""), str) and value.get("effect") in TAINT_EFFECTS):
             raise ContextError(f"gpu_taint must be {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}")
         taint = {"key": value["key"], "value": value.get("value", ""), "effect": value["effect"]}
-    return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint)
+    teams = raw.get("team_namespaces", [])
+    if not (isinstance(teams, list) and all(isinstance(t, str) and t for t in teams)):
+        raise ContextError("team_namespaces must be a list of namespace names")
+    karpenter = raw.get("karpenter_required", False)
+    if not isinstance(karpenter, bool):
+        raise ContextError("karpenter_required must be true or false")
+    names = {}
+    for key, default in (("training_queue", DEFAULT_TRAINING_QUEUE), ("torch_runtime", DEFAULT_TORCH_RUNTIME)):
+        value = raw.get(key, default)
+        if not (isinstance(value, str) and value):
+            raise ContextError(f"{key} must be a non-empty name")
+        names[key] = value
+    inventory = raw.get("kubernetes_inventory")
+    if inventory is not None and not _is_inventory(inventory):
+        raise ContextError("kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
+                           "kustomizations: [urls]}")
+    return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
+                         team_namespaces=tuple(teams), karpenter_required=karpenter, inventory=inventory, **names)
+
+
+def _is_inventory(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    objects = value.get("objects", [])
+    return (isinstance(objects, list)
+            and all(isinstance(o, dict) and isinstance(o.get("kind"), str) for o in objects)
+            and all(isinstance(value.get(k, []), list) and all(isinstance(i, str) for i in value.get(k, []))
+                    for k in ("charts", "kustomizations")))
 
 
 def _is_string_list(value: Any) -> bool:

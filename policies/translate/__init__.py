@@ -288,7 +288,7 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
     Allowed regions: the organisation policy's list for the target (``policies/residency.yaml``), narrowed to the
     stack's own ``allowed_regions`` when it gives some: a stack can never widen it (the intersection; a stack whose
     list has nothing in common with the policy allows nothing, so every regional resource fails)."""
-    from components.gpu import GPU_TAINT
+    from components.gpu import GPU_TAINT, TORCH_RUNTIME, TRAINING_QUEUE
     from infra.config import REQUIRED_TAGS, organisation_regions
 
     given = dict(result.context or {})
@@ -308,7 +308,44 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
         "allowed_regions": list(allowed),
         "required_tags": list(given.get("required_tags") or REQUIRED_TAGS),
         "gpu_taint": dict(given.get("gpu_taint") or GPU_TAINT),
+        "team_namespaces": list(given.get("team_namespaces") or []),
+        "karpenter_required": bool(given.get("karpenter_required", False)),
+        "training_queue": TRAINING_QUEUE,
+        "torch_runtime": TORCH_RUNTIME,
+        "kubernetes_inventory": kubernetes_inventory(result),
     }
+
+
+INVENTORY_KINDS = frozenset({"ResourceQuota", "LimitRange", "ClusterQueue", "LocalQueue", "ResourceFlavor",
+                             "ClusterTrainingRuntime", "NodePool", "EC2NodeClass"})
+"""Kubernetes kinds whose presence (not just their settings) the custom checks judge: Checkov shows a check one
+object at a time, so the translator lists these stack-wide in the context."""
+
+
+def kubernetes_inventory(result: PreviewResult) -> dict[str, Any]:
+    """What the preview plans in the cluster, for checks that ask whether something exists: the objects of
+    :data:`INVENTORY_KINDS` (apiVersion, kind, name, namespace, spec), the Helm charts of Release/Chart resources and
+    the targets of kustomize Directories. Objects that a chart or remote kustomization installs at deploy time are
+    not in a preview and so not here; only the source (chart name, kustomization URL) is."""
+    objects: list[dict[str, Any]] = []
+    charts: list[str] = []
+    kustomizations: list[str] = []
+    for res in result.resources:
+        if res.type in kubernetes.HELM_TYPES:  # sources may register as components (no `custom` flag)
+            charts.append(exceptions.source_of_helm(res.inputs).chart)
+            continue
+        if res.type in kubernetes.KUSTOMIZE_TYPES:
+            kustomizations.append(str(res.inputs.get("directory") or ""))
+            continue
+        if not res.custom or res.package != "kubernetes":
+            continue
+        found = kubernetes.api_version_kind(res.type)
+        if found is None or found[1] not in INVENTORY_KINDS or kubernetes.is_patch(res.type):
+            continue
+        metadata = res.inputs.get("metadata") if isinstance(res.inputs.get("metadata"), dict) else {}
+        objects.append({"apiVersion": found[0], "kind": found[1], "name": metadata.get("name"),
+                        "namespace": metadata.get("namespace"), "spec": res.inputs.get("spec") or {}})
+    return {"objects": objects, "charts": sorted(charts), "kustomizations": sorted(kustomizations)}
 
 
 def _infer_target(result: PreviewResult) -> str:

@@ -42,6 +42,16 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 NSG = "azure-native:network:NetworkSecurityGroup"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
+LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"
+LOCAL_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta1:LocalQueue"
+TRAINING_RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+KFP_NAMESPACE = (NAMESPACE, "services-kfp-ns")
+"""The pipelines namespace (``kubeflow``), the default team's: where the training checks report."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,15 @@ def without_gpu_taint_aws(inputs: dict[str, Any]) -> None:
 
 def without_gpu_taint_azure(inputs: dict[str, Any]) -> None:
     inputs["nodeTaints"] = [t for t in inputs.get("nodeTaints", []) if not t.startswith("nvidia.com/gpu")]
+
+
+def without_gpu_quota(inputs: dict[str, Any]) -> None:
+    inputs["spec"]["hard"].pop("requests.nvidia.com/gpu")
+
+
+def without_gpu_taint_karpenter(inputs: dict[str, Any]) -> None:
+    template = inputs["spec"]["template"]["spec"]
+    template["taints"] = [t for t in template["taints"] if t.get("key") != "nvidia.com/gpu"]
 
 
 def without_limits(inputs: dict[str, Any]) -> None:
@@ -407,6 +426,26 @@ MUTATIONS: list[Mutation] = [
              "components.versions: images pinned by version"),
     Mutation("k8s-seccomp-removed", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_K8S_31", without_seccomp,
              "workload hardening: RuntimeDefault seccomp profile"),
+    # --- Training at scale (components/training, components/aws/karpenter.py) ---
+    Mutation("training-quota-removed", ONPREM, RESOURCE_QUOTA, "training-quotas-ml", "CKV_MLOPS_205", None,
+             "TeamQuotas: every team namespace has a ResourceQuota", on=KFP_NAMESPACE),
+    Mutation("training-quota-unbounded-gpus", AWS, RESOURCE_QUOTA, "training-quotas-ml", "CKV_MLOPS_205",
+             without_gpu_quota, "TeamQuota.hard: requests.nvidia.com/gpu bounded", on=KFP_NAMESPACE),
+    Mutation("training-limit-range-removed", AZURE, LIMIT_RANGE, "training-quotas-ml", "CKV_MLOPS_205", None,
+             "TeamQuotas: every team namespace has a LimitRange", on=KFP_NAMESPACE),
+    Mutation("training-local-queue-removed", ONPREM, LOCAL_QUEUE, "training-kueue-local-queue-kubeflow",
+             "CKV_MLOPS_206", None, "Kueue: the ml-training LocalQueue in every team namespace", on=KFP_NAMESPACE),
+    Mutation("training-cluster-queue-removed", AZURE, CLUSTER_QUEUE, "training-kueue-cluster-queue",
+             "CKV_MLOPS_206", None, "Kueue: the training ClusterQueue", on=KFP_NAMESPACE),
+    Mutation("training-runtime-removed", AWS, TRAINING_RUNTIME, "training-trainer-torch-runtime", "CKV_MLOPS_207",
+             None, "KubeflowTrainer: the torch-distributed ClusterTrainingRuntime", on=KFP_NAMESPACE),
+    Mutation("aws-karpenter-node-pool-removed", AWS, NODE_POOL, "karpenter-nodepool-gpu-train", "CKV_MLOPS_011",
+             None, "Karpenter: a NodePool per GPU pool", on=(NODE_GROUP, "pool-gpu-train")),
+    Mutation("aws-karpenter-node-pool-untainted", AWS, NODE_POOL, "karpenter-nodepool-gpu-a10g", "CKV_MLOPS_011",
+             without_gpu_taint_karpenter, "Karpenter NodePool: GPU pools carry components.gpu.GPU_TAINT",
+             on=(NODE_GROUP, "pool-gpu-a10g")),
+    Mutation("aws-karpenter-removed", AWS, HELM_RELEASE, "karpenter", "CKV_MLOPS_011", None,
+             "aws target: Karpenter installed", on=(NODE_GROUP, "pool-gpu-a10g")),
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),

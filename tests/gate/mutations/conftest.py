@@ -40,8 +40,9 @@ def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
         mutation.edit(target.inputs)
         # an input the component no longer sets depends on nothing (translation turns dependencies into references)
         target.property_dependencies = {k: v for k, v in target.property_dependencies.items() if k in target.inputs}
-    package = target.package
-    result.resources = [r for r in result.resources if not r.custom or r.package in (package, "pulumi")]
+    # the finding may land in another provider's resources (a Karpenter NodePool judged on the EKS node group)
+    packages = {target.package, "pulumi", *([mutation.on[0].split(":", 1)[0]] if mutation.on else [])}
+    result.resources = [r for r in result.resources if not r.custom or r.package in packages]
     return result
 
 

@@ -107,7 +107,11 @@ def test_context_file_from_stack_context_or_defaults():
         "target": "aws", "region": "eu-west-1", "allowed_regions": ["me-central-1"], "required_tags": ["owner"]}))
     assert given.files["mlops-context.cfg"] == {"stack": "s", "target": "aws", "region": "eu-west-1",
                                                "allowed_regions": ["me-central-1"], "required_tags": ["owner"],
-                                               "gpu_taint": GPU_TAINT}
+                                               "gpu_taint": GPU_TAINT, "team_namespaces": [],
+                                               "karpenter_required": False, "training_queue": "ml-training",
+                                               "torch_runtime": "torch-distributed",
+                                               "kubernetes_inventory": {"objects": [], "charts": [],
+                                                                        "kustomizations": []}}
     assert given.files["tfplan.json"]["planned_values"]["root_module"]["resources"][0]["values"]["region"] == "eu-west-1"
     default = translate(_result(_res("azure-native:storage:StorageAccount", accountName="st", location="uaenorth")))
     ctx = default.files["mlops-context.cfg"]
