@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from pipelines.ml.train import CHECKPOINT, HyperParams, train
+from pipelines.ml import checkpoints
+from pipelines.ml.train import HyperParams, train
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +45,17 @@ def test_a_retried_step_resumes_from_the_last_checkpoint_and_matches_an_uninterr
             raise Crash
 
     with pytest.raises(Crash):
-        train(*arrays, params, checkpoint_dir=tmp_path, device="cpu", on_epoch=crash_after_epoch_two)
-    assert torch.load(tmp_path / CHECKPOINT, weights_only=False)["state"]["epoch"] == 2
-    resumed, result = train(*arrays, params, checkpoint_dir=tmp_path, device="cpu")
+        train(*arrays, params, checkpoint=tmp_path, device="cpu", on_epoch=crash_after_epoch_two)
+    assert checkpoints.load(tmp_path)["state"]["epoch"] == 2
+    resumed, result = train(*arrays, params, checkpoint=tmp_path, device="cpu")
     assert result.resumed_from_epoch == 2 and result.epochs_run == 3
     assert all(np.array_equal(a, b) for a, b in zip(_weights(reference), _weights(resumed)))
 
 
 def test_a_checkpoint_of_other_hyperparameters_is_not_reused(arrays, tmp_path):
-    train(*arrays, HyperParams(max_epochs=1, hidden=16), checkpoint_dir=tmp_path, device="cpu")
+    train(*arrays, HyperParams(max_epochs=1, hidden=16), checkpoint=tmp_path, device="cpu")
     with pytest.raises(ValueError, match="other hyperparameters"):
-        train(*arrays, HyperParams(max_epochs=1, hidden=32), checkpoint_dir=tmp_path, device="cpu")
+        train(*arrays, HyperParams(max_epochs=1, hidden=32), checkpoint=tmp_path, device="cpu")
 
 
 def test_early_stopping_keeps_the_best_epoch(arrays):
