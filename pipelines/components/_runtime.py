@@ -37,6 +37,8 @@ development environment (dateutil 4) cannot co-install, so tests there use the l
 
 DATA_PACKAGES = [NUMPY, PANDAS, PYARROW]
 TRAIN_PACKAGES = [*DATA_PACKAGES, TORCH]
+DISTRIBUTED_TRAIN_PACKAGES = [*TRAIN_PACKAGES, KUBERNETES, *MODEL_STORE_PACKAGES]
+"""Training on local ranks or as a Kubeflow TrainJob, with checkpoints and the model on an object store."""
 GATE_PACKAGES = [NUMPY, PYYAML]
 """The gate reads the embedded policy files (YAML) and draws the fairness metrics' confidence bounds (numpy)."""
 MITIGATE_PACKAGES = [*TRAIN_PACKAGES, FAIRLEARN, "scikit-learn==1.9.1", "scipy==1.17.1", "narwhals==2.29.0",
@@ -54,6 +56,9 @@ EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
 repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
 compiled-file staleness test notices an edit that was not recompiled."""
+EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
+"""The GPU scheduling names (node selector, toleration, Kueue queue, Trainer runtime) the TrainJob launcher reads:
+the same definitions the stacks install, not a copy."""
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +70,8 @@ def embedded_code() -> str:
     """
     root = PIPELINES_DIR.parent
     files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
-                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES)])
+                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
+                    *(root / f for f in (*EMBEDDED_POLICY_FILES, *EMBEDDED_SHARED_FILES))])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")

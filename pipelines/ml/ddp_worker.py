@@ -15,6 +15,7 @@ import sys
 from datetime import timedelta
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+FAILURE_PREFIX = "ddp_worker rank"
 PROCESS_GROUP_TIMEOUT = timedelta(minutes=10)
 """How long a collective waits for a missing rank before the job fails (instead of hanging forever)."""
 
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise WorkerError(f"missing torchrun environment {missing}: start this module with torchrun "
                           f"(python -m torch.distributed.run ... -m pipelines.ml.ddp_worker SPEC)")
+    _die_with_launcher()
     spec = read_spec(argv[0])
 
     import torch
@@ -86,9 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _die_with_launcher() -> None:
+    """torchrun starts each worker in its own session, so killing the launcher's process group would leave the ranks
+    training on as orphans: on Linux, have the kernel SIGKILL this rank when its launcher dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        launcher = os.getppid()
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != launcher:  # it died before the request took effect
+            os._exit(1)
+
+
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except WorkerError as err:
-        print(f"ddp_worker rank {os.environ.get('RANK', '?')}: {err}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    except BaseException as err:  # one line the launcher quotes in its error, then the traceback
+        if not isinstance(err, SystemExit):
+            print(f"{FAILURE_PREFIX} {os.environ.get('RANK', '?')} failed: {type(err).__name__}: {err}",
+                  file=sys.stderr, flush=True)
+        if isinstance(err, WorkerError):
+            sys.exit(2)
+        raise

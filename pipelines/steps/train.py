@@ -105,13 +105,18 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
                                                       env.get("PYTHONPATH", "")]))
+    from pipelines.ml.ddp_worker import FAILURE_PREFIX
+
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    failures: list[str] = []
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd, env=env,
                             start_new_session=True, preexec_fn=_die_with_parent)
     try:
         for line in proc.stdout:
             sys.stdout.write(line)
             tail.append(line.rstrip("\n"))
+            if line.startswith(FAILURE_PREFIX):
+                failures.append(line.strip())
         code = proc.wait()
     except BaseException:
         _kill_group(proc)
@@ -121,11 +126,13 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
     if code != 0:
         _kill_group(proc)  # stray workers of a failed launch
         text = "\n".join(tail)
-        ranks = re.findall(r"rank\s*:\s*(\d+)", text)
-        codes = re.findall(r"exitcode\s*:\s*(-?\d+)", text)
+        root_cause = text.rsplit("Root Cause", 1)[-1]  # torchrun's report: the first rank that failed
+        ranks = re.findall(r"rank\s*:\s*(\d+)", root_cause)
+        codes = re.findall(r"exitcode\s*:\s*(-?\d+)", root_cause)
         where = (f"rank {ranks[0]} failed with exit code {codes[0]}" if ranks and codes
                  else "no rank reported its failure")
-        raise RuntimeError(f"distributed training failed: torchrun exited with {code} ({where}); last "
+        errors = "".join(f"\n  {f}" for f in failures[:8])
+        raise RuntimeError(f"distributed training failed: torchrun exited with {code} ({where}){errors}\nlast "
                            f"{len(tail)} log lines:\n{text}")
 
 
