@@ -61,15 +61,15 @@ EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
 the same definitions the stacks install, not a copy."""
 
 
-@lru_cache(maxsize=1)
-def embedded_code() -> str:
+@lru_cache(maxsize=8)
+def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES) -> str:
     """A directory holding ``pipelines/{features,ml,steps,serving}`` (Python files only), the top-level modules and
     the policy files, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
     root = PIPELINES_DIR.parent
-    files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
+    files = sorted([*(p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")),
                     *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
                     *(root / f for f in (*EMBEDDED_POLICY_FILES, *EMBEDDED_SHARED_FILES))])
     digest = hashlib.sha256()
@@ -91,8 +91,11 @@ def embedded_code() -> str:
     return str(stage)
 
 
-def component(packages: list[str]):
-    """``dsl.component`` with this project's base image, pinned packages and embedded step code."""
+def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES):
+    """``dsl.component`` with this project's base image, pinned packages and embedded step code (``embed``: which
+    of :data:`EMBEDDED_PACKAGES`; the whole archive travels base64 in ONE command argument, which Linux caps at
+    128 KiB, so a component that needs less carries less)."""
     from kfp import dsl
 
-    return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages, embedded_artifact_path=embedded_code())
+    return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages,
+                         embedded_artifact_path=embedded_code(tuple(embed)))

@@ -152,6 +152,48 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def train_for_pipeline(dataset_path: str, hyperparams: dict, model_path: str, checkpoint_root: str, run_id: str,
+                       backend: str, processes: int, num_nodes: int, gpus_per_node: int, interconnect: str,
+                       training_image: str, device: str) -> dict:
+    """The KFP training step: train ``hyperparams`` data-parallel and leave the model in ``model_path``.
+
+    ``backend``: "local" runs ``processes`` torchrun ranks in this pod; "kubeflow" submits a TrainJob of
+    ``num_nodes`` x ``gpus_per_node`` ranks (``interconnect``: "", "efa" or "infiniband") running ``training_image``.
+    Everything lives under ``checkpoint_root/run_id/<hyperparameter key>/``: ``checkpoints/`` (a retried step
+    resumes there), and for "kubeflow" the dataset and spec the ranks read and ``model/`` that rank 0 writes, which
+    is copied into ``model_path``. ``checkpoint_root`` is a PVC path or, on the cloud stacks, an object-store URI
+    (s3://, az://, abfs://) that both this pod and the TrainJob's pods can reach.
+    """
+    from pipelines.ml import checkpoints
+    from pipelines.ml.train import HyperParams
+
+    if backend not in ("local", "kubeflow"):
+        raise ValueError(f"backend {backend!r} is not one of 'local', 'kubeflow'")
+    if not checkpoint_root:
+        raise ValueError("checkpoint_root is required: a PVC path or an object-store URI for checkpoints")
+    key = HyperParams.coerce(**hyperparams).key()
+    root = checkpoints.join(checkpoint_root, run_id, key)
+    if backend == "local":
+        return train_distributed(dataset_path, hyperparams, model_path, checkpoints.join(root, "checkpoints"),
+                                 processes, device)
+    from pipelines.steps.trainjob import build_trainjob, current_namespace, kubernetes_apis, run_trainjob, \
+        trainjob_name
+
+    with open(dataset_path, "rb") as fh:  # the ranks cannot see this pod's artifact: stage it beside the run
+        checkpoints.write_bytes(root, "dataset.parquet", fh.read())
+    model_dir = checkpoints.join(root, "model")
+    spec = {"dataset": checkpoints.join(root, "dataset.parquet"), "hyperparams": hyperparams, "model_dir": model_dir,
+            "checkpoint": checkpoints.join(root, "checkpoints"), "device": device}
+    checkpoints.write_bytes(root, "spec.json", json.dumps(spec, indent=2).encode())
+    manifest = build_trainjob(trainjob_name(run_id, key), current_namespace(), training_image,
+                              checkpoints.join(root, "spec.json"), num_nodes=num_nodes, gpus_per_node=gpus_per_node,
+                              interconnect=interconnect,
+                              labels={"mlops.platform/run-id": run_id[:63].strip("-_.") or "none"})
+    run_trainjob(manifest, *kubernetes_apis())
+    checkpoints.copy_dir(model_dir, model_path)
+    return json.loads(Path(model_path, SUMMARY_FILE).read_text())
+
+
 def load_model(model_dir: str):
     """The trained model (eval mode, CPU) and its preprocessor, from a directory :func:`train_trial` wrote."""
     import torch
