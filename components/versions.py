@@ -174,3 +174,11 @@ MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM, TRAINER
 
 RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (KNATIVE_SERVING_CRDS, KNATIVE_SERVING_CORE, KNATIVE_KOURIER)
 """Every upstream release manifest pinned here."""
+
+
+# --- Training (pipelines/ml/Dockerfile): the image every rank of a Kubeflow Trainer TrainJob runs -------------------
+TRAINING_REPOSITORY = "ghcr.io/mlops-platform/trainer"
+"""Documented default repository of the training image; mirror it into the cluster's registry."""
+TRAINING_IMAGE = Image(repository=TRAINING_REPOSITORY, tag=PROJECT_VERSION)
+"""``torchrun -m pipelines.ml.ddp_worker SPEC`` on every node of a TrainJob: torch 2.13.0 (CUDA build, NCCL) and this
+repository's ``pipelines/`` at the project's version."""

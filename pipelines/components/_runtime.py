@@ -37,6 +37,8 @@ development environment (dateutil 4) cannot co-install, so tests there use the l
 
 DATA_PACKAGES = [NUMPY, PANDAS, PYARROW]
 TRAIN_PACKAGES = [*DATA_PACKAGES, TORCH]
+DISTRIBUTED_TRAIN_PACKAGES = [*TRAIN_PACKAGES, KUBERNETES, *MODEL_STORE_PACKAGES]
+"""Training on local ranks or as a Kubeflow TrainJob, with checkpoints and the model on an object store."""
 GATE_PACKAGES = [NUMPY, PYYAML]
 """The gate reads the embedded policy files (YAML) and draws the fairness metrics' confidence bounds (numpy)."""
 MITIGATE_PACKAGES = [*TRAIN_PACKAGES, FAIRLEARN, "scikit-learn==1.9.1", "scipy==1.17.1", "narwhals==2.29.0",
@@ -54,18 +56,22 @@ EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
 repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
 compiled-file staleness test notices an edit that was not recompiled."""
+EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
+"""The GPU scheduling names (node selector, toleration, Kueue queue, Trainer runtime) the TrainJob launcher reads:
+the same definitions the stacks install, not a copy."""
 
 
-@lru_cache(maxsize=1)
-def embedded_code() -> str:
+@lru_cache(maxsize=8)
+def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES) -> str:
     """A directory holding ``pipelines/{features,ml,steps,serving}`` (Python files only), the top-level modules and
     the policy files, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
     root = PIPELINES_DIR.parent
-    files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
-                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES)])
+    files = sorted([*(p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")),
+                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
+                    *(root / f for f in (*EMBEDDED_POLICY_FILES, *EMBEDDED_SHARED_FILES))])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -85,8 +91,11 @@ def embedded_code() -> str:
     return str(stage)
 
 
-def component(packages: list[str]):
-    """``dsl.component`` with this project's base image, pinned packages and embedded step code."""
+def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES):
+    """``dsl.component`` with this project's base image, pinned packages and embedded step code (``embed``: which
+    of :data:`EMBEDDED_PACKAGES`; the whole archive travels base64 in ONE command argument, which Linux caps at
+    128 KiB, so a component that needs less carries less)."""
     from kfp import dsl
 
-    return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages, embedded_artifact_path=embedded_code())
+    return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages,
+                         embedded_artifact_path=embedded_code(tuple(embed)))

@@ -1,19 +1,26 @@
-"""Component: one hyperparameter trial with PyTorch (CUDA + mixed precision when present), checkpointed per epoch."""
+"""Component: train one configuration data-parallel, on local ranks or as a Kubeflow Trainer TrainJob, with durable
+checkpoints so a retried step resumes."""
 
 from typing import NamedTuple
 
 from kfp.dsl import Dataset, Input, Model, Output
 
-from pipelines.components._runtime import TRAIN_PACKAGES, component
+from pipelines.components._runtime import DISTRIBUTED_TRAIN_PACKAGES, component
 
 
-@component(TRAIN_PACKAGES)
+@component(DISTRIBUTED_TRAIN_PACKAGES, embed=("features", "ml", "steps"))
 def train_model(
     dataset: Input[Dataset],
-    trial: dict,
+    hyperparams: dict,
     model: Output[Model],
     checkpoint_root: str,
     run_id: str,
+    backend: str = "local",
+    processes: int = 2,
+    num_nodes: int = 1,
+    gpus_per_node: int = 1,
+    interconnect: str = "",
+    training_image: str = "ghcr.io/mlops-platform/trainer:0.1.0",
     max_epochs: int = 20,
     patience: int = 3,
     batch_size: int = 512,
@@ -21,24 +28,21 @@ def train_model(
     seed: int = 42,
     device: str = "auto",
 ) -> NamedTuple("TrainOutputs", [("val_loss", float), ("epochs_run", int)]):
-    """Train ``trial`` (learning_rate, hidden, layers, dropout) on the train split with early stopping on val.
-
-    Checkpoints go to ``checkpoint_root/run_id/<trial key>`` (a volume that outlives the pod), so a retried step
-    resumes after its last finished epoch.
-    """
-    import os
+    """Train ``hyperparams`` (the search's values win over this step's defaults); see
+    :func:`pipelines.steps.train.train_for_pipeline` for the backends and the storage layout.
+    ``training_image``: components.versions.TRAINING_IMAGE (a literal: KFP re-runs this source in the pod)."""
     from collections import namedtuple
 
-    from pipelines.ml.train import HyperParams
-    from pipelines.steps.train import train_trial
+    from pipelines.steps.train import train_for_pipeline
 
-    params = {**trial, "max_epochs": max_epochs, "patience": patience, "batch_size": batch_size,
-              "weight_decay": weight_decay, "seed": seed}
-    key = HyperParams.coerce(**params).key()
-    checkpoint_dir = os.path.join(checkpoint_root, run_id, key) if checkpoint_root else None
-    summary = train_trial(dataset.path, params, model.path, checkpoint_dir, device)
+    defaults = {"max_epochs": max_epochs, "patience": patience, "batch_size": batch_size,
+                "weight_decay": weight_decay, "seed": seed}
+    summary = train_for_pipeline(dataset.path, {**defaults, **hyperparams}, model.path, checkpoint_root, run_id,
+                                 backend, processes, num_nodes, gpus_per_node, interconnect, training_image, device)
     model.metadata.update({k: v for k, v in summary.items() if k != "history"})
     model.metadata["framework"] = "pytorch"
-    print(f"trial {key}: val_loss {summary['best_val_loss']:.4f} after {summary['epochs_run']} epochs on "
-          f"{summary['device']} (resumed from epoch {summary['resumed_from_epoch']})")
+    model.metadata["training_backend"] = backend
+    print(f"trial {summary['trial_key']}: val_loss {summary['best_val_loss']:.4f} after {summary['epochs_run']} "
+          f"epochs on {summary['world_size']} x {summary['device']} ({summary['backend']}; resumed from epoch "
+          f"{summary['resumed_from_epoch']})")
     return namedtuple("TrainOutputs", ["val_loss", "epochs_run"])(summary["best_val_loss"], summary["epochs_run"])

@@ -1,11 +1,14 @@
 """Train step: seeded and deterministic on CPU, checkpoint per epoch, resume after a failure, early stopping."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from pipelines.ml.train import CHECKPOINT, HyperParams, train
+from pipelines.ml import checkpoints
+from pipelines.ml.train import HyperParams, train
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +47,17 @@ def test_a_retried_step_resumes_from_the_last_checkpoint_and_matches_an_uninterr
             raise Crash
 
     with pytest.raises(Crash):
-        train(*arrays, params, checkpoint_dir=tmp_path, device="cpu", on_epoch=crash_after_epoch_two)
-    assert torch.load(tmp_path / CHECKPOINT, weights_only=False)["state"]["epoch"] == 2
-    resumed, result = train(*arrays, params, checkpoint_dir=tmp_path, device="cpu")
+        train(*arrays, params, checkpoint=tmp_path, device="cpu", on_epoch=crash_after_epoch_two)
+    assert checkpoints.load(tmp_path)["state"]["epoch"] == 2
+    resumed, result = train(*arrays, params, checkpoint=tmp_path, device="cpu")
     assert result.resumed_from_epoch == 2 and result.epochs_run == 3
     assert all(np.array_equal(a, b) for a, b in zip(_weights(reference), _weights(resumed)))
 
 
 def test_a_checkpoint_of_other_hyperparameters_is_not_reused(arrays, tmp_path):
-    train(*arrays, HyperParams(max_epochs=1, hidden=16), checkpoint_dir=tmp_path, device="cpu")
+    train(*arrays, HyperParams(max_epochs=1, hidden=16), checkpoint=tmp_path, device="cpu")
     with pytest.raises(ValueError, match="other hyperparameters"):
-        train(*arrays, HyperParams(max_epochs=1, hidden=32), checkpoint_dir=tmp_path, device="cpu")
+        train(*arrays, HyperParams(max_epochs=1, hidden=32), checkpoint=tmp_path, device="cpu")
 
 
 def test_early_stopping_keeps_the_best_epoch(arrays):
@@ -69,7 +72,8 @@ def test_collected_ints_arriving_as_floats_are_coerced_and_fractions_refused():
         HyperParams.coerce(hidden=64.5)
 
 
-def test_train_component_runs_locally_and_writes_a_loadable_model(training_data, local_runner, tmp_path):
+@pytest.mark.slow
+def test_train_component_runs_two_local_ranks_and_writes_a_loadable_model(training_data, local_runner, tmp_path):
     from kfp import dsl
 
     from pipelines.components.train import train_model
@@ -78,14 +82,64 @@ def test_train_component_runs_locally_and_writes_a_loadable_model(training_data,
     @dsl.pipeline
     def one_trial(dataset_uri: str, checkpoint_root: str):
         data = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset)
-        train_model(dataset=data.output, trial={"hidden": 16, "learning_rate": 0.003}, checkpoint_root=checkpoint_root,
-                    run_id="test-run", max_epochs=2)
+        train_model(dataset=data.output, hyperparams={"hidden": 16, "learning_rate": 0.003},
+                    checkpoint_root=checkpoint_root, run_id="test-run", max_epochs=2, device="cpu")
 
     one_trial(dataset_uri=training_data["dataset"], checkpoint_root=str(tmp_path / "ckpt"))
     model_dir = next(local_runner.glob("one-trial-*/train-model/model"))
     model, pre = load_model(str(model_dir))
     assert len(pre.input_names) == model.net[0].in_features
-    assert len(list((tmp_path / "ckpt" / "test-run").glob(f"*/{CHECKPOINT}"))) == 1
+    assert json.loads((model_dir / "summary.json").read_text())["world_size"] == 2
+    assert len(list((tmp_path / "ckpt" / "test-run").glob(f"*/checkpoints/{checkpoints.MANIFEST}"))) == 1
+
+
+@pytest.mark.slow
+def test_train_component_on_kubeflow_stages_the_run_and_copies_the_model_rank0_wrote(training_data, tmp_path,
+                                                                                       monkeypatch):
+    """The "kubeflow" backend against a fake cluster whose TrainJob runs the manifest's torchrun args here (PVC
+    case: checkpoint_root is a path both sides see)."""
+    from types import SimpleNamespace
+
+    from pipelines.components.train import train_model
+    from pipelines.steps import trainjob
+    from pipelines.steps.train import load_model, run_streamed, torchrun_command
+
+    submitted = []
+
+    class Cluster:
+        def create_namespaced_custom_object(self, group, version, namespace, plural, body):
+            submitted.append(body)
+            run_streamed(torchrun_command(body["spec"]["trainer"]["args"][-1], 2))
+
+        def get_namespaced_custom_object(self, *args):
+            return {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+
+        def list_namespaced_pod(self, namespace, label_selector):
+            return SimpleNamespace(items=[])
+
+    monkeypatch.setattr(trainjob, "kubernetes_apis", lambda: (Cluster(), Cluster()))
+    model = SimpleNamespace(path=str(tmp_path / "out"), metadata={})
+    out = train_model.python_func(dataset=SimpleNamespace(path=training_data["dataset"]),
+                                  hyperparams={"hidden": 16, "max_epochs": 2}, model=model,
+                                  checkpoint_root=str(tmp_path / "pvc"), run_id="run-7", backend="kubeflow",
+                                  num_nodes=2, gpus_per_node=4, interconnect="efa")
+    (job,) = submitted
+    assert job["spec"]["trainer"]["numNodes"] == 2 and job["spec"]["trainer"]["numProcPerNode"] == 4
+    spec = json.loads(open(job["spec"]["trainer"]["args"][-1]).read())
+    assert spec["model_dir"].startswith(str(tmp_path / "pvc" / "run-7")) and spec["model_dir"].endswith("/model")
+    loaded, _ = load_model(model.path)
+    assert out.epochs_run == 2 and model.metadata["world_size"] == 2 and model.metadata["backend"] == "gloo"
+    assert model.metadata["hyperparams"]["hidden"] == 16 and model.metadata["resumed_from_epoch"] == 0
+
+
+def test_train_component_defaults_to_the_pinned_training_image():
+    import inspect
+
+    from components.versions import TRAINING_IMAGE
+    from pipelines.components.train import train_model
+
+    default = inspect.signature(train_model.python_func).parameters["training_image"].default
+    assert default == TRAINING_IMAGE.reference
 
 
 def test_training_benchmark_runs_with_only_torch_and_numpy():
