@@ -43,6 +43,11 @@ MITIGATE_PACKAGES = [*TRAIN_PACKAGES, FAIRLEARN, "scikit-learn==1.9.1", "scipy==
                      "joblib==1.6.0", "threadpoolctl==3.8.0"]
 """fairlearn's ThresholdOptimizer, with its dependencies pinned to the versions constraints.txt holds."""
 FEAST_PACKAGES = [FEAST, *DATA_PACKAGES]
+OPTUNA = "optuna==5.0.0"
+SEARCH_PACKAGES = [*TRAIN_PACKAGES, OPTUNA, "alembic==1.20.1", "SQLAlchemy==2.1.9", "Mako==1.4.3", "MarkupSafe==3.0.4",
+                   "colorlog==6.12.0", "tqdm==4.70.1", PYYAML, "packaging==26.4", KUBERNETES]
+"""The search step: Optuna (and its dependencies, at constraints.txt's versions) for the local engine, the
+Kubernetes client for the Katib engine."""
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
 EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
@@ -54,6 +59,8 @@ EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
 repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
 compiled-file staleness test notices an edit that was not recompiled."""
+EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
+"""The GPU scheduling names (node selector, toleration, Kueue queue) the Katib trial template places trials with."""
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +72,8 @@ def embedded_code() -> str:
     """
     root = PIPELINES_DIR.parent
     files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
-                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES)])
+                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES),
+                    *(root / f for f in EMBEDDED_SHARED_FILES)])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
