@@ -6,7 +6,7 @@ threads would share torch's global seed and interleave dropout masks across tria
 
 The study lives in an Optuna journal file under ``workdir`` (file-locked, safe for several processes): a search that
 was interrupted (a killed pod, a retried step) resumes with the trials it already finished and runs only the rest of
-the budget. Trials that were running at the interruption are marked failed and flagged ``interrupted``; they do not
+the budget (which may be raised on resume). Trials that were running at the interruption are marked failed and flagged ``interrupted``; they do not
 count against the budget or the failure limit.
 """
 
@@ -120,14 +120,15 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
     journal = str(work / JOURNAL_FILE)
     fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size),
              "seed": int(seed)}
-    config = {"space": space.to_dict(), "budget": asdict(budget), "fixed": fixed,
+    # What makes trials comparable; the budget's counts may change on resume (as Katib lets them be edited).
+    config = {"space": space.to_dict(), "early_stopping": asdict(budget.early_stopping), "fixed": fixed,
               "dataset_sha256": _file_sha256(dataset_path)}
     study = optuna.create_study(study_name=STUDY_NAME, storage=_storage(journal), direction=OBJECTIVE_DIRECTION,
                                 load_if_exists=True)
     if "config" not in study.user_attrs:
         study.set_user_attr("config", config)
     elif study.user_attrs["config"] != config:
-        raise ValueError(f"{journal} holds a study of another search (space, budget, fixed settings or dataset "
+        raise ValueError(f"{journal} holds a study of another search (space, early stopping, fixed settings or dataset "
                          f"differ); use another workdir or delete it. Stored: {study.user_attrs['config']}")
 
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
