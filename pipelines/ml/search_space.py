@@ -106,7 +106,8 @@ def parse_space(spec: dict | None) -> SearchSpace:
     if not spec:
         return SPACE
     if not isinstance(spec, dict):
-        raise ValueError(f"search space must be a mapping of hyperparameter name to its range, got {type(spec).__name__}")
+        raise ValueError(f"search space must be a mapping of hyperparameter name to its range, "
+                         f"got {type(spec).__name__}")
     params = []
     for name, entry in spec.items():
         where = f"search space: {name}"
@@ -159,8 +160,9 @@ def parse_budget(max_trials: int, parallel_trials: int, max_failed_trials: int |
 
     max_trials = whole("max_trials", max_trials, 1, 1000)
     parallel_trials = whole("parallel_trials", parallel_trials, 1, max_trials)
-    failed = whole("max_failed_trials", BUDGET.max_failed_trials if max_failed_trials is None else max_failed_trials,
-                   0, max_trials)
+    if max_failed_trials is None:
+        max_failed_trials = min(BUDGET.max_failed_trials, max_trials)
+    failed = whole("max_failed_trials", max_failed_trials, 0, max_trials)
     stop = dict(early_stopping or {})
     extra = set(stop) - set(asdict(EarlyStopping()))
     if extra:
@@ -193,7 +195,7 @@ def optuna_params(trial, space: SearchSpace = SPACE) -> dict:
 
 # --- Katib ----------------------------------------------------------------------------------------------------------
 def trial_parameter_name(name: str) -> str:
-    """``learning_rate`` -> ``learningRate``: the name a Katib trial template substitutes as ``${trialParameters.X}``."""
+    """``learning_rate`` -> ``learningRate``: the name a Katib trial template substitutes (``${trialParameters.X}``)."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 

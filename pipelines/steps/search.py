@@ -6,8 +6,8 @@ threads would share torch's global seed and interleave dropout masks across tria
 
 The study lives in an Optuna journal file under ``workdir`` (file-locked, safe for several processes): a search that
 was interrupted (a killed pod, a retried step) resumes with the trials it already finished and runs only the rest of
-the budget (which may be raised on resume). Trials that were running at the interruption are marked failed and flagged ``interrupted``; they do not
-count against the budget or the failure limit.
+the budget (which may be raised on resume). Trials that were running at the interruption are marked failed and
+flagged ``interrupted``; they do not count against the budget or the failure limit.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
     if finished:
         echo(f"resuming the study in {journal}: {finished} of {budget.max_trials} trials already finished")
 
-    failed = [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    failed = [t.user_attrs.get("error") for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
               if not t.user_attrs.get("interrupted")]
     if remaining > 0 and len(failed) <= budget.max_failed_trials:
         workers = min(budget.parallel_trials, remaining)
@@ -159,14 +159,14 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
                     echo(f"trial {outcome['number']}: {outcome['state']}{value} {outcome['params']}"
                          + (f" ({outcome['error']})" if "error" in outcome else ""))
                     if outcome["state"] == "FAIL":
-                        failed.append(outcome)
+                        failed.append(outcome["error"])
                 if len(failed) > budget.max_failed_trials:
                     for future in pending:
                         future.cancel()
                     break
     if len(failed) > budget.max_failed_trials:
         raise RuntimeError(f"search stopped: {len(failed)} trials failed, more than max_failed_trials "
-                           f"({budget.max_failed_trials}); errors: {[f.get('error') if isinstance(f, dict) else f.user_attrs.get('error') for f in failed]}")
+                           f"({budget.max_failed_trials}); errors: {failed}")
 
     result = study_result(optuna.load_study(study_name=STUDY_NAME, storage=_storage(journal)), space, budget, fixed)
     result.update(resumed_trials=finished, wall_s=round(time.perf_counter() - started, 3))
@@ -216,7 +216,8 @@ def study_result(study, space: SearchSpace, budget: Budget, fixed: dict) -> dict
             "params": space.coerce(t.params) if set(space.names()) <= set(t.params) else dict(t.params),
             "state": "FAIL" if t.state == TrialState.FAIL else t.state.name,
             "value": None if t.value is None else float(t.value),
-            "intermediate_values": [{"step": int(s), "value": float(v)} for s, v in sorted(t.intermediate_values.items())],
+            "intermediate_values": [{"step": int(s), "value": float(v)}
+                                    for s, v in sorted(t.intermediate_values.items())],
             "duration_s": t.duration.total_seconds() if t.duration else None,
             **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
             **({"interrupted": True} if t.user_attrs.get("interrupted") else {}),

@@ -41,7 +41,7 @@ def test_katib_parameters_render_the_same_space():
     assert rendered["dropout"]["feasibleSpace"]["distribution"] == "uniform"
     assert rendered["hidden"] == {"name": "hidden", "parameterType": "discrete",
                                   "feasibleSpace": {"list": ["32", "64", "128", "256"]}}
-    assert rendered["layers"]["parameterType"] == "int" and rendered["layers"]["feasibleSpace"] == {"min": "1", "max": "4"}
+    assert rendered["layers"] == {"name": "layers", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "4"}}
     for p in SPACE.params:  # every string Katib hands back parses to the value the space means
         fs = rendered[p.name]["feasibleSpace"]
         for raw in fs.get("list", []) or [fs["min"], fs["max"]]:
@@ -53,7 +53,8 @@ def test_katib_parameters_render_the_same_space():
 @pytest.mark.parametrize("spec, message", [
     ({"batch_size": {"kind": "int", "low": 64, "high": 512}}, "batch_size: not a searchable hyperparameter; allowed"),
     ({"learning_rate": {"kind": "uniform", "low": 1e-4, "high": 1e-2}}, "learning_rate.kind: must be 'log_uniform'"),
-    ({"learning_rate": {"kind": "log_uniform", "low": 1e-4, "high": 5.0}}, r"learning_rate.high: 5.0 outside the allowed \[1e-06, 1.0\]"),
+    ({"learning_rate": {"kind": "log_uniform", "low": 1e-4, "high": 5.0}},
+     r"learning_rate.high: 5.0 outside the allowed \[1e-06, 1.0\]"),
     ({"dropout": {"kind": "uniform", "low": 0.3, "high": 0.1}}, r"dropout: low \(0.3\) must be below high \(0.1\)"),
     ({"dropout": {"kind": "uniform", "low": "0", "high": 0.1}}, "dropout.low: must be a number"),
     ({"layers": {"kind": "int", "low": 1, "high": 2.5}}, "layers.high: must be a whole number"),
