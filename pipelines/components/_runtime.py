@@ -59,21 +59,27 @@ EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
 repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
 compiled-file staleness test notices an edit that was not recompiled."""
-EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
-"""The GPU scheduling names (node selector, toleration, Kueue queue) the Katib trial template places trials with."""
+SEARCH_FILES = ("pipelines/ml/search_space.py", "pipelines/ml/trial_worker.py", "pipelines/steps/search.py",
+                "pipelines/steps/katib.py", "components/__init__.py", "components/gpu.py")
+SEARCH_EMBEDDED_PACKAGES = ("features", "ml", "steps")
+"""The hyperparameter search's code (engines, space, trial worker, and the GPU scheduling names the Katib trial
+template uses) is embedded into the search component only, which needs no ``serving``. KFP inlines the embedded code
+as one base64 argument of the container command, and Linux refuses a single argument over 128 KiB
+(MAX_ARG_STRLEN): with everything embedded everywhere, every component's command measured 131,802 characters."""
 
 
-@lru_cache(maxsize=1)
-def embedded_code() -> str:
-    """A directory holding ``pipelines/{features,ml,steps,serving}`` (Python files only), the top-level modules and
-    the policy files, for ``embedded_artifact_path``.
+@lru_cache(maxsize=None)
+def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = False) -> str:
+    """A directory holding ``pipelines/<packages>`` (Python files only; the search files only with ``search``), the
+    top-level modules and the policy files, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
     root = PIPELINES_DIR.parent
-    files = sorted([*(p for pkg in EMBEDDED_PACKAGES for p in (PIPELINES_DIR / pkg).glob("*.py")),
-                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES),
-                    *(root / f for f in EMBEDDED_SHARED_FILES)])
+    code = [p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")
+            if str(p.relative_to(root)) not in SEARCH_FILES]
+    files = sorted([*code, *(PIPELINES_DIR / m for m in EMBEDDED_MODULES), *(root / f for f in EMBEDDED_POLICY_FILES),
+                    *((root / f for f in SEARCH_FILES) if search else ())])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -93,8 +99,9 @@ def embedded_code() -> str:
     return str(stage)
 
 
-def component(packages: list[str]):
+def component(packages: list[str], embedded: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = False):
     """``dsl.component`` with this project's base image, pinned packages and embedded step code."""
     from kfp import dsl
 
-    return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages, embedded_artifact_path=embedded_code())
+    return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages,
+                         embedded_artifact_path=embedded_code(embedded, search))

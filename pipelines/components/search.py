@@ -4,10 +4,10 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from pipelines.components._runtime import SEARCH_PACKAGES, component
+from pipelines.components._runtime import SEARCH_EMBEDDED_PACKAGES, SEARCH_PACKAGES, component
 
 
-@component(SEARCH_PACKAGES)
+@component(SEARCH_PACKAGES, SEARCH_EMBEDDED_PACKAGES, search=True)
 def search_hyperparameters(
     dataset: Input[Dataset],
     study: Output[Artifact],
@@ -19,7 +19,7 @@ def search_hyperparameters(
     training_image: str = "",
     namespace: str = "kubeflow",
     search_space: dict = {},
-    max_failed_trials: int = 3,
+    max_failed_trials: int = -1,
     early_stopping: dict = {},
     patience: int = 3,
     batch_size: int = 512,
@@ -29,7 +29,7 @@ def search_hyperparameters(
     timeout_s: int = 21600,
 ) -> NamedTuple("SearchOutputs", [("best_params", dict), ("best_val_loss", float)]):
     """Search ``search_space`` (empty: the platform's space) within the budget; ``study`` is a directory holding
-    ``study.json`` (every trial).
+    ``study.json`` (every trial). ``max_failed_trials`` -1: the default, at most 3 and at most ``max_trials``.
 
     ``backend``: ``local`` runs Optuna trials in parallel processes in this pod, its study journal under
     ``checkpoint_root/run_id/hpo`` (a volume that outlives the pod) so a retried step resumes; ``kubeflow`` creates a
@@ -46,7 +46,8 @@ def search_hyperparameters(
     if backend not in backends:
         raise ValueError(f"backend must be one of {backends}, got {backend!r}")
     space = parse_space(search_space)
-    budget = parse_budget(max_trials, parallel_trials, max_failed_trials, early_stopping)
+    budget = parse_budget(max_trials, parallel_trials, None if max_failed_trials == -1 else max_failed_trials,
+                          early_stopping)
     common = dict(space=space, budget=budget, max_epochs=max_epochs, seed=seed, patience=patience,
                   batch_size=batch_size, device=device)
     if backend == "local":
