@@ -106,7 +106,7 @@ def test_every_components_command_fits_in_one_exec_argument():
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"pipelines.components.{info.name}")
         for name, obj in vars(module).items():
-            if hasattr(obj, "pipeline_spec") and obj.__module__ == module.__name__:
+            if getattr(getattr(obj, "python_func", None), "__module__", None) == module.__name__:
                 spec = json_format.MessageToDict(obj.pipeline_spec)
                 for executor in spec["deploymentSpec"]["executors"].values():
                     sizes[name] = max(len(a) for a in executor["container"]["command"])
