@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Callable
 
 DEFAULT_ROOT = Path(".local-run")
+LOCAL_SEARCH_TRIALS = 6
+"""The local search budget: Optuna trials of at most ``max_epochs`` each, two in parallel (the pipeline's default)."""
 TASK_GRACE_SECONDS = 20.0
 """How long the task processes get to end on SIGTERM (the deploy step withdraws its canary) before SIGKILL."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_PROGRESS = re.compile(r"Executing task|finished with status|asked for \d+|trial \w+: val_loss|best of \d+ trials|"
+_PROGRESS = re.compile(r"Executing task|finished with status|asked for \d+|trial \w+: val_loss|search: \d+ trial|best trial |"
                        r"gate: |deploy: |materialized |^\s+- |Pipeline .* finished")
 
 
@@ -222,7 +224,8 @@ def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_
         kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root),
                        raise_on_error=True)
         args = {"feature_repo": str(store.root), "checkpoint_root": str(root / "checkpoints"),
-                "max_epochs": max_epochs, "run_id": run_id, **pipeline_args}
+                "max_epochs": max_epochs, "run_id": run_id, "training_backend": "local",
+                "search_max_epochs": max_epochs, "max_trials": LOCAL_SEARCH_TRIALS, **pipeline_args}
         try:
             with _tasks_end_with_this_process():
                 train_validate_deploy(**args)

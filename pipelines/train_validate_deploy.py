@@ -1,16 +1,20 @@
-"""The pipeline: load (Feast) -> validate -> train trials in parallel -> pick the best -> mitigate (per-group decision
-thresholds) -> evaluate -> gate (metrics and the organisation's fairness policy) -> deploy.
+"""The pipeline: load (Feast) -> validate -> hyperparameter search (Katib on a cluster, Optuna locally) -> train the
+best configuration data-parallel (a Kubeflow Trainer TrainJob on a cluster, torchrun ranks locally) -> mitigate
+(per-group decision thresholds) -> evaluate -> gate (metrics and the organisation's fairness policy) -> deploy.
 
 The online store is loaded (materialize-features) only after validate-data passed and before deploy, so a batch that
 fails validation is never served to the live model.
 
-The training step requests one ``nvidia.com/gpu`` and carries the GPU pools' node selector and toleration, read from
-:mod:`components.gpu` (the one place that defines them). Locally the placement is ignored and training uses the CPU.
+With ``training_backend="kubeflow"`` (the compiled default) the search and training steps are launchers: the Katib
+trials and the TrainJob's ranks request ``nvidia.com/gpu`` (``gpus_per_node`` per node, over ``num_nodes``) and carry
+the GPU pools' node selector, toleration and Kueue queue, read from :mod:`components.gpu` (the one place that defines
+them). With ``"local"`` (the local runner) the search runs Optuna trials and training runs ``local_processes``
+torchrun ranks over gloo on this machine's CPU.
 """
 
 from kfp import dsl, kubernetes
 
-from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION
+from components.versions import TRAINING_IMAGE
 from pipelines.components.deploy import deploy_model
 from pipelines.components.evaluate import evaluate_model
 from pipelines.components.gate import release_gate
@@ -18,7 +22,7 @@ from pipelines.components.load_data import load_training_data
 from pipelines.components.materialize import materialize_features
 from pipelines.components.mitigate import mitigate_model
 from pipelines.components.reject import release_rejected
-from pipelines.components.select_best import select_best_model
+from pipelines.components.search import search_hyperparameters
 from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
 from pipelines.features.schema import FEATURE_SERVICE
@@ -27,15 +31,9 @@ from pipelines.steps.gate import DEPLOY, REJECT
 
 PIPELINE_NAME = "train-validate-deploy"
 
-DEFAULT_TRIALS = [
-    {"learning_rate": 0.003, "hidden": 64, "layers": 2, "dropout": 0.1},
-    {"learning_rate": 0.001, "hidden": 128, "layers": 3, "dropout": 0.2},
-    {"learning_rate": 0.01, "hidden": 32, "layers": 1, "dropout": 0.0},
-]
-"""The hyperparameter search: one training task per entry, run in parallel."""
-
 TRAINING_RETRIES = 2
-"""A retried training step resumes from its last per-epoch checkpoint."""
+"""A retried training step resumes from its last per-epoch checkpoint (durable: the object store or a PVC); a retried
+search attaches to its Katib Experiment, or resumes its Optuna journal."""
 
 FAIRNESS_FLOORS = load_policy().floors
 """The organisation's floors (policies/fairness.yaml) as the fairness parameters' defaults; a run may only tighten."""
@@ -55,14 +53,6 @@ def with_alert_secret(task: dsl.PipelineTask) -> dsl.PipelineTask:
     return task
 
 
-def place_on_gpu_pool(task: dsl.PipelineTask) -> dsl.PipelineTask:
-    """Request one GPU and carry the GPU pools' node selector and toleration."""
-    task.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(1)
-    for key, value in GPU_NODE_SELECTOR.items():
-        kubernetes.add_node_selector(task, label_key=key, label_value=value)
-    kubernetes.add_toleration(task, **GPU_TOLERATION)
-    return task
-
 
 @dsl.pipeline(name=PIPELINE_NAME, description="Credit-risk model: Feast features -> validated, gated PyTorch model")
 def train_validate_deploy(
@@ -73,7 +63,15 @@ def train_validate_deploy(
     reference_start: str = "2024-01-01",
     reference_end: str = "2024-07-01",
     checkpoint_root: str = "/checkpoints",
-    trials: list = DEFAULT_TRIALS,
+    training_backend: str = "kubeflow",
+    training_image: str = TRAINING_IMAGE.reference,
+    max_trials: int = 12,
+    parallel_trials: int = 2,
+    search_max_epochs: int = 8,
+    num_nodes: int = 1,
+    gpus_per_node: int = 1,
+    interconnect: str = "",
+    local_processes: int = 2,
     max_epochs: int = 20,
     patience: int = 3,
     batch_size: int = 512,
@@ -111,20 +109,23 @@ def train_validate_deploy(
     materialize.after(validate)
     materialize.set_display_name("materialize validated features (online store)")
 
-    with dsl.ParallelFor(items=trials, name="hyperparameter-search") as trial:
-        train = train_model(dataset=load.outputs["dataset"], trial=trial, checkpoint_root=checkpoint_root,
-                            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, max_epochs=max_epochs, patience=patience,
-                            batch_size=batch_size, seed=seed, device=device)
-        train.after(validate)
-        train.set_display_name("train trial")
-        train.set_retry(TRAINING_RETRIES)
-        train.set_cpu_request("2").set_memory_request("8Gi").set_memory_limit("16Gi")
-        place_on_gpu_pool(train)
-
-    best = select_best_model(models=dsl.Collected(train.outputs["model"]),
-                             val_losses=dsl.Collected(train.outputs["val_loss"]))
-    best.set_display_name("select best trial")
-    mitigate = mitigate_model(dataset=load.outputs["dataset"], model=best.outputs["best_model"],
+    search = search_hyperparameters(dataset=load.outputs["dataset"], backend=training_backend, max_trials=max_trials,
+                                    parallel_trials=parallel_trials, max_epochs=search_max_epochs, seed=seed,
+                                    training_image=training_image, patience=patience, batch_size=batch_size,
+                                    device=device, checkpoint_root=checkpoint_root,
+                                    run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+    search.after(validate)
+    search.set_display_name("hyperparameter search (Katib / Optuna)")
+    search.set_retry(TRAINING_RETRIES)
+    train = train_model(dataset=load.outputs["dataset"], study=search.outputs["study"],
+                        hyperparams=search.outputs["best_params"], checkpoint_root=checkpoint_root,
+                        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, backend=training_backend, processes=local_processes,
+                        num_nodes=num_nodes, gpus_per_node=gpus_per_node, interconnect=interconnect,
+                        training_image=training_image, max_epochs=max_epochs, patience=patience,
+                        batch_size=batch_size, seed=seed, device=device)
+    train.set_display_name("train best configuration (TrainJob / torchrun DDP)")
+    train.set_retry(TRAINING_RETRIES)
+    mitigate = mitigate_model(dataset=load.outputs["dataset"], model=train.outputs["model"],
                               constraint=mitigation_constraint)
     mitigate.set_display_name("mitigate (fairness thresholds, validation split)")
     evaluate = evaluate_model(dataset=load.outputs["dataset"], model=mitigate.outputs["mitigated_model"])

@@ -45,6 +45,11 @@ MITIGATE_PACKAGES = [*TRAIN_PACKAGES, FAIRLEARN, "scikit-learn==1.9.1", "scipy==
                      "joblib==1.6.0", "threadpoolctl==3.8.0"]
 """fairlearn's ThresholdOptimizer, with its dependencies pinned to the versions constraints.txt holds."""
 FEAST_PACKAGES = [FEAST, *DATA_PACKAGES]
+OPTUNA = "optuna==5.0.0"
+SEARCH_PACKAGES = [*TRAIN_PACKAGES, OPTUNA, "alembic==1.20.1", "SQLAlchemy==2.1.9", "Mako==1.4.3", "MarkupSafe==3.0.4",
+                   "colorlog==6.12.0", "tqdm==4.70.1", PYYAML, "packaging==26.4", KUBERNETES]
+"""The search step: Optuna (and its dependencies, at constraints.txt's versions) for the local engine, the
+Kubernetes client for the Katib engine."""
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
 EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
@@ -56,22 +61,31 @@ EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
 repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
 compiled-file staleness test notices an edit that was not recompiled."""
+TRAINING_EMBEDDED_PACKAGES = ("features", "ml", "steps")
+"""What the search and training steps embed: no ``serving``, to stay under the argument limit below."""
 EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
-"""The GPU scheduling names (node selector, toleration, Kueue queue, Trainer runtime) the TrainJob launcher reads:
-the same definitions the stacks install, not a copy."""
+"""The GPU scheduling names (node selector, toleration, Kueue queue, Trainer runtime) the TrainJob launcher and the
+Katib trial template read: the same definitions the stacks install, not a copy."""
+SEARCH_FILES = ("pipelines/ml/search_space.py", "pipelines/ml/trial_worker.py", "pipelines/steps/search.py",
+                "pipelines/steps/katib.py")
+"""The hyperparameter search's code (engines, space, trial worker) is embedded into the search component only. KFP
+inlines the embedded code as one base64 argument of the container command, and Linux refuses a single argument over
+128 KiB (MAX_ARG_STRLEN): with everything embedded everywhere, every component's command measured 131,802 characters."""
 
 
-@lru_cache(maxsize=8)
-def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES) -> str:
-    """A directory holding ``pipelines/{features,ml,steps,serving}`` (Python files only), the top-level modules and
-    the policy files, for ``embedded_artifact_path``.
+@lru_cache(maxsize=None)
+def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = False) -> str:
+    """A directory holding ``pipelines/<packages>`` (Python files only; the search files only with ``search``), the
+    top-level modules, the policy files and the shared GPU scheduling names, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
     root = PIPELINES_DIR.parent
-    files = sorted([*(p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")),
-                    *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
-                    *(root / f for f in (*EMBEDDED_POLICY_FILES, *EMBEDDED_SHARED_FILES))])
+    code = [p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")
+            if str(p.relative_to(root)) not in SEARCH_FILES]
+    files = sorted([*code, *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
+                    *(root / f for f in (*EMBEDDED_POLICY_FILES, *EMBEDDED_SHARED_FILES)),
+                    *((root / f for f in SEARCH_FILES) if search else ())])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -91,11 +105,11 @@ def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES) -> str:
     return str(stage)
 
 
-def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES):
+def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = False):
     """``dsl.component`` with this project's base image, pinned packages and embedded step code (``embed``: which
-    of :data:`EMBEDDED_PACKAGES`; the whole archive travels base64 in ONE command argument, which Linux caps at
-    128 KiB, so a component that needs less carries less)."""
+    of :data:`EMBEDDED_PACKAGES`; ``search``: with the search engines). The whole archive travels base64 in ONE
+    command argument, which Linux caps at 128 KiB, so a component that needs less carries less."""
     from kfp import dsl
 
     return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages,
-                         embedded_artifact_path=embedded_code(tuple(embed)))
+                         embedded_artifact_path=embedded_code(tuple(embed), search))

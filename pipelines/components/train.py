@@ -3,14 +3,15 @@ checkpoints so a retried step resumes."""
 
 from typing import NamedTuple
 
-from kfp.dsl import Dataset, Input, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
-from pipelines.components._runtime import DISTRIBUTED_TRAIN_PACKAGES, component
+from pipelines.components._runtime import DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES, component
 
 
-@component(DISTRIBUTED_TRAIN_PACKAGES, embed=("features", "ml", "steps"))
+@component(DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES)
 def train_model(
     dataset: Input[Dataset],
+    study: Input[Artifact],
     hyperparams: dict,
     model: Output[Model],
     checkpoint_root: str,
@@ -30,7 +31,10 @@ def train_model(
 ) -> NamedTuple("TrainOutputs", [("val_loss", float), ("epochs_run", int)]):
     """Train ``hyperparams`` (the search's values win over this step's defaults); see
     :func:`pipelines.steps.train.train_for_pipeline` for the backends and the storage layout.
-    ``training_image``: components.versions.TRAINING_IMAGE (a literal: KFP re-runs this source in the pod)."""
+    ``training_image``: components.versions.TRAINING_IMAGE (a literal: KFP re-runs this source in the pod).
+    ``study``: the search that chose ``hyperparams``; its ``study.json`` travels with the model into the lineage."""
+    import os
+    import shutil
     from collections import namedtuple
 
     from pipelines.steps.train import train_for_pipeline
@@ -39,6 +43,7 @@ def train_model(
                 "weight_decay": weight_decay, "seed": seed}
     summary = train_for_pipeline(dataset.path, {**defaults, **hyperparams}, model.path, checkpoint_root, run_id,
                                  backend, processes, num_nodes, gpus_per_node, interconnect, training_image, device)
+    shutil.copyfile(os.path.join(study.path, "study.json"), os.path.join(model.path, "study.json"))
     model.metadata.update({k: v for k, v in summary.items() if k != "history"})
     model.metadata["framework"] = "pytorch"
     model.metadata["training_backend"] = backend

@@ -65,12 +65,14 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
     data = {"feature_service": dataset_meta.get("feature_service"), "time_range": dataset_meta.get("time_range"),
             "rows_asked": _count(dataset_meta.get("rows_asked")),
             "rows_got": _count(dataset_meta.get("rows_got", len(frame))), "data_hash": actual}
-    selection = Path(model_dir) / "selection.json"  # the select step's record: exact types, unlike KFP metadata
-    if selection.exists():
-        model_meta = {**model_meta, **json.loads(selection.read_text())}
+    study_file = Path(model_dir) / "study.json"  # the search that chose the hyperparameters (Katib or Optuna)
+    study = json.loads(study_file.read_text()) if study_file.exists() else None
     evaluation = json.loads(Path(evaluation_path).read_text())
     fairness_metrics = ("demographic_parity_ratio", "equalized_odds_ratio", "decline_rate")
-    parameters = {"hyperparams": model_meta.get("hyperparams"), "trial_index": model_meta.get("trial_index"),
+    search = {k: study.get(k) for k in ("engine", "best_trial", "best_params", "best_value", "n_trials",
+                                         "n_complete", "n_pruned", "n_failed")} if study else None
+    parameters = {"hyperparams": model_meta.get("hyperparams"), "search": search,
+                  "world_size": model_meta.get("world_size"), "training_backend": model_meta.get("training_backend"),
                   "reference_window": dataset_meta.get("reference_window"), "gate_thresholds": gate["thresholds"],
                   **deploy_params}
     record = build_record(model_name=model_name, version=version, data=data, git=commit or git_commit(),
@@ -80,6 +82,8 @@ def collect_lineage(*, model_name: str, version: str, dataset_path: str, dataset
                           artifact_uri=model_uri, sha256=artifact_sha256(model_dir), gate=gate, pipeline_run=run_id)
     # Which fairness policy judged this version, and any exception that waived one of its checks (who, why, expiry).
     record["gate"].update({k: gate[k] for k in ("fairness_policy", "fairness_exception") if gate.get(k)})
+    if study:
+        record["hyperparameter_search"] = study  # every trial: params, state, value, per-epoch values
     if evaluation.get("decision_rule"):
         record["parameters"]["decision_rule"] = evaluation["decision_rule"]
     return record

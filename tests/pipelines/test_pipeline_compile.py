@@ -54,17 +54,38 @@ def test_normalize_detects_a_change_in_the_embedded_code(compiled):
     assert normalize(tampered) != normalize(compiled)
 
 
-def test_training_executor_requests_a_gpu_on_the_gpu_pool(documents):
+def test_compiled_training_runs_as_katib_and_trainjob_on_the_gpu_pool(documents):
+    """On a cluster the search and training steps are launchers (no GPU themselves); what they launch, built from the
+    compiled defaults, asks for GPUs on the GPU pools through the Kueue training queue."""
+    from components.gpu import QUEUE_NAME_LABEL, TORCH_RUNTIME, TRAINING_QUEUE
+    from pipelines.steps.katib import katib_experiment
+    from pipelines.steps.trainjob import build_trainjob
+
     spec, platform = documents
+    defaults = {name: p.get("defaultValue") for name, p in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert defaults["training_backend"] == "kubeflow" and defaults["gpus_per_node"] == 1
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["train-model"]["inputs"]["parameters"]["backend"]["componentInputParameter"] == "training_backend"
+    assert tasks["search-hyperparameters"]["inputs"]["parameters"]["backend"]["componentInputParameter"] == \
+        "training_backend"
     executors = spec["deploymentSpec"]["executors"]
-    accelerator = executors["exec-train-model"]["container"]["resources"]["accelerator"]
-    assert accelerator["resourceType"] == GPU_RESOURCE and str(accelerator["resourceCount"]) == "1"
-    placement = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert placement["exec-train-model"]["nodeSelector"]["labels"] == GPU_NODE_SELECTOR
-    assert placement["exec-train-model"]["tolerations"] == [GPU_TOLERATION]
-    others = [name for name, ex in executors.items() if "accelerator" in ex.get("container", {}).get("resources", {})]
-    assert others == ["exec-train-model"]
-    assert [name for name, p in placement.items() if "nodeSelector" in p or "tolerations" in p] == ["exec-train-model"]
+    assert not [n for n, ex in executors.items() if "accelerator" in ex.get("container", {}).get("resources", {})]
+
+    job = build_trainjob("t", "kubeflow", defaults["training_image"], "s3://b/spec.json", num_nodes=2,
+                         gpus_per_node=8)
+    assert job["kind"] == "TrainJob" and job["spec"]["runtimeRef"]["name"] == TORCH_RUNTIME
+    assert job["spec"]["trainer"]["numNodes"] == 2
+    assert job["spec"]["trainer"]["resourcesPerNode"]["limits"][GPU_RESOURCE] in (8, "8")
+    assert job["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE
+    pod = str(job["spec"]["podTemplateOverrides"])
+    assert str(GPU_NODE_SELECTOR)[1:-1] in pod and str(GPU_TOLERATION) in pod
+
+    experiment = katib_experiment("e", "kubeflow", "s3://b/data.parquet", defaults["training_image"])
+    trial_pod = experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]
+    assert trial_pod["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE or \
+        experiment["spec"]["trialTemplate"]["trialSpec"]["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE
+    assert trial_pod["spec"]["nodeSelector"] == GPU_NODE_SELECTOR and GPU_TOLERATION in trial_pod["spec"]["tolerations"]
+    assert trial_pod["spec"]["containers"][0]["resources"]["limits"][GPU_RESOURCE] in (1, "1")
 
 
 def test_every_step_carries_its_code_and_pinned_packages(documents):
@@ -79,12 +100,14 @@ def test_every_step_carries_its_code_and_pinned_packages(documents):
         assert executor["container"]["image"].startswith("python:3.11")
 
 
-def test_pipeline_graph_runs_the_search_in_parallel_and_gates_last(documents):
+def test_pipeline_graph_searches_then_trains_the_best_and_gates_last(documents):
     spec, _ = documents
     tasks = spec["root"]["dag"]["tasks"]
-    assert {"load-training-data", "validate-data", "select-best-model", "evaluate-model", "release-gate"} <= set(tasks)
-    loop = next(v for k, v in tasks.items() if k.startswith("for-loop"))
-    assert loop["parameterIterator"]["items"]["inputParameter"].endswith("trials")
+    assert {"load-training-data", "validate-data", "search-hyperparameters", "train-model", "evaluate-model",
+            "release-gate"} <= set(tasks)
+    best = tasks["train-model"]["inputs"]["parameters"]["hyperparams"]["taskOutputParameter"]
+    assert best == {"producerTask": "search-hyperparameters", "outputParameterKey": "best_params"}
+    assert tasks["search-hyperparameters"]["dependentTasks"] == ["load-training-data", "validate-data"]
     assert tasks["release-gate"]["dependentTasks"] == ["evaluate-model"]
 
 
