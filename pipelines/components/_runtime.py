@@ -63,29 +63,27 @@ repository): the gate is judged by the reviewed files compiled into the pipeline
 compiled-file staleness test notices an edit that was not recompiled."""
 TRAINING_EMBEDDED_PACKAGES = ("features", "ml", "steps")
 """What the search and training steps embed: no ``serving``, to stay under the argument limit below."""
-EMBEDDED_SHARED_FILES = ("components/__init__.py", "components/gpu.py")
-"""The GPU scheduling names (node selector, toleration, Kueue queue, Trainer runtime) the TrainJob launcher and the
-Katib trial template read: the same definitions the stacks install, not a copy."""
-SEARCH_FILES = ("pipelines/ml/search_space.py", "pipelines/ml/trial_worker.py", "pipelines/steps/search.py",
-                "pipelines/steps/katib.py")
-"""The hyperparameter search's code (engines, space, trial worker) is embedded into the search component only. KFP
-inlines the embedded code as one base64 argument of the container command, and Linux refuses a single argument over
-128 KiB (MAX_ARG_STRLEN): with everything embedded everywhere, every component's command measured 131,802 characters."""
+TRAINING_FILES = ("pipelines/ml/search_space.py", "pipelines/ml/trial_worker.py", "pipelines/steps/search.py",
+                  "pipelines/steps/katib.py", "pipelines/ml/checkpoints.py", "pipelines/ml/ddp_worker.py",
+                  "pipelines/steps/trainjob.py", "components/__init__.py", "components/gpu.py")
+"""The search and training engines (Optuna/Katib, torchrun/TrainJob, durable checkpoints) and the GPU scheduling names
+they place work with (the same definitions the stacks install, not a copy) are embedded into the search and training
+components only. KFP inlines the embedded code as one base64 argument of the container command, and Linux refuses a
+single argument over 128 KiB (MAX_ARG_STRLEN): with everything embedded everywhere, commands measured 134,249."""
 
 
 @lru_cache(maxsize=None)
-def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = False) -> str:
-    """A directory holding ``pipelines/<packages>`` (Python files only; the search files only with ``search``), the
-    top-level modules, the policy files and the shared GPU scheduling names, for ``embedded_artifact_path``.
+def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False) -> str:
+    """A directory holding ``pipelines/<packages>`` (Python files only; :data:`TRAINING_FILES` only with ``training``),
+    the top-level modules and the policy files, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
     root = PIPELINES_DIR.parent
     code = [p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")
-            if str(p.relative_to(root)) not in SEARCH_FILES]
+            if str(p.relative_to(root)) not in TRAINING_FILES]
     files = sorted([*code, *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
-                    *(root / f for f in (*EMBEDDED_POLICY_FILES, *EMBEDDED_SHARED_FILES)),
-                    *((root / f for f in SEARCH_FILES) if search else ())])
+                    *(root / f for f in EMBEDDED_POLICY_FILES), *((root / f for f in TRAINING_FILES) if training else ())])
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -105,11 +103,11 @@ def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = 
     return str(stage)
 
 
-def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES, search: bool = False):
+def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False):
     """``dsl.component`` with this project's base image, pinned packages and embedded step code (``embed``: which
-    of :data:`EMBEDDED_PACKAGES`; ``search``: with the search engines). The whole archive travels base64 in ONE
+    of :data:`EMBEDDED_PACKAGES`; ``training``: with the search and training engines). The whole archive travels base64 in ONE
     command argument, which Linux caps at 128 KiB, so a component that needs less carries less."""
     from kfp import dsl
 
     return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages,
-                         embedded_artifact_path=embedded_code(tuple(embed), search))
+                         embedded_artifact_path=embedded_code(tuple(embed), training))

@@ -8,7 +8,7 @@ from kfp.dsl import Artifact, Dataset, Input, Model, Output
 from pipelines.components._runtime import DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES, component
 
 
-@component(DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES)
+@component(DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES, training=True)
 def train_model(
     dataset: Input[Dataset],
     study: Input[Artifact],

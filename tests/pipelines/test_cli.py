@@ -18,7 +18,7 @@ def test_pipeline_run_requires_local_and_validates_rows():
 def test_pipeline_compile_writes_the_yaml(tmp_path):
     result = CliRunner().invoke(app, ["pipeline", "compile", "--output", str(tmp_path / "p.yaml")])
     assert result.exit_code == 0, result.output
-    assert "nvidia.com/gpu" in (tmp_path / "p.yaml").read_text()
+    assert "gpus_per_node" in (tmp_path / "p.yaml").read_text() and "search-hyperparameters" in (tmp_path / "p.yaml").read_text()
     again = CliRunner().invoke(app, ["pipeline", "compile", "--output", str(tmp_path / "p.yaml")])
     assert "up to date" in again.output
 

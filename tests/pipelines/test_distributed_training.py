@@ -104,15 +104,21 @@ def test_unsupported_schemes_and_missing_object_store_packages_fail_closed(monke
         checkpoints.filesystem("az://container/ckpt")
 
 
-def test_s3_and_azure_locations_resolve_to_their_fsspec_implementations(monkeypatch):
+def test_azure_locations_resolve_to_their_fsspec_implementation(monkeypatch):
     import adlfs
-    import s3fs
 
-    fs, root = checkpoints.filesystem("s3://models/run-1/ckpt")
-    assert isinstance(fs, s3fs.S3FileSystem) and root == "models/run-1/ckpt"
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "mlopsmodels")  # construction needs an account, not a call
     fs, root = checkpoints.filesystem("abfs://models/run-1/ckpt")
     assert isinstance(fs, adlfs.AzureBlobFileSystem) and root == "models/run-1/ckpt"
+
+
+def test_a_missing_object_store_library_fails_closed_naming_the_pin(monkeypatch):
+    """s3fs lives in the training image (its aiobotocore pins clash with the dev environment's botocore)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "s3fs", None)  # import s3fs -> ImportError
+    with pytest.raises(checkpoints.CheckpointError, match=r"needs the s3fs package .* pip install s3fs=="):
+        checkpoints.filesystem("s3://models/run-1/ckpt")
 
 
 # --- torchrun on CPU (gloo) -------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_compiled_pipeline_mitigates_before_evaluating_and_defaults_to_the_org_f
 
     spec = next(yaml.safe_load_all(COMPILED.read_text()))
     tasks = spec["root"]["dag"]["tasks"]
-    assert tasks["mitigate-model"]["dependentTasks"] == ["load-training-data", "select-best-model"]
+    assert tasks["mitigate-model"]["dependentTasks"] == ["load-training-data", "train-model"]
     assert tasks["evaluate-model"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]["producerTask"] == \
         "mitigate-model"
     params = spec["root"]["inputDefinitions"]["parameters"]
@@ -113,7 +113,7 @@ def test_the_default_local_run_deploys_the_mitigated_model_and_rejects_the_unmit
     result = run_local(root=tmp_path, rows=20_000, max_epochs=6, echo=lambda _: None)
     assert result.decision == "deploy", (result.reports["gate"]).read_text()
     run = result.run_dir
-    before = evaluate_model(str(run / "load-training-data" / "dataset"), str(run / "select-best-model" / "best_model"),
+    before = evaluate_model(str(run / "load-training-data" / "dataset"), str(run / "train-model" / "model"),
                             str(tmp_path / "before.md"), str(tmp_path / "before.json"))
     verdict = gate(before, str(tmp_path / "gate.md"), 0.7, 0.05, 0.05)
     assert verdict["decision"] == REJECT
