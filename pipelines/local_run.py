@@ -245,6 +245,7 @@ def _reports(run_dir: Path) -> dict[str, Path]:
     """Where a run's reports are (the layout is ``<run>/<task>/<output name>``)."""
     return {"data validation": run_dir / "validate-data" / "report",
             "evaluation": run_dir / "evaluate-model" / "report",
+            "hyperparameter search": run_dir / "search-hyperparameters" / "study" / "study.json",
             "gate": run_dir / "release-gate" / "report",
             "model": run_dir / "mitigate-model" / "mitigated_model",
             "lineage": run_dir / "deploy-model" / "lineage"}

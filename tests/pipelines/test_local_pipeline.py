@@ -29,7 +29,7 @@ def _lenient_policy_tree(into: Path) -> Path:
 def test_local_run_trains_evaluates_and_gates_with_reports(tmp_path):
     """3 000 rows under the organisation's fairness policy: the run trains, evaluates and mitigates, and the gate
     rejects (groups too small to judge), which fails the run naming the gate's reasons and every report."""
-    from pipelines.local_run import LocalRunFailed, run_local
+    from pipelines.local_run import LOCAL_SEARCH_TRIALS, LocalRunFailed, run_local
 
     lines: list[str] = []
     with pytest.raises(LocalRunFailed, match="release-rejected") as rejected:
@@ -40,15 +40,16 @@ def test_local_run_trains_evaluates_and_gates_with_reports(tmp_path):
     assert all(path.exists() for path in failure.reports.values()), failure.reports
     assert "lineage" not in failure.reports, "a rejected model was deployed"
     assert any("asked for" in line and "got" in line for line in lines)
-    assert sum("finished with status SUCCESS" in line for line in lines) >= 9  # 7 steps, 3 trials
+    assert sum("finished with status SUCCESS" in line for line in lines) >= 8  # load .. gate, before the refusal
     assert any("materialized features" in line for line in lines)
     log = next((tmp_path / "logs").glob("pipeline-*.log"))
     assert str(log) in str(failure), "the failure names this run's own log"
-    selection = json.loads((failure.reports["model"] / "selection.json").read_text())
-    assert len(selection["trials"]) == 3
+    study = json.loads(failure.reports["hyperparameter search"].read_text())
+    assert study["engine"] == "optuna" and study["n_trials"] == LOCAL_SEARCH_TRIALS, study
+    assert json.loads((failure.reports["model"] / "summary.json").read_text())["world_size"] == 2, "not DDP"
     evaluation = failure.reports["evaluation"].read_text()
     assert re.search(r"\bauc\b", evaluation), evaluation[:500]
-    assert list((tmp_path / "checkpoints").glob("*/*/last.pt")), "training did not checkpoint"
+    assert list((tmp_path / "checkpoints").glob("*/*/checkpoints/manifest.json")), "training did not checkpoint"
 
 
 @pytest.mark.slow
