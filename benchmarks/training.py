@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from pipelines.features.schema import model_inputs  # noqa: E402
@@ -107,6 +108,28 @@ def print_hpo(figures: dict) -> None:
     print(f"  optuna's best: {figures['optuna']['best_params']}")
 
 
+def ddp_throughput(rows: int, epochs: int, processes: tuple[int, ...] = (1, 2), batch_size: int = 512) -> dict:
+    """Training samples/s of torchrun with 1 and 2 gloo ranks on the CPU (the local runner's DDP), same data."""
+    import tempfile
+    import time
+
+    from pipelines.ml.data import split_of
+    from pipelines.steps.train import train_distributed
+
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = credit_dataset(rows, Path(tmp) / "data.parquet")
+        train_rows = int((split_of(pd.read_parquet(dataset)) == "train").sum())
+        for nproc in processes:
+            params = {"max_epochs": epochs, "patience": epochs, "batch_size": batch_size, "hidden": 64}
+            started = time.perf_counter()
+            summary = train_distributed(dataset, params, f"{tmp}/model-{nproc}", f"{tmp}/ckpt-{nproc}", nproc, "cpu")
+            wall = time.perf_counter() - started
+            figures[nproc] = {"samples_per_s": train_rows * summary["epochs_run"] / wall, "wall_s": wall,
+                              "best_val_loss": summary["best_val_loss"], "train_rows": train_rows}
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
@@ -120,7 +143,14 @@ def main() -> None:
     parser.add_argument("--hpo-budget-epochs", type=int, default=60)
     parser.add_argument("--hpo-trials", type=int, default=6)
     parser.add_argument("--hpo-parallel", type=int, default=2)
+    parser.add_argument("--ddp", action="store_true", help="samples/s of 1 vs 2 torchrun ranks (gloo, CPU)")
     args = parser.parse_args()
+    if args.ddp:
+        for nproc, f in ddp_throughput(args.hpo_rows, args.epochs).items():
+            print(f"torchrun gloo CPU, {nproc} process(es): {f['samples_per_s']:10,.0f} samples/s end to end "
+                  f"(wall {f['wall_s']:.1f} s incl. start-up, {f['train_rows']} train rows, best val_loss "
+                  f"{f['best_val_loss']:.4f})")
+        return
     if args.hpo:
         print_hpo(hpo_vs_fixed(args.hpo_rows, args.hpo_budget_epochs, args.hpo_trials, args.hpo_parallel))
         return
