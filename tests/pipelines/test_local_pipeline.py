@@ -10,13 +10,13 @@ import pytest
 
 
 def _lenient_policy_tree(into: Path) -> Path:
-    """A copy of ``pipelines/`` and ``policies/`` whose reviewed fairness policy is as lenient as the policy schema
+    """A copy of ``pipelines/``, ``policies/`` and ``components/`` (embedded GPU names) whose reviewed fairness policy is as lenient as the policy schema
     allows, for tests about the release mechanics rather than fairness: 3 000 synthetic rows cannot show the
     organisation's floors (a group needs 100 held-out rows), so under the real policy every small run is rejected."""
     import shutil
 
     repo = Path(__file__).resolve().parents[2]
-    for package in ("pipelines", "policies"):
+    for package in ("pipelines", "policies", "components"):
         shutil.copytree(repo / package, into / package, ignore=shutil.ignore_patterns("__pycache__", "compiled"))
     policy = into / "policies" / "fairness.yaml"
     text = policy.read_text().replace("min_group_size: 100", "min_group_size: 1")
