@@ -17,7 +17,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from pipelines.features.schema import model_inputs  # noqa: E402
@@ -112,6 +111,8 @@ def ddp_throughput(rows: int, epochs: int, processes: tuple[int, ...] = (1, 2), 
     """Training samples/s of torchrun with 1 and 2 gloo ranks on the CPU (the local runner's DDP), same data."""
     import tempfile
     import time
+
+    import pandas as pd
 
     from pipelines.ml.data import split_of
     from pipelines.steps.train import train_distributed

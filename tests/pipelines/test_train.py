@@ -79,18 +79,30 @@ def test_train_component_runs_two_local_ranks_and_writes_a_loadable_model(traini
     from pipelines.components.train import train_model
     from pipelines.steps.train import load_model
 
+    study_dir = _study(tmp_path)
+
     @dsl.pipeline
-    def one_trial(dataset_uri: str, checkpoint_root: str):
+    def one_trial(dataset_uri: str, study_uri: str, checkpoint_root: str):
         data = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset)
-        train_model(dataset=data.output, hyperparams={"hidden": 16, "learning_rate": 0.003},
+        study = dsl.importer(artifact_uri=study_uri, artifact_class=dsl.Artifact)
+        train_model(dataset=data.output, study=study.output, hyperparams={"hidden": 16, "learning_rate": 0.003},
                     checkpoint_root=checkpoint_root, run_id="test-run", max_epochs=2, device="cpu")
 
-    one_trial(dataset_uri=training_data["dataset"], checkpoint_root=str(tmp_path / "ckpt"))
+    one_trial(dataset_uri=training_data["dataset"], study_uri=study_dir, checkpoint_root=str(tmp_path / "ckpt"))
     model_dir = next(local_runner.glob("one-trial-*/train-model/model"))
+    assert json.loads((model_dir / "study.json").read_text())["engine"] == "optuna", "the study travels with the model"
     model, pre = load_model(str(model_dir))
     assert len(pre.input_names) == model.net[0].in_features
     assert json.loads((model_dir / "summary.json").read_text())["world_size"] == 2
     assert len(list((tmp_path / "ckpt" / "test-run").glob(f"*/checkpoints/{checkpoints.MANIFEST}"))) == 1
+
+
+def _study(tmp_path) -> str:
+    """A search's study artifact (a directory holding study.json), as the search step writes it."""
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "study.json").write_text(json.dumps({"engine": "optuna", "best_params": {"hidden": 16}, "trials": []}))
+    return str(study)
 
 
 @pytest.mark.slow
@@ -120,7 +132,7 @@ def test_train_component_on_kubeflow_stages_the_run_and_copies_the_model_rank0_w
     monkeypatch.setattr(trainjob, "kubernetes_apis", lambda: (Cluster(), Cluster()))
     model = SimpleNamespace(path=str(tmp_path / "out"), metadata={})
     out = train_model.python_func(dataset=SimpleNamespace(path=training_data["dataset"]),
-                                  hyperparams={"hidden": 16, "max_epochs": 2}, model=model,
+                                  study=SimpleNamespace(path=_study(tmp_path)), hyperparams={"hidden": 16, "max_epochs": 2}, model=model,
                                   checkpoint_root=str(tmp_path / "pvc"), run_id="run-7", backend="kubeflow",
                                   num_nodes=2, gpus_per_node=4, interconnect="efa")
     (job,) = submitted

@@ -18,11 +18,14 @@ def test_kfp_is_the_pinned_upstream_release(any_stack: ServicesPreview) -> None:
     assert directories == {
         "services-kfp-cluster-resources": versions.KFP_CLUSTER_RESOURCES.url,
         "services-kfp-install": versions.KFP_PLATFORM.url,
+        "training-trainer-manager": versions.TRAINER_MANAGER.url,  # the training platform's (issue 12)
+        "training-katib-install": versions.KATIB.url,
     }
-    for url in directories.values():
-        assert url.startswith("github.com/kubeflow/pipelines/manifests/kustomize/") and url.endswith(
-            f"?ref={versions.KFP_VERSION}"
-        )
+    for name, url in directories.items():
+        if name.startswith("services-kfp-"):
+            assert url.startswith("github.com/kubeflow/pipelines/manifests/kustomize/") and url.endswith(
+                f"?ref={versions.KFP_VERSION}"
+            )
 
 
 def test_kfp_endpoint_is_private(any_stack: ServicesPreview) -> None:
@@ -156,7 +159,7 @@ def test_manifests_are_pinned_to_exact_release_tags() -> None:
     import re
 
     for manifests in versions.MANIFESTS:
-        assert re.fullmatch(r"\d+\.\d+\.\d+", manifests.ref), manifests
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", manifests.ref), manifests  # Trainer and Katib tag with a "v"
         assert manifests.url.endswith(f"?ref={manifests.ref}")
 
 

@@ -14,6 +14,8 @@ from tests.components.aws.stack import preview_aws_target
 
 EXPECTED_COUNTS = {
     "aws:cloudtrail/trail:Trail": 1,
+    "aws:cloudwatch/eventRule:EventRule": 4,
+    "aws:cloudwatch/eventTarget:EventTarget": 4,
     "aws:cloudwatch/logGroup:LogGroup": 3,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
     "aws:ec2/flowLog:FlowLog": 1,
@@ -29,8 +31,8 @@ EXPECTED_COUNTS = {
     "aws:eks/cluster:Cluster": 1,
     "aws:eks/nodeGroup:NodeGroup": 4,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-    "aws:iam/role:Role": 4,
-    "aws:iam/rolePolicy:RolePolicy": 3,
+    "aws:iam/role:Role": 5,
+    "aws:iam/rolePolicy:RolePolicy": 4,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
     "aws:kms/alias:Alias": 2,
     "aws:kms/key:Key": 2,
@@ -43,9 +45,15 @@ EXPECTED_COUNTS = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 6,
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 6,
     "aws:s3/bucketVersioning:BucketVersioning": 6,
+    "aws:sqs/queue:Queue": 1,
+    "aws:sqs/queuePolicy:QueuePolicy": 1,
+    "kubernetes:helm.sh/v3:Release": 1,
+    "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": 2,
+    "kubernetes:karpenter.sh/v1:NodePool": 2,
     "mlops:aws:AccessLogBucket": 1,
     "mlops:aws:AuditTrail": 1,
     "mlops:aws:EksCluster": 1,
+    "mlops:aws:Karpenter": 1,
     "mlops:aws:KmsKey": 2,
     "mlops:aws:ManagedNodeGroup": 4,
     "mlops:aws:NodeRole": 1,
@@ -56,11 +64,13 @@ EXPECTED_COUNTS = {
     "pulumi:pulumi:Stack": 1,
 }
 UNTAGGABLE = {
+    "aws:cloudwatch/eventTarget:EventTarget",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/alias:Alias",
+    "aws:sqs/queuePolicy:QueuePolicy",
 }
 """AWS resource types without tags (the S3 bucket sub-resources too: their bucket carries the tags)."""
 
@@ -93,7 +103,7 @@ def test_every_taggable_resource_carries_the_stack_tags(stack):
         for tag in (*REQUIRED_TAGS, "project"):
             assert tags.get(tag), f"{resource.type} {resource.name} lacks tag {tag}"
         tagged += 1
-    assert tagged == 45  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, NodeGroup, Trail of the stack
+    assert tagged == 51  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, NodeGroup, Trail, Karpenter queue/rule
 
 
 def test_every_aws_resource_goes_through_the_provider_pinned_to_the_stack_region(stack):
@@ -133,5 +143,5 @@ def test_target_cluster_hands_over_cluster_storage_key_network_and_identity(stac
     issuer = value(target.workload_identity["oidc_issuer_url"])
     assert issuer.startswith("oidc.eks.me-central-1.amazonaws.com/id/")
     assert value(target.workload_identity["oidc_provider_arn"]).endswith(f":oidc-provider/{issuer}")
-    assert len(target.dependencies) == 4
+    assert len(target.dependencies) == 5  # the four node groups and Karpenter
     assert {"kmsKeyArn", "vpcId", "oidcProviderArn", "auditTrailArn"} <= set(target.outputs)
