@@ -27,6 +27,7 @@ import pulumi
 from components import versions
 from components.aws._iam import policy
 from components.gpu import GPU_RESOURCE, GPU_TAINT, node_labels
+from components.kubernetes.helm import pinned_release
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
@@ -216,7 +217,6 @@ class Karpenter(pulumi.ComponentResource):
         super().__init__("mlops:aws:Karpenter", name, None, opts)
         from pulumi_aws import cloudwatch, iam, sqs
         from pulumi_kubernetes.apiextensions import CustomResource
-        from pulumi_kubernetes.helm.v3 import Release
 
         from components.services.aws import irsa_trust_policy
 
@@ -261,15 +261,11 @@ class Karpenter(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        release = Release(
+        release = pinned_release(
             name,
-            name="karpenter",
-            chart=f"{args.chart.repository}/{args.chart.name}",
-            version=args.chart.version,
-            namespace=NAMESPACE,
-            create_namespace=False,
-            cleanup_on_fail=True,
-            max_history=10,
+            "karpenter",
+            args.chart,
+            NAMESPACE,
             values={
                 "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
                 "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
+from components.kubernetes.helm import pinned_release
 from components.kubernetes.namespace import SecureNamespace, SecureNamespaceArgs, namespaces_named
 from components.services.feature_server import RESTRICTED_CONTAINER
 from components.services.identity import BucketGrant, IdentityBinding
@@ -127,7 +128,6 @@ class KServe(pulumi.ComponentResource):
         super().__init__("mlops:services:KServe", name, None, opts)
         from pulumi_kubernetes.apiextensions import CustomResource
         from pulumi_kubernetes.core.v1 import ServiceAccount
-        from pulumi_kubernetes.helm.v3 import Release
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
         from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
@@ -154,27 +154,9 @@ class KServe(pulumi.ComponentResource):
             },
             opts=child,
         )
-        crds = Release(
-            f"{name}-crd",
-            name="kserve-crd",
-            chart=f"{args.crd_chart.repository}/{args.crd_chart.name}",
-            version=args.crd_chart.version,
-            namespace=controller_ns.name,
-            create_namespace=False,
-            cleanup_on_fail=True,
-            max_history=10,
-            opts=child,
-        )
-        controller = Release(
-            name,
-            name="kserve",
-            chart=f"{args.chart.repository}/{args.chart.name}",
-            version=args.chart.version,
-            namespace=controller_ns.name,
-            create_namespace=False,
-            cleanup_on_fail=True,
-            max_history=10,
-            timeout=900,
+        crds = pinned_release(f"{name}-crd", "kserve-crd", args.crd_chart, controller_ns.name, opts=child)
+        controller = pinned_release(
+            name, "kserve", args.chart, controller_ns.name, timeout=900,
             values={"kserve": {"controller": controller_values(args.deployment_mode)}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, *args.knative]),
         )

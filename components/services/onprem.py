@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 
 from components import versions
+from components.kubernetes.helm import pinned_release
 from components.kubernetes.namespace import NAMESPACE_NAME_LABEL
 from components.services.identity import BucketGrant, IdentityBinding, check_grants
 
@@ -338,7 +339,6 @@ class OnPremFeatureData(pulumi.ComponentResource):
         super().__init__("mlops:services:OnPremFeatureData", name, None, opts)
         from pulumi_kubernetes.apiextensions import CustomResource
         from pulumi_kubernetes.core.v1 import Secret
-        from pulumi_kubernetes.helm.v3 import Release
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
         from pulumi_random import RandomPassword
 
@@ -433,19 +433,8 @@ class OnPremFeatureData(pulumi.ComponentResource):
         admit("online", ONLINE_RELEASE, REDIS_PORT, peers_replicate=True)
 
         def release(key: str, release_name: str, chart: versions.HelmChart, values: dict, deps: list) -> Any:
-            return Release(
-                f"{name}-{key}",
-                name=release_name,
-                chart=f"{chart.repository}/{chart.name}",
-                version=chart.version,
-                namespace=ns,
-                create_namespace=False,
-                values=values,
-                cleanup_on_fail=True,
-                max_history=10,
-                timeout=900,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
-            )
+            return pinned_release(f"{name}-{key}", release_name, chart, ns, values=values, timeout=900,
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
 
         registry = release(
             "registry",

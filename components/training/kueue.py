@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 
 from components import gpu, versions
+from components.kubernetes.helm import pinned_release
 from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, SecureNamespace, SecureNamespaceArgs
 
 API_VERSION = "kueue.x-k8s.io/v1beta1"
@@ -150,7 +151,6 @@ class Kueue(pulumi.ComponentResource):
         if not args.teams:
             raise ValueError("KueueArgs.teams: at least one team namespace must submit to the training queue")
         from pulumi_kubernetes.apiextensions import CustomResource
-        from pulumi_kubernetes.helm.v3 import Release
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
         child = pulumi.ResourceOptions(parent=self)
@@ -180,18 +180,8 @@ class Kueue(pulumi.ComponentResource):
             },
             opts=child,
         )
-        release = Release(
-            name,
-            name="kueue",
-            chart=f"{args.chart.repository}/{args.chart.name}",
-            version=args.chart.version,
-            namespace=ns,
-            create_namespace=False,
-            cleanup_on_fail=True,
-            max_history=10,
-            values={"managerConfig": {"controllerManagerConfigYaml": manager_config()}},
-            opts=child,
-        )
+        release = pinned_release(name, "kueue", args.chart, ns, opts=child,
+                                 values={"managerConfig": {"controllerManagerConfigYaml": manager_config()}})
         after = pulumi.ResourceOptions(parent=self, depends_on=[release])  # CRDs and webhooks first
         flavors = [
             CustomResource(
