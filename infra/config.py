@@ -436,6 +436,12 @@ class StackConfig(_Model):
         """GPUs the GPU pools hold at their largest: maxSize x gpuCount, summed (the training queue's GPU quota)."""
         return sum(p.max_size * (p.gpu_count or 0) for p in self.gpu_pools)
 
+    @property
+    def gpus_per_node(self) -> int | None:
+        """GPUs per node a TrainJob asks for: the largest GPU pool node's gpuCount, so an 8-GPU node runs 8 ranks (the
+        scheduler, and Karpenter on AWS, put such pods only on nodes that have that many); None without GPU pools."""
+        return max((p.gpu_count or 0 for p in self.gpu_pools), default=0) or None
+
     def team_gpu_quota(self, team: Team) -> int:
         """The team's GPU quota: its own, else every GPU of the stack."""
         return self.gpu_capacity if team.gpu_quota is None else team.gpu_quota

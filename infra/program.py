@@ -62,4 +62,6 @@ def build(cfg: StackConfig) -> TargetCluster:
     pulumi.export("model_serving_endpoint", services.model_serving_endpoint)
     pulumi.export("training_cluster_queue", training.cluster_queue)
     pulumi.export("training_runtime", training.runtime_name)
+    if cfg.gpus_per_node:  # `mlops pipeline submit --stack` sizes the TrainJob's ranks from it
+        pulumi.export("training_gpus_per_node", cfg.gpus_per_node)
     return cluster

@@ -173,6 +173,7 @@ def submit_command(
         KfpClient,
         SubmitError,
         default_version_name,
+        gpus_per_node,
         models_bucket,
         pipeline_parameters,
         resolve_token,
@@ -207,6 +208,9 @@ def submit_command(
                 parameters["git_commit"] = commit
             if "model_store_uri" in accepted and "model_store_uri" not in parameters and models_bucket(outputs):
                 parameters["model_store_uri"] = models_bucket(outputs)  # the stack's object-locked models bucket
+            if "gpus_per_node" in accepted and "gpus_per_node" not in parameters and gpus_per_node(outputs):
+                parameters["gpus_per_node"] = gpus_per_node(outputs)  # one rank per GPU of the pool's nodes
+                typer.echo(f"gpus_per_node={parameters['gpus_per_node']} (the stack's GPU pools)", err=True)
             token, source = resolve_token(token_file, oidc_token_file)
             client = KfpClient(endpoint, token=token, ca_bundle=ca_bundle, retries=retries,
                                insecure_skip_tls_verify=insecure_skip_tls_verify,

@@ -89,6 +89,12 @@ def models_bucket(outputs: dict) -> str | None:
     return uri if isinstance(uri, str) and uri else None
 
 
+def gpus_per_node(outputs: dict) -> int | None:
+    """GPUs per training node the stack's GPU pools offer (output ``training_gpus_per_node``), if it has any."""
+    count = outputs.get("training_gpus_per_node")
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
+
+
 def resolve_token(token_file: Path | None = None, oidc_token_file: Path | None = None,
                   service_account_token: Path = SERVICE_ACCOUNT_TOKEN) -> tuple[str | None, str]:
     """(bearer token, where it came from): --token-file, --oidc-token-file, $MLOPS_KFP_TOKEN, the pod's service account

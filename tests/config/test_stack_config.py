@@ -45,6 +45,7 @@ def test_shipped_stacks_are_valid(name: str) -> None:
     cfg = load(stack_doc(name), stack=name)
     assert cfg.region in cfg.allowed_regions
     assert cfg.gpu_pools, "every shipped stack has GPU pools"
+    assert cfg.gpus_per_node == max(p.gpu_count for p in cfg.gpu_pools)
     assert any(p.role == "system" for p in cfg.node_pools)
 
 

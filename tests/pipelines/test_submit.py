@@ -33,7 +33,8 @@ PACKAGE_TEXT = yaml.safe_dump({"pipelineInfo": {"name": "train-validate-deploy"}
                                "root": {"dag": {"tasks": {}}, "inputDefinitions": {"parameters": {
                                    "git_commit": {"defaultValue": "", "parameterType": "STRING"},
                                    "model_store_uri": {"defaultValue": "", "parameterType": "STRING"},
-                                   "max_epochs": {"defaultValue": 20.0, "parameterType": "NUMBER_INTEGER"}}}}})
+                                   "max_epochs": {"defaultValue": 20.0, "parameterType": "NUMBER_INTEGER"},
+                                   "gpus_per_node": {"defaultValue": 1.0, "parameterType": "NUMBER_INTEGER"}}}}})
 
 
 class KfpApi:
@@ -221,7 +222,8 @@ def test_recurring_run_and_parameter_checks(api, package):
     with pytest.raises(SubmitError, match="unknown pipeline parameters") as err:
         submit(client, package, "p", "e", {"max_epoch": 3}, "v1")
     assert err.value.exit_code == EXIT_USAGE
-    assert pipeline_parameters(package) == {"git_commit": "", "model_store_uri": "", "max_epochs": 20.0}
+    assert pipeline_parameters(package) == {"git_commit": "", "model_store_uri": "", "max_epochs": 20.0,
+                                          "gpus_per_node": 1.0}
 
 
 def test_transient_failures_are_retried_with_backoff_and_retry_after(api, package):

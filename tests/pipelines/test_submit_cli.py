@@ -17,7 +17,8 @@ def _invoke(*args, env=None):
 
 def test_submit_by_stack_outputs_prints_the_run_and_passes_the_commit(api, package, tmp_path):  # noqa: F811
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://onprem-dc1-models"}}))
+    outputs.write_text(json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://onprem-dc1-models"},
+                                   "training_gpus_per_node": 8}))
     (tmp_path / "token").write_text(TOKEN)
     result = _invoke("--stack", "onprem-dc1", "--stack-outputs", str(outputs), "--token-file", str(tmp_path / "token"),
                      "--pipeline-file", str(package), "--param", "max_epochs=3")
@@ -29,8 +30,20 @@ def test_submit_by_stack_outputs_prints_the_run_and_passes_the_commit(api, packa
     params = run["runtime_config"]["parameters"]
     assert params["max_epochs"] == 3 and len(params["git_commit"]) >= 7
     assert params["model_store_uri"] == "s3://onprem-dc1-models", "deploys publish to the stack's models bucket"
+    assert params["gpus_per_node"] == 8, "one rank per GPU of the stack's GPU nodes"
     again = _invoke("--host", api.url, "--pipeline-file", str(package), env={"MLOPS_KFP_TOKEN": TOKEN})
     assert again.exit_code == 0 and "new version" in again.output
+
+
+@pytest.mark.parametrize(("given", "sent"), [([], 1), (["--param", "gpus_per_node=2"], 2)])
+def test_gpus_per_node_defaults_without_gpu_pools_and_an_explicit_value_wins(api, package, tmp_path, given, sent):  # noqa: F811
+    outputs = tmp_path / "outputs.json"
+    gpus = {"training_gpus_per_node": 4} if given else {}
+    outputs.write_text(json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://m"}, **gpus}))
+    result = _invoke("--stack", "onprem-dc1", "--stack-outputs", str(outputs), "--pipeline-file", str(package),
+                     *given, env={"MLOPS_KFP_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    assert api.runs[0]["runtime_config"]["parameters"].get("gpus_per_node", 1) == sent
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

@@ -171,6 +171,7 @@ def test_the_whole_stack_previews_with_the_baseline_on_the_aks_provider():
             target_counts[r.type] = target_counts.get(r.type, 0) + 1
     assert target_counts == {k: v for k, v in EXPECTED_COUNTS.items() if k.startswith("azure-native:")}
     assert result.outputs["clusterName"] == "aks-mlops-prod"
+    assert result.outputs["training_gpus_per_node"] == 4, "submit sizes TrainJob ranks from the GPU pool's gpuCount"
 
 
 def test_mock_ids_are_arm_ids_so_references_between_resources_are_realistic(stack):
