@@ -216,12 +216,23 @@ class Bucket(_Model):
     transition_to_infrequent_after_days: int | None = Field(default=30, ge=30)
 
 
+class Oidc(_Model):
+    """The enterprise IdP's OpenID Connect issuer: KFP, the feature server and model endpoints accept only its tokens
+    (and on-prem the API server authenticates people with it)."""
+
+    issuer_url: str = Field(pattern=r"^https://[^\s/]+(/\S*)?$", description="the issuer (https://...), as in its tokens")
+    audience: str = Field(min_length=1, description="the client id the tokens are issued for (their aud claim)")
+    username_claim: str = "email"
+    groups_claim: str = "groups"
+
+
 class Identity(_Model):
-    """Enterprise IdP group names (or object ids) bound to the platform's three roles."""
+    """Enterprise IdP group names (or object ids) bound to the platform's three roles, and the IdP's OIDC issuer."""
 
     platform_admin: list[str] = Field(min_length=1)
     ml_engineer: list[str] = Field(min_length=1)
     data_scientist: list[str] = Field(min_length=1)
+    oidc: Oidc
 
 
 class Residency(_Model):

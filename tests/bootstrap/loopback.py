@@ -111,7 +111,8 @@ def _stack_file(path: Path) -> None:
              "nodes": [{"name": "loop-gpu-01", "address": NODES["loop-gpu-01"], "sshUser": "root"}]},
         ],
         "mlops:buckets": [{"name": "datasets"}],
-        "mlops:identity": {"platformAdmin": ["admins"], "mlEngineer": ["ml"], "dataScientist": ["ds"]},
+        "mlops:identity": {"platformAdmin": ["admins"], "mlEngineer": ["ml"], "dataScientist": ["ds"],
+                           "oidc": {"issuerUrl": "https://sso.test/realms/corp", "audience": "mlops-platform"}},
         "mlops:nodeBootstrap": {
             "aptRepositories": [{"name": "loopback-mirror", "uri": f"file:{MIRROR}", "suite": "./",
                                  "signedBy": KEYRING}],

@@ -99,6 +99,8 @@ def test_residency_refused_before_any_resource(tmp_path: Path) -> None:
         (lambda c: c.__setitem__("mlops:target", "gcp"), "mlops:target = 'gcp': Input should be 'aws', 'azure' or 'onprem'"),
         (lambda c: c.__setitem__("mlops:regoin", "me-central-1"), "unknown key mlops:regoin"),
         (lambda c: c["mlops:nodePools"][2].pop("gpuModel"), "mlops:nodePools[2]: gpuModel is required for a GPU pool"),
+        (lambda c: c["mlops:identity"]["oidc"].__setitem__("issuerUrl", "http://sso.example"), "mlops:identity.oidc.issuerUrl = 'http://sso.example'"),
+        (lambda c: c["mlops:identity"].pop("oidc"), "mlops:identity.oidc"),
         (lambda c: c["mlops:nodePools"][2].__setitem__("gpuCount", "eight"), "mlops:nodePools[2].gpuCount = 'eight'"),
         (lambda c: c["mlops:nodePools"][2].__setitem__("gpuCount", 32), "mlops:nodePools[2].gpuCount = 32: Input should be less than or equal to 16"),
         (lambda c: c["mlops:nodePools"][1].__setitem__("minSize", 30), "minSize (30) is larger than maxSize (20)"),
