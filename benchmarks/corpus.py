@@ -1,8 +1,8 @@
-"""Preview and gate every program of the corpus (``tests/programs/``) through the CLI, and report how many work.
+"""Preview and gate every program of the corpus (``tests/policies/corpus/``) through the CLI; report how many work.
 
     PYTHONPATH=. .venv/bin/python benchmarks/corpus.py [--timeout 150] [--only NAME ...] [--no-gate] [--json out.json]
 
-Per program: preview ok/fail, resources (declared in ``tests/programs/corpus.yaml`` vs. found), preview time, gate
+Per program: preview ok/fail, resources (declared in its ``corpus.yaml`` vs. found), preview time, gate
 exit code (expected), gate time, and the first line of the error for anything that did not go as declared. Then the
 pass rate: the share of programs that preview and gate without an error or a hang, the intentional-error programs
 (``preview: error`` in the manifest) and the programs the gate refuses by design (``gate: 2``: an unrendered remote
@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-PROGRAMS = REPO / "tests" / "programs"
+PROGRAMS = REPO / "tests" / "policies" / "corpus"
 MANIFEST = PROGRAMS / "corpus.yaml"
 TRACEBACK = "Traceback (most recent call last)"
 HANG = 124

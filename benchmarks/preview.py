@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 CHILD = """
 import time
 t0 = time.perf_counter()
-from infra.preview.runner import preview_stack
+from policies.preview.runner import preview_stack
 t1 = time.perf_counter()
 result = preview_stack({stack!r})
 t2 = time.perf_counter()
@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per stack; the median is printed")
     parser.add_argument("--stack", action="append", help="only this stack (repeatable); default: every stack")
     args = parser.parse_args()
-    from infra.preview.runner import project_stacks
+    from policies.preview.runner import project_stacks
 
     print(f"load average before: {_load()}")
     print(f"{'stack':<18} {'resources':>9} {'wall s':>7} {'cpu s':>6} {'import s':>8} {'program s':>9} {'unknown':>7}")

@@ -11,67 +11,28 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-PROJECT = "mlops"
-"""Pulumi project name, and so the namespace of every config key (``mlops:region``)."""
+from policies.organisation import (  # the organisation's facts: owned by policies, which must not import infra
+    DEFAULT_TEAM,
+    PROJECT,
+    REQUIRED_TAGS,
+    RESIDENCY_POLICY,
+    TARGETS as TARGETS,  # re-exported: the stack config's names stay where they were
+    ConfigError,
+    load_residency_policy as load_residency_policy,
+    organisation_regions,
+)
 
-REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
-TARGETS = ("aws", "azure", "onprem")
-RESIDENCY_POLICY = Path(__file__).resolve().parents[1] / "policies" / "residency.yaml"
-"""The organisation's data-residency policy: allowed regions (aws), locations (azure) and sites (onprem) per
-target. A stack's ``mlops:residency.allowedRegions`` may only narrow its target's list."""
 RESIDENCY_KEY = f"{PROJECT}:residency.allowedRegions"
 SECRET_KEYS = ("kubeconfig", "nodeSshPrivateKey", "clusterJoinToken")
 """Config keys that must be Pulumi secrets (``secure:`` in the stack file), never plaintext."""
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
-
-
-class ConfigError(Exception):
-    """Stack configuration that cannot be deployed. The message is meant for the user, as is."""
-
-
-def load_residency_policy(path: Path | str = RESIDENCY_POLICY) -> dict[str, tuple[str, ...]]:
-    """``{target: allowed regions}`` from the organisation policy file; :class:`ConfigError` naming the file when it
-    is missing or malformed (every target listed, each a list of non-empty strings)."""
-    import yaml
-
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: the organisation residency policy cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: the organisation residency policy is not valid YAML: {exc}") from None
-    regions = raw.get("allowedRegions") if isinstance(raw, dict) else None
-    if not isinstance(regions, dict):
-        raise ConfigError(f"{path}: the organisation residency policy needs a mapping allowedRegions: "
-                          f"{{{', '.join(f'{t}: [...]' for t in TARGETS)}}}")
-    policy: dict[str, tuple[str, ...]] = {}
-    for target in TARGETS:
-        value = regions.get(target)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(f"{path}: allowedRegions.{target} = {value!r}: must be a list of region names "
-                              f"(an empty list allows nothing for that target)")
-        policy[target] = tuple(value)
-    unknown = sorted(set(regions) - set(TARGETS))
-    if unknown:
-        raise ConfigError(f"{path}: allowedRegions has unknown target(s) {', '.join(map(str, unknown))}; "
-                          f"targets: {', '.join(TARGETS)}")
-    return policy
-
-
-@lru_cache(maxsize=1)
-def organisation_regions() -> dict[str, tuple[str, ...]]:
-    """The organisation policy (:data:`RESIDENCY_POLICY`), read once."""
-    return load_residency_policy()
 
 
 def __getattr__(name: str) -> Any:
@@ -305,8 +266,6 @@ class NodeBootstrap(_Model):
         return value
 
 
-DEFAULT_TEAM = {"name": "ml", "namespace": "kubeflow"}
-"""The one team a stack without ``mlops:teams`` gets: the pipelines namespace, where KFP runs training."""
 TEAM_NAMESPACES = ("kubeflow", "ml-workspace")
 """Namespaces a team may be given: KFP's (``components.services.kfp.NAMESPACE``) and the baseline's team namespaces
 (``components.kubernetes.baseline.DEFAULT_TEAM_NAMESPACES``): both exist with RBAC for the IdP groups."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from policies.compliance import Catalog, ControlStatus, control_statuses, load_catalog
 from policies.suppressions import Suppression
 

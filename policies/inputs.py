@@ -1,6 +1,6 @@
 """What the gate reads: this project's stacks, any Pulumi Python program, or the JSON the real Pulumi CLI prints.
 
-Every input becomes the same :class:`~infra.preview.model.PreviewResult` records, so translation and reports do
+Every input becomes the same :class:`~policies.preview.model.PreviewResult` records, so translation and reports do
 not care where the resources came from. Malformed files raise :class:`InputError` naming the file and what is
 wrong; the CLI turns that into exit 2.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, UnknownInput
+from policies.preview.model import UNKNOWN, PreviewResource, PreviewResult, UnknownInput
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key the engine marks secret values with in preview JSON and stack exports."""
@@ -40,7 +40,7 @@ class InputError(Exception):
 def from_project_stacks(names: list[str], *, preview_timeout: float | None = None) -> list[PreviewResult]:
     """Offline preview of this project's stacks (``stacks/Pulumi.<name>.yaml``); each stops after
     ``preview_timeout`` seconds (default: ``$MLOPS_PREVIEW_TIMEOUT`` or 120 s)."""
-    from infra.preview.runner import PreviewError, preview_timeout as limit
+    from policies.preview.runner import PreviewError, preview_timeout as limit
 
     try:
         timeout = limit(preview_timeout)
@@ -50,13 +50,13 @@ def from_project_stacks(names: list[str], *, preview_timeout: float | None = Non
 
 
 def _preview_project_stack(name: str, *, timeout: float | None = None) -> PreviewResult:
-    from infra.preview.runner import preview_stack
+    from policies.preview.runner import preview_stack
 
     return attach_context(preview_stack(name, timeout=timeout or 0))
 
 
 def _preview_program_stack(program_dir: Path, name: str | None, *, timeout: float | None = None) -> PreviewResult:
-    from infra.preview.runner import preview
+    from policies.preview.runner import preview
 
     return attach_context(preview(program_dir, name, timeout=timeout or 0))
 
@@ -73,7 +73,7 @@ def _previews(
     import os
     import threading
 
-    from infra.preview.runner import run_isolated
+    from policies.preview.runner import run_isolated
 
     labels = [f"stack {item}" if item is not None else "the program's stack" for item in items]
     workers = min(len(items), os.cpu_count() or 1)
@@ -84,7 +84,7 @@ def _previews(
 
 def _without_exits(preview_one: Callable[[Any], PreviewResult], item: Any, label: str) -> PreviewResult:
     """``preview_one(item)``, with a ``sys.exit`` (SystemExit) in it raised as a :class:`PreviewError`."""
-    from infra.preview.runner import PreviewError
+    from policies.preview.runner import PreviewError
 
     try:
         return preview_one(item)
@@ -93,7 +93,7 @@ def _without_exits(preview_one: Callable[[Any], PreviewResult], item: Any, label
 
 
 def project_stack_names() -> list[str]:
-    from infra.preview.runner import PreviewError, project_stacks
+    from policies.preview.runner import PreviewError, project_stacks
 
     try:
         return project_stacks()
@@ -104,7 +104,7 @@ def project_stack_names() -> list[str]:
 def from_program(program_dir: Path, stacks: list[str], *, preview_timeout: float | None = None) -> list[PreviewResult]:
     """Offline preview of any Pulumi Python program directory, for the stacks named (or its only stack); each
     stops after ``preview_timeout`` seconds (default: ``$MLOPS_PREVIEW_TIMEOUT`` or 120 s)."""
-    from infra.preview.runner import PreviewError, preview_timeout as limit
+    from policies.preview.runner import PreviewError, preview_timeout as limit
 
     try:
         timeout = limit(preview_timeout)
@@ -120,7 +120,7 @@ def attach_context(result: PreviewResult) -> PreviewResult:
         return result
     import yaml
 
-    from infra.config import DEFAULT_ALLOWED_REGIONS, DEFAULT_TEAM, PROJECT, REQUIRED_TAGS
+    from policies.organisation import DEFAULT_TEAM, PROJECT, REQUIRED_TAGS, organisation_regions
 
     try:
         config = (yaml.safe_load(Path(result.source).read_text()) or {}).get("config") or {}
@@ -134,7 +134,7 @@ def attach_context(result: PreviewResult) -> PreviewResult:
     result.context = {
         "target": target,
         "region": config.get(f"{PROJECT}:region"),
-        "allowed_regions": list(allowed or DEFAULT_ALLOWED_REGIONS.get(str(target), ())),
+        "allowed_regions": list(allowed or organisation_regions().get(str(target), ())),
         "required_tags": list(REQUIRED_TAGS),
         # the platform's training layer: every team namespace has quotas and the training queue; AWS stacks with
         # GPU pools scale them with Karpenter

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from infra.preview.model import PreviewResource, PreviewResult
+from policies.preview.model import PreviewResource, PreviewResult
 
 
 def run_mocked(program: Callable[[], Any], *, stack: str = "test", config: dict[str, str] | None = None,
                secret_keys: list[str] | None = None, region: str = "me-central-1") -> PreviewResult:
-    from infra.preview.runner import run_under_mocks
+    from policies.preview.runner import run_under_mocks
 
     return run_under_mocks(program, project="mlops", stack=stack, config=config, secret_keys=secret_keys, region=region)
 

@@ -1,8 +1,9 @@
 """What the bootstrap script is told about one node: pure functions shared by the component and the tests.
 
-The Pulumi component (:mod:`components.bootstrap.node_bootstrap`), the loopback CI test (``tests/bootstrap``) and
-the acceptance suite (``tests/infra``) all derive a node's environment, labels and taints from here, so what is
-sent, what is tested and what is asserted on a real node cannot drift apart. Imports nothing heavy.
+The Pulumi component (:mod:`components.bootstrap.node_bootstrap`), the loopback CI test
+(``tests/components/bootstrap``) and the acceptance suite (``tests/acceptance/nodes``) all derive a node's environment,
+labels and taints from here, so what is sent, what is tested and what is asserted on a real node cannot drift apart.
+Imports nothing heavy.
 """
 
 from __future__ import annotations

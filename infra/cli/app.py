@@ -54,8 +54,8 @@ def preview(
     A program's pulumi.StackReference outputs come from its stack config key mlops:stackReferences
     ({"org/project/stack": {"outputName": value}}).
     """
-    from infra.preview import report
-    from infra.preview.runner import REPO_ROOT, PreviewError, load_project, preview_many
+    from policies.preview import report
+    from policies.preview.runner import REPO_ROOT, PreviewError, load_project, preview_many
 
     root = program if program is not None else REPO_ROOT
     try:
@@ -88,7 +88,7 @@ def local(
     """The embedded local default: gate every stack, run the pipeline, deploy and serve the model, predict."""
     import time
 
-    from infra.local import StepFailed, run
+    from infra.cli.local import StepFailed, run
 
     started = time.perf_counter()
     out = Console(file=sys.stdout)  # bound now: the pipeline runner swaps sys.stdout for its log while it runs
@@ -101,26 +101,5 @@ def local(
         console.print(f"  {name:<24} {where}", highlight=False, soft_wrap=True)
 
 
-def _register_optional_commands() -> None:
-    """Commands owned by other packages register themselves here; each keeps its heavy imports lazy."""
-    import importlib
-
-    for module in ("policies.cli", "pipelines.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
-
-
-_register_optional_commands()
-
-
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()

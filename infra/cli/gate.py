@@ -83,7 +83,7 @@ def gate(
     ] = False,
 ) -> None:
     """Gate stacks with Checkov and this project's policies, offline: exit 0 pass, 1 violations, 2 gate error."""
-    from infra.cli import console, fail
+    from infra.cli.app import console, fail
     from policies.reports import FORMATS
 
     if fmt is not None and fmt not in FORMATS:
@@ -123,7 +123,7 @@ def gate(
 
 def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned,
          allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
-    from infra.cli import fail
+    from infra.cli.app import fail
     from policies.checkov_runner import prestart
     from policies.gate import GateError, collect_inputs, run_gate
 

@@ -1,6 +1,6 @@
 """``mlops serve``, ``mlops lineage``, ``mlops pipeline submit`` and ``mlops pipeline monitor``.
 
-Registered by :func:`pipelines.cli.register`; everything heavy (torch, Feast, kfp, requests) loads inside commands.
+Registered by :mod:`infra.cli`; everything heavy (torch, Feast, kfp, requests) loads inside commands.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def serve_command(
     request_log_backups: Annotated[int, typer.Option(min=1, help="Rotated request logs kept.")] = 5,
 ) -> None:
     """Serve the registry's deployed versions over KServe's Open Inference Protocol (v2 REST) until Ctrl-C."""
-    from infra.cli import fail
+    from infra.cli.app import fail
     from pipelines.registry import LocalRegistry, RegistryError
     from pipelines.serving.server import ModelServer, ServingApp
 
@@ -78,7 +78,7 @@ def lineage_command(
     """Print a model version's lineage: data, code, parameters, metrics, artifact hash, gate and deployments."""
     from rich.console import Console
 
-    from infra.cli import fail
+    from infra.cli.app import fail
     from pipelines.lineage import render
     from pipelines.registry import LocalRegistry, RegistryError
 
@@ -103,7 +103,7 @@ def predict_command(
     """Send real prediction requests (applicant id -> Feast online features -> model) and print the answers."""
     import time
 
-    from infra.cli import fail
+    from infra.cli.app import fail
     from pipelines.features.store import LocalFeatureStore
     from pipelines.registry import LocalRegistry
     from pipelines.serving.local_deploy import serving_endpoint
@@ -166,7 +166,7 @@ def submit_command(
     """
     import tempfile
 
-    from infra.cli import fail
+    from infra.cli.app import fail
     from pipelines.lineage import git_commit
     from pipelines.submit import (
         EXIT_USAGE,
@@ -186,7 +186,7 @@ def submit_command(
             raise SubmitError("name exactly one of --stack NAME or --host URL", EXIT_USAGE)
         outputs: dict = {}
         if host is None:
-            host, outputs = stack_outputs_of(stack, stack_outputs, Path(__file__).resolve().parents[1])
+            host, outputs = stack_outputs_of(stack, stack_outputs, Path(__file__).resolve().parents[2])
         endpoint = host
         parameters = _parse_params(param or [])
         parameters.update(_named_params(model_name, alert_webhook_url, alert_format, alert_secret_env))
@@ -280,7 +280,7 @@ def monitor_command(
     """
     import time
 
-    from infra.cli import fail
+    from infra.cli.app import fail
     from pipelines.registry import LocalRegistry, RegistryError
     from pipelines.serving.monitor import RETRAIN, MonitorPolicy, check_deployed
 
@@ -304,7 +304,7 @@ def monitor_command(
     if not retrain:
         typer.echo("retraining needed: run again with --retrain")
         raise typer.Exit(EXIT_RETRAIN_NEEDED)
-    from pipelines.cli import run_command
+    from infra.cli.pipeline import run_command
 
     typer.echo("retraining: running the pipeline")
     run_command(local=True, rows=rows, max_epochs=max_epochs, root=root)

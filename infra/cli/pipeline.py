@@ -36,7 +36,7 @@ def run_command(
     and its reasons), a step failed, or the run was interrupted (SIGTERM/SIGINT end its task processes too). Each run
     has its own id, log and directory, so concurrent runs on one --root do not mix.
     """
-    from infra.cli import fail
+    from infra.cli.app import fail
 
     if not local:
         raise fail("only --local runs are implemented by `pipeline run`; submit to a cluster with `mlops pipeline submit`")
@@ -74,7 +74,4 @@ def _rejection(report: Path, reasons: list[str]) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from pipelines import ops_cli  # serve, lineage, pipeline submit/monitor
-
     app.add_typer(pipeline_app, name="pipeline")
-    ops_cli.register(app, pipeline_app)

@@ -44,7 +44,7 @@ def plain(value: Any, unknowns: frozenset[str]) -> Any:
     """Engine properties -> plain JSON values. Reads under pulumi_policy's unknown-checking proxies (reading through
     them raises on a value not known before deployment, which would turn the whole policy into an advisory notice)
     and writes every kind of unknown as the one sentinel the translation knows."""
-    from infra.preview.model import UNKNOWN
+    from policies.preview.model import UNKNOWN
 
     if isinstance(value, str):
         return UNKNOWN if value in unknowns else value
@@ -95,7 +95,7 @@ def engine_states(resources: Iterable[Any]) -> list[dict[str, Any]]:
 def previews(resources: Iterable[Any]) -> list[Any]:
     """The gate's records for the engine's resources; a stack of this project gets its stack file's context
     (region, allowed regions, required tags) as ``mlops gate --stack`` does."""
-    from infra.config import PROJECT
+    from policies.organisation import PROJECT
     from policies.inputs import attach_context, from_engine_states
 
     results = from_engine_states(engine_states(resources), SOURCE)

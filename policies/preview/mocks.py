@@ -241,7 +241,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return f"{args.name}-{_hex(args.name)}", state
 
     def _stack_reference(self, args: pulumi.runtime.MockResourceArgs, state: dict) -> tuple[str, dict]:
-        from infra.preview.runner import STACK_REFERENCES_KEY, StackReferenceMissing
+        from policies.preview.runner import STACK_REFERENCES_KEY, StackReferenceMissing
 
         name = str(state.get("name") or args.resource_id or args.name)
         if name not in self.stack_references:
@@ -271,7 +271,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"result": [d for d in yaml.safe_load_all(args.args.get("text", "")) if d]}
         raise NotImplementedError(
             f"the offline preview has no answer for the provider call {token!r}; "
-            "build the value in the program, or extend infra/preview/mocks.py"
+            "build the value in the program, or extend policies/preview/mocks.py"
         )
 
 

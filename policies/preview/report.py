@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 
 
 def print_result(console: Console, result: PreviewResult, *, tree: bool = True) -> None:

@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import yaml
 
-from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, UnknownInput
+from policies.preview.model import UNKNOWN, PreviewResource, PreviewResult, UnknownInput
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_TEXT = "[secret]"
@@ -464,8 +464,8 @@ def run_under_mocks(
     from pulumi.runtime.stack import run_in_stack, run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from infra.preview import sdk_imports
-    from infra.preview.mocks import PlatformMocks
+    from policies.preview import sdk_imports
+    from policies.preview.mocks import PlatformMocks
 
     sdk_imports.install()
     azure_location = (config or {}).get("azure-native:location")
@@ -646,7 +646,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _describe_failure(exc: BaseException, project: Project, stack: str) -> str:
-    from infra.config import ConfigError
+    from policies.organisation import ConfigError
 
     chain = list(_causes(exc))
     for link in chain:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from infra.preview.model import UNKNOWN, PreviewResource, PreviewResult, component_of
+from policies.preview.model import UNKNOWN, PreviewResource, PreviewResult, component_of
 from policies.translate import aws, azure, exceptions, kubernetes
 from policies.translate.model import CoverageRow, Origin, TranslatedStack, UnknownValue
 
@@ -283,13 +283,13 @@ def _split_duplicates(docs: list[tuple[PreviewResource, dict[str, Any]]], key: A
 
 def stack_context(result: PreviewResult) -> dict[str, Any]:
     """The facts custom checks need: from ``result.context`` (the gate fills it from the stack config), else the
-    platform defaults (``infra.config``), with target and region inferred from the resources.
+    platform defaults (``policies.organisation``), with target and region inferred from the resources.
 
     Allowed regions: the organisation policy's list for the target (``policies/residency.yaml``), narrowed to the
     stack's own ``allowed_regions`` when it gives some: a stack can never widen it (the intersection; a stack whose
     list has nothing in common with the policy allows nothing, so every regional resource fails)."""
     from components.gpu import GPU_TAINT, TORCH_RUNTIME, TRAINING_QUEUE
-    from infra.config import REQUIRED_TAGS, organisation_regions
+    from policies.organisation import REQUIRED_TAGS, organisation_regions
 
     given = dict(result.context or {})
     target = given.get("target") or _infer_target(result)

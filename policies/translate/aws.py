@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infra.preview.model import UNKNOWN, PreviewResource
+from policies.preview.model import UNKNOWN, PreviewResource
 
 PROVIDER_NAME = "registry.terraform.io/hashicorp/aws"
 TERRAFORM_VERSION = "1.9.8"

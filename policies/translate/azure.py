@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infra.preview.model import UNKNOWN, PreviewResource
+from policies.preview.model import UNKNOWN, PreviewResource
 
 SCHEMA_URL = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 # ARM resource fields that sit beside ``properties``, not inside it.

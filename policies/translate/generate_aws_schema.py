@@ -31,7 +31,7 @@ OUT = Path(__file__).with_name("aws_schema.json")
 TF_NAMES = Path(__file__).with_name("aws_tf_names.json")
 
 # Terraform type of tokens whose name does not follow aws_<module>_<name>. Reviewed against the
-# ``supported_resources`` of Checkov's AWS checks (tests/gate/translate/test_aws_schema.py proves the coverage).
+# ``supported_resources`` of Checkov's AWS checks (tests/policies/translate/test_aws_schema.py proves the coverage).
 EC2_PREFIXED = {
     # ec2 tokens whose Terraform type keeps the ``aws_ec2_`` prefix; every other ec2 token drops it.
     "availabilityZoneGroup",

@@ -11,7 +11,7 @@ the paths come from ``azure_token_paths.json`` instead: the provider's own token
 only), filling ``arm_paths`` for every SDK resource token it names (an SDK import example, where one exists, wins;
 the reviewed table of ``azure.py`` wins over both at translation time). The file is transcribed module block by
 module block from that report (commit 0346c1b3), not yet every module: a token it lacks stays untranslatable until
-its block is added; ``tests/gate/translate`` reports how many SDK tokens are still uncovered. ``located``: the types whose constructor
+its block is added; ``tests/policies/translate`` reports how many SDK tokens are still uncovered. ``located``: the types whose constructor
 takes a ``location``, which the gate fills from the provider's configuration when the program leaves it out. A type
 in neither the reviewed table nor ``arm_paths`` is untranslatable (the gate fails), never typed by a naming rule.
 Read as source text (importing azure-native costs minutes).

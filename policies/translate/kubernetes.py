@@ -54,7 +54,7 @@ from typing import Any
 
 import yaml
 
-from infra.preview.model import UNKNOWN, PreviewResource
+from policies.preview.model import UNKNOWN, PreviewResource
 from policies.translate import exceptions as exc_mod
 
 HELM_TYPES = {"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart"}

@@ -1,8 +1,8 @@
-"""The program corpus (``tests/programs/``): hand-written Pulumi Python programs the preview and the gate must handle.
+"""The program corpus (``tests/policies/corpus/``): hand-written Pulumi programs the preview and the gate must handle.
 
 Each program is previewed and gated through the real CLI in a subprocess, with a timeout, exactly as a user runs
 it: ``mlops preview --program DIR --stack dev --json F`` and ``mlops gate --program DIR --stack dev --format json
---output F``. ``tests/programs/corpus.yaml`` declares, per program, the resources it registers (custom and
+--output F``. ``tests/policies/corpus/corpus.yaml`` declares, per program, the resources it registers (custom and
 component resources, not the stack and not default providers), whether the preview succeeds, the gate's exit code,
 how many resources the gate must hand to Checkov at least, and the issue cause it reproduces.
 
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-PROGRAMS = REPO / "tests" / "programs"
+PROGRAMS = REPO / "tests" / "policies" / "corpus"
 MANIFEST = PROGRAMS / "corpus.yaml"
 TIMEOUT_S = float(os.environ.get("CORPUS_TIMEOUT", "150"))
 MIN_PROGRAMS = 28
@@ -76,7 +76,7 @@ def declared_count(preview_json: dict[str, Any]) -> int:
 
 def test_manifest_lists_every_program() -> None:
     dirs = sorted(p.name for p in PROGRAMS.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
-    assert sorted(IDS) == dirs, "tests/programs/corpus.yaml and the program directories disagree"
+    assert sorted(IDS) == dirs, "tests/policies/corpus/corpus.yaml and the program directories disagree"
     assert len(IDS) == len(set(IDS))
     assert len(IDS) >= MIN_PROGRAMS
     for entry in ENTRIES:

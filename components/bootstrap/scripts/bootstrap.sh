@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bootstrap one on-prem Kubernetes node: idempotent, one step at a time, each reporting `changed` or `ok`.
 #
-# Sent and run by components/bootstrap (pulumi-command over SSH) and run as-is by tests/bootstrap. Every input is
+# Sent and run by components/bootstrap (pulumi-command over SSH) and run as-is by tests/components/bootstrap. Every input is
 # an MLOPS_* environment variable rendered by components/bootstrap/render.py (labels and taints come from
 # components/gpu.py; package sources and versions from the stack's mlops:nodeBootstrap). The cluster join token is
 # read from standard input, never from argv or the environment, and only ever written to a 0600 file that is

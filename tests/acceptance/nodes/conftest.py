@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.inventory import Expected, load_inventory
+from tests.acceptance.nodes.inventory import Expected, load_inventory
 
 HERE = Path(__file__).parent
 SKIP_REASON = (
-    "acceptance suite for real nodes: run `pytest tests/infra --hosts=ssh://USER@NODE --expect-gpus N ...` "
-    "or `pytest tests/infra --inventory-stack STACK` (docs/onprem-bootstrap.md)"
+    "acceptance suite for real nodes: run `pytest tests/acceptance/nodes --hosts=ssh://USER@NODE --expect-gpus N ...` "
+    "or `pytest tests/acceptance/nodes --inventory-stack STACK` (docs/onprem-bootstrap.md)"
 )
 
 

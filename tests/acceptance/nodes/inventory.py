@@ -11,7 +11,7 @@ import pytest
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent.parent
 
 
 def stack_path(stack: str) -> Path:

@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from components.bootstrap.render import REMOTE_SCRIPT, SCRIPT, node_env, node_plans, remote_command
-from tests.infra.inventory import REPO, load_stack
+from tests.acceptance.nodes.inventory import REPO, load_stack
 
 HERE = Path(__file__).parent
 STANDINS = HERE / "standins"
@@ -190,9 +190,9 @@ class LoopbackHosts:
         return self.ssh(node, remote_command(env, plan.ssh_user), stdin=self.join_token + "\n")
 
     def acceptance(self, *args: str) -> subprocess.CompletedProcess:
-        """The operator's command: pytest tests/infra against every node of the stack, over ssh://."""
+        """The operator's command: pytest tests/acceptance/nodes against every node of the stack, over ssh://."""
         return self.client(
-            [str(REPO / ".venv/bin/python"), "-m", "pytest", "tests/infra", "-p", "no:cacheprovider", "-q",
+            [str(REPO / ".venv/bin/python"), "-m", "pytest", "tests/acceptance/nodes", "-p", "no:cacheprovider", "-q",
              "--inventory-stack", str(self.stack_file), "--ssh-config", str(self.work / "ssh_config"), *args],
             cwd=REPO,
         )

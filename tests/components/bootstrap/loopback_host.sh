@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start throw-away test hosts for tests/bootstrap. Run under `unshare --mount --net --propagation private --fork`:
+# Start throw-away test hosts for tests/components/bootstrap. Run under `unshare --mount --net --propagation private --fork`:
 # the network namespace is private (its own loopback, and its own net.* sysctls, which the bootstrap really sets);
 # the mount namespace is private (nothing here is visible to, or left on, the machine running the tests).
 #

@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from tests.bootstrap import loopback
+from tests.components.bootstrap import loopback
 
 pytestmark = [
     pytest.mark.slow,
@@ -99,9 +99,10 @@ def test_acceptance_suite_catches_drift_and_a_rerun_repairs_it(hosts, first_runs
     assert drift.returncode == 0, drift.stderr
     failing = hosts.acceptance("-m", "node", "-k", "sysctl or swap")
     assert failing.returncode != 0
-    assert "FAILED tests/infra/test_node.py::test_sysctl_is_set_and_persisted[ssh://127.0.0.2-net.ipv4.ip_forward]" \
-        in failing.stdout
-    assert "FAILED tests/infra/test_node.py::test_swap_is_off_and_stays_off[ssh://127.0.0.2]" in failing.stdout
+    assert ("FAILED tests/acceptance/nodes/test_node.py::test_sysctl_is_set_and_persisted"
+            "[ssh://127.0.0.2-net.ipv4.ip_forward]") in failing.stdout
+    assert ("FAILED tests/acceptance/nodes/test_node.py::test_swap_is_off_and_stays_off"
+            "[ssh://127.0.0.2]") in failing.stdout
 
     repair = hosts.bootstrap(CPU)
     assert repair.returncode == 0, repair.stderr[-2000:]

@@ -14,7 +14,7 @@ from components.bootstrap import render
 from infra.config import ConfigError, SecretValue, validate
 from tests.conftest import of_type, run_mocked
 
-STACK = Path(__file__).resolve().parents[2] / "stacks" / "Pulumi.onprem-dc1.yaml"
+STACK = Path(__file__).resolve().parents[3] / "stacks" / "Pulumi.onprem-dc1.yaml"
 JOIN_TOKEN = "k3x9qa.7fj2m0c8zq4w1n6p"
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-unit-test-key\n-----END OPENSSH PRIVATE KEY-----"
 

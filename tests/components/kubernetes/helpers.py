@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from infra.config import PROJECT, SecretValue, StackConfig, validate
-from infra.preview.runner import REPO_ROOT
+from policies.preview.runner import REPO_ROOT
 
 
 def stack_config(stack: str = "onprem-dc1", **overrides: Any) -> StackConfig:

@@ -7,7 +7,7 @@ import pytest
 
 from components import gpu, versions
 from components.kubernetes.baseline import PLATFORM_NAMESPACES, ClusterBaseline, ClusterBaselineArgs
-from infra.preview.model import PreviewResult, component_of
+from policies.preview.model import PreviewResult, component_of
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
 

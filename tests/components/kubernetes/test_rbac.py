@@ -6,7 +6,7 @@ import pytest
 
 from components.kubernetes.baseline import ClusterBaseline, ClusterBaselineArgs
 from components.kubernetes.rbac import ROLE_RULES
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, run_mocked
 

@@ -6,7 +6,7 @@ import pytest
 
 from components import gpu
 from components.onprem.gpu_pools import OnPremGpuPools, OnPremGpuPoolsArgs
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, run_mocked
 

@@ -10,7 +10,7 @@ import pytest
 
 from components import versions
 from components.onprem.object_store import OnPremObjectStore, OnPremObjectStoreArgs, kms_config_env
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
 

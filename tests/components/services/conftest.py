@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from infra.preview.model import PreviewResource, PreviewResult
-from infra.preview.runner import REPO_ROOT, load_project, load_stack_config, run_under_mocks
+from policies.preview.model import PreviewResource, PreviewResult
+from policies.preview.runner import REPO_ROOT, load_project, load_stack_config, run_under_mocks
 
 STACKS = ("aws-uae-prod", "azure-uae-prod", "onprem-dc1")
 REGIONS = {"aws-uae-prod": "me-central-1", "azure-uae-prod": "uaenorth", "onprem-dc1": "dc1-abudhabi"}

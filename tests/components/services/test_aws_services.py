@@ -8,7 +8,7 @@ import json
 import pytest
 
 from components.services.aws import bucket_policy_statements, irsa_trust_policy
-from tests.services.conftest import ServicesPreview, preview_services
+from tests.components.services.conftest import ServicesPreview, preview_services
 
 RDS = "aws:rds/instance:Instance"
 REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"

@@ -13,7 +13,7 @@ from components.services.azure import (
     container_scope,
     free_subnet,
 )
-from tests.services.conftest import ServicesPreview, preview_services
+from tests.components.services.conftest import ServicesPreview, preview_services
 
 SERVER = "azure-native:dbforpostgresql:Server"
 REDIS = "azure-native:redis:Redis"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components import versions
 from components.services.feature_server import NAME, PORT
-from tests.services.conftest import ServicesPreview
+from tests.components.services.conftest import ServicesPreview
 
 ML_NAMESPACES = {"ml-pipelines", "ml-serving", "feature-store", "kubeflow", "ml-workspace"}
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components.services import feature_store_config as fsc
-from tests.services.conftest import ServicesPreview
+from tests.components.services.conftest import ServicesPreview
 
 SECRET_TEXT = "[secret]"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.services import feature_store_config as fsc
-from tests.services import loopback_stores as stores
+from tests.components.services import loopback_stores as stores
 
 pytestmark = pytest.mark.slow
 

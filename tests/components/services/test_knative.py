@@ -10,7 +10,7 @@ import pytest
 
 from components import versions
 from components.services import knative
-from tests.services.conftest import ServicesPreview
+from tests.components.services.conftest import ServicesPreview
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 RELEASE = "kubernetes:helm.sh/v3:Release"

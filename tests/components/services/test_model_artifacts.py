@@ -7,7 +7,7 @@ import pytest
 
 from components.services.model_artifacts import check_service_buckets
 from infra.config import Bucket, ConfigError
-from tests.services.conftest import ServicesPreview
+from tests.components.services.conftest import ServicesPreview
 
 STACK_FILE = "stacks/Pulumi.x.yaml"
 BUCKETS = [
@@ -78,8 +78,8 @@ def test_missing_service_bucket_is_named() -> None:
 
 
 def test_stack_without_a_locked_models_bucket_fails_before_any_resource() -> None:
-    from infra.preview.runner import PreviewError
-    from tests.services.conftest import preview_services
+    from policies.preview.runner import PreviewError
+    from tests.components.services.conftest import preview_services
 
     buckets = [
         {"name": "features"},

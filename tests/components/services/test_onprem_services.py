@@ -7,7 +7,7 @@ import json
 
 from components import versions
 from components.services import onprem as services_onprem
-from tests.services.conftest import ServicesPreview
+from tests.components.services.conftest import ServicesPreview
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from components.services import kfp
-from tests.services.conftest import ServicesPreview, preview_services
+from tests.components.services.conftest import ServicesPreview, preview_services
 
 RDS = "aws:rds/instance:Instance"
 MYSQL = "azure-native:dbformysql:Server"

@@ -8,7 +8,7 @@ import yaml
 
 from components import versions
 from components.services import kfp, kserve
-from tests.services.conftest import ServicesPreview
+from tests.components.services.conftest import ServicesPreview
 
 DIRECTORY = "kubernetes:kustomize/v2:Directory"
 
@@ -104,7 +104,7 @@ def test_serving_runtime_is_the_projects_oip_server_pinned_and_hardened(any_stac
 
 
 def test_model_server_image_comes_from_the_stacks_registry() -> None:
-    from tests.services.conftest import preview_services
+    from tests.components.services.conftest import preview_services
 
     preview = preview_services("onprem-dc1", {"modelServerRepository": "registry.dc1.internal/mlops/model-server"})
     runtime = preview.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime").inputs
@@ -117,7 +117,7 @@ def test_project_version_is_the_package_version() -> None:
     import tomllib
     from pathlib import Path
 
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
     assert versions.PROJECT_VERSION == pyproject["project"]["version"]
 
 

@@ -9,7 +9,7 @@ import yaml
 from components import gpu, versions
 from components.training import kueue
 from components.training.platform import TrainingPlatform, TrainingPlatformArgs
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
 

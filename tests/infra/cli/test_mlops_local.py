@@ -28,7 +28,7 @@ def test_a_failing_step_is_named_with_its_reason(tmp_path: Path, monkeypatch: py
 
 
 def test_bad_rows_is_refused_by_the_pipeline_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import infra.local as local
+    import infra.cli.local as local
 
     monkeypatch.setattr(local, "gate_all_stacks", lambda root, say: {})
     result = runner.invoke(app, ["local", "--root", str(tmp_path), "--rows", "10"])

@@ -11,9 +11,9 @@ import pytest
 
 from infra import config as config_module
 from infra.config import RESIDENCY_POLICY, TARGETS, ConfigError, load_residency_policy, organisation_regions
-from infra.preview.model import PreviewResource, PreviewResult
+from policies.preview.model import PreviewResource, PreviewResult
 from policies.translate import stack_context
-from tests.config.test_stack_config import load, refused, stack_doc
+from tests.infra.config.test_stack_config import load, refused, stack_doc
 
 
 def test_policy_file_lists_every_target():

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from infra.config import ConfigError, StackConfig, load_from_pulumi
-from infra.preview.runner import REPO_ROOT, PreviewError, load_project, load_stack_config, preview
+from policies.preview.runner import REPO_ROOT, PreviewError, load_project, load_stack_config, preview
 from tests.conftest import run_mocked
 
 STACKS = ["aws-uae-prod", "azure-uae-prod", "onprem-dc1"]

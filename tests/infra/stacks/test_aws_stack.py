@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra.config import REQUIRED_TAGS
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from infra.targets import TargetCluster
 from tests.components.aws.stack import preview_aws_target
 

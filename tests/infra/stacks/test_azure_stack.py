@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from infra.config import REQUIRED_TAGS, ConfigError
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from infra.targets import TargetCluster
 from tests.components.azure.stack import azure_prod_target, preview_azure_target
 
@@ -146,7 +146,7 @@ def test_a_region_outside_the_residency_rule_is_refused_before_any_resource():
 
 def test_the_whole_stack_previews_with_the_baseline_on_the_aks_provider():
     pytest.importorskip("components.kubernetes.baseline", reason="the in-cluster baseline is built by issue 2's k8s part")
-    from infra.preview.runner import preview_stack
+    from policies.preview.runner import preview_stack
 
     result = preview_stack("azure-uae-prod")
     assert result.unknown_inputs == []

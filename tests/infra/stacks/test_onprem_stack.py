@@ -8,8 +8,8 @@ import json
 import pytest
 
 from infra.config import ConfigError
-from infra.preview.model import PreviewResource, PreviewResult
-from infra.preview.runner import preview_stack
+from policies.preview.model import PreviewResource, PreviewResult
+from policies.preview.runner import preview_stack
 from infra.targets.onprem import api_server
 
 EXPECTED_COUNTS = {

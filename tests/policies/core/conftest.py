@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.preview.model import UNKNOWN
+from policies.preview.model import UNKNOWN
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STACK = "gate-test"

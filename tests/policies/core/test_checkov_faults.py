@@ -14,7 +14,7 @@ import pytest
 
 from policies.checkov_runner import CheckovError, checkov_executable, run_checkov
 from policies.translate.model import Origin, TranslatedStack
-from tests.gate.core.conftest import BUCKET_URN, STACK, checkov_report
+from tests.policies.core.conftest import BUCKET_URN, STACK, checkov_report
 
 FILE = f"/{STACK}/tfplan.json"
 ADDRESS = "aws_s3_bucket.datasets"

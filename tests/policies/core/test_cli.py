@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from infra.cli import app
-from tests.gate.core.conftest import STACK, preview_json_doc
+from tests.policies.core.conftest import STACK, preview_json_doc
 
 runner = CliRunner()
 

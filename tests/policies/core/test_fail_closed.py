@@ -19,16 +19,16 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.preview.model import UNKNOWN
+from policies.preview.model import UNKNOWN
 from policies.checkov_runner import CHECKS_DIR
 from policies.compliance import load_catalog
 from policies.gate import GateError, assemble, run_gate
 from policies.inputs import from_preview_json, from_stack_export
 from policies.suppressions import SUPPRESSIONS_DIR, Suppression, SuppressionFileError, load_approvers, load_file
 from policies.translate import translate
-from tests.gate.core.conftest import BUCKET_URN, STACK, STACK_URN, preview_json_doc, stack_export_doc, urn
-from tests.gate.core.test_checkov_faults import small_stack
-from tests.gate.core.test_gate_verdicts import result
+from tests.policies.core.conftest import BUCKET_URN, STACK, STACK_URN, preview_json_doc, stack_export_doc, urn
+from tests.policies.core.test_checkov_faults import small_stack
+from tests.policies.core.test_gate_verdicts import result
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[3]

@@ -15,7 +15,7 @@ from policies.gate import collect_inputs, run_gate
 from policies.inputs import from_preview_json
 from policies.reports import FORMATS, write
 from policies.translate import translate_all
-from tests.gate.core.conftest import BUCKET_URN, preview_json_doc, stack_export_doc
+from tests.policies.core.conftest import BUCKET_URN, preview_json_doc, stack_export_doc
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

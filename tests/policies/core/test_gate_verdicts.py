@@ -10,7 +10,7 @@ from policies.checkov_runner import CheckResult
 from policies.compliance import load_catalog
 from policies.gate import EXIT_PASS, EXIT_VIOLATIONS, GateReport, assemble
 from policies.suppressions import Suppression
-from tests.gate.core.test_checkov_faults import ADDRESS, FILE, small_stack
+from tests.policies.core.test_checkov_faults import ADDRESS, FILE, small_stack
 
 TODAY = dt.date(2027, 1, 15)
 

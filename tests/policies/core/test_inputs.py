@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.preview.model import UNKNOWN
+from policies.preview.model import UNKNOWN
 from policies.inputs import InputError, from_preview_json, from_stack_export
-from tests.gate.core.conftest import BUCKET_URN, STACK, preview_json_doc, stack_export_doc
+from tests.policies.core.conftest import BUCKET_URN, STACK, preview_json_doc, stack_export_doc
 
 
 def test_preview_json_becomes_one_stack_with_parents_and_unknowns(write_json):

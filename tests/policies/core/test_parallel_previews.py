@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from infra.preview.model import PreviewResult
-from infra.preview.runner import PreviewError
+from policies.preview.model import PreviewResult
+from policies.preview.runner import PreviewError
 from policies import inputs
 
 

@@ -15,9 +15,9 @@ from policies.gate import GateReport, assemble
 from policies.reports import write
 from policies.reports.terminal import print_report
 from policies.translate.model import CoverageRow
-from tests.gate.core.conftest import BUCKET_URN
-from tests.gate.core.test_checkov_faults import small_stack
-from tests.gate.core.test_gate_verdicts import TODAY, result, rule
+from tests.policies.core.conftest import BUCKET_URN
+from tests.policies.core.test_checkov_faults import small_stack
+from tests.policies.core.test_gate_verdicts import TODAY, result, rule
 
 CHART = CoverageRow(
     urn="urn:pulumi:gate-test::mlops::kubernetes:helm.sh/v4:Chart::gpu-operator",

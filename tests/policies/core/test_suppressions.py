@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from policies.suppressions import SUPPRESSIONS_DIR, SuppressionFileError, load, load_file
-from tests.gate.core.conftest import BUCKET_URN, STACK
+from tests.policies.core.conftest import BUCKET_URN, STACK
 
 GOOD = {
     "check": "CKV_AWS_144",

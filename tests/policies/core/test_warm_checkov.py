@@ -1,6 +1,6 @@
 """Checkov is started warm (before the previews) only when the executable is Checkov's own Python launcher.
 
-The warm scan itself is compared with a cold one in tests/gate/translate/test_warm_checkov.py (real Checkov).
+The warm scan itself is compared with a cold one in tests/policies/translate/test_warm_checkov.py (real Checkov).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from infra.preview.model import PreviewResource, PreviewResult
-from tests.gate.mutations.catalogue import MUTATIONS, Mutation
+from policies.preview.model import PreviewResource, PreviewResult
+from tests.policies.mutations.catalogue import MUTATIONS, Mutation
 
 
 def find(result: PreviewResult, type_token: str, name: str) -> PreviewResource:

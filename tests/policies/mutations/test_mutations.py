@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gate.mutations.catalogue import MUTATIONS, Mutation
-from tests.gate.mutations.conftest import MutationRun, find
+from tests.policies.mutations.catalogue import MUTATIONS, Mutation
+from tests.policies.mutations.conftest import MutationRun, find
 
 pytestmark = pytest.mark.slow
 

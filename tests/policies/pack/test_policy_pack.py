@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.preview.model import UNKNOWN, PreviewResult
+from policies.preview.model import UNKNOWN, PreviewResult
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 POLICY_PYTHON = REPO_ROOT / ".venv-policy" / "bin" / "python"
@@ -98,7 +98,7 @@ def test_shipped_stack_gets_the_cli_verdict_inside_the_engine(stack: str) -> Non
     """The engine's view of a shipped stack gets the verdict `mlops gate --stack` gives its offline preview (same
     translation, Checkov, custom checks and reviewed suppressions), which for a shipped stack is a pass; no
     provider SDK is imported: translation is data-driven."""
-    from infra.preview.runner import preview_stack
+    from policies.preview.runner import preview_stack
     from policies.gate import run_gate
     from policies.inputs import attach_context
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from infra.preview.runner import _is_type_version_alias
+from policies.preview.runner import _is_type_version_alias
 from tests.conftest import run_mocked
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 SHALLOW_LOOKUPS = """
 import json, sys
-from infra.preview import sdk_imports
+from policies.preview import sdk_imports
 sdk_imports.install()
 import pulumi_kubernetes.core.v1.Secret  # binds the module `Secret` where the package exports the class
 import pulumi_azure_native, pulumi_aws, pulumi_kubernetes
@@ -47,7 +47,7 @@ print(json.dumps({"shallow": shallow, "mismatches": mismatches, "star": sorted(n
 
 WHOLE_PACKAGES_AFTER_PREVIEW = """
 import json, sys
-from infra.preview.runner import preview_stack
+from policies.preview.runner import preview_stack
 for stack in ("aws-uae-prod", "azure-uae-prod", "onprem-dc1"):
     preview_stack(stack)
 whole = sorted(

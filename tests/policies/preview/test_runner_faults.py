@@ -1,5 +1,5 @@
 """Offline preview faults seen on public programs: hangs, crashes and silent exits, each with a program of its own
-(tests/preview/programs/<name>/)."""
+(tests/policies/preview/programs/<name>/)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.preview.runner import PreviewError, _describe_failure, load_project, preview, preview_timeout
+from policies.preview.runner import PreviewError, _describe_failure, load_project, preview, preview_timeout
 from policies import inputs
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
@@ -118,7 +118,7 @@ def test_names_the_installed_sdk_lacks_fail_clearly(tmp_path: Path, body: str, e
 
 
 def test_nested_secure_config_is_a_secret_placeholder() -> None:
-    from infra.preview.runner import load_stack_config
+    from policies.preview.runner import load_stack_config
 
     config, secret_keys = load_stack_config(load_project(PROGRAMS / "provider_config"), "dev")
     assert "provider_config:nested" in secret_keys and "provider_config:token" in secret_keys

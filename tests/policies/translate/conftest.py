@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from infra.preview.model import PreviewResult
+from policies.preview.model import PreviewResult
 from policies.translate import translate
 from policies.translate.model import TranslatedStack
 from tests.conftest import run_mocked
-from tests.gate.translate.programs.mixed import program
+from tests.policies.translate.programs.mixed import program
 
 
 @pytest.fixture(scope="session")

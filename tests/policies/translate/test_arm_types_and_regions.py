@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.preview.model import PreviewResource, PreviewResult
+from policies.preview.model import PreviewResource, PreviewResult
 from policies.translate import CONTEXT_FILE, azure, effective_regions, translate
 from policies.translate.generate_azure_schema import arm_from_path
 

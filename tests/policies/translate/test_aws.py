@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from policies.translate.model import Origin
-from tests.gate.translate.conftest import configured, planned
+from tests.policies.translate.conftest import configured, planned
 
 KEY_ARN_PREFIX = "arn:aws:kms:me-central-1:123456789012:key/"
 TAGS = {"owner": "ml", "cost-center": "cc1", "data-classification": "internal"}
@@ -98,7 +98,7 @@ def test_origins_point_back_at_pulumi(mixed, mixed_preview):
 
 
 def test_same_pulumi_name_twice_gets_stable_unique_addresses():
-    from infra.preview.model import PreviewResource, PreviewResult
+    from policies.preview.model import PreviewResource, PreviewResult
     from policies.translate import translate
 
     def bucket(parent: str) -> PreviewResource:

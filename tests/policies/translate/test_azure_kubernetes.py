@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.preview.model import PreviewResource, PreviewResult
+from policies.preview.model import PreviewResource, PreviewResult
 from policies.translate import translate
 
 
@@ -126,7 +126,7 @@ def test_translation_imports_no_pulumi_sdk():
 
     code = (
         "import sys\n"
-        "from infra.preview.model import PreviewResource, PreviewResult\n"
+        "from policies.preview.model import PreviewResource, PreviewResult\n"
         "from policies.translate import translate\n"
         "r = PreviewResource(urn='urn:pulumi:s::p::aws:s3/bucket:Bucket::b', type='aws:s3/bucket:Bucket', name='b')\n"
         "assert translate(PreviewResult(project='p', stack='s', source='', resources=[r])).origins\n"
@@ -138,7 +138,7 @@ def test_translation_imports_no_pulumi_sdk():
 
 
 def test_unknown_values_are_left_out_but_still_referenced():
-    from infra.preview.model import UNKNOWN
+    from policies.preview.model import UNKNOWN
 
     bucket = PreviewResource(urn="urn:pulumi:s::p::aws:s3/bucket:Bucket::b", type="aws:s3/bucket:Bucket", name="b")
     versioning = PreviewResource(
@@ -156,7 +156,7 @@ def test_unknown_values_are_left_out_but_still_referenced():
 
 def test_unrendered_sources_without_an_exception_are_errors_naming_them():
     """Helm charts and remote kustomizations cannot be rendered offline: without a matching exception the gate stops
-    (tests/gate/translate/test_k8s_rendering.py covers rendering and exceptions in detail)."""
+    (tests/policies/translate/test_k8s_rendering.py covers rendering and exceptions in detail)."""
     stack = translate(_result(
         _res("kubernetes:helm.sh/v4:Chart", "minio", chart="oci://registry/minio"),
         _res("kubernetes:kustomize/v2:Directory", "kfp", directory="github.com/kubeflow/pipelines?ref=2.4.0"),

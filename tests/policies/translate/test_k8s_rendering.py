@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from components import versions
-from infra.preview.model import PreviewResource, PreviewResult
+from policies.preview.model import PreviewResource, PreviewResult
 from policies.gate import GateError, run_gate
 from policies.translate import translate
 from policies.translate import exceptions as exc_mod

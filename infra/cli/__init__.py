@@ -1,0 +1,12 @@
+"""The ``mlops`` command: the typer app (:mod:`infra.cli.app`: preview, local) with the gate, pipeline and ops
+commands registered from their modules by plain imports. Every module keeps its heavy libraries (pulumi SDKs,
+checkov, feast, torch, kfp) inside its commands, so ``mlops --help`` stays fast."""
+
+from infra.cli import gate, ops, pipeline
+from infra.cli.app import app, console, err_console, fail, main
+
+gate.register(app)
+pipeline.register(app)
+ops.register(app, pipeline.pipeline_app)
+
+__all__ = ["app", "console", "err_console", "fail", "main"]
