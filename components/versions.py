@@ -160,7 +160,22 @@ KARPENTER_AMI_ALIAS = "al2023@latest"
 """EKS-optimised AL2023 (NVIDIA variant picked for GPU instance types), the same release the managed node groups take
 at creation; pin ``al2023@vYYYYMMDD`` to hold a release."""
 
-CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER)
+# --- Service mesh (components/security/mesh.py): Istio in ambient mode, mTLS between every platform pod ----------
+ISTIO_VERSION = "1.27.1"
+ISTIO_REPOSITORY = "https://istio-release.storage.googleapis.com/charts"
+ISTIO_BASE = HelmChart(name="base", repository=ISTIO_REPOSITORY, version=ISTIO_VERSION)
+"""Istio's CRDs (PeerAuthentication, RequestAuthentication, AuthorizationPolicy, ...)."""
+ISTIOD = HelmChart(name="istiod", repository=ISTIO_REPOSITORY, version=ISTIO_VERSION)
+ISTIO_CNI = HelmChart(name="cni", repository=ISTIO_REPOSITORY, version=ISTIO_VERSION)
+"""The node agent that redirects an enrolled pod's traffic to ztunnel (in-pod redirection)."""
+ZTUNNEL = HelmChart(name="ztunnel", repository=ISTIO_REPOSITORY, version=ISTIO_VERSION)
+"""The per-node L4 proxy: HBONE mTLS (port 15008) between enrolled pods with SPIFFE identities."""
+GATEWAY_API_CRDS = ReleaseAsset("kubernetes-sigs/gateway-api", "v1.3.0", "standard-install.yaml")
+"""Gateway API CRDs (standard channel) that Istio 1.27 supports: waypoint proxies are ``Gateway`` objects."""
+
+CHARTS: tuple[HelmChart, ...] = (
+    GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER, ISTIO_BASE, ISTIOD, ISTIO_CNI, ZTUNNEL,
+)
 """Every chart pinned here; tests check each is an exact version."""
 
 IMAGES: tuple[Image, ...] = (
@@ -172,7 +187,7 @@ IMAGES: tuple[Image, ...] = (
 MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM, TRAINER_MANAGER, KATIB)
 """Every upstream kustomization pinned here."""
 
-RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (KNATIVE_SERVING_CRDS, KNATIVE_SERVING_CORE, KNATIVE_KOURIER)
+RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (KNATIVE_SERVING_CRDS, KNATIVE_SERVING_CORE, KNATIVE_KOURIER, GATEWAY_API_CRDS)
 """Every upstream release manifest pinned here."""
 
 

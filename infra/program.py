@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import pulumi
 
 from infra.config import StackConfig
 from infra.targets import TargetCluster
+
+if TYPE_CHECKING:
+    from components.security.mesh import ServiceMeshArgs
+    from components.services.services import ServicesArgs
 
 
 def build_target(cfg: StackConfig) -> TargetCluster:
@@ -18,8 +25,58 @@ def build_target(cfg: StackConfig) -> TargetCluster:
     return target.build(cfg)
 
 
+KFP_CONTROLLERS = ("ml-pipeline-ui", "ml-pipeline-persistenceagent", "ml-pipeline-scheduledworkflow")
+"""KFP's own ServiceAccounts that call its API server (upstream's manifests name them)."""
+
+
+def service_mesh_args(
+    cfg: StackConfig, services: ServicesArgs, namespaces: Mapping[str, pulumi.Input[str]]
+) -> ServiceMeshArgs:
+    """The mesh for the stack: every platform and team namespace enrolled, the IdP (``identity.oidc``) in front of
+    KFP, the feature server and the model endpoints, each with the in-mesh callers that legitimately call it."""
+    from components.security.mesh import ProtectedService, ServiceMeshArgs, WebhookPort, principal
+    from components.services import feature_server, kfp, knative
+    from components.kubernetes.baseline import FEATURE_STORE_NAMESPACE, SERVING_NAMESPACE
+
+    runner = principal(kfp.NAMESPACE, kfp.RUNNER_SERVICE_ACCOUNT)
+    serverless = services.kserve_deployment_mode == "Serverless"
+    protected = [
+        ProtectedService(
+            kfp.NAMESPACE,
+            [kfp.API_SERVICE, kfp.UI_SERVICE],
+            [runner, *(principal(kfp.NAMESPACE, sa) for sa in KFP_CONTROLLERS)],
+        ),
+        ProtectedService(FEATURE_STORE_NAMESPACE, [feature_server.NAME], [runner]),
+        # model endpoints: every Service KServe makes in the serving namespace; the activator proxies requests that
+        # Kourier's gateway already authenticated, the deploy step health-checks the new version
+        ProtectedService(
+            SERVING_NAMESPACE,
+            [],
+            [runner, *([principal(knative.SERVING_NAMESPACE, knative.ACTIVATOR_SERVICE_ACCOUNT)] if serverless else [])],
+        ),
+    ]
+    webhooks = [WebhookPort(kfp.NAMESPACE, "cache-server", {"app": "cache-server"}, 8443),
+                WebhookPort(kfp.NAMESPACE, "katib-controller", {"katib.kubeflow.org/component": "controller"}, 8443)]
+    if serverless:  # Kourier's gateway is the model endpoints' ingress: tokens are checked there first
+        protected.append(
+            ProtectedService(knative.KOURIER_NAMESPACE, [knative.KOURIER_INTERNAL_SERVICE, knative.KOURIER_GATEWAY],
+                             [runner])
+        )
+        webhooks.append(WebhookPort(knative.SERVING_NAMESPACE, "knative-webhook", {"app": "webhook"}, 8443))
+    return ServiceMeshArgs(
+        namespaces={**namespaces, kfp.NAMESPACE: kfp.NAMESPACE},
+        extra_namespaces=list(knative.NAMESPACES) if serverless else [],
+        oidc_issuer=cfg.identity.oidc.issuer_url,
+        oidc_audiences=[cfg.identity.oidc.audience],
+        protected=protected,
+        pod_security_version=services.pod_security_version,
+        webhook_ports=webhooks,
+    )
+
+
 def build(cfg: StackConfig) -> TargetCluster:
     from components.kubernetes.baseline import ClusterBaseline, ClusterBaselineArgs
+    from components.security.mesh import ServiceMesh
     from components.services import kfp
     from components.services.services import PlatformServices, ServicesArgs
     from components.training.platform import TrainingPlatform, TrainingPlatformArgs
@@ -36,6 +93,11 @@ def build(cfg: StackConfig) -> TargetCluster:
         services_args,
         namespaces=baseline.namespaces,
         opts=pulumi.ResourceOptions(providers=cluster.providers, depends_on=[baseline]),
+    )
+    ServiceMesh(
+        "mesh",
+        service_mesh_args(cfg, services_args, baseline.namespaces),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[baseline, services]),
     )
     training = TrainingPlatform(
         "training",

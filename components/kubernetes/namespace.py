@@ -22,6 +22,13 @@ LABEL_TIER = "mlops.platform/tier"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Set by the API server on every namespace (immutable); the reliable way to select one namespace."""
 
+MESH_LABELS = {"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"}
+"""Enrolment in the ambient service mesh (components/security/mesh.py): every pod's traffic is mTLS through ztunnel,
+and traffic to the namespace's Services passes its waypoint proxy (named ``waypoint``), where the IdP's tokens are
+checked. Every ``platform`` and ``team`` namespace carries them; ``system`` namespaces (drivers, storage, mesh
+itself) do not."""
+MESH_TIERS = ("platform", "team")
+
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
@@ -88,7 +95,7 @@ class SecureNamespaceArgs:
     deny_egress: bool = True
     """Default-deny all egress from every pod of the namespace (DNS to kube-dns stays allowed)."""
     labels: Mapping[str, str] = field(default_factory=dict)
-    """Extra labels; they cannot override the PSA or tier labels."""
+    """Extra labels; they cannot override the PSA, tier or mesh labels."""
 
 
 class SecureNamespace(pulumi.ComponentResource):
@@ -103,7 +110,10 @@ class SecureNamespace(pulumi.ComponentResource):
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
         child = pulumi.ResourceOptions(parent=self)
-        labels = {**args.labels, LABEL_TIER: args.tier, **pod_security_labels(args.pod_security, args.pod_security_version)}
+        mesh = MESH_LABELS if args.tier in MESH_TIERS else {}
+        labels = {
+            **args.labels, **mesh, LABEL_TIER: args.tier, **pod_security_labels(args.pod_security, args.pod_security_version)
+        }
         namespace = Namespace(resource_name, metadata={"name": args.name, "labels": labels}, opts=child)
         self.name = namespace.metadata.name
 

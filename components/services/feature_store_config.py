@@ -81,7 +81,8 @@ class OnlineRedis:
             parts.append(f"username={self.username}")
         parts.append(f"password={self.password}")
         if self.tls:
-            parts.append("ssl=true")
+            # verify the server's certificate and name explicitly, whatever redis-py's defaults of the day are
+            parts += ["ssl=true", "ssl_cert_reqs=required", "ssl_check_hostname=true"]
             if self.ca_cert:
                 parts.append(f"ssl_ca_certs={self.ca_cert}")
         return ",".join(parts)

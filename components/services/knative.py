@@ -10,7 +10,7 @@ traffic splitting (``canaryTrafficPercent``) and tag routing, internal to the cl
   queue-proxy sidecars pass the serving namespace's PSA ``restricted``. Changes are made with Pulumi ``transforms``
   on the manifests' objects before they are created, so no public load balancer ever exists, not even briefly.
 - Namespaces: upstream's ``knative-serving`` and ``kourier-system``, labelled PSA ``baseline`` enforced with
-  ``restricted`` audited and warned (as KFP's).
+  ``restricted`` audited and warned (as KFP's), and enrolled in the service mesh (components/security/mesh.py).
 """
 
 from __future__ import annotations
@@ -21,14 +21,18 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
+from components.kubernetes.namespace import MESH_LABELS
 from components.services.kfp import INTERNAL_LB_ANNOTATIONS
 
 SERVING_NAMESPACE = "knative-serving"
 KOURIER_NAMESPACE = "kourier-system"
 KOURIER_GATEWAY = "kourier"
 """Kourier's external gateway Service (``kourier-internal`` serves cluster-local routes and is ClusterIP already)."""
+KOURIER_INTERNAL_SERVICE = "kourier-internal"
 KOURIER_INTERNAL_PORT = 8081
 """The gateway pods' port behind ``kourier-internal`` (cluster-local routes: the InferenceServices' URLs)."""
+ACTIVATOR_SERVICE_ACCOUNT = "activator"
+"""The activator's ServiceAccount in upstream's serving-core.yaml: it proxies requests to the model servers."""
 KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 NAMESPACES = (SERVING_NAMESPACE, KOURIER_NAMESPACE)
 """Where Knative's activator and gateway run: they call the model servers (the serving namespace admits them)."""
@@ -66,6 +70,7 @@ def internal_only(exposure: Exposure = "cluster", pod_security_version: str = "l
         if kind == "Namespace" and name in NAMESPACES:
             labels = {
                 **(metadata.get("labels") or {}),
+                **MESH_LABELS,  # the activator and Kourier call the model servers over the mesh
                 "pod-security.kubernetes.io/enforce": "baseline",
                 "pod-security.kubernetes.io/enforce-version": pod_security_version,
                 "pod-security.kubernetes.io/audit": "restricted",

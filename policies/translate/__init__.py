@@ -317,7 +317,8 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
 
 
 INVENTORY_KINDS = frozenset({"ResourceQuota", "LimitRange", "ClusterQueue", "LocalQueue", "ResourceFlavor",
-                             "ClusterTrainingRuntime", "NodePool", "EC2NodeClass"})
+                             "ClusterTrainingRuntime", "NodePool", "EC2NodeClass",
+                             "PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy"})
 """Kubernetes kinds whose presence (not just their settings) the custom checks judge: Checkov shows a check one
 object at a time, so the translator lists these stack-wide in the context."""
 

@@ -99,6 +99,6 @@ def test_renderer_never_turns_tls_off() -> None:
     registry = fsc.RegistryDatabase(host="db", port=5432, database="feast", user="feast", password="p" * 20)
     assert "sslmode=verify-full" in registry.url()
     online = fsc.OnlineRedis(host="cache", port=6380, password="p" * 20)
-    assert online.connection_string().endswith(",ssl=true")
+    assert online.connection_string().endswith(",ssl=true,ssl_cert_reqs=required,ssl_check_hostname=true")
     with pytest.raises(ValueError, match="not an s3://"):
         fsc.OfflineStore(uri="http://bucket")

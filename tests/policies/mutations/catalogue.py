@@ -50,6 +50,9 @@ LOCAL_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta1:LocalQueue"
 TRAINING_RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
+REQUEST_AUTHENTICATION = "kubernetes:security.istio.io/v1:RequestAuthentication"
+AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 KFP_NAMESPACE = (NAMESPACE, "services-kfp-ns")
 """The pipelines namespace (``kubeflow``), the default team's: where the training checks report."""
 
@@ -451,3 +454,24 @@ MUTATIONS: list[Mutation] = [
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
 ]
 # fmt: on
+MUTATIONS += [
+    Mutation("mesh-mtls-permissive", ONPREM, PEER_AUTHENTICATION, "mesh-strict-mtls", "CKV_MLOPS_321",
+             put(("spec.mtls.mode", "PERMISSIVE")), "ServiceMesh: the mesh-wide PeerAuthentication is STRICT"),
+    Mutation("mesh-root-policy-removed", AWS, PEER_AUTHENTICATION, "mesh-strict-mtls", "CKV_MLOPS_322", None,
+             "ServiceMesh: a mesh-wide STRICT PeerAuthentication exists", on=(NAMESPACE, "baseline-feature-store")),
+    Mutation("mesh-ztunnel-removed", AZURE, HELM_RELEASE, "mesh-ztunnel", "CKV_MLOPS_322", None,
+             "ServiceMesh: the pinned ztunnel chart is installed", on=(NAMESPACE, "baseline-ml-workspace")),
+    Mutation("mesh-namespace-unenrolled", ONPREM, NAMESPACE, "baseline-ml-serving", "CKV_MLOPS_322",
+             lambda inputs: inputs["metadata"]["labels"].pop("istio.io/dataplane-mode"),
+             "SecureNamespace: platform and team namespaces carry MESH_LABELS"),
+    Mutation("authn-feature-server-policy-removed", AWS, AUTHORIZATION_POLICY,
+             "mesh-authz-feature-store-feast-feature-server", "CKV_MLOPS_323", None,
+             "ServiceMesh: the feature server admits only IdP tokens and named callers",
+             on=(NAMESPACE, "baseline-feature-store")),
+    Mutation("authn-serving-jwt-removed", ONPREM, REQUEST_AUTHENTICATION, "mesh-jwt-ml-serving-waypoint",
+             "CKV_MLOPS_323", None, "ServiceMesh: model endpoints validate the IdP's tokens",
+             on=(NAMESPACE, "baseline-ml-serving")),
+    Mutation("authn-kfp-wildcard-caller", AZURE, AUTHORIZATION_POLICY, "mesh-authz-kubeflow-ml-pipeline",
+             "CKV_MLOPS_323", put(("spec.rules.1.from.0.source.principals", ["*"])),
+             "ServiceMesh: KFP's in-mesh callers are named ServiceAccounts", on=KFP_NAMESPACE),
+]
