@@ -15,8 +15,8 @@ from components.security.mesh import (
     WebhookPort,
     principal,
 )
-from infra.preview.model import PreviewResult
-from infra.preview.runner import preview_stack
+from policies.preview.model import PreviewResult
+from policies.preview.runner import preview_stack
 from tests.conftest import of_type
 
 PEER = "kubernetes:security.istio.io/v1:PeerAuthentication"
