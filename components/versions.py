@@ -160,7 +160,15 @@ KARPENTER_AMI_ALIAS = "al2023@latest"
 """EKS-optimised AL2023 (NVIDIA variant picked for GPU instance types), the same release the managed node groups take
 at creation; pin ``al2023@vYYYYMMDD`` to hold a release."""
 
-CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER)
+# --- NetworkPolicy enforcement (docs/security-network.md) ----------------------------------------------------------
+EKS_VPC_CNI_ADDON = "v1.20.1-eksbuild.3"
+"""AWS: the ``vpc-cni`` EKS managed add-on (its network policy agent enforces NetworkPolicy, on from v1.14); a
+version EKS lists for the cluster's Kubernetes minor (``aws eks describe-addon-versions --addon-name vpc-cni``)."""
+CALICO = HelmChart(name="tigera-operator", repository="https://docs.tigera.io/calico/charts", version="v3.30.3")
+"""On-prem: Calico through the Tigera operator, the cluster's CNI and NetworkPolicy engine (the node bootstrap
+installs no CNI)."""
+
+CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER, CALICO)
 """Every chart pinned here; tests check each is an exact version."""
 
 IMAGES: tuple[Image, ...] = (
