@@ -132,7 +132,8 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=child,
         )
         for service in args.interface_endpoints:
-            label = service.replace(".", "-")
+            # `s3` also has the gateway endpoint above: its interface endpoint needs a name of its own
+            label = service.replace(".", "-") + ("-interface" if service == "s3" else "")
             ec2.VpcEndpoint(
                 f"{name}-{label}",
                 vpc_id=self.vpc.id,

@@ -1,5 +1,5 @@
 """A Helm release of a chart pinned in :mod:`components.versions`, installed the same way everywhere: the chart
-addressed as ``<repository>/<name>`` at its exact version, into a namespace the platform created (never by Helm),
+addressed as ``<repository>/<name>`` (OCI) or by name in its HTTPS repository at its exact version, into a namespace the platform created (never by Helm),
 rolled back when an install fails, with a bounded release history."""
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ def pinned_release(resource_name: str, release_name: str, chart: HelmChart, name
     """The ``helm.v3.Release`` of ``chart`` named ``release_name`` in ``namespace``."""
     from pulumi_kubernetes.helm.v3 import Release
 
+    oci = chart.repository.startswith("oci://")
     return Release(
         resource_name,
         name=release_name,
-        chart=f"{chart.repository}/{chart.name}",
+        chart=f"{chart.repository}/{chart.name}" if oci else chart.name,
+        repository_opts=None if oci else {"repo": chart.repository},
         version=chart.version,
         namespace=namespace,
         create_namespace=False,

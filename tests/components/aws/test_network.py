@@ -92,5 +92,7 @@ def test_s3_interface_endpoint_answers_inside_the_vpc(aws):
     s3 = next(e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
               if e.inputs["vpcEndpointType"] == "Interface" and e.inputs["serviceName"].endswith(".s3"))
     assert s3.inputs["dnsOptions"] == {"privateDnsOnlyForInboundResolverEndpoint": False}
+    names = [e.name for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")]
+    assert len(set(names)) == len(names) and s3.name == "network-s3-interface"  # a duplicate URN fails `pulumi up`
     others = [e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint") if e is not s3]
     assert all("dnsOptions" not in e.inputs for e in others)

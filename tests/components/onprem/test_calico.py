@@ -20,7 +20,8 @@ def calico():
 
 def test_operator_chart_is_pinned_into_its_own_namespace(calico):
     release = one(calico, RELEASE).inputs
-    assert release["chart"] == f"{versions.CALICO.repository}/{versions.CALICO.name}"
+    assert release["chart"] == versions.CALICO.name
+    assert release["repositoryOpts"] == {"repo": versions.CALICO.repository}
     assert release["version"] == versions.CALICO.version and versions.CALICO.version.startswith("v3.")
     assert release["namespace"] == "tigera-operator" and release["createNamespace"] is False
     assert release["values"]["installation"] == {"enabled": False}
