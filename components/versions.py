@@ -173,8 +173,17 @@ ZTUNNEL = HelmChart(name="ztunnel", repository=ISTIO_REPOSITORY, version=ISTIO_V
 GATEWAY_API_CRDS = ReleaseAsset("kubernetes-sigs/gateway-api", "v1.3.0", "standard-install.yaml")
 """Gateway API CRDs (standard channel) that Istio 1.27 supports: waypoint proxies are ``Gateway`` objects."""
 
+# --- NetworkPolicy enforcement (docs/security-network.md) ----------------------------------------------------------
+EKS_VPC_CNI_ADDON = "v1.20.1-eksbuild.3"
+"""AWS: the ``vpc-cni`` EKS managed add-on (its network policy agent enforces NetworkPolicy, on from v1.14); a
+version EKS lists for the cluster's Kubernetes minor (``aws eks describe-addon-versions --addon-name vpc-cni``)."""
+CALICO = HelmChart(name="tigera-operator", repository="https://docs.tigera.io/calico/charts", version="v3.30.3")
+"""On-prem: Calico through the Tigera operator, the cluster's CNI and NetworkPolicy engine (the node bootstrap
+installs no CNI)."""
+
 CHARTS: tuple[HelmChart, ...] = (
     GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER, ISTIO_BASE, ISTIOD, ISTIO_CNI, ZTUNNEL,
+    CALICO,
 )
 """Every chart pinned here; tests check each is an exact version."""
 

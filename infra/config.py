@@ -216,6 +216,59 @@ class OnPrem(_Model):
     certificate_issuer: str = Field(
         default="mlops-ca", description="cert-manager ClusterIssuer (the site's CA) that signs in-cluster TLS certificates"
     )
+    pod_cidr: Cidr = Field(
+        default="192.168.0.0/16", description="the pod network Calico assigns from (must not overlap the nodes' network)"
+    )
+
+    @field_validator("pod_cidr")
+    @classmethod
+    def _pod_cidr(cls, value: str) -> str:
+        return _check_cidr(value)
+
+
+class Egress(_Model):
+    """Named egress beyond the cluster (docs/security-network.md): no NetworkPolicy allows 0.0.0.0/0 or ::/0, so
+    what pods reach outside the pod network is listed here or derived from the stack."""
+
+    proxy: str | None = Field(
+        default=None, pattern=r"^http://[0-9.]+:[0-9]{1,5}/?$",
+        description="forward proxy for destinations without a private endpoint (Entra ID's token endpoint, a "
+        "package index): http://<IPv4>:<port>; required on azure",
+    )
+    api_server_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="onprem: where the API server's endpoints live (the control-plane nodes); default: the "
+        "apiEndpoint's address if it is an IP, else the system pool's node addresses",
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is not None:
+            host, port = value.removeprefix("http://").rstrip("/").rsplit(":", 1)
+            try:
+                ipaddress.IPv4Address(host)
+            except ValueError:
+                raise ValueError(f"{host!r} is not an IPv4 address (NetworkPolicy names the proxy by address)") from None
+            if not 1 <= int(port) <= 65535:
+                raise ValueError(f"port {port} is not a TCP port (1-65535)")
+        return value
+
+    @field_validator("api_server_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        checked = [_check_cidr(v) for v in value]
+        if any(ipaddress.IPv4Network(c).prefixlen == 0 for c in checked):
+            raise ValueError("0.0.0.0/0 is every address; list the control-plane nodes' addresses")
+        return checked
+
+    @property
+    def proxy_address(self) -> tuple[str, int] | None:
+        """(IPv4, port) of the proxy, or None."""
+        if self.proxy is None:
+            return None
+        host, port = self.proxy.removeprefix("http://").rstrip("/").rsplit(":", 1)
+        return host, int(port)
 
 
 class AptRepository(_Model):
@@ -321,6 +374,7 @@ class StackConfig(_Model):
     safeguards: Safeguards = Field(default_factory=Safeguards)
     kubernetes_version: str = "1.33"
     onprem: OnPrem | None = None
+    egress: Egress = Field(default_factory=Egress)
     kubeconfig: SecretValue | None = None
     node_ssh_private_key: SecretValue | None = None
     cluster_join_token: SecretValue | None = None

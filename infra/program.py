@@ -106,6 +106,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             pod_security_version=services_args.pod_security_version,
             pipelines_namespace=kfp.NAMESPACE,
             runner_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+            api_server_egress=cluster.egress.api_server(),
             namespaces=[baseline, services],  # the team namespaces and KFP's
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider),

@@ -1,14 +1,17 @@
 """EKS control plane: private API endpoint, KMS envelope encryption of secrets, full control-plane logging,
-IRSA through an OIDC provider, and access entries that bind the enterprise IdP groups."""
+IRSA through an OIDC provider, access entries that bind the enterprise IdP groups, and the ``vpc-cni`` managed
+add-on with NetworkPolicy enforcement on (EKS enforces no NetworkPolicy otherwise)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
+from components import versions
 from components.aws._iam import assume_role_policy, managed_policy, policy
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -16,6 +19,9 @@ ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
 ADMIN_POLICY = ACCESS_POLICY + "AmazonEKSClusterAdminPolicy"
 EDIT_POLICY = ACCESS_POLICY + "AmazonEKSEditPolicy"
 VIEW_POLICY = ACCESS_POLICY + "AmazonEKSViewPolicy"
+VPC_CNI_ADDON = "vpc-cni"
+NETWORK_POLICY_CONFIGURATION = json.dumps({"enableNetworkPolicy": "true"})
+"""``vpc-cni`` configuration values: run the network policy agent, which enforces Kubernetes NetworkPolicy."""
 
 
 def idp_group_role_arn(group: str, account_id: str) -> str:
@@ -54,6 +60,8 @@ class EksClusterArgs:
     """Give the identity that runs ``pulumi up`` cluster-admin (an access entry EKS makes), so the same program can
     install the in-cluster layers. Set False when the deployer signs in as one of the platform-admin roles."""
     deletion_protection: bool = True
+    vpc_cni_version: str = versions.EKS_VPC_CNI_ADDON
+    """Pinned ``vpc-cni`` add-on version; the add-on runs with NetworkPolicy enforcement on."""
     log_retention_days: int = 365
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -148,6 +156,18 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_issuer_url = issuer.apply(lambda url: url.removeprefix("https://"))
         oidc = iam.OpenIdConnectProvider(name, url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child)
         self.oidc_provider_arn = oidc.arn
+        self.network_policy_addon = eks.Addon(
+            f"{name}-{VPC_CNI_ADDON}",
+            cluster_name=self.cluster.name,
+            addon_name=VPC_CNI_ADDON,
+            addon_version=args.vpc_cni_version,
+            configuration_values=NETWORK_POLICY_CONFIGURATION,
+            # EKS pre-installs a self-managed vpc-cni: take it over, and keep the pinned configuration on updates
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=child,
+        )
         self._bind_groups(name, args, tags)
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "oidcProviderArn": self.oidc_provider_arn})
 

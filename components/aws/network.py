@@ -15,8 +15,13 @@ import pulumi
 
 from components.aws._iam import assume_role_policy, policy
 
-DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "ec2", "logs")
-"""Interface endpoints a private EKS cluster needs: image pulls, IRSA tokens, node bootstrap, log shipping."""
+DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "ec2", "logs", "s3")
+"""Interface endpoints a private EKS cluster needs: image pulls, IRSA tokens, node bootstrap, log shipping, and S3
+for pods: the S3 gateway endpoint routes to S3's public prefixes (a prefix list NetworkPolicy cannot name), the
+interface endpoint puts S3 inside the VPC CIDR that the pods' egress policies allow."""
+PRIVATE_DNS_FOR_VPC = {"s3": {"private_dns_only_for_inbound_resolver_endpoint": False}}
+"""Interface endpoints whose private DNS must answer inside the VPC too: with a gateway endpoint present, S3's
+defaults to answering only inbound resolver queries, leaving pods on the gateway's public prefixes."""
 
 
 @dataclass
@@ -127,13 +132,15 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=child,
         )
         for service in args.interface_endpoints:
-            label = service.replace(".", "-")
+            # `s3` also has the gateway endpoint above: its interface endpoint needs a name of its own
+            label = service.replace(".", "-") + ("-interface" if service == "s3" else "")
             ec2.VpcEndpoint(
                 f"{name}-{label}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{args.region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
+                dns_options=PRIVATE_DNS_FOR_VPC.get(service),
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[endpoint_sg.id],
                 tags={**tags, "Name": f"{name}-{label}"},

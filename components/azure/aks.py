@@ -29,6 +29,10 @@ from components.azure.common import (
 )
 from components.gpu import GPU_TAINT, node_labels
 
+NETWORK_POLICY_ENGINES = ("calico", "cilium", "azure")
+"""AKS ``networkProfile.networkPolicy`` values that enforce Kubernetes NetworkPolicy (``cilium`` needs the Cilium
+dataplane); ``none`` (the AKS default) leaves every policy inert."""
+
 AKS_LOG_CATEGORIES = (
     "kube-apiserver",
     "kube-audit-admin",
@@ -138,7 +142,14 @@ class AksClusterArgs:
     pod_cidr: str = "192.168.0.0/16"
     """Overlay range for pod IPs; never routed in the VNet."""
     network_policy: str = "calico"
-    """Kubernetes NetworkPolicy engine (the baseline's default-deny policies need one)."""
+    """Kubernetes NetworkPolicy engine enforcing the platform's default-deny policies: one of
+    :data:`NETWORK_POLICY_ENGINES`; without one every NetworkPolicy is inert, so ``none`` is refused."""
+    https_proxy: str | None = None
+    """Forward proxy (``http://<ip>:<port>``) AKS hands to nodes and pods as HTTP(S)_PROXY: the way out to
+    destinations without a private endpoint (Entra ID's token endpoint); ``None``: no proxy."""
+    no_proxy: list[str] = field(default_factory=list)
+    """With ``https_proxy``: destinations reached directly (the VNet, private-endpoint DNS suffixes); AKS adds the
+    cluster's own service and pod ranges and API server names."""
     sku_tier: str = "Standard"
     """``Standard``: the financially backed API server SLA production needs."""
     availability_zones: list[str] = field(default_factory=lambda: ["1", "2", "3"])
@@ -156,6 +167,9 @@ class AksClusterArgs:
             raise ValueError(f"AksClusterArgs: node pool names must be unique: {names}")
         if self.system_pool.kind == "gpu" or self.system_pool.spot:
             raise ValueError("AksClusterArgs.system_pool must be on-demand CPU capacity")
+        if self.network_policy not in NETWORK_POLICY_ENGINES:
+            raise ValueError(f"AksClusterArgs.network_policy: {self.network_policy!r} does not enforce NetworkPolicy; "
+                             f"allowed: {', '.join(NETWORK_POLICY_ENGINES)}")
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -243,6 +257,10 @@ class AksCluster(pulumi.ComponentResource):
                 "load_balancer_sku": "standard",
                 "outbound_type": "loadBalancer",
             },
+            http_proxy_config=(
+                {"http_proxy": args.https_proxy, "https_proxy": args.https_proxy, "no_proxy": list(args.no_proxy)}
+                if args.https_proxy else None
+            ),
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
             disk_encryption_set_id=args.disk_encryption_set_id,
             agent_pool_profiles=[{**self._pool_spec(args.system_pool, args), "name": args.system_pool.name, "mode": "System"}],

@@ -22,6 +22,7 @@ from components.kubernetes.baseline import (
     PIPELINES_NAMESPACE,
     SERVING_NAMESPACE,
 )
+from components.kubernetes.egress import EgressEndpoints
 from components.kubernetes.namespace import namespaces_named, psa_version
 from components import versions
 from components.services import kfp, knative, kserve
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 
 Target = Literal["aws", "azure", "onprem"]
 FEATURE_GRANTS = [BucketGrant("features", "read")]
-ANYWHERE = "0.0.0.0/0"
-API_SERVER_PORTS = (443, 6443)
 
 
 def _tcp(*ports: int) -> list[dict[str, Any]]:
@@ -75,6 +74,9 @@ class ServicesArgs:
     vpc_cidr: str | None
     """The VPC/VNet range the managed databases admit (clouds)."""
     encryption_key: pulumi.Input[str] | None
+    egress: EgressEndpoints
+    """Where pods may go outside the pod network (the target's ``TargetCluster.egress``): API server, private
+    endpoints, proxy; never 0.0.0.0/0."""
     name_prefix: str
     """Stem for cloud resource names (the AWS stack slug; ``mlops-<env>-<hash>`` on Azure)."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -117,6 +119,7 @@ class ServicesArgs:
             workload_identity=dict(cluster.workload_identity),
             vpc_cidr=cfg.network.cidr if cfg.network else None,
             encryption_key=cluster.encryption_key,
+            egress=cluster.egress,
             name_prefix=prefix,
             tags=dict(cfg.tags),
             certificate_issuer=(cfg.onprem or OnPrem()).certificate_issuer,
@@ -430,11 +433,11 @@ class PlatformServices(pulumi.ComponentResource):
 
     # --- network ------------------------------------------------------------------------------------------------
     def _object_store_egress(self) -> list[dict[str, Any]]:
-        """To the object store: MinIO's namespace on-prem; HTTPS to the cloud's storage and token endpoints (S3
-        gateway endpoints and Entra ID sit on public prefixes, so no narrower CIDR holds)."""
+        """To the object store: MinIO's namespace on-prem; on the clouds HTTPS to the private endpoints in the
+        VPC/VNet (S3 and STS interface endpoints, Blob private endpoints) and, where set, the proxy (Entra ID)."""
         if self.args.target == "onprem":
             return [{"to": [namespaces_named("object-store")], "ports": _tcp(9000)}]
-        return [{"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(443)}]
+        return self.args.egress.cloud_services()
 
     def _managed_egress(self, *ports: int) -> list[dict[str, Any]]:
         """To the managed registry and online store, inside the VPC/VNet only, and the object store."""
@@ -446,13 +449,15 @@ class PlatformServices(pulumi.ComponentResource):
     def _pipeline_egress(self) -> list[dict[str, Any]]:
         """KFP's controllers and pipeline steps: the API server, the feature store, the object store, managed DBs,
         and the model servers the deploy step health-checks (through Kourier's cluster-local gateway in Serverless
-        mode, directly in RawDeployment)."""
+        mode, directly in RawDeployment), and the proxy for a package index (pipeline steps pip-install pinned
+        packages)."""
         rules = [
-            {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(*API_SERVER_PORTS)},
+            *self.args.egress.api_server(),
             {"to": [namespaces_named(FEATURE_STORE_NAMESPACE)], "ports": _tcp(FEATURE_SERVER_PORT, 5432, 6379)},
             {"to": [namespaces_named(SERVING_NAMESPACE)], "ports": _tcp(kserve.INFERENCE_PORT)},
             {"to": [namespaces_named(knative.KOURIER_NAMESPACE)], "ports": _tcp(knative.KOURIER_INTERNAL_PORT)},
             *self._object_store_egress(),
+            *([] if self.args.target != "onprem" else self.args.egress.proxy()),
         ]
         if self.args.vpc_cidr:
             rules.append({"to": [{"ipBlock": {"cidr": self.args.vpc_cidr}}], "ports": _tcp(5432, 6379, 6380, 3306)})

@@ -35,7 +35,6 @@ GPU_FLAVOR = "gpu"
 FRAMEWORKS = ("batch/job", "trainer.kubeflow.org/trainjob")
 """The job kinds Kueue manages here (names from Kueue's configuration API, ``integrations.frameworks``)."""
 WEBHOOK_PORT = 9443
-API_SERVER_PORTS = (443, 6443)
 
 
 def cpu_millicores(quantity: str) -> int:
@@ -135,6 +134,9 @@ class KueueArgs:
     gpu_capacity: int
     """GPUs of the GPU pools at maxSize (``StackConfig.gpu_capacity``)."""
     teams: Sequence[TeamShare]
+    api_server_egress: Sequence[dict[str, Any]]
+    """NetworkPolicy egress rules to the API server (``EgressEndpoints.api_server()``): the only place the
+    controller calls."""
     team_namespaces: Sequence[pulumi.Resource] = ()
     """Resources that make the team namespaces (LocalQueues wait for them)."""
     chart: versions.HelmChart = versions.KUEUE
@@ -150,6 +152,8 @@ class Kueue(pulumi.ComponentResource):
         super().__init__("mlops:training:Kueue", name, None, opts)
         if not args.teams:
             raise ValueError("KueueArgs.teams: at least one team namespace must submit to the training queue")
+        if not args.api_server_egress or any(not rule.get("to") for rule in args.api_server_egress):
+            raise ValueError("KueueArgs.api_server_egress: name the API server (rules with a `to`), never any address")
         from pulumi_kubernetes.apiextensions import CustomResource
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
@@ -176,7 +180,7 @@ class Kueue(pulumi.ComponentResource):
             spec={
                 "podSelector": {},
                 "policyTypes": ["Egress"],
-                "egress": [{"ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]}],
+                "egress": list(args.api_server_egress),
             },
             opts=child,
         )

@@ -40,12 +40,15 @@ class TrainingPlatformArgs:
     pipelines_namespace: str
     """KFP's namespace, where Katib installs and the pipeline runner submits from."""
     runner_service_account: str
+    api_server_egress: Sequence[dict[str, Any]]
+    """NetworkPolicy egress rules to the API server (``EgressEndpoints.api_server()``) for Kueue's controller."""
     namespaces: Sequence[pulumi.Resource] = ()
     """Resources that make the team namespaces and the pipelines namespace."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, *, pod_security_version: str, pipelines_namespace: str,
-                    runner_service_account: str, namespaces: Sequence[pulumi.Resource] = ()) -> TrainingPlatformArgs:
+                    runner_service_account: str, api_server_egress: Sequence[dict[str, Any]],
+                    namespaces: Sequence[pulumi.Resource] = ()) -> TrainingPlatformArgs:
         teams = [
             TeamQuota(name=t.name, namespace=t.namespace, gpus=cfg.team_gpu_quota(t), cpu=t.cpu_quota,
                       memory=t.memory_quota, pods=t.pods)
@@ -53,7 +56,7 @@ class TrainingPlatformArgs:
         ]
         return cls(pod_security_version=pod_security_version, gpu_capacity=cfg.gpu_capacity, teams=teams,
                    pipelines_namespace=pipelines_namespace, runner_service_account=runner_service_account,
-                   namespaces=namespaces)
+                   api_server_egress=api_server_egress, namespaces=namespaces)
 
 
 class TrainingPlatform(pulumi.ComponentResource):
@@ -77,6 +80,7 @@ class TrainingPlatform(pulumi.ComponentResource):
                 pod_security_version=args.pod_security_version,
                 gpu_capacity=args.gpu_capacity,
                 teams=[TeamShare(t.namespace, t.gpus, t.cpu, t.memory) for t in args.teams],
+                api_server_egress=args.api_server_egress,
                 team_namespaces=[*args.namespaces, quotas],
             ),
             opts=child,

@@ -28,6 +28,9 @@ class TargetCluster:
     dependencies: list[pulumi.Resource] = field(default_factory=list)
     """Resources the in-cluster layers must wait for (node groups, pools)."""
     outputs: dict[str, pulumi.Input[Any]] = field(default_factory=dict)
+    egress: Any = None
+    """:class:`components.kubernetes.egress.EgressEndpoints`: the named places pods may reach outside the pod network
+    (API server, private endpoints, proxy); the services and training layers build their egress rules from it."""
     cloud_provider: Any = None
     """The target's explicit cloud provider (AWS: pinned to the stack's region, default tags) for services that
     make cloud resources; None where the default provider is right (Azure) or there is no cloud (on-prem)."""

@@ -13,6 +13,7 @@ import pulumi
 
 from infra.config import ConfigError, StackConfig
 from infra.targets import TargetCluster
+from infra.targets.egress import egress_endpoints
 
 AUTOSCALING_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 """Launches the node groups' instances, so the key policy lets it use the key of their encrypted root volumes.
@@ -106,6 +107,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             "keeps the EKS API private (reach it through the VPC, a VPN or a bastion); allowed: false"
         )
     region, tags, slug = cfg.region, dict(cfg.tags), _stack_slug()
+    egress = egress_endpoints(cfg)
     _check_bucket_names(slug, cfg)
     _check_gpu_pools_scale_with_karpenter(cfg)
     provider = pulumi_aws.Provider(f"aws-{region}", region=region, default_tags={"tags": tags})
@@ -254,6 +256,7 @@ def build(cfg: StackConfig) -> TargetCluster:
         opts=pulumi.ResourceOptions(providers=[provider, k8s_provider], depends_on=node_groups),
     )
     return TargetCluster(
+        egress=egress,
         provider=k8s_provider,
         cluster_name=cluster.name,
         endpoint=cluster.endpoint,

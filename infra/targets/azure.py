@@ -20,6 +20,11 @@ from components.azure.keyvault import AzureKeyVault, AzureKeyVaultArgs
 from components.azure.storage import AzureBucketArgs, AzureStorage, AzureStorageArgs
 from infra.config import NodePool, StackConfig
 from infra.targets import TargetCluster
+from infra.targets.egress import egress_endpoints
+
+
+PRIVATE_ENDPOINT_SUFFIXES = (".blob.core.windows.net", ".dfs.core.windows.net", ".vault.azure.net")
+"""Services the platform reaches over private endpoints in the VNet: direct, never through the proxy."""
 
 
 def _suffix() -> str:
@@ -47,6 +52,7 @@ def _pool(pool: NodePool) -> AksPoolArgs:
 
 def build(cfg: StackConfig) -> TargetCluster:
     assert cfg.network is not None  # the config schema requires it for target azure
+    egress = egress_endpoints(cfg)
     base = f"mlops-{cfg.environment}"
     suffix = _suffix()
     tags = dict(cfg.tags)
@@ -101,6 +107,8 @@ def build(cfg: StackConfig) -> TargetCluster:
             dns_service_ip=cfg.network.dns_service_ip,
             install_gpu_driver=cfg.safeguards.gpu_driver_preinstalled,
             public_api_server=cfg.safeguards.public_cluster_endpoint,
+            https_proxy=cfg.egress.proxy,
+            no_proxy=[cfg.network.cidr, *PRIVATE_ENDPOINT_SUFFIXES],
             tags=tags,
         ),
     )
@@ -139,6 +147,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     )
     provider = _kubernetes_provider(kubeconfig, aks)
     return TargetCluster(
+        egress=egress,
         provider=provider,
         cluster_name=aks.cluster_name,
         endpoint=aks.endpoint,

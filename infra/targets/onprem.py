@@ -13,6 +13,7 @@ import pulumi
 
 from infra.config import PROJECT, ConfigError, OnPrem, StackConfig
 from infra.targets import TargetCluster
+from infra.targets.egress import egress_endpoints
 
 
 def api_server(kubeconfig: str) -> str:
@@ -44,12 +45,15 @@ def api_server(kubeconfig: str) -> str:
 def build(cfg: StackConfig) -> TargetCluster:
     from pulumi_kubernetes.provider import Provider
 
+    from components.kubernetes.namespace import psa_version
+    from components.onprem.calico import CalicoNetwork, CalicoNetworkArgs
     from components.onprem.gpu_pools import OnPremGpuPools, OnPremGpuPoolsArgs
     from components.onprem.object_store import OnPremObjectStore, OnPremObjectStoreArgs
 
     if cfg.kubeconfig is None:  # the config schema requires it for onprem; keep the guard explicit
         raise ConfigError(f"{PROJECT}:kubeconfig (a Pulumi secret) is required for target onprem")
     onprem = cfg.onprem or OnPrem()
+    egress = egress_endpoints(cfg)
     provider = Provider(
         cfg.region,
         kubeconfig=cfg.kubeconfig.value,
@@ -57,7 +61,6 @@ def build(cfg: StackConfig) -> TargetCluster:
         cluster_identifier=cfg.region,
         enable_server_side_apply=True,
     )
-    on_cluster = pulumi.ResourceOptions(provider=provider)
     bootstrapped: list[pulumi.Resource] = []
     if cfg.node_bootstrap is not None:  # servers are set up and joined over SSH before their Node objects are marked
         from components.bootstrap.node_bootstrap import NodesBootstrap, NodesBootstrapArgs
@@ -68,10 +71,20 @@ def build(cfg: StackConfig) -> TargetCluster:
         OnPremGpuPoolsArgs.from_config(cfg),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=bootstrapped),
     )
-    store = OnPremObjectStore("object-store", OnPremObjectStoreArgs.from_config(cfg), opts=on_cluster)
+    # The CNI and NetworkPolicy engine first: no pod starts, and no policy is inert, before it exists.
+    calico = CalicoNetwork(
+        "calico",
+        CalicoNetworkArgs(pod_security_version=psa_version(cfg.kubernetes_version), pod_cidr=onprem.pod_cidr),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=bootstrapped),
+    )
+    store = OnPremObjectStore(
+        "object-store", OnPremObjectStoreArgs.from_config(cfg),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=calico.ready),
+    )
 
     endpoint: Any = onprem.api_endpoint or pulumi.Output.secret(cfg.kubeconfig.value).apply(api_server)
     return TargetCluster(
+        egress=egress,
         provider=provider,
         cluster_name=cfg.region,
         endpoint=endpoint,
@@ -82,7 +95,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             "object_store_namespace": store.namespace,
             "object_store_ca_secret": store.tls_secret,
         },
-        dependencies=[pools],
+        dependencies=[pools, *calico.ready],
         outputs={
             "objectStoreEndpoint": store.endpoint,
             "gpuNodes": pools.gpu_nodes,

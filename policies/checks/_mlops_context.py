@@ -10,14 +10,16 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "team_namespaces": ["kubeflow"], "karpenter_required": true,
      "training_queue": "ml-training", "torch_runtime": "torch-distributed",
      "kubernetes_inventory": {"objects": [{"apiVersion", "kind", "name", "namespace", "spec"}, ...],
-                              "charts": ["kueue", ...], "kustomizations": ["github.com/...?ref=...", ...]}}
+                              "charts": ["kueue", ...], "kustomizations": ["github.com/...?ref=...", ...]},
+     "target": "aws", "eks_addons": [{"addon_name": "vpc-cni", "configuration_values": "{...}"}]}
 
 The training keys describe what the stack must have (its team namespaces, whether its GPU pools scale with
 Karpenter) and what the preview plans stack-wide (``kubernetes_inventory``): Checkov shows a check one object at a
 time, so checks that ask whether another object exists read it here.
 
 The file is looked up in the scanned file's directory, then in its parent (manifests sit in ``<stack>/k8s/``).
-Other keys (``stack``, ``target``, ``region``) are ignored. ``allowed_regions`` may also be a mapping per cloud
+``target`` and ``eks_addons`` (the EKS managed add-ons planned) serve the network-policy checks. Other keys
+(``stack``, ``region``) are ignored. ``allowed_regions`` may also be a mapping per cloud
 (``{"aws": [...], "azure": [...]}``). A key that is absent takes
 the built-in default below, and so does a scan with no context file at all (Checkov run bare over plain files).
 A context file that exists but cannot be read or has a field of the wrong shape is logged at ERROR level (the gate
@@ -79,6 +81,10 @@ class PolicyContext:
     torch_runtime: str = DEFAULT_TORCH_RUNTIME
     inventory: dict[str, Any] | None = None
     """``kubernetes_inventory``; ``None`` when the context has none (a check that needs it FAILS)."""
+    target: str | None = None
+    """``aws``, ``azure`` or ``onprem``; ``None`` on a bare scan."""
+    eks_addons: tuple[dict[str, str], ...] | None = None
+    """EKS managed add-ons ``{addon_name, configuration_values}``; ``None`` when the context does not say."""
 
     def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Inventory objects of ``kind`` (in ``namespace`` when given)."""
@@ -202,8 +208,17 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     if inventory is not None and not _is_inventory(inventory):
         raise ContextError("kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
                            "kustomizations: [urls]}")
+    target = raw.get("target")
+    if target is not None and target not in ("aws", "azure", "onprem"):
+        raise ContextError("target must be aws, azure or onprem")
+    addons = raw.get("eks_addons")
+    if addons is not None and not (isinstance(addons, list) and all(
+            isinstance(a, dict) and isinstance(a.get("addon_name"), str)
+            and isinstance(a.get("configuration_values", ""), str) for a in addons)):
+        raise ContextError("eks_addons must be a list of {addon_name, configuration_values}")
     return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
-                         team_namespaces=tuple(teams), karpenter_required=karpenter, inventory=inventory, **names)
+                         team_namespaces=tuple(teams), karpenter_required=karpenter, inventory=inventory,
+                         target=target, eks_addons=tuple(addons) if addons is not None else None, **names)
 
 
 def _is_inventory(value: Any) -> bool:

@@ -313,12 +313,25 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
         "training_queue": TRAINING_QUEUE,
         "torch_runtime": TORCH_RUNTIME,
         "kubernetes_inventory": kubernetes_inventory(result),
+        "eks_addons": eks_addons(result),
     }
+
+
+EKS_ADDON_TYPE = "aws:eks/addon:Addon"
+
+
+def eks_addons(result: PreviewResult) -> list[dict[str, str]]:
+    """The EKS managed add-ons the preview plans (name and configuration values as planned): whether the cluster
+    enforces NetworkPolicy is a setting of the ``vpc-cni`` add-on, a resource apart from the cluster."""
+    return [{"addon_name": str(r.inputs.get("addonName") or ""),
+             "configuration_values": str(r.inputs.get("configurationValues") or "")}
+            for r in result.resources if r.custom and r.type == EKS_ADDON_TYPE]
 
 
 INVENTORY_KINDS = frozenset({"ResourceQuota", "LimitRange", "ClusterQueue", "LocalQueue", "ResourceFlavor",
                              "ClusterTrainingRuntime", "NodePool", "EC2NodeClass",
-                             "PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy"})
+                             "PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy",
+                             "NetworkPolicy", "Installation"})
 """Kubernetes kinds whose presence (not just their settings) the custom checks judge: Checkov shows a check one
 object at a time, so the translator lists these stack-wide in the context."""
 

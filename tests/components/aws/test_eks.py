@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+import json
+
+from components import versions
 from components.aws.eks import CONTROL_PLANE_LOG_TYPES, EksCluster, EksClusterArgs, idp_group_role_arn
 from infra.config import ConfigError
 from tests.components.aws.stack import preview_aws_target
@@ -108,3 +111,14 @@ def test_public_endpoint_needs_explicit_cidrs():
     )
     with pytest.raises(ValueError, match="public_access_cidrs"):
         run_mocked(lambda: EksCluster("eks", args))
+
+
+def test_vpc_cni_addon_enforces_network_policy_at_the_pinned_version(aws):
+    addon = one(aws, "aws:eks/addon:Addon")
+    cluster = one(aws, "aws:eks/cluster:Cluster")
+    assert addon.inputs["addonName"] == "vpc-cni"
+    assert addon.inputs["addonVersion"] == versions.EKS_VPC_CNI_ADDON
+    assert json.loads(addon.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert addon.inputs["clusterName"] == cluster.inputs["name"]
+    assert addon.inputs["resolveConflictsOnCreate"] == addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
+    assert addon.parent == one(aws, "mlops:aws:EksCluster").urn

@@ -25,15 +25,15 @@ def test_no_internet_path(aws):
 
 
 def test_s3_gateway_endpoint_serves_every_route_table(aws):
-    endpoints = {e.inputs["serviceName"]: e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")}
-    s3 = endpoints["com.amazonaws.me-central-1.s3"]
-    assert s3.inputs["vpcEndpointType"] == "Gateway"
+    s3 = next(e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Gateway")
+    assert s3.inputs["serviceName"] == "com.amazonaws.me-central-1.s3"
     assert len(set(s3.inputs["routeTableIds"])) == len(of_type(aws, "aws:ec2/routeTable:RouteTable")) == 3
 
 
 def test_interface_endpoints_are_private_behind_https_only_security_group(aws):
-    endpoints = {e.inputs["serviceName"]: e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")}
-    for service in ("ecr.api", "ecr.dkr", "sts"):
+    endpoints = {e.inputs["serviceName"]: e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
+                 if e.inputs["vpcEndpointType"] == "Interface"}
+    for service in ("ecr.api", "ecr.dkr", "sts", "s3"):
         endpoint = endpoints[f"com.amazonaws.me-central-1.{service}"]
         assert endpoint.inputs["vpcEndpointType"] == "Interface"
         assert endpoint.inputs["privateDnsEnabled"] is True
@@ -84,3 +84,15 @@ def test_network_refuses_fewer_than_two_zones(subnets, zones, message):
     )
     with pytest.raises(ValueError, match=message):
         run_mocked(lambda: PrivateNetwork("net", args))
+
+
+def test_s3_interface_endpoint_answers_inside_the_vpc(aws):
+    """Pods reach S3 on the interface endpoint (inside the VPC CIDR their egress policies allow), not the gateway's
+    public prefixes: its private DNS answers VPC queries too."""
+    s3 = next(e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
+              if e.inputs["vpcEndpointType"] == "Interface" and e.inputs["serviceName"].endswith(".s3"))
+    assert s3.inputs["dnsOptions"] == {"privateDnsOnlyForInboundResolverEndpoint": False}
+    names = [e.name for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")]
+    assert len(set(names)) == len(names) and s3.name == "network-s3-interface"  # a duplicate URN fails `pulumi up`
+    others = [e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint") if e is not s3]
+    assert all("dnsOptions" not in e.inputs for e in others)

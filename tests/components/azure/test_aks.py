@@ -157,3 +157,16 @@ def test_bad_pools_are_refused_with_the_pool_named():
     spot_system = AksPoolArgs(name="system", vm_size="Standard_D4ds_v5", min_count=1, max_count=3, count=1, spot=True)
     with pytest.raises(ValueError, match="system_pool must be on-demand CPU"):
         _cluster_args(system_pool=spot_system)
+
+
+def test_network_policy_engine_none_is_refused():
+    with pytest.raises(ValueError, match="network_policy: 'none' does not enforce.*calico, cilium, azure"):
+        _cluster_args(network_policy="none")
+
+
+def test_proxy_reaches_pods_through_aks_http_proxy_config(azure_prod):
+    proxy = one(azure_prod, CLUSTER).inputs["httpProxyConfig"]
+    assert proxy["httpsProxy"] == proxy["httpProxy"] == "http://10.60.0.4:3128"
+    assert "10.50.0.0/16" in proxy["noProxy"] and ".blob.core.windows.net" in proxy["noProxy"]
+    result = run_mocked(lambda: AksCluster("aks", _cluster_args()), region="uaenorth")
+    assert "httpProxyConfig" not in one(result, CLUSTER).inputs

@@ -8,11 +8,13 @@ import yaml
 
 from components import gpu, versions
 from components.training import kueue
+from components.kubernetes.egress import EgressEndpoints
 from components.training.platform import TrainingPlatform, TrainingPlatformArgs
 from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
 
+API_SERVER = EgressEndpoints(api_server_cidrs=["10.40.0.0/16"]).api_server()
 CQ = "kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"
 LQ = "kubernetes:kueue.x-k8s.io/v1beta1:LocalQueue"
 FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta1:ResourceFlavor"
@@ -22,7 +24,8 @@ RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
 def preview(stack: str, **overrides) -> PreviewResult:
     cfg = stack_config(stack, **overrides)
     args = TrainingPlatformArgs.from_config(cfg, pod_security_version="v1.33", pipelines_namespace="kubeflow",
-                                            runner_service_account="pipeline-runner")
+                                            runner_service_account="pipeline-runner",
+                                            api_server_egress=API_SERVER)
     return run_mocked(lambda: TrainingPlatform("training", args))
 
 

@@ -25,8 +25,9 @@ EXPECTED_COUNTS = {
     "aws:ec2/securityGroup:SecurityGroup": 1,
     "aws:ec2/subnet:Subnet": 3,
     "aws:ec2/vpc:Vpc": 1,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": 6,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": 7,
     "aws:eks/accessEntry:AccessEntry": 3,
+    "aws:eks/addon:Addon": 1,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3,
     "aws:eks/cluster:Cluster": 1,
     "aws:eks/nodeGroup:NodeGroup": 4,
@@ -103,7 +104,7 @@ def test_every_taggable_resource_carries_the_stack_tags(stack):
         for tag in (*REQUIRED_TAGS, "project"):
             assert tags.get(tag), f"{resource.type} {resource.name} lacks tag {tag}"
         tagged += 1
-    assert tagged == 51  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, NodeGroup, Trail, Karpenter queue/rule
+    assert tagged == 53  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, Addon, NodeGroup, Trail, Karpenter queue/rule
 
 
 def test_every_aws_resource_goes_through_the_provider_pinned_to_the_stack_region(stack):

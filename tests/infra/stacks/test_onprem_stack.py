@@ -14,18 +14,20 @@ from infra.targets.onprem import api_server
 
 EXPECTED_COUNTS = {
     "kubernetes:cert-manager.io/v1:Certificate": 1,
-    "kubernetes:core/v1:Namespace": 7,  # 4 platform + 1 team + gpu-operator + object-store
+    "kubernetes:core/v1:Namespace": 8,  # 4 platform + 1 team + gpu-operator + object-store + tigera-operator
     "kubernetes:core/v1:NodePatch": 6,  # 3 system + 3 GPU servers
     "kubernetes:core/v1:Secret": 2,
-    "kubernetes:helm.sh/v3:Release": 2,  # GPU Operator, MinIO
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": 15,
+    "kubernetes:helm.sh/v3:Release": 3,  # GPU Operator, MinIO, Calico (tigera-operator)
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": 17,
+    "kubernetes:operator.tigera.io/v1:Installation": 1,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 4,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 2,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 10,
     "mlops:kubernetes:ClusterBaseline": 1,
     "mlops:kubernetes:GpuOperator": 1,
     "mlops:kubernetes:PlatformRbac": 1,
-    "mlops:kubernetes:SecureNamespace": 7,
+    "mlops:kubernetes:SecureNamespace": 8,
+    "mlops:onprem:CalicoNetwork": 1,
     "mlops:onprem:OnPremGpuPools": 1,
     "mlops:onprem:OnPremObjectStore": 1,
     "pulumi:providers:kubernetes": 1,
@@ -33,7 +35,8 @@ EXPECTED_COUNTS = {
     "random:index/randomBytes:RandomBytes": 1,
     "random:index/randomPassword:RandomPassword": 2,
 }
-FOUNDATION_ROOTS = {"mlops:kubernetes:ClusterBaseline", "mlops:onprem:OnPremGpuPools", "mlops:onprem:OnPremObjectStore"}
+FOUNDATION_ROOTS = {"mlops:kubernetes:ClusterBaseline", "mlops:onprem:OnPremGpuPools", "mlops:onprem:OnPremObjectStore",
+                    "mlops:onprem:CalicoNetwork"}
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,9 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 REQUEST_AUTHENTICATION = "kubernetes:security.istio.io/v1:RequestAuthentication"
 AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+EKS_ADDON = "aws:eks/addon:Addon"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+CALICO_INSTALLATION = "kubernetes:operator.tigera.io/v1:Installation"
 KFP_NAMESPACE = (NAMESPACE, "services-kfp-ns")
 """The pipelines namespace (``kubeflow``), the default team's: where the training checks report."""
 
@@ -449,6 +452,25 @@ MUTATIONS: list[Mutation] = [
              on=(NODE_GROUP, "pool-gpu-a10g")),
     Mutation("aws-karpenter-removed", AWS, HELM_RELEASE, "karpenter", "CKV_MLOPS_011", None,
              "aws target: Karpenter installed", on=(NODE_GROUP, "pool-gpu-a10g")),
+    # --- NetworkPolicy enforcement and named egress (docs/security-network.md) ---
+    Mutation("aws-vpc-cni-addon-removed", AWS, EKS_ADDON, "eks-vpc-cni", "CKV_MLOPS_301", None,
+             "EksCluster: the vpc-cni add-on enforcing NetworkPolicy", on=(EKS, "eks")),
+    Mutation("aws-vpc-cni-network-policy-off", AWS, EKS_ADDON, "eks-vpc-cni", "CKV_MLOPS_301",
+             put(("configurationValues", '{"enableNetworkPolicy": "false"}')),
+             "EksCluster: vpc-cni configurationValues enableNetworkPolicy", on=(EKS, "eks")),
+    Mutation("azure-network-policy-none", AZURE, AKS, "aks-cluster", "CKV_MLOPS_302",
+             put(("networkProfile.networkPolicy", "none")), "AksClusterArgs.network_policy: an enforcing engine"),
+    Mutation("onprem-calico-removed", ONPREM, HELM_RELEASE, "calico", "CKV_MLOPS_305", None,
+             "CalicoNetwork: the pinned tigera-operator chart", on=KFP_NAMESPACE),
+    Mutation("onprem-calico-installation-removed", ONPREM, CALICO_INSTALLATION, "calico-installation",
+             "CKV_MLOPS_305", None, "CalicoNetwork: the Calico Installation", on=KFP_NAMESPACE),
+    Mutation("pipelines-egress-anywhere", AZURE, NETWORK_POLICY, "services-kfp-egress", "CKV_MLOPS_304",
+             put(("spec.egress.0.to", [{"ipBlock": {"cidr": "0.0.0.0/0"}}])),
+             "PlatformServices: pipeline egress to the API server by name, not 0.0.0.0/0"),
+    Mutation("kueue-egress-any-destination", ONPREM, NETWORK_POLICY, "training-kueue-api-server", "CKV_MLOPS_304",
+             drop("spec.egress.0.to"), "KueueArgs.api_server_egress: rules that name the API server"),
+    Mutation("serving-default-deny-removed", AWS, NETWORK_POLICY, "baseline-ml-serving-default-deny",
+             "CKV_MLOPS_303", None, "SecureNamespace: default deny", on=(NAMESPACE, "baseline-ml-serving")),
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),

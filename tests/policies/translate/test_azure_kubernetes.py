@@ -111,7 +111,8 @@ def test_context_file_from_stack_context_or_defaults():
                                                "karpenter_required": False, "training_queue": "ml-training",
                                                "torch_runtime": "torch-distributed",
                                                "kubernetes_inventory": {"objects": [], "charts": [],
-                                                                        "kustomizations": []}}
+                                                                        "kustomizations": []},
+                                               "eks_addons": []}
     assert given.files["tfplan.json"]["planned_values"]["root_module"]["resources"][0]["values"]["region"] == "eu-west-1"
     default = translate(_result(_res("azure-native:storage:StorageAccount", accountName="st", location="uaenorth")))
     ctx = default.files["mlops-context.cfg"]
