@@ -70,6 +70,7 @@ def service_mesh_args(
         oidc_audiences=[cfg.identity.oidc.audience],
         protected=protected,
         pod_security_version=services.pod_security_version,
+        api_server_egress=services.egress.api_server(),
         webhook_ports=webhooks,
     )
 

@@ -45,8 +45,6 @@ ISTIOD_WEBHOOK_PORT = 15017
 PROBE_SOURCE = "169.254.7.127/32"
 """ztunnel SNATs kubelet's health probes of enrolled pods to this link-local address (Istio's documented NetworkPolicy
 exception for ambient)."""
-API_SERVER_PORTS = (443, 6443)
-ANYWHERE = "0.0.0.0/0"
 SECURITY_API = "security.istio.io/v1"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 
@@ -104,6 +102,8 @@ class ServiceMeshArgs:
     """Accepted ``aud`` values: the platform's client id."""
     protected: Sequence[ProtectedService]
     pod_security_version: str
+    api_server_egress: Sequence[Mapping[str, Any]]
+    """The NetworkPolicy egress rules that reach the API server (the target's named endpoints, never 0.0.0.0/0)."""
     webhook_ports: Sequence[WebhookPort] = ()
     charts: Sequence[versions.HelmChart] = (versions.ISTIO_BASE, versions.ISTIOD, versions.ISTIO_CNI, versions.ZTUNNEL)
     gateway_api_crds: versions.ReleaseAsset = versions.GATEWAY_API_CRDS
@@ -170,7 +170,7 @@ class ServiceMesh(pulumi.ComponentResource):
             opts=child,
         )
         enrolled = sorted({*args.namespaces, *args.extra_namespaces})
-        self._control_plane_network(name, system.name, enrolled, NetworkPolicy, child)
+        self._control_plane_network(name, system.name, enrolled, args.api_server_egress, NetworkPolicy, child)
 
         gateway_crds = ConfigFile(f"{name}-gateway-api-crds", file=args.gateway_api_crds.url, opts=child)
         values = {
@@ -278,7 +278,12 @@ class ServiceMesh(pulumi.ComponentResource):
 
     @staticmethod
     def _control_plane_network(
-        name: str, ns: pulumi.Input[str], enrolled: Sequence[str], policy: Any, opts: pulumi.ResourceOptions
+        name: str,
+        ns: pulumi.Input[str],
+        enrolled: Sequence[str],
+        api_server_egress: Sequence[Mapping[str, Any]],
+        policy: Any,
+        opts: pulumi.ResourceOptions,
     ) -> None:
         """istio-system next to its default deny: its parts among themselves, istiod's xDS from the enrolled
         namespaces' waypoints, its webhook from the API server, and the API server."""
@@ -303,12 +308,7 @@ class ServiceMesh(pulumi.ComponentResource):
             spec={
                 "podSelector": {},
                 "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": {"cidr": ANYWHERE}}],
-                        "ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS],
-                    }
-                ],
+                "egress": [dict(rule) for rule in api_server_egress],
             },
             opts=opts,
         )
