@@ -131,10 +131,11 @@ def approvals_policy_spec(*, gate: str, approver_groups: Sequence[str]) -> dict:
                                "resources": ["configmaps"]}],
         },
         "matchConditions": [{"name": "approvals-only",
-                             "expression": f"(object != null ? object : oldObject).metadata.name == '{APPROVALS}'"}],
+                             "expression": f"(request.operation == 'DELETE' ? oldObject : object).metadata.name == "
+                                           f"'{APPROVALS}'"}],
         "variables": [
-            {"name": "old", "expression": "oldObject != null && has(oldObject.data) ? oldObject.data : {}"},
-            {"name": "new", "expression": "object != null && has(object.data) ? object.data : {}"},
+            {"name": "old", "expression": "request.operation != 'CREATE' && has(oldObject.data) ? oldObject.data : {}"},
+            {"name": "new", "expression": "request.operation != 'DELETE' && has(object.data) ? object.data : {}"},
             {"name": "added", "expression": added},
             {"name": "approver", "expression": f"has(request.userInfo.groups) && "
                                                f"request.userInfo.groups.exists(g, g in {_list(approver_groups)})"},
