@@ -50,6 +50,12 @@ LOCAL_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta1:LocalQueue"
 TRAINING_RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+SERVING_RUNTIME = ("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime")
+"""Where the release admission check reports (every stack serves models through this runtime)."""
 KFP_NAMESPACE = (NAMESPACE, "services-kfp-ns")
 """The pipelines namespace (``kubeflow``), the default team's: where the training checks report."""
 
@@ -446,6 +452,25 @@ MUTATIONS: list[Mutation] = [
              on=(NODE_GROUP, "pool-gpu-a10g")),
     Mutation("aws-karpenter-removed", AWS, HELM_RELEASE, "karpenter", "CKV_MLOPS_011", None,
              "aws target: Karpenter installed", on=(NODE_GROUP, "pool-gpu-a10g")),
+    # --- Release admission (components/security/admission.py, components/kubernetes/rbac.py) ---
+    Mutation("release-admission-binding-removed", ONPREM, VAP_BINDING, "release-admission-isvc", "CKV_MLOPS_341",
+             None, "ReleaseAdmission: the InferenceService policy is bound", on=SERVING_RUNTIME),
+    Mutation("release-admission-audit-only", AWS, VAP_BINDING, "release-admission-isvc", "CKV_MLOPS_341",
+             put(("spec.validationActions", ["Audit"])), "ReleaseAdmission: validationActions [Deny]",
+             on=SERVING_RUNTIME),
+    Mutation("release-admission-fails-open", AZURE, VAP, "release-admission-isvc", "CKV_MLOPS_341",
+             put(("spec.failurePolicy", "Ignore")), "ReleaseAdmission: failurePolicy Fail", on=SERVING_RUNTIME),
+    Mutation("release-admission-without-approvals", ONPREM, VAP_BINDING, "release-admission-isvc", "CKV_MLOPS_341",
+             put(("spec.paramRef.parameterNotFoundAction", "Allow")),
+             "ReleaseAdmission: a missing approvals ConfigMap denies", on=SERVING_RUNTIME),
+    Mutation("ml-engineer-writes-inference-services", AZURE, CLUSTER_ROLE, "baseline-rbac-ml-engineer",
+             "CKV_MLOPS_342", lambda inputs: inputs["rules"].append(
+                 {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["patch"]}),
+             "PlatformRbac: ml-engineer reads KServe objects only"),
+    Mutation("training-identity-deploys", AWS, ROLE_BINDING, "services-kserve-deployer", "CKV_MLOPS_342",
+             put(("subjects.0.name", "pipeline-runner")),
+             "KServeArgs.deployer_service_account: the deploy identity, not pipeline-runner",
+             on=(ROLE, "services-kserve-deployer")),
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
