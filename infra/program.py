@@ -76,9 +76,10 @@ def service_mesh_args(
 
 
 def build(cfg: StackConfig) -> TargetCluster:
-    from components.kubernetes.baseline import ClusterBaseline, ClusterBaselineArgs
+    from components.kubernetes.baseline import SERVING_NAMESPACE, ClusterBaseline, ClusterBaselineArgs
+    from components.security.admission import ReleaseAdmission, ReleaseAdmissionArgs
     from components.security.mesh import ServiceMesh
-    from components.services import kfp
+    from components.services import kfp, kserve
     from components.services.services import PlatformServices, ServicesArgs
     from components.training.platform import TrainingPlatform, TrainingPlatformArgs
 
@@ -109,6 +110,20 @@ def build(cfg: StackConfig) -> TargetCluster:
             runner_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
             api_server_egress=cluster.egress.api_server(),
             namespaces=[baseline, services],  # the team namespaces and KFP's
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster.provider),
+    )
+    ReleaseAdmission(
+        "release-admission",
+        ReleaseAdmissionArgs(
+            serving_namespace=SERVING_NAMESPACE,
+            pipelines_namespace=kfp.NAMESPACE,
+            models_uri=services_args.buckets["models"],
+            runtime=kserve.RUNTIME_NAME,
+            model_service_account=kserve.MODEL_SERVER_ACCOUNT,
+            approver_groups=cfg.identity.platform_admin,
+            training_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+            depends_on=[baseline, services],
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider),
     )

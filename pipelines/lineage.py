@@ -71,6 +71,7 @@ def rows(record: dict) -> list[tuple[str, str]]:
     """(field, value) pairs in reading order, values flattened to text."""
     out = [("model", f"{record.get('model')} {record.get('version')}"),
            ("registered", str(record.get("registered_at", ""))),
+           ("registered by", describe_actor(record.get("registered_by"))),
            ("pipeline run", str(record.get("pipeline_run") or "")),
            ("feature service", str(record.get("feature_service"))),
            ("time range", " .. ".join(map(str, record.get("time_range") or []))),
@@ -89,10 +90,22 @@ def rows(record: dict) -> list[tuple[str, str]]:
         out.append(("fairness exception", f"{e.get('id')}: waived {', '.join(e.get('waived', []))}; approved by "
                                           f"{e.get('approved_by')}, requested by {e.get('requested_by')}, expires "
                                           f"{e.get('expires')}; {e.get('reason')}"))
+    for e in record.get("registry_actions", []):
+        what = ", ".join(f"{k}={e[k]}" for k in ("version", "restored", "replaced", "reason") if e.get(k))
+        out.append((f"registry {e.get('action')} {e.get('at', '')}", f"by {describe_actor(e.get('actor'))}: {what}"))
     for d in record.get("deployments", []):
         detail = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at", "outcome") and v not in (None, [], ""))
         out.append((f"deployment {d.get('at', '')}", f"{d.get('outcome')}: {detail}"))
     return out
+
+
+def describe_actor(actor: dict | None) -> str:
+    """``subject (authenticated by oidc)``, ``subject (NOT authenticated: os-user)``, or ``unknown`` for records
+    written before actors were recorded."""
+    if not actor:
+        return "unknown (not recorded)"
+    how = "authenticated by" if actor.get("authenticated") else "NOT authenticated:"
+    return f"{actor.get('subject')} ({how} {actor.get('source')})"
 
 
 def render(record: dict, console) -> None:

@@ -10,6 +10,9 @@ that owner may promote or withdraw the candidate. A second rollout of the same m
 finish, then is refused with a message naming the owner. A rollout whose owner is gone (its pid ended, e.g. SIGKILL)
 or whose lease expired is withdrawn, with an ``interrupted: ...`` history entry, by the next start_rollout, deploy or
 server start (:meth:`LocalRegistry.recover_interrupted`).
+
+Every registry action (register, rollout, promote, rollback) records its actor (:func:`current_actor`): who did it,
+and whether an identity provider or the cluster authenticated that name.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import shutil
 import socket
 import stat
 import tempfile
+import base64
+import getpass
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,9 @@ _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 LEASE_SECONDS = 3600.0
 """A rollout not finished within this long is treated as interrupted (the only signal for an owner on another host)."""
 WAIT_POLL_SECONDS = 0.5
+ACTOR_ENV = "MLOPS_ACTOR"
+"""Set by ``mlops pipeline run --oidc-token-file`` to the subject of the caller's OIDC token."""
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
 class RegistryError(Exception):
@@ -91,6 +99,38 @@ def _owner_gone(owner: dict | None, now: float) -> str | None:
         except PermissionError:
             pass
     return None
+
+
+def token_subject(token: str) -> str:
+    """The ``sub`` claim of a JWT (the token itself is never recorded). The signature is not checked here: the token
+    is the one the kubelet mounted for this pod (or the one the API server just accepted from the caller)."""
+    try:
+        payload = token.strip().split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError) as exc:
+        raise RegistryError(f"the identity token is not a JWT ({type(exc).__name__}); cannot name the actor") from None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    if not isinstance(subject, str) or not subject:
+        raise RegistryError("the identity token has no 'sub' claim; cannot name the actor")
+    return subject
+
+
+def current_actor(token_file: Path | str = SERVICE_ACCOUNT_TOKEN) -> dict:
+    """Who acts: the pod's ServiceAccount (the subject of the token the kubelet mounted, e.g.
+    ``system:serviceaccount:kubeflow:pipeline-runner``: authenticated by the cluster), else ``$MLOPS_ACTOR`` (the
+    subject of the OIDC token the CLI was given; its signature is not verified on this machine, so it is recorded as
+    not authenticated), else the local OS user (not authenticated)."""
+    token = Path(token_file)
+    if token.is_file():
+        return {"subject": token_subject(token.read_text()), "authenticated": True, "source": "kubernetes"}
+    named = os.environ.get(ACTOR_ENV, "").strip()
+    if named:
+        return {"subject": named, "authenticated": False, "source": "oidc-token"}
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}"
+    return {"subject": f"{user}@{socket.gethostname()}", "authenticated": False, "source": "os-user"}
 
 
 def _describe(name: str, serving: dict) -> str:
@@ -206,6 +246,7 @@ class LocalRegistry:
         if not _NAME.match(name):
             raise RegistryError(f"model name {name!r}: use lowercase letters, digits and '-' (at most 63)")
         sha = artifact_sha256(artifact)
+        actor = current_actor()
         with self._edit() as index:
             model = index["models"].setdefault(name, _new_model())
             same_bytes = [v for v, rec in model["versions"].items() if rec["sha256"] == sha]
@@ -240,15 +281,19 @@ class LocalRegistry:
             _make_read_only(staging)
             staging.rename(target)
             model["versions"][version] = {"sha256": sha, "artifact": str(target / "model"),
-                                          "registered_at": _now(), "lineage": {**(lineage or {}), "version": version},
+                                          "registered_at": _now(), "registered_by": actor,
+                                          "lineage": {**(lineage or {}), "version": version},
                                           "files": sorted(extra_files or {}), "deployments": []}
-            model["history"].append({"at": _now(), "action": "register", "version": version, "sha256": sha})
+            model["history"].append({"at": _now(), "action": "register", "version": version, "sha256": sha,
+                                     "actor": actor})
             return self._version(name, version, model)
 
     def _version(self, name: str, version: str, model: dict) -> ModelVersion:
         rec = model["versions"][version]
         lineage = {**rec["lineage"], "registered_at": rec["registered_at"], "stored_at": rec["artifact"],
-                   "deployments": list(rec.get("deployments", []))}
+                   "registered_by": rec.get("registered_by"), "deployments": list(rec.get("deployments", [])),
+                   "registry_actions": [e for e in model["history"]
+                                        if version in (e.get("version"), e.get("restored"), e.get("replaced"))]}
         return ModelVersion(name, version, rec["sha256"], Path(rec["artifact"]), rec["registered_at"], lineage)
 
     def get(self, name: str, version: str) -> ModelVersion:
@@ -338,7 +383,8 @@ class LocalRegistry:
                     serving.update(candidate=version, candidate_percent=share, strategy=strategy, owner=owner)
                     model["history"].append({"at": _now(), "action": "rollout", "version": version,
                                              "strategy": strategy, "percent": share, "stable": serving["stable"],
-                                             "run_id": owner.get("run_id"), "pid": owner.get("pid")})
+                                             "run_id": owner.get("run_id"), "pid": owner.get("pid"),
+                                             "actor": current_actor()})
                     return self.state(name, index)
                 waiting = _describe(name, serving)
             if time.monotonic() >= deadline:
@@ -366,7 +412,7 @@ class LocalRegistry:
         """Drop the candidate (the stable version keeps serving) and record why."""
         serving = model["serving"]
         event = {"at": _now(), "action": "rollback", "version": serving["candidate"], "restored": serving["stable"],
-                 "reason": reason}
+                 "reason": reason, "actor": current_actor()}
         serving.update(candidate=None, candidate_percent=0, strategy=None, owner=None)
         model["history"].append(event)
         return event
@@ -392,7 +438,8 @@ class LocalRegistry:
             serving = model["serving"]
             previous, serving["stable"] = serving["stable"], version
             serving.update(candidate=None, candidate_percent=0, strategy=None, owner=None)
-            model["history"].append({"at": _now(), "action": "promote", "version": version, "replaced": previous})
+            model["history"].append({"at": _now(), "action": "promote", "version": version, "replaced": previous,
+                                     "actor": current_actor()})
             return self.state(name, index)
 
     def rollback(self, name: str, reason: str, version: str | None = None) -> tuple[str | None, str | None]:
@@ -416,7 +463,7 @@ class LocalRegistry:
             withdrawn, restored = serving["stable"], last["replaced"]
             serving["stable"] = restored
             model["history"].append({"at": _now(), "action": "rollback", "version": withdrawn, "restored": restored,
-                                     "reason": reason})
+                                     "reason": reason, "actor": current_actor()})
             return withdrawn, restored
 
     @staticmethod

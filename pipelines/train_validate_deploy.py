@@ -15,6 +15,7 @@ torchrun ranks over gloo on this machine's CPU.
 from kfp import dsl, kubernetes
 
 from components.versions import TRAINING_IMAGE
+from pipelines.components.approve import approve_release
 from pipelines.components.deploy import deploy_model
 from pipelines.components.evaluate import evaluate_model
 from pipelines.components.gate import release_gate
@@ -27,6 +28,7 @@ from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
 from pipelines.features.schema import FEATURE_SERVICE
 from pipelines.steps.fairness_policy import load_policy
+from pipelines.serving.approvals import DEPLOYER_TOKEN, GATE_TOKEN
 from pipelines.steps.gate import DEPLOY, REJECT
 
 PIPELINE_NAME = "train-validate-deploy"
@@ -42,6 +44,18 @@ ALERT_SECRET = "mlops-alerting"
 ALERT_SECRET_KEY = "secret"
 """The Kubernetes Secret (in the pipeline's namespace) whose ``secret`` key holds the alert credential (PagerDuty
 routing key, ServiceNow ``user:password`` or token); optional, mounted as ``$MLOPS_ALERT_SECRET``."""
+
+
+GATE_TOKEN_SECRET = "release-gate-token"
+DEPLOYER_TOKEN_SECRET = "pipeline-deployer-token"
+"""The token Secrets of the release-gate and pipeline-deployer ServiceAccounts (components/security/admission.py)."""
+
+
+def acting_as(task: dsl.PipelineTask, secret_name: str, token_file: str) -> dsl.PipelineTask:
+    """Mount one identity's token into this task only: KFP v2 runs every task as ``pipeline-runner`` (the training
+    identity), so the approve and deploy steps call the API server with their own identity's token instead."""
+    kubernetes.use_secret_as_volume(task, secret_name=secret_name, mount_path=token_file.rsplit("/", 1)[0])
+    return task
 
 
 def with_alert_secret(task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -97,8 +111,12 @@ def train_validate_deploy(
     alert_webhook_url: str = "",
     alert_format: str = "",
     alert_secret_env: str = "MLOPS_ALERT_SECRET",
+    require_approval: bool = False,
+    approval_timeout_seconds: float = 86400.0,
 ):
-    """``run_id``: the caller's id for this run (the local runner passes its own); empty: KFP's job id."""
+    """``run_id``: the caller's id for this run (the local runner passes its own); empty: KFP's job id.
+    ``require_approval``: the gate-approved version waits for a human approver's sign-off before it is deployed
+    (production; docs/security-release-admission.md)."""
     load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
                               end=train_end, reference_start=reference_start, reference_end=reference_end)
     load.set_display_name("load training data (Feast)")
@@ -138,6 +156,12 @@ def train_validate_deploy(
                         min_equalized_odds_ratio=min_equalized_odds_ratio, fairness_exception=fairness_exception)
     gate.set_display_name("release gate")
     with dsl.If(gate.outputs["Output"] == DEPLOY, name="gate-passed"):
+        approve = approve_release(model=mitigate.outputs["mitigated_model"], model_name=model_name,
+                                  feature_repo=feature_repo, require_approval=require_approval,
+                                  approval_timeout_seconds=approval_timeout_seconds, run_id=run_id,
+                                  pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        approve.set_display_name("record release approval (release-gate identity)")
+        acting_as(approve, GATE_TOKEN_SECRET, GATE_TOKEN)
         deploy = deploy_model(model=mitigate.outputs["mitigated_model"], dataset=load.outputs["dataset"],
                               reference_profile=load.outputs["reference_profile"],
                               evaluation=evaluate.outputs["evaluation"], gate_report=gate.outputs["report"],
@@ -146,10 +170,11 @@ def train_validate_deploy(
                               model_store_uri=model_store_uri, feature_repo=feature_repo, git_commit=git_commit,
                               run_id=run_id, pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
                               alert_webhook_url=alert_webhook_url, alert_format=alert_format,
-                              alert_secret_env=alert_secret_env)
-        deploy.after(materialize)
+                              alert_secret_env=alert_secret_env, require_approval=require_approval)
+        deploy.after(materialize, approve)
         deploy.set_display_name("deploy (canary or blue-green; promote or roll back)")
         with_alert_secret(deploy)
+        acting_as(deploy, DEPLOYER_TOKEN_SECRET, DEPLOYER_TOKEN)
     with dsl.If(gate.outputs["Output"] == REJECT, name="gate-rejected"):
         # The gate's report is written by then; this step alerts and fails the run so a refusal is never "Succeeded".
         rejected = release_rejected(gate_report=gate.outputs["report"], model_name=model_name,

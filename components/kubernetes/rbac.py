@@ -2,9 +2,10 @@
 
 - platform-admin: everything, cluster-wide: a ClusterRoleBinding to the built-in ``cluster-admin`` role (not a
   copy of it: a second wildcard role is one more thing to audit and drift).
-- ml-engineer: manages workloads (Deployments, Jobs, KServe services, KFP runs, ...) in the ML namespaces only
-  (RoleBindings there), and reads cluster-level facts (nodes, namespaces, storage classes). No Secrets, no RBAC,
-  no NetworkPolicy writes: those stay with platform-admin.
+- ml-engineer: manages workloads (Deployments, Jobs, KFP runs, ...) in the ML namespaces only (RoleBindings
+  there), and reads cluster-level facts (nodes, namespaces, storage classes). No Secrets, no RBAC, no NetworkPolicy
+  writes: those stay with platform-admin. KServe objects are read-only: what is served changes only through the
+  release gate and the deploy identity (components/security/admission.py).
 - data-scientist: reads the ML namespaces, and submits pipelines where pipelines run.
 No role defined here has a wildcard verb, resource or API group.
 """
@@ -41,7 +42,7 @@ ROLE_RULES: dict[str, list[dict[str, Any]]] = {
         {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": WRITE},
         {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": WRITE},
         {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies", "ingresses"], "verbs": READ},
-        {"apiGroups": ["serving.kserve.io"], "resources": KSERVE_RESOURCES, "verbs": WRITE},
+        {"apiGroups": ["serving.kserve.io"], "resources": KSERVE_RESOURCES, "verbs": READ},
         {
             "apiGroups": ["pipelines.kubeflow.org"],
             "resources": KFP_RESOURCES,

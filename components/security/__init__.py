@@ -1,2 +1,2 @@
-"""Zero-trust layers shared by every target: the service mesh (mTLS between platform services) and the enterprise
-IdP's authentication in front of the ML control plane."""
+"""Security controls that span the platform's layers: the service mesh (mTLS, IdP authentication) and the admission
+policies of the ML release path."""

@@ -12,8 +12,8 @@ pipeline's deploy step needs.
   built from ``pipelines/serving/Dockerfile``; hardened for PSA ``restricted``.
 - Identity: the ``model-serving`` ServiceAccount in the serving namespace reads the ``models`` bucket only (the deploy
   step copies each model version there before it points an InferenceService at it).
-- RBAC: the deploy step (the ``pipeline-runner`` ServiceAccount of KFP) may create, update and patch
-  InferenceServices in the serving namespace only (canary: patch ``canaryTrafficPercent``), read their status, and
+- RBAC: the deploy identity (KFP's ``pipeline-deployer`` ServiceAccount, never ``pipeline-runner``, which trains;
+  :mod:`components.security.admission`) may create, update and patch InferenceServices in the serving namespace only (canary: patch ``canaryTrafficPercent``), read their status, and
   delete one whose first rollout failed; no other resource, no other namespace.
 """
 
@@ -47,10 +47,12 @@ DEPLOYER_RULES = [
     },
     {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices/status"], "verbs": ["get"]},
     {"apiGroups": ["serving.kserve.io"], "resources": ["servingruntimes"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["release-approvals"], "verbs": ["get"]},
 ]
 """What the deploy step may do in the serving namespace: roll out, shift traffic (canary), and remove an
-InferenceService whose first version failed its health check (nothing to roll back to). Model artifacts stay:
-the models bucket is WORM."""
+InferenceService whose first version failed its health check (nothing to roll back to), and read the release
+approvals (to fail early with the reason the admission policy would give). Model artifacts stay: the models bucket is
+WORM."""
 INFERENCE_PORT = 8080
 MODEL_SERVER_PODS = {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}
 """Selects the pods of every InferenceService in the namespace (KServe labels each with its service's name)."""
@@ -98,7 +100,7 @@ class KServeArgs:
     """Cloud identity of the model servers' ServiceAccount (read on the models bucket only)."""
     deployer_namespace: str
     deployer_service_account: str
-    """The pipeline step that deploys models (KFP's ``pipeline-runner``)."""
+    """The deploy identity (``pipeline-deployer``; the admission policy admits InferenceServices from it only)."""
     pod_security_version: str
     client_namespaces: Sequence[str]
     """Namespaces whose pods may call the models."""

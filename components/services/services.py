@@ -25,6 +25,7 @@ from components.kubernetes.baseline import (
 from components.kubernetes.egress import EgressEndpoints
 from components.kubernetes.namespace import namespaces_named, psa_version
 from components import versions
+from components.security.admission import DEPLOYER_SERVICE_ACCOUNT
 from components.services import kfp, knative, kserve
 from components.services.feature_server import CA_DIR
 from components.services.feature_server import NAME as FEATURE_SERVER
@@ -235,7 +236,7 @@ class PlatformServices(pulumi.ComponentResource):
                     parent=self,
                 ),
                 deployer_namespace=kfp.NAMESPACE,
-                deployer_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+                deployer_service_account=DEPLOYER_SERVICE_ACCOUNT,
                 pod_security_version=args.pod_security_version,
                 client_namespaces=args.ml_namespaces,
                 egress=self._object_store_egress(),

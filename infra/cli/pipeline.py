@@ -29,6 +29,8 @@ def run_command(
     rows: Annotated[int, typer.Option(help="Synthetic applications in the local feature store.")] = 20_000,
     max_epochs: Annotated[int, typer.Option(help="Epochs per trial (early stopping may end sooner).")] = 6,
     root: Annotated[Path, typer.Option(help="Working directory for the store, artifacts and logs.")] = Path(".local-run"),
+    oidc_token_file: Annotated[Path | None, typer.Option(
+        help="File holding your OIDC id token: its subject is recorded as the actor of every registry action.")] = None,
 ) -> None:
     """Run the whole pipeline locally on the embedded Feast store, printing each step and where the reports went.
 
@@ -48,6 +50,8 @@ def run_command(
         raise fail(f"--rows must be between {MIN_ROWS} and {MAX_ROWS}, got {rows}")
     if max_epochs < 1:
         raise fail(f"--max-epochs must be at least 1, got {max_epochs}")
+    if oidc_token_file is not None:
+        _set_actor(oidc_token_file)
     try:
         out = sys.stdout
         result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=lambda line: typer.echo(line, file=out))
@@ -67,6 +71,21 @@ def run_command(
     if result.decision != "deploy":
         raise fail(f"the release gate rejected the model ({result.decision})"
                    + _rejection(result.reports["gate"], result.gate_reasons), code=1)
+
+
+def _set_actor(token_file: Path) -> None:
+    """``$MLOPS_ACTOR`` from the token's subject (the steps inherit it; the token itself is not passed on)."""
+    import os
+
+    from infra.cli import fail
+    from pipelines.registry import ACTOR_ENV, RegistryError, token_subject
+
+    try:
+        os.environ[ACTOR_ENV] = token_subject(token_file.read_text())
+    except OSError as exc:
+        raise fail(f"--oidc-token-file {token_file}: {exc.strerror}") from None
+    except RegistryError as exc:
+        raise fail(f"--oidc-token-file {token_file}: {exc}") from None
 
 
 def _rejection(report: Path, reasons: list[str]) -> str:

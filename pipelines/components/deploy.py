@@ -36,6 +36,7 @@ def deploy_model(
     alert_webhook_url: str = "",
     alert_format: str = "",
     alert_secret_env: str = "MLOPS_ALERT_SECRET",
+    require_approval: bool = False,
 ) -> str:
     """Returns the outcome (``promoted``, ``rolled_back`` or ``unchanged``); ``lineage`` holds the full record.
 
@@ -45,19 +46,23 @@ def deploy_model(
     with its lineage and reference profile beside it, and a promotion is recorded there for the monitor).
     ``run_id``: the caller's id for the run (lineage, rollout owner); empty: ``pipeline_job_id`` (KFP's).
     A rollback sends the ``rolled_back`` alert (``alert_*``; empty: no alerts).
+    Only a version the release gate approved (``approve_release``; with ``require_approval`` also signed off by an
+    approver) is deployed; on a cluster this step acts as the deploy identity (its mounted token), which is the only
+    one the API server admits InferenceServices from.
     """
     import json
-    import os
 
     from pipelines.alerts import ROLLED_BACK, Alert, notify
     from pipelines.retrain import record_stable, store_for_monitoring
-    from pipelines.serving.deploy import collect_lineage, deploy, gate_summary, probe_rows, resolve_target
+    from pipelines.serving.approvals import DEPLOYER_TOKEN, ClusterApprovals, LocalApprovals, api_client, check_approved
+    from pipelines.serving.deploy import (collect_lineage, default_registry_root, deploy, gate_summary, probe_rows,
+                                          release_version, resolve_target)
     from pipelines.serving.rollout import HealthPolicy, check_strategy
 
     check_strategy(strategy, canary_traffic_percent)
     run_id = run_id or pipeline_job_id
     policy = HealthPolicy(max_error_rate, max_p95_latency_ms, max_latency_ratio, min_requests)
-    version = model_version or ("" if resolve_target(target) == "local" else f"run-{run_id[:8]}")
+    version = release_version(model_version, resolve_target(target), run_id)
     gate = gate_summary(gate_report.path, dict(gate_report.metadata))
     record = collect_lineage(
         model_name=model_name, version=version, dataset_path=dataset.path,
@@ -66,9 +71,18 @@ def deploy_model(
         evaluation_path=evaluation.path, gate=gate, commit=git_commit, run_id=run_id,
         deploy_params={"strategy": strategy, "canary_traffic_percent": canary_traffic_percent,
                        "health_policy": vars(policy), "window_seconds": window_seconds})
-    if not registry_root and feature_repo:
-        registry_root = os.path.join(os.path.dirname(os.path.abspath(feature_repo)), "registry")
+    registry_root = default_registry_root(registry_root, feature_repo)
     on_cluster = resolve_target(target) != "local"
+    kserve_api = None
+    if on_cluster:
+        from kubernetes import client
+
+        deployer = api_client(DEPLOYER_TOKEN)
+        kserve_api = client.CustomObjectsApi(deployer)
+        approvals = ClusterApprovals(client.CoreV1Api(deployer), namespace).entries()
+    else:
+        approvals = LocalApprovals(registry_root).entries()
+    check_approved(approvals, model_name, record["sha256"], version if on_cluster else None, require_approval)
     if on_cluster and model_store_uri:
         store_for_monitoring(model_store_uri, model_name, version, record, reference_profile.path)
     outcome, record = deploy(
@@ -76,7 +90,7 @@ def deploy_model(
         model_uri=model.uri, reference_profile=reference_profile.path, rows=probe_rows(dataset.path),
         strategy=strategy, canary_percent=canary_traffic_percent, policy=policy, window_seconds=window_seconds,
         registry_root=registry_root, serving_url=serving_url, feature_repo=feature_repo, namespace=namespace,
-        serving_runtime=serving_runtime, model_store_uri=model_store_uri, run_id=run_id)
+        serving_runtime=serving_runtime, model_store_uri=model_store_uri, kserve_api=kserve_api, run_id=run_id)
     if on_cluster and model_store_uri and outcome["outcome"] in ("promoted", "unchanged"):
         record_stable(model_store_uri, model_name, outcome, record["sha256"], run_id)
     alert = ""

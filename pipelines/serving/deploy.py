@@ -34,6 +34,19 @@ def resolve_target(target: str) -> str:
     return "kserve" if in_cluster else "local"
 
 
+def release_version(model_version: str, where: str, run_id: str) -> str:
+    """The version a run deploys as: the given one, else ``run-<run id prefix>`` on a cluster, else empty (the local
+    registry allocates ``v<N>`` at registration)."""
+    return model_version or ("" if where == "local" else f"run-{run_id[:8]}")
+
+
+def default_registry_root(registry_root: str, feature_repo: str) -> str:
+    """``registry_root``, else ``registry`` next to the local ``feature_repo`` (``.local-run/registry``)."""
+    if not registry_root and feature_repo:
+        return os.path.join(os.path.dirname(os.path.abspath(feature_repo)), "registry")
+    return registry_root
+
+
 def gate_summary(report_path: str, metadata: dict) -> dict:
     """Decision, reasons, thresholds, the fairness policy applied and any honoured fairness exception, from the gate's
     report (its JSON block) and metadata."""

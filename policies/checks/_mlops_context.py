@@ -54,6 +54,9 @@ DEFAULT_REQUIRED_TAGS: tuple[str, ...] = ("owner", "cost-center", "data-classifi
 DEFAULT_GPU_TAINT: dict[str, str] = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 DEFAULT_TRAINING_QUEUE = "ml-training"
 DEFAULT_TORCH_RUNTIME = "torch-distributed"
+DEFAULT_DEPLOY_IDENTITY: dict[str, str] = {"namespace": "kubeflow", "name": "pipeline-deployer"}
+"""``components.security.admission.DEPLOYER_SERVICE_ACCOUNT`` in KFP's namespace: the only identity that may write
+InferenceServices (copied; a test keeps them equal)."""
 """``components.gpu.TRAINING_QUEUE`` / ``TORCH_RUNTIME``, copied (Checkov cannot import the project; a test keeps
 them equal)."""
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -79,6 +82,8 @@ class PolicyContext:
     karpenter_required: bool = False
     training_queue: str = DEFAULT_TRAINING_QUEUE
     torch_runtime: str = DEFAULT_TORCH_RUNTIME
+    deploy_identity: dict[str, str] | None = None
+    """The ServiceAccount (``namespace``, ``name``) that alone may write InferenceServices; None: the default."""
     inventory: dict[str, Any] | None = None
     """``kubernetes_inventory``; ``None`` when the context has none (a check that needs it FAILS)."""
     target: str | None = None
@@ -204,6 +209,10 @@ def _parse(raw: Any, path: str) -> PolicyContext:
         if not (isinstance(value, str) and value):
             raise ContextError(f"{key} must be a non-empty name")
         names[key] = value
+    deployer = raw.get("deploy_identity", DEFAULT_DEPLOY_IDENTITY)
+    if not (isinstance(deployer, dict) and set(deployer) == {"namespace", "name"}
+            and all(isinstance(v, str) and v for v in deployer.values())):
+        raise ContextError("deploy_identity must be {namespace, name} of a ServiceAccount")
     inventory = raw.get("kubernetes_inventory")
     if inventory is not None and not _is_inventory(inventory):
         raise ContextError("kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
@@ -217,7 +226,8 @@ def _parse(raw: Any, path: str) -> PolicyContext:
             and isinstance(a.get("configuration_values", ""), str) for a in addons)):
         raise ContextError("eks_addons must be a list of {addon_name, configuration_values}")
     return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
-                         team_namespaces=tuple(teams), karpenter_required=karpenter, inventory=inventory,
+                         team_namespaces=tuple(teams), karpenter_required=karpenter,
+                         deploy_identity=dict(deployer), inventory=inventory,
                          target=target, eks_addons=tuple(addons) if addons is not None else None, **names)
 
 

@@ -289,6 +289,8 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
     stack's own ``allowed_regions`` when it gives some: a stack can never widen it (the intersection; a stack whose
     list has nothing in common with the policy allows nothing, so every regional resource fails)."""
     from components.gpu import GPU_TAINT, TORCH_RUNTIME, TRAINING_QUEUE
+    from components.security.admission import DEPLOYER_SERVICE_ACCOUNT
+    from components.services.kfp import NAMESPACE as PIPELINES_NS
     from policies.organisation import REQUIRED_TAGS, organisation_regions
 
     given = dict(result.context or {})
@@ -311,6 +313,7 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
         "team_namespaces": list(given.get("team_namespaces") or []),
         "karpenter_required": bool(given.get("karpenter_required", False)),
         "training_queue": TRAINING_QUEUE,
+        "deploy_identity": {"namespace": PIPELINES_NS, "name": DEPLOYER_SERVICE_ACCOUNT},
         "torch_runtime": TORCH_RUNTIME,
         "kubernetes_inventory": kubernetes_inventory(result),
         "eks_addons": eks_addons(result),
@@ -331,7 +334,8 @@ def eks_addons(result: PreviewResult) -> list[dict[str, str]]:
 INVENTORY_KINDS = frozenset({"ResourceQuota", "LimitRange", "ClusterQueue", "LocalQueue", "ResourceFlavor",
                              "ClusterTrainingRuntime", "NodePool", "EC2NodeClass",
                              "PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy",
-                             "NetworkPolicy", "Installation"})
+                             "NetworkPolicy", "Installation", "ValidatingAdmissionPolicy",
+                             "ValidatingAdmissionPolicyBinding", "RoleBinding", "ClusterRoleBinding"})
 """Kubernetes kinds whose presence (not just their settings) the custom checks judge: Checkov shows a check one
 object at a time, so the translator lists these stack-wide in the context."""
 
@@ -358,7 +362,8 @@ def kubernetes_inventory(result: PreviewResult) -> dict[str, Any]:
             continue
         metadata = res.inputs.get("metadata") if isinstance(res.inputs.get("metadata"), dict) else {}
         objects.append({"apiVersion": found[0], "kind": found[1], "name": metadata.get("name"),
-                        "namespace": metadata.get("namespace"), "spec": res.inputs.get("spec") or {}})
+                        "namespace": metadata.get("namespace"), "spec": res.inputs.get("spec") or {},
+                        **{k: res.inputs[k] for k in ("roleRef", "subjects") if k in res.inputs}})
     return {"objects": objects, "charts": sorted(charts), "kustomizations": sorted(kustomizations)}
 
 

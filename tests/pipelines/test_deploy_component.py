@@ -31,6 +31,14 @@ def test_lineage_refuses_a_dataset_that_changed_since_loading(tmp_path):
 
 
 @pytest.mark.slow
+def approve_locally(registry_root, model_dir) -> None:
+    """What the approve step records when the gate passed (the deploy step refuses unapproved bytes)."""
+    from pipelines.registry import artifact_sha256
+    from pipelines.serving.approvals import LocalApprovals
+
+    LocalApprovals(registry_root).record("credit-risk", artifact_sha256(model_dir), "")
+
+
 def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(training_data, trained_model, local_runner,
                                                                          tmp_path):
     from kfp import dsl
@@ -62,6 +70,10 @@ def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(trainin
     args = {"dataset_uri": training_data["dataset"], "model_uri": trained_model,
             "profile_uri": training_data["profile"], "evaluation_uri": str(tmp_path / "evaluation.json"),
             "gate_uri": str(tmp_path / "gate.md"), "registry_root": str(tmp_path / "registry")}
+    with pytest.raises(RuntimeError):  # no release approval for these bytes yet: nothing is deployed
+        deploy_only(**args)
+    assert not (tmp_path / "registry" / "index.json").exists()
+    approve_locally(tmp_path / "registry", trained_model)
     assert deploy_only(**args).output == "promoted"
     assert deploy_only(**args).output == "unchanged", "a re-run deploys nothing new"
 
@@ -73,6 +85,9 @@ def test_deploy_component_registers_canaries_and_promotes_in_a_local_run(trainin
     assert mv.lineage["metrics"]["auc"] == pytest.approx(evaluation["auc"])
     assert mv.lineage["parameters"]["canary_traffic_percent"] == 10
     assert [d["outcome"] for d in mv.lineage["deployments"]] == ["promoted", "unchanged"]
+    assert mv.lineage["registered_by"]["authenticated"] is False  # a local OS user, said so
+    assert {e["action"] for e in mv.lineage["registry_actions"]} >= {"register", "rollout", "promote"}
+    assert all(e["actor"]["subject"] for e in mv.lineage["registry_actions"])
     assert registry.file("credit-risk", "v1", "reference_profile.json").exists()
     written = json.loads(next(local_runner.glob("deploy-only-*/deploy-model/lineage")).read_text())
     assert written["sha256"] == mv.sha256
@@ -105,6 +120,7 @@ def test_a_rolled_back_deployment_sends_the_rollback_alert(training_data, traine
                             min_requests=10, max_p95_latency_ms=0.001, git_commit="abc123", run_id="local-run",
                             alert_webhook_url=webhook, alert_format="alertmanager").outputs["Output"]
 
+    approve_locally(tmp_path / "registry", trained_model)
     hook = Webhook()
     try:
         outcome = deploy_unhealthy(
@@ -131,8 +147,17 @@ def test_compiled_pipeline_deploys_only_behind_the_gate_with_a_10_percent_canary
                     and t["triggerPolicy"]["condition"].endswith("== 'deploy'")]
     assert condition["triggerPolicy"]["condition"].endswith("['pipelinechannel--release-gate-Output'] == 'deploy'")
     inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
-    assert list(inner) == ["deploy-model"]
+    assert sorted(inner) == ["approve-release", "deploy-model"]
+    assert "approve-release" in inner["deploy-model"]["dependentTasks"], "deploy only after the gate's approval"
+    # each step acts as its own identity: the token Secret of release-gate / pipeline-deployer, mounted there only
+    platform = list(yaml.safe_load_all(COMPILED.read_text()))[1]["platforms"]["kubernetes"]["deploymentSpec"]
+    mounted = {name: [v["secretName"] for v in e.get("secretAsVolume", [])]
+               for name, e in platform["executors"].items()}
+    assert mounted["exec-approve-release"] == ["release-gate-token"]
+    assert mounted["exec-deploy-model"] == ["pipeline-deployer-token"]
+    assert not any(s for name, s in mounted.items() if name not in ("exec-approve-release", "exec-deploy-model"))
     params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["require_approval"]["defaultValue"] is False
     assert params["canary_traffic_percent"]["defaultValue"] == 10
     assert params["deploy_strategy"]["defaultValue"] == "canary"
     install = " ".join(spec["deploymentSpec"]["executors"]["exec-deploy-model"]["container"]["command"])

@@ -128,12 +128,16 @@ def test_deploy_step_may_roll_out_inference_services_in_the_serving_namespace_on
     assert "*" not in verbs and "deletecollection" not in verbs
     # delete only on InferenceServices: a failed first rollout has no previous revision to fall back to
     assert [r["resources"] for r in role["rules"] if "delete" in r["verbs"]] == [["inferenceservices"]]
-    assert {g for rule in role["rules"] for g in rule["apiGroups"]} == {"serving.kserve.io"}
+    assert {g for rule in role["rules"] for g in rule["apiGroups"]} == {"serving.kserve.io", ""}
+    # besides KServe objects: read the release approvals ConfigMap, that one only
+    assert [r for r in role["rules"] if r["apiGroups"] == [""]] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["release-approvals"], "verbs": ["get"]}]
     assert {"create", "update", "patch"} <= set(role["rules"][0]["verbs"])  # canary: patch canaryTrafficPercent
     binding = any_stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "services-kserve-deployer").inputs
     assert binding["metadata"]["namespace"] == "ml-serving"
     assert binding["roleRef"]["kind"] == "Role"
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "pipeline-runner", "namespace": "kubeflow"}]
+    # the deploy identity, never pipeline-runner (which trains)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "pipeline-deployer", "namespace": "kubeflow"}]
     cluster_bindings = [
         r
         for r in any_stack.under("mlops:services:PlatformServices")

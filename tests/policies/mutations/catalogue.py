@@ -56,6 +56,12 @@ AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 EKS_ADDON = "aws:eks/addon:Addon"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CALICO_INSTALLATION = "kubernetes:operator.tigera.io/v1:Installation"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+SERVING_RUNTIME = ("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime")
+"""Where the release admission check reports (every stack serves models through this runtime)."""
 KFP_NAMESPACE = (NAMESPACE, "services-kfp-ns")
 """The pipelines namespace (``kubeflow``), the default team's: where the training checks report."""
 
@@ -471,6 +477,25 @@ MUTATIONS: list[Mutation] = [
              drop("spec.egress.0.to"), "KueueArgs.api_server_egress: rules that name the API server"),
     Mutation("serving-default-deny-removed", AWS, NETWORK_POLICY, "baseline-ml-serving-default-deny",
              "CKV_MLOPS_303", None, "SecureNamespace: default deny", on=(NAMESPACE, "baseline-ml-serving")),
+    # --- Release admission (components/security/admission.py, components/kubernetes/rbac.py) ---
+    Mutation("release-admission-binding-removed", ONPREM, VAP_BINDING, "release-admission-isvc", "CKV_MLOPS_341",
+             None, "ReleaseAdmission: the InferenceService policy is bound", on=SERVING_RUNTIME),
+    Mutation("release-admission-audit-only", AWS, VAP_BINDING, "release-admission-isvc", "CKV_MLOPS_341",
+             put(("spec.validationActions", ["Audit"])), "ReleaseAdmission: validationActions [Deny]",
+             on=SERVING_RUNTIME),
+    Mutation("release-admission-fails-open", AZURE, VAP, "release-admission-isvc", "CKV_MLOPS_341",
+             put(("spec.failurePolicy", "Ignore")), "ReleaseAdmission: failurePolicy Fail", on=SERVING_RUNTIME),
+    Mutation("release-admission-without-approvals", ONPREM, VAP_BINDING, "release-admission-isvc", "CKV_MLOPS_341",
+             put(("spec.paramRef.parameterNotFoundAction", "Allow")),
+             "ReleaseAdmission: a missing approvals ConfigMap denies", on=SERVING_RUNTIME),
+    Mutation("ml-engineer-writes-inference-services", AZURE, CLUSTER_ROLE, "baseline-rbac-ml-engineer",
+             "CKV_MLOPS_342", lambda inputs: inputs["rules"].append(
+                 {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["patch"]}),
+             "PlatformRbac: ml-engineer reads KServe objects only"),
+    Mutation("training-identity-deploys", AWS, ROLE_BINDING, "services-kserve-deployer", "CKV_MLOPS_342",
+             put(("subjects.0.name", "pipeline-runner")),
+             "KServeArgs.deployer_service_account: the deploy identity, not pipeline-runner",
+             on=(ROLE, "services-kserve-deployer")),
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
