@@ -82,6 +82,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     from components.services import kfp, kserve
     from components.services.services import PlatformServices, ServicesArgs
     from components.training.platform import TrainingPlatform, TrainingPlatformArgs
+    from pipelines.serving.model_store import ModelStore
 
     cluster = build_target(cfg)
     services_args = ServicesArgs.from_config(cfg, cluster)  # refuses a stack without the services' buckets
@@ -118,7 +119,9 @@ def build(cfg: StackConfig) -> TargetCluster:
         ReleaseAdmissionArgs(
             serving_namespace=SERVING_NAMESPACE,
             pipelines_namespace=kfp.NAMESPACE,
-            models_uri=services_args.buckets["models"],
+            models_serving_root=pulumi.Output.from_input(services_args.buckets["models"]).apply(
+                lambda uri: ModelStore.parse(uri).serving_root
+            ),
             runtime=kserve.RUNTIME_NAME,
             model_service_account=kserve.MODEL_SERVER_ACCOUNT,
             approver_groups=cfg.identity.platform_admin,

@@ -170,8 +170,9 @@ class ReleaseAdmissionArgs:
     """Where InferenceServices are served (the approvals ConfigMap lives there)."""
     pipelines_namespace: str
     """KFP's namespace: where the gate and deploy identities (and their token Secrets) live."""
-    models_uri: pulumi.Input[str]
-    """The stack's ``models`` bucket: every served ``storageUri`` must be a version path inside it."""
+    models_serving_root: pulumi.Input[str]
+    """The URI KServe reads the models bucket's versions from (``ModelStore.serving_root`` of its models URI);
+    an admitted InferenceService's storageUri is ``<this>/<name>/<version>/``."""
     runtime: str
     """The ServingRuntime that verifies the model's sha256 (``components.services.kserve.RUNTIME_NAME``)."""
     model_service_account: str
@@ -210,8 +211,6 @@ class ReleaseAdmission(pulumi.ComponentResource):
         from pulumi_kubernetes.core.v1 import ConfigMap, Secret, ServiceAccount
         from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
-        from pipelines.serving.model_store import ModelStore
-
         first = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         labels = {"app.kubernetes.io/part-of": "mlops-platform", "app.kubernetes.io/component": "release-admission"}
         ns, serving = args.pipelines_namespace, args.serving_namespace
@@ -247,9 +246,9 @@ class ReleaseAdmission(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": args.gate_service_account, "namespace": ns}],
             opts=first,
         )
-        isvc_spec = pulumi.Output.from_input(args.models_uri).apply(lambda uri: isvc_policy_spec(
+        isvc_spec = pulumi.Output.from_input(args.models_serving_root).apply(lambda root: isvc_policy_spec(
             deployer=self.deployer, runtime=args.runtime, model_service_account=args.model_service_account,
-            serving_root=ModelStore.parse(uri).serving_root))
+            serving_root=root))
         after_approvals = pulumi.ResourceOptions(parent=self, depends_on=[approvals])
         policies = {
             ISVC_POLICY: ValidatingAdmissionPolicy(

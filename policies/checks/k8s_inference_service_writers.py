@@ -14,7 +14,7 @@ from typing import Any
 
 from _mlops_context import DEFAULT_DEPLOY_IDENTITY, context_for
 from _mlops_values import get_path
-from checkov.common.bridgecrew.severities import Severities
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
@@ -42,7 +42,7 @@ class K8sInferenceServiceWriters(BaseK8Check):
             guideline="Bind roles that write inferenceservices to the pipeline-deployer ServiceAccount only. "
                       "See docs/security-release-admission.md",
         )
-        self.severity = Severities["HIGH"]
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["rules"]

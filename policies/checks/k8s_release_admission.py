@@ -14,7 +14,7 @@ from typing import Any
 
 from _mlops_context import context_for
 from _mlops_values import get_path
-from checkov.common.bridgecrew.severities import Severities
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
@@ -47,7 +47,7 @@ class K8sReleaseAdmission(BaseK8Check):
             guideline="Keep components/security/admission.py's ReleaseAdmission (policy + Deny binding). "
                       "See docs/security-release-admission.md",
         )
-        self.severity = Severities["HIGH"]
+        self.severity = Severities[BcSeverities.HIGH]
 
     def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["kind"]

@@ -179,7 +179,7 @@ def test_the_deploy_identity_must_not_be_the_training_identity():
 
     from components.security.admission import ReleaseAdmission, ReleaseAdmissionArgs
 
-    args = ReleaseAdmissionArgs(serving_namespace="ml-serving", pipelines_namespace="kubeflow", models_uri="s3://m",
+    args = ReleaseAdmissionArgs(serving_namespace="ml-serving", pipelines_namespace="kubeflow", models_serving_root="s3://m",
                                 runtime="r", model_service_account="model-serving", approver_groups=["a"],
                                 training_service_account="pipeline-runner", deployer_service_account="pipeline-runner")
     with pytest.raises(ValueError, match="three different identities"):
