@@ -207,6 +207,16 @@ class Safeguards(_Model):
     gpu_driver_preinstalled: bool = True
 
 
+class Release(_Model):
+    """How a model version reaches production (docs/security-release-admission.md)."""
+
+    require_human_approval: bool = Field(
+        default=False,
+        description="the API server admits only versions an approver (identity.platformAdmin) signed off; "
+        "`mlops pipeline submit --stack` then runs the pipeline with require_approval",
+    )
+
+
 class OnPrem(_Model):
     storage_class: str = "encrypted-local"
     ingress_domain: str = "mlops.internal"
@@ -375,6 +385,7 @@ class StackConfig(_Model):
     kubernetes_version: str = "1.33"
     onprem: OnPrem | None = None
     egress: Egress = Field(default_factory=Egress)
+    release: Release = Field(default_factory=Release)
     kubeconfig: SecretValue | None = None
     node_ssh_private_key: SecretValue | None = None
     cluster_join_token: SecretValue | None = None

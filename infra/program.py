@@ -126,6 +126,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             model_service_account=kserve.MODEL_SERVER_ACCOUNT,
             approver_groups=cfg.identity.platform_admin,
             training_service_account=kfp.RUNNER_SERVICE_ACCOUNT,
+            require_human_approval=cfg.release.require_human_approval,
             depends_on=[baseline, services],
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider),
@@ -144,6 +145,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     pulumi.export("model_serving_endpoint", services.model_serving_endpoint)
     pulumi.export("training_cluster_queue", training.cluster_queue)
     pulumi.export("training_runtime", training.runtime_name)
+    pulumi.export("release_requires_approval", cfg.release.require_human_approval)
     if cfg.gpus_per_node:  # `mlops pipeline submit --stack` sizes the TrainJob's ranks from it
         pulumi.export("training_gpus_per_node", cfg.gpus_per_node)
     return cluster

@@ -95,6 +95,11 @@ def gpus_per_node(outputs: dict) -> int | None:
     return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
 
 
+def requires_approval(outputs: dict) -> bool:
+    """Whether the stack's admission policy admits only signed-off versions (output ``release_requires_approval``)."""
+    return outputs.get("release_requires_approval") is True
+
+
 def resolve_token(token_file: Path | None = None, oidc_token_file: Path | None = None,
                   service_account_token: Path = SERVICE_ACCOUNT_TOKEN) -> tuple[str | None, str]:
     """(bearer token, where it came from): --token-file, --oidc-token-file, $MLOPS_KFP_TOKEN, the pod's service account

@@ -176,6 +176,7 @@ def submit_command(
         gpus_per_node,
         models_bucket,
         pipeline_parameters,
+        requires_approval,
         resolve_token,
         submit,
     )
@@ -211,6 +212,11 @@ def submit_command(
             if "gpus_per_node" in accepted and "gpus_per_node" not in parameters and gpus_per_node(outputs):
                 parameters["gpus_per_node"] = gpus_per_node(outputs)  # one rank per GPU of the pool's nodes
                 typer.echo(f"gpus_per_node={parameters['gpus_per_node']} (the stack's GPU pools)", err=True)
+            if "require_approval" in accepted and requires_approval(outputs):
+                if parameters.get("require_approval") is False:
+                    raise SubmitError("--param require_approval=false: the stack admits only signed-off versions "
+                                      "(release.requireHumanApproval); the deploy would be refused", EXIT_USAGE)
+                parameters["require_approval"] = True
             token, source = resolve_token(token_file, oidc_token_file)
             client = KfpClient(endpoint, token=token, ca_bundle=ca_bundle, retries=retries,
                                insecure_skip_tls_verify=insecure_skip_tls_verify,
@@ -310,9 +316,59 @@ def monitor_command(
     run_command(local=True, rows=rows, max_epochs=max_epochs, root=root)
 
 
+def approve_command(
+    model: Annotated[str, typer.Argument(help="Model name, e.g. credit-risk.")],
+    sha256: Annotated[str, typer.Argument(help="The gate-approved artifact's sha256 (the approve step prints it).")],
+    root: RootOption = DEFAULT_ROOT,
+    kubeconfig: Annotated[Path | None, typer.Option(help="Sign off on the cluster, as the kubeconfig's user.")] = None,
+    context: Annotated[str | None, typer.Option(help="The kubeconfig context (default: its current one).")] = None,
+    namespace: Annotated[str, typer.Option(help="The serving namespace (release-approvals).")] = "ml-serving",
+) -> None:
+    """Sign off a gate-approved model version for production (pipelines run with require_approval wait for it).
+
+    On a cluster the sign-off is recorded under your own authenticated user name (asked of the API server), and
+    the admission policy accepts it only from the approver groups. Locally it goes next to the local registry."""
+    from infra.cli.app import fail
+    from pipelines.serving.approvals import ApprovalError, ClusterApprovals, LocalApprovals
+
+    try:
+        if kubeconfig is None:
+            from pipelines.registry import current_actor
+
+            approver = current_actor()["subject"]
+            LocalApprovals(root / "registry").sign_off(model, sha256, approver)
+        else:
+            approver, approvals = _cluster_approvals(kubeconfig, context, namespace)
+            approvals.sign_off(model, sha256, approver)
+    except ApprovalError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(f"signed off {model} {sha256[:12]} as {approver}")
+
+
+def _cluster_approvals(kubeconfig: Path, context: str | None, namespace: str):
+    """(your user name as the API server sees it, the cluster's approvals) for the kubeconfig's user."""
+    from infra.cli.app import fail
+
+    try:
+        from kubernetes import client, config
+        from kubernetes.client.rest import ApiException
+
+        api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+        review = client.AuthenticationV1Api(api).create_self_subject_review(client.V1SelfSubjectReview())
+        username = review.status.user_info.username
+        return username, ClusterApprovals(client.CoreV1Api(api), namespace)
+    except (OSError, config.ConfigException) as exc:
+        raise fail(f"--kubeconfig {kubeconfig}: {exc}") from None
+    except ApiException as exc:
+        raise fail(f"the API server refused to say who you are ({exc.status} {exc.reason})") from None
+
+
 def register(app: typer.Typer, pipeline_app: typer.Typer) -> None:
     app.command("serve")(serve_command)
     app.command("lineage")(lineage_command)
     app.command("predict")(predict_command)
+    release_app = typer.Typer(help="Release sign-off for production.", no_args_is_help=True)
+    release_app.command("approve")(approve_command)
+    app.add_typer(release_app, name="release")
     pipeline_app.command("submit")(submit_command)
     pipeline_app.command("monitor")(monitor_command)

@@ -56,7 +56,20 @@ class ClusterApprovals:
         self.core, self.namespace = core, namespace
 
     def entries(self) -> dict[str, str]:
-        return dict(self.core.read_namespaced_config_map(APPROVALS, self.namespace).data or {})
+        return dict(self._call(self.core.read_namespaced_config_map, APPROVALS, self.namespace).data or {})
+
+    def _patch(self, data: dict[str, str]) -> None:
+        self._call(self.core.patch_namespaced_config_map, APPROVALS, self.namespace, {"data": data})
+
+    def _call(self, method, *args):
+        """The API call, its refusal (RBAC, the admission policy) as an ApprovalError naming the answer."""
+        from kubernetes.client.rest import ApiException
+
+        try:
+            return method(*args)
+        except ApiException as exc:
+            raise ApprovalError(f"{APPROVALS} in {self.namespace}: the API server answered {exc.status} {exc.reason}: "
+                                f"{(exc.body or '')[:300]}") from None
 
     def record(self, model_name: str, sha256: str, version: str) -> None:
         key = approval_key(model_name, sha256)
@@ -64,7 +77,19 @@ class ClusterApprovals:
         if earlier is not None and earlier != version:
             raise ApprovalError(f"{key} is already approved as version {earlier}; approvals are immutable")
         if earlier is None:
-            self.core.patch_namespaced_config_map(APPROVALS, self.namespace, {"data": {key: version}})
+            self._patch({key: version})
+
+    def sign_off(self, model_name: str, sha256: str, approver: str) -> None:
+        """An approver's sign-off; ``approver`` must be the caller's own user name (the admission policy checks it)."""
+        key = approval_key(model_name, sha256)
+        entries = self.entries()
+        if key not in entries:
+            raise ApprovalError(f"{key} was not approved by the release gate; nothing to sign off")
+        signed = entries.get(key + APPROVED_BY)
+        if signed is not None and signed != approver:
+            raise ApprovalError(f"{key} is already signed off by {signed}; approvals are immutable")
+        if signed is None:
+            self._patch({key + APPROVED_BY: approver})
 
 
 class LocalApprovals:

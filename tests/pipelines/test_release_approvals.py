@@ -120,6 +120,50 @@ def test_cluster_approvals_bind_the_bytes_to_one_version():
         check_approved(approvals.entries(), "credit-risk", SHA, "run-other", False)
 
 
+def test_cluster_sign_off_needs_the_gate_approval_and_is_immutable():
+    core = FakeCore()
+    approvals = ClusterApprovals(core, "ml-serving")
+    with pytest.raises(ApprovalError, match="not approved by the release gate"):
+        approvals.sign_off("credit-risk", SHA, "alice@corp.example")
+    approvals.record("credit-risk", SHA, "run-1234abcd")
+    approvals.sign_off("credit-risk", SHA, "alice@corp.example")
+    approvals.sign_off("credit-risk", SHA, "alice@corp.example")  # said twice: no change
+    assert core.data[f"credit-risk.{SHA}.approved-by"] == "alice@corp.example"
+    with pytest.raises(ApprovalError, match="already signed off by alice"):
+        approvals.sign_off("credit-risk", SHA, "mallory@corp.example")
+    check_approved(approvals.entries(), "credit-risk", SHA, "run-1234abcd", True)
+
+
+def test_an_api_refusal_is_an_approval_error_naming_the_answer():
+    from kubernetes.client.rest import ApiException
+
+    class Refusing(FakeCore):
+        def patch_namespaced_config_map(self, name, namespace, body):
+            raise ApiException(status=422, reason="Invalid", )
+
+    approvals = ClusterApprovals(Refusing(), "ml-serving")
+    with pytest.raises(ApprovalError, match="answered 422 Invalid"):
+        approvals.record("credit-risk", SHA, "run-1234abcd")
+
+
+def test_mlops_release_approve_signs_off_locally_as_the_actor(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    monkeypatch.setenv("MLOPS_ACTOR", "alice@corp.example")
+    invoke = lambda: CliRunner().invoke(app, ["release", "approve", "credit-risk", SHA, "--root", str(tmp_path)])  # noqa: E731
+    refused = invoke()
+    assert refused.exit_code == 1 and "not approved by the release gate" in refused.output
+    LocalApprovals(tmp_path / "registry").record("credit-risk", SHA, "run-1234abcd")
+    done = invoke()
+    assert done.exit_code == 0, done.output
+    assert "signed off credit-risk" in done.output and "alice@corp.example" in done.output
+    assert LocalApprovals(tmp_path / "registry").entries()[f"credit-risk.{SHA}.approved-by"] == "alice@corp.example"
+    bad = CliRunner().invoke(app, ["release", "approve", "credit-risk", "not-a-sha", "--root", str(tmp_path)])
+    assert bad.exit_code == 1 and "64 lowercase hex" in bad.output and "Traceback" not in bad.output
+
+
 def test_the_checks_copy_of_the_deploy_identity_matches_the_component():
     import sys
     from pathlib import Path

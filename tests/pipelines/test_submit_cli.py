@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from tests.pipelines.test_submit import TOKEN, api, package  # noqa: F401 - fixtures
+from tests.pipelines.test_submit import PACKAGE_TEXT, TOKEN, api, package  # noqa: F401 - fixtures
 
 
 def _invoke(*args, env=None):
@@ -44,6 +44,20 @@ def test_gpus_per_node_defaults_without_gpu_pools_and_an_explicit_value_wins(api
                      *given, env={"MLOPS_KFP_TOKEN": TOKEN})
     assert result.exit_code == 0, result.output
     assert api.runs[0]["runtime_config"]["parameters"].get("gpus_per_node", 1) == sent
+
+
+def test_a_stack_that_requires_sign_off_runs_the_pipeline_with_require_approval(api, tmp_path):  # noqa: F811
+    package = tmp_path / "p.yaml"
+    package.write_text(PACKAGE_TEXT.replace("parameters:\n", "parameters:\n      require_approval:\n        defaultValue: false\n        parameterType: BOOLEAN\n", 1))
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://m"},
+                                   "release_requires_approval": True}))
+    base = ["--stack", "aws-uae-prod", "--stack-outputs", str(outputs), "--pipeline-file", str(package)]
+    refused = _invoke(*base, "--param", "require_approval=false", env={"MLOPS_KFP_TOKEN": TOKEN})
+    assert refused.exit_code == 2 and "requireHumanApproval" in refused.output and not api.runs
+    result = _invoke(*base, env={"MLOPS_KFP_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    assert api.runs[0]["runtime_config"]["parameters"]["require_approval"] is True
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

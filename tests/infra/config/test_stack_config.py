@@ -46,6 +46,7 @@ def test_shipped_stacks_are_valid(name: str) -> None:
     assert cfg.region in cfg.allowed_regions
     assert cfg.gpu_pools, "every shipped stack has GPU pools"
     assert cfg.gpus_per_node == max(p.gpu_count for p in cfg.gpu_pools)
+    assert cfg.release.require_human_approval, "production stacks admit only signed-off model versions"
     assert any(p.role == "system" for p in cfg.node_pools)
 
 

@@ -172,6 +172,10 @@ def test_the_whole_stack_previews_with_the_baseline_on_the_aks_provider():
     assert target_counts == {k: v for k, v in EXPECTED_COUNTS.items() if k.startswith("azure-native:")}
     assert result.outputs["clusterName"] == "aks-mlops-prod"
     assert result.outputs["training_gpus_per_node"] == 4, "submit sizes TrainJob ranks from the GPU pool's gpuCount"
+    assert result.outputs["release_requires_approval"] is True, "submit runs the pipeline with require_approval"
+    approvals = next(r for r in result.resources if r.type == "kubernetes:core/v1:ConfigMap"
+                     and r.inputs.get("metadata", {}).get("name") == "release-approvals")
+    assert approvals.inputs["data"] == {"require-human-approval": "true"}, "the API server demands the sign-off"
 
 
 def test_mock_ids_are_arm_ids_so_references_between_resources_are_realistic(stack):
