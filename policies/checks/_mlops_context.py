@@ -10,7 +10,10 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "team_namespaces": ["kubeflow"], "karpenter_required": true,
      "training_queue": "ml-training", "torch_runtime": "torch-distributed",
      "kubernetes_inventory": {"objects": [{"apiVersion", "kind", "name", "namespace", "spec"}, ...],
-                              "charts": ["kueue", ...], "kustomizations": ["github.com/...?ref=...", ...]}}
+                              "charts": ["kueue", ...], "kustomizations": ["github.com/...?ref=...", ...]},
+     "storage_inventory": {"s3_lifecycle": {bucket: [rules]}, "azure_containers": {account: [containers]},
+                           "azure_management_policies": {account: [rules]},
+                           "minio_releases": {namespace: {"buckets": [...], "commands": [...]}}}}
 
 The training keys describe what the stack must have (its team namespaces, whether its GPU pools scale with
 Karpenter) and what the preview plans stack-wide (``kubernetes_inventory``): Checkov shows a check one object at a
@@ -79,6 +82,9 @@ class PolicyContext:
     torch_runtime: str = DEFAULT_TORCH_RUNTIME
     inventory: dict[str, Any] | None = None
     """``kubernetes_inventory``; ``None`` when the context has none (a check that needs it FAILS)."""
+    storage: dict[str, Any] | None = None
+    """``storage_inventory`` (object-store lifecycle rules stack-wide); ``None`` when absent (a check that needs it
+    FAILS)."""
 
     def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Inventory objects of ``kind`` (in ``namespace`` when given)."""
@@ -202,8 +208,16 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     if inventory is not None and not _is_inventory(inventory):
         raise ContextError("kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
                            "kustomizations: [urls]}")
+    storage = raw.get("storage_inventory")
+    if storage is not None and not (isinstance(storage, dict)
+                                    and all(isinstance(storage.get(k, {}), dict) for k in STORAGE_KEYS)):
+        raise ContextError(f"storage_inventory must be a mapping with mappings {', '.join(STORAGE_KEYS)}")
     return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
-                         team_namespaces=tuple(teams), karpenter_required=karpenter, inventory=inventory, **names)
+                         team_namespaces=tuple(teams), karpenter_required=karpenter, inventory=inventory,
+                         storage=storage, **names)
+
+
+STORAGE_KEYS = ("s3_lifecycle", "azure_containers", "azure_management_policies", "minio_releases")
 
 
 def _is_inventory(value: Any) -> bool:
