@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.preview.model import PreviewResult
 from policies.compliance import Catalog, ControlStatus, control_statuses, load_catalog
@@ -90,6 +90,9 @@ class GateReport:
     checkov_version: str = ""
     checkov_wall_s: float = 0.0
     today: dt.date = field(default_factory=dt.date.today)
+    records: list[Any] = field(default_factory=list)
+    """Records of processing (:class:`pipelines.privacy.records.Record`), validated and verified against the feature
+    repository: the auditor reads them next to the controls."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -164,6 +167,7 @@ def run_gate(
         approvers = supp.load_approvers(suppressions_dir)
     except (CatalogError, supp.SuppressionFileError) as exc:
         raise GateError(str(exc)) from None
+    records = processing_records()
     try:
         translated = translate_all(results, allow_unscanned=allow_unscanned or ())
     except Exception as exc:
@@ -193,7 +197,7 @@ def run_gate(
     except CheckovError as exc:
         raise GateError(str(exc)) from None
 
-    return assemble(
+    report = assemble(
         translated,
         run.results,
         rules,
@@ -203,6 +207,19 @@ def run_gate(
         checkov_wall_s=run.wall_s,
         approvers=approvers,
     )
+    report.records = records
+    return report
+
+
+def processing_records() -> list[Any]:
+    """The records of processing, checked as CI checks them; invalid ones stop the gate (exit 2) with their
+    problems, file and field named."""
+    from pipelines.privacy.records import RecordError, checked_records
+
+    try:
+        return checked_records()
+    except RecordError as exc:
+        raise GateError(str(exc)) from None
 
 
 def assemble(

@@ -118,12 +118,12 @@ class Record(_Model):
         return [c.feature for c in self.data_categories if c.category == category]
 
 
-def load_records(directory: Path | str = RECORDS_DIR) -> list[Record]:
+def load_records(directory: Path | str | None = None) -> list[Record]:
     """Every ``*.yaml`` record in ``directory``, validated; :class:`RecordError` lists each problem as
     ``file: field: message``. Two records for one feature service are refused."""
     import yaml
 
-    directory = Path(directory)
+    directory = Path(directory or RECORDS_DIR)
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise RecordError(f"{directory}: no records of processing (*.yaml)")
