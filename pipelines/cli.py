@@ -75,6 +75,8 @@ def _rejection(report: Path, reasons: list[str]) -> str:
 
 def register(app: typer.Typer) -> None:
     from pipelines import ops_cli  # serve, lineage, pipeline submit/monitor
+    from pipelines.privacy import cli as privacy_cli  # data erase
 
     app.add_typer(pipeline_app, name="pipeline")
     ops_cli.register(app, pipeline_app)
+    privacy_cli.register(app)
