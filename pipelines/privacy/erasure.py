@@ -129,7 +129,7 @@ def erase_offline(feast_store, subject_id: int) -> list[Step]:
     sources = {s.name: s.path for s in feast_store.list_data_sources() if hasattr(s, "path")}
     steps = []
     for path in sorted(set(paths) | set(sources.values())):
-        steps.append(_guarded(Step("offline", path), lambda p=path: _rewrite_parquet(p, subject_id)))
+        steps.append(_guarded(Step("offline", path), lambda p=path: _rewrite_source(p, subject_id)))
     return steps
 
 
@@ -205,6 +205,16 @@ def erase_artifacts(root: str, subject_id: int) -> list[Step]:
             if step.removed or step.error:
                 steps.append(step)
     return steps
+
+
+def _rewrite_source(source: str, subject_id: int) -> int:
+    """A Feast file source: a local path, or an object-store URI (``s3://``) through pyarrow's filesystem."""
+    if "://" not in source:
+        return _rewrite_parquet(source, subject_id)
+    import pyarrow.fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(source)
+    return _rewrite_parquet(path, subject_id, fs)
 
 
 def _rewrite_parquet(path: str, subject_id: int, fs=None) -> int:
