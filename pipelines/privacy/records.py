@@ -178,7 +178,8 @@ def verify(records: list[Record], services: dict[str, set[str]], sensitive: tupl
     for record in records:
         where = f"record {record.feature_service!r}"
         if record.feature_service not in services:
-            problems.append(f"{where}: feature_service: no such feature service; defined: {', '.join(sorted(services))}")
+            defined = ", ".join(sorted(services))
+            problems.append(f"{where}: feature_service: no such feature service; defined: {defined}")
             continue
         listed = {c.feature for c in record.data_categories}
         returned = services[record.feature_service]

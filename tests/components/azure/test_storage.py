@@ -70,8 +70,9 @@ def test_models_bucket_gets_version_level_worm_only(azure_prod):
 
 
 def test_personal_data_containers_expire_current_blobs(azure_prod):
+    policies = of_type(azure_prod, "azure-native:storage:ManagementPolicy")
     rules = {rule["definition"]["filters"]["prefixMatch"][0]: rule["definition"]["actions"]
-             for r in of_type(azure_prod, "azure-native:storage:ManagementPolicy") for rule in r.inputs["policy"]["rules"]}
+             for r in policies for rule in r.inputs["policy"]["rules"]}
     for prefix in ("datasets/", "features/", "pipeline-artifacts/"):
         assert rules[prefix]["baseBlob"]["delete"] == {"daysAfterCreationGreaterThan": 365}
     accounts = {r.name: r.inputs["tags"]["purpose"] for r in of_type(azure_prod, "azure-native:storage:StorageAccount")}

@@ -132,7 +132,8 @@ def test_storage_inventory_lists_lifecycle_rules_by_bucket_account_and_namespace
         _res("azure-native:storage:ManagementPolicy", accountName="stdata", policy={"rules": policy_rules}),
         _res("kubernetes:helm.sh/v3:Release", "minio", chart="minio", version="5.4.0",
              repositoryOpts={"repo": "https://charts.min.io/"}, namespace="object-store",
-             values={"buckets": [{"name": "datasets"}], "customCommands": [{"command": "tag set myminio/datasets purpose=data"}]}),
+             values={"buckets": [{"name": "datasets"}],
+                     "customCommands": [{"command": "tag set myminio/datasets purpose=data"}]}),
     )
     inventory = translate(result, allow_unscanned=["kubernetes"]).files["mlops-context.cfg"]["storage_inventory"]
     assert inventory == {"s3_lifecycle": {"b1": rules}, "azure_containers": {"stdata": ["datasets"]},
