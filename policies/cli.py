@@ -125,10 +125,11 @@ def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, t
          allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
     from infra.cli import fail
     from policies.checkov_runner import prestart
-    from policies.gate import GateError, collect_inputs, run_gate
+    from policies.gate import GateError, collect_inputs, processing_records, run_gate
 
     warm = None
     try:
+        records = processing_records()
         warm = prestart()  # Checkov's start-up runs while the stacks are previewed
         results = collect_inputs(
             stacks=stack, all_stacks=all_stacks, program=program, preview_json=preview_json, stack_export=stack_export
@@ -141,6 +142,7 @@ def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, t
             allow_unscanned=list(allow_unscanned or []),
             allow_unknown=allow_unknown,
         )
+        report.records = records
     except GateError as exc:
         raise fail(f"the gate could not do its job: {exc}") from None
     finally:

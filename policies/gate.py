@@ -92,7 +92,7 @@ class GateReport:
     today: dt.date = field(default_factory=dt.date.today)
     records: list[Any] = field(default_factory=list)
     """Records of processing (:class:`pipelines.privacy.records.Record`), validated and verified against the feature
-    repository: the auditor reads them next to the controls."""
+    repository (:func:`processing_records`, by ``mlops gate``): the auditor reads them next to the controls."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -167,7 +167,6 @@ def run_gate(
         approvers = supp.load_approvers(suppressions_dir)
     except (CatalogError, supp.SuppressionFileError) as exc:
         raise GateError(str(exc)) from None
-    records = processing_records()
     try:
         translated = translate_all(results, allow_unscanned=allow_unscanned or ())
     except Exception as exc:
@@ -197,7 +196,7 @@ def run_gate(
     except CheckovError as exc:
         raise GateError(str(exc)) from None
 
-    report = assemble(
+    return assemble(
         translated,
         run.results,
         rules,
@@ -207,13 +206,12 @@ def run_gate(
         checkov_wall_s=run.wall_s,
         approvers=approvers,
     )
-    report.records = records
-    return report
 
 
 def processing_records() -> list[Any]:
-    """The records of processing, checked as CI checks them; invalid ones stop the gate (exit 2) with their
-    problems, file and field named."""
+    """The records of processing, checked as CI checks them (against the Feast definitions, so only where Feast is
+    installed: the ``mlops gate`` CLI, not the CrossGuard pack's environment); invalid ones stop the gate (exit 2)
+    with their problems, file and field named."""
     from pipelines.privacy.records import RecordError, checked_records
 
     try:
