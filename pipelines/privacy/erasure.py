@@ -107,10 +107,13 @@ def erase_subject(subject_id: int, *, feature_repo: Path, artifact_roots: list[s
                            "repository to erase from")
     record = ErasureRecord(subject=subject_hash(subject_id, erasure_key(log_dir.parent)),
                            actor=actor or getpass.getuser(), started=_now())
-    feast_store = store.feast()
+    try:
+        feast_store = store.feast()
+    except Exception as exc:  # noqa: BLE001 - a repository Feast cannot load is bad input, named
+        raise ErasureError(f"{store.root}: Feast cannot load the repository: {type(exc).__name__}: {exc}") from None
     with store._exclusive():  # no ingestion or materialization of the repository while it is rewritten
-        record.steps += erase_offline(feast_store, subject_id)
-        record.steps += erase_online(feast_store, subject_id)
+        record.steps += _listed("offline", str(store.root), lambda: erase_offline(feast_store, subject_id))
+        record.steps += _listed("online", str(store.root), lambda: erase_online(feast_store, subject_id))
     for root in artifact_roots:
         record.steps += erase_artifacts(root, subject_id)
     record.finished = _now()
@@ -123,14 +126,9 @@ def erase_subject(subject_id: int, *, feature_repo: Path, artifact_roots: list[s
 
 
 def erase_offline(feast_store, subject_id: int) -> list[Step]:
-    """Rewrite every file source of the registry's feature views without the subject's rows."""
-    paths = sorted({view.batch_source.path for view in feast_store.list_feature_views()
-                    if hasattr(view.batch_source, "path")})
-    sources = {s.name: s.path for s in feast_store.list_data_sources() if hasattr(s, "path")}
-    steps = []
-    for path in sorted(set(paths) | set(sources.values())):
-        steps.append(_guarded(Step("offline", path), lambda p=path: _rewrite_source(p, subject_id)))
-    return steps
+    """Rewrite every file source the registry names (feature views' and entity sources) without the subject's rows."""
+    paths = {s.path for s in feast_store.list_data_sources() if getattr(s, "path", None)}
+    return [_guarded(Step("offline", path), lambda p=path: _rewrite_source(p, subject_id)) for path in sorted(paths)]
 
 
 def erase_online(feast_store, subject_id: int) -> list[Step]:
@@ -141,17 +139,19 @@ def erase_online(feast_store, subject_id: int) -> list[Step]:
 
     config = feast_store.config
     kind = config.online_store.type
-    key = serialize_entity_key(EntityKey(join_keys=[schema.ENTITY_KEY], entity_values=[Value(int64_val=subject_id)]),
-                               entity_key_serialization_version=config.entity_key_serialization_version)
+    entity = EntityKey(join_keys=[schema.ENTITY_KEY], entity_values=[Value(int64_val=subject_id)])
+    key = serialize_entity_key(entity, entity_key_serialization_version=config.entity_key_serialization_version)
     if kind not in ONLINE_STORES:
         return [Step("online", f"{kind} online store", error=f"online store type {kind!r} is not supported for "
                      f"erasure (supported: {', '.join(ONLINE_STORES)}); erase the subject there by hand")]
-    if kind == "redis":
+    if kind == "redis":  # one hash per entity key, holding every feature view's values
+        from feast.infra.online_stores.helpers import _redis_key
         from feast.infra.online_stores.redis import RedisOnlineStore
 
-        client = RedisOnlineStore()._get_client(config.online_store)
-        location = f"redis {config.online_store.connection_string.split(',')[0]}"
-        return [_guarded(Step("online", location), lambda: int(client.delete(key + config.project.encode())))]
+        redis_key = _redis_key(config.project, entity, config.entity_key_serialization_version)
+        location = f"redis {config.online_store.connection_string.split(',')[0]}"  # host:port, never the password
+        return [_guarded(Step("online", location),
+                         lambda: RedisOnlineStore()._get_client(config.online_store).delete(redis_key))]
     from feast.infra.online_stores.helpers import compute_table_id
 
     steps = []
@@ -245,6 +245,14 @@ def _rewrite_parquet(path: str, subject_id: int, fs=None) -> int:
     else:  # object stores replace an object atomically on write
         pq.write_table(kept, path, filesystem=fs)
     return removed
+
+
+def _listed(store: str, location: str, action) -> list[Step]:
+    """The steps ``action`` returns, or one failed step when it cannot even list what to erase (registry down)."""
+    try:
+        return action()
+    except Exception as exc:  # noqa: BLE001 - fail closed: named in the record, the run exits non-zero
+        return [Step(store, location, error=f"{type(exc).__name__}: {exc}")]
 
 
 def _guarded(step: Step, action) -> Step:
