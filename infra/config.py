@@ -168,6 +168,13 @@ class Network(_Model):
         return self
 
 
+PERSONAL_DATA_PURPOSES = ("data", "artifacts")
+"""Bucket purposes that hold personal data (training datasets, features, pipeline artifacts): their objects expire."""
+DEFAULT_PERSONAL_DATA_EXPIRY_DAYS = 365
+"""Default expiry of personal-data buckets; never longer than the retention the records of processing declare
+(``policies/compliance/processing/``; a test keeps them consistent)."""
+
+
 class Bucket(_Model):
     name: DnsLabel
     purpose: Literal["data", "models", "artifacts", "logs"] = "data"
@@ -175,6 +182,25 @@ class Bucket(_Model):
     object_lock_days: int | None = Field(default=None, ge=1, le=36500, description="WORM retention, for audit")
     expire_noncurrent_after_days: int = Field(default=90, ge=1)
     transition_to_infrequent_after_days: int | None = Field(default=30, ge=30)
+    expire_after_days: int | None = Field(default=None, ge=1, le=3650, description="expire current objects after this")
+
+    @property
+    def expiry_days(self) -> int | None:
+        """Days after which current objects expire: ``expireAfterDays``, else for buckets holding personal data
+        (``data``, ``artifacts``; GDPR storage limitation) :data:`DEFAULT_PERSONAL_DATA_EXPIRY_DAYS` (at least the
+        WORM lock), else never."""
+        if self.expire_after_days is not None:
+            return self.expire_after_days
+        if self.purpose in PERSONAL_DATA_PURPOSES:
+            return max(DEFAULT_PERSONAL_DATA_EXPIRY_DAYS, self.object_lock_days or 0)
+        return None
+
+    @model_validator(mode="after")
+    def _expiry_after_lock(self) -> Bucket:
+        if self.expire_after_days and self.object_lock_days and self.expire_after_days < self.object_lock_days:
+            raise ValueError(f"expireAfterDays {self.expire_after_days} is shorter than objectLockDays "
+                             f"{self.object_lock_days}: objects under WORM retention cannot expire before it ends")
+        return self
 
 
 class Oidc(_Model):

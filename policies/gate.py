@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from policies.preview.model import PreviewResult
 from policies.compliance import Catalog, ControlStatus, control_statuses, load_catalog
@@ -90,6 +90,10 @@ class GateReport:
     checkov_version: str = ""
     checkov_wall_s: float = 0.0
     today: dt.date = field(default_factory=dt.date.today)
+    records: list[Any] = field(default_factory=list)
+    """Records of processing (:class:`policies.compliance.records.Record`), validated and verified against the feature
+    repository (``checked_records``, by ``mlops gate``): the auditor reads them next to
+    the controls."""
 
     @property
     def findings(self) -> list[Finding]:

@@ -130,6 +130,8 @@ class SecureBucketArgs:
     """Move current objects to STANDARD_IA after this many days; None keeps them in STANDARD."""
     object_lock_days: int | None = None
     """WORM default retention in days; the bucket is created with object lock (it cannot be added later)."""
+    expire_after_days: int | None = None
+    """Delete current objects this many days after creation (personal data: storage limitation); None keeps them."""
     object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
     extra_policy_statements: pulumi.Input[Sequence[dict[str, Any]]] = ()
     """Statements added to the bucket policy next to the TLS-only deny (e.g. a service's write grant)."""
@@ -154,6 +156,7 @@ class SecureBucketArgs:
             expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
             transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
             object_lock_days=bucket.object_lock_days,
+            expire_after_days=bucket.expiry_days,
             tags={**tags, "purpose": bucket.purpose},
         )
 
@@ -234,6 +237,8 @@ class SecureBucket(pulumi.ComponentResource):
         }
         if args.versioning:
             rule["noncurrent_version_expiration"] = {"noncurrent_days": args.expire_noncurrent_after_days}
+        if args.expire_after_days:
+            rule["expiration"] = {"days": args.expire_after_days}
         if args.transition_to_infrequent_after_days:
             rule["transitions"] = [{"days": args.transition_to_infrequent_after_days, "storage_class": "STANDARD_IA"}]
         return [rule]

@@ -35,6 +35,8 @@ class AzureBucketArgs:
     """Delete superseded versions after this many days (not for WORM containers)."""
     cool_after_days: int | None = 30
     """Move blobs to the cool tier after this many days without modification; None keeps them hot."""
+    expire_after_days: int | None = None
+    """Delete current blobs this many days after creation (personal data: storage limitation); None keeps them."""
 
     def __post_init__(self) -> None:
         if not _CONTAINER.match(self.name):
@@ -160,7 +162,7 @@ class AzureStorage(pulumi.ComponentResource):
             allowed_copy_scope="PrivateLink",
             public_network_access="Enabled" if args.allow_public_network_access else "Disabled",
             network_rule_set={"default_action": "Deny", "bypass": "AzureServices", "ip_rules": [], "virtual_network_rules": []},
-            tags=tags,
+            tags={**tags, "purpose": purpose},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self._blob_services[purpose] = storage.BlobServiceProperties(
@@ -194,14 +196,20 @@ class AzureStorage(pulumi.ComponentResource):
 
     def _lifecycle(self, name: str, purpose: str, account: storage.StorageAccount, buckets: list[AzureBucketArgs],
                    args: AzureStorageArgs) -> None:
-        """Expire old versions and cool idle blobs, per container; WORM containers keep every version."""
+        """Expire old versions, cool idle blobs and expire current blobs of personal-data containers, per container;
+        WORM containers keep every version."""
         rules = []
         for bucket in buckets:
             if bucket.object_lock_days is not None:
                 continue
             actions: dict = {"version": {"delete": {"days_after_creation_greater_than": bucket.expire_noncurrent_after_days}}}
+            base_blob: dict = {}
             if bucket.cool_after_days is not None:
-                actions["base_blob"] = {"tier_to_cool": {"days_after_modification_greater_than": bucket.cool_after_days}}
+                base_blob["tier_to_cool"] = {"days_after_modification_greater_than": bucket.cool_after_days}
+            if bucket.expire_after_days is not None:
+                base_blob["delete"] = {"days_after_creation_greater_than": bucket.expire_after_days}
+            if base_blob:
+                actions["base_blob"] = base_blob
             rules.append({
                 "name": f"{bucket.name}-lifecycle",
                 "enabled": True,

@@ -11,7 +11,8 @@ Secure by default:
 - Root credentials are random, live only in a Kubernetes Secret (``existingSecret``) and in Pulumi state as secrets;
   the chart's demo user (``console``/``console123``) is removed, the web console is off.
 - Buckets from the stack: versioning as configured, object lock with a default COMPLIANCE retention for buckets
-  that set ``objectLockDays`` (the models bucket: WORM for audit).
+  that set ``objectLockDays`` (the models bucket: WORM for audit), a lifecycle rule that expires current objects
+  after ``expireAfterDays`` (personal-data buckets: datasets, features, pipeline artifacts).
 - Network: its own namespace, default-deny, S3 (9000/TCP) reachable only from platform and team namespaces.
 """
 
@@ -115,9 +116,17 @@ def bucket_values(buckets: Sequence[Bucket]) -> list[dict[str, Any]]:
 
 
 def bucket_commands(buckets: Sequence[Bucket], lock_mode: str) -> list[dict[str, str]]:
-    """``mc`` commands the chart's post-install job runs (against alias ``myminio``): default SSE per bucket, and
-    the default retention of object-locked buckets. Both are idempotent, so upgrades re-run them safely."""
+    """``mc`` commands the chart's post-install job runs (against alias ``myminio``): default SSE and a ``purpose``
+    tag per bucket, the default retention of object-locked buckets, and the lifecycle of buckets that expire their
+    objects (personal data): every rule is removed, then the one rule is added, so upgrades converge on it instead
+    of stacking copies. All are idempotent, so upgrades re-run them safely."""
     commands = [{"command": f"encrypt set sse-s3 myminio/{b.name}"} for b in buckets]
+    commands += [{"command": f"tag set myminio/{b.name} purpose={b.purpose}"} for b in buckets]
+    for b in buckets:
+        if b.expiry_days:
+            noncurrent = f" --noncurrent-expire-days {b.expire_noncurrent_after_days}" if b.versioning else ""
+            commands += [{"command": f"ilm rule rm --all --force myminio/{b.name}"},
+                         {"command": f"ilm rule add --expire-days {b.expiry_days}{noncurrent} myminio/{b.name}"}]
     commands += [
         {"command": f"retention set --default {lock_mode} {b.object_lock_days}d myminio/{b.name}"}
         for b in buckets

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.identities import DEPLOYER_SERVICE_ACCOUNT, GATE_SERVICE_ACCOUNT
+
 APPROVALS = "release-approvals"
 """The ConfigMap (serving namespace) holding the approvals: the admission policy's parameters."""
-DEPLOYER_SERVICE_ACCOUNT = "pipeline-deployer"
-GATE_SERVICE_ACCOUNT = "release-gate"
 HUMAN_APPROVAL_KEY = "require-human-approval"
 APPROVED_BY = ".approved-by"
 ISVC_POLICY = "mlops-release-admission"

@@ -32,16 +32,15 @@ from components.kubernetes.namespace import (
     allow_same_namespace,
     namespaces_named,
 )
+from components.identities import PIPELINES_NAMESPACE, RUNNER_SERVICE_ACCOUNT
 from components.services.identity import BucketGrant, IdentityBinding
 
-NAMESPACE = "kubeflow"
-"""Where upstream's standalone KFP installs itself (its kustomization fixes the namespace) and runs pipelines."""
+NAMESPACE = PIPELINES_NAMESPACE
 API_SERVICE = "ml-pipeline"
 API_PORT = 8888
 GRPC_PORT = 8887
 UI_SERVICE = "ml-pipeline-ui"
 UI_PORT = 3000
-RUNNER_SERVICE_ACCOUNT = "pipeline-runner"
 UI_SERVICE_ACCOUNT = "ml-pipeline-ui"
 RUNNER_GRANTS = [
     BucketGrant("features", "read"),

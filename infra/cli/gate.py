@@ -125,10 +125,12 @@ def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, t
          allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
     from infra.cli.app import fail
     from policies.checkov_runner import prestart
+    from pipelines.privacy.records import RecordError, checked_records
     from policies.gate import GateError, collect_inputs, run_gate
 
     warm = None
     try:
+        records = checked_records()  # invalid records of processing stop the gate, file and field named
         warm = prestart()  # Checkov's start-up runs while the stacks are previewed
         results = collect_inputs(
             stacks=stack, all_stacks=all_stacks, program=program, preview_json=preview_json, stack_export=stack_export
@@ -141,7 +143,8 @@ def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, t
             allow_unscanned=list(allow_unscanned or []),
             allow_unknown=allow_unknown,
         )
-    except GateError as exc:
+        report.records = records
+    except (GateError, RecordError) as exc:
         raise fail(f"the gate could not do its job: {exc}") from None
     finally:
         if warm is not None:

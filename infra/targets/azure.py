@@ -125,6 +125,7 @@ def build(cfg: StackConfig) -> TargetCluster:
                     object_lock_days=b.object_lock_days,
                     expire_noncurrent_after_days=b.expire_noncurrent_after_days,
                     cool_after_days=b.transition_to_infrequent_after_days,
+                    expire_after_days=b.expiry_days,
                 )
                 for b in cfg.buckets
             ],

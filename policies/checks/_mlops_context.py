@@ -11,7 +11,10 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "training_queue": "ml-training", "torch_runtime": "torch-distributed",
      "kubernetes_inventory": {"objects": [{"apiVersion", "kind", "name", "namespace", "spec"}, ...],
                               "charts": ["kueue", ...], "kustomizations": ["github.com/...?ref=...", ...]},
-     "target": "aws", "eks_addons": [{"addon_name": "vpc-cni", "configuration_values": "{...}"}]}
+     "target": "aws", "eks_addons": [{"addon_name": "vpc-cni", "configuration_values": "{...}"}],
+     "storage_inventory": {"s3_lifecycle": {bucket: [rules]}, "azure_containers": {account: [containers]},
+                           "azure_management_policies": {account: [rules]},
+                           "minio_releases": {namespace: {"buckets": [...], "commands": [...]}}}}
 
 The training keys describe what the stack must have (its team namespaces, whether its GPU pools scale with
 Karpenter) and what the preview plans stack-wide (``kubernetes_inventory``): Checkov shows a check one object at a
@@ -90,6 +93,9 @@ class PolicyContext:
     """``aws``, ``azure`` or ``onprem``; ``None`` on a bare scan."""
     eks_addons: tuple[dict[str, str], ...] | None = None
     """EKS managed add-ons ``{addon_name, configuration_values}``; ``None`` when the context does not say."""
+    storage: dict[str, Any] | None = None
+    """``storage_inventory`` (object-store lifecycle rules stack-wide); ``None`` when absent (a check that needs it
+    FAILS)."""
 
     def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Inventory objects of ``kind`` (in ``namespace`` when given)."""
@@ -217,6 +223,10 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     if inventory is not None and not _is_inventory(inventory):
         raise ContextError("kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
                            "kustomizations: [urls]}")
+    storage = raw.get("storage_inventory")
+    if storage is not None and not (isinstance(storage, dict)
+                                    and all(isinstance(storage.get(k, {}), dict) for k in STORAGE_KEYS)):
+        raise ContextError(f"storage_inventory must be a mapping with mappings {', '.join(STORAGE_KEYS)}")
     target = raw.get("target")
     if target is not None and target not in ("aws", "azure", "onprem"):
         raise ContextError("target must be aws, azure or onprem")
@@ -228,7 +238,11 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
                          team_namespaces=tuple(teams), karpenter_required=karpenter,
                          deploy_identity=dict(deployer), inventory=inventory,
-                         target=target, eks_addons=tuple(addons) if addons is not None else None, **names)
+                         target=target, eks_addons=tuple(addons) if addons is not None else None,
+                         storage=storage, **names)
+
+
+STORAGE_KEYS = ("s3_lifecycle", "azure_containers", "azure_management_policies", "minio_releases")
 
 
 def _is_inventory(value: Any) -> bool:

@@ -91,6 +91,7 @@ def to_json(report: GateReport) -> dict[str, Any]:
             {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource, "approvedBy": s.approved_by}
             for s in report.unapproved
         ],
+        "recordsOfProcessing": [r.model_dump(mode="json") for r in report.records],
         "unusedSuppressions": [
             {"file": s.file, "index": s.index, "check": s.check, "resource": s.resource} for s in report.unused
         ],

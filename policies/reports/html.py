@@ -18,6 +18,7 @@ table{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem}th,td{border:1px
 text-align:left;vertical-align:top;font-size:.9rem}th{background:#f6f8fa}code{font-size:.85em;word-break:break-all}
 .failed{color:#fff;background:#cf222e}.passed{color:#fff;background:#1a7f37}.suppressed{color:#1b1f24;background:#d4a72c}
 .not-evaluated{color:#1b1f24;background:#d0d7de}
+.special{color:#fff;background:#8250df}.personal{color:#1b1f24;background:#d4a72c}.non-personal{background:#d0d7de}
 .badge{padding:.1rem .45rem;border-radius:.6rem;font-size:.8rem;white-space:nowrap}
 .summary td{font-weight:600}details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
 """
@@ -137,6 +138,40 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
     return "\n".join(parts)
 
 
+def _records_section(report: GateReport) -> str:
+    """Records of processing per feature service (GDPR Art. 30, UAE PDPL Art. 7), as CI verified them."""
+    from policies.compliance.records import GDPR_BASES, PDPL_BASES
+
+    parts = ['<h2 id="records">Records of processing (GDPR Art. 30, UAE PDPL Art. 7)</h2>']
+    if not report.records:
+        return parts[0] + "<p>None loaded.</p>"
+    parts.append("<p>One record per Feast feature service, validated against the feature repository and the fairness "
+                 "policy's sensitive attributes (<code>policies/compliance/processing/</code>).</p>")
+    for r in report.records:
+        basis = r.lawful_basis
+        categories = "".join(
+            f"<tr><td><code>{escape(c.feature)}</code></td><td>{_badge(c.category.replace('_', '-'))}</td>"
+            f"<td>{escape(c.description)}</td></tr>" for c in r.data_categories)
+        recipients = "".join(f"<li>{escape(x.name)}: {escape(x.purpose)}</li>" for x in r.recipients)
+        transfers = "".join(f"<li>{escape(t.destination)}: {escape(t.safeguard)}</li>"
+                            for t in r.international_transfers) or "<li>none</li>"
+        parts.append(
+            f"<h3>Feature service <code>{escape(r.feature_service)}</code></h3><table>"
+            f"<tr><th>Purpose</th><td>{escape(r.purpose)}</td></tr>"
+            f"<tr><th>Data subjects</th><td>{escape(', '.join(r.data_subjects))}</td></tr>"
+            f"<tr><th>Lawful basis</th><td>GDPR {escape(GDPR_BASES[basis.gdpr])} ({escape(basis.gdpr)}); UAE PDPL "
+            f"{escape(PDPL_BASES[basis.uae_pdpl])} ({escape(basis.uae_pdpl)}). {escape(basis.justification)}</td></tr>"
+            f"<tr><th>Retention</th><td>{r.retention.days} days. {escape(r.retention.justification)}</td></tr>"
+            f"<tr><th>Recipients</th><td><ul>{recipients}</ul></td></tr>"
+            f"<tr><th>Controller</th><td>{escape(r.controller.name)} &lt;{escape(r.controller.email)}&gt;</td></tr>"
+            f"<tr><th>DPO</th><td>{escape(r.dpo.name)} &lt;{escape(r.dpo.email)}&gt;</td></tr>"
+            f"<tr><th>Storage regions</th><td>{escape(', '.join(r.storage_regions))}</td></tr>"
+            f"<tr><th>International transfers</th><td><ul>{transfers}</ul></td></tr></table>"
+            f"<table><tr><th>Feature</th><th>Category</th><th>Description</th></tr>{categories}</table>"
+        )
+    return "\n".join(parts)
+
+
 def to_html(report: GateReport) -> str:
     verdict = {0: "PASS", 1: "FAIL: policy violations"}[report.exit_code]
     supp_rows = "".join(
@@ -163,10 +198,11 @@ Frameworks: ISO/IEC 27001:2022 Annex A, GDPR, UAE PDPL (Federal Decree-Law No. 4
 <i>failed</i> if any check behind it failed on the stack, <i>suppressed</i> if the worst is an accepted, unexpired
 suppression, <i>passed</i> if every check behind it that ran passed, <i>not evaluated</i> if no check behind it
 applied to the stack's resources.</p>
-<ul>{toc}</ul>
+<ul>{toc}<li><a href="#records">Records of processing</a></li></ul>
 <h2>Suppressions</h2>
 {SUPPRESSIONS_HEAD + supp_rows + "</table>" if supp_rows else "<p>None.</p>"}
 {"<h3>Suppressions not honoured</h3><ul>" + unapproved + "</ul>" if unapproved else ""}
 {"".join(_stack_section(s, report) for s in report.stacks)}
+{_records_section(report)}
 </body></html>
 """

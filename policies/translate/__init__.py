@@ -289,8 +289,8 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
     stack's own ``allowed_regions`` when it gives some: a stack can never widen it (the intersection; a stack whose
     list has nothing in common with the policy allows nothing, so every regional resource fails)."""
     from components.gpu import GPU_TAINT, TORCH_RUNTIME, TRAINING_QUEUE
-    from components.security.admission import DEPLOYER_SERVICE_ACCOUNT
-    from components.services.kfp import NAMESPACE as PIPELINES_NS
+    from components.identities import DEPLOYER_SERVICE_ACCOUNT
+    from components.identities import PIPELINES_NAMESPACE as PIPELINES_NS
     from policies.organisation import REQUIRED_TAGS, organisation_regions
 
     given = dict(result.context or {})
@@ -317,7 +317,35 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
         "torch_runtime": TORCH_RUNTIME,
         "kubernetes_inventory": kubernetes_inventory(result),
         "eks_addons": eks_addons(result),
+        "storage_inventory": storage_inventory(result),
     }
+
+
+def storage_inventory(result: PreviewResult) -> dict[str, Any]:
+    """Object-store lifecycle settings stack-wide, for checks on a bucket/account/namespace that ask whether its
+    objects expire (the rules live on other resources than the one the check sees): S3 lifecycle configurations by
+    bucket name, Azure containers and management policies by account name, and the ``mc`` commands and buckets of
+    MinIO Helm releases by namespace. Inputs as the preview plans them (camelCase)."""
+    s3: dict[str, Any] = {}
+    containers: dict[str, list[str]] = {}
+    policies: dict[str, Any] = {}
+    minio: dict[str, Any] = {}
+    for res in result.resources:
+        inputs = res.inputs
+        if res.type == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+            s3[str(inputs.get("bucket"))] = inputs.get("rules") or []
+        elif res.type == "azure-native:storage:BlobContainer":
+            containers.setdefault(str(inputs.get("accountName")), []).append(str(inputs.get("containerName")))
+        elif res.type == "azure-native:storage:ManagementPolicy":
+            policies[str(inputs.get("accountName"))] = (inputs.get("policy") or {}).get("rules") or []
+        elif res.type in kubernetes.HELM_TYPES and exceptions.source_of_helm(inputs).chart == "minio":
+            values = inputs.get("values") if isinstance(inputs.get("values"), dict) else {}
+            minio[str(inputs.get("namespace"))] = {"buckets": [b.get("name") for b in values.get("buckets") or []
+                                                               if isinstance(b, dict)],
+                                                   "commands": [c.get("command") for c in values.get("customCommands")
+                                                                or [] if isinstance(c, dict)]}
+    return {"s3_lifecycle": s3, "azure_containers": containers, "azure_management_policies": policies,
+            "minio_releases": minio}
 
 
 EKS_ADDON_TYPE = "aws:eks/addon:Addon"

@@ -87,6 +87,8 @@ def test_lifecycle_rules_follow_the_bucket_config(aws):
         assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
         assert rule["transitions"] == [{"days": 30, "storageClass": "STANDARD_IA"}]
         assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+        expected = None if name == "models" else {"days": 365}  # personal data expires; WORM models do not
+        assert rule.get("expiration") == expected, name
 
 
 def test_models_bucket_is_object_locked_for_audit_and_others_are_not(aws):

@@ -69,6 +69,17 @@ def test_models_bucket_gets_version_level_worm_only(azure_prod):
     assert "models/" not in lifecycle_prefixes and "datasets/" in lifecycle_prefixes
 
 
+def test_personal_data_containers_expire_current_blobs(azure_prod):
+    policies = of_type(azure_prod, "azure-native:storage:ManagementPolicy")
+    rules = {rule["definition"]["filters"]["prefixMatch"][0]: rule["definition"]["actions"]
+             for r in policies for rule in r.inputs["policy"]["rules"]}
+    for prefix in ("datasets/", "features/", "pipeline-artifacts/"):
+        assert rules[prefix]["baseBlob"]["delete"] == {"daysAfterCreationGreaterThan": 365}
+    accounts = {r.name: r.inputs["tags"]["purpose"] for r in of_type(azure_prod, "azure-native:storage:StorageAccount")}
+    assert accounts == {"storage-data-account": "data", "storage-models-account": "models",
+                        "storage-artifacts-account": "artifacts"}
+
+
 def test_blob_and_dfs_private_endpoints_in_the_services_subnet(azure_prod):
     for account in _accounts(azure_prod).values():
         endpoints = [r.inputs for r in of_type(azure_prod, "azure-native:network:PrivateEndpoint")

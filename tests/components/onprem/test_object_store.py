@@ -48,6 +48,16 @@ def test_tls_from_a_cert_manager_certificate(result: PreviewResult, values: dict
     assert cert_urn in release.dependencies, "MinIO must not start before its certificate exists"
 
 
+def test_personal_data_buckets_expire_and_the_worm_bucket_does_not(values: dict) -> None:
+    commands = [c["command"] for c in values["customCommands"]]
+    for bucket in ("datasets", "features", "pipeline-artifacts"):
+        add = f"ilm rule add --expire-days 365 --noncurrent-expire-days 90 myminio/{bucket}"
+        # every rule is removed first, so a re-run upgrade converges on the one rule instead of stacking copies
+        assert commands.index(f"ilm rule rm --all --force myminio/{bucket}") == commands.index(add) - 1
+    assert not [c for c in commands if c.startswith("ilm") and c.endswith("/models")]
+    assert "tag set myminio/models purpose=models" in commands and "tag set myminio/datasets purpose=data" in commands
+
+
 def test_encryption_at_rest_with_a_generated_key(values: dict) -> None:
     assert values["extraSecret"] == "minio-kms"
     commands = [c["command"] for c in values["customCommands"]]

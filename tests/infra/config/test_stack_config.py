@@ -174,3 +174,16 @@ def test_stack_config_strings_reach_the_program_as_pulumi_gives_them() -> None:
     assert config["mlops:target"] == "onprem"
     assert set(secrets) == {"mlops:kubeconfig", "mlops:nodeSshPrivateKey", "mlops:clusterJoinToken"}
     assert "v1:" not in config["mlops:kubeconfig"]
+
+
+def test_bucket_expiry_defaults_for_personal_data_and_is_validated() -> None:
+    from infra.config import Bucket
+
+    assert Bucket(name="datasets", purpose="data").expiry_days == 365
+    assert Bucket(name="models", purpose="models").expiry_days is None
+    assert Bucket(name="runs", purpose="artifacts", expire_after_days=30).expiry_days == 30
+    doc = stack_doc("aws-uae-prod")
+    doc["config"]["mlops:buckets"][2]["expireAfterDays"] = 30  # the models bucket, under a 2555-day WORM lock
+    assert "shorter than objectLockDays 2555" in refused(doc)
+    doc["config"]["mlops:buckets"][2]["expireAfterDays"] = 4000
+    assert "mlops:buckets[2].expireAfterDays" in refused(doc)

@@ -84,3 +84,13 @@ def test_cli_import_stays_light():
     code = f"import sys, infra.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_invalid_records_of_processing_exit_2_before_anything_is_gated(tmp_path, monkeypatch):
+    import policies.compliance.records as records
+
+    (tmp_path / "credit_risk_v1.yaml").write_text("version: 1\nfeature_service: credit_risk_v1\n")
+    monkeypatch.setattr(records, "RECORDS_DIR", tmp_path)
+    result = gate("--stack", "aws-uae-prod")
+    assert result.exit_code == 2
+    assert "credit_risk_v1.yaml: purpose: Field required" in " ".join(result.output.split())

@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from policies.compliance import load_catalog
+from pipelines.privacy.records import RecordError, checked_records
 from policies.gate import GateReport, assemble
 from policies.reports import write
 from policies.reports.terminal import print_report
@@ -40,7 +41,9 @@ def report() -> GateReport:
     ]
     results = [result("CKV_AWS_145", "FAILED"), result("CKV_AWS_144", "FAILED"), result("CKV_AWS_21", "PASSED")]
     rules = [rule("CKV_AWS_144"), rule("CKV_AWS_18", expires=dt.date(2026, 1, 1), index=1)]
-    return assemble([stack], results, rules, load_catalog(), TODAY, checkov_version="3.3.30")
+    gated = assemble([stack], results, rules, load_catalog(), TODAY, checkov_version="3.3.30")
+    gated.records = checked_records()
+    return gated
 
 
 def test_sarif_is_shaped_for_code_scanning(report, tmp_path):
@@ -78,11 +81,16 @@ def test_html_has_a_section_per_stack_framework_and_control_and_no_external_asse
     assert 'id="stack-gate-test"' in page
     for fw in ("iso27001", "gdpr", "uae-pdpl"):
         assert f'id="gate-test-{fw}"' in page
-    assert "Controls: 1 failed, 1 suppressed, 0 passed, 18 not evaluated." in page  # A.8.24, A.8.13
+    iso_controls = len(load_catalog().frameworks["iso27001"]["controls"])
+    # A.8.24 failed and A.8.13 suppressed; every other ISO control the catalogue maps is not evaluated by this scan
+    assert f"Controls: 1 failed, 1 suppressed, 0 passed, {iso_controls - 2} not evaluated." in page
     assert "A.8.24</b> Use of cryptography" in page and "Art. 20</b> Personal Data Security" in page
     assert "customer-managed KMS key" in page  # remediation
     assert "accepted for a documented reason" in page and "EXPIRED" in page  # suppressions shown
     assert "gpu-operator v25.10.1" in page  # not-rendered charts with their version
+    assert 'id="records"' in page and "Feature service <code>credit_risk_v1</code>" in page
+    assert "GDPR Art. 6(1)(b) (contract)" in page and "1825 days" in page
+    assert '<code>gender</code></td><td><span class="badge special">special</span>' in page
     assert not re.search(r"<(script|link|img)\b|src=|@import", page)
     ET.fromstring(page.replace("<!DOCTYPE html>", ""))  # well-formed
 
@@ -98,6 +106,18 @@ def test_json_report_has_every_finding_and_the_compliance_view(report, tmp_path)
     assert a824["status"] == "failed" and a824["checks"]["CKV_AWS_145"] == "failed"
     assert stack["notRendered"][0]["detail"].startswith("chart gpu-operator")
     assert stack["coverageByType"] == {"terraform_plan:aws_s3_bucket": 1}
+    [record] = doc["recordsOfProcessing"]
+    assert record["feature_service"] == "credit_risk_v1" and record["international_transfers"] == []
+    assert {c["feature"] for c in record["data_categories"] if c["category"] == "special"} == {"age_band", "gender"}
+
+
+def test_invalid_records_of_processing_stop_the_gate(tmp_path, monkeypatch):
+    import policies.compliance.records as records
+
+    (tmp_path / "credit_risk_v1.yaml").write_text("version: 1\nfeature_service: credit_risk_v1\n")
+    monkeypatch.setattr(records, "RECORDS_DIR", tmp_path)
+    with pytest.raises(RecordError, match=r"credit_risk_v1.yaml: purpose: Field required"):
+        checked_records()
 
 
 def test_terminal_groups_by_stack_and_resource_with_coverage(report):

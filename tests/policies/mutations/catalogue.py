@@ -62,6 +62,8 @@ VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 SERVING_RUNTIME = ("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime", "services-kserve-runtime")
 """Where the release admission check reports (every stack serves models through this runtime)."""
+S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 KFP_NAMESPACE = (NAMESPACE, "services-kfp-ns")
 """The pipelines namespace (``kubeflow``), the default team's: where the training checks report."""
 
@@ -193,6 +195,18 @@ def without_gpu_taint_karpenter(inputs: dict[str, Any]) -> None:
 
 def without_limits(inputs: dict[str, Any]) -> None:
     _container(inputs)["resources"].pop("limits")
+
+
+def without_minio_expiry(bucket: str) -> Edit:
+    """The MinIO release's mc commands without the bucket's ``ilm rule add`` (expireAfterDays unset)."""
+
+    def edit(inputs: dict[str, Any]) -> None:
+        commands = inputs["values"]["customCommands"]
+        inputs["values"]["customCommands"] = [
+            c for c in commands if not (c["command"].startswith("ilm rule add") and c["command"].endswith(f"/{bucket}"))
+        ]
+
+    return edit
 
 
 def kourier_gateway_upstream() -> dict[str, Any]:
@@ -499,6 +513,19 @@ MUTATIONS: list[Mutation] = [
     Mutation("k8s-wildcard-cluster-role", ONPREM, CLUSTER_ROLE, "baseline-rbac-data-scientist", "CKV_K8S_49",
              put(("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
              "RBAC: least-privilege roles, never a wildcard copy of cluster-admin"),
+    Mutation("aws-personal-data-no-expiry", AWS, S3_LIFECYCLE, "bucket-datasets", "CKV_MLOPS_381",
+             drop("rules.0.expiration"), "SecureBucketArgs.expire_after_days=None", on=(S3, "bucket-datasets")),
+    Mutation("aws-personal-data-lifecycle-removed", AWS, S3_LIFECYCLE, "bucket-pipeline-artifacts", "CKV_MLOPS_381",
+             None, "SecureBucket: lifecycle configuration", on=(S3, "bucket-pipeline-artifacts")),
+    Mutation("azure-personal-data-no-expiry", AZURE, MANAGEMENT_POLICY, "storage-data-lifecycle", "CKV_MLOPS_382",
+             drop("policy.rules.1.definition.actions.baseBlob.delete"), "AzureBucketArgs.expire_after_days=None",
+             on=(STORAGE, "storage-data-account")),
+    Mutation("azure-personal-data-policy-removed", AZURE, MANAGEMENT_POLICY, "storage-artifacts-lifecycle",
+             "CKV_MLOPS_382", None, "AzureStorage: lifecycle management policy",
+             on=(STORAGE, "storage-artifacts-account")),
+    Mutation("onprem-personal-data-no-expiry", ONPREM, HELM_RELEASE, "object-store", "CKV_MLOPS_383",
+             without_minio_expiry("features"), "Bucket.expire_after_days=None (MinIO ilm rule)",
+             on=(NAMESPACE, "object-store-ns")),
 ]
 # fmt: on
 MUTATIONS += [

@@ -112,12 +112,36 @@ def test_context_file_from_stack_context_or_defaults():
                                                "torch_runtime": "torch-distributed",
                                                "kubernetes_inventory": {"objects": [], "charts": [],
                                                                         "kustomizations": []},
-                                               "eks_addons": []}
+                                               "eks_addons": [],
+                                               "deploy_identity": {"namespace": "kubeflow", "name": "pipeline-deployer"},
+                                               "storage_inventory": {"s3_lifecycle": {}, "azure_containers": {},
+                                                                     "azure_management_policies": {},
+                                                                     "minio_releases": {}}}
     assert given.files["tfplan.json"]["planned_values"]["root_module"]["resources"][0]["values"]["region"] == "eu-west-1"
     default = translate(_result(_res("azure-native:storage:StorageAccount", accountName="st", location="uaenorth")))
     ctx = default.files["mlops-context.cfg"]
     assert (ctx["target"], ctx["region"], ctx["allowed_regions"]) == ("azure", "uaenorth", ["uaenorth"])
     assert ctx["required_tags"] == ["owner", "cost-center", "data-classification"]
+
+
+def test_storage_inventory_lists_lifecycle_rules_by_bucket_account_and_namespace():
+    """The expiry checks (CKV_MLOPS_381-383) read the rules of other resources from here."""
+    rules = [{"id": "default", "status": "Enabled", "expiration": {"days": 365}}]
+    policy_rules = [{"name": "datasets-lifecycle", "enabled": True}]
+    result = _result(
+        _res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket="b1", rules=rules),
+        _res("azure-native:storage:BlobContainer", accountName="stdata", containerName="datasets"),
+        _res("azure-native:storage:ManagementPolicy", accountName="stdata", policy={"rules": policy_rules}),
+        _res("kubernetes:helm.sh/v3:Release", "minio", chart="minio", version="5.4.0",
+             repositoryOpts={"repo": "https://charts.min.io/"}, namespace="object-store",
+             values={"buckets": [{"name": "datasets"}],
+                     "customCommands": [{"command": "tag set myminio/datasets purpose=data"}]}),
+    )
+    inventory = translate(result, allow_unscanned=["kubernetes"]).files["mlops-context.cfg"]["storage_inventory"]
+    assert inventory == {"s3_lifecycle": {"b1": rules}, "azure_containers": {"stdata": ["datasets"]},
+                         "azure_management_policies": {"stdata": policy_rules},
+                         "minio_releases": {"object-store": {"buckets": ["datasets"],
+                                                             "commands": ["tag set myminio/datasets purpose=data"]}}}
 
 
 def test_translation_imports_no_pulumi_sdk():
