@@ -22,7 +22,7 @@ def erase_command(
     artifacts: Annotated[list[str] | None, typer.Option(
         "--artifacts", help="Where pipeline artifacts and dataset snapshots live: a folder or s3:// URI "
                             "(repeatable; default ROOT).")] = None,
-    actor: Annotated[str | None, typer.Option(help="Who asked for the erasure (default: the OS user).")] = None,
+    actor: Annotated[str | None, typer.Option(help="Who asked for the erasure (default: as registry actions record it: the pod's ServiceAccount, $MLOPS_ACTOR, else the OS user).")] = None,
 ) -> None:
     """Remove one data subject from the offline and online stores and from artifacts; record it (hashed id)."""
     from infra.cli import console, fail

@@ -19,7 +19,6 @@ retraining (the record lists the artifacts that held the subject).
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import hmac
 import json
@@ -106,7 +105,7 @@ def erase_subject(subject_id: int, *, feature_repo: Path, artifact_roots: list[s
         raise ErasureError(f"{store.root / 'feature_store.yaml'} is missing: give --feature-repo, the Feast "
                            "repository to erase from")
     record = ErasureRecord(subject=subject_hash(subject_id, erasure_key(log_dir.parent)),
-                           actor=actor or getpass.getuser(), started=_now())
+                           actor=actor or _actor(), started=_now())
     try:
         feast_store = store.feast()
     except Exception as exc:  # noqa: BLE001 - a repository Feast cannot load is bad input, named
@@ -262,6 +261,13 @@ def _guarded(step: Step, action) -> Step:
     except Exception as exc:  # noqa: BLE001 - fail closed: every failure is reported, the run exits non-zero
         step.error = f"{type(exc).__name__}: {exc}"
     return step
+
+
+def _actor() -> str:
+    """Who erases, as the registry records its actors (the pod's ServiceAccount, the CLI's OIDC subject, the OS user)."""
+    from pipelines.registry import current_actor
+
+    return current_actor()["subject"]
 
 
 def _now() -> str:
