@@ -40,7 +40,7 @@ class K8sInferenceServiceWriters(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Role", "ClusterRole"),
             guideline="Bind roles that write inferenceservices to the pipeline-deployer ServiceAccount only. "
-                      "See docs/security-release-admission.md",
+                      "See docs/security-release-admission.md and docs/policies.md#ckv_mlops_342",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -45,7 +45,7 @@ class K8sReleaseAdmission(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("ServingRuntime",),
             guideline="Keep components/security/admission.py's ReleaseAdmission (policy + Deny binding). "
-                      "See docs/security-release-admission.md",
+                      "See docs/security-release-admission.md and docs/policies.md#ckv_mlops_341",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -296,7 +296,7 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
     given = dict(result.context or {})
     target = given.get("target") or _infer_target(result)
     region = given.get("region") or _infer_region(result)
-    organisation = list(organisation_regions().get(target, ()))
+    organisation = list(organisation_regions().get(target, ())) if target else []
     stack_list = given.get("allowed_regions")
     if stack_list:
         own = {str(r).replace(" ", "").lower() for r in stack_list}
@@ -395,9 +395,12 @@ def kubernetes_inventory(result: PreviewResult) -> dict[str, Any]:
     return {"objects": objects, "charts": sorted(charts), "kustomizations": sorted(kustomizations)}
 
 
-def _infer_target(result: PreviewResult) -> str:
+def _infer_target(result: PreviewResult) -> str | None:
+    """The cloud a program without a project stack config deploys to, from its resources; ``None`` for a program
+    of Kubernetes resources only: it deploys onto a cluster it does not describe, so the checks that hold a target
+    to its own rules (the on-prem network engine, CKV_MLOPS_305) abstain rather than guess."""
     packages = {r.package for r in result.resources if r.custom}
-    return "aws" if "aws" in packages else "azure" if "azure-native" in packages else "onprem"
+    return "aws" if "aws" in packages else "azure" if "azure-native" in packages else None
 
 
 REGION_INPUT = {"aws": "region", "azure-native": "location"}
