@@ -137,29 +137,6 @@ class SecureBucketArgs:
     """Statements added to the bucket policy next to the TLS-only deny (e.g. a service's write grant)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
-    @classmethod
-    def from_config(
-        cls,
-        bucket: Any,
-        *,
-        bucket_name: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        access_log_bucket: pulumi.Input[str],
-        tags: Mapping[str, str],
-    ) -> SecureBucketArgs:
-        """Args for one ``mlops:buckets[]`` entry (:class:`infra.config.Bucket`)."""
-        return cls(
-            bucket_name=bucket_name,
-            kms_key_arn=kms_key_arn,
-            access_log_bucket=access_log_bucket,
-            versioning=bucket.versioning,
-            expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
-            transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
-            object_lock_days=bucket.object_lock_days,
-            expire_after_days=bucket.expiry_days,
-            tags={**tags, "purpose": bucket.purpose},
-        )
-
 
 class SecureBucket(pulumi.ComponentResource):
     """Private bucket: SSE-KMS with a bucket key, versioning, all public access blocked, TLS-only policy,

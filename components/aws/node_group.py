@@ -85,25 +85,6 @@ class ManagedNodeGroupArgs:
     """IMDSv2 response hop limit: 1 keeps instance credentials away from pods (they use IRSA)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
-    @classmethod
-    def from_pool(cls, pool: Any, **common: Any) -> ManagedNodeGroupArgs:
-        """Args for one ``mlops:nodePools[]`` entry (:class:`infra.config.NodePool`)."""
-        return cls(
-            pool=pool.name,
-            kind=pool.kind,
-            instance_type=pool.instance_type,
-            min_size=pool.min_size,
-            max_size=pool.max_size,
-            desired_size=pool.desired,
-            capacity=pool.capacity,
-            disk_size_gb=pool.disk_size_gb,
-            gpu_model=pool.gpu_model,
-            gpu_count=pool.gpu_count,
-            labels=dict(pool.labels),
-            taints=[t.model_dump() for t in pool.taints],
-            **common,
-        )
-
 
 def eks_taints(kind: str, taints: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     """The pool's taints in EKS form, with the GPU taint first on GPU pools (never duplicated)."""
