@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pulumi
 
 from components.aws._iam import policy
+from components.errors import InputError
 
 
 def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
@@ -149,7 +150,7 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:SecureBucket", name, None, opts)
         if args.object_lock_days and not args.versioning:
-            raise ValueError(f"bucket {name}: object lock (objectLockDays) needs versioning on")
+            raise InputError(f"bucket {name}: object lock (objectLockDays) needs versioning on")
         from pulumi_aws import s3
 
         child = pulumi.ResourceOptions(parent=self)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pulumi
 
 from components.aws._iam import assume_role_policy, managed_policy
+from components.errors import InputError
 from components.gpu import GPU_TAINT, node_labels
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -108,7 +109,7 @@ class ManagedNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:ManagedNodeGroup", name, None, opts)
         if not args.min_size <= args.desired_size <= args.max_size:
-            raise ValueError(
+            raise InputError(
                 f"node group {args.pool}: desired size {args.desired_size} is outside "
                 f"[{args.min_size}, {args.max_size}]"
             )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import gpu
+from components.errors import InputError
 from components.kubernetes.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.kubernetes.namespace import SecureNamespace, SecureNamespaceArgs, psa_version
 from components.kubernetes.rbac import PlatformRbac, PlatformRbacArgs
@@ -55,7 +56,7 @@ class ClusterBaseline(pulumi.ComponentResource):
         super().__init__("mlops:kubernetes:ClusterBaseline", resource_name, None, opts)
         clash = sorted(set(args.team_namespaces) & set(PLATFORM_NAMESPACES))
         if clash:
-            raise ValueError(f"team namespaces {clash} clash with the platform's own namespaces")
+            raise InputError(f"team namespaces {clash} clash with the platform's own namespaces")
         version = psa_version(args.kubernetes_version)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -14,6 +14,7 @@ from typing import Literal
 import pulumi
 
 from components import gpu
+from components.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class OnPremGpuPools(pulumi.ComponentResource):
         for pool in args.pools:
             for node in pool.nodes:
                 if node.name in seen:
-                    raise ValueError(f"node {node.name!r} is listed in both pool {seen[node.name]!r} and {pool.name!r}")
+                    raise InputError(f"node {node.name!r} is listed in both pool {seen[node.name]!r} and {pool.name!r}")
                 seen[node.name] = pool.name
         self.nodes = {}
         self.gpu_nodes = []

@@ -27,6 +27,7 @@ import pulumi
 
 from components import versions
 from components.buckets import BucketSpec
+from components.errors import InputError
 from components.kubernetes.namespace import (
     LABEL_TIER,
     SecureNamespace,
@@ -158,7 +159,7 @@ def kms_config_env(key_base64: str) -> str:
     """MinIO's env file (``MINIO_CONFIG_ENV_FILE``) with its built-in KMS key, ``<key-name>:<base64 of 32 bytes>``,
     and auto-encryption on."""
     if len(base64.b64decode(key_base64, validate=True)) != 32:
-        raise ValueError("MinIO's KMS key must be exactly 32 bytes")
+        raise InputError("MinIO's KMS key must be exactly 32 bytes")
     return f"export MINIO_KMS_SECRET_KEY={KMS_KEY_NAME}:{key_base64}\nexport MINIO_KMS_AUTO_ENCRYPTION=on\n"
 
 
@@ -185,7 +186,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
 
         names = [b.name for b in args.buckets]
         if len(set(names)) != len(names):
-            raise ValueError(f"bucket names must be unique: {names}")
+            raise InputError(f"bucket names must be unique: {names}")
         child = pulumi.ResourceOptions(parent=self)
         # The chart's pods set runAsUser/fsGroup but neither a seccomp profile nor dropped capabilities, and its
         # jobs run `mc` the same way, so PSA `restricted` would reject them. `baseline` still forbids privileged
