@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from infra.config import NodeBootstrap, StackConfig
+    from components.onprem.gpu_pools import NodePoolSpec
 
 SCRIPT = Path(__file__).parent / "scripts" / "bootstrap.sh"
 """The one bootstrap script, sent as-is to every node."""
@@ -54,12 +55,37 @@ class NodePlan:
     ssh_host_key: str | None = None
 
 
-def node_plans(cfg: StackConfig) -> list[NodePlan]:
+@dataclass(frozen=True)
+class AptSource:
+    """One apt repository the node installs pinned packages from (an internal mirror of the vendor repo)."""
+
+    uri: str
+    suite: str
+    components: Sequence[str] = ()
+    signed_by: str | None = None
+    """Keyring on the node signing the repository; None: trusted without a signature."""
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    """How nodes are set up and joined: pinned apt sources and versions, the join endpoint and CA hashes."""
+
+    apt_repositories: Sequence[AptSource]
+    containerd_version: str
+    kubernetes_package_version: str
+    nvidia_container_toolkit_version: str
+    api_server_endpoint: str
+    ca_cert_hashes: Sequence[str]
+    containerd_package: str = "containerd.io"
+    pause_image: str = "registry.k8s.io/pause:3.10"
+
+
+def node_plans(pools: Sequence[NodePoolSpec]) -> list[NodePlan]:
     """Every server of every pool that has an SSH address, in stack order."""
     from components.onprem.gpu_pools import node_marking
 
     plans = []
-    for pool in cfg.node_pools:
+    for pool in pools:
         for node in pool.nodes:
             if not node.address:
                 continue
@@ -90,7 +116,7 @@ def taint_flag(taints: list[dict[str, str]]) -> str:
     return ",".join(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in taints)
 
 
-def apt_sources(settings: NodeBootstrap) -> str:
+def apt_sources(settings: BootstrapSettings) -> str:
     """Content of /etc/apt/sources.list.d/mlops.list: one line per configured repository."""
     lines = []
     for repo in settings.apt_repositories:
@@ -99,7 +125,7 @@ def apt_sources(settings: NodeBootstrap) -> str:
     return "\n".join(lines)
 
 
-def packages(settings: NodeBootstrap, gpu: bool) -> list[str]:
+def packages(settings: BootstrapSettings, gpu: bool) -> list[str]:
     """``name=version`` for every package the node needs, all pinned."""
     specs = [f"{settings.containerd_package}={settings.containerd_version}"]
     specs += [f"{name}={settings.kubernetes_package_version}" for name in KUBERNETES_PACKAGES]
@@ -108,7 +134,7 @@ def packages(settings: NodeBootstrap, gpu: bool) -> list[str]:
     return specs
 
 
-def node_env(plan: NodePlan, settings: NodeBootstrap, *, require_driver: bool = True) -> dict[str, str]:
+def node_env(plan: NodePlan, settings: BootstrapSettings, *, require_driver: bool = True) -> dict[str, str]:
     """The script's MLOPS_* inputs for one node. Holds nothing secret: the join token goes over stdin."""
     return {
         "MLOPS_NODE_NAME": plan.name,

@@ -11,9 +11,17 @@ import re
 
 import pulumi
 
-from infra.config import ConfigError, StackConfig
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from infra.config import Bucket, ConfigError, NodePool, StackConfig
 from infra.targets import TargetCluster
 from infra.targets.egress import egress_endpoints
+
+if TYPE_CHECKING:
+    from components.aws.bucket import SecureBucketArgs
+    from components.aws.karpenter import GpuNodePool
+    from components.aws.node_group import ManagedNodeGroupArgs
 
 AUTOSCALING_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 """Launches the node groups' instances, so the key policy lets it use the key of their encrypted root volumes.
@@ -24,6 +32,69 @@ PLATFORM_BUCKETS = ("access-logs", "audit-trail")
 """Buckets the target makes on top of the stack's: server access logs and the CloudTrail trail."""
 BUCKET_NAME_MAX = 63
 ACCOUNT_ID_LEN = 12
+
+
+def secure_bucket_args(
+    bucket: Bucket,
+    *,
+    bucket_name: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    access_log_bucket: pulumi.Input[str],
+    tags: Mapping[str, str],
+) -> SecureBucketArgs:
+    """Args for one ``mlops:buckets[]`` entry."""
+    from components.aws.bucket import SecureBucketArgs
+
+    return SecureBucketArgs(
+        bucket_name=bucket_name,
+        kms_key_arn=kms_key_arn,
+        access_log_bucket=access_log_bucket,
+        versioning=bucket.versioning,
+        expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
+        transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
+        object_lock_days=bucket.object_lock_days,
+        expire_after_days=bucket.expiry_days,
+        tags={**tags, "purpose": bucket.purpose},
+    )
+
+
+def node_group_args(pool: NodePool, **common: Any) -> ManagedNodeGroupArgs:
+    """Args for one ``mlops:nodePools[]`` entry."""
+    from components.aws.node_group import ManagedNodeGroupArgs
+
+    return ManagedNodeGroupArgs(
+        pool=pool.name,
+        kind=pool.kind,
+        instance_type=pool.instance_type,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        desired_size=pool.desired,
+        capacity=pool.capacity,
+        disk_size_gb=pool.disk_size_gb,
+        gpu_model=pool.gpu_model,
+        gpu_count=pool.gpu_count,
+        labels=dict(pool.labels),
+        taints=[t.model_dump() for t in pool.taints],
+        **common,
+    )
+
+
+def gpu_node_pool(pool: NodePool) -> GpuNodePool:
+    """One GPU pool as Karpenter provisions it: the pool's nodes beyond ``minSize`` (which its managed node group
+    keeps) are Karpenter's."""
+    from components.aws.karpenter import GpuNodePool
+
+    return GpuNodePool(
+        pool=pool.name,
+        instance_type=pool.instance_type,
+        gpu_model=pool.gpu_model,
+        gpu_count=pool.gpu_count,
+        max_gpus=(pool.max_size - pool.min_size) * pool.gpu_count,
+        capacity=pool.capacity,
+        disk_size_gb=pool.disk_size_gb,
+        labels=dict(pool.labels),
+        taints=[t.model_dump() for t in pool.taints],
+    )
 
 
 def _stack_slug() -> str:
@@ -91,12 +162,12 @@ def build(cfg: StackConfig) -> TargetCluster:
     import pulumi_kubernetes as k8s
 
     from components.aws.audit import AuditTrail, AuditTrailArgs
-    from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket, SecureBucketArgs
+    from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket
     from components.aws.eks import EksCluster, EksClusterArgs
-    from components.aws.karpenter import GpuNodePool, Karpenter, KarpenterArgs
+    from components.aws.karpenter import Karpenter, KarpenterArgs
     from components.aws.kms import KmsKey, KmsKeyArgs
     from components.aws.network import PrivateNetwork, PrivateNetworkArgs
-    from components.aws.node_group import ManagedNodeGroup, ManagedNodeGroupArgs, NodeRole, NodeRoleArgs
+    from components.aws.node_group import ManagedNodeGroup, NodeRole, NodeRoleArgs
     from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
 
     if cfg.network is None:  # the schema already requires it for target aws; never build without it
@@ -169,7 +240,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     buckets = {
         b.name: SecureBucket(
             f"bucket-{b.name}",
-            SecureBucketArgs.from_config(
+            secure_bucket_args(
                 b,
                 bucket_name=_bucket_name(slug, b.name, account_id),
                 kms_key_arn=platform_key.arn,
@@ -216,7 +287,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     node_groups = [
         ManagedNodeGroup(
             f"pool-{pool.name}",
-            ManagedNodeGroupArgs.from_pool(
+            node_group_args(
                 pool,
                 cluster_name=cluster.name,
                 kubernetes_version=cfg.kubernetes_version,
@@ -249,7 +320,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             node_role_name=node_role.role_name,
             subnet_ids=network.private_subnet_ids,
             kms_key_arn=platform_key.arn,
-            gpu_pools=[GpuNodePool.from_pool(p) for p in cfg.gpu_pools],
+            gpu_pools=[gpu_node_pool(p) for p in cfg.gpu_pools],
             system_pool=system_pool,
             tags=tags,
         ),

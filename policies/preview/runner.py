@@ -646,6 +646,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _describe_failure(exc: BaseException, project: Project, stack: str) -> str:
+    from components.errors import InputError
     from policies.organisation import ConfigError
 
     chain = list(_causes(exc))
@@ -654,7 +655,7 @@ def _describe_failure(exc: BaseException, project: Project, stack: str) -> str:
             return _exited_message(stack, link.what)
         if isinstance(link, StackReferenceMissing):
             return f"stack {stack}: {link}"
-        if isinstance(link, ConfigError):
+        if isinstance(link, (ConfigError, InputError)):  # meant for the user as is: no type, no traceback
             return str(link)
     if type(exc).__name__ == "RunError":
         return str(exc)

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import yaml
 
-from components.bootstrap.render import REMOTE_SCRIPT, SCRIPT, node_env, node_plans, remote_command
+from components.bootstrap.render import REMOTE_SCRIPT, SCRIPT, node_env, remote_command
+from infra.targets.onprem import bootstrap_settings, node_plans
 from tests.acceptance.nodes.inventory import REPO, load_stack
 
 HERE = Path(__file__).parent
@@ -186,7 +187,7 @@ class LoopbackHosts:
         scp = self.client(["scp", "-q", "-F", str(self.work / "ssh_config"), str(SCRIPT),
                            f"{plan.address}:{REMOTE_SCRIPT}"])
         assert scp.returncode == 0, scp.stderr
-        env = node_env(plan, cfg.node_bootstrap, require_driver=cfg.safeguards.gpu_driver_preinstalled)
+        env = node_env(plan, bootstrap_settings(cfg.node_bootstrap), require_driver=cfg.safeguards.gpu_driver_preinstalled)
         return self.ssh(node, remote_command(env, plan.ssh_user), stdin=self.join_token + "\n")
 
     def acceptance(self, *args: str) -> subprocess.CompletedProcess:

@@ -128,7 +128,7 @@ def test_a_command_failing_inside_a_step_names_that_step(hosts, first_runs):
     """Not an explicit check: apt-get itself fails (a version the mirror lacks) and the exit trap names the step."""
     cfg = loopback.load_stack(str(hosts.stack_file))
     plan = next(p for p in loopback.node_plans(cfg) if p.name == CPU)
-    env = loopback.node_env(plan, cfg.node_bootstrap)
+    env = loopback.node_env(plan, loopback.bootstrap_settings(cfg.node_bootstrap))
     env["MLOPS_PACKAGES"] = env["MLOPS_PACKAGES"].replace("kubelet=1.33.2-1.1", "kubelet=1.33.9-9.9")
     run = hosts.ssh(CPU, loopback.remote_command(env, "root"), stdin=hosts.join_token + "\n")
     assert run.returncode != 0

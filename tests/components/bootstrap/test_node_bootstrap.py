@@ -28,7 +28,8 @@ def bootstrap_program(raw: dict):
     def program():
         import pulumi
 
-        from components.bootstrap.node_bootstrap import NodesBootstrap, NodesBootstrapArgs
+        from components.bootstrap.node_bootstrap import NodesBootstrap
+        from infra.targets.onprem import nodes_bootstrap_args
 
         cfg = validate({
             **raw,
@@ -36,7 +37,7 @@ def bootstrap_program(raw: dict):
             "nodeSshPrivateKey": SecretValue("nodeSshPrivateKey", pulumi.Output.secret(SSH_KEY)),
             "clusterJoinToken": SecretValue("clusterJoinToken", pulumi.Output.secret(JOIN_TOKEN)),
         }, "stacks/Pulumi.test.yaml")
-        NodesBootstrap("node-bootstrap", NodesBootstrapArgs.from_config(cfg))
+        NodesBootstrap("node-bootstrap", nodes_bootstrap_args(cfg))
 
     return program
 
