@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.checkov_runner import CHECKS_DIR, CheckovRun, prestart, run_checkov
+from policies.checkov import CHECKS_DIR, CheckovRun, prestart, run_checkov
 
 CHECKOV = Path(__file__).resolve().parents[3] / ".venv-checkov/bin/checkov"
 
