@@ -11,7 +11,7 @@ import re
 
 import pulumi
 
-from infra.config import ConfigError, StackConfig
+from infra.config import ConfigError, StackConfig, stack_file
 from infra.targets import TargetCluster
 from infra.targets.egress import egress_endpoints
 
@@ -33,7 +33,7 @@ def _stack_slug() -> str:
 
 def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
     """Bucket names are ``<stack>-<name>-<account id>`` (global, deterministic); refuse one S3 cannot take."""
-    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    path = stack_file(pulumi.get_stack())
     named = [(f"mlops:buckets[{i}].name", b.name) for i, b in enumerate(cfg.buckets)]
     for key, name in [*((None, n) for n in PLATFORM_BUCKETS), *named]:
         length = len(slug) + len(name) + ACCOUNT_ID_LEN + 2
@@ -41,7 +41,7 @@ def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
             continue
         what = f"{key} = {name!r}" if key else f"stack name {pulumi.get_stack()!r} (bucket {name!r})"
         raise ConfigError(
-            f"{stack_file}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
+            f"{path}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
             f"S3 allows {BUCKET_NAME_MAX}. No resource was created."
         )
 
@@ -52,7 +52,7 @@ def _check_gpu_pools_scale_with_karpenter(cfg: StackConfig) -> None:
     for i, pool in enumerate(cfg.node_pools):
         if pool.kind == "gpu" and pool.desired != pool.min_size:
             raise ConfigError(
-                f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
+                f"{stack_file(pulumi.get_stack())}: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
                 f"Karpenter scales GPU pool {pool.name!r} from minSize ({pool.min_size}) up to maxSize "
                 f"({pool.max_size}); allowed: {pool.min_size} (equal to minSize), or raise minSize"
             )
@@ -100,10 +100,10 @@ def build(cfg: StackConfig) -> TargetCluster:
     from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
 
     if cfg.network is None:  # the schema already requires it for target aws; never build without it
-        raise ConfigError(f"stacks/Pulumi.{pulumi.get_stack()}.yaml: required key mlops:network is missing")
+        raise ConfigError(f"{stack_file(pulumi.get_stack())}: required key mlops:network is missing")
     if cfg.safeguards.public_cluster_endpoint:
         raise ConfigError(
-            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
+            f"{stack_file(pulumi.get_stack())}: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
             "keeps the EKS API private (reach it through the VPC, a VPN or a bastion); allowed: false"
         )
     region, tags, slug = cfg.region, dict(cfg.tags), _stack_slug()
