@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-DEFAULT_ROOT = Path(".local-run")
+from pipelines.paths import LOCAL_RUN
+
+DEFAULT_ROOT = LOCAL_RUN
 LOCAL_SEARCH_TRIALS = 6
 """The local search budget: Optuna trials of at most ``max_epochs`` each, two in parallel (the pipeline's default)."""
 TASK_GRACE_SECONDS = 20.0
