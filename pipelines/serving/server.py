@@ -31,12 +31,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
+from typing import Protocol
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from pipelines.features.schema import ENTITY_KEY
-from pipelines.registry import LocalRegistry, RegistryError
+from pipelines.registry import ModelVersion, RegistryError, ServingState
 from pipelines.serving.predictor import DECISION_NAME, OUTPUT_NAME, BadRequest, OnlineFeatures, VersionPredictor, request_frame
 from pipelines.serving.rollout import WindowStats, routes_to_candidate
 
@@ -145,10 +146,24 @@ def _non_finite_path(value, path: str) -> str:
     return ""
 
 
+class ServedModels(Protocol):
+    """The registry view :class:`ServingApp` reads: :class:`pipelines.registry.LocalRegistry` (``mlops serve``) or
+    :class:`pipelines.serving.runtime.DirectoryModel` (one version on a cluster). ``verify`` must check the bytes
+    still hash to the recorded sha256: the server never loads changed bytes."""
+
+    def mtime(self) -> float: ...
+
+    def load(self) -> dict: ...
+
+    def state(self, name: str, index: dict | None = None) -> ServingState: ...
+
+    def verify(self, name: str, version: str) -> ModelVersion: ...
+
+
 class ServingApp:
     """Routing, predictions, stats and the request log, independent of HTTP (tests call it directly too)."""
 
-    def __init__(self, registry: LocalRegistry, request_log: Path | str, feature_repo: Path | str | None = None,
+    def __init__(self, registry: ServedModels, request_log: Path | str, feature_repo: Path | str | None = None,
                  log_max_bytes: int = DEFAULT_LOG_MAX_BYTES, log_backups: int = DEFAULT_LOG_BACKUPS):
         self.registry = registry
         self.request_log = Path(request_log)
