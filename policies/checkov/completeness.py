@@ -9,7 +9,7 @@ from policies.checkov.files import entity_type, framework_of
 from policies.checkov.model import CUSTOM_PREFIX, CheckovError, CheckResult, CustomCheck
 
 if TYPE_CHECKING:
-    from policies.translate.model import Origin, TranslatedStack
+    from policies.translate.model import Origin
 
 
 def check_complete(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from policies.checkov.model import CheckovError, CheckResult
 
 if TYPE_CHECKING:
-    from policies.translate.model import Origin, TranslatedStack
+    from policies.translate.model import Origin
 
 _SOURCE_LINK = "https://github.com/bridgecrewio/checkov/blob/main/{path}.py"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-import policies.checkov as checkov
+from policies import checkov
 
 HOMES = {
     "model": ["CHECKS_DIR", "DEFAULT_TIMEOUT_S", "FRAMEWORKS", "CheckovError", "CheckovRun", "CheckResult", "CustomCheck"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from policies.checkov import CHECKS_DIR, CheckovRun, prestart, run_checkov
