@@ -89,5 +89,7 @@ def monitor_model(
     report.metadata.update({"decision": result.decision, "rows": result.rows, "drifted": result.drifted,
                             "model": model_name, "version": current.version, "baseline_auc": result.baseline_auc,
                             **({"retrain": retrain} if retrain else {})})
-    print(f"monitor: {result.decision}" + "".join(f"\n  - {r}" for r in [*result.reasons, *lines]))
+    from pipelines.steps.progress import emit
+
+    emit("monitor", f"monitor: {result.decision}", [*result.reasons, *lines], decision=result.decision)
     return result.decision
