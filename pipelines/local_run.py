@@ -122,8 +122,10 @@ def _detached_on_exit(stream: Callable[[], object]):
         yield
     finally:
         target = stream()
-        for logger in [logging.getLogger(), *logging.root.manager.loggerDict.values()]:
-            for handler in list(getattr(logger, "handlers", [])):
+        loggers = [logging.getLogger(), *(lg for lg in logging.root.manager.loggerDict.values()
+                                          if isinstance(lg, logging.Logger))]  # placeholders have no handlers
+        for logger in loggers:
+            for handler in list(logger.handlers):
                 if isinstance(handler, logging.StreamHandler) and handler.stream is target:
                     logger.removeHandler(handler)
 
@@ -148,6 +150,7 @@ class _TaskProcesses:
                                        bufsize=1, env=env, start_new_session=True)
             self.groups.add(process.pid)
         try:
+            assert process.stdout is not None  # stdout=PIPE
             with process:
                 for line in iter(process.stdout.readline, ""):
                     print(line, end="")

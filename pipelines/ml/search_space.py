@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Final
 
 OBJECTIVE_METRIC = "val_loss"
-OBJECTIVE_DIRECTION = "minimize"
+OBJECTIVE_DIRECTION: Final = "minimize"
 
 KINDS = ("log_uniform", "uniform", "int", "categorical")
 

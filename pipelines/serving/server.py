@@ -173,7 +173,8 @@ class ServingApp:
         self.features = OnlineFeatures(feature_repo) if feature_repo else None
         self._predictors: dict[tuple[str, str], VersionPredictor] = {}
         self._calls: dict[tuple[str, str], deque] = {}
-        self._index, self._index_mtime = {"models": {}}, None
+        self._index: dict = {"models": {}}
+        self._index_mtime: float | None = None
         self._lock = threading.Lock()
         self._stats_lock = threading.Lock()  # handler threads append while the stats endpoint reads
 
