@@ -243,6 +243,7 @@ class ServingApp:
             raise LookupError(f"model {name!r} has no deployed version")
         if state.candidate and (state.stable is None or routes_to_candidate(request_id, state.candidate_percent)):
             return state.candidate, "candidate"
+        assert state.stable is not None  # neither None (refused above) and no candidate taken: the stable version
         return state.stable, "stable"
 
     def infer(self, name: str, body: dict, request_id: str | None = None, version: str | None = None,
