@@ -49,11 +49,12 @@ system-packages:
 local: setup
 	$(VENV)/bin/mlops local
 
+# MLOPS_REQUIRE_VENVS=1: a test needing .venv-checkov or .venv-policy fails where it is missing (tests/venvs.py).
 test: setup system-packages
-	$(VENV)/bin/pytest
+	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest
 
 test-fast: setup
-	$(VENV)/bin/pytest -m "not slow"
+	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest -m "not slow"
 
 preview: $(VENV)/.installed
 	$(VENV)/bin/mlops preview --all --no-tree

@@ -25,6 +25,7 @@ from policies.organisation import (  # the organisation's facts: owned by polici
     ConfigError,
     load_residency_policy as load_residency_policy,
     organisation_regions,
+    stack_file as stack_file,  # re-exported: infra.config.stack_file(stack)
 )
 
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -592,7 +593,7 @@ def load_from_pulumi() -> StackConfig:
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    path = stack_file(pulumi.get_stack())
     raw: dict[str, Any] = {}
     cfg = pulumi.Config(PROJECT)
     prefix = f"{PROJECT}:"
@@ -606,7 +607,7 @@ def load_from_pulumi() -> StackConfig:
         if key in SECRET_KEYS:
             if not (runtime_config.is_config_secret(full_key) or full_key in secret_keys):
                 raise ConfigError(
-                    f"{stack_file}: {full_key} must be a Pulumi secret, not plaintext: "
+                    f"{path}: {full_key} must be a Pulumi secret, not plaintext: "
                     f"set it with `pulumi config set --secret {key} ...`"
                 )
             raw[key] = SecretValue(key, cfg.require_secret(key))
@@ -619,7 +620,7 @@ def load_from_pulumi() -> StackConfig:
             raw[key] = json.loads(text) if text is not None else None
         except json.JSONDecodeError:
             raw[key] = text  # a plain string where the schema wants structure: validation names it
-    return validate(raw, stack_file)
+    return validate(raw, path)
 
 
 # Keys whose values are plain strings: Pulumi hands every config value over as text, and "1.33" must stay a string.

@@ -13,7 +13,7 @@ import pulumi
 
 from components import gpu
 from components.buckets import BucketSpec
-from infra.config import Bucket, OnPrem, StackConfig
+from infra.config import Bucket, OnPrem, StackConfig, stack_file
 
 if TYPE_CHECKING:
     from components.kubernetes.baseline import ClusterBaselineArgs
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from infra.targets import TargetCluster
 
 
-def stack_file() -> str:
+def current_stack_file() -> str:
     """The running stack's file, as messages name it."""
-    return f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    return stack_file(pulumi.get_stack())
 
 
 def bucket_spec(bucket: Bucket) -> BucketSpec:
@@ -72,7 +72,7 @@ def platform_services_args(cfg: StackConfig, cluster: TargetCluster) -> Services
     from components.services.services import ServicesArgs
 
     stack = pulumi.get_stack()
-    check_service_buckets(bucket_specs(cfg), f"stacks/Pulumi.{stack}.yaml")
+    check_service_buckets(bucket_specs(cfg), stack_file(stack))
     if cfg.target == "azure":
         prefix = (
             f"mlops-{cfg.environment}-" + hashlib.sha256(f"{pulumi.get_project()}/{stack}".encode()).hexdigest()[:6]

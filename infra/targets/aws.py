@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.config import Bucket, ConfigError, NodePool, StackConfig
 from infra.targets import TargetCluster
+from infra.targets.args import current_stack_file
 from infra.targets.egress import egress_endpoints
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _stack_slug() -> str:
 
 def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
     """Bucket names are ``<stack>-<name>-<account id>`` (global, deterministic); refuse one S3 cannot take."""
-    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    path = current_stack_file()
     named = [(f"mlops:buckets[{i}].name", b.name) for i, b in enumerate(cfg.buckets)]
     for key, name in [*((None, n) for n in PLATFORM_BUCKETS), *named]:
         length = len(slug) + len(name) + ACCOUNT_ID_LEN + 2
@@ -112,7 +113,7 @@ def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
             continue
         what = f"{key} = {name!r}" if key else f"stack name {pulumi.get_stack()!r} (bucket {name!r})"
         raise ConfigError(
-            f"{stack_file}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
+            f"{path}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
             f"S3 allows {BUCKET_NAME_MAX}. No resource was created."
         )
 
@@ -123,7 +124,7 @@ def _check_gpu_pools_scale_with_karpenter(cfg: StackConfig) -> None:
     for i, pool in enumerate(cfg.node_pools):
         if pool.kind == "gpu" and pool.desired != pool.min_size:
             raise ConfigError(
-                f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
+                f"{current_stack_file()}: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
                 f"Karpenter scales GPU pool {pool.name!r} from minSize ({pool.min_size}) up to maxSize "
                 f"({pool.max_size}); allowed: {pool.min_size} (equal to minSize), or raise minSize"
             )
@@ -171,10 +172,10 @@ def build(cfg: StackConfig) -> TargetCluster:
     from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
 
     if cfg.network is None:  # the schema already requires it for target aws; never build without it
-        raise ConfigError(f"stacks/Pulumi.{pulumi.get_stack()}.yaml: required key mlops:network is missing")
+        raise ConfigError(f"{current_stack_file()}: required key mlops:network is missing")
     if cfg.safeguards.public_cluster_endpoint:
         raise ConfigError(
-            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
+            f"{current_stack_file()}: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
             "keeps the EKS API private (reach it through the VPC, a VPN or a bastion); allowed: false"
         )
     region, tags, slug = cfg.region, dict(cfg.tags), _stack_slug()

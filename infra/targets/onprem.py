@@ -13,7 +13,7 @@ import pulumi
 
 from infra.config import PROJECT, ConfigError, NodeBootstrap, NodePool, OnPrem, StackConfig
 from infra.targets import TargetCluster
-from infra.targets.args import bucket_specs, stack_file
+from infra.targets.args import bucket_specs, current_stack_file
 from infra.targets.egress import egress_endpoints
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def nodes_bootstrap_args(cfg: StackConfig) -> NodesBootstrapArgs:
 
     if cfg.node_bootstrap is None or cfg.node_ssh_private_key is None or cfg.cluster_join_token is None:
         raise ConfigError(
-            f"{stack_file()}: {PROJECT}:nodeBootstrap with the secrets nodeSshPrivateKey and clusterJoinToken "
+            f"{current_stack_file()}: {PROJECT}:nodeBootstrap with the secrets nodeSshPrivateKey and clusterJoinToken "
             "is required to bootstrap nodes"
         )
     plans = node_plans(cfg)
