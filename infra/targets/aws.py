@@ -1,4 +1,4 @@
-"""AWS target: private VPC, KMS keys, EKS with CPU and GPU node groups, S3 buckets and CloudTrail.
+"""AWS target: private VPC, KMS keys, EKS with CPU and GPU node groups, S3 buckets, CloudTrail and GuardDuty.
 
 Every AWS resource goes through one provider pinned to the stack's (residency-checked) region, whatever
 ``aws:region`` says, and carries the stack's tags.
@@ -92,6 +92,7 @@ def build(cfg: StackConfig) -> TargetCluster:
 
     from components.aws.audit import AuditTrail, AuditTrailArgs
     from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket, SecureBucketArgs
+    from components.aws.detection import ThreatDetection, ThreatDetectionArgs
     from components.aws.eks import EksCluster, EksClusterArgs
     from components.aws.karpenter import GpuNodePool, Karpenter, KarpenterArgs
     from components.aws.kms import KmsKey, KmsKeyArgs
@@ -193,6 +194,9 @@ def build(cfg: StackConfig) -> TargetCluster:
         ),
         opts=opts,
     )
+    # GuardDuty with EKS protection (audit logs, runtime monitoring through its managed EKS add-on):
+    # docs/security-detection-and-audit.md, CKV_MLOPS_361.
+    detection = ThreatDetection("threat-detection", ThreatDetectionArgs(tags=tags), opts=opts)
 
     cluster = EksCluster(
         "eks",
@@ -275,6 +279,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             "vpcId": network.vpc_id,
             "oidcProviderArn": cluster.oidc_provider_arn,
             "auditTrailArn": trail.arn,
+            "guardDutyDetectorId": detection.detector_id,
             "kubeconfig": config,
         },
     )

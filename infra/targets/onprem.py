@@ -1,7 +1,7 @@
 """On-prem target: an existing Kubernetes cluster reached through a kubeconfig held as a Pulumi secret.
 
-Marks the stack's servers as node pools (labels; the GPU taint on GPU pools) and runs the S3-compatible object
-store (MinIO) inside the cluster. The in-cluster baseline (namespaces, GPU Operator, RBAC) follows in
+Marks the stack's servers as node pools (labels; the GPU taint on GPU pools), installs Calico and Falco, and runs
+the S3-compatible object store (MinIO) inside the cluster. The in-cluster baseline (namespaces, GPU Operator, RBAC) follows in
 :mod:`infra.program`, as on every target.
 """
 
@@ -45,6 +45,7 @@ def api_server(kubeconfig: str) -> str:
 def build(cfg: StackConfig) -> TargetCluster:
     from pulumi_kubernetes.provider import Provider
 
+    from components.kubernetes.falco import Falco, FalcoArgs
     from components.kubernetes.namespace import psa_version
     from components.onprem.calico import CalicoNetwork, CalicoNetworkArgs
     from components.onprem.gpu_pools import OnPremGpuPools, OnPremGpuPoolsArgs
@@ -76,6 +77,12 @@ def build(cfg: StackConfig) -> TargetCluster:
         "calico",
         CalicoNetworkArgs(pod_security_version=psa_version(cfg.kubernetes_version), pod_cidr=onprem.pod_cidr),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=bootstrapped),
+    )
+    # Runtime threat detection on every node (docs/security-detection-and-audit.md, CKV_MLOPS_364).
+    Falco(
+        "falco",
+        FalcoArgs(pod_security_version=psa_version(cfg.kubernetes_version)),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=calico.ready),
     )
     store = OnPremObjectStore(
         "object-store", OnPremObjectStoreArgs.from_config(cfg),
