@@ -342,7 +342,9 @@ apiserver_port() {
 }
 
 # wait_apiserver OLD_PID: until APISERVER_READY_TIMEOUT, wait for a kube-apiserver process other than OLD_PID (the
-# kubelet recreates the static pod when its manifest changes) that answers /readyz on this node.
+# kubelet recreates the static pod when its manifest changes: the old process answering proves nothing) that answers
+# /readyz on this node. /readyz is served to anonymous callers by default; -k because the serving certificate need not
+# name 127.0.0.1 (only liveness is asked, nothing is sent).
 wait_apiserver() {
   local old=$1 deadline=$((SECONDS + APISERVER_READY_TIMEOUT)) pid port
   port=$(apiserver_port)
@@ -357,7 +359,7 @@ wait_apiserver() {
 }
 
 step_apiserver() {
-  local flag files_changed=0 hash tmp backup old_pid failed_pid
+  local flag files_changed=0 hash tmp backup old_pid
   [ -f "$APISERVER_MANIFEST" ] || fail "$APISERVER_MANIFEST not found: not a kubeadm control-plane node (controlPlane: true in the stack)?"
   for flag in $MLOPS_APISERVER_FLAGS; do
     case "$flag" in
@@ -393,11 +395,10 @@ step_apiserver() {
   mark_changed
   log "step=$CURRENT_STEP manifest=patched backup=$backup waiting-for=readyz"
   wait_apiserver "$old_pid" && return 0
-  failed_pid=$(apiserver_pid)
   tmp=$(mktemp "$APISERVER_CONFIG_DIR/kube-apiserver.yaml.XXXXXX")
   cp -p "$backup" "$tmp"
   mv -f "$tmp" "$APISERVER_MANIFEST"
-  if wait_apiserver "$failed_pid"; then
+  if wait_apiserver ""; then # after the rollback, any API server that is ready will do
     fail "kube-apiserver did not answer /readyz within ${APISERVER_READY_TIMEOUT}s with the new configuration; rolled back to $backup, which serves again"
   fi
   fail "kube-apiserver did not answer /readyz with the new configuration nor after rolling back to $backup: check the node (crictl ps -a, journalctl -u kubelet)"
