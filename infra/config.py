@@ -97,6 +97,11 @@ class OnPremNode(_Model):
         default=None, description="the server's SSH public host key (ssh-ed25519 AAAA...); the bootstrap verifies it"
     )
     gpu_count: int | None = Field(default=None, ge=1, le=16)
+    control_plane: bool = Field(
+        default=False,
+        description="a kubeadm control-plane node: the bootstrap configures its kube-apiserver (OIDC authentication "
+        "from identity.oidc, the audit policy and audit log)",
+    )
 
 
 class NodePool(_Model):

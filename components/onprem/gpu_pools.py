@@ -34,6 +34,8 @@ class PoolNode:
     ssh_host_key: str | None = None
     gpu_count: int | None = None
     """GPUs in this server when they differ from the pool's ``gpu_count``."""
+    control_plane: bool = False
+    """A control-plane server: the bootstrap also configures its kube-apiserver (IdP authentication, audit)."""
 
 
 @dataclass

@@ -332,7 +332,7 @@ def approve_command(
     On a cluster the sign-off is recorded under your own authenticated user name (asked of the API server), and
     the admission policy accepts it only from the approver groups. Locally it goes next to the local registry."""
     from infra.cli.app import fail
-    from pipelines.serving.approvals import ApprovalError, ClusterApprovals, LocalApprovals
+    from pipelines.serving.approvals import ApprovalError, LocalApprovals
 
     try:
         if kubeconfig is None:
@@ -351,6 +351,7 @@ def approve_command(
 def _cluster_approvals(kubeconfig: Path, context: str | None, namespace: str):
     """(your user name as the API server sees it, the cluster's approvals) for the kubeconfig's user."""
     from infra.cli.app import fail
+    from pipelines.serving.approvals import ClusterApprovals
 
     try:
         from kubernetes import client, config

@@ -1,4 +1,4 @@
-"""AWS target: private VPC, KMS keys, EKS with CPU and GPU node groups, S3 buckets and CloudTrail.
+"""AWS target: private VPC, KMS keys, EKS with CPU and GPU node groups, S3 buckets, CloudTrail and GuardDuty.
 
 Every AWS resource goes through one provider pinned to the stack's (residency-checked) region, whatever
 ``aws:region`` says, and carries the stack's tags.
@@ -164,6 +164,7 @@ def build(cfg: StackConfig) -> TargetCluster:
 
     from components.aws.audit import AuditTrail, AuditTrailArgs
     from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket
+    from components.aws.detection import ThreatDetection, ThreatDetectionArgs
     from components.aws.eks import EksCluster, EksClusterArgs
     from components.aws.karpenter import Karpenter, KarpenterArgs
     from components.aws.kms import KmsKey, KmsKeyArgs
@@ -265,6 +266,9 @@ def build(cfg: StackConfig) -> TargetCluster:
         ),
         opts=opts,
     )
+    # GuardDuty with EKS protection (audit logs, runtime monitoring through its managed EKS add-on):
+    # docs/security-detection-and-audit.md, CKV_MLOPS_361.
+    detection = ThreatDetection("threat-detection", ThreatDetectionArgs(tags=tags), opts=opts)
 
     cluster = EksCluster(
         "eks",
@@ -347,6 +351,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             "vpcId": network.vpc_id,
             "oidcProviderArn": cluster.oidc_provider_arn,
             "auditTrailArn": trail.arn,
+            "guardDutyDetectorId": detection.detector_id,
             "kubeconfig": config,
         },
     )

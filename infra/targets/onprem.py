@@ -1,7 +1,7 @@
 """On-prem target: an existing Kubernetes cluster reached through a kubeconfig held as a Pulumi secret.
 
-Marks the stack's servers as node pools (labels; the GPU taint on GPU pools) and runs the S3-compatible object
-store (MinIO) inside the cluster. The in-cluster baseline (namespaces, GPU Operator, RBAC) follows in
+Marks the stack's servers as node pools (labels; the GPU taint on GPU pools), installs Calico and Falco, and runs
+the S3-compatible object store (MinIO) inside the cluster. The in-cluster baseline (namespaces, GPU Operator, RBAC) follows in
 :mod:`infra.program`, as on every target.
 """
 
@@ -36,7 +36,7 @@ def node_pool_spec(pool: NodePool) -> NodePoolSpec:
         taints=[NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in pool.taints],
         nodes=[
             PoolNode(name=n.name, address=n.address, ssh_user=n.ssh_user, ssh_host_key=n.ssh_host_key,
-                     gpu_count=n.gpu_count)
+                     gpu_count=n.gpu_count, control_plane=n.control_plane)
             for n in pool.nodes
         ],
     )
@@ -50,7 +50,8 @@ def node_plans(cfg: StackConfig) -> list[NodePlan]:
     """Every server of the stack that has an SSH address, in stack order (:func:`components.bootstrap.render.node_plans`)."""
     from components.bootstrap import render
 
-    return render.node_plans(node_pool_specs(cfg))
+    apiserver = render.apiserver_plan(cfg.identity.oidc, cfg.kubernetes_version)
+    return render.node_plans(node_pool_specs(cfg), apiserver)
 
 
 def bootstrap_settings(settings: NodeBootstrap) -> BootstrapSettings:
@@ -141,6 +142,7 @@ def api_server(kubeconfig: str) -> str:
 def build(cfg: StackConfig) -> TargetCluster:
     from pulumi_kubernetes.provider import Provider
 
+    from components.kubernetes.falco import Falco, FalcoArgs
     from components.kubernetes.namespace import psa_version
     from components.onprem.calico import CalicoNetwork, CalicoNetworkArgs
     from components.onprem.gpu_pools import OnPremGpuPools
@@ -172,6 +174,12 @@ def build(cfg: StackConfig) -> TargetCluster:
         "calico",
         CalicoNetworkArgs(pod_security_version=psa_version(cfg.kubernetes_version), pod_cidr=onprem.pod_cidr),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=bootstrapped),
+    )
+    # Runtime threat detection on every node (docs/security-detection-and-audit.md, CKV_MLOPS_364).
+    Falco(
+        "falco",
+        FalcoArgs(pod_security_version=psa_version(cfg.kubernetes_version)),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=calico.ready),
     )
     store = OnPremObjectStore(
         "object-store", object_store_args(cfg),
