@@ -2,7 +2,7 @@
 
 A test that needs one is skipped where it is missing, so a partial checkout can still run the rest; with
 ``MLOPS_REQUIRE_VENVS=1`` (``make test`` and ``make test-fast`` export it, and so should CI) a missing one FAILS the
-test instead, so a suite that silently skipped the real Checkov or the policy pack never passes.
+test instead, so a suite that silently skipped the real Checkov, the policy pack or the CEL evaluator never passes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ REQUIRE_ENV = "MLOPS_REQUIRE_VENVS"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_TERRAFORM_CHECKS = REPO / ".venv-checkov" / "lib" / "python3.11" / "site-packages" / "checkov" / "terraform" / "checks"
 POLICY_PYTHON = REPO / ".venv-policy" / "bin" / "python"
+CEL_PYTHON = REPO / ".venv-cel" / "bin" / "python"
 SETUP = "make setup"
 
 
