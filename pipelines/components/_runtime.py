@@ -61,8 +61,13 @@ EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the
 repository): the gate is judged by the reviewed files compiled into the pipeline, never by a run parameter, and the
 compiled-file staleness test notices an edit that was not recompiled."""
-TRAINING_EMBEDDED_PACKAGES = ("features", "ml", "steps")
-"""What the search and training steps embed: no ``serving``, to stay under the argument limit below."""
+STEP_EMBEDDED_PACKAGES = ("features", "ml", "steps")
+"""What the steps before the release embed (data, search, training, evaluation, gate): no ``serving``, which none of
+them imports, to stay under the argument limit below."""
+SERVING_UNUSED_STEPS = ("pipelines/steps/load_data.py", "pipelines/steps/validate_data.py",
+                        "pipelines/steps/mitigate.py", "pipelines/steps/evaluate.py",
+                        "pipelines/steps/fairness_policy.py", "pipelines/steps/gate.py")
+"""Step modules the release components (approve, deploy, reject, monitor) never import: left out of their archive."""
 TRAINING_FILES = ("pipelines/ml/search_space.py", "pipelines/ml/trial_worker.py", "pipelines/steps/search.py",
                   "pipelines/steps/katib.py", "pipelines/ml/checkpoints.py", "pipelines/ml/ddp_worker.py",
                   "pipelines/steps/trainjob.py", "components/__init__.py", "components/gpu.py")
@@ -73,15 +78,16 @@ single argument over 128 KiB (MAX_ARG_STRLEN): with everything embedded everywhe
 
 
 @lru_cache(maxsize=None)
-def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False) -> str:
-    """A directory holding ``pipelines/<packages>`` (Python files only; :data:`TRAINING_FILES` only with ``training``),
-    the top-level modules and the policy files, for ``embedded_artifact_path``.
+def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False,
+                  without: tuple[str, ...] = ()) -> str:
+    """A directory holding ``pipelines/<packages>`` (Python files only; :data:`TRAINING_FILES` only with ``training``;
+    none of ``without``), the top-level modules and the policy files, for ``embedded_artifact_path``.
 
     Staged under the temp dir by content hash, so repeated imports reuse it and an edit makes a new one.
     """
     root = PIPELINES_DIR.parent
     code = [p for pkg in packages for p in (PIPELINES_DIR / pkg).glob("*.py")
-            if str(p.relative_to(root)) not in TRAINING_FILES]
+            if str(p.relative_to(root)) not in (*TRAINING_FILES, *without)]
     files = sorted([*code, *(PIPELINES_DIR / m for m in EMBEDDED_MODULES),
                     *(root / f for f in EMBEDDED_POLICY_FILES), *((root / f for f in TRAINING_FILES) if training else ())])
     digest = hashlib.sha256()
@@ -103,11 +109,13 @@ def embedded_code(packages: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool 
     return str(stage)
 
 
-def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False):
+def component(packages: list[str], embed: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False,
+              without: tuple[str, ...] = ()):
     """``dsl.component`` with this project's base image, pinned packages and embedded step code (``embed``: which
-    of :data:`EMBEDDED_PACKAGES`; ``training``: with the search and training engines). The whole archive travels base64 in ONE
-    command argument, which Linux caps at 128 KiB, so a component that needs less carries less."""
+    of :data:`EMBEDDED_PACKAGES`; ``training``: with the search and training engines; ``without``: files left out).
+    The whole archive travels base64 in ONE command argument, which Linux caps at 128 KiB
+    (``pipelines.compile.MAX_ARGUMENT``), so a component that needs less carries less."""
     from kfp import dsl
 
     return dsl.component(base_image=BASE_IMAGE, packages_to_install=packages,
-                         embedded_artifact_path=embedded_code(tuple(embed), training))
+                         embedded_artifact_path=embedded_code(tuple(embed), training, tuple(without)))

@@ -3,10 +3,10 @@ for a human approver's sign-off, where the deploy side (and on a cluster the API
 
 from kfp.dsl import Input, Model
 
-from pipelines.components._runtime import KUBERNETES, component
+from pipelines.components._runtime import KUBERNETES, SERVING_UNUSED_STEPS, component
 
 
-@component([KUBERNETES])
+@component([KUBERNETES], without=SERVING_UNUSED_STEPS)
 def approve_release(
     model: Input[Model],
     model_name: str = "credit-risk",

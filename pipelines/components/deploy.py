@@ -3,10 +3,10 @@ process otherwise), judge the candidate, promote or roll back, and write the run
 
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Model, Output
 
-from pipelines.components._runtime import DATA_PACKAGES, KUBERNETES, MODEL_STORE_PACKAGES, component
+from pipelines.components._runtime import DATA_PACKAGES, KUBERNETES, MODEL_STORE_PACKAGES, SERVING_UNUSED_STEPS, component
 
 
-@component([*DATA_PACKAGES, KUBERNETES, *MODEL_STORE_PACKAGES])
+@component([*DATA_PACKAGES, KUBERNETES, *MODEL_STORE_PACKAGES], without=SERVING_UNUSED_STEPS)
 def deploy_model(
     model: Input[Model],
     dataset: Input[Dataset],

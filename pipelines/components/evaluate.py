@@ -2,10 +2,10 @@
 
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
-from pipelines.components._runtime import TRAIN_PACKAGES, component
+from pipelines.components._runtime import STEP_EMBEDDED_PACKAGES, TRAIN_PACKAGES, component
 
 
-@component(TRAIN_PACKAGES)
+@component(TRAIN_PACKAGES, STEP_EMBEDDED_PACKAGES)
 def evaluate_model(
     dataset: Input[Dataset],
     model: Input[Model],

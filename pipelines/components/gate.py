@@ -8,10 +8,10 @@ with the policy's floors as its defaults.
 
 from kfp.dsl import Artifact, Input, Markdown, Output
 
-from pipelines.components._runtime import GATE_PACKAGES, component
+from pipelines.components._runtime import GATE_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
-@component(GATE_PACKAGES)
+@component(GATE_PACKAGES, STEP_EMBEDDED_PACKAGES)
 def release_gate(
     evaluation: Input[Artifact],
     report: Output[Markdown],

@@ -4,10 +4,10 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Output
 
-from pipelines.components._runtime import FEAST_PACKAGES, component
+from pipelines.components._runtime import FEAST_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
-@component(FEAST_PACKAGES)
+@component(FEAST_PACKAGES, STEP_EMBEDDED_PACKAGES)
 def load_training_data(
     feature_repo: str,
     feature_service: str,

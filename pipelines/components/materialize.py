@@ -1,9 +1,9 @@
 """Component: load validated features into the online store (what the live model reads); runs after validate-data."""
 
-from pipelines.components._runtime import FEAST_PACKAGES, component
+from pipelines.components._runtime import FEAST_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
-@component(FEAST_PACKAGES)
+@component(FEAST_PACKAGES, STEP_EMBEDDED_PACKAGES)
 def materialize_features(feature_repo: str, end: str) -> str:
     """Materialize every feature's latest value up to ``end`` (the training window's end); returns the window.
 

@@ -3,10 +3,10 @@ split) written into a copy of the chosen model, so they are part of the register
 
 from kfp.dsl import Dataset, Input, Model, Output
 
-from pipelines.components._runtime import MITIGATE_PACKAGES, component
+from pipelines.components._runtime import MITIGATE_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
-@component(MITIGATE_PACKAGES)
+@component(MITIGATE_PACKAGES, STEP_EMBEDDED_PACKAGES)
 def mitigate_model(
     dataset: Input[Dataset],
     model: Input[Model],

@@ -3,10 +3,10 @@ training pipeline through the KFP API with the window rolled forward (on a clust
 
 from kfp.dsl import Markdown, Output
 
-from pipelines.components._runtime import FEAST_PACKAGES, MODEL_STORE_PACKAGES, REQUESTS, TORCH, component
+from pipelines.components._runtime import FEAST_PACKAGES, MODEL_STORE_PACKAGES, REQUESTS, SERVING_UNUSED_STEPS, TORCH, component
 
 
-@component([*FEAST_PACKAGES, TORCH, REQUESTS, *MODEL_STORE_PACKAGES])
+@component([*FEAST_PACKAGES, TORCH, REQUESTS, *MODEL_STORE_PACKAGES], without=SERVING_UNUSED_STEPS)
 def monitor_model(
     report: Output[Markdown],
     model_store_uri: str,

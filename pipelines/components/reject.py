@@ -2,10 +2,10 @@
 
 from kfp.dsl import Input, Markdown
 
-from pipelines.components._runtime import component
+from pipelines.components._runtime import SERVING_UNUSED_STEPS, component
 
 
-@component([])
+@component([], without=SERVING_UNUSED_STEPS)
 def release_rejected(
     gate_report: Input[Markdown],
     model_name: str = "credit-risk",

@@ -4,10 +4,10 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from pipelines.components._runtime import TRAINING_EMBEDDED_PACKAGES, SEARCH_PACKAGES, component
+from pipelines.components._runtime import STEP_EMBEDDED_PACKAGES, SEARCH_PACKAGES, component
 
 
-@component(SEARCH_PACKAGES, TRAINING_EMBEDDED_PACKAGES, training=True)
+@component(SEARCH_PACKAGES, STEP_EMBEDDED_PACKAGES, training=True)
 def search_hyperparameters(
     dataset: Input[Dataset],
     study: Output[Artifact],

@@ -5,10 +5,10 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
-from pipelines.components._runtime import DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES, component
+from pipelines.components._runtime import DISTRIBUTED_TRAIN_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
-@component(DISTRIBUTED_TRAIN_PACKAGES, TRAINING_EMBEDDED_PACKAGES, training=True)
+@component(DISTRIBUTED_TRAIN_PACKAGES, STEP_EMBEDDED_PACKAGES, training=True)
 def train_model(
     dataset: Input[Dataset],
     study: Input[Artifact],

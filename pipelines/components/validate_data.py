@@ -2,10 +2,10 @@
 
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Output
 
-from pipelines.components._runtime import DATA_PACKAGES, component
+from pipelines.components._runtime import DATA_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
-@component(DATA_PACKAGES)
+@component(DATA_PACKAGES, STEP_EMBEDDED_PACKAGES)
 def validate_data(
     dataset: Input[Dataset],
     reference_profile: Input[Artifact],
