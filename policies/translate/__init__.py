@@ -36,6 +36,33 @@ that may be "no-checks" without a flag. Deliberately short: ``tls`` holds privat
 commands, classic ``azure``/``aws-native``/``gcp`` create real infrastructure. Any other package's custom
 resource is an error unless ``mlops gate --allow-unscanned PACKAGE`` names it."""
 
+REVIEWED_COMMAND_SCRIPTS = ("components/services/rds_ca_fetch.sh",)
+"""Scripts a ``command:local:Command`` may run inline without ``--allow-unscanned command``: reviewed, they only
+print a public CA bundle (components/services/db_tls.py). Matched on the whole text, with ``bash -c`` and no input
+but ``RDS_REGION`` (an ``RDS_CA_URL`` would point the fetch elsewhere)."""
+_REVIEWED_INPUTS = frozenset({"create", "interpreter", "environment", "logging", "triggers"})
+
+
+def reviewed_command(res: PreviewResource) -> bool:
+    """Whether ``res`` is a local command that runs one of :data:`REVIEWED_COMMAND_SCRIPTS` exactly as reviewed."""
+    from pathlib import Path
+
+    if res.type != "command:local:Command" or not res.custom or not set(res.inputs) <= _REVIEWED_INPUTS:
+        return False
+    environment = res.inputs.get("environment") or {}
+    if res.inputs.get("interpreter") != ["/bin/bash", "-c"] or not isinstance(environment, dict) \
+            or set(environment) != {"RDS_REGION"}:
+        return False
+    root = Path(__file__).resolve().parents[2]
+    for script in REVIEWED_COMMAND_SCRIPTS:
+        try:
+            if res.inputs.get("create") == (root / script).read_text():
+                return True
+        except OSError:
+            continue
+    return False
+
+
 __all__ = ["translate", "translate_all", "stack_context", "effective_regions", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
 
 
@@ -112,6 +139,9 @@ def translate(
             row.detail = "Pulumi engine resource (stack reference, provider)"
         elif res.package in NO_SECURITY_SURFACE:
             row.detail = f"provider {res.package!r} creates nothing with a security surface"
+        elif reviewed_command(res):
+            row.detail = ("the reviewed RDS CA fetch (components/services/rds_ca_fetch.sh, byte for byte, only "
+                          "RDS_REGION set): downloads a public CA bundle, creates nothing")
         elif res.package in allowed:
             row.status = "unscanned"
             row.detail = f"the gate has no translation for provider {res.package!r}; --allow-unscanned {res.package} allowed it"

@@ -19,7 +19,8 @@ def find(result: PreviewResult, type_token: str, name: str) -> PreviewResource:
 
 def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
     """A copy of the stack named ``mut-<id>`` with the safeguard flipped. Only the mutated provider's resources
-    are kept (Checkov never links resources across frameworks), which keeps the single run small."""
+    (and pulumi-command's) are kept (Checkov never links resources across frameworks), which keeps the single run
+    small."""
     result = copy.deepcopy(shipped)
     result.stack = f"mut-{mutation.id}"
     if mutation.add is not None:
@@ -40,8 +41,10 @@ def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
         mutation.edit(target.inputs)
         # an input the component no longer sets depends on nothing (translation turns dependencies into references)
         target.property_dependencies = {k: v for k, v in target.property_dependencies.items() if k in target.inputs}
-    # the finding may land in another provider's resources (a Karpenter NodePool judged on the EKS node group)
-    packages = {target.package, "pulumi", *([mutation.on[0].split(":", 1)[0]] if mutation.on else [])}
+    # the finding may land in another provider's resources (a Karpenter NodePool judged on the EKS node group);
+    # command resources stay: a ConfigMap holding a local command's output (the RDS CA bundle) is translated with a
+    # placeholder only while the command is in the preview, else its data is an unknown setting and the gate stops
+    packages = {target.package, "pulumi", "command", *([mutation.on[0].split(":", 1)[0]] if mutation.on else [])}
     result.resources = [r for r in result.resources if not r.custom or r.package in packages]
     return result
 
