@@ -47,7 +47,8 @@ POSTGRES_CA_PATH = f"{MOUNT_DIR}/{POSTGRES_CA}"
 REDIS_CA_PATH = f"{MOUNT_DIR}/{REDIS_CA}"
 
 _BLOCK = re.compile(
-    r"^# sha256: (?P<fp>[0-9A-F:]{95})\n(?P<pem>-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+?-----END CERTIFICATE-----)$",
+    r"^# sha256: (?P<fp>[0-9A-F:]{95})\n"
+    r"(?P<pem>-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+?-----END CERTIFICATE-----)$",
     re.MULTILINE,
 )
 

@@ -121,7 +121,10 @@ def mounts_dir(container: dict[str, Any], spec: dict[str, Any], directory: str) 
     return False
 
 
-def config_readers(conf: dict[str, Any], context: Any) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]] | None:
+Reader = tuple[dict[str, Any], dict[str, Any], "dict[str, Any] | None"]
+
+
+def config_readers(conf: dict[str, Any], context: Any) -> list[Reader] | None:
     """(container, pod spec, TLS settings) for every container of the workload that mounts a database client
     configuration Secret; ``None`` when its containers cannot be read or it mounts a ``feast-feature-store`` Secret
     the context does not describe."""
