@@ -2,6 +2,8 @@
 #   .venv          the platform (pulumi SDKs, kfp, feast, torch CPU) and the test tools
 #   .venv-checkov  a current Checkov, which cannot share .venv (it pins packaging<24, pulumi needs >=26)
 #   .venv-policy   the CrossGuard policy pack's runtime (pulumi-policy pins protobuf 5, kfp needs 6)
+#   .venv-cel      cel-python, which evaluates the admission policies' CEL in tests (it needs python-dateutil 4,
+#                  botocore pins <3)
 PYTHON ?= python3
 VENV := .venv
 PIP_FLAGS ?= --disable-pip-version-check -q
@@ -35,7 +37,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	.venv-policy/bin/pip install $(PIP_FLAGS) --no-deps -e .
 	@touch $@
 
-setup: $(VENV)/.installed .venv-checkov/.installed .venv-policy/.installed
+.venv-cel/.installed: tests/requirements-cel.txt
+	@$(PYTHON) -m venv .venv-cel
+	.venv-cel/bin/pip install $(PIP_FLAGS) -r tests/requirements-cel.txt
+	@touch $@
+
+setup: $(VENV)/.installed .venv-checkov/.installed .venv-policy/.installed .venv-cel/.installed
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,11 +56,12 @@ system-packages:
 local: setup
 	$(VENV)/bin/mlops local
 
+# MLOPS_REQUIRE_VENVS=1: a test needing .venv-checkov or .venv-policy fails where it is missing (tests/venvs.py).
 test: setup system-packages
-	$(VENV)/bin/pytest
+	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest
 
 test-fast: setup
-	$(VENV)/bin/pytest -m "not slow"
+	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest -m "not slow"
 
 preview: $(VENV)/.installed
 	$(VENV)/bin/mlops preview --all --no-tree
@@ -62,4 +70,4 @@ bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-checkov .venv-policy .local-run build *.egg-info
+	rm -rf $(VENV) .venv-checkov .venv-policy .venv-cel .local-run build *.egg-info

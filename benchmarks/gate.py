@@ -112,7 +112,7 @@ def bare_checkov(workdir: Path, repeat: int) -> tuple[float, float, int]:
     """Write the translated files of every stack with the translation API, then time Checkov alone over them:
     as the brief words it (``-o json``), and with the flags the gate adds (``--compact``: no code blocks in the
     JSON, which halves Checkov's own time on large inputs)."""
-    from policies.checkov_runner import CHECKS_DIR, FRAMEWORKS, checkov_executable, write_inputs
+    from policies.checkov import CHECKS_DIR, FRAMEWORKS, checkov_executable, write_inputs
     from policies.gate import collect_inputs
     from policies.translate import translate_all
 

@@ -181,9 +181,14 @@ CALICO = HelmChart(name="tigera-operator", repository="https://docs.tigera.io/ca
 """On-prem: Calico through the Tigera operator, the cluster's CNI and NetworkPolicy engine (the node bootstrap
 installs no CNI)."""
 
+# --- Runtime threat detection (docs/security-detection-and-audit.md) ------------------------------------------------
+FALCO = HelmChart(name="falco", repository="https://falcosecurity.github.io/charts", version="6.2.5")
+"""On-prem: Falco, runtime threat detection on every node (modern eBPF probe, no kernel module). The clouds use their
+providers' services (GuardDuty EKS runtime monitoring, Defender for Containers)."""
+
 CHARTS: tuple[HelmChart, ...] = (
     GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER, ISTIO_BASE, ISTIOD, ISTIO_CNI, ZTUNNEL,
-    CALICO,
+    CALICO, FALCO,
 )
 """Every chart pinned here; tests check each is an exact version."""
 

@@ -9,6 +9,7 @@ if _ROOT not in sys.path:  # `pulumi up` runs this file directly; the repo root 
 
 import pulumi  # noqa: E402
 
+from components.errors import InputError  # noqa: E402
 from infra.config import ConfigError, load_from_pulumi  # noqa: E402
 from infra.program import build  # noqa: E402
 
@@ -17,4 +18,7 @@ try:
 except ConfigError as exc:
     raise pulumi.RunError(str(exc)) from None
 
-build(stack_config)
+try:
+    build(stack_config)
+except (ConfigError, InputError) as exc:  # a stack the targets or a component refuse: the message, no traceback
+    raise pulumi.RunError(str(exc)) from None

@@ -25,6 +25,7 @@ from policies.organisation import (  # the organisation's facts: owned by polici
     ConfigError,
     load_residency_policy as load_residency_policy,
     organisation_regions,
+    stack_file as stack_file,  # re-exported: infra.config.stack_file(stack)
 )
 
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -96,6 +97,11 @@ class OnPremNode(_Model):
         default=None, description="the server's SSH public host key (ssh-ed25519 AAAA...); the bootstrap verifies it"
     )
     gpu_count: int | None = Field(default=None, ge=1, le=16)
+    control_plane: bool = Field(
+        default=False,
+        description="a kubeadm control-plane node: the bootstrap configures its kube-apiserver (OIDC authentication "
+        "from identity.oidc, the audit policy and audit log)",
+    )
 
 
 class NodePool(_Model):
@@ -592,7 +598,7 @@ def load_from_pulumi() -> StackConfig:
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    path = stack_file(pulumi.get_stack())
     raw: dict[str, Any] = {}
     cfg = pulumi.Config(PROJECT)
     prefix = f"{PROJECT}:"
@@ -606,7 +612,7 @@ def load_from_pulumi() -> StackConfig:
         if key in SECRET_KEYS:
             if not (runtime_config.is_config_secret(full_key) or full_key in secret_keys):
                 raise ConfigError(
-                    f"{stack_file}: {full_key} must be a Pulumi secret, not plaintext: "
+                    f"{path}: {full_key} must be a Pulumi secret, not plaintext: "
                     f"set it with `pulumi config set --secret {key} ...`"
                 )
             raw[key] = SecretValue(key, cfg.require_secret(key))
@@ -619,7 +625,7 @@ def load_from_pulumi() -> StackConfig:
             raw[key] = json.loads(text) if text is not None else None
         except json.JSONDecodeError:
             raw[key] = text  # a plain string where the schema wants structure: validation names it
-    return validate(raw, stack_file)
+    return validate(raw, path)
 
 
 # Keys whose values are plain strings: Pulumi hands every config value over as text, and "1.33" must stay a string.

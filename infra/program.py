@@ -76,19 +76,20 @@ def service_mesh_args(
 
 
 def build(cfg: StackConfig) -> TargetCluster:
-    from components.kubernetes.baseline import SERVING_NAMESPACE, ClusterBaseline, ClusterBaselineArgs
+    from components.kubernetes.baseline import SERVING_NAMESPACE, ClusterBaseline
     from components.security.admission import ReleaseAdmission, ReleaseAdmissionArgs
     from components.security.mesh import ServiceMesh
     from components.services import kfp, kserve
-    from components.services.services import PlatformServices, ServicesArgs
-    from components.training.platform import TrainingPlatform, TrainingPlatformArgs
+    from components.services.services import PlatformServices
+    from components.training.platform import TrainingPlatform
+    from infra.targets.args import cluster_baseline_args, platform_services_args, training_platform_args
     from pipelines.serving.model_store import ModelStore
 
     cluster = build_target(cfg)
-    services_args = ServicesArgs.from_config(cfg, cluster)  # refuses a stack without the services' buckets
+    services_args = platform_services_args(cfg, cluster)  # refuses a stack without the services' buckets
     baseline = ClusterBaseline(
         "baseline",
-        ClusterBaselineArgs.from_config(cfg),
+        cluster_baseline_args(cfg),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=cluster.dependencies),
     )
     services = PlatformServices(
@@ -104,7 +105,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     )
     training = TrainingPlatform(
         "training",
-        TrainingPlatformArgs.from_config(
+        training_platform_args(
             cfg,
             pod_security_version=services_args.pod_security_version,
             pipelines_namespace=kfp.NAMESPACE,

@@ -109,6 +109,7 @@ def request_of(config: AlertConfig, alert: Alert, secret: str | None) -> tuple[o
     """(JSON body, headers) for ``alert`` in ``config.format``."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     key = f"{alert.model}:{alert.event}:{alert.details.get('run_id') or alert.at}"  # receivers dedupe retries on it
+    body: object
     if config.format == "alertmanager":
         if secret:
             headers["Authorization"] = f"Bearer {secret}"

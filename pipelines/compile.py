@@ -37,7 +37,9 @@ def archive_digest(b64: str) -> str:
     digest = hashlib.sha256()
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(base64.b64decode(b64))), mode="r:") as tar:
         for member in sorted((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.name):
-            digest.update(member.name.encode() + b"\0" + tar.extractfile(member).read() + b"\0")
+            content = tar.extractfile(member)
+            assert content is not None  # a regular file
+            digest.update(member.name.encode() + b"\0" + content.read() + b"\0")
     return digest.hexdigest()
 
 

@@ -25,14 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-DEFAULT_ROOT = Path(".local-run")
+from pipelines.paths import LOCAL_RUN
+from pipelines.steps import progress
+
+DEFAULT_ROOT = LOCAL_RUN
 LOCAL_SEARCH_TRIALS = 6
 """The local search budget: Optuna trials of at most ``max_epochs`` each, two in parallel (the pipeline's default)."""
 TASK_GRACE_SECONDS = 20.0
 """How long the task processes get to end on SIGTERM (the deploy step withdraws its canary) before SIGKILL."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_PROGRESS = re.compile(r"Executing task|finished with status|asked for \d+|trial \w+: val_loss|search: \d+ trial|best trial |"
-                       r"gate: |deploy: |materialized |^\s+- |Pipeline .* finished")
+_RUNNER_STATUS = (
+    ("step_started", re.compile(r"Executing task '(?P<task>[^']+)'")),
+    ("step_finished", re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>\w+)")),
+    ("pipeline_finished", re.compile(r"Pipeline '(?P<pipeline>[^']+)' finished with status (?P<status>\w+)")),
+)
+"""The local runner's own status lines (KFP's log, in this process: not a step's output), as progress events."""
 
 
 class LocalRunFailed(Exception):
@@ -71,8 +78,22 @@ def new_run_id() -> str:
     return f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+def progress_event(text: str) -> dict | None:
+    """The progress event a line of output carries: a step's structured event (:mod:`pipelines.steps.progress`), or
+    the local runner's step/pipeline status; None for any other output (it goes to the log only)."""
+    clean = _ANSI.sub("", text).rstrip()
+    event = progress.parse(clean)
+    if event is not None:
+        return event
+    for kind, pattern in _RUNNER_STATUS:
+        found = pattern.search(clean)
+        if found:
+            return {"event": kind, "message": clean.strip(), **found.groupdict()}
+    return None
+
+
 class _ProgressTee:
-    """A stdout stand-in: everything to the log file, progress lines (ANSI stripped) to ``echo``."""
+    """A stdout stand-in: everything to the log file, progress events (rendered) to ``echo``."""
 
     def __init__(self, log, echo: Callable[[str], None]):
         self.log, self.echo, self.pending = log, echo, ""
@@ -82,9 +103,9 @@ class _ProgressTee:
         self.pending += text
         *lines, self.pending = self.pending.split("\n")
         for line in lines:
-            clean = _ANSI.sub("", line).rstrip()
-            if _PROGRESS.search(clean):
-                self.echo(clean.strip())
+            event = progress_event(line)
+            for shown in progress.render(event) if event is not None else []:
+                self.echo(shown)
         return len(text)
 
     def flush(self) -> None:
@@ -101,8 +122,10 @@ def _detached_on_exit(stream: Callable[[], object]):
         yield
     finally:
         target = stream()
-        for logger in [logging.getLogger(), *logging.root.manager.loggerDict.values()]:
-            for handler in list(getattr(logger, "handlers", [])):
+        loggers = [logging.getLogger(), *(lg for lg in logging.root.manager.loggerDict.values()
+                                          if isinstance(lg, logging.Logger))]  # placeholders have no handlers
+        for logger in loggers:
+            for handler in list(logger.handlers):
                 if isinstance(handler, logging.StreamHandler) and handler.stream is target:
                     logger.removeHandler(handler)
 
@@ -127,6 +150,7 @@ class _TaskProcesses:
                                        bufsize=1, env=env, start_new_session=True)
             self.groups.add(process.pid)
         try:
+            assert process.stdout is not None  # stdout=PIPE
             with process:
                 for line in iter(process.stdout.readline, ""):
                     print(line, end="")

@@ -6,6 +6,7 @@ training pipeline, window rolled forward, when the check fails."""
 from kfp import dsl
 
 from pipelines.components.monitor import monitor_model
+from pipelines.serving.monitor import DEFAULT_POLICY
 from pipelines.train_validate_deploy import with_alert_secret
 
 PIPELINE_NAME = "monitor-credit-risk"
@@ -18,10 +19,10 @@ def monitor_credit_risk(
     window_days: int = 30,
     feature_repo: str = "/feast/feature_repo",
     baseline_auc: float = 0.0,
-    method: str = "psi",
-    max_drift: float = 0.25,
-    max_auc_drop: float = 0.05,
-    min_rows: int = 200,
+    method: str = DEFAULT_POLICY.method,
+    max_drift: float = DEFAULT_POLICY.max_drift,
+    max_auc_drop: float = DEFAULT_POLICY.max_auc_drop,
+    min_rows: int = DEFAULT_POLICY.min_rows,
     train_days: int = 549,
     reference_days: int = 182,
     serving_url: str = "",

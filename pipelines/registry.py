@@ -34,7 +34,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ROOT = Path(".local-run/registry")
+from pipelines.paths import LOCAL_RUN
+
+DEFAULT_ROOT = LOCAL_RUN / "registry"
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 LEASE_SECONDS = 3600.0

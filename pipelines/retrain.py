@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 DEFAULT_TRAIN_DAYS = 549
 """The training pipeline's default window (2024-07-01 .. 2026-01-01), used when the lineage has no time range."""
@@ -107,7 +108,7 @@ def retrain_parameters(lineage: dict, window_end: str, *, model_name: str, model
     start = end - timedelta(days=span or train_days)
     ref_start = start - timedelta(days=reference or reference_days)
     fmt = "%Y-%m-%d"
-    params = {"train_start": start.strftime(fmt), "train_end": end.strftime(fmt),
+    params: dict[str, Any] = {"train_start": start.strftime(fmt), "train_end": end.strftime(fmt),
               "reference_start": ref_start.strftime(fmt), "reference_end": start.strftime(fmt),
               "model_name": model_name, "model_store_uri": model_store_uri, "feature_repo": feature_repo}
     params["seed"] = seed_for(model_name, params["train_start"], params["train_end"])

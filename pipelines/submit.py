@@ -314,7 +314,7 @@ def submit(client: KfpClient, package: Path, pipeline_name: str, experiment: str
     description = f"{COMMIT_PREFIX}{parameters['git_commit']}" if parameters.get("git_commit") else ""
     pipeline = client.find_pipeline(pipeline_name)
     created = pipeline is None
-    if created:
+    if pipeline is None:
         pipeline = client.upload_pipeline(pipeline_name, package, description)
         version = client.latest_version(pipeline["pipeline_id"])
     else:

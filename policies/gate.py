@@ -18,7 +18,7 @@ from policies.compliance import Catalog, ControlStatus, control_statuses, load_c
 from policies.suppressions import Suppression
 
 if TYPE_CHECKING:
-    from policies.checkov_runner import CheckResult, WarmCheckov
+    from policies.checkov import CheckResult, WarmCheckov
     from policies.translate.model import CoverageRow, TranslatedStack, UnknownValue
 
 EXIT_PASS, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
@@ -152,9 +152,9 @@ def run_gate(
     allow_unknown: bool = False,
 ) -> GateReport:
     """Gate the previewed stacks: translate, scan in one Checkov run, apply suppressions; raise GateError for exit 2.
-    ``warm``: a Checkov process :func:`policies.checkov_runner.prestart` started before the previews."""
+    ``warm``: a Checkov process :func:`policies.checkov.prestart` started before the previews."""
     from policies import suppressions as supp
-    from policies.checkov_runner import DEFAULT_TIMEOUT_S, CheckovError, run_checkov
+    from policies.checkov import DEFAULT_TIMEOUT_S, CheckovError, run_checkov
     from policies.compliance import CatalogError
     from policies.translate import translate_all
 

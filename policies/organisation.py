@@ -19,6 +19,16 @@ RESIDENCY_POLICY = Path(__file__).resolve().parent / "residency.yaml"
 """The organisation's data-residency policy: allowed regions (aws), locations (azure) and sites (onprem) per
 target. A stack's ``mlops:residency.allowedRegions`` may only narrow its target's list."""
 
+STACKS_DIR = "stacks"
+"""Where the stacks' config files are, relative to the repository root."""
+
+
+def stack_file(stack: str) -> str:
+    """A stack's config file relative to the repository root (``stacks/Pulumi.<stack>.yaml``), as messages and
+    reports name it: the one place that spells the path."""
+    return f"{STACKS_DIR}/Pulumi.{stack}.yaml"
+
+
 DEFAULT_TEAM = {"name": "ml", "namespace": "kubeflow"}
 """The one team a stack without ``mlops:teams`` gets: the pipelines namespace, where KFP runs training."""
 

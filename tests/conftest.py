@@ -8,6 +8,12 @@ from typing import Any
 import pytest
 
 from policies.preview.model import PreviewResource, PreviewResult
+from tests.venvs import require
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("requires_venv"):  # tests/venvs.py: skip, or fail under MLOPS_REQUIRE_VENVS=1
+        require(**mark.kwargs)
 
 
 def run_mocked(program: Callable[[], Any], *, stack: str = "test", config: dict[str, str] | None = None,

@@ -27,24 +27,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 """Importer package -> the packages it must not import. ``infra.cli`` is exempt from the ``infra`` rule."""
 
-ALLOWED_TODAY: Counter[tuple[str, str, str]] = Counter({
-    # components -> infra.config / infra.targets: the from_config adapters that still build Args from the stack
-    # config inside components/ (issue #14). SHRINK ONLY: move an adapter to infra/targets/ and delete its entry;
-    # a new site fails, and so does an entry whose site is gone.
-    ("components/bootstrap/node_bootstrap.py", "infra.config", "runtime"): 2,
-    ("components/bootstrap/render.py", "infra.config", "type-checking"): 1,
-    ("components/kubernetes/baseline.py", "infra.config", "type-checking"): 1,
-    ("components/onprem/gpu_pools.py", "infra.config", "type-checking"): 1,
-    ("components/onprem/object_store.py", "infra.config", "type-checking"): 1,
-    ("components/onprem/object_store.py", "infra.config", "runtime"): 1,
-    ("components/services/model_artifacts.py", "infra.config", "type-checking"): 1,
-    ("components/services/model_artifacts.py", "infra.config", "runtime"): 1,
-    ("components/services/services.py", "infra.config", "type-checking"): 1,
-    ("components/services/services.py", "infra.targets", "type-checking"): 1,
-    ("components/services/services.py", "infra.config", "runtime"): 1,
-    ("components/training/platform.py", "infra.config", "type-checking"): 1,
-})
-"""(file, imported module, runtime or type-checking) -> how many such imports the file has today."""
+ALLOWED_TODAY: Counter[tuple[str, str, str]] = Counter()
+"""(file, imported module, runtime or type-checking) -> how many such imports the file has today. SHRINK ONLY, and
+empty since the from_config adapters moved from components/ to infra/targets/ (issue #14): a new site fails, and so
+does an entry whose site is gone."""
 
 
 @dataclass(frozen=True)

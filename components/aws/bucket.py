@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pulumi
 
 from components.aws._iam import policy
+from components.errors import InputError
 
 
 def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
@@ -137,29 +138,6 @@ class SecureBucketArgs:
     """Statements added to the bucket policy next to the TLS-only deny (e.g. a service's write grant)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
-    @classmethod
-    def from_config(
-        cls,
-        bucket: Any,
-        *,
-        bucket_name: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        access_log_bucket: pulumi.Input[str],
-        tags: Mapping[str, str],
-    ) -> SecureBucketArgs:
-        """Args for one ``mlops:buckets[]`` entry (:class:`infra.config.Bucket`)."""
-        return cls(
-            bucket_name=bucket_name,
-            kms_key_arn=kms_key_arn,
-            access_log_bucket=access_log_bucket,
-            versioning=bucket.versioning,
-            expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
-            transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
-            object_lock_days=bucket.object_lock_days,
-            expire_after_days=bucket.expiry_days,
-            tags={**tags, "purpose": bucket.purpose},
-        )
-
 
 class SecureBucket(pulumi.ComponentResource):
     """Private bucket: SSE-KMS with a bucket key, versioning, all public access blocked, TLS-only policy,
@@ -172,7 +150,7 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:SecureBucket", name, None, opts)
         if args.object_lock_days and not args.versioning:
-            raise ValueError(f"bucket {name}: object lock (objectLockDays) needs versioning on")
+            raise InputError(f"bucket {name}: object lock (objectLockDays) needs versioning on")
         from pulumi_aws import s3
 
         child = pulumi.ResourceOptions(parent=self)

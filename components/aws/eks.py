@@ -13,6 +13,7 @@ import pulumi
 
 from components import versions
 from components.aws._iam import assume_role_policy, managed_policy, policy
+from components.errors import InputError
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
@@ -80,7 +81,7 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:EksCluster", name, None, opts)
         if args.public_endpoint and not args.public_access_cidrs:
-            raise ValueError(
+            raise InputError(
                 "EksClusterArgs.public_access_cidrs: a public endpoint needs the CIDRs allowed to reach it"
             )
         from pulumi_aws import cloudwatch, eks, iam

@@ -60,21 +60,6 @@ class GpuNodePool:
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: Sequence[Mapping[str, str]] = ()
 
-    @classmethod
-    def from_pool(cls, pool: Any) -> GpuNodePool:
-        """The pool's nodes beyond ``minSize`` (which its managed node group keeps) are Karpenter's."""
-        return cls(
-            pool=pool.name,
-            instance_type=pool.instance_type,
-            gpu_model=pool.gpu_model,
-            gpu_count=pool.gpu_count,
-            max_gpus=(pool.max_size - pool.min_size) * pool.gpu_count,
-            capacity=pool.capacity,
-            disk_size_gb=pool.disk_size_gb,
-            labels=dict(pool.labels),
-            taints=[t.model_dump() for t in pool.taints],
-        )
-
 
 @dataclass
 class KarpenterArgs:

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from components.aws._iam import assume_role_policy, policy
+from components.errors import InputError
 
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "ec2", "logs", "s3")
 """Interface endpoints a private EKS cluster needs: image pulls, IRSA tokens, node bootstrap, log shipping, and S3
@@ -53,9 +54,9 @@ class PrivateNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:PrivateNetwork", name, None, opts)
         if len(args.private_subnets) < 2:
-            raise ValueError("PrivateNetworkArgs.private_subnets: at least two subnets (two zones) are required")
+            raise InputError("PrivateNetworkArgs.private_subnets: at least two subnets (two zones) are required")
         if len(args.availability_zones) < len(args.private_subnets):
-            raise ValueError(
+            raise InputError(
                 f"PrivateNetworkArgs.availability_zones: {len(args.private_subnets)} subnets need as many zones, "
                 f"got {list(args.availability_zones)}"
             )

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pulumi
 
 from components.aws._iam import assume_role_policy, managed_policy
+from components.errors import InputError
 from components.gpu import GPU_TAINT, node_labels
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -85,25 +86,6 @@ class ManagedNodeGroupArgs:
     """IMDSv2 response hop limit: 1 keeps instance credentials away from pods (they use IRSA)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
-    @classmethod
-    def from_pool(cls, pool: Any, **common: Any) -> ManagedNodeGroupArgs:
-        """Args for one ``mlops:nodePools[]`` entry (:class:`infra.config.NodePool`)."""
-        return cls(
-            pool=pool.name,
-            kind=pool.kind,
-            instance_type=pool.instance_type,
-            min_size=pool.min_size,
-            max_size=pool.max_size,
-            desired_size=pool.desired,
-            capacity=pool.capacity,
-            disk_size_gb=pool.disk_size_gb,
-            gpu_model=pool.gpu_model,
-            gpu_count=pool.gpu_count,
-            labels=dict(pool.labels),
-            taints=[t.model_dump() for t in pool.taints],
-            **common,
-        )
-
 
 def eks_taints(kind: str, taints: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     """The pool's taints in EKS form, with the GPU taint first on GPU pools (never duplicated)."""
@@ -127,7 +109,7 @@ class ManagedNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:ManagedNodeGroup", name, None, opts)
         if not args.min_size <= args.desired_size <= args.max_size:
-            raise ValueError(
+            raise InputError(
                 f"node group {args.pool}: desired size {args.desired_size} is outside "
                 f"[{args.min_size}, {args.max_size}]"
             )

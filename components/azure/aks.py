@@ -27,6 +27,7 @@ from components.azure.common import (
     assign_role,
     send_diagnostics,
 )
+from components.errors import InputError
 from components.gpu import GPU_TAINT, node_labels
 
 NETWORK_POLICY_ENGINES = ("calico", "cilium", "azure")
@@ -86,11 +87,11 @@ class AksPoolArgs:
 
     def __post_init__(self) -> None:
         if len(self.name) > 12 or not self.name.isalnum() or not self.name.islower() or not self.name[0].isalpha():
-            raise ValueError(
+            raise InputError(
                 f"node pool {self.name!r}: AKS pool names are 1-12 lowercase letters and digits, starting with a letter"
             )
         if self.kind == "gpu" and not _GPU_VM_SIZE.match(self.vm_size):
-            raise ValueError(f"node pool {self.name!r}: vm size {self.vm_size!r} has no NVIDIA GPU; use an NC/ND size")
+            raise InputError(f"node pool {self.name!r}: vm size {self.vm_size!r} has no NVIDIA GPU; use an NC/ND size")
 
     @property
     def node_labels(self) -> dict[str, str]:
@@ -161,14 +162,14 @@ class AksClusterArgs:
 
     def __post_init__(self) -> None:
         if not self.admin_group_ids:
-            raise ValueError("AksClusterArgs.admin_group_ids: at least one Entra ID admin group is required")
+            raise InputError("AksClusterArgs.admin_group_ids: at least one Entra ID admin group is required")
         names = [self.system_pool.name, *(p.name for p in self.user_pools)]
         if len(set(names)) != len(names):
-            raise ValueError(f"AksClusterArgs: node pool names must be unique: {names}")
+            raise InputError(f"AksClusterArgs: node pool names must be unique: {names}")
         if self.system_pool.kind == "gpu" or self.system_pool.spot:
-            raise ValueError("AksClusterArgs.system_pool must be on-demand CPU capacity")
+            raise InputError("AksClusterArgs.system_pool must be on-demand CPU capacity")
         if self.network_policy not in NETWORK_POLICY_ENGINES:
-            raise ValueError(f"AksClusterArgs.network_policy: {self.network_policy!r} does not enforce NetworkPolicy; "
+            raise InputError(f"AksClusterArgs.network_policy: {self.network_policy!r} does not enforce NetworkPolicy; "
                              f"allowed: {', '.join(NETWORK_POLICY_ENGINES)}")
 
 

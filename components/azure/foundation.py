@@ -16,6 +16,7 @@ import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 
 from components.azure.common import deny_internet_inbound
+from components.errors import InputError
 
 PRIVATE_DNS_ZONES = {
     "blob": "privatelink.blob.core.windows.net",
@@ -44,7 +45,7 @@ class AzureFoundationArgs:
 
     def __post_init__(self) -> None:
         if len(self.subnet_cidrs) < len(SUBNET_ROLES):
-            raise ValueError(f"AzureFoundationArgs.subnet_cidrs needs at least {len(SUBNET_ROLES)} ranges: {', '.join(SUBNET_ROLES)}")
+            raise InputError(f"AzureFoundationArgs.subnet_cidrs needs at least {len(SUBNET_ROLES)} ranges: {', '.join(SUBNET_ROLES)}")
 
 
 def subnet_names(count: int) -> list[str]:

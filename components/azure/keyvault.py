@@ -22,6 +22,7 @@ from components.azure.common import (
     private_endpoint,
     send_diagnostics,
 )
+from components.errors import InputError
 
 
 @dataclass
@@ -59,9 +60,9 @@ class AzureKeyVaultArgs:
 
     def __post_init__(self) -> None:
         if self.key_size < 3072:
-            raise ValueError(f"AzureKeyVaultArgs.key_size = {self.key_size}: customer-managed keys must be RSA 3072 or larger")
+            raise InputError(f"AzureKeyVaultArgs.key_size = {self.key_size}: customer-managed keys must be RSA 3072 or larger")
         if not 7 <= self.soft_delete_retention_days <= 90:
-            raise ValueError("AzureKeyVaultArgs.soft_delete_retention_days must lie between 7 and 90")
+            raise InputError("AzureKeyVaultArgs.soft_delete_retention_days must lie between 7 and 90")
 
 
 class AzureKeyVault(pulumi.ComponentResource):

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_azure_native.storage as storage
 
 from components.azure.common import private_endpoint, send_diagnostics
+from components.errors import InputError
 
 _CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 
@@ -40,7 +41,7 @@ class AzureBucketArgs:
 
     def __post_init__(self) -> None:
         if not _CONTAINER.match(self.name):
-            raise ValueError(
+            raise InputError(
                 f"bucket {self.name!r}: Azure container names are 3-63 lowercase letters, digits and single hyphens"
             )
 
@@ -77,10 +78,10 @@ class AzureStorageArgs:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9]{2,13}", self.account_name_prefix):
-            raise ValueError("AzureStorageArgs.account_name_prefix must be 3-14 lowercase letters and digits")
+            raise InputError("AzureStorageArgs.account_name_prefix must be 3-14 lowercase letters and digits")
         names = [b.name for b in self.buckets]
         if len(set(names)) != len(names):
-            raise ValueError(f"AzureStorageArgs.buckets: names must be unique: {names}")
+            raise InputError(f"AzureStorageArgs.buckets: names must be unique: {names}")
 
     def account_name(self, purpose: str) -> str:
         return f"{self.account_name_prefix}{purpose}"[:24]

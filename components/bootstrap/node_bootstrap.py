@@ -16,21 +16,19 @@ import pulumi
 from components.bootstrap.render import (
     REMOTE_SCRIPT,
     SCRIPT,
+    BootstrapSettings,
     NodePlan,
     node_env,
-    node_plans,
     remote_command,
     script_sha256,
 )
-from infra.config import PROJECT, ConfigError, StackConfig
-from infra.config import NodeBootstrap as NodeBootstrapSettings
 
 
 @dataclass
 class NodeBootstrapArgs:
     node: NodePlan
     """The server: name, address, SSH user, pool, GPU or not, and the labels and taints it must carry."""
-    settings: NodeBootstrapSettings
+    settings: BootstrapSettings
     """The stack's ``mlops:nodeBootstrap``: pinned apt sources and versions, join endpoint and CA hashes."""
     ssh_private_key: pulumi.Input[str]
     """Private key for ``node.ssh_user`` (``mlops:nodeSshPrivateKey``); always handled as a Pulumi secret."""
@@ -84,31 +82,12 @@ class NodeBootstrap(pulumi.ComponentResource):
 @dataclass
 class NodesBootstrapArgs:
     nodes: list[NodePlan]
-    settings: NodeBootstrapSettings
+    settings: BootstrapSettings
     ssh_private_key: pulumi.Input[str]
     join_token: pulumi.Input[str]
     require_driver: bool = True
     skipped: list[str] = field(default_factory=list)
     """Servers listed without an ``address``: they are not bootstrapped (reported, not silently dropped)."""
-
-    @classmethod
-    def from_config(cls, cfg: StackConfig) -> NodesBootstrapArgs:
-        stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
-        if cfg.node_bootstrap is None or cfg.node_ssh_private_key is None or cfg.cluster_join_token is None:
-            raise ConfigError(
-                f"{stack_file}: {PROJECT}:nodeBootstrap with the secrets nodeSshPrivateKey and clusterJoinToken "
-                "is required to bootstrap nodes"
-            )
-        plans = node_plans(cfg)
-        listed = [n.name for p in cfg.node_pools for n in p.nodes]
-        return cls(
-            nodes=plans,
-            settings=cfg.node_bootstrap,
-            ssh_private_key=cfg.node_ssh_private_key.value,
-            join_token=cfg.cluster_join_token.value,
-            require_driver=cfg.safeguards.gpu_driver_preinstalled,
-            skipped=[n for n in listed if n not in {p.name for p in plans}],
-        )
 
 
 class NodesBootstrap(pulumi.ComponentResource):

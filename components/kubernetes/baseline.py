@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pulumi
 
 from components import gpu
+from components.errors import InputError
 from components.kubernetes.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.kubernetes.namespace import SecureNamespace, SecureNamespaceArgs, psa_version
 from components.kubernetes.rbac import PlatformRbac, PlatformRbacArgs
-
-if TYPE_CHECKING:
-    from infra.config import StackConfig
 
 SYSTEM_NAMESPACE = "mlops-system"
 """Platform operators and controllers; platform-admins only."""
@@ -47,23 +44,6 @@ class ClusterBaselineArgs:
     team_namespaces: Sequence[str] = DEFAULT_TEAM_NAMESPACES
     """Namespaces for ML teams' work: engineers manage workloads, data scientists read and submit pipelines."""
 
-    @classmethod
-    def from_config(cls, cfg: StackConfig) -> ClusterBaselineArgs:
-        tolerations = [gpu.GPU_TOLERATION]
-        for pool in cfg.gpu_pools:
-            for taint in pool.taints:
-                toleration = {"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect}
-                if toleration not in tolerations:
-                    tolerations.append(toleration)
-        return cls(
-            kubernetes_version=cfg.kubernetes_version,
-            platform_admin_groups=list(cfg.identity.platform_admin),
-            ml_engineer_groups=list(cfg.identity.ml_engineer),
-            data_scientist_groups=list(cfg.identity.data_scientist),
-            gpu_driver_preinstalled=cfg.safeguards.gpu_driver_preinstalled,
-            gpu_tolerations=tolerations,
-        )
-
 
 class ClusterBaseline(pulumi.ComponentResource):
     """Platform and team namespaces (PSA restricted, default-deny), the GPU Operator, and RBAC."""
@@ -76,7 +56,7 @@ class ClusterBaseline(pulumi.ComponentResource):
         super().__init__("mlops:kubernetes:ClusterBaseline", resource_name, None, opts)
         clash = sorted(set(args.team_namespaces) & set(PLATFORM_NAMESPACES))
         if clash:
-            raise ValueError(f"team namespaces {clash} clash with the platform's own namespaces")
+            raise InputError(f"team namespaces {clash} clash with the platform's own namespaces")
         version = psa_version(args.kubernetes_version)
         child = pulumi.ResourceOptions(parent=self)
 

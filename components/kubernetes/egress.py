@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.errors import InputError
+
 HTTPS_PORT = 443
 
 
@@ -28,19 +30,19 @@ def _tcp(*ports: int) -> list[dict[str, Any]]:
 
 
 def named_cidr(value: str, what: str) -> str:
-    """``value`` as a normalised CIDR; ValueError naming ``what`` for a bad one or a default route (``/0``)."""
+    """``value`` as a normalised CIDR; InputError naming ``what`` for a bad one or a default route (``/0``)."""
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f"{what}: {value!r} is not an IP network (e.g. 10.40.0.0/16 or 10.10.0.11/32)") from None
+        raise InputError(f"{what}: {value!r} is not an IP network (e.g. 10.40.0.0/16 or 10.10.0.11/32)") from None
     if network.prefixlen == 0:
-        raise ValueError(f"{what}: {value!r} is every address; name the endpoint's own range, never a /0")
+        raise InputError(f"{what}: {value!r} is every address; name the endpoint's own range, never a /0")
     return str(network)
 
 
 def _port(value: int, what: str) -> int:
     if not 1 <= value <= 65535:
-        raise ValueError(f"{what}: {value} is not a TCP port (1-65535)")
+        raise InputError(f"{what}: {value} is not a TCP port (1-65535)")
     return value
 
 
@@ -60,14 +62,14 @@ class EgressEndpoints:
 
     def __post_init__(self) -> None:
         if not self.api_server_cidrs:
-            raise ValueError("EgressEndpoints.api_server_cidrs: name where the API server's endpoints live")
+            raise InputError("EgressEndpoints.api_server_cidrs: name where the API server's endpoints live")
         object.__setattr__(self, "api_server_cidrs", tuple(
             named_cidr(c, "EgressEndpoints.api_server_cidrs") for c in self.api_server_cidrs))
         object.__setattr__(self, "private_endpoint_cidrs", tuple(
             named_cidr(c, "EgressEndpoints.private_endpoint_cidrs") for c in self.private_endpoint_cidrs))
         _port(self.api_server_port, "EgressEndpoints.api_server_port")
         if (self.proxy_cidr is None) != (self.proxy_port is None):
-            raise ValueError("EgressEndpoints: proxy_cidr and proxy_port go together")
+            raise InputError("EgressEndpoints: proxy_cidr and proxy_port go together")
         if self.proxy_cidr is not None and self.proxy_port is not None:
             object.__setattr__(self, "proxy_cidr", named_cidr(self.proxy_cidr, "EgressEndpoints.proxy_cidr"))
             _port(self.proxy_port, "EgressEndpoints.proxy_port")

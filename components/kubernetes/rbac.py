@@ -18,6 +18,8 @@ from typing import Any
 
 import pulumi
 
+from components.errors import InputError
+
 RBAC_GROUP = "rbac.authorization.k8s.io"
 READ = ["get", "list", "watch"]
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -106,7 +108,7 @@ class PlatformRbac(pulumi.ComponentResource):
 
         unknown = sorted(set(args.pipeline_namespaces) - set(args.workload_namespaces))
         if unknown:
-            raise ValueError(f"pipeline_namespaces {unknown} are not among workload_namespaces")
+            raise InputError(f"pipeline_namespaces {unknown} are not among workload_namespaces")
         child = pulumi.ResourceOptions(parent=self)
         roles = {
             role: ClusterRole(

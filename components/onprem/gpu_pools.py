@@ -7,19 +7,52 @@ the same pods land on GPU servers here as on EKS or AKS GPU node groups. Bootstr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
 from components import gpu
-
-if TYPE_CHECKING:
-    from infra.config import NodePool, OnPremNode, StackConfig
+from components.errors import InputError
 
 
-def node_marking(pool: NodePool, node: OnPremNode) -> tuple[dict[str, str], list[dict[str, str]]]:
+@dataclass(frozen=True)
+class NodeTaint:
+    key: str
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class PoolNode:
+    """One existing server of a pool, by its Kubernetes node name; ``address``/``ssh_user`` to bootstrap it over SSH."""
+
+    name: str
+    address: str | None = None
+    ssh_user: str = "mlops"
+    ssh_host_key: str | None = None
+    gpu_count: int | None = None
+    """GPUs in this server when they differ from the pool's ``gpu_count``."""
+    control_plane: bool = False
+    """A control-plane server: the bootstrap also configures its kube-apiserver (IdP authentication, audit)."""
+
+
+@dataclass
+class NodePoolSpec:
+    """A pool of existing servers: what marks them (labels, taints) and which they are."""
+
+    name: str
+    kind: Literal["cpu", "gpu"]
+    gpu_model: str | None = None
+    gpu_count: int | None = None
+    """GPUs per node (GPU pools)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: Sequence[NodeTaint] = ()
+    nodes: Sequence[PoolNode] = ()
+
+
+def node_marking(pool: NodePoolSpec, node: PoolNode) -> tuple[dict[str, str], list[dict[str, str]]]:
     """The labels and taints one node of ``pool`` must carry. GPU pools: GPU labels (the node's own GPU count if
     it differs from the pool's) and the GPU taint first; every pool: its configured labels and taints."""
     gpu_count = (node.gpu_count or pool.gpu_count) if pool.kind == "gpu" else None
@@ -34,12 +67,8 @@ def node_marking(pool: NodePool, node: OnPremNode) -> tuple[dict[str, str], list
 
 @dataclass
 class OnPremGpuPoolsArgs:
-    pools: Sequence[NodePool]
+    pools: Sequence[NodePoolSpec]
     """The stack's node pools, each listing its servers (``nodes``) by their Kubernetes node name."""
-
-    @classmethod
-    def from_config(cls, cfg: StackConfig) -> OnPremGpuPoolsArgs:
-        return cls(pools=list(cfg.node_pools))
 
 
 class OnPremGpuPools(pulumi.ComponentResource):
@@ -58,7 +87,7 @@ class OnPremGpuPools(pulumi.ComponentResource):
         for pool in args.pools:
             for node in pool.nodes:
                 if node.name in seen:
-                    raise ValueError(f"node {node.name!r} is listed in both pool {seen[node.name]!r} and {pool.name!r}")
+                    raise InputError(f"node {node.name!r} is listed in both pool {seen[node.name]!r} and {pool.name!r}")
                 seen[node.name] = pool.name
         self.nodes = {}
         self.gpu_nodes = []

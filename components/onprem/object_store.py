@@ -21,21 +21,19 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pulumi
 
 from components import versions
+from components.buckets import BucketSpec
+from components.errors import InputError
 from components.kubernetes.namespace import (
     LABEL_TIER,
     SecureNamespace,
     SecureNamespaceArgs,
     allow_same_namespace,
-    psa_version,
 )
-
-if TYPE_CHECKING:
-    from infra.config import Bucket, StackConfig
 
 RELEASE = "minio"
 """Helm release name and fullnameOverride: the Service is ``minio``, the pods' headless Service ``minio-svc``."""
@@ -55,7 +53,7 @@ def image_values(image: versions.Image) -> dict[str, str]:
 
 @dataclass
 class OnPremObjectStoreArgs:
-    buckets: Sequence[Bucket]
+    buckets: Sequence[BucketSpec]
     """The stack's buckets (name, versioning, object lock)."""
     storage_class: str
     """StorageClass for MinIO's volumes: the site's encrypted class (encryption below MinIO's own)."""
@@ -79,18 +77,6 @@ class OnPremObjectStoreArgs:
     client_image: versions.Image = versions.MINIO_CLIENT_IMAGE
     cluster_domain: str = "cluster.local"
 
-    @classmethod
-    def from_config(cls, cfg: StackConfig) -> OnPremObjectStoreArgs:
-        from infra.config import OnPrem
-
-        onprem = cfg.onprem or OnPrem()
-        return cls(
-            buckets=list(cfg.buckets),
-            storage_class=onprem.storage_class,
-            certificate_issuer=onprem.certificate_issuer,
-            pod_security_version=psa_version(cfg.kubernetes_version),
-        )
-
     @property
     def service_host(self) -> str:
         return f"{RELEASE}.{self.namespace}.svc.{self.cluster_domain}"
@@ -100,7 +86,7 @@ class OnPremObjectStoreArgs:
         return f"https://{self.service_host}:{S3_PORT}"
 
 
-def bucket_values(buckets: Sequence[Bucket]) -> list[dict[str, Any]]:
+def bucket_values(buckets: Sequence[BucketSpec]) -> list[dict[str, Any]]:
     """The chart's ``buckets``: created by its post-install job, never purged, no anonymous policy."""
     return [
         {
@@ -115,7 +101,7 @@ def bucket_values(buckets: Sequence[Bucket]) -> list[dict[str, Any]]:
     ]
 
 
-def bucket_commands(buckets: Sequence[Bucket], lock_mode: str) -> list[dict[str, str]]:
+def bucket_commands(buckets: Sequence[BucketSpec], lock_mode: str) -> list[dict[str, str]]:
     """``mc`` commands the chart's post-install job runs (against alias ``myminio``): default SSE and a ``purpose``
     tag per bucket, the default retention of object-locked buckets, and the lifecycle of buckets that expire their
     objects (personal data): every rule is removed, then the one rule is added, so upgrades converge on it instead
@@ -173,7 +159,7 @@ def kms_config_env(key_base64: str) -> str:
     """MinIO's env file (``MINIO_CONFIG_ENV_FILE``) with its built-in KMS key, ``<key-name>:<base64 of 32 bytes>``,
     and auto-encryption on."""
     if len(base64.b64decode(key_base64, validate=True)) != 32:
-        raise ValueError("MinIO's KMS key must be exactly 32 bytes")
+        raise InputError("MinIO's KMS key must be exactly 32 bytes")
     return f"export MINIO_KMS_SECRET_KEY={KMS_KEY_NAME}:{key_base64}\nexport MINIO_KMS_AUTO_ENCRYPTION=on\n"
 
 
@@ -200,7 +186,7 @@ class OnPremObjectStore(pulumi.ComponentResource):
 
         names = [b.name for b in args.buckets]
         if len(set(names)) != len(names):
-            raise ValueError(f"bucket names must be unique: {names}")
+            raise InputError(f"bucket names must be unique: {names}")
         child = pulumi.ResourceOptions(parent=self)
         # The chart's pods set runAsUser/fsGroup but neither a seccomp profile nor dropped capabilities, and its
         # jobs run `mc` the same way, so PSA `restricted` would reject them. `baseline` still forbids privileged

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.errors import InputError
 from components.identities import DEPLOYER_SERVICE_ACCOUNT, GATE_SERVICE_ACCOUNT
 
 APPROVALS = "release-approvals"
@@ -56,7 +57,7 @@ def service_account_user(namespace: str, name: str) -> str:
 def _quote(value: str) -> str:
     """A CEL string literal (single quotes; the values here are names and patterns without quotes)."""
     if "'" in value or "\\" in value or "\n" in value:
-        raise ValueError(f"{value!r} cannot be embedded in a CEL expression")
+        raise InputError(f"{value!r} cannot be embedded in a CEL expression")
     return f"'{value}'"
 
 
@@ -198,11 +199,11 @@ class ReleaseAdmission(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseAdmissionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         identities = {args.deployer_service_account, args.gate_service_account}
         if args.training_service_account in identities or len(identities) != 2:
-            raise ValueError(f"ReleaseAdmissionArgs: the deploy ({args.deployer_service_account}), gate "
+            raise InputError(f"ReleaseAdmissionArgs: the deploy ({args.deployer_service_account}), gate "
                              f"({args.gate_service_account}) and training ({args.training_service_account}) "
                              "ServiceAccounts must be three different identities")
         if not args.approver_groups:
-            raise ValueError("ReleaseAdmissionArgs.approver_groups: at least one IdP group must be able to approve")
+            raise InputError("ReleaseAdmissionArgs.approver_groups: at least one IdP group must be able to approve")
         super().__init__("mlops:security:ReleaseAdmission", name, None, opts)
         from pulumi_kubernetes.admissionregistration.v1 import (
             ValidatingAdmissionPolicy,

@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 
 from components import versions
+from components.errors import InputError
 from components.kubernetes.helm import pinned_release
 from components.kubernetes.namespace import (
     MESH_LABELS,
@@ -68,7 +69,7 @@ class ProtectedService:
     def __post_init__(self) -> None:
         for caller in self.callers:
             if "*" in caller or "/sa/" not in caller:
-                raise ValueError(
+                raise InputError(
                     f"ProtectedService {self.namespace}: caller {caller!r} must be one ServiceAccount's identity "
                     "(<trust domain>/ns/<namespace>/sa/<name>), never a wildcard"
                 )
@@ -87,7 +88,7 @@ class WebhookPort:
 
     def __post_init__(self) -> None:
         if not self.selector:
-            raise ValueError(f"WebhookPort {self.namespace}/{self.name}: select the webhook's pods (labels)")
+            raise InputError(f"WebhookPort {self.namespace}/{self.name}: select the webhook's pods (labels)")
 
 
 @dataclass
@@ -112,13 +113,13 @@ class ServiceMeshArgs:
 
     def __post_init__(self) -> None:
         if not self.oidc_issuer.startswith("https://"):
-            raise ValueError(f"ServiceMeshArgs.oidc_issuer must be an https:// URL, got {self.oidc_issuer!r}")
+            raise InputError(f"ServiceMeshArgs.oidc_issuer must be an https:// URL, got {self.oidc_issuer!r}")
         if not self.oidc_audiences or not all(self.oidc_audiences):
-            raise ValueError("ServiceMeshArgs.oidc_audiences: name the platform's client id (the tokens' aud)")
+            raise InputError("ServiceMeshArgs.oidc_audiences: name the platform's client id (the tokens' aud)")
         enrolled = {*self.namespaces, *self.extra_namespaces}
         for item in (*self.protected, *self.webhook_ports):
             if item.namespace not in enrolled:
-                raise ValueError(
+                raise InputError(
                     f"ServiceMeshArgs: {item.namespace!r} is not an enrolled namespace ({', '.join(sorted(enrolled))})"
                 )
 

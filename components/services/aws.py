@@ -24,6 +24,7 @@ import pulumi
 
 from components import versions
 from components.aws._iam import assume_role_policy, managed_policy
+from components.errors import InputError
 from components.services.identity import BucketGrant, IdentityBinding, check_grants
 
 POSTGRES_PORT = 5432
@@ -38,7 +39,7 @@ MIN_BACKUP_RETENTION_DAYS = 7
 def bucket_arn(uri: str) -> str:
     """``s3://name[/prefix]`` -> ``arn:aws:s3:::name``."""
     if not uri.startswith("s3://"):
-        raise ValueError(f"{uri!r} is not an s3:// bucket URI")
+        raise InputError(f"{uri!r} is not an s3:// bucket URI")
     return "arn:aws:s3:::" + uri.removeprefix("s3://").split("/", 1)[0]
 
 
@@ -187,7 +188,7 @@ class AwsDatabaseArgs:
 
     def __post_init__(self) -> None:
         if self.backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
-            raise ValueError(f"backup_retention_days must be at least {MIN_BACKUP_RETENTION_DAYS}")
+            raise InputError(f"backup_retention_days must be at least {MIN_BACKUP_RETENTION_DAYS}")
 
     @property
     def multi_az_on(self) -> bool:

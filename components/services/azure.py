@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 
 from components import versions
+from components.errors import InputError
 from components.services.identity import BucketGrant, IdentityBinding, check_grants
 
 POSTGRES_PORT = 5432
@@ -47,13 +48,13 @@ def free_subnet(vnet_cidr: str, used: Sequence[str], prefix: int = 28) -> str:
     for candidate in ipaddress.IPv4Network(vnet_cidr).subnets(new_prefix=prefix):
         if not any(candidate.overlaps(t) for t in taken):
             return str(candidate)
-    raise ValueError(f"no free /{prefix} left in VNet {vnet_cidr} for a database delegated subnet")
+    raise InputError(f"no free /{prefix} left in VNet {vnet_cidr} for a database delegated subnet")
 
 
 def container_scope(uri: str, subscription_id: str, resource_group: str) -> str:
     """``abfss://container@account.dfs.core.windows.net`` -> the container's ARM id (a role assignment scope)."""
     if not uri.startswith("abfss://") or "@" not in uri:
-        raise ValueError(f"{uri!r} is not an abfss://container@account.dfs.core.windows.net URI")
+        raise InputError(f"{uri!r} is not an abfss://container@account.dfs.core.windows.net URI")
     container, _, host = uri.removeprefix("abfss://").partition("@")
     account = host.split(".", 1)[0]
     return (

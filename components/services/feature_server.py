@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 
 from components import versions
+from components.errors import InputError
 from components.kubernetes.namespace import namespaces_named
 from components.services import db_tls
 from components.services.identity import IdentityBinding
@@ -83,9 +84,9 @@ class FeatureServerArgs:
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_replicas <= self.max_replicas:
-            raise ValueError("FeatureServerArgs: need 1 <= min_replicas <= max_replicas")
+            raise InputError("FeatureServerArgs: need 1 <= min_replicas <= max_replicas")
         if not self.client_namespaces:
-            raise ValueError("FeatureServerArgs.client_namespaces: name at least one namespace that may call it")
+            raise InputError("FeatureServerArgs.client_namespaces: name at least one namespace that may call it")
 
 
 def pod_spec(args: FeatureServerArgs) -> dict[str, Any]:

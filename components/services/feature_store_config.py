@@ -14,6 +14,8 @@ from urllib.parse import quote, urlencode
 
 import yaml
 
+from components.errors import InputError
+
 PROJECT = "credit_risk"
 """The Feast project of the platform's feature repository (``pipelines/features``)."""
 FEATURE_STORE_FILE = "feature_store.yaml"
@@ -28,7 +30,7 @@ access keys are base64 (``+``, ``/``, ``=`` are safe: a field splits at its firs
 
 def _check_secret(what: str, value: str) -> str:
     if not _SAFE_SECRET.match(value):
-        raise ValueError(
+        raise InputError(
             f"{what} must be at least 16 characters of A-Z, a-z, 0-9 and '_~.+/=-' (Feast reads ',' and '$' as syntax)"
         )
     return value
@@ -110,7 +112,7 @@ class OfflineStore:
 
     def __post_init__(self) -> None:
         if not self.uri.startswith(("s3://", "abfss://", "gs://", "/")):
-            raise ValueError(f"offline store location {self.uri!r} is not an s3://, abfss:// or local path")
+            raise InputError(f"offline store location {self.uri!r} is not an s3://, abfss:// or local path")
 
 
 TLS_ANNOTATION = "mlops.platform/connection-tls"

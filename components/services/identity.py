@@ -12,6 +12,8 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
+from components.errors import InputError
+
 Access = Literal["read", "write"]
 
 
@@ -52,4 +54,4 @@ def check_grants(grants: list[BucketGrant], buckets: dict[str, Any]) -> None:
     """Fail closed on a grant naming a bucket the stack does not have."""
     unknown = sorted({g.bucket for g in grants} - set(buckets))
     if unknown:
-        raise ValueError(f"bucket grants name unknown buckets {unknown}; the stack's buckets: {sorted(buckets)}")
+        raise InputError(f"bucket grants name unknown buckets {unknown}; the stack's buckets: {sorted(buckets)}")

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
+from components.errors import InputError
 from components.kubernetes.namespace import (
     SecureNamespace,
     SecureNamespaceArgs,
@@ -105,7 +106,7 @@ def launcher_config(
         container, _, host = artifacts_uri.removeprefix("abfss://").partition("@")
         return {"defaultPipelineRoot": f"azblob://{container}/pipeline-root?storage_account={host.split('.', 1)[0]}"}
     if not artifacts_uri.startswith("s3://"):
-        raise ValueError(f"pipeline artifacts bucket {artifacts_uri!r} is neither s3:// nor abfss://")
+        raise InputError(f"pipeline artifacts bucket {artifacts_uri!r} is neither s3:// nor abfss://")
     provider: dict[str, Any] = {"disableSSL": False}
     if object_store_endpoint:
         provider["endpoint"] = object_store_endpoint.removeprefix("https://")

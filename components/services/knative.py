@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
+from components.errors import InputError
 from components.kubernetes.namespace import MESH_LABELS
 from components.services.kfp import INTERNAL_LB_ANNOTATIONS
 
@@ -44,7 +45,7 @@ def internal_only(exposure: Exposure = "cluster", pod_security_version: str = "l
     """A Pulumi transform for the upstream manifests' objects: private gateway, Kourier as Knative's ingress,
     restricted pod defaults, PSA labels on upstream's namespaces. Other objects pass unchanged."""
     if exposure not in ("cluster", "internal-load-balancer"):
-        raise ValueError(f"gateway_exposure must be 'cluster' or 'internal-load-balancer', got {exposure!r}")
+        raise InputError(f"gateway_exposure must be 'cluster' or 'internal-load-balancer', got {exposure!r}")
 
     def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
         props = args.props

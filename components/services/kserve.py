@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pulumi
 
 from components import versions
+from components.errors import InputError
 from components.kubernetes.helm import pinned_release
 from components.kubernetes.namespace import SecureNamespace, SecureNamespaceArgs, namespaces_named
 from components.services.feature_server import RESTRICTED_CONTAINER
@@ -125,7 +126,7 @@ class KServe(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.deployment_mode == "Serverless" and not args.knative:
-            raise ValueError("KServeArgs: deployment_mode 'Serverless' needs Knative Serving (pass knative=, see "
+            raise InputError("KServeArgs: deployment_mode 'Serverless' needs Knative Serving (pass knative=, see "
                              "components/services/knative.py) or use deployment_mode 'RawDeployment' (no canary)")
         super().__init__("mlops:services:KServe", name, None, opts)
         from pulumi_kubernetes.apiextensions import CustomResource

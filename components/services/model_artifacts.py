@@ -8,10 +8,9 @@ module refuses, before any resource exists, a stack whose models bucket would be
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from infra.config import Bucket
+from components.buckets import BucketSpec
+from components.errors import InputError
 
 MODELS_BUCKET = "models"
 REQUIRED_BUCKETS = ("features", MODELS_BUCKET, "pipeline-artifacts")
@@ -19,16 +18,14 @@ REQUIRED_BUCKETS = ("features", MODELS_BUCKET, "pipeline-artifacts")
 
 
 def check_service_buckets(
-    buckets: Sequence[Bucket], stack_file: str, *, require_model_object_lock: bool = True
+    buckets: Sequence[BucketSpec], stack_file: str, *, require_model_object_lock: bool = True
 ) -> None:
-    """Raise :class:`infra.config.ConfigError` naming the key when a needed bucket is missing or the models bucket
-    could lose a version (no versioning, no object lock)."""
-    from infra.config import ConfigError
-
+    """Raise :class:`~components.errors.InputError` naming the key (in ``stack_file``) when a needed bucket is missing
+    or the models bucket could lose a version (no versioning, no object lock)."""
     by_name = {b.name: (i, b) for i, b in enumerate(buckets)}
     missing = [name for name in REQUIRED_BUCKETS if name not in by_name]
     if missing:
-        raise ConfigError(
+        raise InputError(
             f"{stack_file}: mlops:buckets has no bucket named {', '.join(missing)}; the platform services need "
             f"{', '.join(REQUIRED_BUCKETS)} (features: Feast offline store; models: model artifacts; "
             "pipeline-artifacts: KFP pipeline root)"
@@ -37,12 +34,12 @@ def check_service_buckets(
     if not require_model_object_lock:
         return
     if not models.versioning:
-        raise ConfigError(
+        raise InputError(
             f"{stack_file}: mlops:buckets[{index}].versioning = False: the models bucket must keep "
             "every version (rollback and audit); allowed: true"
         )
     if models.object_lock_days is None:
-        raise ConfigError(
+        raise InputError(
             f"{stack_file}: mlops:buckets[{index}].objectLockDays is missing: the models bucket needs "
             "object lock (WORM retention for audit), e.g. objectLockDays: 2555"
         )

@@ -1,18 +1,17 @@
 """The platform services on one stack: Feast, Kubeflow Pipelines and KServe, wired to the target's storage,
-keys, network and identity (a :class:`~infra.targets.TargetCluster`).
+keys, network and identity.
 
-:class:`ServicesArgs` collects what the services need from the stack config and the target; the cloud-specific
+:class:`ServicesArgs` collects what the services need (the target, ``infra/targets``, fills it from the stack config
+and the cluster it built); the cloud-specific
 parts come from :mod:`.aws`, :mod:`.azure` and :mod:`.onprem`, the rest is the same on every target.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -23,7 +22,7 @@ from components.kubernetes.baseline import (
     SERVING_NAMESPACE,
 )
 from components.kubernetes.egress import EgressEndpoints
-from components.kubernetes.namespace import namespaces_named, psa_version
+from components.kubernetes.namespace import namespaces_named
 from components import versions
 from components.security.admission import DEPLOYER_SERVICE_ACCOUNT
 from components.services import db_tls, kfp, knative, kserve
@@ -32,11 +31,6 @@ from components.services.feature_server import NAME as FEATURE_SERVER
 from components.services.feature_server import PORT as FEATURE_SERVER_PORT
 from components.services.feature_store import FeatureStore, FeatureStoreArgs, FeatureStoreBackends
 from components.services.identity import BucketGrant, IdentityProvider
-from components.services.model_artifacts import check_service_buckets
-
-if TYPE_CHECKING:
-    from infra.config import StackConfig
-    from infra.targets import TargetCluster
 
 Target = Literal["aws", "azure", "onprem"]
 FEATURE_GRANTS = [BucketGrant("features", "read")]
@@ -81,7 +75,7 @@ class ServicesArgs:
     buckets: Mapping[str, pulumi.Input[str]]
     """Bucket name -> URI from the target (``features``, ``models``, ``pipeline-artifacts`` at least)."""
     network: Mapping[str, Any]
-    """The target's ``TargetCluster.network``."""
+    """The target's ``TargetCluster.network`` (``infra/targets``)."""
     workload_identity: Mapping[str, Any]
     vpc_cidr: str | None
     """The VPC/VNet range the managed databases admit (clouds)."""
@@ -108,50 +102,10 @@ class ServicesArgs:
     require_model_object_lock: bool = True
     """Safeguard: refuse a models bucket without versioning and object lock."""
 
-    @classmethod
-    def from_config(cls, cfg: StackConfig, cluster: TargetCluster) -> ServicesArgs:
-        """Args for the stack; refuses (ConfigError) a stack that lacks the buckets the services need."""
-        from infra.config import OnPrem
-
-        stack = pulumi.get_stack()
-        check_service_buckets(cfg.buckets, f"stacks/Pulumi.{stack}.yaml")
-        if cfg.target == "azure":
-            prefix = (
-                f"mlops-{cfg.environment}-" + hashlib.sha256(f"{pulumi.get_project()}/{stack}".encode()).hexdigest()[:6]
-            )
-        else:
-            prefix = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")
-        return cls(
-            target=cfg.target,
-            region=cfg.region,
-            production=cfg.environment == "prod",
-            pod_security_version=psa_version(cfg.kubernetes_version),
-            buckets=dict(cluster.buckets),
-            network=dict(cluster.network),
-            workload_identity=dict(cluster.workload_identity),
-            vpc_cidr=cfg.network.cidr if cfg.network else None,
-            encryption_key=cluster.encryption_key,
-            egress=cluster.egress,
-            name_prefix=prefix,
-            tags=dict(cfg.tags),
-            certificate_issuer=(cfg.onprem or OnPrem()).certificate_issuer,
-            postgres_subnet_cidr=_free_subnet(cfg) if cfg.target == "azure" else None,
-            mysql_subnet_cidr=_free_subnet(cfg, _free_subnet(cfg)) if cfg.target == "azure" else None,
-            model_server_repository=cfg.model_server_repository or versions.MODEL_SERVER_REPOSITORY,
-        )
-
     @property
     def ml_namespaces(self) -> list[str]:
         """Namespaces whose pods may use the services: the platform's ML namespaces, KFP's, the teams'."""
         return [PIPELINES_NAMESPACE, SERVING_NAMESPACE, FEATURE_STORE_NAMESPACE, kfp.NAMESPACE, *self.team_namespaces]
-
-
-def _free_subnet(cfg: StackConfig, *taken: str) -> str:
-    """The first free /28 of the VNet outside its private subnets and ``taken`` (other delegated subnets)."""
-    from components.services.azure import free_subnet
-
-    assert cfg.network is not None  # the schema requires it on azure
-    return free_subnet(cfg.network.cidr, [*cfg.network.private_subnets, *taken])
 
 
 class PlatformServices(pulumi.ComponentResource):

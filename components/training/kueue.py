@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 
 from components import gpu, versions
+from components.errors import InputError
 from components.kubernetes.helm import pinned_release
 from components.kubernetes.namespace import NAMESPACE_NAME_LABEL, SecureNamespace, SecureNamespaceArgs
 
@@ -151,9 +152,9 @@ class Kueue(pulumi.ComponentResource):
     def __init__(self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:training:Kueue", name, None, opts)
         if not args.teams:
-            raise ValueError("KueueArgs.teams: at least one team namespace must submit to the training queue")
+            raise InputError("KueueArgs.teams: at least one team namespace must submit to the training queue")
         if not args.api_server_egress or any(not rule.get("to") for rule in args.api_server_egress):
-            raise ValueError("KueueArgs.api_server_egress: name the API server (rules with a `to`), never any address")
+            raise InputError("KueueArgs.api_server_egress: name the API server (rules with a `to`), never any address")
         from pulumi_kubernetes.apiextensions import CustomResource
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
@@ -18,9 +18,6 @@ from components.training.katib import Katib, KatibArgs
 from components.training.kueue import Kueue, KueueArgs, TeamShare
 from components.training.quotas import TeamQuota, TeamQuotas, TeamQuotasArgs
 from components.training.trainer import KubeflowTrainer, KubeflowTrainerArgs
-
-if TYPE_CHECKING:
-    from infra.config import StackConfig
 
 SUBMIT = ["create", "get", "list", "watch", "delete"]
 RUNNER_TRAINING_ROLE = "mlops:pipeline-runner-training"
@@ -44,19 +41,6 @@ class TrainingPlatformArgs:
     """NetworkPolicy egress rules to the API server (``EgressEndpoints.api_server()``) for Kueue's controller."""
     namespaces: Sequence[pulumi.Resource] = ()
     """Resources that make the team namespaces and the pipelines namespace."""
-
-    @classmethod
-    def from_config(cls, cfg: StackConfig, *, pod_security_version: str, pipelines_namespace: str,
-                    runner_service_account: str, api_server_egress: Sequence[dict[str, Any]],
-                    namespaces: Sequence[pulumi.Resource] = ()) -> TrainingPlatformArgs:
-        teams = [
-            TeamQuota(name=t.name, namespace=t.namespace, gpus=cfg.team_gpu_quota(t), cpu=t.cpu_quota,
-                      memory=t.memory_quota, pods=t.pods)
-            for t in cfg.teams
-        ]
-        return cls(pod_security_version=pod_security_version, gpu_capacity=cfg.gpu_capacity, teams=teams,
-                   pipelines_namespace=pipelines_namespace, runner_service_account=runner_service_account,
-                   api_server_egress=api_server_egress, namespaces=namespaces)
 
 
 class TrainingPlatform(pulumi.ComponentResource):

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pipelines.paths import LOCAL_RUN
+
 app = typer.Typer(
     name="mlops",
     help="MLOps platform as code: offline previews, the policy gate, pipelines and local serving.",
@@ -81,7 +83,7 @@ def preview(
 
 @app.command()
 def local(
-    root: Annotated[Path, typer.Option(help="Working directory: feature store, pipeline runs, registry, reports.")] = Path(".local-run"),
+    root: Annotated[Path, typer.Option(help="Working directory: feature store, pipeline runs, registry, reports.")] = LOCAL_RUN,
     rows: Annotated[int, typer.Option(help="Synthetic credit applications in the embedded feature store.")] = 20_000,
     max_epochs: Annotated[int, typer.Option(help="Training epochs per trial (early stopping may end sooner).")] = 6,
 ) -> None:

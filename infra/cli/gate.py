@@ -124,7 +124,7 @@ def gate(
 def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned,
          allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
     from infra.cli.app import fail
-    from policies.checkov_runner import prestart
+    from policies.checkov import prestart
     from pipelines.privacy.records import RecordError, checked_records
     from policies.gate import GateError, collect_inputs, run_gate
 

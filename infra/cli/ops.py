@@ -12,7 +12,10 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_ROOT = Path(".local-run")
+from pipelines.paths import LOCAL_RUN
+from pipelines.serving.monitor import DEFAULT_POLICY
+
+DEFAULT_ROOT = LOCAL_RUN
 MODEL = "credit-risk"
 EXIT_RETRAIN_NEEDED = 3
 
@@ -271,10 +274,10 @@ def monitor_command(
     since_hours: Annotated[float, typer.Option(help="Served requests from the last N hours.")] = 24.0,
     window_start: Annotated[str | None, typer.Option(help="Check a labelled Feast window from this date.")] = None,
     window_end: Annotated[str | None, typer.Option(help="End of the Feast window (exclusive).")] = None,
-    method: Annotated[str, typer.Option(help="psi or ks.")] = "psi",
-    max_drift: Annotated[float, typer.Option(help="Drift limit per feature (PSI, or KS distance).")] = 0.25,
-    max_auc_drop: Annotated[float, typer.Option(help="Allowed AUC drop against training (labelled windows).")] = 0.05,
-    min_rows: Annotated[int, typer.Option(help="Fewer rows decide nothing.")] = 200,
+    method: Annotated[str, typer.Option(help="psi or ks.")] = DEFAULT_POLICY.method,
+    max_drift: Annotated[float, typer.Option(help="Drift limit per feature (PSI, or KS distance).")] = DEFAULT_POLICY.max_drift,
+    max_auc_drop: Annotated[float, typer.Option(help="Allowed AUC drop against training (labelled windows).")] = DEFAULT_POLICY.max_auc_drop,
+    min_rows: Annotated[int, typer.Option(help="Fewer rows decide nothing.")] = DEFAULT_POLICY.min_rows,
     retrain: Annotated[bool, typer.Option("--retrain", help="Run the pipeline when retraining is needed.")] = False,
     rows: Annotated[int, typer.Option(help="With --retrain: synthetic applications in the local store.")] = 20_000,
     max_epochs: Annotated[int, typer.Option(help="With --retrain: epochs per trial.")] = 6,
@@ -329,7 +332,7 @@ def approve_command(
     On a cluster the sign-off is recorded under your own authenticated user name (asked of the API server), and
     the admission policy accepts it only from the approver groups. Locally it goes next to the local registry."""
     from infra.cli.app import fail
-    from pipelines.serving.approvals import ApprovalError, ClusterApprovals, LocalApprovals
+    from pipelines.serving.approvals import ApprovalError, LocalApprovals
 
     try:
         if kubeconfig is None:
@@ -348,6 +351,7 @@ def approve_command(
 def _cluster_approvals(kubeconfig: Path, context: str | None, namespace: str):
     """(your user name as the API server sees it, the cluster's approvals) for the kubeconfig's user."""
     from infra.cli.app import fail
+    from pipelines.serving.approvals import ClusterApprovals
 
     try:
         from kubernetes import client, config

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from pipelines.paths import LOCAL_RUN
+
 pipeline_app = typer.Typer(help="Compile and run the train -> validate -> deploy pipeline.", no_args_is_help=True)
 
 
@@ -28,7 +30,7 @@ def run_command(
     local: Annotated[bool, typer.Option("--local", help="Run on this machine with KFP's SubprocessRunner.")] = False,
     rows: Annotated[int, typer.Option(help="Synthetic applications in the local feature store.")] = 20_000,
     max_epochs: Annotated[int, typer.Option(help="Epochs per trial (early stopping may end sooner).")] = 6,
-    root: Annotated[Path, typer.Option(help="Working directory for the store, artifacts and logs.")] = Path(".local-run"),
+    root: Annotated[Path, typer.Option(help="Working directory for the store, artifacts and logs.")] = LOCAL_RUN,
     oidc_token_file: Annotated[Path | None, typer.Option(
         help="File holding your OIDC id token: its subject is recorded as the actor of every registry action.")] = None,
 ) -> None:

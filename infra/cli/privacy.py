@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from pipelines.paths import LOCAL_RUN
+
 data_app = typer.Typer(help="Data-protection operations (records of processing: policies/compliance/processing/).",
                        no_args_is_help=True)
 
@@ -17,7 +19,7 @@ data_app = typer.Typer(help="Data-protection operations (records of processing: 
 @data_app.command("erase")
 def erase_command(
     subject_id: Annotated[int, typer.Option("--subject-id", help="The data subject's entity id (applicant_id).")],
-    root: Annotated[Path, typer.Option("--root", help="The local run's working directory.")] = Path(".local-run"),
+    root: Annotated[Path, typer.Option("--root", help="The local run's working directory.")] = LOCAL_RUN,
     feature_repo: Annotated[Path | None, typer.Option(help="Feast repository (default ROOT/feature_repo).")] = None,
     artifacts: Annotated[list[str] | None, typer.Option(
         "--artifacts", help="Where pipeline artifacts and dataset snapshots live: a folder or s3:// URI "

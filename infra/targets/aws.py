@@ -1,4 +1,4 @@
-"""AWS target: private VPC, KMS keys, EKS with CPU and GPU node groups, S3 buckets and CloudTrail.
+"""AWS target: private VPC, KMS keys, EKS with CPU and GPU node groups, S3 buckets, CloudTrail and GuardDuty.
 
 Every AWS resource goes through one provider pinned to the stack's (residency-checked) region, whatever
 ``aws:region`` says, and carries the stack's tags.
@@ -11,9 +11,18 @@ import re
 
 import pulumi
 
-from infra.config import ConfigError, StackConfig
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from infra.config import Bucket, ConfigError, NodePool, StackConfig
 from infra.targets import TargetCluster
+from infra.targets.args import current_stack_file
 from infra.targets.egress import egress_endpoints
+
+if TYPE_CHECKING:
+    from components.aws.bucket import SecureBucketArgs
+    from components.aws.karpenter import GpuNodePool
+    from components.aws.node_group import ManagedNodeGroupArgs
 
 AUTOSCALING_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 """Launches the node groups' instances, so the key policy lets it use the key of their encrypted root volumes.
@@ -26,6 +35,69 @@ BUCKET_NAME_MAX = 63
 ACCOUNT_ID_LEN = 12
 
 
+def secure_bucket_args(
+    bucket: Bucket,
+    *,
+    bucket_name: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    access_log_bucket: pulumi.Input[str],
+    tags: Mapping[str, str],
+) -> SecureBucketArgs:
+    """Args for one ``mlops:buckets[]`` entry."""
+    from components.aws.bucket import SecureBucketArgs
+
+    return SecureBucketArgs(
+        bucket_name=bucket_name,
+        kms_key_arn=kms_key_arn,
+        access_log_bucket=access_log_bucket,
+        versioning=bucket.versioning,
+        expire_noncurrent_after_days=bucket.expire_noncurrent_after_days,
+        transition_to_infrequent_after_days=bucket.transition_to_infrequent_after_days,
+        object_lock_days=bucket.object_lock_days,
+        expire_after_days=bucket.expiry_days,
+        tags={**tags, "purpose": bucket.purpose},
+    )
+
+
+def node_group_args(pool: NodePool, **common: Any) -> ManagedNodeGroupArgs:
+    """Args for one ``mlops:nodePools[]`` entry."""
+    from components.aws.node_group import ManagedNodeGroupArgs
+
+    return ManagedNodeGroupArgs(
+        pool=pool.name,
+        kind=pool.kind,
+        instance_type=pool.instance_type,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        desired_size=pool.desired,
+        capacity=pool.capacity,
+        disk_size_gb=pool.disk_size_gb,
+        gpu_model=pool.gpu_model,
+        gpu_count=pool.gpu_count,
+        labels=dict(pool.labels),
+        taints=[t.model_dump() for t in pool.taints],
+        **common,
+    )
+
+
+def gpu_node_pool(pool: NodePool) -> GpuNodePool:
+    """One GPU pool as Karpenter provisions it: the pool's nodes beyond ``minSize`` (which its managed node group
+    keeps) are Karpenter's."""
+    from components.aws.karpenter import GpuNodePool
+
+    return GpuNodePool(
+        pool=pool.name,
+        instance_type=pool.instance_type,
+        gpu_model=pool.gpu_model,
+        gpu_count=pool.gpu_count,
+        max_gpus=(pool.max_size - pool.min_size) * pool.gpu_count,
+        capacity=pool.capacity,
+        disk_size_gb=pool.disk_size_gb,
+        labels=dict(pool.labels),
+        taints=[t.model_dump() for t in pool.taints],
+    )
+
+
 def _stack_slug() -> str:
     """The stack name as an S3/EKS-safe prefix."""
     return re.sub(r"[^a-z0-9-]+", "-", pulumi.get_stack().lower()).strip("-")
@@ -33,7 +105,7 @@ def _stack_slug() -> str:
 
 def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
     """Bucket names are ``<stack>-<name>-<account id>`` (global, deterministic); refuse one S3 cannot take."""
-    stack_file = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    path = current_stack_file()
     named = [(f"mlops:buckets[{i}].name", b.name) for i, b in enumerate(cfg.buckets)]
     for key, name in [*((None, n) for n in PLATFORM_BUCKETS), *named]:
         length = len(slug) + len(name) + ACCOUNT_ID_LEN + 2
@@ -41,7 +113,7 @@ def _check_bucket_names(slug: str, cfg: StackConfig) -> None:
             continue
         what = f"{key} = {name!r}" if key else f"stack name {pulumi.get_stack()!r} (bucket {name!r})"
         raise ConfigError(
-            f"{stack_file}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
+            f"{path}: {what}: the S3 bucket name '{slug}-{name}-<account id>' would be {length} characters; "
             f"S3 allows {BUCKET_NAME_MAX}. No resource was created."
         )
 
@@ -52,7 +124,7 @@ def _check_gpu_pools_scale_with_karpenter(cfg: StackConfig) -> None:
     for i, pool in enumerate(cfg.node_pools):
         if pool.kind == "gpu" and pool.desired != pool.min_size:
             raise ConfigError(
-                f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
+                f"{current_stack_file()}: mlops:nodePools[{i}].desiredSize = {pool.desired}: on AWS "
                 f"Karpenter scales GPU pool {pool.name!r} from minSize ({pool.min_size}) up to maxSize "
                 f"({pool.max_size}); allowed: {pool.min_size} (equal to minSize), or raise minSize"
             )
@@ -91,19 +163,20 @@ def build(cfg: StackConfig) -> TargetCluster:
     import pulumi_kubernetes as k8s
 
     from components.aws.audit import AuditTrail, AuditTrailArgs
-    from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket, SecureBucketArgs
+    from components.aws.bucket import AccessLogBucket, AccessLogBucketArgs, SecureBucket
+    from components.aws.detection import ThreatDetection, ThreatDetectionArgs
     from components.aws.eks import EksCluster, EksClusterArgs
-    from components.aws.karpenter import GpuNodePool, Karpenter, KarpenterArgs
+    from components.aws.karpenter import Karpenter, KarpenterArgs
     from components.aws.kms import KmsKey, KmsKeyArgs
     from components.aws.network import PrivateNetwork, PrivateNetworkArgs
-    from components.aws.node_group import ManagedNodeGroup, ManagedNodeGroupArgs, NodeRole, NodeRoleArgs
+    from components.aws.node_group import ManagedNodeGroup, NodeRole, NodeRoleArgs
     from components.kubernetes.baseline import DEFAULT_TEAM_NAMESPACES, WORKLOAD_NAMESPACES
 
     if cfg.network is None:  # the schema already requires it for target aws; never build without it
-        raise ConfigError(f"stacks/Pulumi.{pulumi.get_stack()}.yaml: required key mlops:network is missing")
+        raise ConfigError(f"{current_stack_file()}: required key mlops:network is missing")
     if cfg.safeguards.public_cluster_endpoint:
         raise ConfigError(
-            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
+            f"{current_stack_file()}: mlops:safeguards.publicClusterEndpoint = True: the AWS target "
             "keeps the EKS API private (reach it through the VPC, a VPN or a bastion); allowed: false"
         )
     region, tags, slug = cfg.region, dict(cfg.tags), _stack_slug()
@@ -169,7 +242,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     buckets = {
         b.name: SecureBucket(
             f"bucket-{b.name}",
-            SecureBucketArgs.from_config(
+            secure_bucket_args(
                 b,
                 bucket_name=_bucket_name(slug, b.name, account_id),
                 kms_key_arn=platform_key.arn,
@@ -193,6 +266,9 @@ def build(cfg: StackConfig) -> TargetCluster:
         ),
         opts=opts,
     )
+    # GuardDuty with EKS protection (audit logs, runtime monitoring through its managed EKS add-on):
+    # docs/security-detection-and-audit.md, CKV_MLOPS_361.
+    detection = ThreatDetection("threat-detection", ThreatDetectionArgs(tags=tags), opts=opts)
 
     cluster = EksCluster(
         "eks",
@@ -216,7 +292,7 @@ def build(cfg: StackConfig) -> TargetCluster:
     node_groups = [
         ManagedNodeGroup(
             f"pool-{pool.name}",
-            ManagedNodeGroupArgs.from_pool(
+            node_group_args(
                 pool,
                 cluster_name=cluster.name,
                 kubernetes_version=cfg.kubernetes_version,
@@ -249,7 +325,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             node_role_name=node_role.role_name,
             subnet_ids=network.private_subnet_ids,
             kms_key_arn=platform_key.arn,
-            gpu_pools=[GpuNodePool.from_pool(p) for p in cfg.gpu_pools],
+            gpu_pools=[gpu_node_pool(p) for p in cfg.gpu_pools],
             system_pool=system_pool,
             tags=tags,
         ),
@@ -275,6 +351,7 @@ def build(cfg: StackConfig) -> TargetCluster:
             "vpcId": network.vpc_id,
             "oidcProviderArn": cluster.oidc_provider_arn,
             "auditTrailArn": trail.arn,
+            "guardDutyDetectorId": detection.detector_id,
             "kubeconfig": config,
         },
     )

@@ -1,4 +1,5 @@
-"""Azure target: landing zone, Key Vault + CMK, private AKS with GPU pools, private encrypted storage.
+"""Azure target: landing zone, Key Vault + CMK, private AKS with GPU pools, private encrypted storage, Defender for
+Containers and the subscription's Activity Log exported to Log Analytics.
 
 Everything lives in one resource group in ``cfg.region`` and carries ``cfg.tags``. The Kubernetes provider
 authenticates with the cluster's Entra ID user kubeconfig (``exec`` format: ``kubelogin`` must be on PATH where
@@ -15,6 +16,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerservice as containerservice
 
 from components.azure.aks import AksCluster, AksClusterArgs, AksPoolArgs, taint_string
+from components.azure.detection import AzureThreatDetection, AzureThreatDetectionArgs
 from components.azure.foundation import AzureFoundation, AzureFoundationArgs
 from components.azure.keyvault import AzureKeyVault, AzureKeyVaultArgs
 from components.azure.storage import AzureBucketArgs, AzureStorage, AzureStorageArgs
@@ -139,6 +141,11 @@ def build(cfg: StackConfig) -> TargetCluster:
             tags=tags,
             depends_on=[vault.identity_can_use_key],
         ),
+    )
+    # Defender for Containers and the Activity Log export: docs/security-detection-and-audit.md, CKV_MLOPS_362/363.
+    AzureThreatDetection(
+        "threat-detection",
+        AzureThreatDetectionArgs(subscription_id=client.subscription_id, workspace_id=foundation.workspace.id),
     )
     credentials = containerservice.list_managed_cluster_user_credentials_output(
         resource_group_name=rg, resource_name=aks.cluster_name, format="exec"

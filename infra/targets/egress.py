@@ -15,7 +15,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from components.kubernetes.egress import EgressEndpoints
-from infra.config import PROJECT, ConfigError, OnPrem, StackConfig
+from infra.config import PROJECT, ConfigError, OnPrem, StackConfig, stack_file
 
 KUBEADM_API_PORT = 6443
 
@@ -23,7 +23,7 @@ KUBEADM_API_PORT = 6443
 def _stack_file() -> str:
     import pulumi
 
-    return f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    return stack_file(pulumi.get_stack())
 
 
 def _onprem_api_server(cfg: StackConfig) -> tuple[list[str], int]:

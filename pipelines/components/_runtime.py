@@ -53,9 +53,9 @@ Kubernetes client for the Katib engine."""
 
 PIPELINES_DIR = Path(__file__).resolve().parents[1]
 EMBEDDED_PACKAGES = ("features", "ml", "steps", "serving")
-EMBEDDED_MODULES = ("registry.py", "lineage.py", "submit.py", "alerts.py", "retrain.py")
+EMBEDDED_MODULES = ("registry.py", "lineage.py", "submit.py", "alerts.py", "retrain.py", "paths.py")
 """Top-level modules the deploy, monitor and reject steps use (model registry, lineage records, the KFP API client,
-alerts, the retraining parameters)."""
+alerts, the retraining parameters, the local working directory the registry and feature store default to)."""
 EMBEDDED_POLICY_FILES = ("policies/fairness.yaml", "policies/exceptions/fairness.yaml",
                          "policies/suppressions/approvers.yaml")
 """The fairness policy, its reviewed exceptions and the approvers, embedded beside ``pipelines/`` (the layout of the

@@ -106,7 +106,9 @@ def deploy_model(
     lineage.metadata.update({"model": model_name, "version": outcome["version"], "outcome": outcome["outcome"],
                              "sha256": record["sha256"], **({"alert": alert} if alert else {})})
     restored = f" (restored {outcome['restored']})" if outcome.get("restored") else ""
-    print(f"deploy: {model_name} {outcome['version']} {outcome['outcome']}{restored} [{outcome['target']}, "
-          f"{strategy}]" + "".join(f"\n  - {r}" for r in outcome.get("reasons", []))
-          + (f"\n  - alert: {alert}" if alert else ""))
+    from pipelines.steps.progress import emit
+
+    emit("deploy", f"deploy: {model_name} {outcome['version']} {outcome['outcome']}{restored} [{outcome['target']}, "
+         f"{strategy}]", [*outcome.get("reasons", []), *([f"alert: {alert}"] if alert else [])],
+         model=model_name, version=outcome["version"], outcome=outcome["outcome"])
     return outcome["outcome"]

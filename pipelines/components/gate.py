@@ -44,6 +44,8 @@ def release_gate(
     report.metadata.update({"decision": result["decision"], "reasons": result["reasons"],
                             "fairness_policy_sha256": result["fairness"]["policy"]["sha256"],
                             "fairness_exception": exception or {}})
-    waived = f"\n  - fairness exception {exception['id']} waived {', '.join(exception['waived'])}" if exception else ""
-    print(f"gate: {result['decision']}" + "".join(f"\n  - {r}" for r in result["reasons"]) + waived)
+    from pipelines.steps.progress import emit
+
+    waived = [f"fairness exception {exception['id']} waived {', '.join(exception['waived'])}"] if exception else []
+    emit("gate", f"gate: {result['decision']}", [*result["reasons"], *waived], decision=result["decision"])
     return result["decision"]

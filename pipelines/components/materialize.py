@@ -11,8 +11,10 @@ def materialize_features(feature_repo: str, end: str) -> str:
     cluster ``feature_repo`` is the mounted Feast repository.
     """
     from pipelines.features.store import LocalFeatureStore
+    from pipelines.steps.progress import emit
 
     start, stop = LocalFeatureStore(feature_repo).materialize(end=end)
     window = f"{start.isoformat()} .. {stop.isoformat()}"
-    print(f"materialized features {window} into the online store")
+    emit("materialized", f"materialized features {window} into the online store", start=start.isoformat(),
+         end=stop.isoformat())
     return window

@@ -12,14 +12,14 @@ def monitor_model(
     model_store_uri: str,
     feature_repo: str,
     window_end: str,
+    method: str,
+    max_drift: float,
+    max_auc_drop: float,
+    min_rows: int,
     model_name: str = "credit-risk",
     window_start: str = "",
     window_days: int = 30,
     baseline_auc: float = 0.0,
-    method: str = "psi",
-    max_drift: float = 0.25,
-    max_auc_drop: float = 0.05,
-    min_rows: int = 200,
     train_days: int = 549,
     reference_days: int = 182,
     serving_url: str = "",
@@ -32,6 +32,10 @@ def monitor_model(
     alert_secret_env: str = "MLOPS_ALERT_SECRET",
 ) -> str:
     """Returns ``ok``, ``retrain`` or ``insufficient-data``.
+
+    The thresholds (``method``, ``max_drift``, ``max_auc_drop``, ``min_rows``) have no defaults here: the
+    monitoring pipeline passes them, defaulting to ``pipelines.serving.monitor.DEFAULT_POLICY`` (a component's
+    source runs on its own in the step's pod, where a default could only be a copied literal).
 
     Checks the stable version of ``model_name`` as the model store records it (its promotion entry, lineage and
     reference profile), so after a retrain and a promotion the next check watches the new model. ``baseline_auc``
@@ -85,5 +89,7 @@ def monitor_model(
     report.metadata.update({"decision": result.decision, "rows": result.rows, "drifted": result.drifted,
                             "model": model_name, "version": current.version, "baseline_auc": result.baseline_auc,
                             **({"retrain": retrain} if retrain else {})})
-    print(f"monitor: {result.decision}" + "".join(f"\n  - {r}" for r in [*result.reasons, *lines]))
+    from pipelines.steps.progress import emit
+
+    emit("monitor", f"monitor: {result.decision}", [*result.reasons, *lines], decision=result.decision)
     return result.decision

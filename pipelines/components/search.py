@@ -48,7 +48,7 @@ def search_hyperparameters(
     space = parse_space(search_space)
     budget = parse_budget(max_trials, parallel_trials, None if max_failed_trials == -1 else max_failed_trials,
                           early_stopping)
-    common = dict(space=space, budget=budget, max_epochs=max_epochs, seed=seed, patience=patience,
+    common: dict = dict(space=space, budget=budget, max_epochs=max_epochs, seed=seed, patience=patience,
                   batch_size=batch_size, device=device)
     if backend == "local":
         from pipelines.steps.search import search_local

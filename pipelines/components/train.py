@@ -47,7 +47,10 @@ def train_model(
     model.metadata.update({k: v for k, v in summary.items() if k != "history"})
     model.metadata["framework"] = "pytorch"
     model.metadata["training_backend"] = backend
-    print(f"trial {summary['trial_key']}: val_loss {summary['best_val_loss']:.4f} after {summary['epochs_run']} "
-          f"epochs on {summary['world_size']} x {summary['device']} ({summary['backend']}; resumed from epoch "
-          f"{summary['resumed_from_epoch']})")
+    from pipelines.steps.progress import emit
+
+    emit("trial", f"trial {summary['trial_key']}: val_loss {summary['best_val_loss']:.4f} after "
+         f"{summary['epochs_run']} epochs on {summary['world_size']} x {summary['device']} ({summary['backend']}; "
+         f"resumed from epoch {summary['resumed_from_epoch']})", trial=summary["trial_key"],
+         val_loss=summary["best_val_loss"], epochs=summary["epochs_run"])
     return namedtuple("TrainOutputs", ["val_loss", "epochs_run"])(summary["best_val_loss"], summary["epochs_run"])

@@ -19,8 +19,9 @@ import pandas as pd
 
 from pipelines.features import schema
 from pipelines.features.validation import ValidationReport, check_frame
+from pipelines.paths import LOCAL_RUN
 
-DEFAULT_ROOT = Path(".local-run/feature_repo")
+DEFAULT_ROOT = LOCAL_RUN / "feature_repo"
 OFFLINE_STORES = ("duckdb", "file")
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Final
 
 OBJECTIVE_METRIC = "val_loss"
-OBJECTIVE_DIRECTION = "minimize"
+OBJECTIVE_DIRECTION: Final = "minimize"
 
 KINDS = ("log_uniform", "uniform", "int", "categorical")
 
@@ -74,7 +75,7 @@ class SearchSpace:
 
     def coerce(self, values: dict) -> dict:
         """Typed values from strings or floats (Katib hands every assignment over as a string)."""
-        out = {}
+        out: dict[str, float] = {}
         for p in self.params:
             if p.name not in values:
                 raise ValueError(f"search result lacks hyperparameter {p.name!r}; expected {self.names()}")

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ class HyperParams:
     def coerce(cls, **values) -> "HyperParams":
         """From pipeline values, where collected/JSON ints may arrive as floats (``64.0``)."""
         ints = {"hidden", "layers", "batch_size", "max_epochs", "patience", "seed"}
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in values.items():
             if k in ints:
                 if float(v) != int(float(v)):
@@ -109,7 +109,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
     loss_fn = nn.BCEWithLogitsLoss()  # unweighted, so predicted probabilities stay calibrated
 
-    state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "bad_epochs": 0, "history": [],
+    state: dict[str, Any] = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "bad_epochs": 0, "history": [],
              "best_state": None}
     resumed_from = 0
     saved = checkpoints.load(checkpoint, map_location=device) if checkpoint else None
@@ -121,7 +121,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         scaler.load_state_dict(saved["scaler"])
         state = saved["state"]
         resumed_from = state["epoch"]
-    model = net
+    model: nn.Module = net
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 

@@ -39,6 +39,11 @@ class MonitorPolicy:
             raise ValueError(f"min_rows must be at least 1, got {self.min_rows}")
 
 
+DEFAULT_POLICY = MonitorPolicy()
+"""The thresholds every entry point defaults to: ``mlops pipeline monitor``'s options and the monitoring pipeline's
+parameters (the monitor step itself takes them from the pipeline and has no defaults of its own)."""
+
+
 @dataclass
 class MonitorReport:
     decision: str

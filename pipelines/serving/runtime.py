@@ -60,9 +60,15 @@ class DirectoryModel:
         return ServingState(name, self.version, None, 0, None)
 
     def verify(self, name: str, version: str) -> ModelVersion:
+        """The version, after checking the directory still hashes to the sha256 it was opened with (as
+        ``LocalRegistry.verify`` does: the server never loads bytes that changed under it)."""
         self.state(name)
         if version != self.version:
             raise LookupError(f"model {name!r} has no version {version!r}")
+        actual = artifact_sha256(self.model_dir)
+        if actual != self.sha256:
+            raise RegistryError(f"{self.model_dir} now hashes to {actual}, it was opened as {self.sha256}; "
+                                "refusing to serve other bytes")
         return ModelVersion(name, version, self.sha256, self.model_dir, "", {})
 
 
@@ -74,7 +80,7 @@ def build_app(model_name: str, model_dir: Path | str, version: str = "", expecte
     from pipelines.serving.server import ServingApp
 
     model = DirectoryModel.open(model_name, model_dir, version, expected_sha256)
-    app = ServingApp(model, request_log, **log_limits)  # type: ignore[arg-type] - the registry interface it reads
+    app = ServingApp(model, request_log, **log_limits)
     app.warm()
     return app
 

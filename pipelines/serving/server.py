@@ -31,12 +31,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
+from typing import Protocol
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from pipelines.features.schema import ENTITY_KEY
-from pipelines.registry import LocalRegistry, RegistryError
+from pipelines.registry import ModelVersion, RegistryError, ServingState
 from pipelines.serving.predictor import DECISION_NAME, OUTPUT_NAME, BadRequest, OnlineFeatures, VersionPredictor, request_frame
 from pipelines.serving.rollout import WindowStats, routes_to_candidate
 
@@ -145,10 +146,24 @@ def _non_finite_path(value, path: str) -> str:
     return ""
 
 
+class ServedModels(Protocol):
+    """The registry view :class:`ServingApp` reads: :class:`pipelines.registry.LocalRegistry` (``mlops serve``) or
+    :class:`pipelines.serving.runtime.DirectoryModel` (one version on a cluster). ``verify`` must check the bytes
+    still hash to the recorded sha256: the server never loads changed bytes."""
+
+    def mtime(self) -> float: ...
+
+    def load(self) -> dict: ...
+
+    def state(self, name: str, index: dict | None = None) -> ServingState: ...
+
+    def verify(self, name: str, version: str) -> ModelVersion: ...
+
+
 class ServingApp:
     """Routing, predictions, stats and the request log, independent of HTTP (tests call it directly too)."""
 
-    def __init__(self, registry: LocalRegistry, request_log: Path | str, feature_repo: Path | str | None = None,
+    def __init__(self, registry: ServedModels, request_log: Path | str, feature_repo: Path | str | None = None,
                  log_max_bytes: int = DEFAULT_LOG_MAX_BYTES, log_backups: int = DEFAULT_LOG_BACKUPS):
         self.registry = registry
         self.request_log = Path(request_log)
@@ -158,7 +173,8 @@ class ServingApp:
         self.features = OnlineFeatures(feature_repo) if feature_repo else None
         self._predictors: dict[tuple[str, str], VersionPredictor] = {}
         self._calls: dict[tuple[str, str], deque] = {}
-        self._index, self._index_mtime = {"models": {}}, None
+        self._index: dict = {"models": {}}
+        self._index_mtime: float | None = None
         self._lock = threading.Lock()
         self._stats_lock = threading.Lock()  # handler threads append while the stats endpoint reads
 
@@ -227,6 +243,7 @@ class ServingApp:
             raise LookupError(f"model {name!r} has no deployed version")
         if state.candidate and (state.stable is None or routes_to_candidate(request_id, state.candidate_percent)):
             return state.candidate, "candidate"
+        assert state.stable is not None  # neither None (refused above) and no candidate taken: the stable version
         return state.stable, "stable"
 
     def infer(self, name: str, body: dict, request_id: str | None = None, version: str | None = None,

@@ -258,8 +258,10 @@ def fairness_checks(evaluation: dict, policy: FairnessPolicy, floors: dict[str, 
     """
     from pipelines.ml.fairness import confidence_bounds, point_metrics
 
-    checks, sizes, excluded = [], {}, []
-    evaluated = evaluation.get("fairness") if isinstance(evaluation.get("fairness"), dict) else {}
+    checks: list[dict[str, Any]] = []
+    sizes: dict[str, dict[str, int]] = {}
+    excluded: list[dict[str, Any]] = []
+    evaluated: dict = evaluation["fairness"] if isinstance(evaluation.get("fairness"), dict) else {}
     for attribute in policy.attributes:
         raw_groups = (evaluated.get(attribute) or {}).get("groups")
         if not isinstance(raw_groups, dict) or not raw_groups:

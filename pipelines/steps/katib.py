@@ -23,6 +23,7 @@ from typing import Callable
 from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION, QUEUE_NAME_LABEL, TRAINING_QUEUE
 from pipelines.ml.search_space import (BUDGET, OBJECTIVE_DIRECTION, OBJECTIVE_METRIC, SPACE, Budget, SearchSpace,
                                        katib_parameters, trial_parameter_name)
+from pipelines.steps import progress
 
 STUDY_FILE = "study.json"
 GROUP, VERSION = "kubeflow.org", "v1beta1"
@@ -268,6 +269,8 @@ def search_katib(dataset_uri: str, training_image: str, namespace: str = "kubefl
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / STUDY_FILE).write_text(json.dumps(result, indent=2))
-    echo(f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} {result['best_value']:.4f} {result['best_params']} "
-         f"({result['n_trials']} trials, {result['n_pruned']} early-stopped, {result['n_failed']} failed)")
+    echo(progress.line("best_trial", f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} "
+                       f"{result['best_value']:.4f} {result['best_params']} ({result['n_trials']} trials, "
+                       f"{result['n_pruned']} early-stopped, {result['n_failed']} failed)",
+                       trial=result["best_trial"], value=result["best_value"]))
     return result

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.ml.search_space import BUDGET, OBJECTIVE_DIRECTION, OBJECTIVE_METRIC, SPACE, Budget, SearchSpace
+from pipelines.steps import progress
 
 STUDY_NAME = "hpo"
 JOURNAL_FILE = "study.journal"
@@ -144,8 +145,9 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
     if remaining > 0 and len(failed) <= budget.max_failed_trials:
         workers = min(budget.parallel_trials, remaining)
         threads = max(1, available_cores() // workers)
-        echo(f"search: {remaining} trial(s), {workers} in parallel, {threads} torch thread(s) each, "
-             f"{max_epochs} epochs max, pruning: {budget.early_stopping.algorithm}")
+        echo(progress.line("search", f"search: {remaining} trial(s), {workers} in parallel, {threads} torch "
+                           f"thread(s) each, {max_epochs} epochs max, pruning: {budget.early_stopping.algorithm}",
+                           trials=remaining, parallel=workers))
         first_ticket = len(study.get_trials(deepcopy=False))
         settings = {"space": space, "budget": budget, "fixed": fixed, "seed": int(seed), "device": device}
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
@@ -173,8 +175,10 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
     out = Path(out_dir) if out_dir else work
     out.mkdir(parents=True, exist_ok=True)
     (out / STUDY_FILE).write_text(json.dumps(result, indent=2))
-    echo(f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} {result['best_value']:.4f} {result['best_params']} "
-         f"({result['n_trials']} trials, {result['n_pruned']} pruned, {result['n_failed']} failed)")
+    echo(progress.line("best_trial", f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} "
+                       f"{result['best_value']:.4f} {result['best_params']} ({result['n_trials']} trials, "
+                       f"{result['n_pruned']} pruned, {result['n_failed']} failed)",
+                       trial=result["best_trial"], value=result["best_value"]))
     return result
 
 

@@ -111,6 +111,7 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
     failures: list[str] = []
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd, env=env,
                             start_new_session=True, preexec_fn=_die_with_parent)
+    assert proc.stdout is not None  # stdout=PIPE
     try:
         for line in proc.stdout:
             sys.stdout.write(line)

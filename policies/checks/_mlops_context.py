@@ -18,7 +18,14 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "database_connections": {"feature-store/feast-feature-store": {"registry": {"sslmode": ..., "sslrootcert": ...},
                                                                     "online_store": {"ssl_cert_reqs": ...}}},
      "database_ca_bundles": {"feature-store/database-ca-bundle": {"keys": ["postgres-ca.pem", ...],
-                                                                  "from_command": ["postgres-ca.pem"]}}}
+                                                                  "from_command": ["postgres-ca.pem"]}},
+     "detection_inventory": {"guardduty_detectors": [{"enable", "features": [{"name", "status",
+                                                                              "additional_configurations"}]}],
+                             "defender_pricings": [{"name", "tier", "extensions": [{"name", "is_enabled"}]}],
+                             "activity_log_settings": [{"name", "destination", "categories", "category_groups"}],
+                             "falco_releases": [{"namespace", "version", "driver_enabled", "driver_kind"}],
+                             "node_bootstrap": [{"node", "control_plane", "authentication_config",
+                                                 "audit_policy", "flags"}]}}
 
 The training keys describe what the stack must have (its team namespaces, whether its GPU pools scale with
 Karpenter) and what the preview plans stack-wide (``kubernetes_inventory``): Checkov shows a check one object at a
@@ -106,6 +113,9 @@ class PolicyContext:
     database_ca_bundles: dict[str, Any] | None = None
     """``<namespace>/<configmap>`` -> ``{keys, from_command}`` of the planned database CA bundles; ``None`` when the
     context does not say."""
+    detection: dict[str, Any] | None = None
+    """``detection_inventory`` (threat detection and audit settings stack-wide); ``None`` when absent (a check that
+    needs it FAILS)."""
 
     def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Inventory objects of ``kind`` (in ``namespace`` when given)."""
@@ -237,6 +247,9 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     if storage is not None and not (isinstance(storage, dict)
                                     and all(isinstance(storage.get(k, {}), dict) for k in STORAGE_KEYS)):
         raise ContextError(f"storage_inventory must be a mapping with mappings {', '.join(STORAGE_KEYS)}")
+    detection = raw.get("detection_inventory")
+    if detection is not None and not _is_detection_inventory(detection):
+        raise ContextError("detection_inventory must be a mapping of lists of objects: " + ", ".join(DETECTION_KEYS))
     target = raw.get("target")
     if target is not None and target not in ("aws", "azure", "onprem"):
         raise ContextError("target must be aws, azure or onprem")
@@ -261,8 +274,47 @@ def _parse(raw: Any, path: str) -> PolicyContext:
                          team_namespaces=tuple(teams), karpenter_required=karpenter,
                          deploy_identity=dict(deployer), inventory=inventory,
                          target=target, eks_addons=tuple(addons) if addons is not None else None,
-                         storage=storage, database_connections=connections, database_ca_bundles=bundles,
-                         **names)
+                         storage=storage, detection=detection, database_connections=connections,
+                         database_ca_bundles=bundles, **names)
+
+
+DETECTION_KEYS = ("guardduty_detectors", "defender_pricings", "activity_log_settings", "falco_releases",
+                  "node_bootstrap")
+_DETECTION_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "guardduty_detectors": {"enable": bool, "features": list},
+    "defender_pricings": {"name": str, "tier": str, "extensions": list},
+    "activity_log_settings": {"name": str, "destination": bool, "categories": list, "category_groups": list},
+    "falco_releases": {"namespace": str, "driver_enabled": bool, "driver_kind": str},
+    "node_bootstrap": {"node": str, "control_plane": bool, "authentication_config": (dict, type(None)),
+                       "audit_policy": (dict, type(None)), "flags": list},
+}
+"""Per list of ``detection_inventory``: the fields every item must have, with their types."""
+
+
+def _is_detection_inventory(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    for key in DETECTION_KEYS:
+        items = value.get(key, [])
+        if not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
+            return False
+        for item in items:
+            if not all(isinstance(item.get(f), t) for f, t in _DETECTION_FIELDS[key].items()):
+                return False
+    for detector in value.get("guardduty_detectors", []):
+        if not all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("status"), str)
+                   and isinstance(f.get("additional_configurations", []), list) for f in detector["features"]):
+            return False
+    for pricing in value.get("defender_pricings", []):
+        if not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in pricing["extensions"]):
+            return False
+    return all(_is_string_list_or_empty(item[k]) for item in value.get("activity_log_settings", [])
+               for k in ("categories", "category_groups")) and \
+        all(_is_string_list_or_empty(item["flags"]) for item in value.get("node_bootstrap", []))
+
+
+def _is_string_list_or_empty(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _is_connection_tls(value: Any) -> bool:

@@ -17,7 +17,8 @@ from _mlops_arm import AGENT_POOL
 from _mlops_context import context_for
 from _mlops_values import clean_map, get_path, has_text
 
-UNTAGGABLE_PREFIXES = ("microsoft.authorization/", "microsoft.insights/diagnosticsettings")
+UNTAGGABLE_PREFIXES = ("microsoft.authorization/", "microsoft.insights/diagnosticsettings", "microsoft.security/pricings")
+"""Top-level types whose API has no ``tags`` (Defender plans are subscription settings)."""
 
 
 def is_taggable(resource_type: str, conf: dict[str, Any]) -> bool:

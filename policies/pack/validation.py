@@ -95,14 +95,14 @@ def engine_states(resources: Iterable[Any]) -> list[dict[str, Any]]:
 def previews(resources: Iterable[Any]) -> list[Any]:
     """The gate's records for the engine's resources; a stack of this project gets its stack file's context
     (region, allowed regions, required tags) as ``mlops gate --stack`` does."""
-    from policies.organisation import PROJECT
+    from policies.organisation import PROJECT, stack_file
     from policies.inputs import attach_context, from_engine_states
 
     results = from_engine_states(engine_states(resources), SOURCE)
     for result in results:
-        stack_file = REPO_ROOT / "stacks" / f"Pulumi.{result.stack}.yaml"
-        if result.project == PROJECT and stack_file.is_file():
-            result.source = str(stack_file)
+        path = REPO_ROOT / stack_file(result.stack)
+        if result.project == PROJECT and path.is_file():
+            result.source = str(path)
             attach_context(result)
     return results
 

@@ -9,6 +9,12 @@ provider keys such as ``aws:region`` included; ``secure:`` values become placeho
 a forked child process stopped after a time limit (``--preview-timeout``, ``$MLOPS_PREVIEW_TIMEOUT``, 120 s by
 default). ``pulumi.StackReference`` reaches no backend here: give the referenced stacks' outputs in the stack
 config as ``mlops:stackReferences: {"org/project/stack": {"outputName": value}}``.
+
+Speed measures (on by default; ``MLOPS_PREVIEW_SPEED_MEASURES=0`` turns them all off for stock Pulumi behaviour,
+to rule them out when a preview looks wrong): shallow SDK packages (:mod:`policies.preview.sdk_imports`), no
+cyclic garbage collection during the run, outputs awaited all at once instead of Pulumi's ``wait_for_rpcs`` loop,
+and the SDKs' type-version aliases left out. None of them changes what a preview records
+(tests/policies/preview/test_preview_speed_measures.py compares the records with and without them).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import functools
 import gc
 import json
 import logging
+import os
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -310,6 +317,15 @@ class _ErrorLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+SPEED_MEASURES_ENV = "MLOPS_PREVIEW_SPEED_MEASURES"
+
+
+def speed_measures() -> bool:
+    """Whether the preview's speed measures are on: yes unless ``$MLOPS_PREVIEW_SPEED_MEASURES`` is ``0``, ``off``,
+    ``false`` or ``no``. Off, a preview runs Pulumi's own code paths only (slower; the Azure stack most of all)."""
+    return os.environ.get(SPEED_MEASURES_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while the program runs.
@@ -467,7 +483,9 @@ def run_under_mocks(
     from policies.preview import sdk_imports
     from policies.preview.mocks import PlatformMocks
 
-    sdk_imports.install()
+    fast = speed_measures()
+    if fast:
+        sdk_imports.install()
     azure_location = (config or {}).get("azure-native:location")
     monitor = _recording_monitor(PlatformMocks(region=region, stack_references=stack_references, azure_location=azure_location))
     error_log = _ErrorLog()
@@ -483,9 +501,11 @@ def run_under_mocks(
     settings.SETTINGS.outputs.clear()
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
     guarded = _exits_as_errors(program)
+    measures = (_gc_paused(), _outputs_drained_first()) if fast else (contextlib.nullcontext(), contextlib.nullcontext())
+    body = (lambda: _without_type_version_aliases(guarded)) if fast else guarded
     try:
-        with _gc_paused(), _outputs_drained_first():
-            _sync_await(run_pulumi_func(lambda: run_in_stack(lambda: _without_type_version_aliases(guarded))))
+        with measures[0], measures[1]:
+            _sync_await(run_pulumi_func(lambda: run_in_stack(body)))
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -646,6 +666,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _describe_failure(exc: BaseException, project: Project, stack: str) -> str:
+    from components.errors import InputError
     from policies.organisation import ConfigError
 
     chain = list(_causes(exc))
@@ -654,7 +675,7 @@ def _describe_failure(exc: BaseException, project: Project, stack: str) -> str:
             return _exited_message(stack, link.what)
         if isinstance(link, StackReferenceMissing):
             return f"stack {stack}: {link}"
-        if isinstance(link, ConfigError):
+        if isinstance(link, (ConfigError, InputError)):  # meant for the user as is: no type, no traceback
             return str(link)
     if type(exc).__name__ == "RunError":
         return str(exc)

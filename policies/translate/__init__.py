@@ -374,6 +374,7 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
         "storage_inventory": storage_inventory(result),
         "database_connections": database_connections(result),
         "database_ca_bundles": database_ca_bundles(result),
+        "detection_inventory": detection_inventory(result),
     }
 
 
@@ -431,6 +432,89 @@ def database_ca_bundles(result: PreviewResult) -> dict[str, Any]:
             "from_command": sorted(str(k) for k, v in data.items() if from_command and v == UNKNOWN),
         }
     return found
+
+
+GUARDDUTY_DETECTOR = "aws:guardduty/detector:Detector"
+GUARDDUTY_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
+DEFENDER_PRICING = "azure-native:security:Pricing"
+SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
+REMOTE_COMMAND = "command:remote:Command"
+
+
+def detection_inventory(result: PreviewResult) -> dict[str, Any]:
+    """Threat detection and audit settings stack-wide, for checks on the cluster that ask whether they exist (they
+    live on other resources than the one checked): GuardDuty detectors with their features (linked through the
+    feature's ``detectorId`` dependency), Defender plans, subscription Activity Log settings, Falco releases, and
+    what the on-prem node bootstrap (pulumi-command, not otherwise translated) gives each node's kube-apiserver."""
+    features: dict[str, list[dict[str, Any]]] = {}
+    for res in result.resources:
+        if res.custom and res.type == GUARDDUTY_FEATURE:
+            inputs = res.inputs
+            entry = {"name": str(inputs.get("name") or ""), "status": str(inputs.get("status") or ""),
+                     "additional_configurations": [
+                         {"name": str(c.get("name") or ""), "status": str(c.get("status") or "")}
+                         for c in inputs.get("additionalConfigurations") or [] if isinstance(c, dict)]}
+            for detector in res.property_dependencies.get("detectorId") or ["<unlinked>"]:
+                features.setdefault(detector, []).append(entry)
+    detectors, pricings, activity, falco, apiserver = [], [], [], [], []
+    for res in result.resources:
+        inputs = res.inputs
+        if res.custom and res.type == GUARDDUTY_DETECTOR:
+            detectors.append({"enable": inputs.get("enable", True) is not False, "features": features.get(res.urn, [])})
+        elif res.custom and res.type == DEFENDER_PRICING:
+            pricings.append({"name": str(inputs.get("pricingName") or ""), "tier": str(inputs.get("pricingTier") or ""),
+                             "extensions": [{"name": str(e.get("name") or ""), "is_enabled": str(e.get("isEnabled") or "")}
+                                            for e in inputs.get("extensions") or [] if isinstance(e, dict)]})
+        elif res.custom and res.type == SUBSCRIPTION_DIAGNOSTIC_SETTING:
+            destination = any(isinstance(inputs.get(k), str) and inputs[k]
+                              for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
+            logs = [entry for entry in inputs.get("logs") or [] if isinstance(entry, dict) and entry.get("enabled") is True]
+            activity.append({"name": str(inputs.get("name") or res.name), "destination": destination,
+                             "categories": sorted(str(e["category"]) for e in logs if e.get("category")),
+                             "category_groups": sorted(str(e["categoryGroup"]) for e in logs if e.get("categoryGroup"))})
+        elif res.type in kubernetes.HELM_TYPES and exceptions.source_of_helm(inputs).chart == "falco":
+            values = inputs.get("values") if isinstance(inputs.get("values"), dict) else {}
+            driver = values.get("driver") if isinstance(values.get("driver"), dict) else {}
+            falco.append({"namespace": str(inputs.get("namespace") or ""), "version": str(inputs.get("version") or ""),
+                          "driver_enabled": driver.get("enabled", True) is not False,
+                          "driver_kind": str(driver.get("kind") or "")})
+        elif res.custom and res.type == REMOTE_COMMAND:
+            apiserver.append(_bootstrap_apiserver(res))
+    return {"guardduty_detectors": detectors, "defender_pricings": pricings, "activity_log_settings": activity,
+            "falco_releases": falco, "node_bootstrap": apiserver}
+
+
+def _bootstrap_apiserver(res: PreviewResource) -> dict[str, Any]:
+    """What the node bootstrap's command line (``sudo -n env K=V ... bash SCRIPT``, components/bootstrap/render.py)
+    sets up on a node's kube-apiserver: parsed documents, or ``None`` where a value is absent or not YAML."""
+    import shlex
+
+    import yaml
+
+    env: dict[str, str] = {}
+    create = res.inputs.get("create")
+    try:
+        words = shlex.split(create) if isinstance(create, str) else []
+    except ValueError:
+        words = []
+    if "env" in words:
+        for word in words[words.index("env") + 1:]:
+            if "=" not in word:
+                break
+            key, _, value = word.partition("=")
+            env[key] = value
+
+    def document(key: str) -> Any:
+        try:
+            doc = yaml.safe_load(env[key]) if key in env else None
+        except yaml.YAMLError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    return {"node": env.get("MLOPS_NODE_NAME") or res.name, "control_plane": env.get("MLOPS_CONTROL_PLANE") == "1",
+            "authentication_config": document("MLOPS_APISERVER_AUTH_CONFIG"),
+            "audit_policy": document("MLOPS_APISERVER_AUDIT_POLICY"),
+            "flags": env.get("MLOPS_APISERVER_FLAGS", "").split()}
 
 
 def storage_inventory(result: PreviewResult) -> dict[str, Any]:

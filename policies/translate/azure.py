@@ -105,6 +105,10 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:monitor:DiagnosticSetting": ArmType(
         "Microsoft.Insights/diagnosticSettings", ("name",), scope_input="resourceUri"
     ),
+    # Subscription-scope settings (docs/security-detection-and-audit.md): the Defender plan names itself; the
+    # Activity Log setting is a diagnostic setting on the subscription.
+    "azure-native:security:Pricing": ArmType("Microsoft.Security/pricings", ("pricingName",), scope_input="scopeId"),
+    "azure-native:monitor:SubscriptionDiagnosticSetting": ArmType("Microsoft.Insights/diagnosticSettings", ("name",)),
     "azure-native:operationalinsights:Workspace": ArmType("Microsoft.OperationalInsights/workspaces", ("workspaceName",)),
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
         "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines.serving.monitor import (
+    DEFAULT_POLICY,
     INSUFFICIENT,
     OK,
     RETRAIN,
@@ -153,7 +154,8 @@ def test_monitor_component_retrains_the_stable_model_with_the_window_rolled_forw
     @dsl.pipeline
     def monitor_once(store: str, repo: str, host: str, webhook: str) -> str:
         return monitor_model(model_store_uri=store, feature_repo=repo, window_end="2026-01-01T00:00:00Z",
-                             window_days=365, kfp_host=host, serving_url="http://credit-risk.ml-serving",
+                             window_days=365, method=DEFAULT_POLICY.method, max_drift=DEFAULT_POLICY.max_drift,
+                             max_auc_drop=DEFAULT_POLICY.max_auc_drop, min_rows=DEFAULT_POLICY.min_rows, kfp_host=host, serving_url="http://credit-risk.ml-serving",
                              alert_webhook_url=webhook, alert_format="alertmanager").outputs["Output"]
 
     args = {"store": store, "repo": str(small_store.root), "host": f"http://127.0.0.1:{server.server_address[1]}",
@@ -186,3 +188,19 @@ def test_monitor_component_retrains_the_stable_model_with_the_window_rolled_forw
     assert "alert: delivered to alertmanager" in text
     events = [a["json"][0]["labels"] for a in hook.received]
     assert [e["event"] for e in events] == ["retrain_started", "retrain_started"]
+
+
+def test_every_entry_point_defaults_to_the_one_policy():
+    import inspect
+
+    from infra.cli.ops import monitor_command
+    from pipelines.components.monitor import monitor_model
+    from pipelines.monitor_pipeline import monitor_credit_risk
+
+    cli = inspect.signature(monitor_command).parameters
+    for name in ("method", "max_drift", "max_auc_drop", "min_rows"):
+        expected = getattr(DEFAULT_POLICY, name)
+        assert cli[name].default == expected, f"mlops pipeline monitor --{name.replace('_', '-')}"
+        assert monitor_credit_risk.component_spec.inputs[name].default == expected, f"monitor pipeline {name}"
+        assert monitor_model.component_spec.inputs[name].default is None, f"the step's {name} comes from the pipeline"
+    assert DEFAULT_POLICY == MonitorPolicy()

@@ -164,6 +164,28 @@ def test_mlops_release_approve_signs_off_locally_as_the_actor(tmp_path, monkeypa
     assert bad.exit_code == 1 and "64 lowercase hex" in bad.output and "Traceback" not in bad.output
 
 
+def test_mlops_release_approve_on_a_cluster_signs_off_as_the_api_servers_user(tmp_path, monkeypatch):
+    """The cluster path: the approver is who the API server says the kubeconfig's user is (SelfSubjectReview)."""
+    from kubernetes import client, config
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    core = FakeCore()
+    core.data[f"credit-risk.{SHA}"] = "run-1234abcd"
+    review = type("Review", (), {"status": type("S", (), {"user_info": type("U", (), {"username": "bob@corp.example"})})})
+    monkeypatch.setattr(config, "new_client_from_config", lambda **_: object())
+    monkeypatch.setattr(client, "AuthenticationV1Api", lambda api: type("A", (), {"create_self_subject_review": lambda self, body: review})())
+    monkeypatch.setattr(client, "CoreV1Api", lambda api: core)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\n")
+    done = CliRunner().invoke(
+        app, ["release", "approve", "credit-risk", SHA, "--kubeconfig", str(kubeconfig), "--namespace", "ml-serving"]
+    )
+    assert done.exit_code == 0, done.output
+    assert core.data[f"credit-risk.{SHA}.approved-by"] == "bob@corp.example"
+
+
 def test_the_checks_copy_of_the_deploy_identity_matches_the_component():
     import sys
     from pathlib import Path

@@ -20,6 +20,16 @@ readonly JOIN_CONFIG=/etc/kubernetes/mlops-join.yaml
 readonly NVIDIA_RUNTIME=/usr/bin/nvidia-container-runtime
 readonly KERNEL_MODULES="overlay br_netfilter"
 readonly SYSCTLS="net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1"
+# Control-plane nodes (MLOPS_CONTROL_PLANE=1): the kube-apiserver's static pod, and where its configuration goes.
+# Plain variables, not readonly, so tests/components/bootstrap can point them at a fixture after sourcing this file.
+APISERVER_MANIFEST=/etc/kubernetes/manifests/kube-apiserver.yaml
+APISERVER_CONFIG_DIR=/etc/kubernetes/mlops
+AUDIT_LOG_DIR=/var/log/kubernetes/audit
+APISERVER_READY_TIMEOUT=300
+APISERVER_POLL_SECONDS=5
+readonly APISERVER_CONFIG_VOLUME=mlops-apiserver-config
+readonly AUDIT_LOG_VOLUME=mlops-audit-log
+readonly APISERVER_HASH_ANNOTATION=mlops.platform/apiserver-config-sha256
 
 CURRENT_STEP=preflight
 STEP_CHANGED=0
@@ -91,6 +101,8 @@ step_preflight() {
   require_env MLOPS_NODE_NAME MLOPS_GPU MLOPS_NODE_LABELS MLOPS_APT_SOURCES MLOPS_PACKAGES MLOPS_PAUSE_IMAGE \
     MLOPS_API_SERVER_ENDPOINT MLOPS_CA_CERT_HASHES
   case "$MLOPS_GPU" in 0 | 1) ;; *) fail "MLOPS_GPU must be 0 or 1" ;; esac
+  case "${MLOPS_CONTROL_PLANE:-0}" in 0) ;; 1) require_env MLOPS_APISERVER_AUTH_CONFIG MLOPS_APISERVER_AUDIT_POLICY \
+    MLOPS_APISERVER_FLAGS ;; *) fail "MLOPS_CONTROL_PLANE must be 0 or 1" ;; esac
   if [ ! -t 0 ]; then
     IFS= read -r JOIN_TOKEN || true
   fi
@@ -277,6 +289,121 @@ step_kubelet_service() {
   ensure_service kubelet "$KUBELET_CONFIG_CHANGED"
 }
 
+# patch_apiserver_manifest IN OUT HASH: write to OUT the static pod IN with this script's kube-apiserver flags,
+# volume mounts, volumes and config-hash annotation, replacing any it set before and any --oidc-* flag (they exclude
+# --authentication-config). Expects kubeadm's layout: one `- kube-apiserver` command entry, one `volumeMounts:` and
+# one `volumes:` list, one `annotations:` map. Exits non-zero (OUT unusable) on anything else.
+patch_apiserver_manifest() {
+  local in=$1 out=$2 hash=$3
+  awk -v flags="$MLOPS_APISERVER_FLAGS" -v config_dir="$APISERVER_CONFIG_DIR" -v log_dir="$AUDIT_LOG_DIR" \
+    -v config_volume="$APISERVER_CONFIG_VOLUME" -v log_volume="$AUDIT_LOG_VOLUME" \
+    -v annotation="$APISERVER_HASH_ANNOTATION" -v hash="$hash" '
+    function indent(line) { match(line, /^ */); return substr(line, 1, RLENGTH) }
+    want != "" {
+      pad = indent($0)
+      if (want == "annotations") {
+        print pad annotation ": \"" hash "\""
+      } else if ($0 !~ /^ *- /) {
+        bad = 1
+      } else if (want == "mounts") {
+        print pad "- {mountPath: " config_dir ", name: " config_volume ", readOnly: true}"
+        print pad "- {mountPath: " log_dir ", name: " log_volume "}"
+      } else {
+        print pad "- {name: " config_volume ", hostPath: {path: " config_dir ", type: DirectoryOrCreate}}"
+        print pad "- {name: " log_volume ", hostPath: {path: " log_dir ", type: DirectoryOrCreate}}"
+      }
+      want = ""
+    }
+    /^ *- --(authentication-config|audit-policy-file|audit-log-(path|maxage|maxbackup|maxsize)|oidc-[a-z-]+)=/ { next }
+    /^ *- [{]mountPath: [^,]*, name: mlops-(apiserver-config|audit-log)[,}]/ { next }
+    /^ *- [{]name: mlops-(apiserver-config|audit-log), / { next }
+    index($0, annotation ":") > 0 { next }
+    /^ *- kube-apiserver *$/ {
+      print
+      n = split(flags, flag, " ")
+      for (i = 1; i <= n; i++) print indent($0) "- " flag[i]
+      command++
+      next
+    }
+    /^ *annotations: *$/ { print; want = "annotations"; annotations++; next }
+    /^ *volumeMounts: *$/ { print; want = "mounts"; mounts++; next }
+    /^ *volumes: *$/ { print; want = "volumes"; volumes++; next }
+    { print }
+    END { exit (command == 1 && mounts == 1 && volumes == 1 && annotations == 1 && want == "" && !bad) ? 0 : 3 }
+  ' "$in" >"$out"
+}
+
+apiserver_pid() { pgrep -o -x kube-apiserver || true; }
+
+apiserver_port() {
+  local port
+  port=$(sed -n 's/^ *- --secure-port=\([0-9]*\) *$/\1/p' "$APISERVER_MANIFEST" | head -n 1)
+  printf '%s\n' "${port:-6443}"
+}
+
+# wait_apiserver OLD_PID: until APISERVER_READY_TIMEOUT, wait for a kube-apiserver process other than OLD_PID (the
+# kubelet recreates the static pod when its manifest changes: the old process answering proves nothing) that answers
+# /readyz on this node. /readyz is served to anonymous callers by default; -k because the serving certificate need not
+# name 127.0.0.1 (only liveness is asked, nothing is sent).
+wait_apiserver() {
+  local old=$1 deadline=$((SECONDS + APISERVER_READY_TIMEOUT)) pid port
+  port=$(apiserver_port)
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    pid=$(apiserver_pid)
+    if [ -n "$pid" ] && [ "$pid" != "$old" ] && curl -fsk --max-time 5 "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep "$APISERVER_POLL_SECONDS"
+  done
+  return 1
+}
+
+step_apiserver() {
+  local flag files_changed=0 hash tmp backup old_pid
+  [ -f "$APISERVER_MANIFEST" ] || fail "$APISERVER_MANIFEST not found: not a kubeadm control-plane node (controlPlane: true in the stack)?"
+  for flag in $MLOPS_APISERVER_FLAGS; do
+    case "$flag" in
+      --authentication-config=* | --audit-policy-file=* | --audit-log-path=* | --audit-log-max*=*) ;;
+      *) fail "MLOPS_APISERVER_FLAGS: $flag is not a flag this step manages" ;;
+    esac
+  done
+  mkdir -p "$APISERVER_CONFIG_DIR/backup" "$AUDIT_LOG_DIR"
+  chmod 700 "$APISERVER_CONFIG_DIR" "$APISERVER_CONFIG_DIR/backup" "$AUDIT_LOG_DIR"
+  ensure_file "$APISERVER_CONFIG_DIR/authentication-config.yaml" 600 "$MLOPS_APISERVER_AUTH_CONFIG"
+  files_changed=$FILE_CHANGED
+  ensure_file "$APISERVER_CONFIG_DIR/audit-policy.yaml" 600 "$MLOPS_APISERVER_AUDIT_POLICY"
+  [ "$FILE_CHANGED" -eq 1 ] && files_changed=1
+  # The hash in an annotation changes the pod when only a file changed: the API server reads its audit policy at
+  # start-up only, so the kubelet must recreate it.
+  hash=$(cat "$APISERVER_CONFIG_DIR/authentication-config.yaml" "$APISERVER_CONFIG_DIR/audit-policy.yaml" | sha256sum | cut -d' ' -f1)
+  # Built next to the configuration, never in the manifests directory: the kubelet runs every file there.
+  tmp=$(mktemp "$APISERVER_CONFIG_DIR/kube-apiserver.yaml.XXXXXX")
+  if ! patch_apiserver_manifest "$APISERVER_MANIFEST" "$tmp" "$hash"; then
+    rm -f "$tmp"
+    fail "$APISERVER_MANIFEST is not in kubeadm's layout (one '- kube-apiserver' command, volumeMounts, volumes, annotations); left unchanged"
+  fi
+  if cmp -s "$tmp" "$APISERVER_MANIFEST"; then
+    rm -f "$tmp"
+    [ "$files_changed" -eq 0 ] || fail "configuration files changed but the manifest's hash did not"
+    return 0
+  fi
+  backup="$APISERVER_CONFIG_DIR/backup/kube-apiserver.yaml.$(date -u +%Y%m%dT%H%M%SZ)"
+  cp -p "$APISERVER_MANIFEST" "$backup"
+  chmod 600 "$tmp"
+  old_pid=$(apiserver_pid)
+  mv -f "$tmp" "$APISERVER_MANIFEST"
+  mark_changed
+  log "step=$CURRENT_STEP manifest=patched backup=$backup waiting-for=readyz"
+  wait_apiserver "$old_pid" && return 0
+  tmp=$(mktemp "$APISERVER_CONFIG_DIR/kube-apiserver.yaml.XXXXXX")
+  cp -p "$backup" "$tmp"
+  mv -f "$tmp" "$APISERVER_MANIFEST"
+  if wait_apiserver ""; then # after the rollback, any API server that is ready will do
+    fail "kube-apiserver did not answer /readyz within ${APISERVER_READY_TIMEOUT}s with the new configuration; rolled back to $backup, which serves again"
+  fi
+  fail "kube-apiserver did not answer /readyz with the new configuration nor after rolling back to $backup: check the node (crictl ps -a, journalctl -u kubelet)"
+}
+
 main() {
   run_step preflight step_preflight
   log "gpu=$MLOPS_GPU labels=$MLOPS_NODE_LABELS taints=${MLOPS_NODE_TAINTS:-none}"
@@ -297,8 +424,14 @@ main() {
   run_step kubelet-config step_kubelet_config
   run_step join step_join
   run_step kubelet-service step_kubelet_service
+  if [ "${MLOPS_CONTROL_PLANE:-0}" = 1 ]; then
+    run_step apiserver step_apiserver
+  fi
   CURRENT_STEP=finished
   log "result=ok changed=$CHANGED_STEPS"
 }
 
-main "$@"
+# Run when executed; tests/components/bootstrap sources the file to drive single steps against fixtures.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
+fi

@@ -49,12 +49,13 @@ class Expected:
 
 def load_inventory(stack: str) -> dict[str, Expected]:
     """Node address -> what that node must look like."""
-    from components.bootstrap.render import node_plans, packages
+    from components.bootstrap.render import packages
+    from infra.targets.onprem import bootstrap_settings, node_plans
 
     cfg = load_stack(stack)
     inventory = {}
     for plan in node_plans(cfg):
-        pinned = packages(cfg.node_bootstrap, plan.gpu) if cfg.node_bootstrap else []
+        pinned = packages(bootstrap_settings(cfg.node_bootstrap), plan.gpu) if cfg.node_bootstrap else []
         inventory[plan.address] = Expected(
             plan.name, plan.gpu, plan.gpu_count, plan.labels, plan.taints, pinned, ssh_user=plan.ssh_user
         )

@@ -10,7 +10,9 @@ Design (the smallest honest host we found; setting one up takes well under a sec
   ``/etc/apt/keyrings``), installed by the node's real apt and dpkg, pinned and held. Their *contents* are
   stand-ins (``standins/``): no real containerd, kubelet or NVIDIA toolkit.
 - Stand-ins where a test host cannot have the real thing, named as such: ``modprobe`` (no module loading here),
-  ``systemctl`` (no systemd), ``kubeadm`` (no cluster to join), ``nvidia-smi``/``nvidia-container-cli`` (no GPU).
+  ``systemctl`` (no systemd), ``kubeadm`` (no cluster to join), ``nvidia-smi``/``nvidia-container-cli`` (no GPU),
+  and on the control-plane host a kubeadm kube-apiserver manifest (``fixtures/kube-apiserver.yaml``) with ``pgrep``
+  and ``curl`` (no kubelet recreates the static pod, no API server answers ``/readyz``).
 - The client (ssh, scp, pytest-testinfra) enters the same network namespace with ``nsenter --net``.
 """
 
@@ -32,7 +34,8 @@ from pathlib import Path
 
 import yaml
 
-from components.bootstrap.render import REMOTE_SCRIPT, SCRIPT, node_env, node_plans, remote_command
+from components.bootstrap.render import REMOTE_SCRIPT, SCRIPT, node_env, remote_command
+from infra.targets.onprem import bootstrap_settings, node_plans
 from tests.acceptance.nodes.inventory import REPO, load_stack
 
 HERE = Path(__file__).parent
@@ -53,6 +56,9 @@ PACKAGE_FILES = {  # package -> (version, file it installs, stand-in it is)
     "libnvidia-container1": (TOOLKIT_VERSION, "usr/share/doc/libnvidia-container1/stand-in", "binary"),
 }
 NODES = {"loop-cpu-01": "127.0.0.2", "loop-gpu-01": "127.0.0.3"}
+CONTROL_PLANE = "loop-cpu-01"
+"""The lab's control-plane server (``controlPlane: true``): its bootstrap runs the ``apiserver`` step."""
+APISERVER_FIXTURE = HERE / "fixtures" / "kube-apiserver.yaml"
 GPUS = 2
 
 
@@ -105,7 +111,8 @@ def _stack_file(path: Path) -> None:
         "mlops:tags": {"owner": "tests", "cost-center": "CC-0", "data-classification": "internal"},
         "mlops:nodePools": [
             {"name": "system", "kind": "cpu", "role": "system", "minSize": 1, "maxSize": 1,
-             "nodes": [{"name": "loop-cpu-01", "address": NODES["loop-cpu-01"], "sshUser": "root"}]},
+             "nodes": [{"name": "loop-cpu-01", "address": NODES["loop-cpu-01"], "sshUser": "root",
+                        "controlPlane": True}]},
             {"name": "gpu-test", "kind": "gpu", "gpuModel": "nvidia-a100", "gpuCount": GPUS, "minSize": 1,
              "maxSize": 1, "labels": {"team": "ml"},
              "nodes": [{"name": "loop-gpu-01", "address": NODES["loop-gpu-01"], "sshUser": "root"}]},
@@ -129,7 +136,8 @@ def _stack_file(path: Path) -> None:
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
 
 
-def _seed(seed: Path, host_key: Path, client_pub: str, keyring: bytes, mirror: Path, gpu: bool) -> None:
+def _seed(seed: Path, host_key: Path, client_pub: str, keyring: bytes, mirror: Path, gpu: bool,
+          control_plane: bool = False) -> None:
     ssh = seed / "etc/ssh/mlops-test"
     ssh.mkdir(parents=True)
     shutil.copy(host_key, ssh / "host_ed25519")
@@ -153,6 +161,13 @@ def _seed(seed: Path, host_key: Path, client_pub: str, keyring: bytes, mirror: P
     (seed / "etc/apt/keyrings").mkdir(parents=True)
     (seed / KEYRING.lstrip("/")).write_bytes(keyring)
     shutil.copytree(mirror, seed / MIRROR.lstrip("/"))
+    if control_plane:
+        for tool in ("pgrep", "curl"):
+            shutil.copy(STANDINS / tool, sbin / tool)
+        manifests = seed / "etc/kubernetes/manifests"
+        manifests.mkdir(parents=True)
+        shutil.copy(APISERVER_FIXTURE, manifests / "kube-apiserver.yaml")
+        (manifests / "kube-apiserver.yaml").chmod(0o600)
     if gpu:
         (seed / "usr/local/bin").mkdir(parents=True)
         shutil.copy(STANDINS / "nvidia-smi", seed / "usr/local/bin/nvidia-smi")
@@ -186,7 +201,7 @@ class LoopbackHosts:
         scp = self.client(["scp", "-q", "-F", str(self.work / "ssh_config"), str(SCRIPT),
                            f"{plan.address}:{REMOTE_SCRIPT}"])
         assert scp.returncode == 0, scp.stderr
-        env = node_env(plan, cfg.node_bootstrap, require_driver=cfg.safeguards.gpu_driver_preinstalled)
+        env = node_env(plan, bootstrap_settings(cfg.node_bootstrap), require_driver=cfg.safeguards.gpu_driver_preinstalled)
         return self.ssh(node, remote_command(env, plan.ssh_user), stdin=self.join_token + "\n")
 
     def acceptance(self, *args: str) -> subprocess.CompletedProcess:
@@ -216,7 +231,7 @@ def start() -> LoopbackHosts:
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / f"{node}_host")])
         known_hosts.append(f"{address} {(work / f'{node}_host.pub').read_text().strip()}")
         _seed(work / node / "seed", work / f"{node}_host", (work / "client_key.pub").read_text(), keyring, mirror,
-              gpu="gpu" in node)
+              gpu="gpu" in node, control_plane=node == CONTROL_PLANE)
     (work / "known_hosts").write_text("\n".join(known_hosts) + "\n")
     (work / "ssh_config").write_text(textwrap.dedent(f"""\
         Host {' '.join(NODES.values())}

@@ -55,7 +55,8 @@ def test_first_run_changes_fresh_hosts_with_standin_kernel_modules_systemd_kubea
         assert run.returncode == 0, f"{node}: {run.stdout[-2000:]}\n{run.stderr[-2000:]}"
         reported = steps(run.stdout)
         unchanged = {"preflight"} | ({"gpu-driver", "nvidia-runtime"} if node == GPU else set())
-        assert set(reported) == set(EVERY_STEP) | (set(GPU_STEPS) if node == GPU else set())
+        assert set(reported) == set(EVERY_STEP) | (set(GPU_STEPS) if node == GPU else set()) | (
+            {"apiserver"} if node == loopback.CONTROL_PLANE else set())
         assert {s for s, status in reported.items() if status == "ok"} == unchanged
         assert f"node={node} result=ok" in run.stdout
 
@@ -69,6 +70,28 @@ def test_join_token_reaches_standin_kubeadm_only_through_a_0600_file(hosts, firs
         assert token not in log, "the token showed in kubeadm's argv or in a process listing during the join"
         assert token not in run.stdout + run.stderr
         assert hosts.ssh(node, "test ! -e /etc/kubernetes/mlops-join.yaml").returncode == 0
+
+
+def test_control_plane_api_server_gets_idp_authentication_and_audit_policy(hosts, first_runs):
+    """The `apiserver` step on the control-plane host, over SSH as the component runs it: stand-in `pgrep`/`curl`
+    (see loopback.py); the manifest is kubeadm 1.33's (fixtures/kube-apiserver.yaml)."""
+    from components.bootstrap import render
+
+    node = loopback.CONTROL_PLANE
+    assert steps(first_runs[node].stdout)["apiserver"] == "changed"
+    manifest = hosts.ssh(node, "cat /etc/kubernetes/manifests/kube-apiserver.yaml").stdout
+    for flag in render.apiserver_flags():
+        assert manifest.count(f"- {flag}\n") == 1, flag
+    assert "--oidc-" not in manifest and "name: mlops-apiserver-config" in manifest
+    modes = hosts.ssh(node, f"stat -c '%a %n' {render.AUTHENTICATION_CONFIG} {render.AUDIT_POLICY}").stdout.split()
+    assert modes[0::2] == ["600", "600"]
+    assert hosts.ssh(node, f"grep -q 'issuer:' {render.AUTHENTICATION_CONFIG}").returncode == 0
+    assert hosts.ssh(node, "ls /etc/kubernetes/manifests").stdout.split() == ["kube-apiserver.yaml"]
+    backups = hosts.ssh(node, f"ls {render.APISERVER_CONFIG_DIR}/backup").stdout.split()
+    assert len(backups) == 1 and backups[0].startswith("kube-apiserver.yaml.")
+    assert "/readyz" in hosts.ssh(node, "cat /var/log/mlops-standins.log").stdout
+    assert hosts.ssh(node, f"test -d {render.AUDIT_LOG_DIR}").returncode == 0
+    assert "apiserver" not in steps(first_runs[GPU].stdout), "a worker's API server is not touched"
 
 
 def test_second_run_changes_nothing(hosts, first_runs):
@@ -128,7 +151,7 @@ def test_a_command_failing_inside_a_step_names_that_step(hosts, first_runs):
     """Not an explicit check: apt-get itself fails (a version the mirror lacks) and the exit trap names the step."""
     cfg = loopback.load_stack(str(hosts.stack_file))
     plan = next(p for p in loopback.node_plans(cfg) if p.name == CPU)
-    env = loopback.node_env(plan, cfg.node_bootstrap)
+    env = loopback.node_env(plan, loopback.bootstrap_settings(cfg.node_bootstrap))
     env["MLOPS_PACKAGES"] = env["MLOPS_PACKAGES"].replace("kubelet=1.33.2-1.1", "kubelet=1.33.9-9.9")
     run = hosts.ssh(CPU, loopback.remote_command(env, "root"), stdin=hosts.join_token + "\n")
     assert run.returncode != 0

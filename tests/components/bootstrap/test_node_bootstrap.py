@@ -28,7 +28,8 @@ def bootstrap_program(raw: dict):
     def program():
         import pulumi
 
-        from components.bootstrap.node_bootstrap import NodesBootstrap, NodesBootstrapArgs
+        from components.bootstrap.node_bootstrap import NodesBootstrap
+        from infra.targets.onprem import nodes_bootstrap_args
 
         cfg = validate({
             **raw,
@@ -36,7 +37,7 @@ def bootstrap_program(raw: dict):
             "nodeSshPrivateKey": SecretValue("nodeSshPrivateKey", pulumi.Output.secret(SSH_KEY)),
             "clusterJoinToken": SecretValue("clusterJoinToken", pulumi.Output.secret(JOIN_TOKEN)),
         }, "stacks/Pulumi.test.yaml")
-        NodesBootstrap("node-bootstrap", NodesBootstrapArgs.from_config(cfg))
+        NodesBootstrap("node-bootstrap", nodes_bootstrap_args(cfg))
 
     return program
 
@@ -103,6 +104,22 @@ def test_cpu_nodes_get_neither_toolkit_nor_gpu_taint(result):
     assert not any("nvidia" in spec for spec in env["MLOPS_PACKAGES"].split())
     assert env["MLOPS_NODE_TAINTS"] == ""
     assert env["MLOPS_NODE_LABELS"] == render.label_flag(gpu.cpu_node_labels("system"))
+
+
+def test_control_plane_servers_get_the_api_server_configuration_from_identity_oidc(result):
+    """``controlPlane: true`` servers: the IdP (stack's identity.oidc) and the audit policy for their kube-apiserver."""
+    oidc = raw_stack()["identity"]["oidc"]
+    envs = runs(result)
+    control_plane = sorted(n for n, env in envs.items() if env["MLOPS_CONTROL_PLANE"] == "1")
+    assert control_plane == ["dc1-k8s-ctl-01", "dc1-k8s-ctl-02", "dc1-k8s-ctl-03"]
+    for name in control_plane:
+        env = envs[name]
+        auth = yaml.safe_load(env["MLOPS_APISERVER_AUTH_CONFIG"])
+        assert auth["jwt"][0]["issuer"] == {"url": oidc["issuerUrl"], "audiences": [oidc["audience"]]}
+        assert yaml.safe_load(env["MLOPS_APISERVER_AUDIT_POLICY"])["kind"] == "Policy"
+        assert env["MLOPS_APISERVER_FLAGS"].split() == render.apiserver_flags()
+    for name in set(envs) - set(control_plane):
+        assert not [k for k in envs[name] if k.startswith("MLOPS_APISERVER_")]
 
 
 def test_packages_and_sources_are_pinned_from_the_stack(result):

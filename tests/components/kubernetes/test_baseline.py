@@ -8,6 +8,7 @@ import pytest
 from components import gpu, versions
 from components.kubernetes.baseline import PLATFORM_NAMESPACES, ClusterBaseline, ClusterBaselineArgs
 from policies.preview.model import PreviewResult, component_of
+from infra.targets.args import cluster_baseline_args
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
 
@@ -22,7 +23,7 @@ def preview_baseline(args: ClusterBaselineArgs) -> PreviewResult:
 
 @pytest.fixture(scope="module")
 def baseline() -> PreviewResult:
-    return preview_baseline(ClusterBaselineArgs.from_config(stack_config()))
+    return preview_baseline(cluster_baseline_args(stack_config()))
 
 
 def namespaces(result: PreviewResult) -> dict[str, dict]:
@@ -72,14 +73,14 @@ def test_gpu_operator_chart_is_pinned_from_versions(baseline: PreviewResult) -> 
 @pytest.mark.parametrize("preinstalled", [True, False])
 def test_driver_installation_follows_the_safeguard(preinstalled: bool) -> None:
     cfg = stack_config(safeguards={"gpuDriverPreinstalled": preinstalled})
-    result = preview_baseline(ClusterBaselineArgs.from_config(cfg))
+    result = preview_baseline(cluster_baseline_args(cfg))
     assert one(result, RELEASE).inputs["values"]["driver"] == {"enabled": not preinstalled}
 
 
 def test_gpu_pool_taints_are_tolerated_by_the_operator() -> None:
     pools = stack_config().model_dump(by_alias=True, exclude_none=True)["nodePools"]
     pools[1]["taints"] = [{"key": "dedicated", "value": "training", "effect": "NoSchedule"}]
-    args = ClusterBaselineArgs.from_config(stack_config(nodePools=pools))
+    args = cluster_baseline_args(stack_config(nodePools=pools))
     assert args.gpu_tolerations == [
         gpu.GPU_TOLERATION,
         {"key": "dedicated", "operator": "Equal", "value": "training", "effect": "NoSchedule"},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.kubernetes.baseline import ClusterBaseline, ClusterBaselineArgs
+from components.kubernetes.baseline import ClusterBaseline
 from components.kubernetes.rbac import ROLE_RULES
 from policies.preview.model import PreviewResult
+from infra.targets.args import cluster_baseline_args
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, run_mocked
 
@@ -19,7 +20,7 @@ WORKLOAD_NAMESPACES = {"ml-pipelines", "ml-serving", "feature-store", "ml-worksp
 
 @pytest.fixture(scope="module")
 def result() -> PreviewResult:
-    return run_mocked(lambda: ClusterBaseline("baseline", ClusterBaselineArgs.from_config(stack_config())))
+    return run_mocked(lambda: ClusterBaseline("baseline", cluster_baseline_args(stack_config())))
 
 
 def roles(result: PreviewResult) -> dict[str, list[dict]]:

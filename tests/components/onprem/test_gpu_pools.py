@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components import gpu
-from components.onprem.gpu_pools import OnPremGpuPools, OnPremGpuPoolsArgs
+from components.onprem.gpu_pools import OnPremGpuPools
+from infra.targets.onprem import gpu_pools_args
 from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, run_mocked
@@ -21,7 +22,7 @@ def patches(result: PreviewResult) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def result() -> PreviewResult:
-    return run_mocked(lambda: OnPremGpuPools("pools", OnPremGpuPoolsArgs.from_config(stack_config())))
+    return run_mocked(lambda: OnPremGpuPools("pools", gpu_pools_args(stack_config())))
 
 
 def test_one_patch_per_listed_server(result: PreviewResult) -> None:
@@ -51,7 +52,7 @@ def test_configured_pool_labels_and_taints_are_kept_with_platform_labels_winning
     pools[0]["labels"] = {"site-rack": "r12", gpu.LABEL_POOL: "spoofed"}
     pools[0]["taints"] = [{"key": "dedicated", "value": "system", "effect": "NoSchedule"}]
     pools[1]["nodes"][0]["gpuCount"] = 4
-    result = run_mocked(lambda: OnPremGpuPools("pools", OnPremGpuPoolsArgs.from_config(stack_config(nodePools=pools))))
+    result = run_mocked(lambda: OnPremGpuPools("pools", gpu_pools_args(stack_config(nodePools=pools))))
     found = patches(result)
     system = found["dc1-k8s-ctl-01"]
     assert system["metadata"]["labels"]["site-rack"] == "r12"
@@ -63,6 +64,6 @@ def test_configured_pool_labels_and_taints_are_kept_with_platform_labels_winning
 def test_a_server_in_two_pools_is_refused() -> None:
     pools = stack_config().model_dump(by_alias=True, exclude_none=True)["nodePools"]
     pools[2]["nodes"].append({"name": "dc1-gpu-01"})
-    args = OnPremGpuPoolsArgs.from_config(stack_config(nodePools=pools))
+    args = gpu_pools_args(stack_config(nodePools=pools))
     with pytest.raises(Exception, match="dc1-gpu-01"):
         run_mocked(lambda: OnPremGpuPools("pools", args))

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from components import versions
-from components.onprem.object_store import OnPremObjectStore, OnPremObjectStoreArgs, kms_config_env
+from components.onprem.object_store import OnPremObjectStore, kms_config_env
+from infra.targets.onprem import object_store_args
 from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
@@ -20,7 +21,7 @@ SECRET = "kubernetes:core/v1:Secret"
 
 @pytest.fixture(scope="module")
 def result() -> PreviewResult:
-    return run_mocked(lambda: OnPremObjectStore("object-store", OnPremObjectStoreArgs.from_config(stack_config())))
+    return run_mocked(lambda: OnPremObjectStore("object-store", object_store_args(stack_config())))
 
 
 @pytest.fixture(scope="module")
@@ -123,5 +124,5 @@ def test_endpoint_is_https_and_buckets_are_s3_uris(result: PreviewResult) -> Non
     component = one(result, "mlops:onprem:OnPremObjectStore")
     assert component.custom is False
     assert not result.unknown_inputs
-    args = OnPremObjectStoreArgs.from_config(stack_config())
+    args = object_store_args(stack_config())
     assert args.endpoint == "https://minio.object-store.svc.cluster.local:9000"

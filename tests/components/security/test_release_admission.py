@@ -1,5 +1,4 @@
-"""Release admission: the policies' CEL evaluated for real (cel-python, in its own environment: the project's
-environments do not carry it), and the objects the stacks plan (identities, RBAC, policies, bindings)."""
+"""Release admission: the policies' CEL evaluated for real (cel-python, in ``.venv-cel``: it cannot share ``.venv``), and the objects the stacks plan (identities, RBAC, policies, bindings)."""
 
 from __future__ import annotations
 
@@ -10,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests import venvs
 from components.security.admission import (
     APPROVALS,
     approvals_policy_spec,
     isvc_policy_spec,
 )
 
-CEL_PYTHON = Path(os.environ.get("MLOPS_CEL_PYTHON", "/tmp/celvenv/bin/python"))
-"""A Python with ``cel-python`` (``python3 -m venv /tmp/celvenv && /tmp/celvenv/bin/pip install cel-python``)."""
+CEL_PYTHON = Path(os.environ.get("MLOPS_CEL_PYTHON", str(venvs.CEL_PYTHON)))
+"""A Python with ``cel-python`` (``make setup`` builds ``.venv-cel``; ``MLOPS_CEL_PYTHON`` names another)."""
 EVALUATOR = Path(__file__).with_name("cel_eval.py")
 DEPLOYER = "system:serviceaccount:kubeflow:pipeline-deployer"
 GATE = "system:serviceaccount:kubeflow:release-gate"
@@ -30,8 +30,7 @@ APPROVALS_SPEC = approvals_policy_spec(gate=GATE, approver_groups=["platform-adm
 
 
 def evaluate(spec, *, user, operation="CREATE", obj=None, old=None, params=None, groups=()):
-    if not CEL_PYTHON.exists():
-        pytest.skip(f"no Python with cel-python at {CEL_PYTHON} (set MLOPS_CEL_PYTHON)")
+    venvs.require(CEL_PYTHON, "the CEL evaluator's environment")
     case = {"spec": spec, "request": {"operation": operation, "userInfo": {"username": user, "groups": list(groups)}},
             "object": obj, "oldObject": old, "params": params}
     proc = subprocess.run([str(CEL_PYTHON), str(EVALUATOR)], input=json.dumps(case), capture_output=True, text=True,

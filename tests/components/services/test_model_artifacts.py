@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from components.buckets import BucketSpec
+from components.errors import InputError
 from components.services.model_artifacts import check_service_buckets
-from infra.config import Bucket, ConfigError
 from tests.components.services.conftest import ServicesPreview
 
 STACK_FILE = "stacks/Pulumi.x.yaml"
 BUCKETS = [
-    Bucket(name="features"),
-    Bucket(name="models", purpose="models", object_lock_days=2555),
-    Bucket(name="pipeline-artifacts", purpose="artifacts"),
+    BucketSpec(name="features"),
+    BucketSpec(name="models", purpose="models", object_lock_days=2555),
+    BucketSpec(name="pipeline-artifacts", purpose="artifacts"),
 ]
 
 
@@ -60,20 +61,20 @@ def test_service_buckets_pass() -> None:
 
 
 def test_models_bucket_without_object_lock_is_refused() -> None:
-    buckets = [*BUCKETS[:1], Bucket(name="models", purpose="models"), BUCKETS[2]]
-    with pytest.raises(ConfigError, match=r"stacks/Pulumi.x.yaml: mlops:buckets\[1\].objectLockDays is missing"):
+    buckets = [*BUCKETS[:1], BucketSpec(name="models", purpose="models"), BUCKETS[2]]
+    with pytest.raises(InputError, match=r"stacks/Pulumi.x.yaml: mlops:buckets\[1\].objectLockDays is missing"):
         check_service_buckets(buckets, STACK_FILE)
     check_service_buckets(buckets, STACK_FILE, require_model_object_lock=False)  # the visible switch
 
 
 def test_models_bucket_without_versioning_is_refused() -> None:
-    buckets = [*BUCKETS[:1], Bucket(name="models", purpose="models", versioning=False), BUCKETS[2]]
-    with pytest.raises(ConfigError, match=r"mlops:buckets\[1\].versioning = False"):
+    buckets = [*BUCKETS[:1], BucketSpec(name="models", purpose="models", versioning=False), BUCKETS[2]]
+    with pytest.raises(InputError, match=r"mlops:buckets\[1\].versioning = False"):
         check_service_buckets(buckets, STACK_FILE)
 
 
 def test_missing_service_bucket_is_named() -> None:
-    with pytest.raises(ConfigError, match="no bucket named pipeline-artifacts"):
+    with pytest.raises(InputError, match="no bucket named pipeline-artifacts"):
         check_service_buckets(BUCKETS[:2], STACK_FILE)
 
 
@@ -86,5 +87,24 @@ def test_stack_without_a_locked_models_bucket_fails_before_any_resource() -> Non
         {"name": "models", "purpose": "models"},
         {"name": "pipeline-artifacts", "purpose": "artifacts"},
     ]
-    with pytest.raises((ConfigError, PreviewError), match="objectLockDays is missing"):
+    with pytest.raises((InputError, PreviewError), match="objectLockDays is missing"):
         preview_services("aws-uae-prod", {"buckets": buckets})
+
+
+def test_refused_models_bucket_reads_like_a_config_error() -> None:
+    """The component's InputError reaches the preview (and the CLI) as the message alone: the stack file and the key,
+    what is allowed; no exception type, no traceback location."""
+    from policies.preview.runner import PreviewError
+    from tests.components.services.conftest import preview_services
+
+    buckets = [
+        {"name": "features"},
+        {"name": "models", "purpose": "models", "versioning": False, "objectLockDays": 2555},
+        {"name": "pipeline-artifacts", "purpose": "artifacts"},
+    ]
+    with pytest.raises((InputError, PreviewError)) as caught:
+        preview_services("onprem-dc1", {"buckets": buckets})
+    assert str(caught.value) == (
+        "stacks/Pulumi.onprem-dc1.yaml: mlops:buckets[1].versioning = False: the models bucket must keep every "
+        "version (rollback and audit); allowed: true"
+    )

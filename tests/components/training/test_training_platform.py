@@ -9,7 +9,8 @@ import yaml
 from components import gpu, versions
 from components.training import kueue
 from components.kubernetes.egress import EgressEndpoints
-from components.training.platform import TrainingPlatform, TrainingPlatformArgs
+from components.training.platform import TrainingPlatform
+from infra.targets.args import training_platform_args
 from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
@@ -23,7 +24,7 @@ RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
 
 def preview(stack: str, **overrides) -> PreviewResult:
     cfg = stack_config(stack, **overrides)
-    args = TrainingPlatformArgs.from_config(cfg, pod_security_version="v1.33", pipelines_namespace="kubeflow",
+    args = training_platform_args(cfg, pod_security_version="v1.33", pipelines_namespace="kubeflow",
                                             runner_service_account="pipeline-runner",
                                             api_server_egress=API_SERVER)
     return run_mocked(lambda: TrainingPlatform("training", args))

@@ -31,6 +31,8 @@ EXPECTED_COUNTS = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3,
     "aws:eks/cluster:Cluster": 1,
     "aws:eks/nodeGroup:NodeGroup": 4,
+    "aws:guardduty/detector:Detector": 1,
+    "aws:guardduty/detectorFeature:DetectorFeature": 2,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
     "aws:iam/role:Role": 5,
     "aws:iam/rolePolicy:RolePolicy": 4,
@@ -60,6 +62,7 @@ EXPECTED_COUNTS = {
     "mlops:aws:NodeRole": 1,
     "mlops:aws:PrivateNetwork": 1,
     "mlops:aws:SecureBucket": 5,
+    "mlops:aws:ThreatDetection": 1,
     "pulumi:providers:aws": 1,
     "pulumi:providers:kubernetes": 1,
     "pulumi:pulumi:Stack": 1,
@@ -68,6 +71,7 @@ UNTAGGABLE = {
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    "aws:guardduty/detectorFeature:DetectorFeature",
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/alias:Alias",
@@ -104,7 +108,7 @@ def test_every_taggable_resource_carries_the_stack_tags(stack):
         for tag in (*REQUIRED_TAGS, "project"):
             assert tags.get(tag), f"{resource.type} {resource.name} lacks tag {tag}"
         tagged += 1
-    assert tagged == 53  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, Addon, NodeGroup, Trail, Karpenter queue/rule
+    assert tagged == 54  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, Addon, NodeGroup, Trail, Karpenter queue/rule, GuardDuty detector
 
 
 def test_every_aws_resource_goes_through_the_provider_pinned_to_the_stack_region(stack):
@@ -145,4 +149,4 @@ def test_target_cluster_hands_over_cluster_storage_key_network_and_identity(stac
     assert issuer.startswith("oidc.eks.me-central-1.amazonaws.com/id/")
     assert value(target.workload_identity["oidc_provider_arn"]).endswith(f":oidc-provider/{issuer}")
     assert len(target.dependencies) == 5  # the four node groups and Karpenter
-    assert {"kmsKeyArn", "vpcId", "oidcProviderArn", "auditTrailArn"} <= set(target.outputs)
+    assert {"kmsKeyArn", "vpcId", "oidcProviderArn", "auditTrailArn", "guardDutyDetectorId"} <= set(target.outputs)

@@ -24,6 +24,7 @@ EXPECTED_COUNTS = {
     "azure-native:keyvault:Vault": 1,
     "azure-native:managedidentity:UserAssignedIdentity": 2,
     "azure-native:monitor:DiagnosticSetting": 8,
+    "azure-native:monitor:SubscriptionDiagnosticSetting": 1,
     "azure-native:network:NetworkSecurityGroup": 3,
     "azure-native:network:PrivateDnsZoneGroup": 7,
     "azure-native:network:PrivateEndpoint": 7,
@@ -33,6 +34,7 @@ EXPECTED_COUNTS = {
     "azure-native:privatedns:PrivateZone": 3,
     "azure-native:privatedns:VirtualNetworkLink": 3,
     "azure-native:resources:ResourceGroup": 1,
+    "azure-native:security:Pricing": 1,
     "azure-native:storage:BlobContainer": 4,
     "azure-native:storage:BlobContainerImmutabilityPolicy": 1,
     "azure-native:storage:BlobServiceProperties": 3,
@@ -42,6 +44,7 @@ EXPECTED_COUNTS = {
     "mlops:azure:Foundation": 1,
     "mlops:azure:KeyVault": 1,
     "mlops:azure:Storage": 1,
+    "mlops:azure:ThreatDetection": 1,
     "pulumi:providers:kubernetes": 1,
     "pulumi:pulumi:Stack": 1,
 }

@@ -14,19 +14,20 @@ from infra.targets.onprem import api_server
 
 EXPECTED_COUNTS = {
     "kubernetes:cert-manager.io/v1:Certificate": 1,
-    "kubernetes:core/v1:Namespace": 8,  # 4 platform + 1 team + gpu-operator + object-store + tigera-operator
+    "kubernetes:core/v1:Namespace": 9,  # 4 platform + 1 team + gpu-operator + object-store + tigera-operator + falco
     "kubernetes:core/v1:NodePatch": 6,  # 3 system + 3 GPU servers
     "kubernetes:core/v1:Secret": 2,
-    "kubernetes:helm.sh/v3:Release": 3,  # GPU Operator, MinIO, Calico (tigera-operator)
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": 17,
+    "kubernetes:helm.sh/v3:Release": 4,  # GPU Operator, MinIO, Calico (tigera-operator), Falco
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": 19,
     "kubernetes:operator.tigera.io/v1:Installation": 1,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 4,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 2,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 10,
     "mlops:kubernetes:ClusterBaseline": 1,
+    "mlops:kubernetes:Falco": 1,
     "mlops:kubernetes:GpuOperator": 1,
     "mlops:kubernetes:PlatformRbac": 1,
-    "mlops:kubernetes:SecureNamespace": 8,
+    "mlops:kubernetes:SecureNamespace": 9,
     "mlops:onprem:CalicoNetwork": 1,
     "mlops:onprem:OnPremGpuPools": 1,
     "mlops:onprem:OnPremObjectStore": 1,
@@ -36,7 +37,7 @@ EXPECTED_COUNTS = {
     "random:index/randomPassword:RandomPassword": 2,
 }
 FOUNDATION_ROOTS = {"mlops:kubernetes:ClusterBaseline", "mlops:onprem:OnPremGpuPools", "mlops:onprem:OnPremObjectStore",
-                    "mlops:onprem:CalicoNetwork"}
+                    "mlops:onprem:CalicoNetwork", "mlops:kubernetes:Falco"}
 
 
 @pytest.fixture(scope="module")

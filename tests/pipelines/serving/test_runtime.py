@@ -175,3 +175,19 @@ def test_the_image_carries_everything_the_runtime_imports(model_dirs, tmp_path):
     assert {"torch", "numpy", "pandas"} <= set(loaded["modules"])
     # (pyarrow is not checked: pandas imports it whenever it is installed, as here but not in the image)
     assert {"feast", "kfp", "pulumi", "duckdb", "kubernetes", "requests"} & set(loaded["modules"]) == set()
+
+
+def test_the_directory_model_refuses_bytes_that_changed_after_it_opened(model_dirs, tmp_path):
+    """ServingApp verifies a version before it loads it; the one-version view must check the bytes as the local
+    registry does (its verify used to return the version unchecked)."""
+    import shutil
+
+    from pipelines.registry import RegistryError
+    from pipelines.serving.runtime import DirectoryModel
+
+    model_dir = shutil.copytree(model_dirs["a"], tmp_path / "model")
+    model = DirectoryModel.open("credit-risk", model_dir, "v1")
+    assert model.verify("credit-risk", "v1").sha256 == artifact_sha256(model_dir)
+    shutil.copyfile(model_dirs["b"] / "model.pt", model_dir / "model.pt")
+    with pytest.raises(RegistryError, match="refusing to serve other bytes"):
+        model.verify("credit-risk", "v1")

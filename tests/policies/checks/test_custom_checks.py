@@ -147,7 +147,9 @@ def test_no_check_logs_an_error(fixture_scan):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("check", "case"), [("aws_data_residency", "fail_unreadable_context"),
-                                             ("arm_data_residency", "fail_wrong_shape_context")])
+                                             ("arm_data_residency", "fail_wrong_shape_context"),
+                                             ("aws_guardduty_eks_protection", "fail_wrong_shape_detection"),
+                                             ("arm_defender_for_containers", "fail_wrong_shape_detection")])
 def test_an_unusable_context_file_fails_closed_and_is_logged(bad_context_scan, check, case):
     assert bad_context_scan.results[(check, case)][CHECK_IDS[check]] == ["FAILED"]
     context_file = BAD_CONTEXT_FIXTURES / check / case / "mlops-context.cfg"

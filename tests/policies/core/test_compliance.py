@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.checkov_runner import CHECKS_DIR, custom_checks
+from policies.checkov import CHECKS_DIR, custom_checks
 from policies.compliance import SEVERITIES, load_catalog
 
 

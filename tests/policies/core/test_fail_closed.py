@@ -20,14 +20,14 @@ from typer.testing import CliRunner
 
 from infra.cli import app
 from policies.preview.model import UNKNOWN
-from policies.checkov_runner import CHECKS_DIR
+from policies.checkov import CHECKS_DIR
 from policies.compliance import load_catalog
 from policies.gate import GateError, assemble, run_gate
 from policies.inputs import from_preview_json, from_stack_export
 from policies.suppressions import SUPPRESSIONS_DIR, Suppression, SuppressionFileError, load_approvers, load_file
 from policies.translate import translate
 from tests.policies.core.conftest import BUCKET_URN, STACK, STACK_URN, preview_json_doc, stack_export_doc, urn
-from tests.policies.core.test_checkov_faults import small_stack
+from tests.policies.checkov.test_faults import small_stack
 from tests.policies.core.test_gate_verdicts import result
 
 runner = CliRunner()
@@ -318,7 +318,7 @@ FAULTS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_no_path_exits_0_with_fewer_resources_scanned_than_declared(fault, tmp_path, monkeypatch):
-    import policies.checkov_runner as runner_module
+    import policies.checkov.model as runner_module
 
     doc = copy.deepcopy(FAULTS[fault]())
     path = tmp_path / "in.json"

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from policies.checkov_runner import CHECKS_DIR, CheckovError, run_checkov
+from policies.checkov import CHECKS_DIR, CheckovError, run_checkov
 from policies.gate import collect_inputs, run_gate
 from policies.inputs import from_preview_json
 from policies.reports import FORMATS, write

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from policies.checkov_runner import CheckResult
+from policies.checkov import CheckResult
 from policies.compliance import load_catalog
 from policies.gate import EXIT_PASS, EXIT_VIOLATIONS, GateReport, assemble
 from policies.suppressions import Suppression
-from tests.policies.core.test_checkov_faults import ADDRESS, FILE, small_stack
+from tests.policies.checkov.test_faults import ADDRESS, FILE, small_stack
 
 TODAY = dt.date(2027, 1, 15)
 

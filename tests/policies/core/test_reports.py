@@ -17,7 +17,7 @@ from policies.reports import write
 from policies.reports.terminal import print_report
 from policies.translate.model import CoverageRow
 from tests.policies.core.conftest import BUCKET_URN
-from tests.policies.core.test_checkov_faults import small_stack
+from tests.policies.checkov.test_faults import small_stack
 from tests.policies.core.test_gate_verdicts import TODAY, result, rule
 
 CHART = CoverageRow(

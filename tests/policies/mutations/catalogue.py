@@ -550,6 +550,72 @@ MUTATIONS += [
              "ServiceMesh: KFP's in-mesh callers are named ServiceAccounts", on=KFP_NAMESPACE),
 ]
 
+# --- Threat detection and audit (docs/security-detection-and-audit.md) ---
+GUARDDUTY_DETECTOR = "aws:guardduty/detector:Detector"
+GUARDDUTY_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
+DEFENDER_PRICING = "azure-native:security:Pricing"
+ACTIVITY_LOG = "azure-native:monitor:SubscriptionDiagnosticSetting"
+REMOTE_COMMAND = "command:remote:Command"
+CONTROL_PLANE_RUN = "dc1-k8s-ctl-01-run"
+"""The node bootstrap's command on the first control-plane server of onprem-dc1."""
+
+
+def bootstrap_env(**changes: str | None) -> Edit:
+    """Change the MLOPS_* assignments of a node bootstrap command line (``None`` removes one), as a different
+    rendering by components/bootstrap/render.py would."""
+    import shlex
+
+    def edit(inputs: dict[str, Any]) -> None:
+        words = shlex.split(inputs["create"])
+        start, end = words.index("env") + 1, words.index("bash")
+        env = dict(word.split("=", 1) for word in words[start:end])
+        for key, value in changes.items():
+            if value is None:
+                env.pop(key)
+            else:
+                env[key] = value
+        assignments = [shlex.quote(f"{k}={v}") for k, v in env.items()]
+        inputs["create"] = " ".join([*map(shlex.quote, words[:start]), *assignments, *map(shlex.quote, words[end:])])
+
+    return edit
+
+
+MUTATIONS += [
+    Mutation("aws-guardduty-removed", AWS, GUARDDUTY_DETECTOR, "threat-detection", "CKV_MLOPS_361", None,
+             "ThreatDetection: the GuardDuty detector", on=(EKS, "eks")),
+    Mutation("aws-guardduty-eks-audit-logs-off", AWS, GUARDDUTY_FEATURE, "threat-detection-eks-audit-logs",
+             "CKV_MLOPS_361", put(("status", "DISABLED")), "ThreatDetectionArgs.eks_audit_logs=False", on=(EKS, "eks")),
+    Mutation("aws-guardduty-agent-unmanaged", AWS, GUARDDUTY_FEATURE, "threat-detection-runtime-monitoring",
+             "CKV_MLOPS_361", put(("additionalConfigurations.0.status", "DISABLED")),
+             "ThreatDetection: GuardDuty manages its EKS runtime agent (EKS_ADDON_MANAGEMENT)", on=(EKS, "eks")),
+    Mutation("azure-defender-containers-free", AZURE, DEFENDER_PRICING, "threat-detection-defender-containers",
+             "CKV_MLOPS_362", put(("pricingTier", "Free")), "AzureThreatDetection: the Containers plan at Standard",
+             on=(AKS, "aks-cluster")),
+    Mutation("azure-defender-sensor-off", AZURE, DEFENDER_PRICING, "threat-detection-defender-containers",
+             "CKV_MLOPS_362", put(("extensions.0.isEnabled", "False")),
+             "AzureThreatDetectionArgs.extensions without ContainerSensor", on=(AKS, "aks-cluster")),
+    Mutation("azure-activity-log-removed", AZURE, ACTIVITY_LOG, "threat-detection-activity-log", "CKV_MLOPS_363",
+             None, "AzureThreatDetection: the subscription's Activity Log export", on=(AKS, "aks-cluster")),
+    Mutation("azure-activity-log-without-security", AZURE, ACTIVITY_LOG, "threat-detection-activity-log",
+             "CKV_MLOPS_363", drop("logs.1"), "AzureThreatDetectionArgs.activity_log_categories without Security",
+             on=(AKS, "aks-cluster")),
+    Mutation("onprem-falco-removed", ONPREM, HELM_RELEASE, "falco", "CKV_MLOPS_364", None,
+             "Falco: the pinned falco chart in the on-prem target", on=KFP_NAMESPACE),
+    Mutation("onprem-falco-driver-off", ONPREM, HELM_RELEASE, "falco", "CKV_MLOPS_364",
+             put(("values.driver.enabled", False)), "falco_values(): a syscall driver", on=KFP_NAMESPACE),
+    Mutation("onprem-apiserver-without-oidc", ONPREM, REMOTE_COMMAND, CONTROL_PLANE_RUN, "CKV_MLOPS_365",
+             bootstrap_env(MLOPS_APISERVER_AUTH_CONFIG=None),
+             "render.node_env: a control-plane node's AuthenticationConfiguration", on=KFP_NAMESPACE),
+    Mutation("onprem-apiserver-without-audit-policy", ONPREM, REMOTE_COMMAND, CONTROL_PLANE_RUN, "CKV_MLOPS_365",
+             bootstrap_env(MLOPS_APISERVER_AUDIT_POLICY=None), "render.node_env: the audit policy",
+             on=KFP_NAMESPACE),
+    Mutation("onprem-apiserver-audit-log-unrotated", ONPREM, REMOTE_COMMAND, CONTROL_PLANE_RUN, "CKV_MLOPS_365",
+             bootstrap_env(MLOPS_APISERVER_FLAGS="--authentication-config=/etc/kubernetes/mlops/authentication-config.yaml"
+                                                 " --audit-policy-file=/etc/kubernetes/mlops/audit-policy.yaml"
+                                                 " --audit-log-path=/var/log/kubernetes/audit/audit.log"),
+             "render.apiserver_flags: the audit log rotation flags", on=KFP_NAMESPACE),
+]
+
 # --- database and cache server certificates (components/services/db_tls.py, docs/security-database-tls.md) ---------
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

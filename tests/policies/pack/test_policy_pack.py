@@ -14,18 +14,17 @@ import pytest
 import yaml
 
 from policies.preview.model import UNKNOWN, PreviewResult
+from tests import venvs
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-POLICY_PYTHON = REPO_ROOT / ".venv-policy" / "bin" / "python"
+POLICY_PYTHON = venvs.POLICY_PYTHON
 DRIVER = Path(__file__).with_name("driver.py")
 PACK_YAML = REPO_ROOT / "policies" / "pack" / "PulumiPolicy.yaml"
 SHIPPED_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (REPO_ROOT / "stacks").glob("Pulumi.*.yaml"))
 STACK, PROJECT = "pack-test", "mlops"
 SECRET_SIG, SECRET_MARK = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 
-pytestmark = pytest.mark.skipif(
-    not POLICY_PYTHON.is_file(), reason=".venv-policy is missing (pulumi-policy's env): `make setup` builds it"
-)
+pytestmark = venvs.requires(POLICY_PYTHON, ".venv-policy (pulumi-policy's environment)")
 
 
 def drive(command: str, resources: list[dict[str, Any]], **env: str) -> dict[str, Any]:

@@ -145,3 +145,17 @@ def test_bad_program_directory(tmp_path: Path, files: dict[str, str], expected: 
 def test_preview_without_stack_is_refused() -> None:
     result = runner.invoke(app, ["preview"])
     assert result.exit_code == 2 and "--stack" in result.output
+
+
+def test_component_input_error_is_shown_like_a_config_error(tmp_path: Path) -> None:
+    """A component refusing its Args (components.errors.InputError) reads like a stack ConfigError: the message as
+    is (it names the field and what is allowed), exit 2, no exception type, no traceback, no tree."""
+    message = "KueueArgs.teams: at least one team namespace must submit to the training queue"
+    body = f"from components.errors import InputError\nraise InputError({message!r})"
+    program = write_program(tmp_path / "prog", body, {"dev": {}})
+    result = runner.invoke(app, ["preview", "--program", str(program)])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert message in output
+    assert "the program failed" not in output and "InputError" not in output and "(at " not in output
+    assert "Traceback" not in result.output and "resources" not in result.output

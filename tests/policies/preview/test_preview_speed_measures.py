@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from policies.preview.runner import _is_type_version_alias
+from policies.preview.runner import SPEED_MEASURES_ENV, _is_type_version_alias, speed_measures
 from tests.conftest import run_mocked
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -130,3 +131,60 @@ def test_failed_output_still_fails_the_run() -> None:
 
     with pytest.raises(ZeroDivisionError):
         run_mocked(program)
+
+
+RECORDS = """
+import json, sys
+from policies.preview.runner import preview_stack, speed_measures
+from tests.conftest import run_mocked
+from tests.policies.translate.programs.mixed import program
+
+what = sys.argv[1]
+result = run_mocked(program, stack="mixed") if what == "mixed" else preview_stack(what)
+for r in result.resources:  # the SDK sends dependencies in set order (arbitrary between runs): compare them as sets
+    r.dependencies = sorted(r.dependencies)
+    r.property_dependencies = {k: sorted(v) for k, v in r.property_dependencies.items()}
+print(json.dumps({
+    "speed_measures": speed_measures(),
+    "resources": sorted((r.to_json() for r in result.resources), key=lambda r: r["urn"]),
+    "outputs": result.outputs,
+    "unknown": sorted(json.dumps(u.__dict__, sort_keys=True) for u in result.unknown_inputs),
+}, sort_keys=True, default=str))
+"""
+
+
+def _records(what: str, measures: str) -> dict:
+    env = {**os.environ, SPEED_MEASURES_ENV: measures, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", RECORDS, what], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          check=False, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _compare(what: str) -> None:
+    fast, stock = _records(what, "1"), _records(what, "0")
+    assert fast.pop("speed_measures") is True and stock.pop("speed_measures") is False
+    assert fast["resources"], "the program registered nothing"
+    assert [r["urn"] for r in fast["resources"]] == [r["urn"] for r in stock["resources"]]
+    for with_measures, without in zip(fast["resources"], stock["resources"], strict=True):
+        assert with_measures == without, with_measures["urn"]
+    assert fast == stock
+
+
+def test_speed_measures_record_what_stock_pulumi_records_for_a_small_program() -> None:
+    """The mixed program (aws, azure-native with its type-version aliases, kubernetes) with and without them."""
+    _compare("mixed")
+
+
+@pytest.mark.slow
+def test_speed_measures_record_what_stock_pulumi_records_for_a_shipped_stack() -> None:
+    _compare("aws-uae-prod")
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, True), ("1", True), ("0", False), ("off", False), ("false", False)])
+def test_the_switch(monkeypatch: pytest.MonkeyPatch, value: str | None, on: bool) -> None:
+    if value is None:
+        monkeypatch.delenv(SPEED_MEASURES_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SPEED_MEASURES_ENV, value)
+    assert speed_measures() is on

@@ -13,9 +13,10 @@ import pytest
 from policies.preview.model import PreviewResource, PreviewResult
 from policies.translate import CONTEXT_FILE, azure, effective_regions, translate
 from policies.translate.generate_azure_schema import arm_from_path
+from tests import venvs
 
 REPO = Path(__file__).resolve().parents[3]
-CHECKOV = REPO / ".venv-checkov/bin/checkov"
+CHECKOV = venvs.CHECKOV
 CHECKS_DIR = REPO / "policies" / "checks"
 STACK = "urn:pulumi:t::p::"
 RG = "/subscriptions/s/resourceGroups/rg"
@@ -176,8 +177,7 @@ def _write(files: dict, root: Path) -> None:
 def _scan(results: dict[str, PreviewResult], root: Path) -> dict[str, dict[str, set[str]]]:
     """Each stack translated into its own folder (own context file), one Checkov run over them all: resource id ->
     {"passed": check ids, "failed": check ids}, built-in and custom checks."""
-    if not CHECKOV.exists():
-        pytest.skip("Checkov environment not built (make checkov)")
+    venvs.require(CHECKOV, "Checkov's environment (.venv-checkov)")
     for folder, result in results.items():
         out = translate(result)
         assert not out.errors

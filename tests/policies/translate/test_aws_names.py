@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-
-import pytest
 
 from policies.translate import generate_aws_schema
 from policies.translate.aws import _props, convert
+from tests import venvs
 
-CHECKOV_AWS = (
-    Path(__file__).resolve().parents[3] / ".venv-checkov/lib/python3.11/site-packages/checkov/terraform/checks"
-)
+CHECKOV_AWS = venvs.CHECKOV_TERRAFORM_CHECKS
 
 
 def tf(token: str, inputs: dict) -> dict:
@@ -113,7 +109,7 @@ def test_name_table_entries_name_real_sdk_classes():
 CROSS_TYPE_WORDS = {("aws_instance", "network_interface"), ("aws_eks_cluster", "resource")}
 
 
-@pytest.mark.skipif(not CHECKOV_AWS.is_dir(), reason="Checkov environment not built (make checkov)")
+@venvs.requires(CHECKOV_AWS, "Checkov's environment (.venv-checkov)")
 def test_block_names_agree_with_the_names_checkovs_aws_checks_read():
     """Where a Checkov check on a type reads a block by its plural or singular form, translation uses that form."""
     read: dict[str, set[str]] = {}

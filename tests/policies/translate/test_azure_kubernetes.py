@@ -116,7 +116,11 @@ def test_context_file_from_stack_context_or_defaults():
                                                "deploy_identity": {"namespace": "kubeflow", "name": "pipeline-deployer"},
                                                "storage_inventory": {"s3_lifecycle": {}, "azure_containers": {},
                                                                      "azure_management_policies": {},
-                                                                     "minio_releases": {}}}
+                                                                     "minio_releases": {}},
+                                               "detection_inventory": {"guardduty_detectors": [],
+                                                                       "defender_pricings": [],
+                                                                       "activity_log_settings": [],
+                                                                       "falco_releases": [], "node_bootstrap": []}}
     assert given.files["tfplan.json"]["planned_values"]["root_module"]["resources"][0]["values"]["region"] == "eu-west-1"
     default = translate(_result(_res("azure-native:storage:StorageAccount", accountName="st", location="uaenorth")))
     ctx = default.files["mlops-context.cfg"]
@@ -142,6 +146,51 @@ def test_storage_inventory_lists_lifecycle_rules_by_bucket_account_and_namespace
                          "azure_management_policies": {"stdata": policy_rules},
                          "minio_releases": {"object-store": {"buckets": ["datasets"],
                                                              "commands": ["tag set myminio/datasets purpose=data"]}}}
+
+
+def test_detection_inventory_lists_guardduty_defender_activity_log_falco_and_the_node_bootstrap():
+    """The detection checks (CKV_MLOPS_361-365) read settings of other resources than the one they report on."""
+    import dataclasses
+    import shlex
+
+    def with_name(res: PreviewResource, name: str) -> PreviewResource:  # a `name` input (_res takes `name` itself)
+        return dataclasses.replace(res, inputs={**res.inputs, "name": name})
+
+    detector = _res("aws:guardduty/detector:Detector", "gd", enable=True)
+    feature = dataclasses.replace(
+        with_name(_res("aws:guardduty/detectorFeature:DetectorFeature", "gd-rt", detectorId="gd-id", status="ENABLED",
+                       additionalConfigurations=[{"name": "EKS_ADDON_MANAGEMENT", "status": "ENABLED"}]),
+                  "RUNTIME_MONITORING"),
+        property_dependencies={"detectorId": [detector.urn]})
+    orphan = with_name(_res("aws:guardduty/detectorFeature:DetectorFeature", "other", status="ENABLED"), "EKS_AUDIT_LOGS")
+    env = {"MLOPS_NODE_NAME": "ctl-1", "MLOPS_CONTROL_PLANE": "1",
+           "MLOPS_APISERVER_AUTH_CONFIG": "kind: AuthenticationConfiguration\njwt: []",
+           "MLOPS_APISERVER_AUDIT_POLICY": "not: [valid", "MLOPS_APISERVER_FLAGS": "--audit-log-path=/a --x=y"}
+    create = "sudo -n env " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()) + " bash s.sh"
+    result = _result(
+        detector, feature, orphan,
+        _res("azure-native:security:Pricing", pricingName="Containers", pricingTier="Standard",
+             extensions=[{"name": "ContainerSensor", "isEnabled": "True"}]),
+        with_name(_res("azure-native:monitor:SubscriptionDiagnosticSetting", "al", workspaceId="/ws",
+                       logs=[{"category": "Administrative", "enabled": True}, {"category": "Alert", "enabled": False},
+                             {"categoryGroup": "allLogs", "enabled": True}]), "al"),
+        _res("kubernetes:helm.sh/v3:Release", "falco", chart="falco", version="6.2.5", namespace="falco",
+             repositoryOpts={"repo": "https://falcosecurity.github.io/charts"}, values={"driver": {"kind": "modern_ebpf"}}),
+        _res("command:remote:Command", "ctl-1-run", create=create),
+    )
+    inventory = translate(result, allow_unscanned=["kubernetes", "command"]).files["mlops-context.cfg"]["detection_inventory"]
+    assert inventory["guardduty_detectors"] == [{"enable": True, "features": [
+        {"name": "RUNTIME_MONITORING", "status": "ENABLED",
+         "additional_configurations": [{"name": "EKS_ADDON_MANAGEMENT", "status": "ENABLED"}]}]}]
+    assert inventory["defender_pricings"] == [{"name": "Containers", "tier": "Standard",
+                                               "extensions": [{"name": "ContainerSensor", "is_enabled": "True"}]}]
+    assert inventory["activity_log_settings"] == [{"name": "al", "destination": True, "categories": ["Administrative"],
+                                                   "category_groups": ["allLogs"]}]
+    assert inventory["falco_releases"] == [{"namespace": "falco", "version": "6.2.5", "driver_enabled": True,
+                                            "driver_kind": "modern_ebpf"}]
+    assert inventory["node_bootstrap"] == [{"node": "ctl-1", "control_plane": True,
+                                            "authentication_config": {"kind": "AuthenticationConfiguration", "jwt": []},
+                                            "audit_policy": None, "flags": ["--audit-log-path=/a", "--x=y"]}]
 
 
 def test_translation_imports_no_pulumi_sdk():

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-CHECKOV = Path(__file__).resolve().parents[3] / ".venv-checkov/bin/checkov"
+from tests import venvs
+
+CHECKOV = venvs.CHECKOV
 FRAMEWORK_FILES = {"terraform_plan": "tfplan.json", "arm": "arm", "kubernetes": "k8s/"}
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHECKOV.exists(), reason="Checkov environment not built (make checkov)"),
+    venvs.requires(CHECKOV, "Checkov's environment (.venv-checkov)"),
 ]
 
 

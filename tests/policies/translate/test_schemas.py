@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from policies.translate import generate_aws_schema, generate_azure_schema
+from tests import venvs
 
-CHECKOV_AWS = Path(__file__).resolve().parents[3] / ".venv-checkov/lib/python3.11/site-packages/checkov/terraform/checks"
+CHECKOV_AWS = venvs.CHECKOV_TERRAFORM_CHECKS
 # Names Checkov's AWS checks mention that are not managed resources of terraform-provider-aws 6 (data sources,
 # attributes) or were removed with EC2-Classic, so pulumi-aws 7 has no token for them.
 NOT_RESOURCES = {"aws_iam_policy_document", "aws_kms_key_id", "aws_db_security_group",
@@ -22,7 +22,7 @@ def test_regenerating_gives_the_committed_file(generator):
     assert generator.render(generator.generate(generator.sdk_root())) == generator.OUT.read_text()
 
 
-@pytest.mark.skipif(not CHECKOV_AWS.is_dir(), reason="Checkov environment not built (make checkov)")
+@venvs.requires(CHECKOV_AWS, "Checkov's environment (.venv-checkov)")
 def test_every_aws_type_checkov_checks_is_covered():
     named: set[str] = set()
     for path in [*CHECKOV_AWS.glob("resource/aws/*.py"), *CHECKOV_AWS.glob("graph_checks/aws/*")]:

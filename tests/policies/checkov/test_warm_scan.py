@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from policies.checkov_runner import CHECKS_DIR, CheckovRun, prestart, run_checkov
+from policies.checkov import CHECKS_DIR, CheckovRun, prestart, run_checkov
+from tests import venvs
 
-CHECKOV = Path(__file__).resolve().parents[3] / ".venv-checkov/bin/checkov"
+CHECKOV = venvs.CHECKOV
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHECKOV.exists(), reason="Checkov environment not built (make checkov)"),
+    venvs.requires(CHECKOV, "Checkov's environment (.venv-checkov)"),
 ]
 
 

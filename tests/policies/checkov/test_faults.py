@@ -1,7 +1,7 @@
 """The runner fails closed: every way Checkov can fall short raises CheckovError with a clear message.
 
 Fake Checkov executables (MLOPS_CHECKOV) stand in for a missing, crashing, hanging, erroring or incomplete Checkov;
-the real Checkov's own faults (a custom check that raises) are in test_gate_checkov.py.
+the real Checkov's own faults (a custom check that raises) are in tests/policies/core/test_gate_checkov.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.checkov_runner import CheckovError, checkov_executable, run_checkov
+from policies.checkov import CheckovError, checkov_executable, run_checkov
 from policies.translate.model import Origin, TranslatedStack
 from tests.policies.core.conftest import BUCKET_URN, STACK, checkov_report
 
