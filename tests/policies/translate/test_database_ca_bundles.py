@@ -167,3 +167,13 @@ def test_checks_refuse_a_bad_shape(bad: dict) -> None:
 def test_absent_facts_are_none_so_workload_checks_fail_closed() -> None:
     ctx = _context_module()._parse({}, "x")
     assert ctx.database_connections is None and ctx.database_ca_bundles is None
+
+
+def test_the_translators_names_are_the_components() -> None:
+    from components.services import feature_store, feature_store_config
+    from policies import translate as tr
+
+    assert tr.CONNECTION_TLS_ANNOTATION == feature_store_config.TLS_ANNOTATION
+    assert tr.FEAST_CONFIG_SECRET == feature_store.CONFIG_SECRET
+    assert tr.CA_BUNDLE_LABEL == db_tls.LABEL
+    assert tr.REVIEWED_COMMAND_SCRIPTS == (str(db_tls.FETCH_SCRIPT.relative_to(REPO)),)
