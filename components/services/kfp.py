@@ -27,13 +27,13 @@ import pulumi
 
 from components import versions
 from components.errors import InputError
+from components.identities import PIPELINES_NAMESPACE, RUNNER_SERVICE_ACCOUNT
 from components.kubernetes.namespace import (
     SecureNamespace,
     SecureNamespaceArgs,
     allow_same_namespace,
     namespaces_named,
 )
-from components.identities import PIPELINES_NAMESPACE, RUNNER_SERVICE_ACCOUNT
 from components.services.identity import BucketGrant, IdentityBinding
 
 NAMESPACE = PIPELINES_NAMESPACE

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pulumi
 
+from components import versions
 from components.kubernetes.baseline import (
     DEFAULT_TEAM_NAMESPACES,
     FEATURE_STORE_NAMESPACE,
@@ -23,7 +24,6 @@ from components.kubernetes.baseline import (
 )
 from components.kubernetes.egress import EgressEndpoints
 from components.kubernetes.namespace import namespaces_named
-from components import versions
 from components.security.admission import DEPLOYER_SERVICE_ACCOUNT
 from components.services import db_tls, kfp, knative, kserve
 from components.services.feature_server import CA_DIR

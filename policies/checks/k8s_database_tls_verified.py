@@ -21,8 +21,17 @@ from typing import Any
 
 from _mlops_context import context_for
 from _mlops_db_tls import (
-    CERT_DIR_ENV, PIPELINE_DB_PARAMS, SYSTEM_CERT_DIRS, WORKLOADS, config_readers, env_value, mounts_dir, mounts_file,
-    registry_verified, secret_tls, section,
+    CERT_DIR_ENV,
+    PIPELINE_DB_PARAMS,
+    SYSTEM_CERT_DIRS,
+    WORKLOADS,
+    config_readers,
+    env_value,
+    mounts_dir,
+    mounts_file,
+    registry_verified,
+    secret_tls,
+    section,
 )
 from _mlops_k8s import containers, pod_spec
 from _mlops_values import get_path

@@ -91,7 +91,7 @@ def _pem() -> str:
 
 
 def _fetch(url: str, region: str = "me-central-1") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(SCRIPT), region], capture_output=True, text=True, timeout=60,
+    return subprocess.run(["bash", str(SCRIPT), region], check=False, capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "RDS_CA_URL": url})
 
 
