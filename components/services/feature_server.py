@@ -21,6 +21,7 @@ import pulumi
 from components import versions
 from components.errors import InputError
 from components.kubernetes.namespace import namespaces_named
+from components.services import db_tls
 from components.services.identity import IdentityBinding
 
 NAME = "feast-feature-server"
@@ -67,6 +68,10 @@ class FeatureServerArgs:
     """NetworkPolicy egress rules to the registry, the online store and the object store."""
     ca_secret: str | None = None
     """Secret whose ``ca.crt`` verifies private-CA servers (on-prem); mounted at ``/etc/feast/ca``."""
+    ca_config_map: str | None = None
+    """ConfigMap of the CA bundle the registry and online store are verified with (clouds,
+    :mod:`components.services.db_tls`); mounted at ``/etc/mlops/db-ca``. Not made the AWS SDK's bundle: the object
+    store keeps the system trust store."""
     image: versions.Image = versions.FEAST_FEATURE_SERVER_IMAGE
     min_replicas: int = 2
     max_replicas: int = 6
@@ -110,6 +115,9 @@ def pod_spec(args: FeatureServerArgs) -> dict[str, Any]:
             {"name": "ca", "secret": {"secretName": args.ca_secret, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}
         )
         env.append({"name": "AWS_CA_BUNDLE", "value": f"{CA_DIR}/ca.crt"})
+    if args.ca_config_map:
+        mounts.append({"name": "db-ca", "mountPath": db_tls.MOUNT_DIR, "readOnly": True})
+        volumes.append({"name": "db-ca", "configMap": {"name": args.ca_config_map, "defaultMode": 0o444}})
     probe = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 3}
     return {
         "serviceAccountName": args.service_account,

@@ -40,6 +40,8 @@ class FeatureStoreBackends:
     redis_ca_cert: str | None = None
     ca_secret: str | None = None
     """Secret whose ``ca.crt`` the pod mounts to verify a private CA (on-prem)."""
+    ca_config_map: str | None = None
+    """ConfigMap (:data:`components.services.db_tls.CONFIG_MAP`) the pod mounts to verify the clouds' servers."""
     dependencies: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -60,6 +62,33 @@ class FeatureStoreArgs:
     project: str = fsc.PROJECT
 
 
+def _connections(
+    backends: FeatureStoreBackends, registry_host: str, registry_password: str, redis_host: str, redis_password: str
+) -> tuple[fsc.RegistryDatabase, fsc.OnlineRedis]:
+    registry = fsc.RegistryDatabase(
+        host=registry_host,
+        port=backends.registry_port,
+        database=backends.registry_database,
+        user=backends.registry_user,
+        password=registry_password,
+        ssl_mode=backends.registry_ssl_mode,
+        ssl_root_cert=backends.registry_ssl_root_cert,
+    )
+    online = fsc.OnlineRedis(
+        host=redis_host, port=backends.redis_port, password=redis_password, tls=True, ca_cert=backends.redis_ca_cert
+    )
+    return registry, online
+
+
+def connection_tls_annotation(backends: FeatureStoreBackends) -> dict[str, str]:
+    """The config Secret's :data:`~components.services.feature_store_config.TLS_ANNOTATION`: the TLS settings of
+    the rendered file, from the same objects (hosts and passwords play no part in them)."""
+    import json
+
+    registry, online = _connections(backends, "", "", "", "")
+    return {fsc.TLS_ANNOTATION: json.dumps(fsc.connection_tls(registry, online), sort_keys=True)}
+
+
 def render_secret_config(
     backends: FeatureStoreBackends,
     offline_uri: pulumi.Input[str],
@@ -70,26 +99,8 @@ def render_secret_config(
 
     def build(values: list[Any]) -> str:
         registry_host, registry_password, redis_host, redis_password, uri, endpoint = values
-        return fsc.render(
-            fsc.RegistryDatabase(
-                host=registry_host,
-                port=backends.registry_port,
-                database=backends.registry_database,
-                user=backends.registry_user,
-                password=registry_password,
-                ssl_mode=backends.registry_ssl_mode,
-                ssl_root_cert=backends.registry_ssl_root_cert,
-            ),
-            fsc.OnlineRedis(
-                host=redis_host,
-                port=backends.redis_port,
-                password=redis_password,
-                tls=True,
-                ca_cert=backends.redis_ca_cert,
-            ),
-            fsc.OfflineStore(uri=uri, endpoint_override=endpoint),
-            project=project,
-        )
+        registry, online = _connections(backends, registry_host, registry_password, redis_host, redis_password)
+        return fsc.render(registry, online, fsc.OfflineStore(uri=uri, endpoint_override=endpoint), project=project)
 
     return pulumi.Output.secret(
         pulumi.Output.all(
@@ -122,6 +133,7 @@ class FeatureStore(pulumi.ComponentResource):
                 "name": CONFIG_SECRET,
                 "namespace": args.namespace,
                 "labels": {"app.kubernetes.io/part-of": "mlops-platform"},
+                "annotations": connection_tls_annotation(backends),
             },
             type="Opaque",
             string_data={fsc.FEATURE_STORE_FILE: config},
@@ -134,6 +146,7 @@ class FeatureStore(pulumi.ComponentResource):
                     "name": CONFIG_SECRET,
                     "namespace": namespace,
                     "labels": {"app.kubernetes.io/part-of": "mlops-platform"},
+                    "annotations": connection_tls_annotation(backends),
                 },
                 type="Opaque",
                 string_data={fsc.FEATURE_STORE_FILE: config},
@@ -148,6 +161,7 @@ class FeatureStore(pulumi.ComponentResource):
                 client_namespaces=args.client_namespaces,
                 egress=backends.egress,
                 ca_secret=backends.ca_secret,
+                ca_config_map=backends.ca_config_map,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(backends.dependencies)),
         )

@@ -50,12 +50,17 @@ class RegistryDatabase:
     ssl_root_cert: str | None = None
     """CA bundle path inside the pod, or ``system`` (libpq's system trust store); None: libpq's default."""
 
-    def url(self) -> str:
-        """SQLAlchemy URL with the psycopg 3 driver and libpq TLS settings."""
-        _check_secret("the registry database password", self.password)
+    def tls_query(self) -> dict[str, str]:
+        """libpq's TLS parameters of :meth:`url` (no secret in them)."""
         query = {"sslmode": self.ssl_mode}
         if self.ssl_root_cert:
             query["sslrootcert"] = self.ssl_root_cert
+        return query
+
+    def url(self) -> str:
+        """SQLAlchemy URL with the psycopg 3 driver and libpq TLS settings."""
+        _check_secret("the registry database password", self.password)
+        query = self.tls_query()
         user = quote(self.user, safe="")
         return (
             f"postgresql+psycopg://{user}:{quote(self.password, safe='')}@{self.host}:{self.port}/"
@@ -82,12 +87,18 @@ class OnlineRedis:
         if self.username:
             parts.append(f"username={self.username}")
         parts.append(f"password={self.password}")
-        if self.tls:
-            # verify the server's certificate and name explicitly, whatever redis-py's defaults of the day are
-            parts += ["ssl=true", "ssl_cert_reqs=required", "ssl_check_hostname=true"]
-            if self.ca_cert:
-                parts.append(f"ssl_ca_certs={self.ca_cert}")
+        parts += [f"{key}={value}" for key, value in self.tls_fields().items()]
         return ",".join(parts)
+
+    def tls_fields(self) -> dict[str, str]:
+        """The TLS fields of :meth:`connection_string` (no secret in them)."""
+        if not self.tls:
+            return {}
+        # verify the server's certificate and name explicitly, whatever redis-py's defaults of the day are
+        fields = {"ssl": "true", "ssl_cert_reqs": "required", "ssl_check_hostname": "true"}
+        if self.ca_cert:
+            fields["ssl_ca_certs"] = self.ca_cert
+        return fields
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,17 @@ class OfflineStore:
     def __post_init__(self) -> None:
         if not self.uri.startswith(("s3://", "abfss://", "gs://", "/")):
             raise InputError(f"offline store location {self.uri!r} is not an s3://, abfss:// or local path")
+
+
+TLS_ANNOTATION = "mlops.platform/connection-tls"
+"""Annotation on the Secret holding ``feature_store.yaml``: its TLS settings as JSON (:func:`connection_tls`). The
+file itself is a Pulumi secret (masked in previews), so the policy gate reads what the file verifies from here."""
+
+
+def connection_tls(registry: RegistryDatabase, online: OnlineRedis) -> dict[str, dict[str, str]]:
+    """What the rendered file's connections verify, from the same methods that render them: ``registry`` (libpq
+    query parameters) and ``online_store`` (redis-py fields)."""
+    return {"registry": registry.tls_query(), "online_store": online.tls_fields()}
 
 
 def feature_store_config(

@@ -27,13 +27,13 @@ import pulumi
 
 from components import versions
 from components.errors import InputError
+from components.identities import PIPELINES_NAMESPACE, RUNNER_SERVICE_ACCOUNT
 from components.kubernetes.namespace import (
     SecureNamespace,
     SecureNamespaceArgs,
     allow_same_namespace,
     namespaces_named,
 )
-from components.identities import PIPELINES_NAMESPACE, RUNNER_SERVICE_ACCOUNT
 from components.services.identity import BucketGrant, IdentityBinding
 
 NAMESPACE = PIPELINES_NAMESPACE
@@ -68,11 +68,15 @@ class MetadataDatabase:
     """A Pulumi secret."""
     password: pulumi.Input[str]
     """A Pulumi secret."""
-    tls: Literal["true", "skip-verify"]
-    """The API server's MySQL client TLS mode (go-sql-driver ``tls``): ``true`` verifies the server against the
-    system trust store (Azure's CA); ``skip-verify`` encrypts without verifying (RDS's CA is not in public trust
-    stores; same trade-off as the Feast registry's ``sslmode=require``)."""
+    tls: Literal["true"]
+    """The API server's MySQL client TLS mode (go-sql-driver ``tls``): ``true`` verifies the server's certificate
+    and name against Go's trust store, which ``ca_config_map`` extends. Never ``skip-verify``/``preferred``/``false``
+    (CKV_MLOPS_331)."""
     port: int = 3306
+    ca_config_map: str | None = None
+    """ConfigMap of CA certificates (:mod:`components.services.db_tls`) mounted into the API server at
+    ``/etc/mlops/db-ca`` and added to Go's trust store through ``SSL_CERT_DIR`` (the system directory stays listed:
+    the API server also reaches the object store)."""
     pipeline_db: str = "mlpipeline"
     cache_db: str = "cachedb"
     mlmd_db: str = "metadb"
@@ -278,6 +282,12 @@ class KubeflowPipelines(pulumi.ComponentResource):
         from pulumi_kubernetes.apps.v1 import DeploymentPatch
         from pulumi_kubernetes.core.v1 import ConfigMapPatch, SecretPatch
 
+        from components.services import db_tls
+
+        if db.ca_config_map and db.ca_config_map != db_tls.CONFIG_MAP:
+            raise ValueError(f"MetadataDatabase.ca_config_map must be {db_tls.CONFIG_MAP!r} (the mounted bundle)")
+        # Go reads SSL_CERT_DIR as a colon-separated list and adds every PEM file in it to the system roots
+        ca_env = [{"name": "SSL_CERT_DIR", "value": f"/etc/ssl/certs:{db_tls.MOUNT_DIR}"}] if db.ca_config_map else []
         ConfigMapPatch(
             f"{name}-db-config",
             metadata={"name": INSTALL_CONFIG, "namespace": ns, "annotations": PATCH_FORCE},
@@ -303,10 +313,13 @@ class KubeflowPipelines(pulumi.ComponentResource):
                                     {
                                         "name": "DBCONFIG_MYSQLCONFIG_EXTRAPARAMS",
                                         "value": json.dumps({"tls": db.tls}),
-                                    }
+                                    },
+                                    *ca_env,
                                 ],
+                                **({"volumeMounts": [db_tls.volume_mount()]} if db.ca_config_map else {}),
                             }
-                        ]
+                        ],
+                        **({"volumes": [db_tls.volume()]} if db.ca_config_map else {}),
                     }
                 }
             },

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pulumi
 
+from components import versions
 from components.kubernetes.baseline import (
     DEFAULT_TEAM_NAMESPACES,
     FEATURE_STORE_NAMESPACE,
@@ -23,9 +24,8 @@ from components.kubernetes.baseline import (
 )
 from components.kubernetes.egress import EgressEndpoints
 from components.kubernetes.namespace import namespaces_named
-from components import versions
 from components.security.admission import DEPLOYER_SERVICE_ACCOUNT
-from components.services import kfp, knative, kserve
+from components.services import db_tls, kfp, knative, kserve
 from components.services.feature_server import CA_DIR
 from components.services.feature_server import NAME as FEATURE_SERVER
 from components.services.feature_server import PORT as FEATURE_SERVER_PORT
@@ -40,9 +40,20 @@ def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in ports]
 
 
-def _backends_of(data: Any, target: ModuleType, **reach: Any) -> FeatureStoreBackends:
+def _backends_of(
+    data: Any, target: ModuleType, ca_bundles: Sequence[pulumi.Resource] = (), **reach: Any
+) -> FeatureStoreBackends:
     """The registry and online store a target's feature-data component (``data``) created, with the user and database
-    its module (``target``) names; ``reach`` says how clients get to them (TLS, ports, egress)."""
+    its module (``target``) names; ``reach`` says how clients get to them (TLS, ports, egress). With ``ca_bundles``
+    (the clouds' :mod:`~components.services.db_tls` ConfigMaps) both are verified against the mounted bundle."""
+    if ca_bundles:
+        reach = {
+            "registry_ssl_mode": "verify-full",
+            "registry_ssl_root_cert": db_tls.POSTGRES_CA_PATH,
+            "redis_ca_cert": db_tls.REDIS_CA_PATH,
+            "ca_config_map": db_tls.CONFIG_MAP,
+            **reach,
+        }
     return FeatureStoreBackends(
         registry_host=data.registry_host,
         registry_password=data.registry_password,
@@ -50,7 +61,7 @@ def _backends_of(data: Any, target: ModuleType, **reach: Any) -> FeatureStoreBac
         redis_password=data.redis_password,
         registry_user=target.REGISTRY_USER,
         registry_database=target.REGISTRY_DATABASE,
-        dependencies=[data],
+        dependencies=[data, *ca_bundles],
         **reach,
     )
 
@@ -118,6 +129,9 @@ class PlatformServices(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         kfp_namespace = kfp.secure_namespace(f"{name}-kfp-ns", args.pod_security_version, parent=self)
         identities = self._identities({**namespaces, kfp.NAMESPACE: kfp_namespace.name})
+        self._ca_bundles = self._database_ca_bundles(
+            name, {FEATURE_STORE_NAMESPACE: namespaces[FEATURE_STORE_NAMESPACE], kfp.NAMESPACE: kfp_namespace.name}
+        )
 
         pipelines = kfp.KubeflowPipelines(
             f"{name}-kfp",
@@ -218,6 +232,28 @@ class PlatformServices(pulumi.ComponentResource):
         )
 
     # --- per target ---------------------------------------------------------------------------------------------
+    def _database_ca_bundles(
+        self, name: str, namespaces: Mapping[str, pulumi.Input[str]]
+    ) -> list[pulumi.Resource]:
+        """The CA bundle ConfigMap (:mod:`~components.services.db_tls`) in each namespace whose pods connect to the
+        clouds' databases and caches: AWS's RDS bundle fetched at ``pulumi up`` plus the pinned Amazon roots
+        (ElastiCache), Azure's pinned roots. None on-prem: clients verify against the issuer's CA Secret."""
+        args = self.args
+        if args.target == "aws":
+            data: dict[str, pulumi.Input[str]] = {
+                db_tls.POSTGRES_CA: db_tls.rds_ca_bundle(f"{name}-rds-ca", args.region, parent=self),
+                db_tls.REDIS_CA: db_tls.pinned_bundle("amazon-roots.pem"),
+            }
+        elif args.target == "azure":
+            roots = db_tls.pinned_bundle("azure-roots.pem")
+            data = {db_tls.POSTGRES_CA: roots, db_tls.REDIS_CA: roots}
+        else:
+            return []
+        return [
+            db_tls.ca_bundle_config_map(f"{name}-db-ca-{ns}", namespace, data, parent=self)
+            for ns, namespace in namespaces.items()
+        ]
+
     def _identities(self, namespaces: Mapping[str, pulumi.Input[str]]) -> IdentityProvider:
         """The target's identity provider; ``namespaces`` (name -> name output) orders on-prem Secrets after them."""
         args = self.args
@@ -263,10 +299,8 @@ class PlatformServices(pulumi.ComponentResource):
             return _backends_of(
                 data,
                 aws,
-                # RDS's CA is not in public trust stores: TLS is required (rds.force_ssl), the server's identity is
-                # the VPC-private DNS name. Mount the RDS CA bundle and switch to verify-full to pin it (docs).
-                registry_ssl_mode="require",
-                registry_ssl_root_cert=None,
+                # RDS's CA bundle (fetched at `pulumi up`) and Amazon's roots (ElastiCache), mounted from db_tls
+                self._ca_bundles,
                 redis_port=aws.REDIS_PORT,
                 egress=self._managed_egress(aws.POSTGRES_PORT, aws.REDIS_PORT),
             )
@@ -285,8 +319,7 @@ class PlatformServices(pulumi.ComponentResource):
             return _backends_of(
                 data,
                 azure,
-                registry_ssl_mode="verify-full",
-                registry_ssl_root_cert="system",
+                self._ca_bundles,  # the pinned DigiCert / Microsoft roots
                 redis_port=azure.REDIS_TLS_PORT,
                 egress=self._managed_egress(azure.POSTGRES_PORT, azure.REDIS_TLS_PORT),
             )
@@ -373,7 +406,12 @@ class PlatformServices(pulumi.ComponentResource):
 
             db = aws.AwsPipelineMetadata("kfp-metadata", self._aws_database(aws.AwsDatabaseArgs), opts=opts)
             return kfp.MetadataDatabase(
-                host=db.host, username=db.username, password=db.password, tls="skip-verify", port=aws.MYSQL_PORT
+                host=db.host,
+                username=db.username,
+                password=db.password,
+                tls="true",
+                port=aws.MYSQL_PORT,
+                ca_config_map=db_tls.CONFIG_MAP,  # the RDS bundle: RDS for MySQL chains to the same CAs
             )
         if args.target == "azure":
             from components.services import azure
@@ -382,7 +420,12 @@ class PlatformServices(pulumi.ComponentResource):
                 "kfp-metadata", self._azure_database(azure.AzurePipelineMetadataArgs, args.mysql_subnet_cidr), opts=opts
             )
             return kfp.MetadataDatabase(
-                host=server.host, username=server.username, password=server.password, tls="true", port=azure.MYSQL_PORT
+                host=server.host,
+                username=server.username,
+                password=server.password,
+                tls="true",
+                port=azure.MYSQL_PORT,
+                ca_config_map=db_tls.CONFIG_MAP,
             )
         return None
 

@@ -15,6 +15,10 @@ The gate's translator writes ``mlops-context.cfg`` (JSON) into each stack's dire
      "storage_inventory": {"s3_lifecycle": {bucket: [rules]}, "azure_containers": {account: [containers]},
                            "azure_management_policies": {account: [rules]},
                            "minio_releases": {namespace: {"buckets": [...], "commands": [...]}}},
+     "database_connections": {"feature-store/feast-feature-store": {"registry": {"sslmode": ..., "sslrootcert": ...},
+                                                                    "online_store": {"ssl_cert_reqs": ...}}},
+     "database_ca_bundles": {"feature-store/database-ca-bundle": {"keys": ["postgres-ca.pem", ...],
+                                                                  "from_command": ["postgres-ca.pem"]}},
      "detection_inventory": {"guardduty_detectors": [{"enable", "features": [{"name", "status",
                                                                               "additional_configurations"}]}],
                              "defender_pricings": [{"name", "tier", "extensions": [{"name", "is_enabled"}]}],
@@ -103,6 +107,12 @@ class PolicyContext:
     storage: dict[str, Any] | None = None
     """``storage_inventory`` (object-store lifecycle rules stack-wide); ``None`` when absent (a check that needs it
     FAILS)."""
+    database_connections: dict[str, Any] | None = None
+    """``<namespace>/<secret>`` -> the TLS settings of the database clients that Secret configures (``None`` for a
+    Secret whose settings cannot be read); ``None`` when the context does not say (a check that needs it FAILS)."""
+    database_ca_bundles: dict[str, Any] | None = None
+    """``<namespace>/<configmap>`` -> ``{keys, from_command}`` of the planned database CA bundles; ``None`` when the
+    context does not say."""
     detection: dict[str, Any] | None = None
     """``detection_inventory`` (threat detection and audit settings stack-wide); ``None`` when absent (a check that
     needs it FAILS)."""
@@ -248,11 +258,24 @@ def _parse(raw: Any, path: str) -> PolicyContext:
             isinstance(a, dict) and isinstance(a.get("addon_name"), str)
             and isinstance(a.get("configuration_values", ""), str) for a in addons)):
         raise ContextError("eks_addons must be a list of {addon_name, configuration_values}")
+    connections = raw.get("database_connections")
+    if connections is not None and not (isinstance(connections, dict) and all(
+            isinstance(k, str) and "/" in k and (v is None or _is_connection_tls(v)) for k, v in connections.items())):
+        raise ContextError("database_connections must map <namespace>/<secret> to null or {registry: {name: value}, "
+                           "online_store: {name: value}}")
+    bundles = raw.get("database_ca_bundles")
+    if bundles is not None and not (isinstance(bundles, dict) and all(
+            isinstance(k, str) and "/" in k and isinstance(v, dict) and _is_string_list(v.get("keys"))
+            and isinstance(v.get("from_command", []), list)
+            and all(isinstance(i, str) for i in v.get("from_command", [])) for k, v in bundles.items())):
+        raise ContextError("database_ca_bundles must map <namespace>/<configmap> to {keys: [names], "
+                           "from_command: [names]}")
     return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
                          team_namespaces=tuple(teams), karpenter_required=karpenter,
                          deploy_identity=dict(deployer), inventory=inventory,
                          target=target, eks_addons=tuple(addons) if addons is not None else None,
-                         storage=storage, detection=detection, **names)
+                         storage=storage, detection=detection, database_connections=connections,
+                         database_ca_bundles=bundles, **names)
 
 
 DETECTION_KEYS = ("guardduty_detectors", "defender_pricings", "activity_log_settings", "falco_releases",
@@ -292,6 +315,13 @@ def _is_detection_inventory(value: Any) -> bool:
 
 def _is_string_list_or_empty(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_connection_tls(value: Any) -> bool:
+    """``{registry: {...}, online_store: {...}}``, each a mapping of setting name -> string (either may be absent)."""
+    return isinstance(value, dict) and all(
+        k in ("registry", "online_store") and isinstance(v, dict)
+        and all(isinstance(n, str) and isinstance(x, str) for n, x in v.items()) for k, v in value.items())
 
 
 STORAGE_KEYS = ("s3_lifecycle", "azure_containers", "azure_management_policies", "minio_releases")

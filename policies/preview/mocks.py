@@ -15,6 +15,8 @@ from typing import Any
 
 import pulumi
 
+from policies.preview.model import UNKNOWN
+
 ACCOUNT_ID = "123456789012"
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 TENANT_ID = "00000000-0000-4000-8000-000000000002"
@@ -82,6 +84,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return self._azure(args, state)
         if package == "kubernetes":
             return self._kubernetes(args, state)
+        if args.typ == "command:local:Command":
+            # A preview runs no command (nor does a real `pulumi preview`): what it prints is unknown until
+            # `pulumi up`. Resources built from it (the RDS CA bundle's ConfigMap) see the engine's unknown.
+            state.update(stdout=UNKNOWN, stderr=UNKNOWN)
+            return f"{args.name}-{_hex(args.typ + args.name)}", state
         if package == "random":
             state.setdefault("result", f"mock-{_hex(args.name, 24)}")
             if args.typ == "random:index/randomBytes:RandomBytes":

@@ -36,6 +36,33 @@ that may be "no-checks" without a flag. Deliberately short: ``tls`` holds privat
 commands, classic ``azure``/``aws-native``/``gcp`` create real infrastructure. Any other package's custom
 resource is an error unless ``mlops gate --allow-unscanned PACKAGE`` names it."""
 
+REVIEWED_COMMAND_SCRIPTS = ("components/services/rds_ca_fetch.sh",)
+"""Scripts a ``command:local:Command`` may run inline without ``--allow-unscanned command``: reviewed, they only
+print a public CA bundle (components/services/db_tls.py). Matched on the whole text, with ``bash -c`` and no input
+but ``RDS_REGION`` (an ``RDS_CA_URL`` would point the fetch elsewhere)."""
+_REVIEWED_INPUTS = frozenset({"create", "interpreter", "environment", "logging", "triggers"})
+
+
+def reviewed_command(res: PreviewResource) -> bool:
+    """Whether ``res`` is a local command that runs one of :data:`REVIEWED_COMMAND_SCRIPTS` exactly as reviewed."""
+    from pathlib import Path
+
+    if res.type != "command:local:Command" or not res.custom or not set(res.inputs) <= _REVIEWED_INPUTS:
+        return False
+    environment = res.inputs.get("environment") or {}
+    if res.inputs.get("interpreter") != ["/bin/bash", "-c"] or not isinstance(environment, dict) \
+            or set(environment) != {"RDS_REGION"}:
+        return False
+    root = Path(__file__).resolve().parents[2]
+    for script in REVIEWED_COMMAND_SCRIPTS:
+        try:
+            if res.inputs.get("create") == (root / script).read_text():
+                return True
+        except OSError:
+            continue
+    return False
+
+
 __all__ = ["translate", "translate_all", "stack_context", "effective_regions", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
 
 
@@ -112,6 +139,9 @@ def translate(
             row.detail = "Pulumi engine resource (stack reference, provider)"
         elif res.package in NO_SECURITY_SURFACE:
             row.detail = f"provider {res.package!r} creates nothing with a security surface"
+        elif reviewed_command(res):
+            row.detail = ("the reviewed RDS CA fetch (components/services/rds_ca_fetch.sh, byte for byte, only "
+                          "RDS_REGION set): downloads a public CA bundle, creates nothing")
         elif res.package in allowed:
             row.status = "unscanned"
             row.detail = f"the gate has no translation for provider {res.package!r}; --allow-unscanned {res.package} allowed it"
@@ -174,6 +204,26 @@ REFERENCE_KEY = re.compile(r"(^(id|ids|arn|arns|name|names|uri|url|endpoint)$|(I
 """Leaf input names that hold a reference to another resource (its id, ARN, name, address), not a setting."""
 
 
+COMMAND_OUTPUT_TYPES = frozenset({"command:local:Command"})
+"""Resources whose output is known only once ``pulumi up`` has run them (a real preview shows it unknown too)."""
+CONFIG_MAP_TYPES = frozenset({"kubernetes:core/v1:ConfigMap"})
+"""Objects whose ``data`` may be a command's output (the RDS CA bundle fetched at deploy time, db_tls.py)."""
+
+
+def _command_output(res: PreviewResource, top: str, deps: list[str], index: dict[str, PreviewResource]) -> str | None:
+    """The placeholder for a ConfigMap value that is a local command's output, or None for any other unknown.
+
+    The value is data (a CA bundle), not a setting: its key is what the checks judge (which file a volume holds),
+    and it exists as planned. Only when every resource the input depends on is such a command, and still in the
+    preview (a dependency the gate cannot see stays an unknown setting)."""
+    if res.type not in CONFIG_MAP_TYPES or top not in ("data", "binaryData") or not deps:
+        return None
+    commands = [index.get(urn) for urn in deps]
+    if not all(c is not None and c.type in COMMAND_OUTPUT_TYPES for c in commands):
+        return None
+    return "${known after apply: stdout of " + ", ".join(sorted(c.name for c in commands if c)) + "}"
+
+
 OWN_IDENTITY = frozenset({"id", "arn", "urn"})
 """Top-level inputs that name the resource itself (computed at creation): unknown is expected, not a setting."""
 
@@ -196,6 +246,10 @@ def _resolve_unknowns(res: PreviewResource, index: dict[str, PreviewResource], o
                 text = f"${{known after apply: {target.name if target else deps[0].rsplit('::', 1)[-1]}}}"
                 found.append(UnknownValue(res.urn, res.name, res.type, path, text))
                 return text
+            command_text = _command_output(res, top, deps, index)
+            if command_text is not None:
+                found.append(UnknownValue(res.urn, res.name, res.type, path, command_text))
+                return command_text
             if path in OWN_IDENTITY or (res.package == "kubernetes" and path.split(".", 1)[0] == "status"):
                 # the resource's own id / ARN, or a Kubernetes object's status: computed by the cloud / API server
                 text = f"${{known after apply: {res.name}}}"
@@ -318,8 +372,66 @@ def stack_context(result: PreviewResult) -> dict[str, Any]:
         "kubernetes_inventory": kubernetes_inventory(result),
         "eks_addons": eks_addons(result),
         "storage_inventory": storage_inventory(result),
+        "database_connections": database_connections(result),
+        "database_ca_bundles": database_ca_bundles(result),
         "detection_inventory": detection_inventory(result),
     }
+
+
+CONNECTION_TLS_ANNOTATION = "mlops.platform/connection-tls"
+"""On a Secret holding a database/cache client configuration (Feast's ``feature_store.yaml``): the TLS settings of
+its connections as JSON (``components.services.feature_store_config.TLS_ANNOTATION``; the file is a Pulumi secret)."""
+FEAST_CONFIG_SECRET = "feast-feature-store"
+CA_BUNDLE_LABEL = "mlops.platform/ca-bundle"
+
+
+def _metadata(res: PreviewResource) -> dict[str, Any]:
+    metadata = res.inputs.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def database_connections(result: PreviewResult) -> dict[str, Any]:
+    """``<namespace>/<secret>`` -> the TLS settings of the database clients configured by that Secret (parsed from
+    its connection-tls annotation; ``None`` when the annotation is missing or not JSON), for every Secret named
+    ``feast-feature-store`` or carrying the annotation: what a workload mounting it must verify with."""
+    import json
+
+    found: dict[str, Any] = {}
+    for res in result.resources:
+        if not (res.custom and res.type == "kubernetes:core/v1:Secret"):
+            continue
+        metadata = _metadata(res)
+        annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
+        if metadata.get("name") != FEAST_CONFIG_SECRET and CONNECTION_TLS_ANNOTATION not in annotations:
+            continue
+        try:
+            tls = json.loads(annotations[CONNECTION_TLS_ANNOTATION])
+        except (KeyError, TypeError, ValueError):
+            tls = None
+        found[f"{metadata.get('namespace')}/{metadata.get('name')}"] = tls if isinstance(tls, dict) else None
+    return found
+
+
+def database_ca_bundles(result: PreviewResult) -> dict[str, Any]:
+    """``<namespace>/<configmap>`` -> ``{"keys": [...], "from_command": [...]}`` for the ConfigMaps labelled
+    ``mlops.platform/ca-bundle``: which CA files a pod mounting them gets (``from_command``: keys whose content a
+    local command prints at ``pulumi up``, e.g. the RDS bundle)."""
+    found: dict[str, Any] = {}
+    for res in result.resources:
+        if not (res.custom and res.type in CONFIG_MAP_TYPES):
+            continue
+        metadata = _metadata(res)
+        labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
+        if CA_BUNDLE_LABEL not in labels:
+            continue
+        data = res.inputs.get("data") if isinstance(res.inputs.get("data"), dict) else {}
+        from_command = bool(res.property_dependencies.get("data")) and any(
+            value == UNKNOWN for value in data.values())
+        found[f"{metadata.get('namespace')}/{metadata.get('name')}"] = {
+            "keys": sorted(str(k) for k in data),
+            "from_command": sorted(str(k) for k, v in data.items() if from_command and v == UNKNOWN),
+        }
+    return found
 
 
 GUARDDUTY_DETECTOR = "aws:guardduty/detector:Detector"

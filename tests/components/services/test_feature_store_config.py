@@ -39,7 +39,7 @@ def test_each_stack_renders_one_config_that_feast_loads(any_stack: ServicesPrevi
 @pytest.mark.parametrize(
     ("stack", "sslmode", "bucket_prefix"),
     [
-        ("aws", "require", "s3://aws-uae-prod-features-"),
+        ("aws", "verify-full", "s3://aws-uae-prod-features-"),
         ("azure", "verify-full", "abfss://features@"),
         ("onprem", "verify-full", "s3://features"),
     ],
@@ -55,6 +55,28 @@ def test_registry_tls_and_offline_store_on_the_stacks_features_bucket(
         assert "sslrootcert=%2Fetc%2Ffeast%2Fca%2Fca.crt" in doc["registry"]["path"]
         assert "ssl_ca_certs=/etc/feast/ca/ca.crt" in doc["online_store"]["connection_string"]
         assert doc["offline_store"]["staging_location_endpoint_override"].startswith("https://")
+    else:  # the clouds: the CA bundle ConfigMap (RDS's fetched, the pinned Amazon / Azure roots), never "system"
+        assert "sslrootcert=%2Fetc%2Fmlops%2Fdb-ca%2Fpostgres-ca.pem" in doc["registry"]["path"]
+        assert "ssl_ca_certs=/etc/mlops/db-ca/redis-ca.pem" in doc["online_store"]["connection_string"]
+
+
+def test_secret_annotation_states_the_files_tls_settings(any_stack: ServicesPreview) -> None:
+    """The gate reads the (masked) file's TLS settings from the Secrets' annotation: it must say what the file does."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    doc = yaml.safe_load(any_stack.feature_store_yaml[0])
+    fields = dict(f.split("=", 1) for f in doc["online_store"]["connection_string"].split(",")[1:])
+    in_file = {
+        "registry": dict(parse_qsl(urlsplit(doc["registry"]["path"]).query)),
+        "online_store": {k: v for k, v in fields.items() if k.startswith("ssl")},
+    }
+    secrets = [r for r in any_stack.of_type("kubernetes:core/v1:Secret")
+               if r.inputs["metadata"]["name"] == "feast-feature-store"]
+    assert len(secrets) == 2
+    for secret in secrets:
+        assert json.loads(secret.inputs["metadata"]["annotations"][fsc.TLS_ANNOTATION]) == in_file
+    assert in_file["registry"]["sslmode"] == "verify-full"
+    assert in_file["online_store"]["ssl_cert_reqs"] == "required"
 
 
 def test_config_is_a_secret_everywhere_it_is_stored(any_stack: ServicesPreview) -> None:

@@ -69,7 +69,7 @@ def test_azure_metadata_server_is_private_encrypted_and_keeps_backups_in_the_uae
 
 @pytest.mark.parametrize(
     ("stack", "host_suffix", "tls"),
-    [("aws", "rds.amazonaws.com", "skip-verify"), ("azure", ".mysql.database.azure.com", "true")],
+    [("aws", "rds.amazonaws.com", "true"), ("azure", ".mysql.database.azure.com", "true")],
 )
 def test_kfp_uses_the_managed_database_through_secrets(
     stack: str, host_suffix: str, tls: str, request: pytest.FixtureRequest
@@ -85,6 +85,14 @@ def test_kfp_uses_the_managed_database_through_secrets(
     api = preview.one(DEPLOYMENT_PATCH, "services-kfp-api-server-db-tls").inputs
     env = api["spec"]["template"]["spec"]["containers"][0]["env"]
     assert json.loads(env[0]["value"]) == {"tls": tls}
+    # verified against the mounted CA bundle (RDS's on AWS, the pinned roots on Azure) added to Go's trust store
+    assert env[1] == {"name": "SSL_CERT_DIR", "value": "/etc/ssl/certs:/etc/mlops/db-ca"}
+    assert api["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] == [
+        {"name": "db-ca", "mountPath": "/etc/mlops/db-ca", "readOnly": True}
+    ]
+    assert api["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "db-ca", "configMap": {"name": "database-ca-bundle", "defaultMode": 0o444}}
+    ]
     mysql = preview.one(DEPLOYMENT_PATCH, "services-kfp-in-cluster-mysql-off").inputs
     assert mysql["metadata"]["name"] == kfp.IN_CLUSTER_MYSQL and mysql["spec"]["replicas"] == 0
 

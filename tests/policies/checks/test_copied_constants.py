@@ -102,6 +102,12 @@ def _calico_chart() -> str:
     return versions.CALICO.name
 
 
+def _services(module: str, name: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module(f"components.services.{module}"), name)
+
+
 COPIES = {
     ("_mlops_context.py", "DEFAULT_ALLOWED_REGIONS"): lambda: _regions(),
     ("_mlops_context.py", "DEFAULT_REQUIRED_TAGS"): _required_tags,
@@ -122,6 +128,8 @@ COPIES = {
     ("_mlops_mesh.py", "WAYPOINT"): _waypoint,
     ("k8s_namespace_default_deny.py", "TIER_LABEL"): lambda: _namespace("LABEL_TIER"),
     ("k8s_onprem_network_policy_engine.py", "CHART"): _calico_chart,
+    ("_mlops_db_tls.py", "ANNOTATION"): lambda: _services("feature_store_config", "TLS_ANNOTATION"),
+    ("_mlops_db_tls.py", "FEAST_CONFIG_SECRET"): lambda: _services("feature_store", "CONFIG_SECRET"),
 }
 
 

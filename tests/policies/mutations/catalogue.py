@@ -615,3 +615,63 @@ MUTATIONS += [
                                                  " --audit-log-path=/var/log/kubernetes/audit/audit.log"),
              "render.apiserver_flags: the audit log rotation flags", on=KFP_NAMESPACE),
 ]
+
+# --- database and cache server certificates (components/services/db_tls.py, docs/security-database-tls.md) ---------
+SECRET = "kubernetes:core/v1:Secret"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
+FEAST_CONFIG = (SECRET, "services-feast-config")
+TLS_ANNOTATION = "mlops.platform/connection-tls"
+
+
+def connection_tls(section: str, key: str, value: str) -> Edit:
+    """Set one TLS setting of the Feast configuration (what ``FeatureStoreBackends`` would render with it)."""
+
+    def edit(inputs: dict[str, Any]) -> None:
+        annotations = inputs["metadata"]["annotations"]
+        tls = json.loads(annotations[TLS_ANNOTATION])
+        tls[section][key] = value
+        annotations[TLS_ANNOTATION] = json.dumps(tls, sort_keys=True)
+
+    return edit
+
+
+def unmount(volume: str) -> Edit:
+    """The workload's first container without its mount of ``volume``."""
+
+    def edit(inputs: dict[str, Any]) -> None:
+        mounts = _container(inputs)["volumeMounts"]
+        mounts[:] = [m for m in mounts if m["name"] != volume]
+
+    return edit
+
+
+def kfp_db_tls(value: str) -> Edit:
+    return put(("spec.template.spec.containers.0.env.0.value", json.dumps({"tls": value})))
+
+
+MUTATIONS += [
+    Mutation("db-tls-registry-require", AWS, *FEAST_CONFIG, "CKV_MLOPS_331",
+             connection_tls("registry", "sslmode", "require"),
+             "services: the Feast registry is reached with sslmode=verify-full (not require)"),
+    Mutation("db-tls-registry-verify-ca", AZURE, *FEAST_CONFIG, "CKV_MLOPS_331",
+             connection_tls("registry", "sslmode", "verify-ca"),
+             "services: verify-ca does not check the server's name: verify-full"),
+    Mutation("db-tls-registry-system-roots", AZURE, *FEAST_CONFIG, "CKV_MLOPS_331",
+             connection_tls("registry", "sslrootcert", "system"),
+             "services: the registry is verified against the pinned roots, not any public CA"),
+    Mutation("db-tls-redis-skip-verify", AWS, *FEAST_CONFIG, "CKV_MLOPS_332",
+             connection_tls("online_store", "ssl_cert_reqs", "none"),
+             "OnlineRedis: ssl_cert_reqs=required"),
+    Mutation("db-tls-redis-no-hostname", ONPREM, *FEAST_CONFIG, "CKV_MLOPS_332",
+             connection_tls("online_store", "ssl_check_hostname", "false"),
+             "OnlineRedis: ssl_check_hostname=true"),
+    Mutation("db-tls-rds-ca-removed", AWS, CONFIG_MAP, "services-db-ca-feature-store", "CKV_MLOPS_331", None,
+             "db_tls: the RDS CA bundle ConfigMap the feature server mounts", on=(DEPLOYMENT, "services-feast-server")),
+    Mutation("db-tls-ca-unmounted", AZURE, DEPLOYMENT, "services-feast-server", "CKV_MLOPS_332", unmount("db-ca"),
+             "FeatureServer: mounts the CA bundle (ca_config_map)"),
+    Mutation("db-tls-onprem-ca-unmounted", ONPREM, DEPLOYMENT, "services-feast-server", "CKV_MLOPS_331",
+             unmount("ca"), "FeatureServer: mounts the issuer's CA (ca_secret)"),
+    Mutation("db-tls-kfp-skip-verify", AWS, DEPLOYMENT_PATCH, "services-kfp-api-server-db-tls", "CKV_MLOPS_331",
+             kfp_db_tls("skip-verify"), "MetadataDatabase: tls=true (was skip-verify on AWS)", baseline=FEAST_CONFIG),
+]

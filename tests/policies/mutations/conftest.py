@@ -42,7 +42,9 @@ def mutate(shipped: PreviewResult, mutation: Mutation) -> PreviewResult:
         # an input the component no longer sets depends on nothing (translation turns dependencies into references)
         target.property_dependencies = {k: v for k, v in target.property_dependencies.items() if k in target.inputs}
     # the finding may land in another provider's resources (a Karpenter NodePool judged on the EKS node group)
-    packages = {target.package, "pulumi", *([mutation.on[0].split(":", 1)[0]] if mutation.on else [])}
+    # command resources stay: a ConfigMap holding a local command's output (the RDS CA bundle) is translated with a
+    # placeholder only while the command is in the preview, else its data is an unknown setting and the gate stops
+    packages = {target.package, "pulumi", "command", *([mutation.on[0].split(":", 1)[0]] if mutation.on else [])}
     result.resources = [r for r in result.resources if not r.custom or r.package in packages]
     return result
 
