@@ -28,9 +28,17 @@ def approve_release(
     approver (on a cluster a member of the approver groups, by ``kubectl patch``; locally ``mlops release approve``).
     """
     from pipelines.registry import artifact_sha256
-    from pipelines.serving.approvals import GATE_TOKEN, ClusterApprovals, LocalApprovals, api_client, wait_for_sign_off
+    from pipelines.serving.approvals import (
+        GATE_TOKEN,
+        Approvals,
+        ClusterApprovals,
+        LocalApprovals,
+        api_client,
+        wait_for_sign_off,
+    )
     from pipelines.serving.deploy import default_registry_root, release_version, resolve_target
 
+    approvals: Approvals
     where = resolve_target(target)
     sha256 = artifact_sha256(model.path)
     version = release_version(model_version, where, run_id or pipeline_job_id)

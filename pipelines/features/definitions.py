@@ -35,7 +35,7 @@ def build(data_dir: Path) -> list:
             description=table.description,
             tags={"pii": "sensitive" if any(f.sensitive for f in table.fields) else "none"},
         ))
-    service = FeatureService(name=schema.FEATURE_SERVICE, features=views,
+    service = FeatureService(name=schema.FEATURE_SERVICE, features=list(views),
                              description="Credit default risk model inputs, version 1",
                              tags={"sensitive_attributes": ",".join(schema.SENSITIVE_ATTRIBUTES),
                                    "label": schema.LABEL})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipelines.features.schema import LABEL, training_fields
@@ -12,7 +15,7 @@ BINS = 10
 
 def build_profile(frame: pd.DataFrame) -> dict:
     """Per-feature distribution summary: decile edges and shares for numbers, shares for categories; label rate."""
-    features = {}
+    features: dict[str, dict[str, Any]] = {}
     for f in training_fields():
         if f.name == LABEL or f.name not in frame:
             continue
@@ -35,7 +38,7 @@ def _shares(values: pd.Series, edges: list | np.ndarray) -> np.ndarray:
     return counts / max(counts.sum(), 1)
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
+def psi(expected: npt.ArrayLike, actual: npt.ArrayLike, eps: float = 1e-4) -> float:
     e = np.clip(np.asarray(expected, dtype="float64"), eps, None)
     a = np.clip(np.asarray(actual, dtype="float64"), eps, None)
     return float(np.sum((a - e) * np.log(a / e)))

@@ -43,6 +43,12 @@ class Param:
             return {"kind": self.kind, "choices": list(self.choices)}
         return {"kind": self.kind, "low": self.low, "high": self.high}
 
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a range; a categorical (or a range built without them) has none."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"hyperparameter {self.name!r} ({self.kind}) has no low/high range")
+        return self.low, self.high
+
 
 @dataclass(frozen=True)
 class EarlyStopping:
@@ -136,19 +142,22 @@ def parse_space(spec: dict | None) -> SearchSpace:
         extra = set(entry) - {"kind", "low", "high"}
         if extra:
             raise ValueError(f"{where}: unknown field(s) {sorted(extra)}; allowed: kind, low, high")
-        low, high = entry.get("low"), entry.get("high")
-        for key, value in (("low", low), ("high", high)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{where}.{key}: must be a number, got {value!r}")
-            if kind == "int" and value != int(value):
-                raise ValueError(f"{where}.{key}: must be a whole number, got {value!r}")
-            if not lo_limit <= value <= hi_limit:
-                raise ValueError(f"{where}.{key}: {value} outside the allowed [{lo_limit}, {hi_limit}]")
+        low, high = (_bound(f"{where}.{key}", entry.get(key), kind, lo_limit, hi_limit) for key in ("low", "high"))
         if not low < high:
             raise ValueError(f"{where}: low ({low}) must be below high ({high})")
         params.append(Param(name, kind, int(low) if kind == "int" else float(low),
                             int(high) if kind == "int" else float(high)))
     return SearchSpace(tuple(params))
+
+
+def _bound(where: str, value: object, kind: str, lo_limit: float, hi_limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{where}: must be a number, got {value!r}")
+    if kind == "int" and value != int(value):
+        raise ValueError(f"{where}: must be a whole number, got {value!r}")
+    if not lo_limit <= value <= hi_limit:
+        raise ValueError(f"{where}: {value} outside the allowed [{lo_limit}, {hi_limit}]")
+    return value
 
 
 def parse_budget(max_trials: int, parallel_trials: int, max_failed_trials: int | None = None,
@@ -188,9 +197,11 @@ def optuna_params(trial, space: SearchSpace = SPACE) -> dict:
         if p.kind == "categorical":
             out[p.name] = trial.suggest_categorical(p.name, list(p.choices))
         elif p.kind == "int":
-            out[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high))
+            low, high = p.bounds()
+            out[p.name] = trial.suggest_int(p.name, int(low), int(high))
         else:
-            out[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.kind == "log_uniform")
+            low, high = p.bounds()
+            out[p.name] = trial.suggest_float(p.name, low, high, log=p.kind == "log_uniform")
     return out
 
 
@@ -209,10 +220,12 @@ def katib_parameters(space: SearchSpace = SPACE) -> list[dict]:
             out.append({"name": p.name, "parameterType": "discrete",
                         "feasibleSpace": {"list": [str(c) for c in p.choices]}})
         elif p.kind == "int":
+            low, high = p.bounds()
             out.append({"name": p.name, "parameterType": "int",
-                        "feasibleSpace": {"min": str(int(p.low)), "max": str(int(p.high))}})
+                        "feasibleSpace": {"min": str(int(low)), "max": str(int(high))}})
         else:
+            low, high = p.bounds()
             out.append({"name": p.name, "parameterType": "double",
-                        "feasibleSpace": {"min": repr(float(p.low)), "max": repr(float(p.high)),
+                        "feasibleSpace": {"min": repr(float(low)), "max": repr(float(high)),
                                           "distribution": "logUniform" if p.kind == "log_uniform" else "uniform"}})
     return out

@@ -12,12 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pipelines.ml.search_space import OBJECTIVE_METRIC, SPACE, SearchSpace
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def load_splits(source: str):
+    Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x_train, y_train, x_val, y_val
+
+
+def load_splits(source: str) -> Splits:
     """Train and validation arrays of a training frame (a local path or an fsspec URL such as ``s3://...``), with
     the preprocessor fitted on train only, exactly as the training step does."""
     import pandas as pd
@@ -31,7 +36,7 @@ def load_splits(source: str):
     return pre.transform(train), labels(train), pre.transform(val), labels(val)
 
 
-def run_trial(splits, params: dict, fixed: dict, device: str = "cpu",
+def run_trial(splits: Splits, params: dict, fixed: dict, device: str = "cpu",
               on_epoch: Callable[[dict], None] | None = None):
     """Train one point of the space (``params``) with the search's fixed settings (``fixed``: max_epochs, patience,
     batch_size, seed); ``on_epoch`` sees every epoch's record and may raise to stop the trial."""

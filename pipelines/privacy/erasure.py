@@ -167,19 +167,22 @@ def _delete_rows(config, kind: str, table: str, key: bytes) -> int:
 
         from feast.infra.online_stores.sqlite import SqliteOnlineStore
 
-        conn = sqlite3.connect(SqliteOnlineStore()._get_db_path(config))  # the file the store itself opens
+        db = sqlite3.connect(SqliteOnlineStore()._get_db_path(config))  # the file the store itself opens
         try:
-            with conn:
-                exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
-                return conn.execute(f'DELETE FROM "{table}" WHERE entity_key = ?', (key,)).rowcount if exists else 0
+            with db:
+                exists = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+                return db.execute(f'DELETE FROM "{table}" WHERE entity_key = ?', (key,)).rowcount if exists else 0
         finally:
-            conn.close()
+            db.close()
     from feast.infra.utils.postgres.connection_utils import _get_conn
     from psycopg import sql
 
     with _get_conn(config.online_store) as conn, conn.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", (table,))
-        if cur.fetchone()[0] is None:
+        row = cur.fetchone()
+        if row is None:  # to_regclass answers one row, NULL for no such table
+            raise RuntimeError(f"SELECT to_regclass({table!r}) returned no row")
+        if row[0] is None:
             return 0
         cur.execute(sql.SQL("DELETE FROM {} WHERE entity_key = %s").format(sql.Identifier(table)), (key,))
         removed = cur.rowcount

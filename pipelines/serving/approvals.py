@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import Protocol
 
 APPROVALS = "release-approvals"
 APPROVED_BY = ".approved-by"
@@ -47,6 +48,14 @@ def api_client(token_file: str):
     config.load_incluster_config(client_configuration=configuration)
     configuration.api_key = {"authorization": "Bearer " + Path(token_file).read_text().strip()}
     return client.ApiClient(configuration)
+
+
+class Approvals(Protocol):
+    """Where approvals are kept: :class:`ClusterApprovals` on a cluster, :class:`LocalApprovals` locally."""
+
+    def entries(self) -> dict[str, str]: ...
+
+    def record(self, model_name: str, sha256: str, version: str) -> None: ...
 
 
 class ClusterApprovals:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.features.schema import ENTITY_KEY, FEATURE_SERVICE, Field, service_fields
+
+if TYPE_CHECKING:
+    from feast import FeatureService, FeatureStore
 
 OUTPUT_NAME = "default_probability"
 DECISION_NAME = "decline"
@@ -62,11 +66,13 @@ class VersionPredictor:
 
     def decide(self, frame, probabilities: list[float]) -> list[int] | None:
         """The version's decisions for these rows, or None when the request lacks an attribute they are keyed on."""
+        import numpy as np
+
         attributes = self.decisions.attributes
         if any(a not in frame for a in attributes):
             return None
         try:
-            declined = self.decisions.decide(probabilities, {a: frame[a].to_numpy() for a in attributes})
+            declined = self.decisions.decide(np.asarray(probabilities, dtype="float64"), {a: frame[a].to_numpy() for a in attributes})
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         return [int(d) for d in declined]
@@ -77,7 +83,8 @@ class OnlineFeatures:
 
     def __init__(self, feature_repo: Path | str, feature_service: str = FEATURE_SERVICE):
         self.repo, self.service_name = Path(feature_repo), feature_service
-        self._store = self._service = None
+        self._store: FeatureStore | None = None
+        self._service: FeatureService | None = None
         self._lock = threading.Lock()
 
     def warm(self) -> None:
@@ -91,8 +98,11 @@ class OnlineFeatures:
 
     def fetch(self, entity_ids: list[int]) -> dict[str, list]:
         self.warm()
+        store, service = self._store, self._service
+        if store is None or service is None:  # warm() sets both or raises
+            raise RuntimeError(f"feature store {self.repo} not loaded")
         rows = [{ENTITY_KEY: int(i)} for i in entity_ids]
-        values = self._store.get_online_features(features=self._service, entity_rows=rows).to_dict()
+        values = store.get_online_features(features=service, entity_rows=rows).to_dict()
         features = {k: v for k, v in values.items() if k != ENTITY_KEY}
         unknown = [entity_ids[i] for i in range(len(entity_ids)) if all(v[i] is None for v in features.values())]
         if unknown:
@@ -100,7 +110,7 @@ class OnlineFeatures:
         return features
 
 
-def request_frame(inputs: list[dict], features: OnlineFeatures | None):
+def request_frame(inputs: object, features: OnlineFeatures | None):
     """A frame with one row per instance from OIP input tensors; ``applicant_id`` pulls the rest from Feast.
 
     Tensors sent with the request override the online values (request-time features, such as the loan asked for).

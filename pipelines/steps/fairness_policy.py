@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class FairnessPolicy:
     excluded_groups: dict[tuple[str, str], str] = field(default_factory=dict)
     """(attribute, group) -> reason"""
 
-    def tightened(self, run: dict[str, float | None]) -> dict[str, dict[str, float]]:
+    def tightened(self, run: Mapping[str, float | None]) -> dict[str, dict[str, float]]:
         """The floors after a run's parameters; a parameter looser than the organisation's floor is refused."""
         floors = {m: dict(v) for m, v in self.floors.items()}
         for name, value in run.items():
@@ -133,6 +134,10 @@ def _number(value: Any, where: str, low: float, high: float, *, integer: bool = 
     raise PolicyError(f"{where}: must be {kind} in {side}{low}, {high}], got {value!r}")
 
 
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    return int(_number(value, where, low, high, integer=True))
+
+
 def load_policy(path: Path | str = POLICY_FILE) -> FairnessPolicy:
     """Read and strictly validate the organisation's fairness policy."""
     from pipelines.features import schema
@@ -179,7 +184,7 @@ def load_policy(path: Path | str = POLICY_FILE) -> FairnessPolicy:
         excluded[(entry["attribute"], str(entry["group"]))] = entry["reason"].strip()
     return FairnessPolicy(
         source=str(path), sha256=hashlib.sha256(text.encode()).hexdigest(), attributes=attributes,
-        min_group_size=_number(doc["min_group_size"], f"{path}: min_group_size", 1, 10**9, integer=True),
+        min_group_size=_whole(doc["min_group_size"], f"{path}: min_group_size", 1, 10**9),
         confidence_level=_number(doc["confidence_level"], f"{path}: confidence_level", 0.5, 0.999),
         floors=floors, excluded_groups=excluded)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 DEPLOY, REJECT = "deploy", "reject"
 
 
 def gate(evaluation: dict, report_path: str, min_auc: float, max_ece: float, max_robustness_drop: float, *,
-         fairness_floors: dict[str, float | None] | None = None, fairness_exception: str = "",
+         fairness_floors: Mapping[str, float | None] | None = None, fairness_exception: str = "",
          policy_path: str | Path | None = None, exceptions_path: str | Path | None = None,
          approvers_path: str | Path | None = None, today: dt.date | None = None) -> dict:
     """``{"decision": "deploy"|"reject", "reasons": [...], "checks": [...], "fairness": {...}}``; a Markdown record to
@@ -30,14 +31,15 @@ def gate(evaluation: dict, report_path: str, min_auc: float, max_ece: float, max
     policy = fp.load_policy(policy_path or fp.POLICY_FILE)
     floors = policy.tightened(fairness_floors or {})
     rules = [("auc", ">=", min_auc), ("ece", "<=", max_ece), ("robustness_drop", "<=", max_robustness_drop)]
-    checks = []
+    checks, reasons = [], []
     for metric, op, limit in rules:
         value = evaluation.get(metric)
         ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= limit if op == ">=" else
                                                                              value <= limit)
         checks.append({"metric": metric, "value": value, "rule": f"{op} {limit}", "passed": ok})
-    reasons = [f"{c['metric']} = {c['value'] if c['value'] is None else round(c['value'], 4)} fails {c['rule']}"
-               for c in checks if not c["passed"]]
+        if not ok:  # a non-number (None, a string) is shown as it came, not rounded
+            reasons.append(f"{metric} = {round(value, 4) if isinstance(value, (int, float)) else repr(value)} "
+                           f"fails {op} {limit}")
 
     judged = fp.fairness_checks(evaluation, policy, floors)
     exception, exception_problem = None, ""

@@ -36,6 +36,12 @@ def test_a_missing_metric_fails_closed(tmp_path):
     assert result["decision"] == REJECT and result["reasons"] == ["auc = None fails >= 0.7"]
 
 
+def test_a_non_numeric_metric_rejects_with_a_reason_instead_of_crashing(tmp_path):
+    # round() of a string raised TypeError, failing the step instead of rejecting with a reason
+    result = gate({**GOOD, "auc": "0.9"}, str(tmp_path / "g.md"), **LIMITS)
+    assert result["decision"] == REJECT and result["reasons"] == ["auc = '0.9' fails >= 0.7"]
+
+
 def test_gate_component_returns_the_decision_locally(local_runner, tmp_path):
     from kfp import dsl
 
