@@ -58,6 +58,7 @@ local: setup
 
 # MLOPS_REQUIRE_VENVS=1: a test needing .venv-checkov or .venv-policy fails where it is missing (tests/venvs.py).
 test: setup system-packages
+	$(VENV)/bin/mypy
 	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest
 
 test-fast: setup
