@@ -120,7 +120,8 @@ def test_context_file_from_stack_context_or_defaults():
                                                "detection_inventory": {"guardduty_detectors": [],
                                                                        "defender_pricings": [],
                                                                        "activity_log_settings": [],
-                                                                       "falco_releases": [], "node_bootstrap": []}}
+                                                                       "falco_releases": [], "node_bootstrap": []},
+                                                   "database_connections": {}, "database_ca_bundles": {}}
     assert given.files["tfplan.json"]["planned_values"]["root_module"]["resources"][0]["values"]["region"] == "eu-west-1"
     default = translate(_result(_res("azure-native:storage:StorageAccount", accountName="st", location="uaenorth")))
     ctx = default.files["mlops-context.cfg"]
