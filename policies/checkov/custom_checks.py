@@ -117,8 +117,19 @@ def _literal(node: ast.AST | None, constants: dict[str, ast.AST]) -> Any:
     if node is None:
         return None
     if isinstance(node, (ast.List, ast.Tuple)):
-        items = [_literal(e, constants) for e in node.elts]
-        return None if any(i is None for i in items) else items
+        items: list[Any] = []
+        for element in node.elts:
+            if isinstance(element, ast.Starred):  # ("Secret", *WORKLOADS): a literal sequence spread in
+                spread = _literal(element.value, constants)
+                if not isinstance(spread, list):
+                    return None
+                items.extend(spread)
+                continue
+            item = _literal(element, constants)
+            if item is None:
+                return None
+            items.append(item)
+        return items
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError):

@@ -24,6 +24,7 @@ from _mlops_db_tls import (
     CERT_DIR_ENV,
     PIPELINE_DB_PARAMS,
     SYSTEM_CERT_DIRS,
+    WORKLOADS,
     config_readers,
     env_value,
     mounts_dir,
@@ -48,7 +49,7 @@ class K8sDatabaseTlsVerified(BaseK8Check):
                  "against a mounted CA",
             id="CKV_MLOPS_331",
             categories=[CheckCategories.KUBERNETES],
-            supported_entities=("Secret", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"),  # literal: the gate reads it to know where results are due
+            supported_entities=("Secret", *WORKLOADS),
             guideline="Keep components/services/db_tls.py: registry_ssl_mode verify-full with the mounted CA bundle "
                       "(database-ca-bundle ConfigMap on the clouds, the issuer's CA on-prem), KFP tls=true with "
                       "SSL_CERT_DIR. See docs/policies.md#ckv_mlops_331 and docs/security-database-tls.md",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from _mlops_context import context_for
-from _mlops_db_tls import config_readers, mounts_file, online_store_verified, secret_tls, section
+from _mlops_db_tls import WORKLOADS, config_readers, mounts_file, online_store_verified, secret_tls, section
 from _mlops_values import get_path
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -29,7 +29,7 @@ class K8sOnlineStoreTlsVerified(BaseK8Check):
             name="Ensure online-store (Redis) connections verify TLS (ssl_cert_reqs=required) against a mounted CA",
             id="CKV_MLOPS_332",
             categories=[CheckCategories.KUBERNETES],
-            supported_entities=("Secret", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"),  # literal: the gate reads it to know where results are due
+            supported_entities=("Secret", *WORKLOADS),
             guideline="Keep components/services/feature_store_config.py's OnlineRedis TLS fields and the CA bundle "
                       "db_tls.py mounts (ssl_ca_certs). See docs/policies.md#ckv_mlops_332 and "
                       "docs/security-database-tls.md",
