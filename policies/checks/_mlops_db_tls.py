@@ -1,4 +1,4 @@
-"""Shared reading of database and cache client TLS for CKV_MLOPS_331/332; defines (registers) no check.
+"""Shared reading of database and cache client TLS, and the base of CKV_MLOPS_331/332; defines (registers) no check.
 
 Where a client's settings live:
 
@@ -21,8 +21,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from _mlops_context import context_for
 from _mlops_k8s import containers, pod_spec
 from _mlops_values import dict_list, get_path
+from checkov.common.models.enums import CheckResult
+from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
 ANNOTATION = "mlops.platform/connection-tls"
 FEAST_CONFIG_SECRET = "feast-feature-store"
@@ -161,3 +164,49 @@ def env_value(container: dict[str, Any], name: str) -> Any:
         if item.get("name") == name:
             return item.get("value")
     return None
+
+
+class ConnectionTlsCheck(BaseK8Check):
+    """A check that one kind of connection (``SECTION`` of the TLS settings, its CA file under ``CA_KEY``) verifies
+    the server: on a client configuration Secret its settings pass :meth:`verified`; on a workload every container
+    that reads such a configuration, where :meth:`applies`, passes it too and mounts the CA file. Subclasses register
+    themselves by being instantiated in their file."""
+
+    SECTION: str
+    CA_KEY: str
+
+    def verified(self, tls: dict[str, Any] | None) -> bool:
+        raise NotImplementedError
+
+    def applies(self, tls: dict[str, Any]) -> bool:
+        """Whether a configuration holds this connection (one without it is the other check's)."""
+        raise NotImplementedError
+
+    def other_connections(self, conf: dict[str, Any]) -> CheckResult:
+        """The workload's connections configured outside the client Secrets; none by default."""
+        return CheckResult.PASSED
+
+    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
+        if conf.get("kind") == "Secret":
+            self.evaluated_keys = ["metadata/annotations"]
+            relevant, tls = secret_tls(conf)
+            if not relevant:
+                return CheckResult.PASSED
+            return CheckResult.PASSED if self.verified(tls) else CheckResult.FAILED
+        self.evaluated_keys = ["spec/template/spec/volumes", "spec/template/spec/containers/volumeMounts"]
+        context = context_for(self.entity_path, conf)
+        if context is None:
+            return CheckResult.FAILED
+        readers = config_readers(conf, context)
+        if readers is None:
+            return CheckResult.FAILED
+        namespace = get_path(conf, "metadata", "namespace")
+        for container, spec, tls in readers:
+            if tls is None:
+                return CheckResult.FAILED
+            if not self.applies(tls):
+                continue
+            if not self.verified(tls) or not mounts_file(
+                    container, spec, section(tls, self.SECTION)[self.CA_KEY], namespace, context):
+                return CheckResult.FAILED
+        return self.other_connections(conf)

@@ -19,30 +19,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from _mlops_context import context_for
 from _mlops_db_tls import (
     CERT_DIR_ENV,
     PIPELINE_DB_PARAMS,
     SYSTEM_CERT_DIRS,
     WORKLOADS,
-    config_readers,
+    ConnectionTlsCheck,
     env_value,
     mounts_dir,
-    mounts_file,
     registry_verified,
-    secret_tls,
     section,
 )
 from _mlops_k8s import containers, pod_spec
-from _mlops_values import get_path
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
 ENV_KEY = "spec/template/spec/containers/env/value"
 
 
-class K8sDatabaseTlsVerified(BaseK8Check):
+class K8sDatabaseTlsVerified(ConnectionTlsCheck):
+    SECTION, CA_KEY = "registry", "sslrootcert"
+
     def __init__(self) -> None:
         super().__init__(
             name="Ensure database connections verify the server certificate (sslmode=verify-full, KFP tls=true) "
@@ -56,29 +53,13 @@ class K8sDatabaseTlsVerified(BaseK8Check):
         )
         self.severity = Severities[BcSeverities.HIGH]
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if conf.get("kind") == "Secret":
-            self.evaluated_keys = ["metadata/annotations"]
-            relevant, tls = secret_tls(conf)
-            if not relevant:
-                return CheckResult.PASSED
-            return CheckResult.PASSED if registry_verified(tls) else CheckResult.FAILED
-        self.evaluated_keys = ["spec/template/spec/volumes", "spec/template/spec/containers/volumeMounts"]
-        context = context_for(self.entity_path, conf)
-        if context is None:
-            return CheckResult.FAILED
-        readers = config_readers(conf, context)
-        if readers is None:
-            return CheckResult.FAILED
-        namespace = get_path(conf, "metadata", "namespace")
-        for container, spec, tls in readers:
-            if tls is None:
-                return CheckResult.FAILED
-            if not section(tls, "registry"):
-                continue  # a configuration without a SQL database (its online store is CKV_MLOPS_332's)
-            if not registry_verified(tls) or not mounts_file(
-                    container, spec, section(tls, "registry")["sslrootcert"], namespace, context):
-                return CheckResult.FAILED
+    def verified(self, tls: dict[str, Any] | None) -> bool:
+        return registry_verified(tls)
+
+    def applies(self, tls: dict[str, Any]) -> bool:
+        return bool(section(tls, "registry"))  # without a SQL database, its online store is CKV_MLOPS_332's
+
+    def other_connections(self, conf: dict[str, Any]) -> CheckResult:
         spec = pod_spec(conf)
         for container in (containers(spec) or []) if spec is not None else []:
             params = env_value(container, PIPELINE_DB_PARAMS)

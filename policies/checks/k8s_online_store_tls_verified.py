@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from _mlops_context import context_for
-from _mlops_db_tls import WORKLOADS, config_readers, mounts_file, online_store_verified, secret_tls, section
-from _mlops_values import get_path
+from _mlops_db_tls import WORKLOADS, ConnectionTlsCheck, online_store_verified, section
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from checkov.common.models.enums import CheckCategories
 
 
-class K8sOnlineStoreTlsVerified(BaseK8Check):
+class K8sOnlineStoreTlsVerified(ConnectionTlsCheck):
+    SECTION, CA_KEY = "online_store", "ssl_ca_certs"
+
     def __init__(self) -> None:
         super().__init__(
             name="Ensure online-store (Redis) connections verify TLS (ssl_cert_reqs=required) against a mounted CA",
@@ -36,28 +35,11 @@ class K8sOnlineStoreTlsVerified(BaseK8Check):
         )
         self.severity = Severities[BcSeverities.HIGH]
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if conf.get("kind") == "Secret":
-            self.evaluated_keys = ["metadata/annotations"]
-            relevant, tls = secret_tls(conf)
-            if not relevant:
-                return CheckResult.PASSED
-            return CheckResult.PASSED if online_store_verified(tls) else CheckResult.FAILED
-        self.evaluated_keys = ["spec/template/spec/volumes", "spec/template/spec/containers/volumeMounts"]
-        context = context_for(self.entity_path, conf)
-        if context is None:
-            return CheckResult.FAILED
-        readers = config_readers(conf, context)
-        if readers is None:
-            return CheckResult.FAILED
-        namespace = get_path(conf, "metadata", "namespace")
-        for container, spec, tls in readers:
-            if not section(tls, "online_store") and section(tls, "registry"):
-                continue  # a configuration with no online store
-            if not online_store_verified(tls) or not mounts_file(
-                    container, spec, section(tls, "online_store")["ssl_ca_certs"], namespace, context):
-                return CheckResult.FAILED
-        return CheckResult.PASSED
+    def verified(self, tls: dict[str, Any] | None) -> bool:
+        return online_store_verified(tls)
+
+    def applies(self, tls: dict[str, Any]) -> bool:
+        return bool(section(tls, "online_store")) or not section(tls, "registry")  # one without it is 331's
 
 
 check = K8sOnlineStoreTlsVerified()
