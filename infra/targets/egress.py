@@ -15,15 +15,11 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from components.kubernetes.egress import EgressEndpoints
-from infra.config import PROJECT, ConfigError, OnPrem, StackConfig, stack_file
+from infra.config import PROJECT, ConfigError, OnPrem, StackConfig
+from infra.targets.args import current_stack_file
 
 KUBEADM_API_PORT = 6443
 
-
-def _stack_file() -> str:
-    import pulumi
-
-    return stack_file(pulumi.get_stack())
 
 
 def _onprem_api_server(cfg: StackConfig) -> tuple[list[str], int]:
@@ -38,7 +34,7 @@ def _onprem_api_server(cfg: StackConfig) -> tuple[list[str], int]:
     system = [f"{n.address}/32" for p in cfg.node_pools if p.role == "system" for n in p.nodes if n.address]
     if not system:
         raise ConfigError(
-            f"{_stack_file()}: {PROJECT}:egress.apiServerCidrs is required: onprem.apiEndpoint is not an IP address "
+            f"{current_stack_file()}: {PROJECT}:egress.apiServerCidrs is required: onprem.apiEndpoint is not an IP address "
             "and no system-pool node has an address, so nothing names where the API server runs (the control-plane "
             "nodes' addresses, e.g. [10.10.0.11/32])"
         )
@@ -56,7 +52,7 @@ def egress_endpoints(cfg: StackConfig) -> EgressEndpoints:
     assert cfg.network is not None  # the schema requires it on the clouds
     if cfg.target == "azure" and proxy is None:
         raise ConfigError(
-            f"{_stack_file()}: {PROJECT}:egress.proxy is required on azure: Entra ID's token endpoint (workload "
+            f"{current_stack_file()}: {PROJECT}:egress.proxy is required on azure: Entra ID's token endpoint (workload "
             "identity) has no private endpoint, and no NetworkPolicy may allow 0.0.0.0/0; set the forward proxy "
             "pods reach it through, e.g. http://10.50.250.4:3128"
         )
