@@ -89,7 +89,7 @@ def first_error(stdout: str, stderr: str) -> str:
         return "traceback: " + (lines[-1].strip() if lines else "")
     for line in text.splitlines():
         if "error" in line.lower():
-            joined = " ".join(text[text.index(line):].split())
+            joined = " ".join(text[text.index(line) :].split())
             return joined[:300]
     return " ".join(text.split())[-300:]
 
@@ -142,8 +142,18 @@ def run_one(entry: dict[str, Any], timeout: float, gate: bool, work: Path) -> Ou
         return o
     report = work / f"{name}.gate.json"
     rc, out, err, o.gate_s = run_cli(
-        ["gate", "--program", program, "--stack", entry["stack"], *(entry.get("gate_args") or []),
-         "--format", "json", "--output", str(report)],
+        [
+            "gate",
+            "--program",
+            program,
+            "--stack",
+            entry["stack"],
+            *(entry.get("gate_args") or []),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+        ],
         timeout,
     )
     o.gate_rc = rc
@@ -170,7 +180,9 @@ def run_one(entry: dict[str, Any], timeout: float, gate: bool, work: Path) -> Ou
                 for line in entry["checks"]:
                     check_id, res, status = line.split()
                     if seen.get((check_id, res)) != status:
-                        o.problems.append(f"checks: {check_id} on {res} {seen.get((check_id, res)) or 'no result'}, declared {status}")
+                        o.problems.append(
+                            f"checks: {check_id} on {res} {seen.get((check_id, res)) or 'no result'}, declared {status}"
+                        )
     else:  # an intentional error, or a program the gate refuses by design (fail closed): the clear error
         judge_error("gate", rc, out, err, entry["error"], o)
     return o
@@ -213,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     preview_times = [o.preview_s for o in outcomes]
     gate_times = [o.gate_s for o in outcomes if o.gate_rc is not None]
     print()
-    print(f"pass rate: {passed}/{n} = {passed / n:.0%} (preview and gate without error or hang; intentional errors clear)")
+    print(
+        f"pass rate: {passed}/{n} = {passed / n:.0%} (preview and gate without error or hang; intentional errors clear)"
+    )
     print(f"as declared: {declared}/{n} = {declared / n:.0%} (also the manifest's resource count and gate verdict)")
     print(f"preview time: median {statistics.median(preview_times):.1f} s, max {max(preview_times):.1f} s")
     if gate_times:

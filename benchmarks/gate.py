@@ -164,7 +164,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mlops-gate-bench-") as tmp:
         work = Path(tmp)
         if not args.skip_stacks:
-            gate = median_of(args.repeat, lambda: timed([str(MLOPS), "gate", "--all", "--allow-unscanned", "command"], ROOT))
+            gate = median_of(
+                args.repeat, lambda: timed([str(MLOPS), "gate", "--all", "--allow-unscanned", "command"], ROOT)
+            )
             bare, compact, count = bare_checkov(work / "translated", args.repeat)
             rows.append(("mlops gate --all", f"{count}", gate, f"of which Checkov {checkov_seconds[-1]:.1f} s"))
             rows.append(("bare checkov -o json, same files", f"{count}", bare, ""))

@@ -58,7 +58,9 @@ def main() -> int:
         count, unknown, imp, prog = rows[-1]
         wall = statistics.median(walls)
         worst = max(worst, wall)
-        print(f"{stack:<18} {count:>9} {wall:>7.2f} {statistics.median(cpus):>6.2f} {float(imp):>8.2f} {float(prog):>9.2f} {unknown:>7}")
+        print(
+            f"{stack:<18} {count:>9} {wall:>7.2f} {statistics.median(cpus):>6.2f} {float(imp):>8.2f} {float(prog):>9.2f} {unknown:>7}"
+        )
     print(f"load average after: {_load()}")
     print(f"largest wall time: {worst:.2f} s (target < 3 s): {'OK' if worst < 3 else 'OVER TARGET'}")
     return 0

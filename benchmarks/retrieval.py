@@ -51,8 +51,10 @@ def run(rows: int, stores: list[str]) -> None:
                     pd.testing.assert_frame_equal(actual, want, check_dtype=False)
                 except AssertionError:
                     correct = False
-            print(f"{'':>9}              feast {kind:<6} store   {got.seconds:7.2f} s  ratio {got.seconds / reference_s:5.1f}x"
-                  f"  rows asked {got.rows_asked:,} got {got.rows_got:,}  matches reference: {'yes' if correct else 'NO'}")
+            print(
+                f"{'':>9}              feast {kind:<6} store   {got.seconds:7.2f} s  ratio {got.seconds / reference_s:5.1f}x"
+                f"  rows asked {got.rows_asked:,} got {got.rows_got:,}  matches reference: {'yes' if correct else 'NO'}"
+            )
 
 
 def main() -> None:

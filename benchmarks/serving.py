@@ -52,15 +52,23 @@ def train_and_register(root: Path, rows: int = 4000) -> list[dict]:
     held_out = frame[split_of(frame) == "test"]
     columns = [f.name for f in service_fields()]
     assert ENTITY_KEY not in columns and LABEL not in columns and TIMESTAMP not in columns
-    return [{c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()}
-            for row in held_out[columns].head(256).to_dict("records")]
+    return [
+        {c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()}
+        for row in held_out[columns].head(256).to_dict("records")
+    ]
 
 
 def start_server(root: Path, repo: Path) -> tuple[subprocess.Popen, str]:
     """``mlops serve`` from ``repo`` on a free port; returns the process and its base URL once it is ready."""
     env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--root", str(root), "--port", "0"],
-                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--root", str(root), "--port", "0"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     first = proc.stdout.readline()
     match = re.search(r"serving (http://\S+)/v2", first)
     if not match:
@@ -95,8 +103,10 @@ def request(conn: http.client.HTTPConnection, method: str, path: str, body: byte
 
 
 def body_for(row: dict, request_id: str) -> bytes:
-    inputs = [{"name": k, "shape": [1], "datatype": "BYTES" if isinstance(v, str) else "FP64", "data": [v]}
-              for k, v in row.items()]
+    inputs = [
+        {"name": k, "shape": [1], "datatype": "BYTES" if isinstance(v, str) else "FP64", "data": [v]}
+        for k, v in row.items()
+    ]
     return json.dumps({"id": request_id, "inputs": inputs}).encode()
 
 
@@ -133,8 +143,14 @@ def measure(url: str, rows: list[dict], clients: int, total: int) -> dict:
     def pct(p: float) -> float:
         return done[min(len(done) - 1, int(p / 100 * len(done)))] if done else float("nan")
 
-    return {"clients": clients, "requests": per_client * clients, "failures": sum(failures), "p50_ms": pct(50),
-            "p99_ms": pct(99), "throughput": len(done) / elapsed}
+    return {
+        "clients": clients,
+        "requests": per_client * clients,
+        "failures": sum(failures),
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "throughput": len(done) / elapsed,
+    }
 
 
 def main() -> None:
@@ -153,8 +169,11 @@ def main() -> None:
             print(f"{'clients':>8} {'requests':>9} {'failed':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
             for clients in (int(c) for c in args.clients.split(",")):
                 r = measure(url, rows, clients, args.requests)
-                print(f"{r['clients']:>8} {r['requests']:>9} {r['failures']:>7} {r['p50_ms']:>8.1f} "
-                      f"{r['p99_ms']:>8.1f} {r['throughput']:>8.0f}", flush=True)
+                print(
+                    f"{r['clients']:>8} {r['requests']:>9} {r['failures']:>7} {r['p50_ms']:>8.1f} "
+                    f"{r['p99_ms']:>8.1f} {r['throughput']:>8.0f}",
+                    flush=True,
+                )
         finally:
             proc.terminate()
             try:

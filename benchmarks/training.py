@@ -60,8 +60,9 @@ def credit_dataset(rows: int, path: Path, seed: int = 7) -> str:
     return str(path)
 
 
-def hpo_vs_fixed(rows: int, budget_epochs: int, search_trials: int = 6, parallel: int = 2, seed: int = 42,
-                 workdir: str | None = None) -> dict:
+def hpo_vs_fixed(
+    rows: int, budget_epochs: int, search_trials: int = 6, parallel: int = 2, seed: int = 42, workdir: str | None = None
+) -> dict:
     """Best val_loss and wall time of the fixed list (3 trials x budget/3 epochs, run one after another as a single
     pod would) and of the Optuna search (``search_trials`` trials x budget/search_trials epochs, ``parallel`` at a
     time, pruned by the median rule): the same total epoch budget. Returns both, with the epochs actually trained."""
@@ -81,29 +82,50 @@ def hpo_vs_fixed(rows: int, budget_epochs: int, search_trials: int = 6, parallel
     fixed = [run_trial(splits, trial, {"max_epochs": fixed_epochs, "seed": seed}, "cpu") for trial in FIXED_TRIALS]
     fixed_s = clock.perf_counter() - started
     search_epochs = budget_epochs // search_trials
-    result = search_local(dataset, budget=parse_budget(search_trials, parallel, search_trials),
-                          max_epochs=search_epochs, seed=seed, workdir=str(work / "study"), device="cpu",
-                          echo=lambda line: None)
+    result = search_local(
+        dataset,
+        budget=parse_budget(search_trials, parallel, search_trials),
+        max_epochs=search_epochs,
+        seed=seed,
+        workdir=str(work / "study"),
+        device="cpu",
+        echo=lambda line: None,
+    )
     return {
-        "rows": rows, "budget_epochs": budget_epochs,
-        "fixed": {"trials": len(FIXED_TRIALS), "epochs_per_trial": fixed_epochs, "wall_s": fixed_s,
-                  "epochs_trained": sum(r.epochs_run for r in fixed),
-                  "best_val_loss": min(r.best_val_loss for r in fixed)},
-        "optuna": {"trials": search_trials, "epochs_per_trial": search_epochs, "parallel": parallel,
-                   "wall_s": result["wall_s"], "pruned": result["n_pruned"],
-                   "epochs_trained": sum(len(t["intermediate_values"]) for t in result["trials"]),
-                   "best_val_loss": result["best_value"], "best_params": result["best_params"]},
+        "rows": rows,
+        "budget_epochs": budget_epochs,
+        "fixed": {
+            "trials": len(FIXED_TRIALS),
+            "epochs_per_trial": fixed_epochs,
+            "wall_s": fixed_s,
+            "epochs_trained": sum(r.epochs_run for r in fixed),
+            "best_val_loss": min(r.best_val_loss for r in fixed),
+        },
+        "optuna": {
+            "trials": search_trials,
+            "epochs_per_trial": search_epochs,
+            "parallel": parallel,
+            "wall_s": result["wall_s"],
+            "pruned": result["n_pruned"],
+            "epochs_trained": sum(len(t["intermediate_values"]) for t in result["trials"]),
+            "best_val_loss": result["best_value"],
+            "best_params": result["best_params"],
+        },
     }
 
 
 def print_hpo(figures: dict) -> None:
-    print(f"HPO, {figures['rows']} rows, budget {figures['budget_epochs']} epochs in total (CPU, "
-          f"{torch.get_num_threads()} threads):")
+    print(
+        f"HPO, {figures['rows']} rows, budget {figures['budget_epochs']} epochs in total (CPU, "
+        f"{torch.get_num_threads()} threads):"
+    )
     for name in ("fixed", "optuna"):
         f = figures[name]
         extra = f", {f['parallel']} parallel, {f['pruned']} pruned" if name == "optuna" else ", sequential"
-        print(f"  {name:6} {f['trials']} trials x {f['epochs_per_trial']} epochs{extra}: best val_loss "
-              f"{f['best_val_loss']:.4f}, {f['epochs_trained']} epochs trained, {f['wall_s']:.1f} s")
+        print(
+            f"  {name:6} {f['trials']} trials x {f['epochs_per_trial']} epochs{extra}: best val_loss "
+            f"{f['best_val_loss']:.4f}, {f['epochs_trained']} epochs trained, {f['wall_s']:.1f} s"
+        )
     print(f"  optuna's best: {figures['optuna']['best_params']}")
 
 
@@ -126,15 +148,20 @@ def ddp_throughput(rows: int, epochs: int, processes: tuple[int, ...] = (1, 2), 
             started = time.perf_counter()
             summary = train_distributed(dataset, params, f"{tmp}/model-{nproc}", f"{tmp}/ckpt-{nproc}", nproc, "cpu")
             wall = time.perf_counter() - started
-            figures[nproc] = {"samples_per_s": train_rows * summary["epochs_run"] / wall, "wall_s": wall,
-                              "best_val_loss": summary["best_val_loss"], "train_rows": train_rows}
+            figures[nproc] = {
+                "samples_per_s": train_rows * summary["epochs_run"] / wall,
+                "wall_s": wall,
+                "best_val_loss": summary["best_val_loss"],
+                "train_rows": train_rows,
+            }
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="auto: CPU, plus CUDA when available")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: CPU, plus CUDA when available"
+    )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-sizes", default="512,4096")
@@ -148,9 +175,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.ddp:
         for nproc, f in ddp_throughput(args.hpo_rows, args.epochs).items():
-            print(f"torchrun gloo CPU, {nproc} process(es): {f['samples_per_s']:10,.0f} samples/s end to end "
-                  f"(wall {f['wall_s']:.1f} s incl. start-up, {f['train_rows']} train rows, best val_loss "
-                  f"{f['best_val_loss']:.4f})")
+            print(
+                f"torchrun gloo CPU, {nproc} process(es): {f['samples_per_s']:10,.0f} samples/s end to end "
+                f"(wall {f['wall_s']:.1f} s incl. start-up, {f['train_rows']} train rows, best val_loss "
+                f"{f['best_val_loss']:.4f})"
+            )
         return
     if args.hpo:
         print_hpo(hpo_vs_fixed(args.hpo_rows, args.hpo_budget_epochs, args.hpo_trials, args.hpo_parallel))
@@ -160,8 +189,10 @@ def main() -> None:
         devices = ["cpu"]
     if "cuda" in devices and not torch.cuda.is_available():
         sys.exit("--device cuda: torch sees no CUDA device")
-    print(f"torch {torch.__version__}; {args.rows} synthetic rows, {args.epochs} epochs, hidden {args.hidden}; "
-          f"CPU threads {torch.get_num_threads()}")
+    print(
+        f"torch {torch.__version__}; {args.rows} synthetic rows, {args.epochs} epochs, hidden {args.hidden}; "
+        f"CPU threads {torch.get_num_threads()}"
+    )
     for device in devices:
         name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
         precision = "mixed precision (autocast)" if device == "cuda" else "float32, deterministic"

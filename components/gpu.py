@@ -13,7 +13,12 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 """Taint on every GPU node: keeps CPU-only workloads off expensive GPUs."""
 
-GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Equal", "value": GPU_TAINT["value"], "effect": GPU_TAINT["effect"]}
+GPU_TOLERATION = {
+    "key": GPU_TAINT["key"],
+    "operator": "Equal",
+    "value": GPU_TAINT["value"],
+    "effect": GPU_TAINT["effect"],
+}
 
 LABEL_POOL = "mlops.platform/pool"
 LABEL_ACCELERATOR = "mlops.platform/accelerator"
@@ -38,7 +43,9 @@ def cpu_node_labels(pool: str) -> dict[str, str]:
     return {LABEL_POOL: pool, LABEL_ACCELERATOR: "none"}
 
 
-def node_labels(pool_name: str, kind: str, gpu_model: str | None, gpu_count: int | None, extra: dict[str, str]) -> dict[str, str]:
+def node_labels(
+    pool_name: str, kind: str, gpu_model: str | None, gpu_count: int | None, extra: dict[str, str]
+) -> dict[str, str]:
     """A pool's full label set: the pool's configured labels, then the platform's (which win)."""
     base = gpu_node_labels(pool_name, gpu_model or "", gpu_count or 0) if kind == "gpu" else cpu_node_labels(pool_name)
     return {**extra, **base}

@@ -46,6 +46,7 @@ MINIO_SERVER_IMAGE = Image(repository="quay.io/minio/minio", tag="RELEASE.2024-1
 MINIO_CLIENT_IMAGE = Image(repository="quay.io/minio/mc", tag="RELEASE.2024-11-21T17-21-54Z")
 """The ``mc`` release chart 5.4.0 runs its bucket/encryption post-install job with."""
 
+
 # --- Platform services (components/services) -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Manifests:
@@ -187,13 +188,29 @@ FALCO = HelmChart(name="falco", repository="https://falcosecurity.github.io/char
 providers' services (GuardDuty EKS runtime monitoring, Defender for Containers)."""
 
 CHARTS: tuple[HelmChart, ...] = (
-    GPU_OPERATOR, MINIO, KSERVE_CRD, KSERVE, POSTGRESQL, REDIS, KUEUE, KARPENTER, ISTIO_BASE, ISTIOD, ISTIO_CNI, ZTUNNEL,
-    CALICO, FALCO,
+    GPU_OPERATOR,
+    MINIO,
+    KSERVE_CRD,
+    KSERVE,
+    POSTGRESQL,
+    REDIS,
+    KUEUE,
+    KARPENTER,
+    ISTIO_BASE,
+    ISTIOD,
+    ISTIO_CNI,
+    ZTUNNEL,
+    CALICO,
+    FALCO,
 )
 """Every chart pinned here; tests check each is an exact version."""
 
 IMAGES: tuple[Image, ...] = (
-    MINIO_SERVER_IMAGE, MINIO_CLIENT_IMAGE, MODEL_SERVER_IMAGE, FEAST_FEATURE_SERVER_IMAGE, TRAINER_TORCH_IMAGE,
+    MINIO_SERVER_IMAGE,
+    MINIO_CLIENT_IMAGE,
+    MODEL_SERVER_IMAGE,
+    FEAST_FEATURE_SERVER_IMAGE,
+    TRAINER_TORCH_IMAGE,
 )
 
 """Every image pinned here beyond a chart's own defaults."""
@@ -201,7 +218,12 @@ IMAGES: tuple[Image, ...] = (
 MANIFESTS: tuple[Manifests, ...] = (KFP_CLUSTER_RESOURCES, KFP_PLATFORM, TRAINER_MANAGER, KATIB)
 """Every upstream kustomization pinned here."""
 
-RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (KNATIVE_SERVING_CRDS, KNATIVE_SERVING_CORE, KNATIVE_KOURIER, GATEWAY_API_CRDS)
+RELEASE_ASSETS: tuple[ReleaseAsset, ...] = (
+    KNATIVE_SERVING_CRDS,
+    KNATIVE_SERVING_CORE,
+    KNATIVE_KOURIER,
+    GATEWAY_API_CRDS,
+)
 """Every upstream release manifest pinned here."""
 
 

@@ -204,8 +204,10 @@ class Bucket(_Model):
     @model_validator(mode="after")
     def _expiry_after_lock(self) -> Bucket:
         if self.expire_after_days and self.object_lock_days and self.expire_after_days < self.object_lock_days:
-            raise ValueError(f"expireAfterDays {self.expire_after_days} is shorter than objectLockDays "
-                             f"{self.object_lock_days}: objects under WORM retention cannot expire before it ends")
+            raise ValueError(
+                f"expireAfterDays {self.expire_after_days} is shorter than objectLockDays "
+                f"{self.object_lock_days}: objects under WORM retention cannot expire before it ends"
+            )
         return self
 
 
@@ -213,7 +215,9 @@ class Oidc(_Model):
     """The enterprise IdP's OpenID Connect issuer: KFP, the feature server and model endpoints accept only its tokens
     (and on-prem the API server authenticates people with it)."""
 
-    issuer_url: str = Field(pattern=r"^https://[^\s/]+(/\S*)?$", description="the issuer (https://...), as in its tokens")
+    issuer_url: str = Field(
+        pattern=r"^https://[^\s/]+(/\S*)?$", description="the issuer (https://...), as in its tokens"
+    )
     audience: str = Field(min_length=1, description="the client id the tokens are issued for (their aud claim)")
     username_claim: str = "email"
     groups_claim: str = "groups"
@@ -256,10 +260,12 @@ class OnPrem(_Model):
         default=None, pattern=r"^https://", description="the cluster's API server URL; default: the kubeconfig's"
     )
     certificate_issuer: str = Field(
-        default="mlops-ca", description="cert-manager ClusterIssuer (the site's CA) that signs in-cluster TLS certificates"
+        default="mlops-ca",
+        description="cert-manager ClusterIssuer (the site's CA) that signs in-cluster TLS certificates",
     )
     pod_cidr: Cidr = Field(
-        default="192.168.0.0/16", description="the pod network Calico assigns from (must not overlap the nodes' network)"
+        default="192.168.0.0/16",
+        description="the pod network Calico assigns from (must not overlap the nodes' network)",
     )
 
     @field_validator("pod_cidr")
@@ -273,7 +279,8 @@ class Egress(_Model):
     what pods reach outside the pod network is listed here or derived from the stack."""
 
     proxy: str | None = Field(
-        default=None, pattern=r"^http://[0-9.]+:[0-9]{1,5}/?$",
+        default=None,
+        pattern=r"^http://[0-9.]+:[0-9]{1,5}/?$",
         description="forward proxy for destinations without a private endpoint (Entra ID's token endpoint, a "
         "package index): http://<IPv4>:<port>; required on azure",
     )
@@ -291,7 +298,9 @@ class Egress(_Model):
             try:
                 ipaddress.IPv4Address(host)
             except ValueError:
-                raise ValueError(f"{host!r} is not an IPv4 address (NetworkPolicy names the proxy by address)") from None
+                raise ValueError(
+                    f"{host!r} is not an IPv4 address (NetworkPolicy names the proxy by address)"
+                ) from None
             if not 1 <= int(port) <= 65535:
                 raise ValueError(f"port {port} is not a TCP port (1-65535)")
         return value
@@ -328,8 +337,10 @@ class AptRepository(_Model):
     @model_validator(mode="after")
     def _signed(self) -> AptRepository:
         if not self.signed_by and not self.allow_unsigned:
-            raise ValueError(f"apt repository {self.name!r}: set signedBy (a keyring path on the node) "
-                             "or, explicitly, allowUnsigned: true")
+            raise ValueError(
+                f"apt repository {self.name!r}: set signedBy (a keyring path on the node) "
+                "or, explicitly, allowUnsigned: true"
+            )
         return self
 
 
@@ -374,7 +385,9 @@ class Team(_Model):
     name: DnsLabel
     namespace: str = Field(description=f"one of {', '.join(TEAM_NAMESPACES)}")
     gpu_quota: int | None = Field(
-        default=None, ge=0, le=10000,
+        default=None,
+        ge=0,
+        le=10000,
         description="requests.nvidia.com/gpu the namespace may hold at once; default: every GPU of the GPU pools",
     )
     cpu_quota: str = Field(default="64", description="requests.cpu, e.g. 64 or 500m")
@@ -423,7 +436,8 @@ class StackConfig(_Model):
     cluster_join_token: SecretValue | None = None
     node_bootstrap: NodeBootstrap | None = None
     teams: list[Team] = Field(
-        default_factory=lambda: [Team(**DEFAULT_TEAM)], min_length=1,
+        default_factory=lambda: [Team(**DEFAULT_TEAM)],
+        min_length=1,
         description="ML teams: each namespace gets a ResourceQuota and LimitRange; default one team ml on kubeflow",
     )
     model_server_repository: str | None = Field(
@@ -476,15 +490,23 @@ class StackConfig(_Model):
             return self
         if self.target != "onprem":
             raise ValueError("nodeBootstrap is only for target onprem")
-        missing = [k for k, v in (("nodeSshPrivateKey", self.node_ssh_private_key),
-                                  ("clusterJoinToken", self.cluster_join_token)) if v is None]
+        missing = [
+            k
+            for k, v in (
+                ("nodeSshPrivateKey", self.node_ssh_private_key),
+                ("clusterJoinToken", self.cluster_join_token),
+            )
+            if v is None
+        ]
         if missing:
             raise ValueError(f"nodeBootstrap needs the Pulumi secret(s) {', '.join(missing)}")
         minor = self.kubernetes_version + "."
         if not self.node_bootstrap.kubernetes_package_version.startswith(minor):
-            raise ValueError(f"nodeBootstrap.kubernetesPackageVersion "
-                             f"{self.node_bootstrap.kubernetes_package_version!r} is not a {self.kubernetes_version}.x "
-                             f"release (kubernetesVersion)")
+            raise ValueError(
+                f"nodeBootstrap.kubernetesPackageVersion "
+                f"{self.node_bootstrap.kubernetes_package_version!r} is not a {self.kubernetes_version}.x "
+                f"release (kubernetesVersion)"
+            )
         return self
 
     @property

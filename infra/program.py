@@ -52,15 +52,21 @@ def service_mesh_args(
         ProtectedService(
             SERVING_NAMESPACE,
             [],
-            [runner, *([principal(knative.SERVING_NAMESPACE, knative.ACTIVATOR_SERVICE_ACCOUNT)] if serverless else [])],
+            [
+                runner,
+                *([principal(knative.SERVING_NAMESPACE, knative.ACTIVATOR_SERVICE_ACCOUNT)] if serverless else []),
+            ],
         ),
     ]
-    webhooks = [WebhookPort(kfp.NAMESPACE, "cache-server", {"app": "cache-server"}, 8443),
-                WebhookPort(kfp.NAMESPACE, "katib-controller", {"katib.kubeflow.org/component": "controller"}, 8443)]
+    webhooks = [
+        WebhookPort(kfp.NAMESPACE, "cache-server", {"app": "cache-server"}, 8443),
+        WebhookPort(kfp.NAMESPACE, "katib-controller", {"katib.kubeflow.org/component": "controller"}, 8443),
+    ]
     if serverless:  # Kourier's gateway is the model endpoints' ingress: tokens are checked there first
         protected.append(
-            ProtectedService(knative.KOURIER_NAMESPACE, [knative.KOURIER_INTERNAL_SERVICE, knative.KOURIER_GATEWAY],
-                             [runner])
+            ProtectedService(
+                knative.KOURIER_NAMESPACE, [knative.KOURIER_INTERNAL_SERVICE, knative.KOURIER_GATEWAY], [runner]
+            )
         )
         webhooks.append(WebhookPort(knative.SERVING_NAMESPACE, "knative-webhook", {"app": "webhook"}, 8443))
     return ServiceMeshArgs(

@@ -54,15 +54,18 @@ class AlertConfig:
         if not url and not fmt:
             return None
         if fmt not in FORMATS:
-            raise AlertConfigError(f"alert_format {fmt!r}: use one of {', '.join(FORMATS)} (or leave both "
-                                   "alert_format and alert_webhook_url empty for no alerts)")
+            raise AlertConfigError(
+                f"alert_format {fmt!r}: use one of {', '.join(FORMATS)} (or leave both "
+                "alert_format and alert_webhook_url empty for no alerts)"
+            )
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise AlertConfigError(f"alert_webhook_url {redact_url(url)!r}: give an https:// URL of the "
-                                   f"{fmt} endpoint")
+            raise AlertConfigError(f"alert_webhook_url {redact_url(url)!r}: give an https:// URL of the {fmt} endpoint")
         if secret_env and not secret_env.replace("_", "").isalnum():
-            raise AlertConfigError(f"alert_secret_env {secret_env!r}: the NAME of an environment variable "
-                                   "(letters, digits, '_'), not its value")
+            raise AlertConfigError(
+                f"alert_secret_env {secret_env!r}: the NAME of an environment variable "
+                "(letters, digits, '_'), not its value"
+            )
         return cls(url, fmt, secret_env or DEFAULT_SECRET_ENV, **kw)
 
     @property
@@ -114,16 +117,38 @@ def request_of(config: AlertConfig, alert: Alert, secret: str | None) -> tuple[o
         if secret:
             headers["Authorization"] = f"Bearer {secret}"
         name = "MLOps" + "".join(p.capitalize() for p in alert.event.split("_"))
-        body = [{"labels": {"alertname": name, "severity": alert.severity, "model": alert.model,
-                            "event": alert.event, "source": alert.source},
-                 "annotations": {"summary": alert.summary,
-                                 "description": json.dumps(alert.details, sort_keys=True, default=str)},
-                 "startsAt": alert.at}]
+        body = [
+            {
+                "labels": {
+                    "alertname": name,
+                    "severity": alert.severity,
+                    "model": alert.model,
+                    "event": alert.event,
+                    "source": alert.source,
+                },
+                "annotations": {
+                    "summary": alert.summary,
+                    "description": json.dumps(alert.details, sort_keys=True, default=str),
+                },
+                "startsAt": alert.at,
+            }
+        ]
     elif config.format == "pagerduty":
-        body = {"routing_key": secret, "event_action": "trigger", "dedup_key": key,
-                "payload": {"summary": alert.summary[:1024], "severity": alert.severity, "source": alert.source,
-                            "component": alert.model, "group": "mlops", "class": alert.event,
-                            "timestamp": alert.at, "custom_details": alert.details}}
+        body = {
+            "routing_key": secret,
+            "event_action": "trigger",
+            "dedup_key": key,
+            "payload": {
+                "summary": alert.summary[:1024],
+                "severity": alert.severity,
+                "source": alert.source,
+                "component": alert.model,
+                "group": "mlops",
+                "class": alert.event,
+                "timestamp": alert.at,
+                "custom_details": alert.details,
+            },
+        }
     else:
         user, sep, password = (secret or "").partition(":")
         if sep:
@@ -131,9 +156,14 @@ def request_of(config: AlertConfig, alert: Alert, secret: str | None) -> tuple[o
         elif secret:
             headers["Authorization"] = f"Bearer {secret}"
         details = json.dumps(alert.details, indent=2, sort_keys=True, default=str)
-        body = {"short_description": f"[{alert.model}] {alert.summary}"[:160],
-                "description": f"{alert.summary}\n\n{details}", "urgency": SERVICENOW_URGENCY[alert.severity],
-                "impact": "2", "category": "software", "correlation_id": key}
+        body = {
+            "short_description": f"[{alert.model}] {alert.summary}"[:160],
+            "description": f"{alert.summary}\n\n{details}",
+            "urgency": SERVICENOW_URGENCY[alert.severity],
+            "impact": "2",
+            "category": "software",
+            "correlation_id": key,
+        }
     return body, headers
 
 
@@ -142,8 +172,12 @@ def send(config: AlertConfig, alert: Alert, log=print, sleep=time.sleep) -> Deli
     secret = os.environ.get(config.secret_env, "").strip() or None
     where = f"{config.format} at {redact_url(config.endpoint)}"
     if config.format == "pagerduty" and not secret:
-        return _failed(log, f"alert {alert.event} NOT delivered to {where}: the PagerDuty routing key is missing "
-                            f"(set the environment variable {config.secret_env}, from the alerting Secret)", 0)
+        return _failed(
+            log,
+            f"alert {alert.event} NOT delivered to {where}: the PagerDuty routing key is missing "
+            f"(set the environment variable {config.secret_env}, from the alerting Secret)",
+            0,
+        )
     body, headers = request_of(config, alert, secret)
     data = json.dumps(body).encode()
     last = ""

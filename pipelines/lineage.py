@@ -11,8 +11,19 @@ import subprocess
 from pathlib import Path
 
 SCHEMA_VERSION = 1
-REQUIRED = ("feature_service", "time_range", "rows_asked", "rows_got", "data_hash", "git_commit", "parameters",
-            "metrics", "artifact_uri", "sha256", "gate")
+REQUIRED = (
+    "feature_service",
+    "time_range",
+    "rows_asked",
+    "rows_got",
+    "data_hash",
+    "git_commit",
+    "parameters",
+    "metrics",
+    "artifact_uri",
+    "sha256",
+    "gate",
+)
 
 
 class LineageIncomplete(ValueError):
@@ -28,20 +39,38 @@ def git_commit(repo: Path | str | None = None) -> str:
     candidates = [repo] if repo else [Path(__file__).resolve().parents[1], Path.cwd()]
     for cwd in candidates:
         try:
-            head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=str(cwd), capture_output=True, text=True,
-                                  timeout=10, check=False)
+            head = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=str(cwd), capture_output=True, text=True, timeout=10, check=False
+            )
             if head.returncode != 0:
                 continue
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=str(cwd),
-                                   capture_output=True, text=True, timeout=10, check=False)
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=str(cwd),
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
             return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
         except (OSError, subprocess.SubprocessError):
             continue
     return "unknown"
 
 
-def build_record(*, model_name: str, version: str, data: dict, git: str, parameters: dict, metrics: dict,
-                 artifact_uri: str, sha256: str, gate: dict, pipeline_run: str = "") -> dict:
+def build_record(
+    *,
+    model_name: str,
+    version: str,
+    data: dict,
+    git: str,
+    parameters: dict,
+    metrics: dict,
+    artifact_uri: str,
+    sha256: str,
+    gate: dict,
+    pipeline_run: str = "",
+) -> dict:
     """The lineage record of one run. ``data`` is the load step's metadata (feature service, time range, row counts
     asked/got, data hash); ``gate`` is ``{"decision", "reasons"}``. Raises :class:`LineageIncomplete` on gaps."""
     record = {
@@ -69,27 +98,36 @@ def build_record(*, model_name: str, version: str, data: dict, git: str, paramet
 
 def rows(record: dict) -> list[tuple[str, str]]:
     """(field, value) pairs in reading order, values flattened to text."""
-    out = [("model", f"{record.get('model')} {record.get('version')}"),
-           ("registered", str(record.get("registered_at", ""))),
-           ("registered by", describe_actor(record.get("registered_by"))),
-           ("pipeline run", str(record.get("pipeline_run") or "")),
-           ("feature service", str(record.get("feature_service"))),
-           ("time range", " .. ".join(map(str, record.get("time_range") or []))),
-           ("rows asked / got", f"{record.get('rows_asked')} / {record.get('rows_got')}"),
-           ("data sha256", str(record.get("data_hash"))),
-           ("git commit", str(record.get("git_commit"))),
-           ("artifact", str(record.get("artifact_uri"))),
-           ("artifact sha256", str(record.get("sha256")))]
+    out = [
+        ("model", f"{record.get('model')} {record.get('version')}"),
+        ("registered", str(record.get("registered_at", ""))),
+        ("registered by", describe_actor(record.get("registered_by"))),
+        ("pipeline run", str(record.get("pipeline_run") or "")),
+        ("feature service", str(record.get("feature_service"))),
+        ("time range", " .. ".join(map(str, record.get("time_range") or []))),
+        ("rows asked / got", f"{record.get('rows_asked')} / {record.get('rows_got')}"),
+        ("data sha256", str(record.get("data_hash"))),
+        ("git commit", str(record.get("git_commit"))),
+        ("artifact", str(record.get("artifact_uri"))),
+        ("artifact sha256", str(record.get("sha256"))),
+    ]
     out += [(f"param {k}", _short(v)) for k, v in sorted((record.get("parameters") or {}).items())]
-    out += [(f"metric {k}", f"{v:.4f}" if isinstance(v, float) else str(v))
-            for k, v in sorted((record.get("metrics") or {}).items())]
+    out += [
+        (f"metric {k}", f"{v:.4f}" if isinstance(v, float) else str(v))
+        for k, v in sorted((record.get("metrics") or {}).items())
+    ]
     gate = record.get("gate") or {}
     out.append(("gate", str(gate.get("decision")) + "".join(f"; {r}" for r in gate.get("reasons", []))))
     if gate.get("fairness_exception"):
         e = gate["fairness_exception"]
-        out.append(("fairness exception", f"{e.get('id')}: waived {', '.join(e.get('waived', []))}; approved by "
-                                          f"{e.get('approved_by')}, requested by {e.get('requested_by')}, expires "
-                                          f"{e.get('expires')}; {e.get('reason')}"))
+        out.append(
+            (
+                "fairness exception",
+                f"{e.get('id')}: waived {', '.join(e.get('waived', []))}; approved by "
+                f"{e.get('approved_by')}, requested by {e.get('requested_by')}, expires "
+                f"{e.get('expires')}; {e.get('reason')}",
+            )
+        )
     for e in record.get("registry_actions", []):
         what = ", ".join(f"{k}={e[k]}" for k in ("version", "restored", "replaced", "reason") if e.get(k))
         out.append((f"registry {e.get('action')} {e.get('at', '')}", f"by {describe_actor(e.get('actor'))}: {what}"))

@@ -122,8 +122,10 @@ def _detached_on_exit(stream: Callable[[], object]):
         yield
     finally:
         target = stream()
-        loggers = [logging.getLogger(), *(lg for lg in logging.root.manager.loggerDict.values()
-                                          if isinstance(lg, logging.Logger))]  # placeholders have no handlers
+        loggers = [
+            logging.getLogger(),
+            *(lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)),
+        ]  # placeholders have no handlers
         for logger in loggers:
             for handler in list(logger.handlers):
                 if isinstance(handler, logging.StreamHandler) and handler.stream is target:
@@ -146,8 +148,15 @@ class _TaskProcesses:
             if self.stopping:
                 print("not starting a task: the run was interrupted")
                 return 1
-            process = subprocess.Popen(full_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                       bufsize=1, env=env, start_new_session=True)
+            process = subprocess.Popen(
+                full_command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                env=env,
+                start_new_session=True,
+            )
             self.groups.add(process.pid)
         try:
             assert process.stdout is not None  # stdout=PIPE
@@ -215,8 +224,15 @@ def _tasks_end_with_this_process():
             signal.signal(sig, handler)
 
 
-def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_epochs: int = 6,
-              echo: Callable[[str], None] = print, run_id: str | None = None, **pipeline_args) -> LocalRunResult:
+def run_local(
+    root: Path = DEFAULT_ROOT,
+    rows: int = 20_000,
+    seed: int = 7,
+    max_epochs: int = 6,
+    echo: Callable[[str], None] = print,
+    run_id: str | None = None,
+    **pipeline_args,
+) -> LocalRunResult:
     """Bootstrap the local feature store if needed (no materialization: the pipeline does that after validation),
     then run ``train_validate_deploy`` with the SubprocessRunner under this run's own id."""
     import kfp.local
@@ -236,8 +252,13 @@ def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_
     # `echo` must write to a stream it holds (not to whatever sys.stdout is): the runner's threads create their
     # log handlers on sys.stdout, and swapping it back and forth to print would race them onto the console.
     say = echo
-    with open(log_path, "w") as log, contextlib.redirect_stdout(tee := _ProgressTee(log, lambda line: say(f"      {line}"))), \
-            contextlib.redirect_stderr(log), warnings.catch_warnings(), _detached_on_exit(lambda: tee):
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(tee := _ProgressTee(log, lambda line: say(f"      {line}"))),
+        contextlib.redirect_stderr(log),
+        warnings.catch_warnings(),
+        _detached_on_exit(lambda: tee),
+    ):
         warnings.simplefilter("ignore")  # the local runner warns about every cluster-only setting
         say(f"[1/2] feature store: {store.root} (run {run_id}; full log: {log_path})")
         try:
@@ -245,20 +266,31 @@ def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_
         except Exception as exc:
             raise LocalRunFailed(f"feature store bootstrap failed: {exc} (see {log_path})") from None
         say(f"[2/2] pipeline {PIPELINE_NAME} (KFP SubprocessRunner) under {pipeline_root}")
-        kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root),
-                       raise_on_error=True)
-        args = {"feature_repo": str(store.root), "checkpoint_root": str(root / "checkpoints"),
-                "max_epochs": max_epochs, "run_id": run_id, "training_backend": "local",
-                "search_max_epochs": max_epochs, "max_trials": LOCAL_SEARCH_TRIALS, **pipeline_args}
+        kfp.local.init(
+            runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
+        )
+        args = {
+            "feature_repo": str(store.root),
+            "checkpoint_root": str(root / "checkpoints"),
+            "max_epochs": max_epochs,
+            "run_id": run_id,
+            "training_backend": "local",
+            "search_max_epochs": max_epochs,
+            "max_trials": LOCAL_SEARCH_TRIALS,
+            **pipeline_args,
+        }
         try:
             with _tasks_end_with_this_process():
                 train_validate_deploy(**args)
         except _Interrupted as exc:
-            raise LocalRunFailed(f"run {run_id} interrupted by {exc}; its task processes were ended "
-                                 f"(see {log_path})", *_partial(pipeline_root)) from None
+            raise LocalRunFailed(
+                f"run {run_id} interrupted by {exc}; its task processes were ended (see {log_path})",
+                *_partial(pipeline_root),
+            ) from None
         except Exception as exc:  # the local runner raises RuntimeError naming the failed task
-            raise LocalRunFailed(f"{_ANSI.sub('', str(exc)).strip()} (see {log_path})",
-                                 *_partial(pipeline_root)) from None
+            raise LocalRunFailed(
+                f"{_ANSI.sub('', str(exc)).strip()} (see {log_path})", *_partial(pipeline_root)
+            ) from None
     runs = list(pipeline_root.glob(f"{PIPELINE_NAME}-*"))
     if len(runs) != 1:
         raise LocalRunFailed(f"the pipeline ran but left {len(runs)} run directories under {pipeline_root}")
@@ -267,12 +299,14 @@ def run_local(root: Path = DEFAULT_ROOT, rows: int = 20_000, seed: int = 7, max_
 
 def _reports(run_dir: Path) -> dict[str, Path]:
     """Where a run's reports are (the layout is ``<run>/<task>/<output name>``)."""
-    return {"data validation": run_dir / "validate-data" / "report",
-            "evaluation": run_dir / "evaluate-model" / "report",
-            "hyperparameter search": run_dir / "search-hyperparameters" / "study" / "study.json",
-            "gate": run_dir / "release-gate" / "report",
-            "model": run_dir / "mitigate-model" / "mitigated_model",
-            "lineage": run_dir / "deploy-model" / "lineage"}
+    return {
+        "data validation": run_dir / "validate-data" / "report",
+        "evaluation": run_dir / "evaluate-model" / "report",
+        "hyperparameter search": run_dir / "search-hyperparameters" / "study" / "study.json",
+        "gate": run_dir / "release-gate" / "report",
+        "model": run_dir / "mitigate-model" / "mitigated_model",
+        "lineage": run_dir / "deploy-model" / "lineage",
+    }
 
 
 def gate_reasons(report: Path) -> list[str]:
@@ -304,8 +338,25 @@ def _collect(run_id: str, run_dir: Path, log_path: Path, seconds: float) -> Loca
     evaluation = json.loads((run_dir / "evaluate-model" / "evaluation").read_text())
     gate_output = json.loads((run_dir / "release-gate" / "executor_output.json").read_text())
     decision = gate_output["parameterValues"]["Output"]
-    metrics = {k: evaluation[k] for k in ("auc", "accuracy", "ece", "demographic_parity_difference",
-                                          "equalized_odds_difference", "robustness_drop")}
-    return LocalRunResult(run_id=run_id, run_dir=run_dir, log=log_path, decision=decision, seconds=seconds,
-                          reports=reports, metrics=metrics, gate_reasons=gate_reasons(reports["gate"]),
-                          deployment=deployment)
+    metrics = {
+        k: evaluation[k]
+        for k in (
+            "auc",
+            "accuracy",
+            "ece",
+            "demographic_parity_difference",
+            "equalized_odds_difference",
+            "robustness_drop",
+        )
+    }
+    return LocalRunResult(
+        run_id=run_id,
+        run_dir=run_dir,
+        log=log_path,
+        decision=decision,
+        seconds=seconds,
+        reports=reports,
+        metrics=metrics,
+        gate_reasons=gate_reasons(reports["gate"]),
+        deployment=deployment,
+    )

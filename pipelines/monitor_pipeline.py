@@ -33,13 +33,27 @@ def monitor_credit_risk(
     alert_format: str = "",
     alert_secret_env: str = "MLOPS_ALERT_SECRET",
 ):
-    check = monitor_model(model_store_uri=model_store_uri, model_name=model_name, feature_repo=feature_repo,
-                          window_end=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER, window_days=window_days,
-                          baseline_auc=baseline_auc, method=method, max_drift=max_drift, max_auc_drop=max_auc_drop,
-                          min_rows=min_rows, train_days=train_days, reference_days=reference_days,
-                          serving_url=serving_url, kfp_host=kfp_host, retrain_pipeline=retrain_pipeline,
-                          experiment=experiment, alert_webhook_url=alert_webhook_url, alert_format=alert_format,
-                          alert_secret_env=alert_secret_env)
+    check = monitor_model(
+        model_store_uri=model_store_uri,
+        model_name=model_name,
+        feature_repo=feature_repo,
+        window_end=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
+        window_days=window_days,
+        baseline_auc=baseline_auc,
+        method=method,
+        max_drift=max_drift,
+        max_auc_drop=max_auc_drop,
+        min_rows=min_rows,
+        train_days=train_days,
+        reference_days=reference_days,
+        serving_url=serving_url,
+        kfp_host=kfp_host,
+        retrain_pipeline=retrain_pipeline,
+        experiment=experiment,
+        alert_webhook_url=alert_webhook_url,
+        alert_format=alert_format,
+        alert_secret_env=alert_secret_env,
+    )
     check.set_display_name("drift / degradation check")
     with_alert_secret(check)
 

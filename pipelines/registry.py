@@ -66,8 +66,15 @@ class AlreadyStable(RegistryError):
 def rollout_owner(run_id: str = "", lease_seconds: float = LEASE_SECONDS) -> dict:
     """This process as a rollout's owner: what lets another process tell whether the rollout is still live."""
     now = time.time()
-    return {"pid": os.getpid(), "pid_started": _process_start(os.getpid()), "host": socket.gethostname(),
-            "run_id": run_id, "started_at": _now(), "started": now, "expires": now + lease_seconds}
+    return {
+        "pid": os.getpid(),
+        "pid_started": _process_start(os.getpid()),
+        "host": socket.gethostname(),
+        "run_id": run_id,
+        "started_at": _now(),
+        "started": now,
+        "expires": now + lease_seconds,
+    }
 
 
 def _process_start(pid: int) -> str | None:
@@ -84,8 +91,10 @@ def _owner_gone(owner: dict | None, now: float) -> str | None:
     if not owner:
         return None
     if now > owner.get("expires", 0):
-        return (f"lease of run {owner.get('run_id') or '?'} (pid {owner.get('pid')}) expired; "
-                f"started {owner.get('started_at')}")
+        return (
+            f"lease of run {owner.get('run_id') or '?'} (pid {owner.get('pid')}) expired; "
+            f"started {owner.get('started_at')}"
+        )
     if owner.get("host") != socket.gethostname():
         return None  # cannot see the process: the lease's expiry decides
     started = _process_start(owner["pid"])
@@ -137,8 +146,10 @@ def current_actor(token_file: Path | str = SERVICE_ACCOUNT_TOKEN) -> dict:
 
 def _describe(name: str, serving: dict) -> str:
     owner = serving.get("owner") or {}
-    return (f"rollout of {name} {serving['candidate']} by run {owner.get('run_id') or '?'} (pid {owner.get('pid')} on "
-            f"{owner.get('host')}) is in progress since {owner.get('started_at')}")
+    return (
+        f"rollout of {name} {serving['candidate']} by run {owner.get('run_id') or '?'} (pid {owner.get('pid')} on "
+        f"{owner.get('host')}) is in progress since {owner.get('started_at')}"
+    )
 
 
 def artifact_sha256(path: Path | str) -> str:
@@ -236,8 +247,14 @@ class LocalRegistry:
         return self.index_path.stat().st_mtime_ns if self.index_path.exists() else 0
 
     # --- versions -----------------------------------------------------------------------------------------------
-    def register(self, name: str, artifact: Path | str, version: str | None = None, lineage: dict | None = None,
-                 extra_files: dict[str, Path | str] | None = None) -> ModelVersion:
+    def register(
+        self,
+        name: str,
+        artifact: Path | str,
+        version: str | None = None,
+        lineage: dict | None = None,
+        extra_files: dict[str, Path | str] | None = None,
+    ) -> ModelVersion:
         """Store a copy of ``artifact`` as ``name``/``version`` (``v<N>`` when not given).
 
         Registering the same bytes again returns the existing version (re-runs are safe); the same version with
@@ -261,8 +278,10 @@ class LocalRegistry:
             existing = model["versions"].get(version)
             if existing is not None:
                 if existing["sha256"] != sha:
-                    raise VersionConflict(f"{name} {version} is already registered with sha256 {existing['sha256']}; "
-                                          f"versions are immutable (this artifact has sha256 {sha})")
+                    raise VersionConflict(
+                        f"{name} {version} is already registered with sha256 {existing['sha256']}; "
+                        f"versions are immutable (this artifact has sha256 {sha})"
+                    )
                 return self._version(name, version, model)
             target = self.root / "models" / name / version
             if target.exists():  # left over from an interrupted registration: not in the index, so not trusted
@@ -282,20 +301,32 @@ class LocalRegistry:
                 raise RegistryError(f"{artifact} changed while it was being registered")
             _make_read_only(staging)
             staging.rename(target)
-            model["versions"][version] = {"sha256": sha, "artifact": str(target / "model"),
-                                          "registered_at": _now(), "registered_by": actor,
-                                          "lineage": {**(lineage or {}), "version": version},
-                                          "files": sorted(extra_files or {}), "deployments": []}
-            model["history"].append({"at": _now(), "action": "register", "version": version, "sha256": sha,
-                                     "actor": actor})
+            model["versions"][version] = {
+                "sha256": sha,
+                "artifact": str(target / "model"),
+                "registered_at": _now(),
+                "registered_by": actor,
+                "lineage": {**(lineage or {}), "version": version},
+                "files": sorted(extra_files or {}),
+                "deployments": [],
+            }
+            model["history"].append(
+                {"at": _now(), "action": "register", "version": version, "sha256": sha, "actor": actor}
+            )
             return self._version(name, version, model)
 
     def _version(self, name: str, version: str, model: dict) -> ModelVersion:
         rec = model["versions"][version]
-        lineage = {**rec["lineage"], "registered_at": rec["registered_at"], "stored_at": rec["artifact"],
-                   "registered_by": rec.get("registered_by"), "deployments": list(rec.get("deployments", [])),
-                   "registry_actions": [e for e in model["history"]
-                                        if version in (e.get("version"), e.get("restored"), e.get("replaced"))]}
+        lineage = {
+            **rec["lineage"],
+            "registered_at": rec["registered_at"],
+            "stored_at": rec["artifact"],
+            "registered_by": rec.get("registered_by"),
+            "deployments": list(rec.get("deployments", [])),
+            "registry_actions": [
+                e for e in model["history"] if version in (e.get("version"), e.get("restored"), e.get("replaced"))
+            ],
+        }
         return ModelVersion(name, version, rec["sha256"], Path(rec["artifact"]), rec["registered_at"], lineage)
 
     def get(self, name: str, version: str) -> ModelVersion:
@@ -353,8 +384,9 @@ class LocalRegistry:
     def history(self, name: str) -> list[dict]:
         return copy.deepcopy(self._model(self.load(), name)["history"])
 
-    def start_rollout(self, name: str, version: str, strategy: str, percent: int, owner: dict | None = None,
-                      wait_seconds: float = 0.0) -> ServingState:
+    def start_rollout(
+        self, name: str, version: str, strategy: str, percent: int, owner: dict | None = None, wait_seconds: float = 0.0
+    ) -> ServingState:
         """Make ``version`` the candidate: ``percent`` of live traffic (canary) or 0% until the switch (blue-green).
 
         With no stable version yet, the candidate takes all traffic (there is nothing to split against). ``owner``
@@ -383,10 +415,19 @@ class LocalRegistry:
                         raise AlreadyStable(f"{name} {version} is already the stable version")
                     share = percent if strategy == "canary" else 0
                     serving.update(candidate=version, candidate_percent=share, strategy=strategy, owner=owner)
-                    model["history"].append({"at": _now(), "action": "rollout", "version": version,
-                                             "strategy": strategy, "percent": share, "stable": serving["stable"],
-                                             "run_id": owner.get("run_id"), "pid": owner.get("pid"),
-                                             "actor": current_actor()})
+                    model["history"].append(
+                        {
+                            "at": _now(),
+                            "action": "rollout",
+                            "version": version,
+                            "strategy": strategy,
+                            "percent": share,
+                            "stable": serving["stable"],
+                            "run_id": owner.get("run_id"),
+                            "pid": owner.get("pid"),
+                            "actor": current_actor(),
+                        }
+                    )
                     return self.state(name, index)
                 waiting = _describe(name, serving)
             if time.monotonic() >= deadline:
@@ -394,15 +435,17 @@ class LocalRegistry:
                     f"{waiting}; refused the rollout of {version}"
                     + (f" after waiting {wait_seconds:.0f} s" if wait_seconds else "")
                     + ". Wait for it to finish and deploy again; a rollout whose process has ended is withdrawn "
-                      "automatically by the next deploy or `mlops serve`")
+                    "automatically by the next deploy or `mlops serve`"
+                )
             time.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     def recover_interrupted(self, name: str | None = None) -> list[dict]:
         """Withdraw every rollout whose owner is gone or whose lease expired; returns the history entries added."""
         with self._edit() as index:
             names = [name] if name else sorted(index["models"])
-            return [event for n in names if n in index["models"]
-                    for event in self._recover(index["models"][n], time.time())]
+            return [
+                event for n in names if n in index["models"] for event in self._recover(index["models"][n], time.time())
+            ]
 
     def _recover(self, model: dict, now: float) -> list[dict]:
         serving = model["serving"]
@@ -413,8 +456,14 @@ class LocalRegistry:
     def _withdraw(model: dict, reason: str) -> dict:
         """Drop the candidate (the stable version keeps serving) and record why."""
         serving = model["serving"]
-        event = {"at": _now(), "action": "rollback", "version": serving["candidate"], "restored": serving["stable"],
-                 "reason": reason, "actor": current_actor()}
+        event = {
+            "at": _now(),
+            "action": "rollback",
+            "version": serving["candidate"],
+            "restored": serving["stable"],
+            "reason": reason,
+            "actor": current_actor(),
+        }
         serving.update(candidate=None, candidate_percent=0, strategy=None, owner=None)
         model["history"].append(event)
         return event
@@ -423,9 +472,11 @@ class LocalRegistry:
         """Refuse to act on a candidate that is not ``version``, or that another live process owns."""
         serving = model["serving"]
         if serving["candidate"] != version:
-            raise RegistryError(f"cannot {act} {name} {version}: the current candidate is "
-                                f"{serving['candidate'] or 'none'} (the rollout of {version} was withdrawn or "
-                                f"superseded); nothing changed")
+            raise RegistryError(
+                f"cannot {act} {name} {version}: the current candidate is "
+                f"{serving['candidate'] or 'none'} (the rollout of {version} was withdrawn or "
+                f"superseded); nothing changed"
+            )
         owner = serving.get("owner")
         if owner and owner.get("pid") != os.getpid() and not _owner_gone(owner, time.time()):
             raise RegistryError(f"cannot {act} {name} {version}: the {_describe(name, serving)}, not this process")
@@ -440,8 +491,9 @@ class LocalRegistry:
             serving = model["serving"]
             previous, serving["stable"] = serving["stable"], version
             serving.update(candidate=None, candidate_percent=0, strategy=None, owner=None)
-            model["history"].append({"at": _now(), "action": "promote", "version": version, "replaced": previous,
-                                     "actor": current_actor()})
+            model["history"].append(
+                {"at": _now(), "action": "promote", "version": version, "replaced": previous, "actor": current_actor()}
+            )
             return self.state(name, index)
 
     def rollback(self, name: str, reason: str, version: str | None = None) -> tuple[str | None, str | None]:
@@ -464,8 +516,16 @@ class LocalRegistry:
                 raise RegistryError(f"{name}: nothing to roll back (no candidate, no earlier stable version)")
             withdrawn, restored = serving["stable"], last["replaced"]
             serving["stable"] = restored
-            model["history"].append({"at": _now(), "action": "rollback", "version": withdrawn, "restored": restored,
-                                     "reason": reason, "actor": current_actor()})
+            model["history"].append(
+                {
+                    "at": _now(),
+                    "action": "rollback",
+                    "version": withdrawn,
+                    "restored": restored,
+                    "reason": reason,
+                    "actor": current_actor(),
+                }
+            )
             return withdrawn, restored
 
     @staticmethod
@@ -476,8 +536,11 @@ class LocalRegistry:
 
 
 def _new_model() -> dict:
-    return {"versions": {}, "history": [],
-            "serving": {"stable": None, "candidate": None, "candidate_percent": 0, "strategy": None, "owner": None}}
+    return {
+        "versions": {},
+        "history": [],
+        "serving": {"stable": None, "candidate": None, "candidate_percent": 0, "strategy": None, "owner": None},
+    }
 
 
 def _now() -> str:

@@ -37,8 +37,10 @@ def load_current(store_uri: str, name: str, workdir: Path | str, fs=None) -> Cur
 
     entry = current_version(store_uri, name, fs)
     if entry is None:
-        raise ModelStoreError(f"no promoted version of {name} in the model store {store_uri}: deploy one with the "
-                              "training pipeline first (its deploy step records each promotion there)")
+        raise ModelStoreError(
+            f"no promoted version of {name} in the model store {store_uri}: deploy one with the "
+            "training pipeline first (its deploy step records each promotion there)"
+        )
     version = entry["version"]
     lineage = json.loads(read_metadata(store_uri, name, version, LINEAGE_FILE, fs))
     profile = json.loads(read_metadata(store_uri, name, version, PROFILE_FILE, fs))
@@ -83,9 +85,17 @@ def seed_for(model_name: str, train_start: str, train_end: str) -> int:
     return int.from_bytes(digest[:4], "big") % 2**31
 
 
-def retrain_parameters(lineage: dict, window_end: str, *, model_name: str, model_store_uri: str, feature_repo: str,
-                       serving_url: str = "", train_days: int = DEFAULT_TRAIN_DAYS,
-                       reference_days: int = DEFAULT_REFERENCE_DAYS) -> tuple[dict, list[str]]:
+def retrain_parameters(
+    lineage: dict,
+    window_end: str,
+    *,
+    model_name: str,
+    model_store_uri: str,
+    feature_repo: str,
+    serving_url: str = "",
+    train_days: int = DEFAULT_TRAIN_DAYS,
+    reference_days: int = DEFAULT_REFERENCE_DAYS,
+) -> tuple[dict, list[str]]:
     """(training pipeline parameters, notes on where each window length came from).
 
     ``train_end`` is the monitor window's end, floored to the day (so a rerun on the same day asks for the same run);
@@ -95,37 +105,58 @@ def retrain_parameters(lineage: dict, window_end: str, *, model_name: str, model
     if train_days < 1 or reference_days < 1:
         raise ValueError(f"train_days and reference_days must be at least 1, got {train_days} and {reference_days}")
     if not model_store_uri:
-        raise ValueError("model_store_uri is empty: the retraining run publishes its model there (the stack's "
-                         "models bucket)")
+        raise ValueError(
+            "model_store_uri is empty: the retraining run publishes its model there (the stack's models bucket)"
+        )
     notes = []
     span = _span_days(lineage.get("time_range"), "time_range")
-    notes.append(f"training span {span} days from the current model's lineage" if span else
-                 f"training span {train_days} days (train_days; the lineage has no time_range)")
+    notes.append(
+        f"training span {span} days from the current model's lineage"
+        if span
+        else f"training span {train_days} days (train_days; the lineage has no time_range)"
+    )
     reference = _span_days((lineage.get("parameters") or {}).get("reference_window"), "parameters.reference_window")
-    notes.append(f"reference window {reference} days from the lineage" if reference else
-                 f"reference window {reference_days} days (reference_days)")
+    notes.append(
+        f"reference window {reference} days from the lineage"
+        if reference
+        else f"reference window {reference_days} days (reference_days)"
+    )
     end = _day(window_end, "window_end")
     start = end - timedelta(days=span or train_days)
     ref_start = start - timedelta(days=reference or reference_days)
     fmt = "%Y-%m-%d"
-    params: dict[str, Any] = {"train_start": start.strftime(fmt), "train_end": end.strftime(fmt),
-              "reference_start": ref_start.strftime(fmt), "reference_end": start.strftime(fmt),
-              "model_name": model_name, "model_store_uri": model_store_uri, "feature_repo": feature_repo}
+    params: dict[str, Any] = {
+        "train_start": start.strftime(fmt),
+        "train_end": end.strftime(fmt),
+        "reference_start": ref_start.strftime(fmt),
+        "reference_end": start.strftime(fmt),
+        "model_name": model_name,
+        "model_store_uri": model_store_uri,
+        "feature_repo": feature_repo,
+    }
     params["seed"] = seed_for(model_name, params["train_start"], params["train_end"])
     if serving_url:
         params["serving_url"] = serving_url
     return params, notes
 
 
-def store_for_monitoring(store_uri: str, name: str, version: str, lineage: dict, reference_profile: Path | str,
-                         fs=None) -> None:
+def store_for_monitoring(
+    store_uri: str, name: str, version: str, lineage: dict, reference_profile: Path | str, fs=None
+) -> None:
     """The deploy step, before rolling out on a cluster: keep the version's lineage (training window, metrics) and
     reference profile in the model store, where the monitor reads them once the version is stable."""
     from pipelines.serving.model_store import store_metadata
 
-    store_metadata(store_uri, name, version, {
-        LINEAGE_FILE: json.dumps({**lineage, "version": version}, indent=2, sort_keys=True, default=str).encode(),
-        PROFILE_FILE: Path(reference_profile).read_bytes()}, fs)
+    store_metadata(
+        store_uri,
+        name,
+        version,
+        {
+            LINEAGE_FILE: json.dumps({**lineage, "version": version}, indent=2, sort_keys=True, default=str).encode(),
+            PROFILE_FILE: Path(reference_profile).read_bytes(),
+        },
+        fs,
+    )
 
 
 def record_stable(store_uri: str, name: str, outcome: dict, sha256: str, run_id: str = "", fs=None) -> dict:

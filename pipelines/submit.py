@@ -59,12 +59,21 @@ def stack_outputs(stack: str, outputs_file: Path | None = None, repo_root: Path 
         except OSError as exc:
             raise SubmitError(f"--stack-outputs {outputs_file}: cannot read: {exc.strerror}", EXIT_USAGE) from None
         except json.JSONDecodeError as exc:
-            raise SubmitError(f"--stack-outputs {outputs_file}: not JSON ({exc}); write it with "
-                              f"`pulumi stack output --json --stack {stack} > FILE`", EXIT_USAGE) from None
+            raise SubmitError(
+                f"--stack-outputs {outputs_file}: not JSON ({exc}); write it with "
+                f"`pulumi stack output --json --stack {stack} > FILE`",
+                EXIT_USAGE,
+            ) from None
         source = str(outputs_file)
     elif shutil.which("pulumi"):
-        proc = subprocess.run(["pulumi", "stack", "output", "--json", "--stack", stack], capture_output=True,
-                              text=True, cwd=repo_root, timeout=120, check=False)
+        proc = subprocess.run(
+            ["pulumi", "stack", "output", "--json", "--stack", stack],
+            capture_output=True,
+            text=True,
+            cwd=repo_root,
+            timeout=120,
+            check=False,
+        )
         if proc.returncode != 0:
             raise SubmitError(f"`pulumi stack output --stack {stack}` failed: {proc.stderr.strip()}", EXIT_USAGE)
         source = f"pulumi stack {stack}"
@@ -73,8 +82,11 @@ def stack_outputs(stack: str, outputs_file: Path | None = None, repo_root: Path 
         except json.JSONDecodeError:
             raise SubmitError(f"`pulumi stack output --json --stack {stack}` did not print JSON", EXIT_USAGE) from None
     else:
-        raise SubmitError(f"cannot find stack {stack!r}'s kfp_endpoint: pass --stack-outputs FILE (from `pulumi stack "
-                          "output --json`) or install the Pulumi CLI; or give the endpoint with --host URL", EXIT_USAGE)
+        raise SubmitError(
+            f"cannot find stack {stack!r}'s kfp_endpoint: pass --stack-outputs FILE (from `pulumi stack "
+            "output --json`) or install the Pulumi CLI; or give the endpoint with --host URL",
+            EXIT_USAGE,
+        )
     endpoint = outputs.get("kfp_endpoint") if isinstance(outputs, dict) else None
     if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
         names = sorted(outputs) if isinstance(outputs, dict) else outputs
@@ -100,8 +112,11 @@ def requires_approval(outputs: dict) -> bool:
     return outputs.get("release_requires_approval") is True
 
 
-def resolve_token(token_file: Path | None = None, oidc_token_file: Path | None = None,
-                  service_account_token: Path = SERVICE_ACCOUNT_TOKEN) -> tuple[str | None, str]:
+def resolve_token(
+    token_file: Path | None = None,
+    oidc_token_file: Path | None = None,
+    service_account_token: Path = SERVICE_ACCOUNT_TOKEN,
+) -> tuple[str | None, str]:
     """(bearer token, where it came from): --token-file, --oidc-token-file, $MLOPS_KFP_TOKEN, the pod's service account
     token, in that order. No token is allowed (an endpoint behind a network boundary only) and said so."""
     for flag, path in (("--token-file", token_file), ("--oidc-token-file", oidc_token_file)):
@@ -126,14 +141,24 @@ def resolve_token(token_file: Path | None = None, oidc_token_file: Path | None =
 class KfpClient:
     """The v2beta1 calls this project makes, with auth, TLS verification, retries and readable failures."""
 
-    def __init__(self, host: str, token: str | None = None, ca_bundle: Path | str | None = None,
-                 insecure_skip_tls_verify: bool = False, retries: int = 5, backoff: float = 0.5, timeout: float = 30.0,
-                 sleep=time.sleep, warn=None):
+    def __init__(
+        self,
+        host: str,
+        token: str | None = None,
+        ca_bundle: Path | str | None = None,
+        insecure_skip_tls_verify: bool = False,
+        retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        sleep=time.sleep,
+        warn=None,
+    ):
         import requests
 
         if not host.startswith(("https://", "http://")):
-            raise SubmitError(f"host {host!r} must start with https:// (or http:// inside a trusted network)",
-                              EXIT_USAGE)
+            raise SubmitError(
+                f"host {host!r} must start with https:// (or http:// inside a trusted network)", EXIT_USAGE
+            )
         if ca_bundle is not None and not Path(ca_bundle).is_file():
             raise SubmitError(f"--ca-bundle {ca_bundle} does not exist", EXIT_USAGE)
         self.host = host.rstrip("/")
@@ -144,8 +169,10 @@ class KfpClient:
         self.verify: bool | str = str(ca_bundle) if ca_bundle else True
         if insecure_skip_tls_verify:
             self.verify = False
-            (warn or print)("WARNING: TLS certificate verification is OFF (--insecure-skip-tls-verify): the endpoint's "
-                            "identity is not checked and the token can be stolen. Use --ca-bundle instead.")
+            (warn or print)(
+                "WARNING: TLS certificate verification is OFF (--insecure-skip-tls-verify): the endpoint's "
+                "identity is not checked and the token can be stolen. Use --ca-bundle instead."
+            )
         self.retries, self.backoff, self.timeout, self.sleep = retries, backoff, timeout, sleep
 
     def request(self, method: str, path: str, **kwargs) -> dict:
@@ -157,13 +184,18 @@ class KfpClient:
             try:
                 response = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise SubmitError(f"TLS verification of {self.host} failed ({_reason(exc)}); if it uses a private CA, "
-                                  "pass --ca-bundle CA.pem", EXIT_UNREACHABLE) from None
+                raise SubmitError(
+                    f"TLS verification of {self.host} failed ({_reason(exc)}); if it uses a private CA, "
+                    "pass --ca-bundle CA.pem",
+                    EXIT_UNREACHABLE,
+                ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if last:
-                    raise SubmitError(f"cannot reach {self.host} after {self.retries + 1} attempts ({_reason(exc)}); "
-                                      "check the URL, VPN/network path and that the KFP API is up",
-                                      EXIT_UNREACHABLE) from None
+                    raise SubmitError(
+                        f"cannot reach {self.host} after {self.retries + 1} attempts ({_reason(exc)}); "
+                        "check the URL, VPN/network path and that the KFP API is up",
+                        EXIT_UNREACHABLE,
+                    ) from None
                 self.sleep(self._delay(attempt))
                 continue
             if response.status_code in TRANSIENT_STATUS and not last:
@@ -181,27 +213,32 @@ class KfpClient:
                     return min(MAX_RETRY_AFTER, max(0.0, parsedate_to_datetime(retry_after).timestamp() - time.time()))
                 except (TypeError, ValueError):
                     pass
-        return self.backoff * (2 ** attempt) * (1 + random.random() * 0.25)
+        return self.backoff * (2**attempt) * (1 + random.random() * 0.25)
 
     def _result(self, method: str, path: str, response) -> dict:
         status = response.status_code
         detail = _detail(response)
         if status in (401, 403):
             what = "rejected the credentials" if status == 401 else "refused the request for this identity"
-            hint = ("pass a valid bearer token (--token-file, --oidc-token-file or $MLOPS_KFP_TOKEN)" if status == 401
-                    else "ask for the KFP access role in this namespace")
+            hint = (
+                "pass a valid bearer token (--token-file, --oidc-token-file or $MLOPS_KFP_TOKEN)"
+                if status == 401
+                else "ask for the KFP access role in this namespace"
+            )
             raise SubmitError(f"{self.host} {what} ({status} on {method} {API}{path}: {detail}); {hint}", EXIT_AUTH)
         if status == 404:
-            raise SubmitError(f"not found: {method} {API}{path} ({detail}); is {self.host} the KFP API endpoint?",
-                              EXIT_NOT_FOUND)
+            raise SubmitError(
+                f"not found: {method} {API}{path} ({detail}); is {self.host} the KFP API endpoint?", EXIT_NOT_FOUND
+            )
         if status >= 400:
             code = EXIT_API if status >= 500 or status == 429 else EXIT_USAGE
             raise SubmitError(f"{method} {API}{path} failed with {status}: {detail}", code)
         try:
             return response.json() if response.content else {}
         except ValueError:
-            raise SubmitError(f"{method} {API}{path}: the answer is not JSON (is {self.host} the KFP API?)",
-                              EXIT_API) from None
+            raise SubmitError(
+                f"{method} {API}{path}: the answer is not JSON (is {self.host} the KFP API?)", EXIT_API
+            ) from None
 
     # --- v2beta1 resources ------------------------------------------------------------------------------------------
     def find_pipeline(self, name: str) -> dict | None:
@@ -210,18 +247,26 @@ class KfpClient:
 
     def upload_pipeline(self, name: str, package: Path, description: str = "") -> dict:
         with open(package, "rb") as fh:
-            return self.request("POST", "/pipelines/upload", params={"name": name, "description": description},
-                                files={"uploadfile": (package.name, fh, "application/x-yaml")})
+            return self.request(
+                "POST",
+                "/pipelines/upload",
+                params={"name": name, "description": description},
+                files={"uploadfile": (package.name, fh, "application/x-yaml")},
+            )
 
     def upload_version(self, pipeline_id: str, version: str, package: Path, description: str = "") -> dict:
         with open(package, "rb") as fh:
-            return self.request("POST", "/pipelines/upload_version",
-                                params={"pipelineid": pipeline_id, "name": version, "description": description},
-                                files={"uploadfile": (package.name, fh, "application/x-yaml")})
+            return self.request(
+                "POST",
+                "/pipelines/upload_version",
+                params={"pipelineid": pipeline_id, "name": version, "description": description},
+                files={"uploadfile": (package.name, fh, "application/x-yaml")},
+            )
 
     def latest_version(self, pipeline_id: str) -> dict:
-        found = self.request("GET", f"/pipelines/{pipeline_id}/versions",
-                             params={"sort_by": "created_at desc", "page_size": 1})
+        found = self.request(
+            "GET", f"/pipelines/{pipeline_id}/versions", params={"sort_by": "created_at desc", "page_size": 1}
+        )
         versions = found.get("pipeline_versions") or []
         if not versions:
             raise SubmitError(f"pipeline {pipeline_id} has no versions", EXIT_NOT_FOUND)
@@ -234,18 +279,34 @@ class KfpClient:
         return existing or self.request("POST", "/experiments", json={"display_name": name})
 
     def create_run(self, name: str, experiment_id: str, pipeline_id: str, version_id: str, parameters: dict) -> dict:
-        return self.request("POST", "/runs", json={
-            "display_name": name, "experiment_id": experiment_id,
-            "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
-            "runtime_config": {"parameters": parameters}})
+        return self.request(
+            "POST",
+            "/runs",
+            json={
+                "display_name": name,
+                "experiment_id": experiment_id,
+                "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
+                "runtime_config": {"parameters": parameters},
+            },
+        )
 
-    def create_recurring_run(self, name: str, experiment_id: str, pipeline_id: str, version_id: str, cron: str,
-                             parameters: dict) -> dict:
-        return self.request("POST", "/recurringruns", json={
-            "display_name": name, "experiment_id": experiment_id, "mode": "ENABLE", "max_concurrency": "1",
-            "no_catchup": True, "trigger": {"cron_schedule": {"cron": cron}},
-            "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
-            "runtime_config": {"parameters": parameters}})
+    def create_recurring_run(
+        self, name: str, experiment_id: str, pipeline_id: str, version_id: str, cron: str, parameters: dict
+    ) -> dict:
+        return self.request(
+            "POST",
+            "/recurringruns",
+            json={
+                "display_name": name,
+                "experiment_id": experiment_id,
+                "mode": "ENABLE",
+                "max_concurrency": "1",
+                "no_catchup": True,
+                "trigger": {"cron_schedule": {"cron": cron}},
+                "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
+                "runtime_config": {"parameters": parameters},
+            },
+        )
 
 
 def _name_filter(name: str) -> str:
@@ -289,8 +350,9 @@ def pipeline_parameters(package: Path) -> dict:
     try:
         docs = list(yaml.safe_load_all(Path(package).read_text()))
     except OSError as exc:
-        raise SubmitError(f"{package}: cannot read: {exc.strerror}; run `mlops pipeline compile` first",
-                          EXIT_USAGE) from None
+        raise SubmitError(
+            f"{package}: cannot read: {exc.strerror}; run `mlops pipeline compile` first", EXIT_USAGE
+        ) from None
     except yaml.YAMLError as exc:
         raise SubmitError(f"{package}: not YAML ({exc})", EXIT_USAGE) from None
     spec = docs[0] if docs and isinstance(docs[0], dict) else {}
@@ -300,8 +362,16 @@ def pipeline_parameters(package: Path) -> dict:
     return {name: p.get("defaultValue") for name, p in params.items()}
 
 
-def submit(client: KfpClient, package: Path, pipeline_name: str, experiment: str, parameters: dict,
-           version_name: str, run_name: str | None = None, cron: str | None = None) -> Submitted:
+def submit(
+    client: KfpClient,
+    package: Path,
+    pipeline_name: str,
+    experiment: str,
+    parameters: dict,
+    version_name: str,
+    run_name: str | None = None,
+    cron: str | None = None,
+) -> Submitted:
     """Upload ``package`` as version ``version_name`` (creating the pipeline on first upload), then start a run in
     ``experiment`` (created if missing), or with ``cron`` a recurring run."""
     known = pipeline_parameters(package)
@@ -322,15 +392,24 @@ def submit(client: KfpClient, package: Path, pipeline_name: str, experiment: str
     exp = client.experiment(experiment)
     name = run_name or f"{pipeline_name} {version.get('display_name', version_name)}"
     if cron:
-        job = client.create_recurring_run(name, exp["experiment_id"], pipeline["pipeline_id"],
-                                          version["pipeline_version_id"], cron, parameters)
+        job = client.create_recurring_run(
+            name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"], cron, parameters
+        )
         run_id, url = job["recurring_run_id"], f"{client.host}/#/recurringrun/details/{job['recurring_run_id']}"
     else:
-        run = client.create_run(name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"],
-                                parameters)
+        run = client.create_run(
+            name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"], parameters
+        )
         run_id, url = run["run_id"], f"{client.host}/#/runs/details/{run['run_id']}"
-    return Submitted(run_id, url, pipeline["pipeline_id"], version["pipeline_version_id"],
-                     version.get("display_name", version_name), exp["experiment_id"], created)
+    return Submitted(
+        run_id,
+        url,
+        pipeline["pipeline_id"],
+        version["pipeline_version_id"],
+        version.get("display_name", version_name),
+        exp["experiment_id"],
+        created,
+    )
 
 
 def default_version_name(commit: str) -> str:
@@ -341,7 +420,7 @@ def default_version_name(commit: str) -> str:
 def commit_of(resource: dict) -> str:
     """The commit ``submit`` recorded in a pipeline (version)'s description, or ``""``."""
     description = resource.get("description") or ""
-    return description[len(COMMIT_PREFIX):].strip() if description.startswith(COMMIT_PREFIX) else ""
+    return description[len(COMMIT_PREFIX) :].strip() if description.startswith(COMMIT_PREFIX) else ""
 
 
 def trigger_run(client: KfpClient, pipeline_name: str, experiment: str, parameters: dict, run_name: str) -> Submitted:
@@ -357,7 +436,15 @@ def trigger_run(client: KfpClient, pipeline_name: str, experiment: str, paramete
     if "git_commit" not in parameters and commit:  # a first upload may leave the description on the pipeline only
         parameters = {**parameters, "git_commit": commit}
     exp = client.experiment(experiment)
-    run = client.create_run(run_name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"],
-                            parameters)
-    return Submitted(run["run_id"], f"{client.host}/#/runs/details/{run['run_id']}", pipeline["pipeline_id"],
-                     version["pipeline_version_id"], version.get("display_name", ""), exp["experiment_id"], False)
+    run = client.create_run(
+        run_name, exp["experiment_id"], pipeline["pipeline_id"], version["pipeline_version_id"], parameters
+    )
+    return Submitted(
+        run["run_id"],
+        f"{client.host}/#/runs/details/{run['run_id']}",
+        pipeline["pipeline_id"],
+        version["pipeline_version_id"],
+        version.get("display_name", ""),
+        exp["experiment_id"],
+        False,
+    )

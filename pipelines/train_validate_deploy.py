@@ -62,10 +62,10 @@ def with_alert_secret(task: dsl.PipelineTask) -> dsl.PipelineTask:
     """Expose the alerting Secret to a step that sends alerts; a missing Secret leaves the variable unset."""
     from pipelines.alerts import DEFAULT_SECRET_ENV
 
-    kubernetes.use_secret_as_env(task, secret_name=ALERT_SECRET,
-                                 secret_key_to_env={ALERT_SECRET_KEY: DEFAULT_SECRET_ENV}, optional=True)
+    kubernetes.use_secret_as_env(
+        task, secret_name=ALERT_SECRET, secret_key_to_env={ALERT_SECRET_KEY: DEFAULT_SECRET_ENV}, optional=True
+    )
     return task
-
 
 
 @dsl.pipeline(name=PIPELINE_NAME, description="Credit-risk model: Feast features -> validated, gated PyTorch model")
@@ -117,68 +117,123 @@ def train_validate_deploy(
     """``run_id``: the caller's id for this run (the local runner passes its own); empty: KFP's job id.
     ``require_approval``: the gate-approved version waits for a human approver's sign-off before it is deployed
     (production; docs/security-release-admission.md)."""
-    load = load_training_data(feature_repo=feature_repo, feature_service=feature_service, start=train_start,
-                              end=train_end, reference_start=reference_start, reference_end=reference_end)
+    load = load_training_data(
+        feature_repo=feature_repo,
+        feature_service=feature_service,
+        start=train_start,
+        end=train_end,
+        reference_start=reference_start,
+        reference_end=reference_end,
+    )
     load.set_display_name("load training data (Feast)")
-    validate = validate_data(dataset=load.outputs["dataset"], reference_profile=load.outputs["reference_profile"],
-                             max_psi=max_psi)
+    validate = validate_data(
+        dataset=load.outputs["dataset"], reference_profile=load.outputs["reference_profile"], max_psi=max_psi
+    )
     validate.set_display_name("validate data")
     materialize = materialize_features(feature_repo=feature_repo, end=train_end)
     materialize.after(validate)
     materialize.set_display_name("materialize validated features (online store)")
 
-    search = search_hyperparameters(dataset=load.outputs["dataset"], backend=training_backend, max_trials=max_trials,
-                                    parallel_trials=parallel_trials, max_epochs=search_max_epochs, seed=seed,
-                                    training_image=training_image, patience=patience, batch_size=batch_size,
-                                    device=device, checkpoint_root=checkpoint_root,
-                                    run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+    search = search_hyperparameters(
+        dataset=load.outputs["dataset"],
+        backend=training_backend,
+        max_trials=max_trials,
+        parallel_trials=parallel_trials,
+        max_epochs=search_max_epochs,
+        seed=seed,
+        training_image=training_image,
+        patience=patience,
+        batch_size=batch_size,
+        device=device,
+        checkpoint_root=checkpoint_root,
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    )
     search.after(validate)
     search.set_display_name("hyperparameter search (Katib / Optuna)")
     search.set_retry(TRAINING_RETRIES)
-    train = train_model(dataset=load.outputs["dataset"], study=search.outputs["study"],
-                        hyperparams=search.outputs["best_params"], checkpoint_root=checkpoint_root,
-                        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, backend=training_backend, processes=local_processes,
-                        num_nodes=num_nodes, gpus_per_node=gpus_per_node, interconnect=interconnect,
-                        training_image=training_image, max_epochs=max_epochs, patience=patience,
-                        batch_size=batch_size, seed=seed, device=device)
+    train = train_model(
+        dataset=load.outputs["dataset"],
+        study=search.outputs["study"],
+        hyperparams=search.outputs["best_params"],
+        checkpoint_root=checkpoint_root,
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        backend=training_backend,
+        processes=local_processes,
+        num_nodes=num_nodes,
+        gpus_per_node=gpus_per_node,
+        interconnect=interconnect,
+        training_image=training_image,
+        max_epochs=max_epochs,
+        patience=patience,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+    )
     train.set_display_name("train best configuration (TrainJob / torchrun DDP)")
     train.set_retry(TRAINING_RETRIES)
-    mitigate = mitigate_model(dataset=load.outputs["dataset"], model=train.outputs["model"],
-                              constraint=mitigation_constraint)
+    mitigate = mitigate_model(
+        dataset=load.outputs["dataset"], model=train.outputs["model"], constraint=mitigation_constraint
+    )
     mitigate.set_display_name("mitigate (fairness thresholds, validation split)")
     evaluate = evaluate_model(dataset=load.outputs["dataset"], model=mitigate.outputs["mitigated_model"])
     evaluate.set_display_name("evaluate (held-out)")
-    gate = release_gate(evaluation=evaluate.outputs["evaluation"], min_auc=min_auc, max_ece=max_ece,
-                        max_robustness_drop=max_robustness_drop,
-                        max_demographic_parity_difference=max_demographic_parity_difference,
-                        min_demographic_parity_ratio=min_demographic_parity_ratio,
-                        max_equalized_odds_difference=max_equalized_odds_difference,
-                        min_equalized_odds_ratio=min_equalized_odds_ratio, fairness_exception=fairness_exception)
+    gate = release_gate(
+        evaluation=evaluate.outputs["evaluation"],
+        min_auc=min_auc,
+        max_ece=max_ece,
+        max_robustness_drop=max_robustness_drop,
+        max_demographic_parity_difference=max_demographic_parity_difference,
+        min_demographic_parity_ratio=min_demographic_parity_ratio,
+        max_equalized_odds_difference=max_equalized_odds_difference,
+        min_equalized_odds_ratio=min_equalized_odds_ratio,
+        fairness_exception=fairness_exception,
+    )
     gate.set_display_name("release gate")
     with dsl.If(gate.outputs["Output"] == DEPLOY, name="gate-passed"):
-        approve = approve_release(model=mitigate.outputs["mitigated_model"], model_name=model_name,
-                                  feature_repo=feature_repo, require_approval=require_approval,
-                                  approval_timeout_seconds=approval_timeout_seconds, run_id=run_id,
-                                  pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        approve = approve_release(
+            model=mitigate.outputs["mitigated_model"],
+            model_name=model_name,
+            feature_repo=feature_repo,
+            require_approval=require_approval,
+            approval_timeout_seconds=approval_timeout_seconds,
+            run_id=run_id,
+            pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        )
         approve.set_display_name("record release approval (release-gate identity)")
         acting_as(approve, GATE_TOKEN_SECRET, GATE_TOKEN)
-        deploy = deploy_model(model=mitigate.outputs["mitigated_model"], dataset=load.outputs["dataset"],
-                              reference_profile=load.outputs["reference_profile"],
-                              evaluation=evaluate.outputs["evaluation"], gate_report=gate.outputs["report"],
-                              model_name=model_name, strategy=deploy_strategy,
-                              canary_traffic_percent=canary_traffic_percent, serving_url=serving_url,
-                              model_store_uri=model_store_uri, feature_repo=feature_repo, git_commit=git_commit,
-                              run_id=run_id, pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-                              alert_webhook_url=alert_webhook_url, alert_format=alert_format,
-                              alert_secret_env=alert_secret_env, require_approval=require_approval)
+        deploy = deploy_model(
+            model=mitigate.outputs["mitigated_model"],
+            dataset=load.outputs["dataset"],
+            reference_profile=load.outputs["reference_profile"],
+            evaluation=evaluate.outputs["evaluation"],
+            gate_report=gate.outputs["report"],
+            model_name=model_name,
+            strategy=deploy_strategy,
+            canary_traffic_percent=canary_traffic_percent,
+            serving_url=serving_url,
+            model_store_uri=model_store_uri,
+            feature_repo=feature_repo,
+            git_commit=git_commit,
+            run_id=run_id,
+            pipeline_job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+            alert_webhook_url=alert_webhook_url,
+            alert_format=alert_format,
+            alert_secret_env=alert_secret_env,
+            require_approval=require_approval,
+        )
         deploy.after(materialize, approve)
         deploy.set_display_name("deploy (canary or blue-green; promote or roll back)")
         with_alert_secret(deploy)
         acting_as(deploy, DEPLOYER_TOKEN_SECRET, DEPLOYER_TOKEN)
     with dsl.If(gate.outputs["Output"] == REJECT, name="gate-rejected"):
         # The gate's report is written by then; this step alerts and fails the run so a refusal is never "Succeeded".
-        rejected = release_rejected(gate_report=gate.outputs["report"], model_name=model_name,
-                                    alert_webhook_url=alert_webhook_url, alert_format=alert_format,
-                                    alert_secret_env=alert_secret_env, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        rejected = release_rejected(
+            gate_report=gate.outputs["report"],
+            model_name=model_name,
+            alert_webhook_url=alert_webhook_url,
+            alert_format=alert_format,
+            alert_secret_env=alert_secret_env,
+            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        )
         rejected.set_display_name("release rejected (fails the run)")
         with_alert_secret(rejected)

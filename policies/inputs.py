@@ -109,7 +109,9 @@ def from_program(program_dir: Path, stacks: list[str], *, preview_timeout: float
     try:
         timeout = limit(preview_timeout)
         names: list[str | None] = list(stacks) or [None]
-        return _previews(functools.partial(_preview_program_stack, program_dir, timeout=timeout), names, timeout=timeout)
+        return _previews(
+            functools.partial(_preview_program_stack, program_dir, timeout=timeout), names, timeout=timeout
+        )
     except PreviewError as exc:
         raise InputError(str(exc)) from None
 
@@ -218,8 +220,27 @@ def _given(state: dict[str, Any], key: str, default: Any) -> Any:
 NON_PROVIDER_PACKAGES = frozenset({"pulumi"})
 """Type-token packages that are never a provider package (``pulumi:pulumi:Stack``, ``pulumi:providers:*``)."""
 KNOWN_PROVIDER_PACKAGES = frozenset(
-    {"aws", "aws-native", "azure", "azure-native", "azuread", "kubernetes", "gcp", "google-native", "random",
-     "command", "tls", "docker", "cloudflare", "datadog", "github", "vault", "postgresql", "mysql", "helm"}
+    {
+        "aws",
+        "aws-native",
+        "azure",
+        "azure-native",
+        "azuread",
+        "kubernetes",
+        "gcp",
+        "google-native",
+        "random",
+        "command",
+        "tls",
+        "docker",
+        "cloudflare",
+        "datadog",
+        "github",
+        "vault",
+        "postgresql",
+        "mysql",
+        "helm",
+    }
 )
 """Provider packages whose resources are custom whatever a ``custom`` flag in the input says."""
 
@@ -229,7 +250,9 @@ def provider_packages(states: list[dict[str, Any]]) -> set[str]:
     return {
         str(s["type"]).split(":", 2)[2]
         for s in states
-        if isinstance(s, dict) and isinstance(s.get("type"), str) and s["type"].startswith("pulumi:providers:")
+        if isinstance(s, dict)
+        and isinstance(s.get("type"), str)
+        and s["type"].startswith("pulumi:providers:")
         and s["type"].count(":") >= 2
     }
 

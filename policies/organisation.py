@@ -52,19 +52,25 @@ def load_residency_policy(path: Path | str = RESIDENCY_POLICY) -> dict[str, tupl
         raise ConfigError(f"{path}: the organisation residency policy is not valid YAML: {exc}") from None
     regions = raw.get("allowedRegions") if isinstance(raw, dict) else None
     if not isinstance(regions, dict):
-        raise ConfigError(f"{path}: the organisation residency policy needs a mapping allowedRegions: "
-                          f"{{{', '.join(f'{t}: [...]' for t in TARGETS)}}}")
+        raise ConfigError(
+            f"{path}: the organisation residency policy needs a mapping allowedRegions: "
+            f"{{{', '.join(f'{t}: [...]' for t in TARGETS)}}}"
+        )
     policy: dict[str, tuple[str, ...]] = {}
     for target in TARGETS:
         value = regions.get(target)
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(f"{path}: allowedRegions.{target} = {value!r}: must be a list of region names "
-                              f"(an empty list allows nothing for that target)")
+            raise ConfigError(
+                f"{path}: allowedRegions.{target} = {value!r}: must be a list of region names "
+                f"(an empty list allows nothing for that target)"
+            )
         policy[target] = tuple(value)
     unknown = sorted(set(regions) - set(TARGETS))
     if unknown:
-        raise ConfigError(f"{path}: allowedRegions has unknown target(s) {', '.join(map(str, unknown))}; "
-                          f"targets: {', '.join(TARGETS)}")
+        raise ConfigError(
+            f"{path}: allowedRegions has unknown target(s) {', '.join(map(str, unknown))}; "
+            f"targets: {', '.join(TARGETS)}"
+        )
     return policy
 
 

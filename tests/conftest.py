@@ -16,8 +16,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require(**mark.kwargs)
 
 
-def run_mocked(program: Callable[[], Any], *, stack: str = "test", config: dict[str, str] | None = None,
-               secret_keys: list[str] | None = None, region: str = "me-central-1") -> PreviewResult:
+def run_mocked(
+    program: Callable[[], Any],
+    *,
+    stack: str = "test",
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    region: str = "me-central-1",
+) -> PreviewResult:
     from policies.preview.runner import run_under_mocks
 
     return run_under_mocks(program, project="mlops", stack=stack, config=config, secret_keys=secret_keys, region=region)

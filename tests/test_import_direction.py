@@ -52,7 +52,8 @@ def module_name(root: Path, file: Path) -> str:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(root: Path, file: Path) -> list[Import]:
@@ -82,10 +83,16 @@ def imports_of(root: Path, file: Path) -> list[Import]:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 module = ".".join([*base, module] if module else base)
             add(node, module, [a.name for a in node.names], type_checking)
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)
-              and ((isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
-                   or (isinstance(node.func, ast.Name) and node.func.id in {"import_module", "__import__"}))):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                or (isinstance(node.func, ast.Name) and node.func.id in {"import_module", "__import__"})
+            )
+        ):
             add(node, node.args[0].value, [""], type_checking)
         for child in ast.iter_child_nodes(node):
             visit(child, type_checking)
@@ -109,20 +116,24 @@ def check(root: Path, allowed: Counter[tuple[str, str, str]] | None = None) -> l
             for imp in imports_of(root, file):
                 if package == "infra" and _within(imp.importer, "infra.cli"):
                     continue
-                hit = next(((t, b) for t in (*imp.targets, imp.module) for b in FORBIDDEN[package] if _within(t, b)),
-                           None)
+                hit = next(
+                    ((t, b) for t in (*imp.targets, imp.module) for b in FORBIDDEN[package] if _within(t, b)), None
+                )
                 if hit is None:
                     continue
                 key = (imp.path, imp.module, "type-checking" if imp.type_checking else "runtime")
                 seen[key] += 1
                 if seen[key] <= allowed[key]:
                     continue
-                problems.append(f"{imp.path}:{imp.line}: {imp.importer} imports {hit[0]}: {package} must not import "
-                                f"{hit[1]}")
+                problems.append(
+                    f"{imp.path}:{imp.line}: {imp.importer} imports {hit[0]}: {package} must not import {hit[1]}"
+                )
     for key, count in sorted(allowed.items()):
         if seen[key] < count:
-            problems.append(f"{key[0]}: listed {count} {key[2]} import(s) of {key[1]}, found {seen[key]}: shrink "
-                            f"ALLOWED_TODAY in {Path(__file__).name}")
+            problems.append(
+                f"{key[0]}: listed {count} {key[2]} import(s) of {key[1]}, found {seen[key]}: shrink "
+                f"ALLOWED_TODAY in {Path(__file__).name}"
+            )
     return problems
 
 
@@ -139,21 +150,24 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_planted_bad_imports_fail(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "components/__init__.py": "",
-        "components/a.py": "def f():\n    from infra.config import StackConfig\n",
-        "components/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from policies import gate\n",
-        "policies/__init__.py": "",
-        "policies/preview/__init__.py": "",
-        "policies/preview/runner.py": "def f():\n    import infra.config\n",
-        "policies/c.py": "import importlib\nimportlib.import_module('pipelines.submit')\n",
-        "pipelines/__init__.py": "",
-        "pipelines/d.py": "from infra import cli\n",
-        "infra/__init__.py": "",
-        "infra/program.py": "from infra.cli import fail\nfrom infra import config\n",
-        "infra/targets/e.py": "from ..cli import app\n",
-        "infra/cli/__init__.py": "import components, pipelines, policies\nfrom infra.cli import app\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "components/__init__.py": "",
+            "components/a.py": "def f():\n    from infra.config import StackConfig\n",
+            "components/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from policies import gate\n",
+            "policies/__init__.py": "",
+            "policies/preview/__init__.py": "",
+            "policies/preview/runner.py": "def f():\n    import infra.config\n",
+            "policies/c.py": "import importlib\nimportlib.import_module('pipelines.submit')\n",
+            "pipelines/__init__.py": "",
+            "pipelines/d.py": "from infra import cli\n",
+            "infra/__init__.py": "",
+            "infra/program.py": "from infra.cli import fail\nfrom infra import config\n",
+            "infra/targets/e.py": "from ..cli import app\n",
+            "infra/cli/__init__.py": "import components, pipelines, policies\nfrom infra.cli import app\n",
+        },
+    )
     problems = check(root)
     assert [p.split(":")[0] + ":" + p.split(": ")[1] for p in problems] == [
         "infra/program.py:infra.program imports infra.cli.fail",
@@ -167,13 +181,20 @@ def test_planted_bad_imports_fail(tmp_path: Path) -> None:
 
 
 def test_the_allowance_only_shrinks(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "components/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from infra.config import X\n",
-        "components/b.py": "def f():\n    from infra.config import Y\n",
-    })
-    allowed = Counter({("components/a.py", "infra.config", "type-checking"): 1,
-                       ("components/b.py", "infra.config", "type-checking"): 1,
-                       ("components/gone.py", "infra.config", "runtime"): 1})
+    root = _tree(
+        tmp_path,
+        {
+            "components/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from infra.config import X\n",
+            "components/b.py": "def f():\n    from infra.config import Y\n",
+        },
+    )
+    allowed = Counter(
+        {
+            ("components/a.py", "infra.config", "type-checking"): 1,
+            ("components/b.py", "infra.config", "type-checking"): 1,
+            ("components/gone.py", "infra.config", "runtime"): 1,
+        }
+    )
     problems = check(root, allowed)
     assert len(problems) == 3, problems
     assert problems[0].startswith("components/b.py:2: components.b imports infra.config.Y")  # runtime is not listed

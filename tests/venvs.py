@@ -15,7 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REQUIRE_ENV = "MLOPS_REQUIRE_VENVS"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
-CHECKOV_TERRAFORM_CHECKS = REPO / ".venv-checkov" / "lib" / "python3.11" / "site-packages" / "checkov" / "terraform" / "checks"
+CHECKOV_TERRAFORM_CHECKS = (
+    REPO / ".venv-checkov" / "lib" / "python3.11" / "site-packages" / "checkov" / "terraform" / "checks"
+)
 POLICY_PYTHON = REPO / ".venv-policy" / "bin" / "python"
 CEL_PYTHON = REPO / ".venv-cel" / "bin" / "python"
 SETUP = "make setup"

@@ -41,11 +41,14 @@ class ThreatDetectionArgs:
 
     def __post_init__(self) -> None:
         if self.finding_publishing_frequency not in PUBLISHING_FREQUENCIES:
-            raise ValueError(f"ThreatDetectionArgs.finding_publishing_frequency: one of {', '.join(PUBLISHING_FREQUENCIES)}")
+            raise ValueError(
+                f"ThreatDetectionArgs.finding_publishing_frequency: one of {', '.join(PUBLISHING_FREQUENCIES)}"
+            )
 
 
 def detector_features(args: ThreatDetectionArgs) -> list[dict[str, Any]]:
     """The detector's features (name, status, additional configuration) as the component plans them."""
+
     def status(on: bool) -> str:
         return "ENABLED" if on else "DISABLED"
 
@@ -84,7 +87,7 @@ class ThreatDetection(pulumi.ComponentResource):
                 name=feature["name"],
                 status=feature["status"],
                 additional_configurations=feature["additional_configurations"] or None,
-                    opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.detector_id = detector.id
         self.register_outputs({"detectorId": detector.id})

@@ -92,83 +92,201 @@ def controller_policy(cluster: str, region: str, account: str, queue_arn: str, n
     ec2 = lambda *kinds: [_arn("ec2", region, "*", f"{k}/*") for k in kinds]  # noqa: E731
     launched = ec2("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
     profile = f"arn:aws:iam::{account}:instance-profile/*"
-    return policy([
-        {"Sid": "LaunchFromSharedResources", "Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-         "Resource": [f"arn:aws:ec2:{region}::image/*", f"arn:aws:ec2:{region}::snapshot/*",
-                      *ec2("security-group", "subnet", "capacity-reservation")]},
-        {"Sid": "LaunchFromOwnTemplates", "Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-         "Resource": ec2("launch-template"),
-         "Condition": {"StringEquals": {owned: "owned"}, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
-        {"Sid": "CreateOwnedResources", "Effect": "Allow",
-         "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"], "Resource": launched,
-         "Condition": {"StringEquals": {requested: "owned", "aws:RequestTag/eks:eks-cluster-name": cluster},
-                       "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
-        {"Sid": "TagOnCreate", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": launched,
-         "Condition": {"StringEquals": {requested: "owned", "aws:RequestTag/eks:eks-cluster-name": cluster,
-                                        "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
-                       "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
-        {"Sid": "TagOwnedInstances", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": ec2("instance"),
-         "Condition": {"StringEquals": {owned: "owned"}, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
-                       "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim",
-                                                                     "Name"]}}},
-        {"Sid": "DeleteOwnedResources", "Effect": "Allow",
-         "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"], "Resource": ec2("instance", "launch-template"),
-         "Condition": {"StringEquals": {owned: "owned"}, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
-        {"Sid": "RegionalReads", "Effect": "Allow",
-         "Action": ["ec2:DescribeAvailabilityZones", "ec2:DescribeCapacityReservations", "ec2:DescribeImages",
-                    "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes",
-                    "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory",
-                    "ec2:DescribeSubnets"],
-         "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": region}}},
-        {"Sid": "AmiParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
-         "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*"},
-        {"Sid": "Pricing", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
-        {"Sid": "InterruptionQueue", "Effect": "Allow",
-         "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], "Resource": queue_arn},
-        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn,
-         "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
-        {"Sid": "CreateInstanceProfiles", "Effect": "Allow", "Action": ["iam:CreateInstanceProfile",
-                                                                         "iam:TagInstanceProfile"],
-         "Resource": profile,
-         "Condition": {"StringEquals": {requested: "owned", "aws:RequestTag/eks:eks-cluster-name": cluster,
-                                        "aws:RequestTag/topology.kubernetes.io/region": region},
-                       "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
-        {"Sid": "ManageOwnedInstanceProfiles", "Effect": "Allow",
-         "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile",
-                    "iam:TagInstanceProfile"],
-         "Resource": profile,
-         "Condition": {"StringEquals": {owned: "owned", "aws:ResourceTag/topology.kubernetes.io/region": region},
-                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
-        {"Sid": "ReadInstanceProfiles", "Effect": "Allow", "Action": "iam:GetInstanceProfile", "Resource": profile},
-        {"Sid": "DescribeCluster", "Effect": "Allow", "Action": "eks:DescribeCluster",
-         "Resource": f"arn:aws:eks:{region}:{account}:cluster/{cluster}"},
-    ])
+    return policy(
+        [
+            {
+                "Sid": "LaunchFromSharedResources",
+                "Effect": "Allow",
+                "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+                "Resource": [
+                    f"arn:aws:ec2:{region}::image/*",
+                    f"arn:aws:ec2:{region}::snapshot/*",
+                    *ec2("security-group", "subnet", "capacity-reservation"),
+                ],
+            },
+            {
+                "Sid": "LaunchFromOwnTemplates",
+                "Effect": "Allow",
+                "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+                "Resource": ec2("launch-template"),
+                "Condition": {
+                    "StringEquals": {owned: "owned"},
+                    "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                },
+            },
+            {
+                "Sid": "CreateOwnedResources",
+                "Effect": "Allow",
+                "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+                "Resource": launched,
+                "Condition": {
+                    "StringEquals": {requested: "owned", "aws:RequestTag/eks:eks-cluster-name": cluster},
+                    "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+                },
+            },
+            {
+                "Sid": "TagOnCreate",
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": launched,
+                "Condition": {
+                    "StringEquals": {
+                        requested: "owned",
+                        "aws:RequestTag/eks:eks-cluster-name": cluster,
+                        "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
+                    },
+                    "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+                },
+            },
+            {
+                "Sid": "TagOwnedInstances",
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": ec2("instance"),
+                "Condition": {
+                    "StringEquals": {owned: "owned"},
+                    "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                    "ForAllValues:StringEquals": {
+                        "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]
+                    },
+                },
+            },
+            {
+                "Sid": "DeleteOwnedResources",
+                "Effect": "Allow",
+                "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+                "Resource": ec2("instance", "launch-template"),
+                "Condition": {
+                    "StringEquals": {owned: "owned"},
+                    "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                },
+            },
+            {
+                "Sid": "RegionalReads",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeCapacityReservations",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeInstanceTypeOfferings",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplates",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSpotPriceHistory",
+                    "ec2:DescribeSubnets",
+                ],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+            },
+            {
+                "Sid": "AmiParameters",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*",
+            },
+            {"Sid": "Pricing", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
+            {
+                "Sid": "InterruptionQueue",
+                "Effect": "Allow",
+                "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+                "Resource": queue_arn,
+            },
+            {
+                "Sid": "PassNodeRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": node_role_arn,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            },
+            {
+                "Sid": "CreateInstanceProfiles",
+                "Effect": "Allow",
+                "Action": ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
+                "Resource": profile,
+                "Condition": {
+                    "StringEquals": {
+                        requested: "owned",
+                        "aws:RequestTag/eks:eks-cluster-name": cluster,
+                        "aws:RequestTag/topology.kubernetes.io/region": region,
+                    },
+                    "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+                },
+            },
+            {
+                "Sid": "ManageOwnedInstanceProfiles",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:AddRoleToInstanceProfile",
+                    "iam:RemoveRoleFromInstanceProfile",
+                    "iam:DeleteInstanceProfile",
+                    "iam:TagInstanceProfile",
+                ],
+                "Resource": profile,
+                "Condition": {
+                    "StringEquals": {owned: "owned", "aws:ResourceTag/topology.kubernetes.io/region": region},
+                    "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+                },
+            },
+            {"Sid": "ReadInstanceProfiles", "Effect": "Allow", "Action": "iam:GetInstanceProfile", "Resource": profile},
+            {
+                "Sid": "DescribeCluster",
+                "Effect": "Allow",
+                "Action": "eks:DescribeCluster",
+                "Resource": f"arn:aws:eks:{region}:{account}:cluster/{cluster}",
+            },
+        ]
+    )
 
 
 def queue_policy(queue_arn: str) -> str:
     """EventBridge (and SQS itself) may send; nothing reaches the queue without TLS."""
-    return policy([
-        {"Sid": "EventBridgeSends", "Effect": "Allow",
-         "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
-         "Action": "sqs:SendMessage", "Resource": queue_arn},
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": queue_arn,
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    ])
+    return policy(
+        [
+            {
+                "Sid": "EventBridgeSends",
+                "Effect": "Allow",
+                "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": queue_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ]
+    )
 
 
-def node_class_spec(pool: GpuNodePool, args: KarpenterArgs, subnet_ids: Sequence[str], role: str,
-                    cluster: str) -> dict[str, Any]:
+def node_class_spec(
+    pool: GpuNodePool, args: KarpenterArgs, subnet_ids: Sequence[str], role: str, cluster: str
+) -> dict[str, Any]:
     return {
         "amiSelectorTerms": [{"alias": args.ami_alias}],
         "role": role,
         "subnetSelectorTerms": [{"id": s} for s in subnet_ids],
         "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": cluster}}],
-        "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled",
-                            "httpPutResponseHopLimit": args.imds_hop_limit, "httpTokens": "required"},
+        "metadataOptions": {
+            "httpEndpoint": "enabled",
+            "httpProtocolIPv6": "disabled",
+            "httpPutResponseHopLimit": args.imds_hop_limit,
+            "httpTokens": "required",
+        },
         "blockDeviceMappings": [
-            {"deviceName": ROOT_DEVICE,
-             "ebs": {"volumeSize": f"{pool.disk_size_gb}Gi", "volumeType": "gp3", "encrypted": True,
-                     "kmsKeyID": args.kms_key_arn, "deleteOnTermination": True}}
+            {
+                "deviceName": ROOT_DEVICE,
+                "ebs": {
+                    "volumeSize": f"{pool.disk_size_gb}Gi",
+                    "volumeType": "gp3",
+                    "encrypted": True,
+                    "kmsKeyID": args.kms_key_arn,
+                    "deleteOnTermination": True,
+                },
+            }
         ],
         "tags": {**args.tags, "mlops.platform/pool": pool.pool},
     }
@@ -189,8 +307,11 @@ def node_pool_spec(pool: GpuNodePool, node_class: str) -> dict[str, Any]:
                 "expireAfter": "720h",
             },
         },
-        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": EMPTY_NODE_GRACE,
-                       "budgets": [{"nodes": "1"}]},
+        "disruption": {
+            "consolidationPolicy": "WhenEmpty",
+            "consolidateAfter": EMPTY_NODE_GRACE,
+            "budgets": [{"nodes": "1"}],
+        },
         "limits": {GPU_RESOURCE: str(pool.max_gpus)},
     }
 
@@ -218,8 +339,12 @@ class Karpenter(pulumi.ComponentResource):
         # SQS queue URLs are https://sqs.<region>.amazonaws.com/<account>/<name>: built here, the policy also
         # previews offline (the queue's url is computed by AWS)
         url = pulumi.Output.concat("https://sqs.", args.region, ".amazonaws.com/", args.account_id, "/", queue.name)
-        sqs.QueuePolicy(f"{name}-interruptions", queue_url=url, policy=queue.arn.apply(queue_policy),
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[queue]))
+        sqs.QueuePolicy(
+            f"{name}-interruptions",
+            queue_url=url,
+            policy=queue.arn.apply(queue_policy),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue]),
+        )
         for event, pattern in INTERRUPTION_EVENTS.items():
             rule = cloudwatch.EventRule(
                 f"{name}-{event}",
@@ -256,8 +381,9 @@ class Karpenter(pulumi.ComponentResource):
                 "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
                 "replicas": 2,
                 "nodeSelector": {"mlops.platform/pool": args.system_pool},
-                "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
-                                             "limits": {"cpu": "1", "memory": "1Gi"}}},
+                "controller": {
+                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+                },
             },
             opts=child,
         )

@@ -169,8 +169,10 @@ class AksClusterArgs:
         if self.system_pool.kind == "gpu" or self.system_pool.spot:
             raise InputError("AksClusterArgs.system_pool must be on-demand CPU capacity")
         if self.network_policy not in NETWORK_POLICY_ENGINES:
-            raise InputError(f"AksClusterArgs.network_policy: {self.network_policy!r} does not enforce NetworkPolicy; "
-                             f"allowed: {', '.join(NETWORK_POLICY_ENGINES)}")
+            raise InputError(
+                f"AksClusterArgs.network_policy: {self.network_policy!r} does not enforce NetworkPolicy; "
+                f"allowed: {', '.join(NETWORK_POLICY_ENGINES)}"
+            )
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -190,18 +192,43 @@ class AksCluster(pulumi.ComponentResource):
         )
         principal = self.identity.principal_id
         grants = [
-            assign_role(f"{name}-subnet-network-contributor", scope=args.node_subnet_id, role=NETWORK_CONTRIBUTOR,
-                        principal_id=principal, principal_type="ServicePrincipal",
-                        subscription_id=args.subscription_id, parent=self),
-            assign_role(f"{name}-des-reader", scope=args.disk_encryption_set_id, role=READER, principal_id=principal,
-                        principal_type="ServicePrincipal", subscription_id=args.subscription_id, parent=self),
-            assign_role(f"{name}-kms-crypto-user", scope=args.key_vault_id, role=KEY_VAULT_CRYPTO_USER,
-                        principal_id=principal, principal_type="ServicePrincipal",
-                        subscription_id=args.subscription_id, parent=self),
+            assign_role(
+                f"{name}-subnet-network-contributor",
+                scope=args.node_subnet_id,
+                role=NETWORK_CONTRIBUTOR,
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                subscription_id=args.subscription_id,
+                parent=self,
+            ),
+            assign_role(
+                f"{name}-des-reader",
+                scope=args.disk_encryption_set_id,
+                role=READER,
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                subscription_id=args.subscription_id,
+                parent=self,
+            ),
+            assign_role(
+                f"{name}-kms-crypto-user",
+                scope=args.key_vault_id,
+                role=KEY_VAULT_CRYPTO_USER,
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                subscription_id=args.subscription_id,
+                parent=self,
+            ),
             # KMS with a private vault: AKS creates its own private endpoint to the vault.
-            assign_role(f"{name}-kms-vault-contributor", scope=args.key_vault_id, role=KEY_VAULT_CONTRIBUTOR,
-                        principal_id=principal, principal_type="ServicePrincipal",
-                        subscription_id=args.subscription_id, parent=self),
+            assign_role(
+                f"{name}-kms-vault-contributor",
+                scope=args.key_vault_id,
+                role=KEY_VAULT_CONTRIBUTOR,
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                subscription_id=args.subscription_id,
+                parent=self,
+            ),
         ]
         private = not args.public_api_server
         self.cluster = containerservice.ManagedCluster(
@@ -260,11 +287,14 @@ class AksCluster(pulumi.ComponentResource):
             },
             http_proxy_config=(
                 {"http_proxy": args.https_proxy, "https_proxy": args.https_proxy, "no_proxy": list(args.no_proxy)}
-                if args.https_proxy else None
+                if args.https_proxy
+                else None
             ),
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
             disk_encryption_set_id=args.disk_encryption_set_id,
-            agent_pool_profiles=[{**self._pool_spec(args.system_pool, args), "name": args.system_pool.name, "mode": "System"}],
+            agent_pool_profiles=[
+                {**self._pool_spec(args.system_pool, args), "name": args.system_pool.name, "mode": "System"}
+            ],
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
@@ -281,11 +311,25 @@ class AksCluster(pulumi.ComponentResource):
             for pool in args.user_pools
         ]
         for index, group in enumerate(args.admin_group_ids):
-            assign_role(f"{name}-admins-{index}", scope=self.cluster.id, role=AKS_RBAC_CLUSTER_ADMIN, principal_id=group,
-                        principal_type="Group", subscription_id=args.subscription_id, parent=self)
+            assign_role(
+                f"{name}-admins-{index}",
+                scope=self.cluster.id,
+                role=AKS_RBAC_CLUSTER_ADMIN,
+                principal_id=group,
+                principal_type="Group",
+                subscription_id=args.subscription_id,
+                parent=self,
+            )
         for index, group in enumerate(dict.fromkeys(args.user_group_ids)):
-            assign_role(f"{name}-users-{index}", scope=self.cluster.id, role=AKS_CLUSTER_USER, principal_id=group,
-                        principal_type="Group", subscription_id=args.subscription_id, parent=self)
+            assign_role(
+                f"{name}-users-{index}",
+                scope=self.cluster.id,
+                role=AKS_CLUSTER_USER,
+                principal_id=group,
+                principal_type="Group",
+                subscription_id=args.subscription_id,
+                parent=self,
+            )
         send_diagnostics(
             f"{name}-diagnostics",
             resource_id=self.cluster.id,

@@ -20,10 +20,21 @@ from dataclasses import dataclass, field
 import pulumi
 
 CONTAINERS_PLAN = "Containers"
-CONTAINER_EXTENSIONS = ("ContainerSensor", "AgentlessDiscoveryForKubernetes", "ContainerRegistriesVulnerabilityAssessments")
+CONTAINER_EXTENSIONS = (
+    "ContainerSensor",
+    "AgentlessDiscoveryForKubernetes",
+    "ContainerRegistriesVulnerabilityAssessments",
+)
 """Defender for Containers extensions the plan enables (names as the Microsoft.Security pricings API spells them)."""
 ACTIVITY_LOG_CATEGORIES = (
-    "Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy", "Autoscale", "ResourceHealth",
+    "Administrative",
+    "Security",
+    "ServiceHealth",
+    "Alert",
+    "Recommendation",
+    "Policy",
+    "Autoscale",
+    "ResourceHealth",
 )
 """Every category of the Azure Activity Log."""
 

@@ -45,7 +45,9 @@ class AzureFoundationArgs:
 
     def __post_init__(self) -> None:
         if len(self.subnet_cidrs) < len(SUBNET_ROLES):
-            raise InputError(f"AzureFoundationArgs.subnet_cidrs needs at least {len(SUBNET_ROLES)} ranges: {', '.join(SUBNET_ROLES)}")
+            raise InputError(
+                f"AzureFoundationArgs.subnet_cidrs needs at least {len(SUBNET_ROLES)} ranges: {', '.join(SUBNET_ROLES)}"
+            )
 
 
 def subnet_names(count: int) -> list[str]:
@@ -80,7 +82,9 @@ class AzureFoundation(pulumi.ComponentResource):
                 network_security_group_name=f"nsg-{subnet_name}",
                 resource_group_name=rg_name,
                 location=args.location,
-                security_rules=[deny_internet_inbound("No inbound traffic from the internet; the platform is private.")],
+                security_rules=[
+                    deny_internet_inbound("No inbound traffic from the internet; the platform is private.")
+                ],
                 tags=tags,
                 opts=child,
             )
@@ -98,7 +102,12 @@ class AzureFoundation(pulumi.ComponentResource):
         self.private_dns_zones: dict[str, privatedns.PrivateZone] = {}
         for key, zone in PRIVATE_DNS_ZONES.items():
             self.private_dns_zones[key] = privatedns.PrivateZone(
-                f"{name}-dns-{key}", private_zone_name=zone, resource_group_name=rg_name, location="global", tags=tags, opts=child
+                f"{name}-dns-{key}",
+                private_zone_name=zone,
+                resource_group_name=rg_name,
+                location="global",
+                tags=tags,
+                opts=child,
             )
             privatedns.VirtualNetworkLink(
                 f"{name}-dns-{key}-link",

@@ -60,7 +60,9 @@ class AzureKeyVaultArgs:
 
     def __post_init__(self) -> None:
         if self.key_size < 3072:
-            raise InputError(f"AzureKeyVaultArgs.key_size = {self.key_size}: customer-managed keys must be RSA 3072 or larger")
+            raise InputError(
+                f"AzureKeyVaultArgs.key_size = {self.key_size}: customer-managed keys must be RSA 3072 or larger"
+            )
         if not 7 <= self.soft_delete_retention_days <= 90:
             raise InputError("AzureKeyVaultArgs.soft_delete_retention_days must lie between 7 and 90")
 
@@ -163,7 +165,9 @@ class AzureKeyVault(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        send_diagnostics(f"{name}-vault-diagnostics", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self)
+        send_diagnostics(
+            f"{name}-vault-diagnostics", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self
+        )
         self.vault_uri: pulumi.Output[str] = self.vault.properties.apply(lambda p: p.vault_uri)
         self.key_uri: pulumi.Output[str] = self.key.key_uri
         self.register_outputs(

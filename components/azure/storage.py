@@ -162,7 +162,12 @@ class AzureStorage(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             allowed_copy_scope="PrivateLink",
             public_network_access="Enabled" if args.allow_public_network_access else "Disabled",
-            network_rule_set={"default_action": "Deny", "bypass": "AzureServices", "ip_rules": [], "virtual_network_rules": []},
+            network_rule_set={
+                "default_action": "Deny",
+                "bypass": "AzureServices",
+                "ip_rules": [],
+                "virtual_network_rules": [],
+            },
             tags={**tags, "purpose": purpose},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
@@ -189,21 +194,38 @@ class AzureStorage(pulumi.ComponentResource):
                 tags=tags,
                 parent=self,
             )
-        send_diagnostics(f"{name}-{purpose}-diagnostics", resource_id=account.id, workspace_id=args.workspace_id,
-                         log_category_group=None, parent=self)
-        send_diagnostics(f"{name}-{purpose}-blob-diagnostics", resource_id=pulumi.Output.concat(account.id, "/blobServices/default"),
-                         workspace_id=args.workspace_id, parent=self)
+        send_diagnostics(
+            f"{name}-{purpose}-diagnostics",
+            resource_id=account.id,
+            workspace_id=args.workspace_id,
+            log_category_group=None,
+            parent=self,
+        )
+        send_diagnostics(
+            f"{name}-{purpose}-blob-diagnostics",
+            resource_id=pulumi.Output.concat(account.id, "/blobServices/default"),
+            workspace_id=args.workspace_id,
+            parent=self,
+        )
         return account
 
-    def _lifecycle(self, name: str, purpose: str, account: storage.StorageAccount, buckets: list[AzureBucketArgs],
-                   args: AzureStorageArgs) -> None:
+    def _lifecycle(
+        self,
+        name: str,
+        purpose: str,
+        account: storage.StorageAccount,
+        buckets: list[AzureBucketArgs],
+        args: AzureStorageArgs,
+    ) -> None:
         """Expire old versions, cool idle blobs and expire current blobs of personal-data containers, per container;
         WORM containers keep every version."""
         rules = []
         for bucket in buckets:
             if bucket.object_lock_days is not None:
                 continue
-            actions: dict = {"version": {"delete": {"days_after_creation_greater_than": bucket.expire_noncurrent_after_days}}}
+            actions: dict = {
+                "version": {"delete": {"days_after_creation_greater_than": bucket.expire_noncurrent_after_days}}
+            }
             base_blob: dict = {}
             if bucket.cool_after_days is not None:
                 base_blob["tier_to_cool"] = {"days_after_modification_greater_than": bucket.cool_after_days}
@@ -211,12 +233,17 @@ class AzureStorage(pulumi.ComponentResource):
                 base_blob["delete"] = {"days_after_creation_greater_than": bucket.expire_after_days}
             if base_blob:
                 actions["base_blob"] = base_blob
-            rules.append({
-                "name": f"{bucket.name}-lifecycle",
-                "enabled": True,
-                "type": "Lifecycle",
-                "definition": {"filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{bucket.name}/"]}, "actions": actions},
-            })
+            rules.append(
+                {
+                    "name": f"{bucket.name}-lifecycle",
+                    "enabled": True,
+                    "type": "Lifecycle",
+                    "definition": {
+                        "filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{bucket.name}/"]},
+                        "actions": actions,
+                    },
+                }
+            )
         if rules:
             storage.ManagementPolicy(
                 f"{name}-{purpose}-lifecycle",

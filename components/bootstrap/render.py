@@ -48,8 +48,15 @@ collector ships it off the node for the long-term record."""
 PLATFORM_NAMESPACES = ("kubeflow", "ml-pipelines", "ml-serving", "feature-store", "mlops-system")
 """Where every write is recorded with its request and response (Secrets and ConfigMaps excepted)."""
 AUDITED_WRITE_GROUPS = (
-    "serving.kserve.io", "serving.knative.dev", "kubeflow.org", "pipelines.kubeflow.org", "trainer.kubeflow.org",
-    "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "security.istio.io", "networking.k8s.io",
+    "serving.kserve.io",
+    "serving.knative.dev",
+    "kubeflow.org",
+    "pipelines.kubeflow.org",
+    "trainer.kubeflow.org",
+    "rbac.authorization.k8s.io",
+    "admissionregistration.k8s.io",
+    "security.istio.io",
+    "networking.k8s.io",
 )
 """API groups whose writes (model serving, pipelines, training, RBAC, admission, mesh and network policy) are
 recorded with request and response bodies, cluster-wide."""
@@ -81,8 +88,12 @@ def authentication_config(oidc: OidcIssuer, kubernetes_version: str) -> dict:
     ``system:`` namespace, and an ``email`` username must not be marked unverified."""
     claim_rules = []
     if oidc.username_claim == "email":
-        claim_rules.append({"expression": "claims.?email_verified.orValue(true) == true",
-                            "message": "the IdP marks this email as unverified"})
+        claim_rules.append(
+            {
+                "expression": "claims.?email_verified.orValue(true) == true",
+                "message": "the IdP marks this email as unverified",
+            }
+        )
     jwt: dict = {
         "issuer": {"url": oidc.issuer_url, "audiences": [oidc.audience]},
         "claimMappings": {
@@ -90,16 +101,23 @@ def authentication_config(oidc: OidcIssuer, kubernetes_version: str) -> dict:
             "groups": {"claim": oidc.groups_claim, "prefix": ""},
         },
         "userValidationRules": [
-            {"expression": "!user.username.startsWith('system:')",
-             "message": "IdP usernames must not use the reserved system: prefix"},
-            {"expression": "user.groups.all(group, !group.startsWith('system:'))",
-             "message": "IdP groups must not use the reserved system: prefix"},
+            {
+                "expression": "!user.username.startsWith('system:')",
+                "message": "IdP usernames must not use the reserved system: prefix",
+            },
+            {
+                "expression": "user.groups.all(group, !group.startsWith('system:'))",
+                "message": "IdP groups must not use the reserved system: prefix",
+            },
         ],
     }
     if claim_rules:
         jwt["claimValidationRules"] = claim_rules
-    return {"apiVersion": authentication_api_version(kubernetes_version), "kind": "AuthenticationConfiguration",
-            "jwt": [jwt]}
+    return {
+        "apiVersion": authentication_api_version(kubernetes_version),
+        "kind": "AuthenticationConfiguration",
+        "jwt": [jwt],
+    }
 
 
 def audit_policy() -> dict:
@@ -117,21 +135,41 @@ def audit_policy() -> dict:
         "kind": "Policy",
         "omitStages": ["RequestReceived"],
         "rules": [
-            {"level": "None", "nonResourceURLs": ["/healthz*", "/livez*", "/readyz*", "/version", "/metrics",
-                                                   "/openapi*"]},
-            {"level": "None", "resources": [{"group": "", "resources": ["events"]},
-                                            {"group": "events.k8s.io", "resources": ["events"]}]},
+            {
+                "level": "None",
+                "nonResourceURLs": ["/healthz*", "/livez*", "/readyz*", "/version", "/metrics", "/openapi*"],
+            },
+            {
+                "level": "None",
+                "resources": [
+                    {"group": "", "resources": ["events"]},
+                    {"group": "events.k8s.io", "resources": ["events"]},
+                ],
+            },
             {"level": "None", "userGroups": ["system:nodes"], "verbs": ["get", "list", "watch"]},
-            {"level": "None", "users": ["system:kube-proxy", "system:kube-scheduler",
-                                        "system:kube-controller-manager"], "verbs": ["get", "list", "watch"]},
-            {"level": "None", "verbs": ["get", "update"], "namespaces": ["kube-system", "kube-node-lease"],
-             "resources": [{"group": "coordination.k8s.io", "resources": ["leases"]}]},
-            {"level": "Metadata", "resources": [
-                {"group": "", "resources": ["secrets", "configmaps", "serviceaccounts/token"]},
-                {"group": "authentication.k8s.io", "resources": ["tokenreviews"]},
-            ]},
-            {"level": "RequestResponse", "verbs": list(WRITE_VERBS),
-             "resources": [{"group": group} for group in AUDITED_WRITE_GROUPS]},
+            {
+                "level": "None",
+                "users": ["system:kube-proxy", "system:kube-scheduler", "system:kube-controller-manager"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {
+                "level": "None",
+                "verbs": ["get", "update"],
+                "namespaces": ["kube-system", "kube-node-lease"],
+                "resources": [{"group": "coordination.k8s.io", "resources": ["leases"]}],
+            },
+            {
+                "level": "Metadata",
+                "resources": [
+                    {"group": "", "resources": ["secrets", "configmaps", "serviceaccounts/token"]},
+                    {"group": "authentication.k8s.io", "resources": ["tokenreviews"]},
+                ],
+            },
+            {
+                "level": "RequestResponse",
+                "verbs": list(WRITE_VERBS),
+                "resources": [{"group": group} for group in AUDITED_WRITE_GROUPS],
+            },
             {"level": "RequestResponse", "verbs": list(WRITE_VERBS), "namespaces": list(PLATFORM_NAMESPACES)},
             {"level": "Metadata"},
         ],
@@ -142,8 +180,12 @@ def apiserver_flags() -> list[str]:
     """The kube-apiserver flags the script sets (it drops any ``--oidc-*`` flag: they exclude
     ``--authentication-config``)."""
     rotation = [f"--audit-log-{key}={value}" for key, value in AUDIT_LOG_ROTATION.items()]
-    return [f"--authentication-config={AUTHENTICATION_CONFIG}", f"--audit-policy-file={AUDIT_POLICY}",
-            f"--audit-log-path={AUDIT_LOG}", *rotation]
+    return [
+        f"--authentication-config={AUTHENTICATION_CONFIG}",
+        f"--audit-policy-file={AUDIT_POLICY}",
+        f"--audit-log-path={AUDIT_LOG}",
+        *rotation,
+    ]
 
 
 @dataclass(frozen=True)
@@ -159,11 +201,16 @@ def apiserver_plan(oidc: OidcIssuer, kubernetes_version: str) -> ApiServerPlan:
     import yaml
 
     def dump(doc: dict) -> str:
-        return "# Managed by mlops-bootstrap (components/bootstrap/render.py); local changes are overwritten.\n" + \
-            yaml.safe_dump(doc, sort_keys=False, default_flow_style=False).rstrip("\n")
+        return (
+            "# Managed by mlops-bootstrap (components/bootstrap/render.py); local changes are overwritten.\n"
+            + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False).rstrip("\n")
+        )
 
-    return ApiServerPlan(authentication_config=dump(authentication_config(oidc, kubernetes_version)),
-                         audit_policy=dump(audit_policy()), flags=tuple(apiserver_flags()))
+    return ApiServerPlan(
+        authentication_config=dump(authentication_config(oidc, kubernetes_version)),
+        audit_policy=dump(audit_policy()),
+        flags=tuple(apiserver_flags()),
+    )
 
 
 def script_sha256() -> str:

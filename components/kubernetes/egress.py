@@ -63,10 +63,16 @@ class EgressEndpoints:
     def __post_init__(self) -> None:
         if not self.api_server_cidrs:
             raise InputError("EgressEndpoints.api_server_cidrs: name where the API server's endpoints live")
-        object.__setattr__(self, "api_server_cidrs", tuple(
-            named_cidr(c, "EgressEndpoints.api_server_cidrs") for c in self.api_server_cidrs))
-        object.__setattr__(self, "private_endpoint_cidrs", tuple(
-            named_cidr(c, "EgressEndpoints.private_endpoint_cidrs") for c in self.private_endpoint_cidrs))
+        object.__setattr__(
+            self,
+            "api_server_cidrs",
+            tuple(named_cidr(c, "EgressEndpoints.api_server_cidrs") for c in self.api_server_cidrs),
+        )
+        object.__setattr__(
+            self,
+            "private_endpoint_cidrs",
+            tuple(named_cidr(c, "EgressEndpoints.private_endpoint_cidrs") for c in self.private_endpoint_cidrs),
+        )
         _port(self.api_server_port, "EgressEndpoints.api_server_port")
         if (self.proxy_cidr is None) != (self.proxy_port is None):
             raise InputError("EgressEndpoints: proxy_cidr and proxy_port go together")

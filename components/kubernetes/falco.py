@@ -34,8 +34,13 @@ def falco_values() -> dict[str, Any]:
     return {
         "driver": {"kind": DRIVER, "modernEbpf": {"leastPrivileged": True}},
         "tty": False,
-        "falco": {"json_output": True, "json_include_output_property": True, "log_stderr": True,
-                  "stdout_output": {"enabled": True}, "priority": "notice"},
+        "falco": {
+            "json_output": True,
+            "json_include_output_property": True,
+            "log_stderr": True,
+            "stdout_output": {"enabled": True},
+            "priority": "notice",
+        },
         "falcosidekick": {"enabled": False},
         "collectors": {"kubernetes": {"enabled": False}},
         "tolerations": [{"operator": "Exists"}],
@@ -61,8 +66,12 @@ class Falco(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         namespace = SecureNamespace(
             f"{name}-ns",
-            SecureNamespaceArgs(name=args.namespace, pod_security_version=args.pod_security_version, tier="system",
-                                pod_security="privileged"),
+            SecureNamespaceArgs(
+                name=args.namespace,
+                pod_security_version=args.pod_security_version,
+                tier="system",
+                pod_security="privileged",
+            ),
             opts=child,
         )
         self.release = pinned_release(name, "falco", args.chart, namespace.name, opts=child, values=falco_values())

@@ -11,8 +11,15 @@ import pulumi
 from components.versions import HelmChart
 
 
-def pinned_release(resource_name: str, release_name: str, chart: HelmChart, namespace: Any,
-                   opts: pulumi.ResourceOptions, values: Any = None, timeout: int | None = None) -> Any:
+def pinned_release(
+    resource_name: str,
+    release_name: str,
+    chart: HelmChart,
+    namespace: Any,
+    opts: pulumi.ResourceOptions,
+    values: Any = None,
+    timeout: int | None = None,
+) -> Any:
     """The ``helm.v3.Release`` of ``chart`` named ``release_name`` in ``namespace``."""
     from pulumi_kubernetes.helm.v3 import Release
 

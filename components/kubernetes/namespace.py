@@ -52,7 +52,6 @@ def psa_version(kubernetes_version: str) -> str:
     return f"v{major_minor}"
 
 
-
 def namespaces_named(*names: str) -> dict[str, Any]:
     """A NetworkPolicy peer: the namespaces of these names, selected by :data:`NAMESPACE_NAME_LABEL` (sorted, so the
     policy does not change with the order the names came in)."""
@@ -79,6 +78,7 @@ def allow_same_namespace(resource_name: str, namespace: pulumi.Input[str], opts:
         },
         opts=opts,
     )
+
 
 @dataclass
 class SecureNamespaceArgs:
@@ -112,7 +112,10 @@ class SecureNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         mesh = MESH_LABELS if args.tier in MESH_TIERS else {}
         labels = {
-            **args.labels, **mesh, LABEL_TIER: args.tier, **pod_security_labels(args.pod_security, args.pod_security_version)
+            **args.labels,
+            **mesh,
+            LABEL_TIER: args.tier,
+            **pod_security_labels(args.pod_security, args.pod_security_version),
         }
         namespace = Namespace(resource_name, metadata={"name": args.name, "labels": labels}, opts=child)
         self.name = namespace.metadata.name

@@ -53,8 +53,11 @@ ROLE_RULES: dict[str, list[dict[str, Any]]] = {
         {"apiGroups": ["argoproj.io"], "resources": ARGO_RESOURCES, "verbs": WRITE},
     ],
     DATA_SCIENTIST: [
-        {"apiGroups": [""], "resources": ["pods", "pods/log", "services", "configmaps", "events",
-                                          "persistentvolumeclaims"], "verbs": READ},
+        {
+            "apiGroups": [""],
+            "resources": ["pods", "pods/log", "services", "configmaps", "events", "persistentvolumeclaims"],
+            "verbs": READ,
+        },
         {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": READ},
         {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": READ},
         {"apiGroups": ["serving.kserve.io"], "resources": KSERVE_RESOURCES, "verbs": READ},
@@ -62,8 +65,11 @@ ROLE_RULES: dict[str, list[dict[str, Any]]] = {
         {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": READ},
     ],
     PIPELINE_SUBMITTER: [
-        {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["pipelines", "pipelines/versions", "experiments"],
-         "verbs": ["create"]},
+        {
+            "apiGroups": ["pipelines.kubeflow.org"],
+            "resources": ["pipelines", "pipelines/versions", "experiments"],
+            "verbs": ["create"],
+        },
         {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["runs"], "verbs": ["create", "terminate", "retry"]},
     ],
     CLUSTER_VIEWER: [

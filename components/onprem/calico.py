@@ -75,12 +75,14 @@ class CalicoNetwork(pulumi.ComponentResource):
         # Calico's privileged node agents: PSA `privileged` here only; audit/warn stay `restricted`.
         namespace = SecureNamespace(
             f"{name}-ns",
-            SecureNamespaceArgs(name=NAMESPACE, pod_security_version=args.pod_security_version, tier="system",
-                                pod_security="privileged"),
+            SecureNamespaceArgs(
+                name=NAMESPACE, pod_security_version=args.pod_security_version, tier="system", pod_security="privileged"
+            ),
             opts=child,
         )
-        release = pinned_release(name, "calico", args.chart, namespace.name, opts=child, values=CHART_VALUES,
-                                 timeout=900)
+        release = pinned_release(
+            name, "calico", args.chart, namespace.name, opts=child, values=CHART_VALUES, timeout=900
+        )
         installation = CustomResource(
             f"{name}-installation",
             api_version=INSTALLATION_API,

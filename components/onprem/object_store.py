@@ -111,8 +111,10 @@ def bucket_commands(buckets: Sequence[BucketSpec], lock_mode: str) -> list[dict[
     for b in buckets:
         if b.expiry_days:
             noncurrent = f" --noncurrent-expire-days {b.expire_noncurrent_after_days}" if b.versioning else ""
-            commands += [{"command": f"ilm rule rm --all --force myminio/{b.name}"},
-                         {"command": f"ilm rule add --expire-days {b.expiry_days}{noncurrent} myminio/{b.name}"}]
+            commands += [
+                {"command": f"ilm rule rm --all --force myminio/{b.name}"},
+                {"command": f"ilm rule add --expire-days {b.expiry_days}{noncurrent} myminio/{b.name}"},
+            ]
     commands += [
         {"command": f"retention set --default {lock_mode} {b.object_lock_days}d myminio/{b.name}"}
         for b in buckets
@@ -194,7 +196,9 @@ class OnPremObjectStore(pulumi.ComponentResource):
         namespace = SecureNamespace(
             f"{resource_name}-ns",
             SecureNamespaceArgs(
-                name=args.namespace, pod_security_version=args.pod_security_version, tier="system",
+                name=args.namespace,
+                pod_security_version=args.pod_security_version,
+                tier="system",
                 pod_security="baseline",
             ),
             opts=child,
@@ -254,9 +258,15 @@ class OnPremObjectStore(pulumi.ComponentResource):
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [{"namespaceSelector": {"matchExpressions": [
-                            {"key": LABEL_TIER, "operator": "In", "values": list(args.client_tiers)}
-                        ]}}],
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchExpressions": [
+                                        {"key": LABEL_TIER, "operator": "In", "values": list(args.client_tiers)}
+                                    ]
+                                }
+                            }
+                        ],
                         "ports": [{"protocol": "TCP", "port": S3_PORT}],
                     }
                 ],
@@ -284,6 +294,4 @@ class OnPremObjectStore(pulumi.ComponentResource):
         self.bucket_uris = {name: f"s3://{name}" for name in names}
         self.root_credentials_secret = ROOT_SECRET
         self.tls_secret = TLS_SECRET
-        self.register_outputs(
-            {"endpoint": self.endpoint, "namespace": self.namespace, "buckets": self.bucket_uris}
-        )
+        self.register_outputs({"endpoint": self.endpoint, "namespace": self.namespace, "buckets": self.bucket_uris})

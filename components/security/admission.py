@@ -73,51 +73,78 @@ def isvc_policy_spec(*, deployer: str, runtime: str, model_service_account: str,
         "failurePolicy": "Fail",
         "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
         "matchConstraints": {
-            "resourceRules": [{"apiGroups": ["serving.kserve.io"], "apiVersions": ["*"],
-                               "operations": ["CREATE", "UPDATE"], "resources": ["inferenceservices"]}],
+            "resourceRules": [
+                {
+                    "apiGroups": ["serving.kserve.io"],
+                    "apiVersions": ["*"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["inferenceservices"],
+                }
+            ],
         },
         # Metadata-only updates (KServe's finalizer, the deployer's outcome annotations) cannot change what is served.
-        "matchConditions": [{"name": "spec-changes",
-                             "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}],
+        "matchConditions": [
+            {"name": "spec-changes", "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}
+        ],
         "variables": [
             {"name": "env", "expression": f"has({model}) && has({model}.env) ? {model}.env : []"},
-            {"name": "sha", "expression": f"variables.env.filter(e, e.name == '{SHA256_ENV}' && has(e.value))"
-                                          ".map(e, e.value)"},
-            {"name": "version", "expression": f"variables.env.filter(e, e.name == '{VERSION_ENV}' && has(e.value))"
-                                              ".map(e, e.value)"},
-            {"name": "key", "expression": "object.metadata.name + '.' + "
-                                          "(size(variables.sha) == 1 ? variables.sha[0] : '-')"},
+            {
+                "name": "sha",
+                "expression": f"variables.env.filter(e, e.name == '{SHA256_ENV}' && has(e.value)).map(e, e.value)",
+            },
+            {
+                "name": "version",
+                "expression": f"variables.env.filter(e, e.name == '{VERSION_ENV}' && has(e.value)).map(e, e.value)",
+            },
+            {
+                "name": "key",
+                "expression": "object.metadata.name + '.' + (size(variables.sha) == 1 ? variables.sha[0] : '-')",
+            },
             {"name": "approvals", "expression": "has(params.data) ? params.data : {}"},
         ],
         "validations": [
-            {"expression": f"request.userInfo.username == {_quote(deployer)}",
-             "message": f"only the deploy identity ({deployer}) may create or change InferenceServices",
-             "reason": "Forbidden"},
-            {"expression": "!has(object.spec.transformer) && !has(object.spec.explainer) && "
-                           "!has(object.spec.predictor.containers)",
-             "message": "an InferenceService may serve only a predictor model: no custom containers, transformers "
-                        "or explainers"},
-            {"expression": f"has({model}) && has({model}.runtime) && {model}.runtime == {_quote(runtime)} && "
-                           f"!has({model}.storage) && has(object.spec.predictor.serviceAccountName) && "
-                           f"object.spec.predictor.serviceAccountName == {_quote(model_service_account)}",
-             "message": f"the predictor must be a model on the runtime {runtime} (which verifies the model's "
-                        f"sha256) run by the ServiceAccount {model_service_account}"},
-            {"expression": "size(variables.sha) == 1 && size(variables.version) == 1",
-             "message": f"the predictor model must set {SHA256_ENV} and {VERSION_ENV} exactly once"},
-            {"expression": "variables.key in variables.approvals && "
-                           "size(variables.version) == 1 && variables.approvals[variables.key] == variables.version[0]",
-             "messageExpression": "'model ' + variables.key + ' is not a gate-approved version ' + "
-                                  "(size(variables.version) == 1 ? variables.version[0] : '') + "
-                                  f"' (no entry in the ConfigMap {APPROVALS})'"},
-            {"expression": f"size(variables.version) == 1 && has({model}.storageUri) && {model}.storageUri == "
-                           f"{_quote(root + '/')} + object.metadata.name + '/' + variables.version[0] + '/'",
-             "message": f"storageUri must be the approved version's copy in the models bucket: "
-                        f"{root}/<name>/<version>/"},
-            {"expression": f"!('{HUMAN_APPROVAL_KEY}' in variables.approvals) || "
-                           f"variables.approvals['{HUMAN_APPROVAL_KEY}'] != 'true' || "
-                           f"(variables.key + '{APPROVED_BY}') in variables.approvals",
-             "messageExpression": f"'model ' + variables.key + ' has no human approval ({APPROVED_BY}); this "
-                                  f"cluster requires one'"},
+            {
+                "expression": f"request.userInfo.username == {_quote(deployer)}",
+                "message": f"only the deploy identity ({deployer}) may create or change InferenceServices",
+                "reason": "Forbidden",
+            },
+            {
+                "expression": "!has(object.spec.transformer) && !has(object.spec.explainer) && "
+                "!has(object.spec.predictor.containers)",
+                "message": "an InferenceService may serve only a predictor model: no custom containers, transformers "
+                "or explainers",
+            },
+            {
+                "expression": f"has({model}) && has({model}.runtime) && {model}.runtime == {_quote(runtime)} && "
+                f"!has({model}.storage) && has(object.spec.predictor.serviceAccountName) && "
+                f"object.spec.predictor.serviceAccountName == {_quote(model_service_account)}",
+                "message": f"the predictor must be a model on the runtime {runtime} (which verifies the model's "
+                f"sha256) run by the ServiceAccount {model_service_account}",
+            },
+            {
+                "expression": "size(variables.sha) == 1 && size(variables.version) == 1",
+                "message": f"the predictor model must set {SHA256_ENV} and {VERSION_ENV} exactly once",
+            },
+            {
+                "expression": "variables.key in variables.approvals && "
+                "size(variables.version) == 1 && variables.approvals[variables.key] == variables.version[0]",
+                "messageExpression": "'model ' + variables.key + ' is not a gate-approved version ' + "
+                "(size(variables.version) == 1 ? variables.version[0] : '') + "
+                f"' (no entry in the ConfigMap {APPROVALS})'",
+            },
+            {
+                "expression": f"size(variables.version) == 1 && has({model}.storageUri) && {model}.storageUri == "
+                f"{_quote(root + '/')} + object.metadata.name + '/' + variables.version[0] + '/'",
+                "message": f"storageUri must be the approved version's copy in the models bucket: "
+                f"{root}/<name>/<version>/",
+            },
+            {
+                "expression": f"!('{HUMAN_APPROVAL_KEY}' in variables.approvals) || "
+                f"variables.approvals['{HUMAN_APPROVAL_KEY}'] != 'true' || "
+                f"(variables.key + '{APPROVED_BY}') in variables.approvals",
+                "messageExpression": f"'model ' + variables.key + ' has no human approval ({APPROVED_BY}); this "
+                f"cluster requires one'",
+            },
         ],
     }
 
@@ -128,39 +155,60 @@ def approvals_policy_spec(*, gate: str, approver_groups: Sequence[str]) -> dict:
     return {
         "failurePolicy": "Fail",
         "matchConstraints": {
-            "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE", "DELETE"],
-                               "resources": ["configmaps"]}],
+            "resourceRules": [
+                {
+                    "apiGroups": [""],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE", "DELETE"],
+                    "resources": ["configmaps"],
+                }
+            ],
         },
-        "matchConditions": [{"name": "approvals-only",
-                             "expression": f"(request.operation == 'DELETE' ? oldObject : object).metadata.name == "
-                                           f"'{APPROVALS}'"}],
+        "matchConditions": [
+            {
+                "name": "approvals-only",
+                "expression": f"(request.operation == 'DELETE' ? oldObject : object).metadata.name == '{APPROVALS}'",
+            }
+        ],
         "variables": [
             {"name": "old", "expression": "request.operation != 'CREATE' && has(oldObject.data) ? oldObject.data : {}"},
             {"name": "new", "expression": "request.operation != 'DELETE' && has(object.data) ? object.data : {}"},
             {"name": "added", "expression": added},
-            {"name": "approver", "expression": f"has(request.userInfo.groups) && "
-                                               f"request.userInfo.groups.exists(g, g in {_list(approver_groups)})"},
+            {
+                "name": "approver",
+                "expression": f"has(request.userInfo.groups) && "
+                f"request.userInfo.groups.exists(g, g in {_list(approver_groups)})",
+            },
         ],
         "validations": [
             {"expression": "request.operation != 'DELETE'", "message": f"{APPROVALS} is never deleted"},
-            {"expression": f"request.operation != 'CREATE' || "
-                           f"variables.new.all(k, k == '{HUMAN_APPROVAL_KEY}')",
-             "message": f"{APPROVALS} is created empty (or with {HUMAN_APPROVAL_KEY} only)"},
-            {"expression": "request.operation != 'UPDATE' || "
-                           "variables.old.all(k, k in variables.new && variables.new[k] == variables.old[k])",
-             "message": f"entries of {APPROVALS} are never changed or removed"},
-            {"expression": f"request.operation != 'UPDATE' || size(variables.added) == 0 || "
-                           f"request.userInfo.username == {_quote(gate)} || variables.approver",
-             "message": f"only the release gate ({gate}) or a release approver may add approvals"},
-            {"expression": f"request.userInfo.username != {_quote(gate)} || variables.added.all(k, "
-                           f"k.matches('{KEY_PATTERN}') && variables.new[k].matches('{VERSION_PATTERN}'))",
-             "message": "the release gate adds only <model>.<sha256> -> <version> entries"},
-            {"expression": f"request.userInfo.username == {_quote(gate)} || !variables.approver || "
-                           f"variables.added.all(k, k.endsWith('{APPROVED_BY}') && "
-                           f"variables.new[k] == request.userInfo.username && "
-                           f"variables.new.exists(a, a + '{APPROVED_BY}' == k && a.matches('{KEY_PATTERN}')))",
-             "message": f"an approver adds only <model>.<sha256>{APPROVED_BY} -> their own user name, for a "
-                        f"gate-approved version"},
+            {
+                "expression": f"request.operation != 'CREATE' || variables.new.all(k, k == '{HUMAN_APPROVAL_KEY}')",
+                "message": f"{APPROVALS} is created empty (or with {HUMAN_APPROVAL_KEY} only)",
+            },
+            {
+                "expression": "request.operation != 'UPDATE' || "
+                "variables.old.all(k, k in variables.new && variables.new[k] == variables.old[k])",
+                "message": f"entries of {APPROVALS} are never changed or removed",
+            },
+            {
+                "expression": f"request.operation != 'UPDATE' || size(variables.added) == 0 || "
+                f"request.userInfo.username == {_quote(gate)} || variables.approver",
+                "message": f"only the release gate ({gate}) or a release approver may add approvals",
+            },
+            {
+                "expression": f"request.userInfo.username != {_quote(gate)} || variables.added.all(k, "
+                f"k.matches('{KEY_PATTERN}') && variables.new[k].matches('{VERSION_PATTERN}'))",
+                "message": "the release gate adds only <model>.<sha256> -> <version> entries",
+            },
+            {
+                "expression": f"request.userInfo.username == {_quote(gate)} || !variables.approver || "
+                f"variables.added.all(k, k.endsWith('{APPROVED_BY}') && "
+                f"variables.new[k] == request.userInfo.username && "
+                f"variables.new.exists(a, a + '{APPROVED_BY}' == k && a.matches('{KEY_PATTERN}')))",
+                "message": f"an approver adds only <model>.<sha256>{APPROVED_BY} -> their own user name, for a "
+                f"gate-approved version",
+            },
         ],
     }
 
@@ -199,9 +247,11 @@ class ReleaseAdmission(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseAdmissionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         identities = {args.deployer_service_account, args.gate_service_account}
         if args.training_service_account in identities or len(identities) != 2:
-            raise InputError(f"ReleaseAdmissionArgs: the deploy ({args.deployer_service_account}), gate "
-                             f"({args.gate_service_account}) and training ({args.training_service_account}) "
-                             "ServiceAccounts must be three different identities")
+            raise InputError(
+                f"ReleaseAdmissionArgs: the deploy ({args.deployer_service_account}), gate "
+                f"({args.gate_service_account}) and training ({args.training_service_account}) "
+                "ServiceAccounts must be three different identities"
+            )
         if not args.approver_groups:
             raise InputError("ReleaseAdmissionArgs.approver_groups: at least one IdP group must be able to approve")
         super().__init__("mlops:security:ReleaseAdmission", name, None, opts)
@@ -218,14 +268,25 @@ class ReleaseAdmission(pulumi.ComponentResource):
         self.deployer = service_account_user(ns, args.deployer_service_account)
         self.gate = service_account_user(ns, args.gate_service_account)
         for key, account in (("deployer", args.deployer_service_account), ("gate", args.gate_service_account)):
-            sa = ServiceAccount(f"{name}-{key}", metadata={"name": account, "namespace": ns, "labels": labels},
-                                automount_service_account_token=False, opts=first)
+            sa = ServiceAccount(
+                f"{name}-{key}",
+                metadata={"name": account, "namespace": ns, "labels": labels},
+                automount_service_account_token=False,
+                opts=first,
+            )
             # A long-lived token the pipeline mounts into the one task that acts as this identity (KFP v2 runs
             # every task as pipeline-runner); the API server fills it in and invalidates it with the account.
-            Secret(f"{name}-{key}-token", type="kubernetes.io/service-account-token",
-                   metadata={"name": f"{account}-token", "namespace": ns, "labels": labels,
-                             "annotations": {"kubernetes.io/service-account.name": account}},
-                   opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]))
+            Secret(
+                f"{name}-{key}-token",
+                type="kubernetes.io/service-account-token",
+                metadata={
+                    "name": f"{account}-token",
+                    "namespace": ns,
+                    "labels": labels,
+                    "annotations": {"kubernetes.io/service-account.name": account},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+            )
         approvals = ConfigMap(
             f"{name}-approvals",
             metadata={"name": APPROVALS, "namespace": serving, "labels": labels},
@@ -236,8 +297,14 @@ class ReleaseAdmission(pulumi.ComponentResource):
         gate_role = Role(
             f"{name}-gate",
             metadata={"name": "release-gate", "namespace": serving, "labels": labels},
-            rules=[{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [APPROVALS],
-                    "verbs": ["get", "patch", "update"]}],
+            rules=[
+                {
+                    "apiGroups": [""],
+                    "resources": ["configmaps"],
+                    "resourceNames": [APPROVALS],
+                    "verbs": ["get", "patch", "update"],
+                }
+            ],
             opts=first,
         )
         RoleBinding(
@@ -247,31 +314,44 @@ class ReleaseAdmission(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": args.gate_service_account, "namespace": ns}],
             opts=first,
         )
-        isvc_spec = pulumi.Output.from_input(args.models_serving_root).apply(lambda root: isvc_policy_spec(
-            deployer=self.deployer, runtime=args.runtime, model_service_account=args.model_service_account,
-            serving_root=root))
+        isvc_spec = pulumi.Output.from_input(args.models_serving_root).apply(
+            lambda root: isvc_policy_spec(
+                deployer=self.deployer,
+                runtime=args.runtime,
+                model_service_account=args.model_service_account,
+                serving_root=root,
+            )
+        )
         after_approvals = pulumi.ResourceOptions(parent=self, depends_on=[approvals])
         policies = {
             ISVC_POLICY: ValidatingAdmissionPolicy(
-                f"{name}-isvc", metadata={"name": ISVC_POLICY, "labels": labels}, spec=isvc_spec,
-                opts=after_approvals),
+                f"{name}-isvc", metadata={"name": ISVC_POLICY, "labels": labels}, spec=isvc_spec, opts=after_approvals
+            ),
             APPROVALS_POLICY: ValidatingAdmissionPolicy(
-                f"{name}-approvals", metadata={"name": APPROVALS_POLICY, "labels": labels},
+                f"{name}-approvals",
+                metadata={"name": APPROVALS_POLICY, "labels": labels},
                 spec=approvals_policy_spec(gate=self.gate, approver_groups=args.approver_groups),
-                opts=after_approvals),
+                opts=after_approvals,
+            ),
         }
         ValidatingAdmissionPolicyBinding(
             f"{name}-isvc",
             metadata={"name": ISVC_POLICY, "labels": labels},
-            spec={"policyName": policies[ISVC_POLICY].metadata.name, "validationActions": ["Deny"],
-                  "paramRef": {"name": APPROVALS, "namespace": serving, "parameterNotFoundAction": "Deny"}},
+            spec={
+                "policyName": policies[ISVC_POLICY].metadata.name,
+                "validationActions": ["Deny"],
+                "paramRef": {"name": APPROVALS, "namespace": serving, "parameterNotFoundAction": "Deny"},
+            },
             opts=after_approvals,
         )
         ValidatingAdmissionPolicyBinding(
             f"{name}-approvals",
             metadata={"name": APPROVALS_POLICY, "labels": labels},
-            spec={"policyName": policies[APPROVALS_POLICY].metadata.name, "validationActions": ["Deny"],
-                  "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": serving}}}},
+            spec={
+                "policyName": policies[APPROVALS_POLICY].metadata.name,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": serving}}},
+            },
             opts=after_approvals,
         )
         self.register_outputs({"deployer": self.deployer, "gate": self.gate, "approvals": approvals.metadata.name})

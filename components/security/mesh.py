@@ -208,7 +208,10 @@ class ServiceMesh(pulumi.ComponentResource):
                 f"{name}-webhook-{hook.namespace}-{hook.name}",
                 api_version=SECURITY_API,
                 kind="PeerAuthentication",
-                metadata={"name": f"{hook.name}-webhook", "namespace": args.namespaces.get(hook.namespace, hook.namespace)},
+                metadata={
+                    "name": f"{hook.name}-webhook",
+                    "namespace": args.namespaces.get(hook.namespace, hook.namespace),
+                },
                 spec={
                     "selector": {"matchLabels": dict(hook.selector)},
                     "mtls": {"mode": "STRICT"},
@@ -230,7 +233,9 @@ class ServiceMesh(pulumi.ComponentResource):
                 api_version=GATEWAY_API,
                 kind="Gateway",
                 metadata={
-                    "name": WAYPOINT, "namespace": namespace_inputs[ns], "labels": {"istio.io/waypoint-for": "service"}
+                    "name": WAYPOINT,
+                    "namespace": namespace_inputs[ns],
+                    "labels": {"istio.io/waypoint-for": "service"},
                 },
                 spec={
                     "gatewayClassName": WAYPOINT_CLASS,
@@ -313,4 +318,3 @@ class ServiceMesh(pulumi.ComponentResource):
             },
             opts=opts,
         )
-

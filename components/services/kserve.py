@@ -126,8 +126,10 @@ class KServe(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.deployment_mode == "Serverless" and not args.knative:
-            raise InputError("KServeArgs: deployment_mode 'Serverless' needs Knative Serving (pass knative=, see "
-                             "components/services/knative.py) or use deployment_mode 'RawDeployment' (no canary)")
+            raise InputError(
+                "KServeArgs: deployment_mode 'Serverless' needs Knative Serving (pass knative=, see "
+                "components/services/knative.py) or use deployment_mode 'RawDeployment' (no canary)"
+            )
         super().__init__("mlops:services:KServe", name, None, opts)
         from pulumi_kubernetes.apiextensions import CustomResource
         from pulumi_kubernetes.core.v1 import ServiceAccount
@@ -159,7 +161,11 @@ class KServe(pulumi.ComponentResource):
         )
         crds = pinned_release(f"{name}-crd", "kserve-crd", args.crd_chart, controller_ns.name, opts=child)
         controller = pinned_release(
-            name, "kserve", args.chart, controller_ns.name, timeout=900,
+            name,
+            "kserve",
+            args.chart,
+            controller_ns.name,
+            timeout=900,
             values={"kserve": {"controller": controller_values(args.deployment_mode)}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, *args.knative]),
         )

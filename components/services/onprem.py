@@ -433,8 +433,15 @@ class OnPremFeatureData(pulumi.ComponentResource):
         admit("online", ONLINE_RELEASE, REDIS_PORT, peers_replicate=True)
 
         def release(key: str, release_name: str, chart: versions.HelmChart, values: dict, deps: list) -> Any:
-            return pinned_release(f"{name}-{key}", release_name, chart, ns, values=values, timeout=900,
-                                  opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
+            return pinned_release(
+                f"{name}-{key}",
+                release_name,
+                chart,
+                ns,
+                values=values,
+                timeout=900,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+            )
 
         registry = release(
             "registry",

@@ -232,9 +232,7 @@ class PlatformServices(pulumi.ComponentResource):
         )
 
     # --- per target ---------------------------------------------------------------------------------------------
-    def _database_ca_bundles(
-        self, name: str, namespaces: Mapping[str, pulumi.Input[str]]
-    ) -> list[pulumi.Resource]:
+    def _database_ca_bundles(self, name: str, namespaces: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Resource]:
         """The CA bundle ConfigMap (:mod:`~components.services.db_tls`) in each namespace whose pods connect to the
         clouds' databases and caches: AWS's RDS bundle fetched at ``pulumi up`` plus the pinned Amazon roots
         (ElastiCache), Azure's pinned roots. None on-prem: clients verify against the issuer's CA Secret."""

@@ -36,7 +36,9 @@ class Katib(pulumi.ComponentResource):
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
         install = Directory(
-            f"{name}-install", directory=args.manifests.url, namespace=args.namespace,
+            f"{name}-install",
+            directory=args.manifests.url,
+            namespace=args.namespace,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The API server's address differs per cluster (and is outside the pod network on EKS/AKS): any source, the

@@ -76,11 +76,17 @@ def manager_config() -> str:
                 "enable": True,
                 "timeout": "10m",
                 "blockAdmission": False,
-                "requeuingStrategy": {"timestamp": "Eviction", "backoffLimitCount": 5, "backoffBaseSeconds": 60,
-                                      "backoffMaxSeconds": 3600},
+                "requeuingStrategy": {
+                    "timestamp": "Eviction",
+                    "backoffLimitCount": 5,
+                    "backoffBaseSeconds": 60,
+                    "backoffMaxSeconds": 3600,
+                },
             },
-            "fairSharing": {"enable": True,
-                            "preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
+            "fairSharing": {
+                "enable": True,
+                "preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"],
+            },
             "integrations": {"frameworks": list(FRAMEWORKS)},
         },
         sort_keys=False,
@@ -185,13 +191,23 @@ class Kueue(pulumi.ComponentResource):
             },
             opts=child,
         )
-        release = pinned_release(name, "kueue", args.chart, ns, opts=child,
-                                 values={"managerConfig": {"controllerManagerConfigYaml": manager_config()}})
+        release = pinned_release(
+            name,
+            "kueue",
+            args.chart,
+            ns,
+            opts=child,
+            values={"managerConfig": {"controllerManagerConfigYaml": manager_config()}},
+        )
         after = pulumi.ResourceOptions(parent=self, depends_on=[release])  # CRDs and webhooks first
         flavors = [
             CustomResource(
-                f"{name}-flavor-{flavor}", api_version=API_VERSION, kind="ResourceFlavor",
-                metadata={"name": flavor}, spec=spec, opts=after,
+                f"{name}-flavor-{flavor}",
+                api_version=API_VERSION,
+                kind="ResourceFlavor",
+                metadata={"name": flavor},
+                spec=spec,
+                opts=after,
             )
             for flavor, spec in resource_flavors().items()
         ]

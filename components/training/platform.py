@@ -79,8 +79,9 @@ class TrainingPlatform(pulumi.ComponentResource):
             f"{name}-runner",
             metadata={"name": RUNNER_TRAINING_ROLE, "namespace": args.pipelines_namespace},
             role_ref={"apiGroup": RBAC_GROUP, "kind": "Role", "name": role.metadata.apply(lambda m: m["name"])},
-            subjects=[{"kind": "ServiceAccount", "name": args.runner_service_account,
-                       "namespace": args.pipelines_namespace}],
+            subjects=[
+                {"kind": "ServiceAccount", "name": args.runner_service_account, "namespace": args.pipelines_namespace}
+            ],
             opts=after_namespaces,
         )
         self.cluster_queue = kueue.cluster_queue

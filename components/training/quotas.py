@@ -63,8 +63,11 @@ class TeamQuotas(pulumi.ComponentResource):
             LimitRange(
                 f"{name}-{team.name}",
                 metadata={"name": LIMIT_RANGE_NAME, **meta},
-                spec={"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUEST),
-                                  "default": dict(DEFAULT_LIMIT)}]},
+                spec={
+                    "limits": [
+                        {"type": "Container", "defaultRequest": dict(DEFAULT_REQUEST), "default": dict(DEFAULT_LIMIT)}
+                    ]
+                },
                 opts=after,
             )
         self.register_outputs({})

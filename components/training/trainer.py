@@ -39,7 +39,9 @@ def torch_runtime_spec(image: versions.Image) -> dict[str, Any]:
                         "name": "node",
                         "template": {
                             "metadata": {"labels": {ANCESTOR_LABEL: "trainer"}},
-                            "spec": {"template": {"spec": {"containers": [{"name": "node", "image": image.reference}]}}},
+                            "spec": {
+                                "template": {"spec": {"containers": [{"name": "node", "image": image.reference}]}}
+                            },
                         },
                     }
                 ]

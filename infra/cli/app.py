@@ -41,7 +41,9 @@ def preview(
     program: Annotated[
         Path | None, typer.Option("--program", help="Any Pulumi Python program directory (with its Pulumi.yaml).")
     ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write every resource with its resolved inputs here.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write every resource with its resolved inputs here.")
+    ] = None,
     tree: Annotated[bool, typer.Option("--tree/--no-tree", help="Print the resource tree.")] = True,
     preview_timeout: Annotated[
         float | None,
@@ -83,7 +85,9 @@ def preview(
 
 @app.command()
 def local(
-    root: Annotated[Path, typer.Option(help="Working directory: feature store, pipeline runs, registry, reports.")] = LOCAL_RUN,
+    root: Annotated[
+        Path, typer.Option(help="Working directory: feature store, pipeline runs, registry, reports.")
+    ] = LOCAL_RUN,
     rows: Annotated[int, typer.Option(help="Synthetic credit applications in the embedded feature store.")] = 20_000,
     max_epochs: Annotated[int, typer.Option(help="Training epochs per trial (early stopping may end sooner).")] = 6,
 ) -> None:

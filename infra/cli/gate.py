@@ -41,6 +41,7 @@ def _interruptible() -> Iterator[None]:
         for sig, old in previous.items():
             signal.signal(sig, old)
 
+
 FORMAT_HELP = "Write the report as json, sarif, junit or html (needs --output)."
 
 
@@ -106,11 +107,21 @@ def gate(
 
     try:
         with _interruptible():
-            report = _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout,
-                          allow_unscanned, allow_unknown)
+            report = _run(
+                stack,
+                all_stacks,
+                program,
+                preview_json,
+                stack_export,
+                suppressions,
+                timeout,
+                allow_unscanned,
+                allow_unknown,
+            )
     except Interrupted as exc:
-        raise fail(f"the gate could not do its job: interrupted by {exc.name}; temporary files and Checkov were "
-                   "cleaned up") from None
+        raise fail(
+            f"the gate could not do its job: interrupted by {exc.name}; temporary files and Checkov were cleaned up"
+        ) from None
     print_report(console, report, show_passed=show_passed)
     if fmt is not None and output is not None:
         try:
@@ -121,8 +132,7 @@ def gate(
     raise typer.Exit(report.exit_code)
 
 
-def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned,
-         allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
+def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned, allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
     from infra.cli.app import fail
     from policies.checkov import prestart
     from pipelines.privacy.records import RecordError, checked_records

@@ -58,8 +58,12 @@ def gate_all_stacks(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
             f"{unscanned} unscanned (allowed, listed in the report)"
         )
     if report.exit_code != 0:
-        failed = sorted({f"{f.stack}: {f.check_id} on {f.name}{' (' + f.note + ')' if f.note else ''}" for f in report.failed})
-        say(f"      GATE REFUSES {len(failed)} finding(s); `mlops gate` exits {report.exit_code} on these stacks in CI:")
+        failed = sorted(
+            {f"{f.stack}: {f.check_id} on {f.name}{' (' + f.note + ')' if f.note else ''}" for f in report.failed}
+        )
+        say(
+            f"      GATE REFUSES {len(failed)} finding(s); `mlops gate` exits {report.exit_code} on these stacks in CI:"
+        )
         for line in failed[:10]:
             say(f"        {line}")
         say(f"      see {reports['gate (HTML)']}; the local run goes on (it deploys none of these stacks)")
@@ -81,9 +85,14 @@ def run_pipeline(root: Path, rows: int, max_epochs: int, say: Callable[[str], No
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
     say(f"      gate decision: {result.decision}; {metrics}")
     if result.decision != "deploy":
-        raise StepFailed("pipeline", f"the model gate refused the model ({result.decision}); see {result.reports['gate']}")
+        raise StepFailed(
+            "pipeline", f"the model gate refused the model ({result.decision}); see {result.reports['gate']}"
+        )
     labels = {"model": "model artifact"}
-    return {**{labels.get(name, f"{name} report"): path for name, path in result.reports.items()}, "pipeline log": result.log}
+    return {
+        **{labels.get(name, f"{name} report"): path for name, path in result.reports.items()},
+        "pipeline log": result.log,
+    }
 
 
 def serve_and_predict(root: Path, say: Callable[[str], None], sample: int = 5) -> dict[str, Path | str]:
@@ -107,7 +116,9 @@ def serve_and_predict(root: Path, say: Callable[[str], None], sample: int = 5) -
         with serving_endpoint(registry, None, request_log, str(store.root)) as base:
             say(f"      serving {base}/v2/models/{MODEL}/infer (Open Inference Protocol v2)")
             for applicant in store.applicant_ids(sample):
-                status, body = post_json(f"{base}/v2/models/{MODEL}/infer", entity_body(applicant, f"local-{applicant}"), timeout=120)
+                status, body = post_json(
+                    f"{base}/v2/models/{MODEL}/infer", entity_body(applicant, f"local-{applicant}"), timeout=120
+                )
                 if status != 200:
                     raise StepFailed("serve", f"HTTP {status} for applicant {applicant}: {body.get('error', body)}")
                 probability = body["outputs"][0]["data"][0]
@@ -115,7 +126,11 @@ def serve_and_predict(root: Path, say: Callable[[str], None], sample: int = 5) -
     except ConnectionError as exc:
         raise StepFailed("serve", str(exc)) from None
     stable = max(weights, key=lambda v: weights[v])
-    return {"request log": request_log, "lineage": f"mlops lineage {stable} --root {root}", "model registry": registry.root}
+    return {
+        "request log": request_log,
+        "lineage": f"mlops lineage {stable} --root {root}",
+        "model registry": registry.root,
+    }
 
 
 def run(root: Path, rows: int, max_epochs: int, say: Callable[[str], None]) -> LocalSummary:
@@ -123,7 +138,10 @@ def run(root: Path, rows: int, max_epochs: int, say: Callable[[str], None]) -> L
     summary = LocalSummary()
     steps: list[tuple[str, Callable[[], dict]]] = [
         ("policy gate over every stack (offline preview -> Checkov)", lambda: gate_all_stacks(root, say)),
-        ("pipeline: features -> validate -> train -> evaluate -> gate -> canary deploy", lambda: run_pipeline(root, rows, max_epochs, say)),
+        (
+            "pipeline: features -> validate -> train -> evaluate -> gate -> canary deploy",
+            lambda: run_pipeline(root, rows, max_epochs, say),
+        ),
         ("serve the deployed model and send prediction requests", lambda: serve_and_predict(root, say)),
     ]
     for number, (title, step) in enumerate(steps, start=1):

@@ -27,8 +27,10 @@ def serve_command(
     root: RootOption = DEFAULT_ROOT,
     host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8080,
-    feature_repo: Annotated[Path | None, typer.Option(help="Feast repository for entity-id requests "
-                                                            "(default: ROOT/feature_repo when it exists).")] = None,
+    feature_repo: Annotated[
+        Path | None,
+        typer.Option(help="Feast repository for entity-id requests (default: ROOT/feature_repo when it exists)."),
+    ] = None,
     request_log_max_mb: Annotated[int, typer.Option(min=1, help="Rotate the request log past this size (MiB).")] = 50,
     request_log_backups: Annotated[int, typer.Option(min=1, help="Rotated request logs kept.")] = 5,
 ) -> None:
@@ -39,8 +41,9 @@ def serve_command(
 
     registry = LocalRegistry(root / "registry")
     repo = feature_repo or (root / "feature_repo" if (root / "feature_repo" / "feature_store.yaml").exists() else None)
-    app = ServingApp(registry, root / "serving" / "requests.jsonl", repo, request_log_max_mb * 1024 * 1024,
-                     request_log_backups)
+    app = ServingApp(
+        registry, root / "serving" / "requests.jsonl", repo, request_log_max_mb * 1024 * 1024, request_log_backups
+    )
     try:
         for event in registry.recover_interrupted():  # a rollout whose process died (e.g. SIGKILL) must not stay live
             typer.echo(f"withdrew {event['version']} ({event['reason']}); {event['restored'] or 'nothing'} serves")
@@ -54,8 +57,10 @@ def serve_command(
     for name, weights in models.items() or {"(none yet)": {}}.items():
         split = ", ".join(f"{v} {w}%" for v, w in weights.items()) or "nothing deployed"
         typer.echo(f"  {name}: {split}  ->  POST {server.url}/v2/models/{name}/infer")
-    typer.echo(f"  request log {app.request_log} (rotated at {request_log_max_mb} MiB, {request_log_backups} kept); "
-               f"online features: {repo or 'off (no --feature-repo)'}")
+    typer.echo(
+        f"  request log {app.request_log} (rotated at {request_log_max_mb} MiB, {request_log_backups} kept); "
+        f"online features: {repo or 'off (no --feature-repo)'}"
+    )
     threading.Thread(target=_warm, args=(app,), daemon=True).start()  # listen at once, load models meanwhile
     try:
         server.serve_forever()
@@ -118,8 +123,9 @@ def predict_command(
             raise fail(f"no feature store under {store.root}: run `mlops pipeline run --local` first")
         applicant_ids = store.applicant_ids(sample)
     try:
-        with serving_endpoint(LocalRegistry(root / "registry"), url, root / "serving" / "requests.jsonl",
-                              str(store.root)) as base:
+        with serving_endpoint(
+            LocalRegistry(root / "registry"), url, root / "serving" / "requests.jsonl", str(store.root)
+        ) as base:
             for applicant in applicant_ids:
                 started = time.perf_counter()
                 request = entity_body(applicant, f"predict-{applicant}")
@@ -127,8 +133,10 @@ def predict_command(
                 ms = (time.perf_counter() - started) * 1000
                 if status == 200:
                     probability = body["outputs"][0]["data"][0]
-                    typer.echo(f"applicant {applicant}: default probability {probability:.3f} "
-                               f"(model {model} {body['model_version']}, {ms:.0f} ms)")
+                    typer.echo(
+                        f"applicant {applicant}: default probability {probability:.3f} "
+                        f"(model {model} {body['model_version']}, {ms:.0f} ms)"
+                    )
                 else:
                     typer.echo(f"applicant {applicant}: HTTP {status}: {body.get('error', body)}")
     except ConnectionError as exc:
@@ -142,8 +150,9 @@ def submit_command(
     token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token.")] = None,
     oidc_token_file: Annotated[Path | None, typer.Option(help="File holding an OIDC id token.")] = None,
     ca_bundle: Annotated[Path | None, typer.Option(help="PEM bundle of the private CA of the endpoint.")] = None,
-    insecure_skip_tls_verify: Annotated[bool, typer.Option(
-        "--insecure-skip-tls-verify", help="DANGEROUS: do not verify the endpoint's certificate.")] = False,
+    insecure_skip_tls_verify: Annotated[
+        bool, typer.Option("--insecure-skip-tls-verify", help="DANGEROUS: do not verify the endpoint's certificate.")
+    ] = False,
     pipeline_file: Annotated[Path | None, typer.Option(help="Compiled pipeline (default: the committed one).")] = None,
     pipeline_name: Annotated[str | None, typer.Option(help="Pipeline name on the server.")] = None,
     experiment: Annotated[str, typer.Option(help="Experiment for the run (created if missing).")] = MODEL,
@@ -153,14 +162,20 @@ def submit_command(
     monitor: Annotated[bool, typer.Option("--monitor", help="Submit the monitoring pipeline instead.")] = False,
     cron: Annotated[str | None, typer.Option(help="Create a recurring run on this cron schedule (6 fields).")] = None,
     retries: Annotated[int, typer.Option(help="Retries of transient failures (exponential backoff).")] = 5,
-    model_name: Annotated[str | None, typer.Option(
-        help="Model to train or monitor (the pipeline's default: credit-risk).")] = None,
-    alert_webhook_url: Annotated[str | None, typer.Option(
-        help="Webhook for retrain/rollback/gate-rejected alerts.")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Model to train or monitor (the pipeline's default: credit-risk).")
+    ] = None,
+    alert_webhook_url: Annotated[
+        str | None, typer.Option(help="Webhook for retrain/rollback/gate-rejected alerts.")
+    ] = None,
     alert_format: Annotated[str | None, typer.Option(help="alertmanager, pagerduty or servicenow.")] = None,
-    alert_secret_env: Annotated[str | None, typer.Option(
-        help="Env var in the step pods holding the alert credential (default MLOPS_ALERT_SECRET, from the "
-             "mlops-alerting Secret).")] = None,
+    alert_secret_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Env var in the step pods holding the alert credential (default MLOPS_ALERT_SECRET, from the "
+            "mlops-alerting Secret)."
+        ),
+    ] = None,
 ) -> None:
     """Upload the compiled pipeline as a new version, start a run (or a recurring run), print its id and URL.
 
@@ -217,16 +232,32 @@ def submit_command(
                 typer.echo(f"gpus_per_node={parameters['gpus_per_node']} (the stack's GPU pools)", err=True)
             if "require_approval" in accepted and requires_approval(outputs):
                 if parameters.get("require_approval") is False:
-                    raise SubmitError("--param require_approval=false: the stack admits only signed-off versions "
-                                      "(release.requireHumanApproval); the deploy would be refused", EXIT_USAGE)
+                    raise SubmitError(
+                        "--param require_approval=false: the stack admits only signed-off versions "
+                        "(release.requireHumanApproval); the deploy would be refused",
+                        EXIT_USAGE,
+                    )
                 parameters["require_approval"] = True
             token, source = resolve_token(token_file, oidc_token_file)
-            client = KfpClient(endpoint, token=token, ca_bundle=ca_bundle, retries=retries,
-                               insecure_skip_tls_verify=insecure_skip_tls_verify,
-                               warn=lambda message: typer.secho(message, fg="red", err=True, bold=True))
+            client = KfpClient(
+                endpoint,
+                token=token,
+                ca_bundle=ca_bundle,
+                retries=retries,
+                insecure_skip_tls_verify=insecure_skip_tls_verify,
+                warn=lambda message: typer.secho(message, fg="red", err=True, bold=True),
+            )
             typer.echo(f"submitting {package.name} to {endpoint} (token: {source})", err=True)
-            result = submit(client, Path(package), name, experiment, parameters,
-                            version_name or default_version_name(commit), run_name, cron)
+            result = submit(
+                client,
+                Path(package),
+                name,
+                experiment,
+                parameters,
+                version_name or default_version_name(commit),
+                run_name,
+                cron,
+            )
     except SubmitError as exc:
         raise fail(str(exc), code=exc.exit_code) from None
     what = "pipeline created" if result.created_pipeline else "new version"
@@ -235,15 +266,23 @@ def submit_command(
     typer.echo(f"url: {result.url}")
 
 
-def _named_params(model_name: str | None, alert_webhook_url: str | None, alert_format: str | None,
-                  alert_secret_env: str | None) -> dict:
+def _named_params(
+    model_name: str | None, alert_webhook_url: str | None, alert_format: str | None, alert_secret_env: str | None
+) -> dict:
     """The options both pipelines take, as parameters; alert settings are checked here, before anything is sent."""
     from pipelines.alerts import AlertConfig, AlertConfigError
     from pipelines.submit import EXIT_USAGE, SubmitError
 
-    out = {k: v for k, v in {"model_name": model_name, "alert_webhook_url": alert_webhook_url,
-                             "alert_format": alert_format, "alert_secret_env": alert_secret_env}.items()
-           if v is not None}
+    out = {
+        k: v
+        for k, v in {
+            "model_name": model_name,
+            "alert_webhook_url": alert_webhook_url,
+            "alert_format": alert_format,
+            "alert_secret_env": alert_secret_env,
+        }.items()
+        if v is not None
+    }
     if alert_webhook_url is not None or alert_format is not None:
         try:
             AlertConfig.from_params(alert_webhook_url or "", alert_format or "", alert_secret_env or "")
@@ -275,8 +314,12 @@ def monitor_command(
     window_start: Annotated[str | None, typer.Option(help="Check a labelled Feast window from this date.")] = None,
     window_end: Annotated[str | None, typer.Option(help="End of the Feast window (exclusive).")] = None,
     method: Annotated[str, typer.Option(help="psi or ks.")] = DEFAULT_POLICY.method,
-    max_drift: Annotated[float, typer.Option(help="Drift limit per feature (PSI, or KS distance).")] = DEFAULT_POLICY.max_drift,
-    max_auc_drop: Annotated[float, typer.Option(help="Allowed AUC drop against training (labelled windows).")] = DEFAULT_POLICY.max_auc_drop,
+    max_drift: Annotated[
+        float, typer.Option(help="Drift limit per feature (PSI, or KS distance).")
+    ] = DEFAULT_POLICY.max_drift,
+    max_auc_drop: Annotated[
+        float, typer.Option(help="Allowed AUC drop against training (labelled windows).")
+    ] = DEFAULT_POLICY.max_auc_drop,
     min_rows: Annotated[int, typer.Option(help="Fewer rows decide nothing.")] = DEFAULT_POLICY.min_rows,
     retrain: Annotated[bool, typer.Option("--retrain", help="Run the pipeline when retraining is needed.")] = False,
     rows: Annotated[int, typer.Option(help="With --retrain: synthetic applications in the local store.")] = 20_000,
@@ -300,9 +343,14 @@ def monitor_command(
     try:
         policy = MonitorPolicy(method, max_drift, max_auc_drop, min_rows)
         version, report = check_deployed(
-            LocalRegistry(root / "registry"), model, policy, request_log=root / "serving" / "requests.jsonl",
-            since=time.time() - since_hours * 3600, feature_repo=root / "feature_repo",
-            window=(window_start, window_end) if window_start else None)
+            LocalRegistry(root / "registry"),
+            model,
+            policy,
+            request_log=root / "serving" / "requests.jsonl",
+            since=time.time() - since_hours * 3600,
+            feature_repo=root / "feature_repo",
+            window=(window_start, window_end) if window_start else None,
+        )
     except (ValueError, RegistryError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{model} {version}: {report.decision} ({report.rows} rows, {report.source})")

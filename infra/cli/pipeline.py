@@ -31,8 +31,12 @@ def run_command(
     rows: Annotated[int, typer.Option(help="Synthetic applications in the local feature store.")] = 20_000,
     max_epochs: Annotated[int, typer.Option(help="Epochs per trial (early stopping may end sooner).")] = 6,
     root: Annotated[Path, typer.Option(help="Working directory for the store, artifacts and logs.")] = LOCAL_RUN,
-    oidc_token_file: Annotated[Path | None, typer.Option(
-        help="File holding your OIDC id token: its subject is recorded as the actor of every registry action.")] = None,
+    oidc_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding your OIDC id token: its subject is recorded as the actor of every registry action."
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on the embedded Feast store, printing each step and where the reports went.
 
@@ -43,7 +47,9 @@ def run_command(
     from infra.cli.app import fail
 
     if not local:
-        raise fail("only --local runs are implemented by `pipeline run`; submit to a cluster with `mlops pipeline submit`")
+        raise fail(
+            "only --local runs are implemented by `pipeline run`; submit to a cluster with `mlops pipeline submit`"
+        )
     from pipelines.features.generate import MAX_ROWS, MIN_ROWS
     from pipelines.features.store import IngestionRefused
     from pipelines.local_run import LocalRunFailed, run_local
@@ -59,8 +65,9 @@ def run_command(
         result = run_local(root=root, rows=rows, max_epochs=max_epochs, echo=lambda line: typer.echo(line, file=out))
     except LocalRunFailed as exc:
         gate = exc.reports.get("gate")
-        raise fail(str(exc) + (_rejection(gate, exc.gate_reasons) if gate and exc.gate_reasons else ""),
-                   code=1) from None
+        raise fail(
+            str(exc) + (_rejection(gate, exc.gate_reasons) if gate and exc.gate_reasons else ""), code=1
+        ) from None
     except (IngestionRefused, FileNotFoundError) as exc:
         raise fail(str(exc), code=1) from None
     typer.echo(f"pipeline run {result.run_id} finished in {result.seconds:.0f} s; gate decision: {result.decision}")
@@ -71,8 +78,11 @@ def run_command(
     if result.deployment:
         typer.echo(f"  deployed {result.deployment['version']}: {result.deployment['outcome']}")
     if result.decision != "deploy":
-        raise fail(f"the release gate rejected the model ({result.decision})"
-                   + _rejection(result.reports["gate"], result.gate_reasons), code=1)
+        raise fail(
+            f"the release gate rejected the model ({result.decision})"
+            + _rejection(result.reports["gate"], result.gate_reasons),
+            code=1,
+        )
 
 
 def _set_actor(token_file: Path) -> None:

@@ -107,17 +107,35 @@ def _free_subnet(cfg: StackConfig, *taken: str) -> str:
     return free_subnet(cfg.network.cidr, [*cfg.network.private_subnets, *taken])
 
 
-def training_platform_args(cfg: StackConfig, *, pod_security_version: str, pipelines_namespace: str,
-                           runner_service_account: str, api_server_egress: Sequence[dict[str, Any]],
-                           namespaces: Sequence[pulumi.Resource] = ()) -> TrainingPlatformArgs:
+def training_platform_args(
+    cfg: StackConfig,
+    *,
+    pod_security_version: str,
+    pipelines_namespace: str,
+    runner_service_account: str,
+    api_server_egress: Sequence[dict[str, Any]],
+    namespaces: Sequence[pulumi.Resource] = (),
+) -> TrainingPlatformArgs:
     from components.training.platform import TrainingPlatformArgs
     from components.training.quotas import TeamQuota
 
     teams = [
-        TeamQuota(name=t.name, namespace=t.namespace, gpus=cfg.team_gpu_quota(t), cpu=t.cpu_quota,
-                  memory=t.memory_quota, pods=t.pods)
+        TeamQuota(
+            name=t.name,
+            namespace=t.namespace,
+            gpus=cfg.team_gpu_quota(t),
+            cpu=t.cpu_quota,
+            memory=t.memory_quota,
+            pods=t.pods,
+        )
         for t in cfg.teams
     ]
-    return TrainingPlatformArgs(pod_security_version=pod_security_version, gpu_capacity=cfg.gpu_capacity, teams=teams,
-                                pipelines_namespace=pipelines_namespace, runner_service_account=runner_service_account,
-                                api_server_egress=api_server_egress, namespaces=namespaces)
+    return TrainingPlatformArgs(
+        pod_security_version=pod_security_version,
+        gpu_capacity=cfg.gpu_capacity,
+        teams=teams,
+        pipelines_namespace=pipelines_namespace,
+        runner_service_account=runner_service_account,
+        api_server_egress=api_server_egress,
+        namespaces=namespaces,
+    )

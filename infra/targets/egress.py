@@ -21,7 +21,6 @@ from infra.targets.args import current_stack_file
 KUBEADM_API_PORT = 6443
 
 
-
 def _onprem_api_server(cfg: StackConfig) -> tuple[list[str], int]:
     endpoint = urlsplit((cfg.onprem or OnPrem()).api_endpoint or "")
     port = endpoint.port or KUBEADM_API_PORT
@@ -47,8 +46,9 @@ def egress_endpoints(cfg: StackConfig) -> EgressEndpoints:
     proxy_cidr, proxy_port = (f"{proxy[0]}/32", proxy[1]) if proxy else (None, None)
     if cfg.target == "onprem":
         cidrs, port = _onprem_api_server(cfg)
-        return EgressEndpoints(api_server_cidrs=cidrs, api_server_port=port, proxy_cidr=proxy_cidr,
-                               proxy_port=proxy_port)
+        return EgressEndpoints(
+            api_server_cidrs=cidrs, api_server_port=port, proxy_cidr=proxy_cidr, proxy_port=proxy_port
+        )
     assert cfg.network is not None  # the schema requires it on the clouds
     if cfg.target == "azure" and proxy is None:
         raise ConfigError(
@@ -56,5 +56,9 @@ def egress_endpoints(cfg: StackConfig) -> EgressEndpoints:
             "identity) has no private endpoint, and no NetworkPolicy may allow 0.0.0.0/0; set the forward proxy "
             "pods reach it through, e.g. http://10.50.250.4:3128"
         )
-    return EgressEndpoints(api_server_cidrs=[cfg.network.cidr], private_endpoint_cidrs=[cfg.network.cidr],
-                           proxy_cidr=proxy_cidr, proxy_port=proxy_port)
+    return EgressEndpoints(
+        api_server_cidrs=[cfg.network.cidr],
+        private_endpoint_cidrs=[cfg.network.cidr],
+        proxy_cidr=proxy_cidr,
+        proxy_port=proxy_port,
+    )

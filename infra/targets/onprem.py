@@ -35,8 +35,14 @@ def node_pool_spec(pool: NodePool) -> NodePoolSpec:
         labels=dict(pool.labels),
         taints=[NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in pool.taints],
         nodes=[
-            PoolNode(name=n.name, address=n.address, ssh_user=n.ssh_user, ssh_host_key=n.ssh_host_key,
-                     gpu_count=n.gpu_count, control_plane=n.control_plane)
+            PoolNode(
+                name=n.name,
+                address=n.address,
+                ssh_user=n.ssh_user,
+                ssh_host_key=n.ssh_host_key,
+                gpu_count=n.gpu_count,
+                control_plane=n.control_plane,
+            )
             for n in pool.nodes
         ],
     )
@@ -135,7 +141,7 @@ def api_server(kubeconfig: str) -> str:
             problem = "its cluster server is not an https:// URL"
     raise ConfigError(
         f"{PROJECT}:kubeconfig: {problem}; set {PROJECT}:onprem.apiEndpoint, or store the cluster's admin kubeconfig "
-        f"with `pulumi config set --secret kubeconfig \"$(cat admin.kubeconfig)\"`"
+        f'with `pulumi config set --secret kubeconfig "$(cat admin.kubeconfig)"`'
     )
 
 
@@ -182,7 +188,8 @@ def build(cfg: StackConfig) -> TargetCluster:
         opts=pulumi.ResourceOptions(provider=provider, depends_on=calico.ready),
     )
     store = OnPremObjectStore(
-        "object-store", object_store_args(cfg),
+        "object-store",
+        object_store_args(cfg),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=calico.ready),
     )
 

@@ -49,8 +49,7 @@ def approve_release(
 
         approvals = ClusterApprovals(client.CoreV1Api(api_client(GATE_TOKEN)), namespace)
     approvals.record(model_name, sha256, version)
-    print(f"approve: {model_name} sha256 {sha256} approved by the release gate"
-          + (f" as {version}" if version else ""))
+    print(f"approve: {model_name} sha256 {sha256} approved by the release gate" + (f" as {version}" if version else ""))
     if require_approval:
         print(f"approve: waiting up to {approval_timeout_seconds:.0f} s for a human approval of {model_name}.{sha256}")
         approver = wait_for_sign_off(approvals.entries, model_name, sha256, approval_timeout_seconds)

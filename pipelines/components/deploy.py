@@ -3,7 +3,13 @@ process otherwise), judge the candidate, promote or roll back, and write the run
 
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Model, Output
 
-from pipelines.components._runtime import DATA_PACKAGES, KUBERNETES, MODEL_STORE_PACKAGES, SERVING_UNUSED_STEPS, component
+from pipelines.components._runtime import (
+    DATA_PACKAGES,
+    KUBERNETES,
+    MODEL_STORE_PACKAGES,
+    SERVING_UNUSED_STEPS,
+    component,
+)
 
 
 @component([*DATA_PACKAGES, KUBERNETES, *MODEL_STORE_PACKAGES], without=SERVING_UNUSED_STEPS)
@@ -55,8 +61,15 @@ def deploy_model(
     from pipelines.alerts import ROLLED_BACK, Alert, notify
     from pipelines.retrain import record_stable, store_for_monitoring
     from pipelines.serving.approvals import DEPLOYER_TOKEN, ClusterApprovals, LocalApprovals, api_client, check_approved
-    from pipelines.serving.deploy import (collect_lineage, default_registry_root, deploy, gate_summary, probe_rows,
-                                          release_version, resolve_target)
+    from pipelines.serving.deploy import (
+        collect_lineage,
+        default_registry_root,
+        deploy,
+        gate_summary,
+        probe_rows,
+        release_version,
+        resolve_target,
+    )
     from pipelines.serving.rollout import HealthPolicy, check_strategy
 
     check_strategy(strategy, canary_traffic_percent)
@@ -65,12 +78,24 @@ def deploy_model(
     version = release_version(model_version, resolve_target(target), run_id)
     gate = gate_summary(gate_report.path, dict(gate_report.metadata))
     record = collect_lineage(
-        model_name=model_name, version=version, dataset_path=dataset.path,
+        model_name=model_name,
+        version=version,
+        dataset_path=dataset.path,
         dataset_meta={**dataset.metadata, "reference_window": reference_profile.metadata.get("window")},
-        model_dir=model.path, model_uri=model.uri, model_meta=dict(model.metadata),
-        evaluation_path=evaluation.path, gate=gate, commit=git_commit, run_id=run_id,
-        deploy_params={"strategy": strategy, "canary_traffic_percent": canary_traffic_percent,
-                       "health_policy": vars(policy), "window_seconds": window_seconds})
+        model_dir=model.path,
+        model_uri=model.uri,
+        model_meta=dict(model.metadata),
+        evaluation_path=evaluation.path,
+        gate=gate,
+        commit=git_commit,
+        run_id=run_id,
+        deploy_params={
+            "strategy": strategy,
+            "canary_traffic_percent": canary_traffic_percent,
+            "health_policy": vars(policy),
+            "window_seconds": window_seconds,
+        },
+    )
     registry_root = default_registry_root(registry_root, feature_repo)
     on_cluster = resolve_target(target) != "local"
     kserve_api = None
@@ -86,29 +111,71 @@ def deploy_model(
     if on_cluster and model_store_uri:
         store_for_monitoring(model_store_uri, model_name, version, record, reference_profile.path)
     outcome, record = deploy(
-        target=target, model_name=model_name, version=version, lineage=record, model_dir=model.path,
-        model_uri=model.uri, reference_profile=reference_profile.path, rows=probe_rows(dataset.path),
-        strategy=strategy, canary_percent=canary_traffic_percent, policy=policy, window_seconds=window_seconds,
-        registry_root=registry_root, serving_url=serving_url, feature_repo=feature_repo, namespace=namespace,
-        serving_runtime=serving_runtime, model_store_uri=model_store_uri, kserve_api=kserve_api, run_id=run_id)
+        target=target,
+        model_name=model_name,
+        version=version,
+        lineage=record,
+        model_dir=model.path,
+        model_uri=model.uri,
+        reference_profile=reference_profile.path,
+        rows=probe_rows(dataset.path),
+        strategy=strategy,
+        canary_percent=canary_traffic_percent,
+        policy=policy,
+        window_seconds=window_seconds,
+        registry_root=registry_root,
+        serving_url=serving_url,
+        feature_repo=feature_repo,
+        namespace=namespace,
+        serving_runtime=serving_runtime,
+        model_store_uri=model_store_uri,
+        kserve_api=kserve_api,
+        run_id=run_id,
+    )
     if on_cluster and model_store_uri and outcome["outcome"] in ("promoted", "unchanged"):
         record_stable(model_store_uri, model_name, outcome, record["sha256"], run_id)
     alert = ""
     if outcome["outcome"] == "rolled_back":
-        alert = notify(alert_webhook_url, alert_format, alert_secret_env, Alert(
-            ROLLED_BACK, model_name, f"{model_name} {outcome['version']} rolled back"
-            + (f" to {outcome['restored']}" if outcome.get("restored") else "") + ": "
-            + "; ".join(outcome.get("reasons", []))[:200],
-            {"run_id": run_id, "version": outcome["version"], "restored": outcome.get("restored"),
-             "reasons": outcome.get("reasons", []), "target": outcome["target"]}))
+        alert = notify(
+            alert_webhook_url,
+            alert_format,
+            alert_secret_env,
+            Alert(
+                ROLLED_BACK,
+                model_name,
+                f"{model_name} {outcome['version']} rolled back"
+                + (f" to {outcome['restored']}" if outcome.get("restored") else "")
+                + ": "
+                + "; ".join(outcome.get("reasons", []))[:200],
+                {
+                    "run_id": run_id,
+                    "version": outcome["version"],
+                    "restored": outcome.get("restored"),
+                    "reasons": outcome.get("reasons", []),
+                    "target": outcome["target"],
+                },
+            ),
+        )
     with open(lineage.path, "w") as fh:
         json.dump(record, fh, indent=2)
-    lineage.metadata.update({"model": model_name, "version": outcome["version"], "outcome": outcome["outcome"],
-                             "sha256": record["sha256"], **({"alert": alert} if alert else {})})
+    lineage.metadata.update(
+        {
+            "model": model_name,
+            "version": outcome["version"],
+            "outcome": outcome["outcome"],
+            "sha256": record["sha256"],
+            **({"alert": alert} if alert else {}),
+        }
+    )
     restored = f" (restored {outcome['restored']})" if outcome.get("restored") else ""
     from pipelines.steps.progress import emit
 
-    emit("deploy", f"deploy: {model_name} {outcome['version']} {outcome['outcome']}{restored} [{outcome['target']}, "
-         f"{strategy}]", [*outcome.get("reasons", []), *([f"alert: {alert}"] if alert else [])],
-         model=model_name, version=outcome["version"], outcome=outcome["outcome"])
+    emit(
+        "deploy",
+        f"deploy: {model_name} {outcome['version']} {outcome['outcome']}{restored} [{outcome['target']}, {strategy}]",
+        [*outcome.get("reasons", []), *([f"alert: {alert}"] if alert else [])],
+        model=model_name,
+        version=outcome["version"],
+        outcome=outcome["outcome"],
+    )
     return outcome["outcome"]

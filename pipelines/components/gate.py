@@ -33,17 +33,31 @@ def release_gate(
 
     from pipelines.steps.gate import gate
 
-    floors = {"max_demographic_parity_difference": max_demographic_parity_difference,
-              "min_demographic_parity_ratio": min_demographic_parity_ratio,
-              "max_equalized_odds_difference": max_equalized_odds_difference,
-              "min_equalized_odds_ratio": min_equalized_odds_ratio}
+    floors = {
+        "max_demographic_parity_difference": max_demographic_parity_difference,
+        "min_demographic_parity_ratio": min_demographic_parity_ratio,
+        "max_equalized_odds_difference": max_equalized_odds_difference,
+        "min_equalized_odds_ratio": min_equalized_odds_ratio,
+    }
     with open(evaluation.path) as fh:
-        result = gate(json.load(fh), report.path, min_auc, max_ece, max_robustness_drop, fairness_floors=floors,
-                      fairness_exception=fairness_exception)
+        result = gate(
+            json.load(fh),
+            report.path,
+            min_auc,
+            max_ece,
+            max_robustness_drop,
+            fairness_floors=floors,
+            fairness_exception=fairness_exception,
+        )
     exception = result["fairness"]["exception"]
-    report.metadata.update({"decision": result["decision"], "reasons": result["reasons"],
-                            "fairness_policy_sha256": result["fairness"]["policy"]["sha256"],
-                            "fairness_exception": exception or {}})
+    report.metadata.update(
+        {
+            "decision": result["decision"],
+            "reasons": result["reasons"],
+            "fairness_policy_sha256": result["fairness"]["policy"]["sha256"],
+            "fairness_exception": exception or {},
+        }
+    )
     from pipelines.steps.progress import emit
 
     waived = [f"fairness exception {exception['id']} waived {', '.join(exception['waived'])}"] if exception else []

@@ -23,13 +23,20 @@ def load_training_data(
 
     from pipelines.steps.load_data import load_training_data as load
 
-    info = load(feature_repo, feature_service, start, end, reference_start, reference_end,
-                dataset.path, reference_profile.path)
+    info = load(
+        feature_repo, feature_service, start, end, reference_start, reference_end, dataset.path, reference_profile.path
+    )
     dataset.metadata.update(info)
     reference_profile.metadata.update({"window": [reference_start, reference_end], "rows": info["reference_rows"]})
     from pipelines.steps.progress import emit
 
-    emit("data", f"asked for {info['rows_asked']} entity rows, got {info['rows_got']}; sha256 {info['data_hash']}",
-         rows_asked=info["rows_asked"], rows_got=info["rows_got"], sha256=info["data_hash"])
+    emit(
+        "data",
+        f"asked for {info['rows_asked']} entity rows, got {info['rows_got']}; sha256 {info['data_hash']}",
+        rows_asked=info["rows_asked"],
+        rows_got=info["rows_got"],
+        sha256=info["data_hash"],
+    )
     return namedtuple("LoadOutputs", ["rows_asked", "rows_got", "data_hash"])(
-        info["rows_asked"], info["rows_got"], info["data_hash"])
+        info["rows_asked"], info["rows_got"], info["data_hash"]
+    )

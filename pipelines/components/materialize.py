@@ -15,6 +15,10 @@ def materialize_features(feature_repo: str, end: str) -> str:
 
     start, stop = LocalFeatureStore(feature_repo).materialize(end=end)
     window = f"{start.isoformat()} .. {stop.isoformat()}"
-    emit("materialized", f"materialized features {window} into the online store", start=start.isoformat(),
-         end=stop.isoformat())
+    emit(
+        "materialized",
+        f"materialized features {window} into the online store",
+        start=start.isoformat(),
+        end=stop.isoformat(),
+    )
     return window

@@ -17,7 +17,14 @@ def mitigate_model(
     from pipelines.steps.mitigate import mitigate
 
     summary = mitigate(dataset.path, model.path, mitigated_model.path, constraint=constraint)
-    mitigated_model.metadata.update({**dict(model.metadata), "mitigation": summary["method"],
-                                     "thresholds": {g: v["threshold"] for g, v in summary["groups"].items()}})
-    print(f"mitigation ({constraint}) on {summary['fit_rows']} validation rows: "
-          + ", ".join(f"{g} {v['threshold']:.3f}" for g, v in summary["groups"].items()))
+    mitigated_model.metadata.update(
+        {
+            **dict(model.metadata),
+            "mitigation": summary["method"],
+            "thresholds": {g: v["threshold"] for g, v in summary["groups"].items()},
+        }
+    )
+    print(
+        f"mitigation ({constraint}) on {summary['fit_rows']} validation rows: "
+        + ", ".join(f"{g} {v['threshold']:.3f}" for g, v in summary["groups"].items())
+    )

@@ -3,7 +3,14 @@ training pipeline through the KFP API with the window rolled forward (on a clust
 
 from kfp.dsl import Markdown, Output
 
-from pipelines.components._runtime import FEAST_PACKAGES, MODEL_STORE_PACKAGES, REQUESTS, SERVING_UNUSED_STEPS, TORCH, component
+from pipelines.components._runtime import (
+    FEAST_PACKAGES,
+    MODEL_STORE_PACKAGES,
+    REQUESTS,
+    SERVING_UNUSED_STEPS,
+    TORCH,
+    component,
+)
 
 
 @component([*FEAST_PACKAGES, TORCH, REQUESTS, *MODEL_STORE_PACKAGES], without=SERVING_UNUSED_STEPS)
@@ -60,35 +67,73 @@ def monitor_model(
     with tempfile.TemporaryDirectory() as workdir:
         current = load_current(model_store_uri, model_name, workdir)
         frame = window_frame(feature_repo, window_start, window_end)
-        result = check(current.reference_profile, frame, policy, f"feature window {window_start} .. {window_end}",
-                       current.model_dir, baseline_of(current.lineage, baseline_auc))
+        result = check(
+            current.reference_profile,
+            frame,
+            policy,
+            f"feature window {window_start} .. {window_end}",
+            current.model_dir,
+            baseline_of(current.lineage, baseline_auc),
+        )
     lines = [f"monitored {model_name} {current.version} (sha256 {current.sha256[:12]})"]
     retrain = {}
     if result.decision == RETRAIN and kfp_host:
         from pipelines.submit import KfpClient, resolve_token, trigger_run
 
-        params, notes = retrain_parameters(current.lineage, window_end, model_name=model_name,
-                                           model_store_uri=model_store_uri, feature_repo=feature_repo,
-                                           serving_url=serving_url, train_days=train_days,
-                                           reference_days=reference_days)
+        params, notes = retrain_parameters(
+            current.lineage,
+            window_end,
+            model_name=model_name,
+            model_store_uri=model_store_uri,
+            feature_repo=feature_repo,
+            serving_url=serving_url,
+            train_days=train_days,
+            reference_days=reference_days,
+        )
         token, _ = resolve_token()
-        run = trigger_run(KfpClient(kfp_host, token=token, ca_bundle=ca_bundle or None), retrain_pipeline, experiment,
-                          params, f"retrain {model_name} {params['train_start']}..{params['train_end']}: "
-                                  f"{'; '.join(result.reasons)[:80]}")
+        run = trigger_run(
+            KfpClient(kfp_host, token=token, ca_bundle=ca_bundle or None),
+            retrain_pipeline,
+            experiment,
+            params,
+            f"retrain {model_name} {params['train_start']}..{params['train_end']}: {'; '.join(result.reasons)[:80]}",
+        )
         retrain = {"run_id": run.run_id, "url": run.url, "parameters": params}
         result.reasons.append(f"started run {run.run_id}: {run.url}")
         lines += [f"retraining parameters: {json.dumps(params, sort_keys=True)}", *notes]
-        alert = notify(alert_webhook_url, alert_format, alert_secret_env, Alert(
-            RETRAIN_STARTED, model_name, f"{model_name} {current.version}: retraining started ({result.reasons[0]})",
-            {"run_id": run.run_id, "url": run.url, "monitored_version": current.version, "reasons": result.reasons,
-             "train_window": [params["train_start"], params["train_end"]], "seed": params["seed"]}))
+        alert = notify(
+            alert_webhook_url,
+            alert_format,
+            alert_secret_env,
+            Alert(
+                RETRAIN_STARTED,
+                model_name,
+                f"{model_name} {current.version}: retraining started ({result.reasons[0]})",
+                {
+                    "run_id": run.run_id,
+                    "url": run.url,
+                    "monitored_version": current.version,
+                    "reasons": result.reasons,
+                    "train_window": [params["train_start"], params["train_end"]],
+                    "seed": params["seed"],
+                },
+            ),
+        )
         lines.append(f"alert: {alert}")
         retrain["alert"] = alert
     with open(report.path, "w") as fh:
         fh.write(result.to_markdown(policy) + "\n" + "".join(f"- {line}\n" for line in lines))
-    report.metadata.update({"decision": result.decision, "rows": result.rows, "drifted": result.drifted,
-                            "model": model_name, "version": current.version, "baseline_auc": result.baseline_auc,
-                            **({"retrain": retrain} if retrain else {})})
+    report.metadata.update(
+        {
+            "decision": result.decision,
+            "rows": result.rows,
+            "drifted": result.drifted,
+            "model": model_name,
+            "version": current.version,
+            "baseline_auc": result.baseline_auc,
+            **({"retrain": retrain} if retrain else {}),
+        }
+    )
     from pipelines.steps.progress import emit
 
     emit("monitor", f"monitor: {result.decision}", [*result.reasons, *lines], decision=result.decision)

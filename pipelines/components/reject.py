@@ -17,5 +17,12 @@ def release_rejected(
     """Runs only when the gate rejects; always exits non-zero with the gate's reasons."""
     from pipelines.steps.reject import release_rejected as reject
 
-    reject(gate_report.path, dict(gate_report.metadata), model_name, alert_webhook_url, alert_format,
-           alert_secret_env, run_id)
+    reject(
+        gate_report.path,
+        dict(gate_report.metadata),
+        model_name,
+        alert_webhook_url,
+        alert_format,
+        alert_secret_env,
+        run_id,
+    )

@@ -46,23 +46,42 @@ def search_hyperparameters(
     if backend not in backends:
         raise ValueError(f"backend must be one of {backends}, got {backend!r}")
     space = parse_space(search_space)
-    budget = parse_budget(max_trials, parallel_trials, None if max_failed_trials == -1 else max_failed_trials,
-                          early_stopping)
-    common: dict = dict(space=space, budget=budget, max_epochs=max_epochs, seed=seed, patience=patience,
-                  batch_size=batch_size, device=device)
+    budget = parse_budget(
+        max_trials, parallel_trials, None if max_failed_trials == -1 else max_failed_trials, early_stopping
+    )
+    common: dict = dict(
+        space=space,
+        budget=budget,
+        max_epochs=max_epochs,
+        seed=seed,
+        patience=patience,
+        batch_size=batch_size,
+        device=device,
+    )
     if backend == "local":
         from pipelines.steps.search import search_local
 
-        workdir = (os.path.join(checkpoint_root, run_id, "hpo") if checkpoint_root and run_id
-                   else tempfile.mkdtemp(prefix="hpo-"))
+        workdir = (
+            os.path.join(checkpoint_root, run_id, "hpo")
+            if checkpoint_root and run_id
+            else tempfile.mkdtemp(prefix="hpo-")
+        )
         result = search_local(dataset.path, workdir=workdir, out_dir=study.path, **common)
     else:
         from pipelines.steps.katib import search_katib, trial_dataset_uri
 
-        result = search_katib(trial_dataset_uri(dataset.uri), training_image, namespace, timeout_s=timeout_s,
-                              out_dir=study.path, **common)
-    study.metadata.update({"engine": result["engine"], "best_params": result["best_params"],
-                           "best_val_loss": result["best_value"], "n_trials": result["n_trials"],
-                           "n_pruned": result["n_pruned"], "n_failed": result["n_failed"]})
+        result = search_katib(
+            trial_dataset_uri(dataset.uri), training_image, namespace, timeout_s=timeout_s, out_dir=study.path, **common
+        )
+    study.metadata.update(
+        {
+            "engine": result["engine"],
+            "best_params": result["best_params"],
+            "best_val_loss": result["best_value"],
+            "n_trials": result["n_trials"],
+            "n_pruned": result["n_pruned"],
+            "n_failed": result["n_failed"],
+        }
+    )
     outputs = namedtuple("SearchOutputs", ["best_params", "best_val_loss"])
     return outputs(result["best_params"], result["best_value"])

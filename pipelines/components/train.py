@@ -39,18 +39,40 @@ def train_model(
 
     from pipelines.steps.train import train_for_pipeline
 
-    defaults = {"max_epochs": max_epochs, "patience": patience, "batch_size": batch_size,
-                "weight_decay": weight_decay, "seed": seed}
-    summary = train_for_pipeline(dataset.path, {**defaults, **hyperparams}, model.path, checkpoint_root, run_id,
-                                 backend, processes, num_nodes, gpus_per_node, interconnect, training_image, device)
+    defaults = {
+        "max_epochs": max_epochs,
+        "patience": patience,
+        "batch_size": batch_size,
+        "weight_decay": weight_decay,
+        "seed": seed,
+    }
+    summary = train_for_pipeline(
+        dataset.path,
+        {**defaults, **hyperparams},
+        model.path,
+        checkpoint_root,
+        run_id,
+        backend,
+        processes,
+        num_nodes,
+        gpus_per_node,
+        interconnect,
+        training_image,
+        device,
+    )
     shutil.copyfile(os.path.join(study.path, "study.json"), os.path.join(model.path, "study.json"))
     model.metadata.update({k: v for k, v in summary.items() if k != "history"})
     model.metadata["framework"] = "pytorch"
     model.metadata["training_backend"] = backend
     from pipelines.steps.progress import emit
 
-    emit("trial", f"trial {summary['trial_key']}: val_loss {summary['best_val_loss']:.4f} after "
-         f"{summary['epochs_run']} epochs on {summary['world_size']} x {summary['device']} ({summary['backend']}; "
-         f"resumed from epoch {summary['resumed_from_epoch']})", trial=summary["trial_key"],
-         val_loss=summary["best_val_loss"], epochs=summary["epochs_run"])
+    emit(
+        "trial",
+        f"trial {summary['trial_key']}: val_loss {summary['best_val_loss']:.4f} after "
+        f"{summary['epochs_run']} epochs on {summary['world_size']} x {summary['device']} ({summary['backend']}; "
+        f"resumed from epoch {summary['resumed_from_epoch']})",
+        trial=summary["trial_key"],
+        val_loss=summary["best_val_loss"],
+        epochs=summary["epochs_run"],
+    )
     return namedtuple("TrainOutputs", ["val_loss", "epochs_run"])(summary["best_val_loss"], summary["epochs_run"])

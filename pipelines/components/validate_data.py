@@ -18,6 +18,13 @@ def validate_data(
     """Schema, nulls, ranges, label balance and PSI drift; raises with the report's text when anything fails."""
     from pipelines.steps.validate_data import validate_data as validate
 
-    summary = validate(dataset.path, reference_profile.path, report.path, min_rows=min_rows,
-                       min_label_rate=min_label_rate, max_label_rate=max_label_rate, max_psi=max_psi)
+    summary = validate(
+        dataset.path,
+        reference_profile.path,
+        report.path,
+        min_rows=min_rows,
+        min_label_rate=min_label_rate,
+        max_label_rate=max_label_rate,
+        max_psi=max_psi,
+    )
     report.metadata.update({"ok": summary["ok"], "label_rate": summary["label_rate"]})

@@ -18,25 +18,38 @@ def build(data_dir: Path) -> list:
     from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
     from feast import types as feast_types
 
-    applicant = Entity(name=schema.ENTITY, join_keys=[schema.ENTITY_KEY], value_type=ValueType.INT64,
-                       description="A credit applicant (pseudonymous id)")
+    applicant = Entity(
+        name=schema.ENTITY,
+        join_keys=[schema.ENTITY_KEY],
+        value_type=ValueType.INT64,
+        description="A credit applicant (pseudonymous id)",
+    )
     views = []
     for table in schema.SERVICE_TABLES:
-        source = FileSource(name=f"{table.name}_source", path=str(Path(data_dir) / f"{table.name}.parquet"),
-                            timestamp_field=schema.TIMESTAMP)
-        views.append(FeatureView(
-            name=table.name,
-            entities=[applicant],
-            ttl=timedelta(days=table.ttl_days),
-            schema=[Field(name=f.name, dtype=getattr(feast_types, _FEAST_TYPES[f.dtype]), description=f.description)
-                    for f in table.features],
-            source=source,
-            online=True,
-            description=table.description,
-            tags={"pii": "sensitive" if any(f.sensitive for f in table.fields) else "none"},
-        ))
-    service = FeatureService(name=schema.FEATURE_SERVICE, features=list(views),
-                             description="Credit default risk model inputs, version 1",
-                             tags={"sensitive_attributes": ",".join(schema.SENSITIVE_ATTRIBUTES),
-                                   "label": schema.LABEL})
+        source = FileSource(
+            name=f"{table.name}_source",
+            path=str(Path(data_dir) / f"{table.name}.parquet"),
+            timestamp_field=schema.TIMESTAMP,
+        )
+        views.append(
+            FeatureView(
+                name=table.name,
+                entities=[applicant],
+                ttl=timedelta(days=table.ttl_days),
+                schema=[
+                    Field(name=f.name, dtype=getattr(feast_types, _FEAST_TYPES[f.dtype]), description=f.description)
+                    for f in table.features
+                ],
+                source=source,
+                online=True,
+                description=table.description,
+                tags={"pii": "sensitive" if any(f.sensitive for f in table.fields) else "none"},
+            )
+        )
+    service = FeatureService(
+        name=schema.FEATURE_SERVICE,
+        features=list(views),
+        description="Credit default risk model inputs, version 1",
+        tags={"sensitive_attributes": ",".join(schema.SENSITIVE_ATTRIBUTES), "label": schema.LABEL},
+    )
     return [applicant, *views, service]

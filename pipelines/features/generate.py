@@ -45,15 +45,21 @@ def generate(rows: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     upd_at = onboard + rng.uniform(30, SPAN_DAYS - onboard, n)
     upd_factor = np.exp(rng.normal(0.05, 0.25, n))
     p_ids = np.concatenate([ids, ids[updates]])
-    profile = pd.DataFrame({
-        ENTITY_KEY: p_ids,
-        TIMESTAMP: _times(start_ns, np.concatenate([onboard, upd_at[updates]])),
-        "age_band": np.array(AGE_BANDS, dtype=object)[np.concatenate([age_idx, age_idx[updates]])],
-        "gender": np.array(GENDERS, dtype=object)[np.concatenate([gender_idx, gender_idx[updates]])],
-        "annual_income": np.round(np.clip(np.concatenate([income0, (income0 * upd_factor)[updates]]), 6_000, 4_900_000), 2),
-        "employment_years": np.round(np.concatenate([employment0, np.clip(employment0 + (upd_at - onboard) / 365, 0, 60)[updates]]), 2),
-        "home_ownership": np.array(HOME_OWNERSHIP, dtype=object)[np.concatenate([home, home[updates]])],
-    })
+    profile = pd.DataFrame(
+        {
+            ENTITY_KEY: p_ids,
+            TIMESTAMP: _times(start_ns, np.concatenate([onboard, upd_at[updates]])),
+            "age_band": np.array(AGE_BANDS, dtype=object)[np.concatenate([age_idx, age_idx[updates]])],
+            "gender": np.array(GENDERS, dtype=object)[np.concatenate([gender_idx, gender_idx[updates]])],
+            "annual_income": np.round(
+                np.clip(np.concatenate([income0, (income0 * upd_factor)[updates]]), 6_000, 4_900_000), 2
+            ),
+            "employment_years": np.round(
+                np.concatenate([employment0, np.clip(employment0 + (upd_at - onboard) / 365, 0, 60)[updates]]), 2
+            ),
+            "home_ownership": np.array(HOME_OWNERSHIP, dtype=object)[np.concatenate([home, home[updates]])],
+        }
+    )
 
     # Bureau: a snapshot at onboarding and 0-5 later ones; utilization and delinquencies drift per applicant.
     k = rng.integers(1, 7, n)
@@ -63,29 +69,42 @@ def generate(rows: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     b_off = onboard[b_idx] + rng.uniform(0.01, SPAN_DAYS - onboard[b_idx]) * later
     risk = rng.normal(0, 1, n)  # latent creditworthiness, only partly visible through the features
     util = 1 / (1 + np.exp(-(risk[b_idx] * 0.9 + rng.normal(-0.6, 0.8, len(b_idx)))))
-    bureau = pd.DataFrame({
-        ENTITY_KEY: ids[b_idx],
-        TIMESTAMP: _times(start_ns, b_off),
-        "credit_utilization": np.round(np.clip(util, 0, 1), 4),
-        "open_accounts": np.clip(rng.poisson(4 + 2 * (risk[b_idx] > 0.5)), 0, 100).astype("int64"),
-        "delinquencies_2y": np.clip(rng.poisson(np.exp(risk[b_idx] * 0.9 - 1.2)), 0, 50).astype("int64"),
-        "debt_to_income": np.round(np.clip(rng.gamma(2.0, 0.12, len(b_idx)) * np.exp(0.3 * risk[b_idx]), 0, 5), 4),
-        "credit_history_months": np.clip(rng.gamma(3.0, 25.0, n)[b_idx] + (b_off - onboard[b_idx]) / 30, 0, 900).astype("int64"),
-        "inquiries_6m": np.clip(rng.poisson(np.exp(0.4 * risk[b_idx])), 0, 50).astype("int64"),
-    }).sort_values(TIMESTAMP, kind="stable", ignore_index=True)
+    bureau = pd.DataFrame(
+        {
+            ENTITY_KEY: ids[b_idx],
+            TIMESTAMP: _times(start_ns, b_off),
+            "credit_utilization": np.round(np.clip(util, 0, 1), 4),
+            "open_accounts": np.clip(rng.poisson(4 + 2 * (risk[b_idx] > 0.5)), 0, 100).astype("int64"),
+            "delinquencies_2y": np.clip(rng.poisson(np.exp(risk[b_idx] * 0.9 - 1.2)), 0, 50).astype("int64"),
+            "debt_to_income": np.round(np.clip(rng.gamma(2.0, 0.12, len(b_idx)) * np.exp(0.3 * risk[b_idx]), 0, 5), 4),
+            "credit_history_months": np.clip(
+                rng.gamma(3.0, 25.0, n)[b_idx] + (b_off - onboard[b_idx]) / 30, 0, 900
+            ).astype("int64"),
+            "inquiries_6m": np.clip(rng.poisson(np.exp(0.4 * risk[b_idx])), 0, 50).astype("int64"),
+        }
+    ).sort_values(TIMESTAMP, kind="stable", ignore_index=True)
 
     # Applications: spread over time after onboarding, so many come after a profile update or a new snapshot.
     a_idx = rng.integers(0, n, rows)
     a_off = onboard[a_idx] + rng.uniform(0.5, SPAN_DAYS - onboard[a_idx] - 0.01)
-    apps = pd.DataFrame({
-        ENTITY_KEY: ids[a_idx],
-        TIMESTAMP: _times(start_ns, a_off),
-        "loan_amount": np.round(np.clip(np.exp(rng.normal(10.6, 0.8, rows)), 500, 1_000_000), 2),
-        "loan_term_months": np.array(LOAN_TERMS, dtype="int64")[rng.integers(0, len(LOAN_TERMS), rows)],
-    }).drop_duplicates([ENTITY_KEY, TIMESTAMP], ignore_index=True).sort_values(TIMESTAMP, kind="stable", ignore_index=True)
+    apps = (
+        pd.DataFrame(
+            {
+                ENTITY_KEY: ids[a_idx],
+                TIMESTAMP: _times(start_ns, a_off),
+                "loan_amount": np.round(np.clip(np.exp(rng.normal(10.6, 0.8, rows)), 500, 1_000_000), 2),
+                "loan_term_months": np.array(LOAN_TERMS, dtype="int64")[rng.integers(0, len(LOAN_TERMS), rows)],
+            }
+        )
+        .drop_duplicates([ENTITY_KEY, TIMESTAMP], ignore_index=True)
+        .sort_values(TIMESTAMP, kind="stable", ignore_index=True)
+    )
     apps[LABEL] = _label(apps, profile, bureau, rng)
-    return {"applicant_profile": profile.sort_values(TIMESTAMP, kind="stable", ignore_index=True),
-            "credit_bureau": bureau, "loan_applications": apps}
+    return {
+        "applicant_profile": profile.sort_values(TIMESTAMP, kind="stable", ignore_index=True),
+        "credit_bureau": bureau,
+        "loan_applications": apps,
+    }
 
 
 def _label(apps: pd.DataFrame, profile: pd.DataFrame, bureau: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -119,6 +138,13 @@ def reference_join(entity_df: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
     out = out.sort_values(TIMESTAMP, kind="stable")
     for name, frame in tables.items():
         right = utc_ns(frame).sort_values(TIMESTAMP, kind="stable")
-        out = pd.merge_asof(out, right, on=TIMESTAMP, by=ENTITY_KEY, direction="backward", allow_exact_matches=True,
-                            tolerance=pd.Timedelta(days=TABLES[name].ttl_days))
+        out = pd.merge_asof(
+            out,
+            right,
+            on=TIMESTAMP,
+            by=ENTITY_KEY,
+            direction="backward",
+            allow_exact_matches=True,
+            tolerance=pd.Timedelta(days=TABLES[name].ttl_days),
+        )
     return out.sort_values("_row").drop(columns="_row").reset_index(drop=True)

@@ -61,8 +61,13 @@ APPLICANT_PROFILE = Table(
     description="Self-declared applicant data; a new row whenever the applicant updates it.",
     fields=(
         Field("age_band", "string", allowed=AGE_BANDS, sensitive=True, description="Age band (protected attribute)"),
-        Field("gender", "string", allowed=GENDERS, sensitive=True,
-              description="Self-declared gender (protected attribute)"),
+        Field(
+            "gender",
+            "string",
+            allowed=GENDERS,
+            sensitive=True,
+            description="Self-declared gender (protected attribute)",
+        ),
         Field("annual_income", "float64", 0.0, 5_000_000.0, description="Declared annual income, AED"),
         Field("employment_years", "float64", 0.0, 60.0, description="Years with the current employer"),
         Field("home_ownership", "string", allowed=HOME_OWNERSHIP),

@@ -60,18 +60,20 @@ class LocalFeatureStore:
 
     def write_config(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = "\n".join([
-            f"project: {schema.PROJECT}",
-            f"registry: {self.data_dir / 'registry.db'}",
-            "provider: local",
-            "online_store:",
-            "  type: sqlite",
-            f"  path: {self.data_dir / 'online_store.db'}",
-            "offline_store:",
-            f"  type: {self.offline_store}",
-            "entity_key_serialization_version: 3",
-            "",
-        ])
+        config = "\n".join(
+            [
+                f"project: {schema.PROJECT}",
+                f"registry: {self.data_dir / 'registry.db'}",
+                "provider: local",
+                "online_store:",
+                "  type: sqlite",
+                f"  path: {self.data_dir / 'online_store.db'}",
+                "offline_store:",
+                f"  type: {self.offline_store}",
+                "entity_key_serialization_version: 3",
+                "",
+            ]
+        )
         path = self.root / "feature_store.yaml"
         _atomic_write_bytes(path, config.encode())
         return path
@@ -81,8 +83,10 @@ class LocalFeatureStore:
         from feast import FeatureStore
 
         if not (self.root / "feature_store.yaml").exists():
-            raise FileNotFoundError(f"{self.root / 'feature_store.yaml'} is missing: run `mlops pipeline run --local` "
-                                    "(it creates and applies the local store) or mount the cluster's feature repo there")
+            raise FileNotFoundError(
+                f"{self.root / 'feature_store.yaml'} is missing: run `mlops pipeline run --local` "
+                "(it creates and applies the local store) or mount the cluster's feature repo there"
+            )
         return FeatureStore(repo_path=str(self.root))
 
     def has_data(self) -> bool:
@@ -112,8 +116,9 @@ class LocalFeatureStore:
         batch = batch[spec.columns].astype({f.name: "float64" for f in spec.fields if f.dtype == "float64"})
         target = self.source_path(table)
         merged = pd.concat([pd.read_parquet(target), batch], ignore_index=True) if target.exists() else batch
-        merged = (merged.drop_duplicates([schema.ENTITY_KEY, schema.TIMESTAMP], keep="last")
-                  .sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True))
+        merged = merged.drop_duplicates([schema.ENTITY_KEY, schema.TIMESTAMP], keep="last").sort_values(
+            schema.TIMESTAMP, kind="stable", ignore_index=True
+        )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.data_dir, suffix=".parquet.tmp")
         os.close(fd)
@@ -152,8 +157,10 @@ class LocalFeatureStore:
 
         Call it only on validated data: the online store is what the live model reads. Returns the window loaded.
         """
-        stamps = [pd.read_parquet(self.source_path(t.name), columns=[schema.TIMESTAMP])[schema.TIMESTAMP]
-                  for t in schema.SERVICE_TABLES]
+        stamps = [
+            pd.read_parquet(self.source_path(t.name), columns=[schema.TIMESTAMP])[schema.TIMESTAMP]
+            for t in schema.SERVICE_TABLES
+        ]
         start = min(s.min() for s in stamps)
         stop = max(s.max() for s in stamps) + pd.Timedelta(seconds=1)
         if end is not None:
@@ -166,8 +173,10 @@ class LocalFeatureStore:
 
     def materialized(self) -> dict[str, list[tuple[datetime, datetime]]]:
         """Per feature view, the windows loaded into the online store so far (Feast's materialization record)."""
-        return {view.name: [(i[0], i[1]) for i in view.materialization_intervals]
-                for view in self.feast().list_feature_views()}
+        return {
+            view.name: [(i[0], i[1]) for i in view.materialization_intervals]
+            for view in self.feast().list_feature_views()
+        }
 
     def bootstrap(self, rows: int = 20_000, seed: int = 7, progress=print) -> None:
         """Generate data if missing, ingest it through validation and apply the repository; one process at a time.

@@ -66,8 +66,9 @@ def check_frame(df: pd.DataFrame, fields: list[Field], subject: str, *, unique_k
             continue
         col = df[f.name]
         if not _type_ok(col, f.dtype):
-            report.issues.append(Issue(f.name, "type", f"expected {f.dtype}, got {col.dtype}", len(col),
-                                       _examples(col.dropna())))
+            report.issues.append(
+                Issue(f.name, "type", f"expected {f.dtype}, got {col.dtype}", len(col), _examples(col.dropna()))
+            )
             continue
         nulls = col.isna()
         if nulls.any() and not f.nullable:
@@ -82,14 +83,21 @@ def check_frame(df: pd.DataFrame, fields: list[Field], subject: str, *, unique_k
         if f.allowed:
             bad = values[~values.isin(list(f.allowed))]
             if len(bad):
-                report.issues.append(Issue(f.name, "allowed", f"values not in {list(f.allowed)}", len(bad),
-                                           _examples(bad)))
+                report.issues.append(
+                    Issue(f.name, "allowed", f"values not in {list(f.allowed)}", len(bad), _examples(bad))
+                )
     if unique_keys and not report.issues:
         dup = df.duplicated([ENTITY_KEY, TIMESTAMP], keep=False)
         if dup.any():
-            report.issues.append(Issue(f"{ENTITY_KEY}+{TIMESTAMP}", "duplicate",
-                                       "the same entity has two rows at one timestamp", int(dup.sum()),
-                                       _examples(df.loc[dup, ENTITY_KEY])))
+            report.issues.append(
+                Issue(
+                    f"{ENTITY_KEY}+{TIMESTAMP}",
+                    "duplicate",
+                    "the same entity has two rows at one timestamp",
+                    int(dup.sum()),
+                    _examples(df.loc[dup, ENTITY_KEY]),
+                )
+            )
     return report
 
 

@@ -53,12 +53,15 @@ def filesystem(location: str | Path):
         try:
             __import__(module)
         except ImportError as err:
-            raise CheckpointError(f"location {location!r} needs the {module} package for {scheme}://, which is not "
-                                  f"installed: pip install {pin}") from err
+            raise CheckpointError(
+                f"location {location!r} needs the {module} package for {scheme}://, which is not "
+                f"installed: pip install {pin}"
+            ) from err
     elif scheme not in TEST_PROTOCOLS:
         allowed = ", ".join(f"{s}://" for s in sorted({*OBJECT_STORE_PROTOCOLS, *TEST_PROTOCOLS}))
-        raise CheckpointError(f"location {location!r}: scheme {scheme}:// is not supported; use a local/PVC path, "
-                              f"file:// or {allowed}")
+        raise CheckpointError(
+            f"location {location!r}: scheme {scheme}:// is not supported; use a local/PVC path, file:// or {allowed}"
+        )
     fs, root = fsspec.core.url_to_fs(location)
     return fs, root.rstrip("/")
 
@@ -126,8 +129,13 @@ def save(location: str | Path, epoch: int, payload: dict[str, Any]) -> str:
     name = f"ckpt-{epoch:06d}.pt"
     previous = _manifest(location)
     write_bytes(location, name, data)
-    manifest = {"format": FORMAT, "payload": name, "epoch": epoch, "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest()}
+    manifest = {
+        "format": FORMAT,
+        "payload": name,
+        "epoch": epoch,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     write_bytes(location, MANIFEST, json.dumps(manifest, sort_keys=True).encode())
     if previous and previous.get("payload") not in (None, name):
         fs, root = filesystem(location)
@@ -151,9 +159,11 @@ def load(location: str | Path, map_location: str = "cpu") -> dict[str, Any] | No
         raise CheckpointError(f"checkpoint manifest {join(location, MANIFEST)} names {where}, which is missing")
     digest = hashlib.sha256(data).hexdigest()
     if len(data) != manifest["size"] or digest != manifest["sha256"]:
-        raise CheckpointError(f"checkpoint {where} does not match its manifest (sha256 {digest}, {len(data)} bytes; "
-                              f"manifest: sha256 {manifest['sha256']}, {manifest['size']} bytes): refusing to resume "
-                              f"from a tampered or corrupted checkpoint; inspect it, or delete {location} to start over")
+        raise CheckpointError(
+            f"checkpoint {where} does not match its manifest (sha256 {digest}, {len(data)} bytes; "
+            f"manifest: sha256 {manifest['sha256']}, {manifest['size']} bytes): refusing to resume "
+            f"from a tampered or corrupted checkpoint; inspect it, or delete {location} to start over"
+        )
     try:
         return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except Exception as err:  # the unpickler refuses anything but weights-only types
@@ -182,5 +192,6 @@ def _check_weights_only(data: bytes) -> None:
     try:
         torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"checkpoint payload is not weights_only-loadable (convert it to tensors, dicts, "
-                              f"lists and numbers): {err}") from err
+        raise CheckpointError(
+            f"checkpoint payload is not weights_only-loadable (convert it to tensors, dicts, lists and numbers): {err}"
+        ) from err

@@ -44,8 +44,12 @@ class Preprocessor:
         numeric, categorical = model_inputs()
         raw = _numeric_matrix(frame, numeric)
         std = raw.std(axis=0)
-        return cls(numeric, {k: list(v) for k, v in categorical.items()}, raw.mean(axis=0).tolist(),
-                   np.where(std > 0, std, 1.0).tolist())
+        return cls(
+            numeric,
+            {k: list(v) for k, v in categorical.items()},
+            raw.mean(axis=0).tolist(),
+            np.where(std > 0, std, 1.0).tolist(),
+        )
 
     @property
     def input_names(self) -> list[str]:
@@ -53,8 +57,10 @@ class Preprocessor:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         num = (_numeric_matrix(frame, self.numeric) - np.asarray(self.mean)) / np.asarray(self.std)
-        onehots = [(frame[c].to_numpy()[:, None] == np.asarray(v, dtype=object)[None, :]).astype("float64")
-                   for c, v in self.categorical.items()]
+        onehots = [
+            (frame[c].to_numpy()[:, None] == np.asarray(v, dtype=object)[None, :]).astype("float64")
+            for c, v in self.categorical.items()
+        ]
         return np.nan_to_num(np.hstack([num, *onehots]), nan=0.0).astype("float32")
 
     def to_json(self) -> str:
@@ -66,8 +72,10 @@ class Preprocessor:
 
 
 def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    cols = [np.log1p(frame[c].to_numpy(dtype="float64")) if c in LOG_SCALED else frame[c].to_numpy(dtype="float64")
-            for c in columns]
+    cols = [
+        np.log1p(frame[c].to_numpy(dtype="float64")) if c in LOG_SCALED else frame[c].to_numpy(dtype="float64")
+        for c in columns
+    ]
     return np.stack(cols, axis=1)
 
 

@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         raise WorkerError("usage: python -m pipelines.ml.ddp_worker SPEC (run it under torchrun)")
     missing = [name for name in TORCHRUN_ENV if name not in os.environ]
     if missing:
-        raise WorkerError(f"missing torchrun environment {missing}: start this module with torchrun "
-                          f"(python -m torch.distributed.run ... -m pipelines.ml.ddp_worker SPEC)")
+        raise WorkerError(
+            f"missing torchrun environment {missing}: start this module with torchrun "
+            f"(python -m torch.distributed.run ... -m pipelines.ml.ddp_worker SPEC)"
+        )
     _die_with_launcher()
     spec = read_spec(argv[0])
 
@@ -68,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     local_rank = int(os.environ["LOCAL_RANK"])
     if device.startswith("cuda"):
         if local_rank >= torch.cuda.device_count():
-            raise WorkerError(f"local rank {local_rank} has no GPU: this node shows {torch.cuda.device_count()}; "
-                              f"start at most that many processes per node")
+            raise WorkerError(
+                f"local rank {local_rank} has no GPU: this node shows {torch.cuda.device_count()}; "
+                f"start at most that many processes per node"
+            )
         device = f"cuda:{local_rank}"
         torch.cuda.set_device(local_rank)
         backend = "nccl"
@@ -77,14 +81,23 @@ def main(argv: list[str] | None = None) -> int:
         backend = "gloo"
     dist.init_process_group(backend=backend, timeout=PROCESS_GROUP_TIMEOUT)
     try:
-        summary = fit_and_save(spec["dataset"], spec["hyperparams"], spec["model_dir"], spec["checkpoint"], device,
-                               extra_summary={"backend": backend})
+        summary = fit_and_save(
+            spec["dataset"],
+            spec["hyperparams"],
+            spec["model_dir"],
+            spec["checkpoint"],
+            device,
+            extra_summary={"backend": backend},
+        )
         dist.barrier()  # the launcher sees success only once rank 0 has written the model
     finally:
         dist.destroy_process_group()
     if os.environ["RANK"] == "0":
-        print(f"rank 0 of {summary['world_size']} ({backend}): val_loss {summary['best_val_loss']:.4f} after "
-              f"{summary['epochs_run']} epochs (resumed from epoch {summary['resumed_from_epoch']})", flush=True)
+        print(
+            f"rank 0 of {summary['world_size']} ({backend}): val_loss {summary['best_val_loss']:.4f} after "
+            f"{summary['epochs_run']} epochs (resumed from epoch {summary['resumed_from_epoch']})",
+            flush=True,
+        )
     return 0
 
 
@@ -106,8 +119,11 @@ if __name__ == "__main__":
         sys.exit(main())
     except BaseException as err:  # one line the launcher quotes in its error, then the traceback
         if not isinstance(err, SystemExit):
-            print(f"{FAILURE_PREFIX} {os.environ.get('RANK', '?')} failed: {type(err).__name__}: {err}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{FAILURE_PREFIX} {os.environ.get('RANK', '?')} failed: {type(err).__name__}: {err}",
+                file=sys.stderr,
+                flush=True,
+            )
         if isinstance(err, WorkerError):
             sys.exit(2)
         raise

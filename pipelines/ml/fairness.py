@@ -46,8 +46,10 @@ def decide(probabilities: np.ndarray, groups: np.ndarray, thresholds: dict[str, 
     probabilities, groups = np.asarray(probabilities, dtype="float64"), np.asarray(groups, dtype=object)
     unknown = sorted(set(groups.tolist()) - set(thresholds))
     if unknown:
-        raise ValueError(f"no decision threshold for group(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(map(repr, sorted(thresholds)))}")
+        raise ValueError(
+            f"no decision threshold for group(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(map(repr, sorted(thresholds)))}"
+        )
     limit = np.array([thresholds[g] for g in groups.tolist()], dtype="float64")
     return (probabilities >= limit).astype("float64")
 
@@ -65,8 +67,9 @@ class DecisionThresholds:
         return decide(probabilities, group_keys(columns, self.attributes, len(probabilities)), self.thresholds)
 
     def to_json(self) -> str:
-        return json.dumps({"attributes": list(self.attributes), "thresholds": self.thresholds, **self.details},
-                          indent=2)
+        return json.dumps(
+            {"attributes": list(self.attributes), "thresholds": self.thresholds, **self.details}, indent=2
+        )
 
 
 def load_thresholds(model_dir: str | Path) -> DecisionThresholds:
@@ -76,8 +79,12 @@ def load_thresholds(model_dir: str | Path) -> DecisionThresholds:
         return DecisionThresholds()
     raw = json.loads(path.read_text())
     thresholds = raw.get("thresholds")
-    if (not isinstance(raw.get("attributes"), list) or not isinstance(thresholds, dict) or not thresholds
-            or not all(isinstance(v, (int, float)) and 0.0 <= v <= 1.0 + 1e-9 for v in thresholds.values())):
+    if (
+        not isinstance(raw.get("attributes"), list)
+        or not isinstance(thresholds, dict)
+        or not thresholds
+        or not all(isinstance(v, (int, float)) and 0.0 <= v <= 1.0 + 1e-9 for v in thresholds.values())
+    ):
         raise ValueError(f"{path}: expected {{'attributes': [names], 'thresholds': {{group: number in [0, 1]}}}}")
     details = {k: v for k, v in raw.items() if k not in ("attributes", "thresholds")}
     return DecisionThresholds(tuple(raw["attributes"]), {k: float(v) for k, v in thresholds.items()}, details)
@@ -90,9 +97,13 @@ def outcome_counts(defaulted: np.ndarray, declined: np.ndarray, groups: np.ndarr
     out = {}
     for g in np.unique(groups):
         m = groups == g
-        out[str(g)] = {"rows": int(m.sum()), "repaid": int((m & ~bad).sum()), "defaulted": int((m & bad).sum()),
-                       "approved_repaid": int((m & ~bad & approved).sum()),
-                       "approved_defaulted": int((m & bad & approved).sum())}
+        out[str(g)] = {
+            "rows": int(m.sum()),
+            "repaid": int((m & ~bad).sum()),
+            "defaulted": int((m & bad).sum()),
+            "approved_repaid": int((m & ~bad & approved).sum()),
+            "approved_defaulted": int((m & bad & approved).sum()),
+        }
     return out
 
 
@@ -108,9 +119,12 @@ def _metrics(rows, repaid, defaulted, approval_repaid, approval_defaulted) -> di
             top = rate.max(axis=-1)
             return np.where(top > 0, rate.min(axis=-1) / np.where(top > 0, top, 1.0), np.nan)
 
-        return {"demographic_parity_difference": gap(approval), "demographic_parity_ratio": ratio(approval),
-                "equalized_odds_difference": np.maximum(gap(approval_repaid), gap(approval_defaulted)),
-                "equalized_odds_ratio": np.minimum(ratio(approval_repaid), ratio(approval_defaulted))}
+        return {
+            "demographic_parity_difference": gap(approval),
+            "demographic_parity_ratio": ratio(approval),
+            "equalized_odds_difference": np.maximum(gap(approval_repaid), gap(approval_defaulted)),
+            "equalized_odds_ratio": np.minimum(ratio(approval_repaid), ratio(approval_defaulted)),
+        }
 
 
 def point_metrics(counts: dict[str, dict[str, int]]) -> dict[str, float]:
@@ -124,13 +138,19 @@ def point_metrics(counts: dict[str, dict[str, int]]) -> dict[str, float]:
         return {f"{m}_{k}": float("nan") for m in METRICS for k in KINDS}
     c = {k: np.array([v[k] for v in counts.values()], dtype="float64") for k in COUNT_KEYS}
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = _metrics(c["rows"], c["repaid"], c["defaulted"], c["approved_repaid"] / c["repaid"],
-                          c["approved_defaulted"] / c["defaulted"])
+        values = _metrics(
+            c["rows"],
+            c["repaid"],
+            c["defaulted"],
+            c["approved_repaid"] / c["repaid"],
+            c["approved_defaulted"] / c["defaulted"],
+        )
     return {k: float(v) for k, v in values.items()}
 
 
-def confidence_bounds(counts: dict[str, dict[str, int]], level: float, draws: int = BOUND_DRAWS,
-                      seed: int = BOUND_SEED) -> dict[str, float]:
+def confidence_bounds(
+    counts: dict[str, dict[str, int]], level: float, draws: int = BOUND_DRAWS, seed: int = BOUND_SEED
+) -> dict[str, float]:
     """The conservative one-sided bound of each metric at ``level``: upper for differences, lower for ratios.
 
     Approval rates among each group's repaid and defaulted rows are drawn from their Jeffreys posteriors
@@ -147,5 +167,7 @@ def confidence_bounds(counts: dict[str, dict[str, int]], level: float, draws: in
     approval_repaid = rng.beta(c["approved_repaid"] + 0.5, c["repaid"] - c["approved_repaid"] + 0.5, size)
     approval_defaulted = rng.beta(c["approved_defaulted"] + 0.5, c["defaulted"] - c["approved_defaulted"] + 0.5, size)
     drawn = _metrics(c["rows"], c["repaid"], c["defaulted"], approval_repaid, approval_defaulted)
-    return {name: float(np.quantile(values, level if name.endswith("difference") else 1.0 - level))
-            for name, values in drawn.items()}
+    return {
+        name: float(np.quantile(values, level if name.endswith("difference") else 1.0 - level))
+        for name, values in drawn.items()
+    }

@@ -22,7 +22,7 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
         j = i
         while j + 1 < len(s) and s[j + 1] == s[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
@@ -43,8 +43,14 @@ def brier(y: np.ndarray, prob: np.ndarray) -> float:
     return float(np.mean((np.asarray(prob) - np.asarray(y)) ** 2))
 
 
-def robustness_auc(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, numeric_columns: int,
-                   noise: float = 0.1, seed: int = 0) -> float:
+def robustness_auc(
+    predict: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    numeric_columns: int,
+    noise: float = 0.1,
+    seed: int = 0,
+) -> float:
     """AUC when Gaussian noise (``noise`` standard deviations) perturbs every standardized numeric input."""
     rng = np.random.default_rng(seed)
     xp = x.copy()
@@ -52,8 +58,14 @@ def robustness_auc(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y
     return roc_auc(y, predict(xp))
 
 
-def permutation_importance(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray,
-                           column_groups: dict[str, list[int]], repeats: int = 3, seed: int = 0) -> dict[str, float]:
+def permutation_importance(
+    predict: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    column_groups: dict[str, list[int]],
+    repeats: int = 3,
+    seed: int = 0,
+) -> dict[str, float]:
     """Mean AUC drop when one input (all of its one-hot columns together) is shuffled across rows."""
     rng = np.random.default_rng(seed)
     base = roc_auc(y, predict(x))

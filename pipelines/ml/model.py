@@ -29,6 +29,6 @@ def predict_proba(model: nn.Module, x, device: str = "cpu", batch_size: int = 65
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            xb = torch.as_tensor(x[i:i + batch_size], device=device)
+            xb = torch.as_tensor(x[i : i + batch_size], device=device)
             out.append(torch.sigmoid(model(xb).float()).cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype="float32")

@@ -25,16 +25,25 @@ def build_profile(frame: pd.DataFrame) -> dict:
             features[f.name] = {"kind": "categorical", "shares": {str(k): float(v) for k, v in shares.items()}}
         else:
             edges = np.unique(np.quantile(col.to_numpy(dtype="float64"), np.linspace(0, 1, BINS + 1)))
-            features[f.name] = {"kind": "numeric", "edges": edges.tolist(), "shares": _shares(col, edges).tolist(),
-                                "mean": float(col.mean()), "std": float(col.std())}
-    return {"rows": int(len(frame)), "label_rate": float(frame[LABEL].mean()) if LABEL in frame else None,
-            "features": features}
+            features[f.name] = {
+                "kind": "numeric",
+                "edges": edges.tolist(),
+                "shares": _shares(col, edges).tolist(),
+                "mean": float(col.mean()),
+                "std": float(col.std()),
+            }
+    return {
+        "rows": int(len(frame)),
+        "label_rate": float(frame[LABEL].mean()) if LABEL in frame else None,
+        "features": features,
+    }
 
 
 def _shares(values: pd.Series, edges: list | np.ndarray) -> np.ndarray:
     inner = np.asarray(edges)[1:-1]
-    counts = np.bincount(np.searchsorted(inner, values.to_numpy(dtype="float64"), side="right"),
-                         minlength=len(inner) + 1)
+    counts = np.bincount(
+        np.searchsorted(inner, values.to_numpy(dtype="float64"), side="right"), minlength=len(inner) + 1
+    )
     return counts / max(counts.sum(), 1)
 
 

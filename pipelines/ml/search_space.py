@@ -93,13 +93,15 @@ class SearchSpace:
         return out
 
 
-SPACE = SearchSpace((
-    Param("learning_rate", "log_uniform", 1e-4, 3e-2),
-    Param("hidden", "categorical", choices=(32, 64, 128, 256)),
-    Param("layers", "int", 1, 4),
-    Param("dropout", "uniform", 0.0, 0.4),
-    Param("weight_decay", "log_uniform", 1e-6, 1e-2),
-))
+SPACE = SearchSpace(
+    (
+        Param("learning_rate", "log_uniform", 1e-4, 3e-2),
+        Param("hidden", "categorical", choices=(32, 64, 128, 256)),
+        Param("layers", "int", 1, 4),
+        Param("dropout", "uniform", 0.0, 0.4),
+        Param("weight_decay", "log_uniform", 1e-6, 1e-2),
+    )
+)
 """For the credit-risk MLP on ~20 tabular inputs: AdamW learning rates from 1e-4 (slow but stable) to 3e-2 (the edge
 of divergence at batch 512), widths 32-256 and 1-4 hidden layers (wider/deeper only overfits tens of thousands of
 rows), dropout up to 0.4, decoupled weight decay over four decades."""
@@ -113,8 +115,9 @@ def parse_space(spec: dict | None) -> SearchSpace:
     if not spec:
         return SPACE
     if not isinstance(spec, dict):
-        raise ValueError(f"search space must be a mapping of hyperparameter name to its range, "
-                         f"got {type(spec).__name__}")
+        raise ValueError(
+            f"search space must be a mapping of hyperparameter name to its range, got {type(spec).__name__}"
+        )
     params = []
     for name, entry in spec.items():
         where = f"search space: {name}"
@@ -145,8 +148,9 @@ def parse_space(spec: dict | None) -> SearchSpace:
         low, high = (_bound(f"{where}.{key}", entry.get(key), kind, lo_limit, hi_limit) for key in ("low", "high"))
         if not low < high:
             raise ValueError(f"{where}: low ({low}) must be below high ({high})")
-        params.append(Param(name, kind, int(low) if kind == "int" else float(low),
-                            int(high) if kind == "int" else float(high)))
+        params.append(
+            Param(name, kind, int(low) if kind == "int" else float(low), int(high) if kind == "int" else float(high))
+        )
     return SearchSpace(tuple(params))
 
 
@@ -160,9 +164,11 @@ def _bound(where: str, value: object, kind: str, lo_limit: float, hi_limit: floa
     return value
 
 
-def parse_budget(max_trials: int, parallel_trials: int, max_failed_trials: int | None = None,
-                 early_stopping: dict | None = None) -> Budget:
+def parse_budget(
+    max_trials: int, parallel_trials: int, max_failed_trials: int | None = None, early_stopping: dict | None = None
+) -> Budget:
     """Checked budget; ``early_stopping`` overrides fields of :class:`EarlyStopping`."""
+
     def whole(name: str, value, low: int, high: int) -> int:
         if isinstance(value, bool) or float(value) != int(float(value)) or not low <= int(float(value)) <= high:
             raise ValueError(f"search budget: {name} must be a whole number in [{low}, {high}], got {value!r}")
@@ -176,16 +182,25 @@ def parse_budget(max_trials: int, parallel_trials: int, max_failed_trials: int |
     stop = dict(early_stopping or {})
     extra = set(stop) - set(asdict(EarlyStopping()))
     if extra:
-        raise ValueError(f"search budget: early_stopping has unknown field(s) {sorted(extra)}; "
-                         f"allowed: {', '.join(asdict(EarlyStopping()))}")
+        raise ValueError(
+            f"search budget: early_stopping has unknown field(s) {sorted(extra)}; "
+            f"allowed: {', '.join(asdict(EarlyStopping()))}"
+        )
     algorithm = stop.get("algorithm", EarlyStopping.algorithm)
     if algorithm not in EARLY_STOPPING_ALGORITHMS:
-        raise ValueError(f"search budget: early_stopping.algorithm must be one of {EARLY_STOPPING_ALGORITHMS}, "
-                         f"got {algorithm!r}")
-    es = EarlyStopping(algorithm,
-                       whole("early_stopping.min_trials_required",
-                             stop.get("min_trials_required", EarlyStopping.min_trials_required), 1, 1000),
-                       whole("early_stopping.start_step", stop.get("start_step", EarlyStopping.start_step), 1, 1000))
+        raise ValueError(
+            f"search budget: early_stopping.algorithm must be one of {EARLY_STOPPING_ALGORITHMS}, got {algorithm!r}"
+        )
+    es = EarlyStopping(
+        algorithm,
+        whole(
+            "early_stopping.min_trials_required",
+            stop.get("min_trials_required", EarlyStopping.min_trials_required),
+            1,
+            1000,
+        ),
+        whole("early_stopping.start_step", stop.get("start_step", EarlyStopping.start_step), 1, 1000),
+    )
     return Budget(max_trials, parallel_trials, failed, es)
 
 
@@ -217,15 +232,25 @@ def katib_parameters(space: SearchSpace = SPACE) -> list[dict]:
     out = []
     for p in space.params:
         if p.kind == "categorical":
-            out.append({"name": p.name, "parameterType": "discrete",
-                        "feasibleSpace": {"list": [str(c) for c in p.choices]}})
+            out.append(
+                {"name": p.name, "parameterType": "discrete", "feasibleSpace": {"list": [str(c) for c in p.choices]}}
+            )
         elif p.kind == "int":
             low, high = p.bounds()
-            out.append({"name": p.name, "parameterType": "int",
-                        "feasibleSpace": {"min": str(int(low)), "max": str(int(high))}})
+            out.append(
+                {"name": p.name, "parameterType": "int", "feasibleSpace": {"min": str(int(low)), "max": str(int(high))}}
+            )
         else:
             low, high = p.bounds()
-            out.append({"name": p.name, "parameterType": "double",
-                        "feasibleSpace": {"min": repr(float(low)), "max": repr(float(high)),
-                                          "distribution": "logUniform" if p.kind == "log_uniform" else "uniform"}})
+            out.append(
+                {
+                    "name": p.name,
+                    "parameterType": "double",
+                    "feasibleSpace": {
+                        "min": repr(float(low)),
+                        "max": repr(float(high)),
+                        "distribution": "logUniform" if p.kind == "log_uniform" else "uniform",
+                    },
+                }
+            )
     return out

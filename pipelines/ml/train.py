@@ -22,6 +22,7 @@ from torch import nn
 
 from pipelines.ml.model import CreditRiskMLP
 
+
 @dataclass(frozen=True)
 class HyperParams:
     learning_rate: float = 3e-3
@@ -81,9 +82,16 @@ def seed_everything(seed: int, device: str) -> None:
         torch.use_deterministic_algorithms(True)
 
 
-def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, params: HyperParams,
-          checkpoint: Path | str | None = None, device: str = "auto",
-          on_epoch: Callable[[dict], None] | None = None) -> tuple[nn.Module, TrainResult]:
+def train(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    params: HyperParams,
+    checkpoint: Path | str | None = None,
+    device: str = "auto",
+    on_epoch: Callable[[dict], None] | None = None,
+) -> tuple[nn.Module, TrainResult]:
     """Train and return the best model (lowest validation loss) with a summary; resumes from ``checkpoint`` (a
     location for :mod:`pipelines.ml.checkpoints`).
 
@@ -109,8 +117,14 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
     loss_fn = nn.BCEWithLogitsLoss()  # unweighted, so predicted probabilities stay calibrated
 
-    state: dict[str, Any] = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "bad_epochs": 0, "history": [],
-             "best_state": None}
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "best_val_loss": float("inf"),
+        "best_epoch": 0,
+        "bad_epochs": 0,
+        "history": [],
+        "best_state": None,
+    }
     resumed_from = 0
     saved = checkpoints.load(checkpoint, map_location=device) if checkpoint else None
     if saved is not None:
@@ -142,7 +156,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         t0 = time.perf_counter()
         train_loss = torch.zeros(2, dtype=torch.float64, device=device)  # sum of loss * rows, rows (this rank)
         for i in range(0, len(order), params.batch_size):
-            batch = order[i:i + params.batch_size]
+            batch = order[i : i + params.batch_size]
             if len(batch) < 2 * world:  # BatchNorm needs two samples on every rank; all ranks skip alike
                 continue
             idx = batch.tensor_split(world)[rank]
@@ -164,18 +178,34 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         val_loss = float(val_sum[0] / val_sum[1]) if val_sum[1] else float("inf")
         improved = val_loss < state["best_val_loss"] - 1e-5
         if improved:
-            state.update(best_val_loss=val_loss, best_epoch=epoch, bad_epochs=0,
-                         best_state={k: v.detach().cpu().clone() for k, v in net.state_dict().items()})
+            state.update(
+                best_val_loss=val_loss,
+                best_epoch=epoch,
+                bad_epochs=0,
+                best_state={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+            )
         else:
             state["bad_epochs"] += 1
-        record = {"epoch": epoch, "train_loss": float(train_sum[0] / max(float(train_sum[1]), 1.0)),
-                  "val_loss": val_loss, "improved": improved}
+        record = {
+            "epoch": epoch,
+            "train_loss": float(train_sum[0] / max(float(train_sum[1]), 1.0)),
+            "val_loss": val_loss,
+            "improved": improved,
+        }
         state["history"].append(record)
         state["epoch"] = epoch
         if checkpoint and rank == 0:
-            checkpoints.save(checkpoint, epoch, {"params": asdict(params), "model": net.state_dict(),
-                                                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                                                 "state": state})
+            checkpoints.save(
+                checkpoint,
+                epoch,
+                {
+                    "params": asdict(params),
+                    "model": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "state": state,
+                },
+            )
         if world > 1:
             torch.distributed.barrier()  # no rank runs ahead of a checkpoint that rank 0 has not finished
         if on_epoch:
@@ -185,10 +215,17 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         net.load_state_dict(state["best_state"])
     net.eval()
     return net, TrainResult(
-        best_val_loss=state["best_val_loss"], best_epoch=state["best_epoch"], epochs_run=state["epoch"],
+        best_val_loss=state["best_val_loss"],
+        best_epoch=state["best_epoch"],
+        epochs_run=state["epoch"],
         stopped_early=state["bad_epochs"] >= params.patience and state["epoch"] < params.max_epochs,
-        resumed_from_epoch=resumed_from, device=device, mixed_precision=amp,
-        samples_per_second=samples / seconds if seconds else 0.0, history=state["history"], world_size=world)
+        resumed_from_epoch=resumed_from,
+        device=device,
+        mixed_precision=amp,
+        samples_per_second=samples / seconds if seconds else 0.0,
+        history=state["history"],
+        world_size=world,
+    )
 
 
 def _distributed() -> tuple[int, int]:
@@ -224,5 +261,3 @@ def _evaluate_loss_sum(model, loss_fn, xv, yv, amp, amp_dtype) -> torch.Tensor:
     with torch.no_grad(), torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=amp):
         loss = loss_fn(model(xv).float(), yv).double() * len(xv) if len(xv) else torch.zeros((), dtype=torch.float64)
     return torch.stack([loss.to(xv.device), torch.tensor(float(len(xv)), dtype=torch.float64, device=xv.device)])
-
-

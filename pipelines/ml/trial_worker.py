@@ -36,8 +36,9 @@ def load_splits(source: str) -> Splits:
     return pre.transform(train), labels(train), pre.transform(val), labels(val)
 
 
-def run_trial(splits: Splits, params: dict, fixed: dict, device: str = "cpu",
-              on_epoch: Callable[[dict], None] | None = None):
+def run_trial(
+    splits: Splits, params: dict, fixed: dict, device: str = "cpu", on_epoch: Callable[[dict], None] | None = None
+):
     """Train one point of the space (``params``) with the search's fixed settings (``fixed``: max_epochs, patience,
     batch_size, seed); ``on_epoch`` sees every epoch's record and may raise to stop the trial."""
     from pipelines.ml.train import HyperParams, train
@@ -66,12 +67,19 @@ def parse_args(argv: list[str], space: SearchSpace = SPACE) -> argparse.Namespac
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     params = {p.name: getattr(args, p.name) for p in SPACE.params}
-    fixed = {"max_epochs": args.max_epochs, "patience": args.patience, "batch_size": args.batch_size,
-             "seed": args.seed}
-    result = run_trial(load_splits(args.dataset), params, fixed, args.device,
-                       on_epoch=lambda record: print(metric_line(record["val_loss"]), flush=True))
-    print(f"trial done: best {OBJECTIVE_METRIC} {result.best_val_loss:.6f} at epoch {result.best_epoch} "
-          f"of {result.epochs_run} on {result.device}", flush=True)
+    fixed = {"max_epochs": args.max_epochs, "patience": args.patience, "batch_size": args.batch_size, "seed": args.seed}
+    result = run_trial(
+        load_splits(args.dataset),
+        params,
+        fixed,
+        args.device,
+        on_epoch=lambda record: print(metric_line(record["val_loss"]), flush=True),
+    )
+    print(
+        f"trial done: best {OBJECTIVE_METRIC} {result.best_val_loss:.6f} at epoch {result.best_epoch} "
+        f"of {result.epochs_run} on {result.device}",
+        flush=True,
+    )
     return 0
 
 

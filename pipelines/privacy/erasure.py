@@ -95,17 +95,20 @@ def erasure_key(root: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
-def erase_subject(subject_id: int, *, feature_repo: Path, artifact_roots: list[str], log_dir: Path,
-                  actor: str | None = None) -> ErasureRecord:
+def erase_subject(
+    subject_id: int, *, feature_repo: Path, artifact_roots: list[str], log_dir: Path, actor: str | None = None
+) -> ErasureRecord:
     """Erase ``subject_id`` everywhere listed; append the record to ``log_dir/log.jsonl`` and return it."""
     from pipelines.features.store import LocalFeatureStore
 
     store = LocalFeatureStore(feature_repo)
     if not (store.root / "feature_store.yaml").exists():
-        raise ErasureError(f"{store.root / 'feature_store.yaml'} is missing: give --feature-repo, the Feast "
-                           "repository to erase from")
-    record = ErasureRecord(subject=subject_hash(subject_id, erasure_key(log_dir.parent)),
-                           actor=actor or _actor(), started=_now())
+        raise ErasureError(
+            f"{store.root / 'feature_store.yaml'} is missing: give --feature-repo, the Feast repository to erase from"
+        )
+    record = ErasureRecord(
+        subject=subject_hash(subject_id, erasure_key(log_dir.parent)), actor=actor or _actor(), started=_now()
+    )
     try:
         feast_store = store.feast()
     except Exception as exc:  # noqa: BLE001 - a repository Feast cannot load is bad input, named
@@ -141,23 +144,33 @@ def erase_online(feast_store, subject_id: int) -> list[Step]:
     entity = EntityKey(join_keys=[schema.ENTITY_KEY], entity_values=[Value(int64_val=subject_id)])
     key = serialize_entity_key(entity, entity_key_serialization_version=config.entity_key_serialization_version)
     if kind not in ONLINE_STORES:
-        return [Step("online", f"{kind} online store", error=f"online store type {kind!r} is not supported for "
-                     f"erasure (supported: {', '.join(ONLINE_STORES)}); erase the subject there by hand")]
+        return [
+            Step(
+                "online",
+                f"{kind} online store",
+                error=f"online store type {kind!r} is not supported for "
+                f"erasure (supported: {', '.join(ONLINE_STORES)}); erase the subject there by hand",
+            )
+        ]
     if kind == "redis":  # one hash per entity key, holding every feature view's values
         from feast.infra.online_stores.helpers import _redis_key
         from feast.infra.online_stores.redis import RedisOnlineStore
 
         redis_key = _redis_key(config.project, entity, config.entity_key_serialization_version)
         location = f"redis {config.online_store.connection_string.split(',')[0]}"  # host:port, never the password
-        return [_guarded(Step("online", location),
-                         lambda: RedisOnlineStore()._get_client(config.online_store).delete(redis_key))]
+        return [
+            _guarded(
+                Step("online", location), lambda: RedisOnlineStore()._get_client(config.online_store).delete(redis_key)
+            )
+        ]
     from feast.infra.online_stores.helpers import compute_table_id
 
     steps = []
     for view in feast_store.list_feature_views():
         table = compute_table_id(config.project, view)
-        steps.append(_guarded(Step("online", f"{kind} table {table}"),
-                              lambda t=table: _delete_rows(config, kind, t, key)))
+        steps.append(
+            _guarded(Step("online", f"{kind} table {table}"), lambda t=table: _delete_rows(config, kind, t, key))
+        )
     return steps
 
 

@@ -8,8 +8,16 @@ from pathlib import Path
 
 from policies.compliance.records import RECORDS_DIR, Record, RecordError, load_records
 
-__all__ = ["RECORDS_DIR", "Record", "RecordError", "checked_records", "declared_services", "load_records",
-           "record_for", "verify"]
+__all__ = [
+    "RECORDS_DIR",
+    "Record",
+    "RecordError",
+    "checked_records",
+    "declared_services",
+    "load_records",
+    "record_for",
+    "verify",
+]
 
 
 def declared_services() -> dict[str, set[str]]:
@@ -23,16 +31,21 @@ def declared_services() -> dict[str, set[str]]:
 
     with tempfile.TemporaryDirectory() as tmp:
         objects = build(Path(tmp))
-    return {o.name: {f.name for p in o.feature_view_projections for f in p.features}
-            for o in objects if isinstance(o, FeatureService)}
+    return {
+        o.name: {f.name for p in o.feature_view_projections for f in p.features}
+        for o in objects
+        if isinstance(o, FeatureService)
+    }
 
 
 def verify(records: list[Record], services: dict[str, set[str]], sensitive: tuple[str, ...]) -> list[str]:
     """Problems between the records and the repository: a service without a record, a record of an unknown service,
     a feature the service does not return or a returned feature the record leaves out, and a sensitive attribute
     (judged by the fairness policy) not declared ``special``."""
-    problems = [f"feature service {name!r} has no record of processing in {RECORDS_DIR}"
-                for name in sorted(set(services) - {r.feature_service for r in records})]
+    problems = [
+        f"feature service {name!r} has no record of processing in {RECORDS_DIR}"
+        for name in sorted(set(services) - {r.feature_service for r in records})
+    ]
     for record in records:
         where = f"record {record.feature_service!r}"
         if record.feature_service not in services:
@@ -41,14 +54,20 @@ def verify(records: list[Record], services: dict[str, set[str]], sensitive: tupl
             continue
         listed = {c.feature for c in record.data_categories}
         returned = services[record.feature_service]
-        problems += [f"{where}: data_categories: {name!r} is not a feature of the service"
-                     for name in sorted(listed - returned)]
-        problems += [f"{where}: data_categories: feature {name!r} is returned by the service but not recorded"
-                     for name in sorted(returned - listed)]
+        problems += [
+            f"{where}: data_categories: {name!r} is not a feature of the service" for name in sorted(listed - returned)
+        ]
+        problems += [
+            f"{where}: data_categories: feature {name!r} is returned by the service but not recorded"
+            for name in sorted(returned - listed)
+        ]
         special = set(record.features("special"))
-        problems += [f"{where}: data_categories: {name!r} is a sensitive attribute of the fairness policy "
-                     f"(policies/fairness.yaml) and must be category 'special'"
-                     for name in sensitive if name in returned and name not in special]
+        problems += [
+            f"{where}: data_categories: {name!r} is a sensitive attribute of the fairness policy "
+            f"(policies/fairness.yaml) and must be category 'special'"
+            for name in sensitive
+            if name in returned and name not in special
+        ]
     return problems
 
 

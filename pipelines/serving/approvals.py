@@ -42,8 +42,10 @@ def api_client(token_file: str):
     from kubernetes import client, config
 
     if not Path(token_file).is_file():
-        raise ApprovalError(f"{token_file} is missing: the pipeline mounts this identity's token Secret into this step "
-                            "only (is the Secret there? see docs/security-release-admission.md)")
+        raise ApprovalError(
+            f"{token_file} is missing: the pipeline mounts this identity's token Secret into this step "
+            "only (is the Secret there? see docs/security-release-admission.md)"
+        )
     configuration = client.Configuration()
     config.load_incluster_config(client_configuration=configuration)
     configuration.api_key = {"authorization": "Bearer " + Path(token_file).read_text().strip()}
@@ -77,8 +79,10 @@ class ClusterApprovals:
         try:
             return method(*args)
         except ApiException as exc:
-            raise ApprovalError(f"{APPROVALS} in {self.namespace}: the API server answered {exc.status} {exc.reason}: "
-                                f"{(exc.body or '')[:300]}") from None
+            raise ApprovalError(
+                f"{APPROVALS} in {self.namespace}: the API server answered {exc.status} {exc.reason}: "
+                f"{(exc.body or '')[:300]}"
+            ) from None
 
     def record(self, model_name: str, sha256: str, version: str) -> None:
         key = approval_key(model_name, sha256)
@@ -140,14 +144,17 @@ class LocalApprovals:
         self._add(key + APPROVED_BY, approver)
 
 
-def check_approved(entries: dict[str, str], model_name: str, sha256: str, version: str | None,
-                   require_human: bool) -> None:
+def check_approved(
+    entries: dict[str, str], model_name: str, sha256: str, version: str | None, require_human: bool
+) -> None:
     """What the admission policy checks, for the deploy step to fail early with the reason: the gate approved these
     bytes (as ``version``, when given), and an approver signed them off when required."""
     key = approval_key(model_name, sha256)
     if key not in entries:
-        raise ApprovalError(f"{model_name} with sha256 {sha256} was not approved by the release gate ({APPROVALS} has "
-                            "no entry for it); not deploying")
+        raise ApprovalError(
+            f"{model_name} with sha256 {sha256} was not approved by the release gate ({APPROVALS} has "
+            "no entry for it); not deploying"
+        )
     if version is not None and entries[key] != version:
         raise ApprovalError(f"{key} was approved as version {entries[key]}, not {version}; not deploying")
     if require_human and key + APPROVED_BY not in entries:

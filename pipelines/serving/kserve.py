@@ -52,16 +52,19 @@ class ServiceSpec:
     service_account: str = MODEL_SERVER_ACCOUNT
     min_replicas: int = 2
     max_replicas: int = 6
-    resources: dict = field(default_factory=lambda: {"requests": {"cpu": "500m", "memory": "1Gi"},
-                                                     "limits": {"cpu": "2", "memory": "2Gi"}})
+    resources: dict = field(
+        default_factory=lambda: {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    )
 
 
 def model_source(storage_uri: str, version: str, sha256: str) -> dict:
     """The predictor's ``storageUri`` and what the runtime checks: the version it reports and the sha256 it serves."""
     from pipelines.serving.runtime import SHA256_ENV, VERSION_ENV
 
-    return {"storageUri": storage_uri, "env": [{"name": VERSION_ENV, "value": version},
-                                               {"name": SHA256_ENV, "value": sha256}]}
+    return {
+        "storageUri": storage_uri,
+        "env": [{"name": VERSION_ENV, "value": version}, {"name": SHA256_ENV, "value": sha256}],
+    }
 
 
 def manifest(spec: ServiceSpec, version: str, canary_percent: int | None, versions: dict) -> dict:
@@ -73,8 +76,13 @@ def manifest(spec: ServiceSpec, version: str, canary_percent: int | None, versio
         "serviceAccountName": spec.service_account,
         "minReplicas": spec.min_replicas,
         "maxReplicas": spec.max_replicas,
-        "model": {"modelFormat": {"name": MODEL_FORMAT}, "runtime": spec.runtime, "protocolVersion": "v2",
-                  **model_source(spec.storage_uri, version, spec.sha256), "resources": spec.resources},
+        "model": {
+            "modelFormat": {"name": MODEL_FORMAT},
+            "runtime": spec.runtime,
+            "protocolVersion": "v2",
+            **model_source(spec.storage_uri, version, spec.sha256),
+            "resources": spec.resources,
+        },
     }
     if canary_percent is not None:
         predictor["canaryTrafficPercent"] = canary_percent
@@ -84,11 +92,17 @@ def manifest(spec: ServiceSpec, version: str, canary_percent: int | None, versio
         "metadata": {
             "name": spec.name,
             "namespace": spec.namespace,
-            "labels": {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "mlops-pipeline",
-                       VISIBILITY: "cluster-local"},
-            "annotations": {TAG_ROUTING: "true", f"{ANNOTATION}/candidate-version": version,
-                            f"{ANNOTATION}/candidate-sha256": spec.sha256,
-                            f"{ANNOTATION}/versions": json.dumps(versions, sort_keys=True)},
+            "labels": {
+                "app.kubernetes.io/name": spec.name,
+                "app.kubernetes.io/managed-by": "mlops-pipeline",
+                VISIBILITY: "cluster-local",
+            },
+            "annotations": {
+                TAG_ROUTING: "true",
+                f"{ANNOTATION}/candidate-version": version,
+                f"{ANNOTATION}/candidate-sha256": spec.sha256,
+                f"{ANNOTATION}/versions": json.dumps(versions, sort_keys=True),
+            },
         },
         "spec": {"predictor": predictor},
     }
@@ -132,12 +146,17 @@ class KServeDeployer:
         stable = annotations.get(f"{ANNOTATION}/stable-version")
         known = versions.get(rollout.version)
         if known and known["sha256"] != spec.sha256:
-            raise ValueError(f"{spec.name} {rollout.version} was deployed with sha256 {known['sha256']}; versions are "
-                             f"immutable (this artifact has sha256 {spec.sha256})")
+            raise ValueError(
+                f"{spec.name} {rollout.version} was deployed with sha256 {known['sha256']}; versions are "
+                f"immutable (this artifact has sha256 {spec.sha256})"
+            )
         if stable == rollout.version:
             return outcome_of(rollout, None, None, "kserve", note=f"{stable} is already the stable version")
-        versions[rollout.version] = {"storageUri": spec.storage_uri, "sha256": spec.sha256,
-                                     "lineage": {k: lineage.get(k) for k in LINEAGE_SUMMARY}}
+        versions[rollout.version] = {
+            "storageUri": spec.storage_uri,
+            "sha256": spec.sha256,
+            "lineage": {k: lineage.get(k) for k in LINEAGE_SUMMARY},
+        }
         if current is None:
             body = manifest(spec, rollout.version, None, versions)
             self.api.create_namespaced_custom_object(GROUP, API_VERSION, spec.namespace, PLURAL, body)
@@ -151,8 +170,16 @@ class KServeDeployer:
             restored = None
         else:
             restored = self.rollback(spec, rollout.version, stable, "; ".join(verdict.reasons), versions)
-        outcome = outcome_of(rollout, verdict, restored, "kserve", namespace=spec.namespace, service=spec.name,
-                             storage_uri=spec.storage_uri, replaced=stable if verdict.healthy else None)
+        outcome = outcome_of(
+            rollout,
+            verdict,
+            restored,
+            "kserve",
+            namespace=spec.namespace,
+            service=spec.name,
+            storage_uri=spec.storage_uri,
+            replaced=stable if verdict.healthy else None,
+        )
         if verdict.healthy or restored is not None:  # a failed first deployment was deleted
             self._patch(spec, {"metadata": {"annotations": {f"{ANNOTATION}/last-outcome": json.dumps(outcome)}}})
         return outcome
@@ -180,22 +207,33 @@ class KServeDeployer:
         if not latest:  # without its own URL the probes would reach the stable revision and prove nothing
             return Verdict(ROLLBACK, ("the candidate revision has no URL of its own (is tag routing on?)",), {}, None)
         path = f"/v2/models/{spec.name}/infer"
-        candidate = send_probes(latest + path, rollout.probe_rows, rollout.policy.min_requests,
-                                f"probe-{rollout.version}", rollout.window_seconds)
+        candidate = send_probes(
+            latest + path,
+            rollout.probe_rows,
+            rollout.policy.min_requests,
+            f"probe-{rollout.version}",
+            rollout.window_seconds,
+        )
         baseline = None
         if not first and urls.get("prev"):
-            baseline = send_probes(urls["prev"] + path, rollout.probe_rows, rollout.policy.min_requests,
-                                   f"baseline-{rollout.version}")
+            baseline = send_probes(
+                urls["prev"] + path, rollout.probe_rows, rollout.policy.min_requests, f"baseline-{rollout.version}"
+            )
         return judge(True, candidate, rollout.policy, baseline)
 
     def promote(self, spec: ServiceSpec, version: str) -> None:
         """The latest revision takes all traffic (``canaryTrafficPercent`` removed by the merge patch)."""
-        self._patch(spec, {"metadata": {"annotations": {f"{ANNOTATION}/stable-version": version,
-                                                        f"{ANNOTATION}/candidate-version": None}},
-                           "spec": {"predictor": {"canaryTrafficPercent": None}}})
+        self._patch(
+            spec,
+            {
+                "metadata": {
+                    "annotations": {f"{ANNOTATION}/stable-version": version, f"{ANNOTATION}/candidate-version": None}
+                },
+                "spec": {"predictor": {"canaryTrafficPercent": None}},
+            },
+        )
 
-    def rollback(self, spec: ServiceSpec, version: str, stable: str | None, reason: str,
-                 versions: dict) -> str | None:
+    def rollback(self, spec: ServiceSpec, version: str, stable: str | None, reason: str, versions: dict) -> str | None:
         """All traffic back on the last rolled-out revision (``canaryTrafficPercent: 0``) and the spec back on the
         restored version's copy in the models bucket; returns the restored version.
 
@@ -210,11 +248,25 @@ class KServeDeployer:
         predictor: dict = {"canaryTrafficPercent": 0}
         if restored.get("storageUri"):  # always, for versions this deployer recorded
             predictor["model"] = model_source(restored["storageUri"], stable, restored["sha256"])
-        self._patch(spec, {"metadata": {"annotations": {
-            f"{ANNOTATION}/candidate-version": None,
-            f"{ANNOTATION}/rolled-back": json.dumps({"version": version, "restored": stable, "reason": reason,
-                                                     "storageUri": restored.get("storageUri")})}},
-            "spec": {"predictor": predictor}})
+        self._patch(
+            spec,
+            {
+                "metadata": {
+                    "annotations": {
+                        f"{ANNOTATION}/candidate-version": None,
+                        f"{ANNOTATION}/rolled-back": json.dumps(
+                            {
+                                "version": version,
+                                "restored": stable,
+                                "reason": reason,
+                                "storageUri": restored.get("storageUri"),
+                            }
+                        ),
+                    }
+                },
+                "spec": {"predictor": predictor},
+            },
+        )
         return stable
 
 

@@ -81,8 +81,13 @@ def outcome_of(rollout: Rollout, verdict: Verdict | None, restored: str | None, 
         result = "unchanged"
     else:
         result = "promoted" if verdict.healthy else "rolled_back"
-    out = {"outcome": result, "version": rollout.version, "strategy": rollout.strategy,
-           "canary_percent": rollout.canary_percent if rollout.strategy == "canary" else 0, "target": target}
+    out = {
+        "outcome": result,
+        "version": rollout.version,
+        "strategy": rollout.strategy,
+        "canary_percent": rollout.canary_percent if rollout.strategy == "canary" else 0,
+        "target": target,
+    }
     if verdict is not None:
         out.update(reasons=list(verdict.reasons), candidate=verdict.candidate, stable=verdict.stable)
     if result == "rolled_back":
@@ -110,8 +115,13 @@ def serving_endpoint(registry: LocalRegistry, server_url: str | None, request_lo
         thread.join(timeout=5)
 
 
-def deploy_local(registry: LocalRegistry, rollout: Rollout, server_url: str | None = None,
-                 request_log: Path | None = None, feature_repo: str | None = None) -> dict:
+def deploy_local(
+    registry: LocalRegistry,
+    rollout: Rollout,
+    server_url: str | None = None,
+    request_log: Path | None = None,
+    feature_repo: str | None = None,
+) -> dict:
     """Roll ``rollout.version`` (already registered) out locally; returns the outcome, also appended to its lineage.
 
     Acts only on that version: promote and rollback name it, and the registry refuses them if another run's rollout
@@ -126,8 +136,14 @@ def deploy_local(registry: LocalRegistry, rollout: Rollout, server_url: str | No
     with _interruptible():
         try:
             try:
-                state = registry.start_rollout(name, version, rollout.strategy, rollout.canary_percent,
-                                               rollout_owner(rollout.run_id), rollout.lease_wait_seconds)
+                state = registry.start_rollout(
+                    name,
+                    version,
+                    rollout.strategy,
+                    rollout.canary_percent,
+                    rollout_owner(rollout.run_id),
+                    rollout.lease_wait_seconds,
+                )
             except AlreadyStable:  # another run deployed the same bytes while this one waited
                 return _unchanged(registry, rollout)
             stable = state.stable
@@ -166,9 +182,16 @@ def _withdraw_interrupted(registry: LocalRegistry, rollout: Rollout, interrupted
             _, restored = registry.rollback(name, reason, version=version)
         except RegistryError:  # the signal came before the rollout started or after it ended: nothing of ours live
             restored = registry.state(name).stable
-        registry.record_deployment(name, version, {**outcome_of(rollout, None, None, "local"),
-                                                   "outcome": "interrupted", "reasons": [reason],
-                                                   "restored": restored})
+        registry.record_deployment(
+            name,
+            version,
+            {
+                **outcome_of(rollout, None, None, "local"),
+                "outcome": "interrupted",
+                "reasons": [reason],
+                "restored": restored,
+            },
+        )
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
@@ -183,11 +206,17 @@ def _observe(url: str, registry: LocalRegistry, rollout: Rollout) -> Verdict:
     stable = registry.state(name).stable
     if ready:
         if rollout.strategy == "blue-green" or stable is None:
-            send_probes(f"{base}/versions/{version}/infer", rollout.probe_rows, policy.min_requests,
-                        f"probe-{version}", rollout.window_seconds)
+            send_probes(
+                f"{base}/versions/{version}/infer",
+                rollout.probe_rows,
+                policy.min_requests,
+                f"probe-{version}",
+                rollout.window_seconds,
+            )
             if stable:
-                send_probes(f"{base}/versions/{stable}/infer", rollout.probe_rows, policy.min_requests,
-                            f"baseline-{version}")
+                send_probes(
+                    f"{base}/versions/{stable}/infer", rollout.probe_rows, policy.min_requests, f"baseline-{version}"
+                )
         else:
             _drive_canary(base, rollout, started)
     _, stats = get_json(f"{base}/stats?since={started}")
@@ -205,8 +234,10 @@ def _drive_canary(base: str, rollout: Rollout, since: float) -> None:
     batch = max(need, math.ceil(need * 100 / rollout.canary_percent))
     gap = rollout.window_seconds / batch if rollout.window_seconds else 0.0
     for i in range(batch * MAX_PROBE_FACTOR):
-        post_json(f"{base}/infer", infer_body(rollout.probe_rows[i % len(rollout.probe_rows)],
-                                              f"canary-{rollout.version}-{i}"))
+        post_json(
+            f"{base}/infer",
+            infer_body(rollout.probe_rows[i % len(rollout.probe_rows)], f"canary-{rollout.version}-{i}"),
+        )
         if gap:
             time.sleep(gap)
         if (i + 1) % batch == 0 or (i + 1) % 50 == 0:

@@ -53,14 +53,20 @@ class ModelStore:
             return cls(parsed.scheme, {}, root, f"{parsed.scheme}://{root}")
         if parsed.scheme == "abfss" and (match := _AZURE.match(parsed.netloc)):
             root = "/".join(p for p in (match["container"], prefix) if p)
-            return cls("abfs", {"account_name": match["account"]}, root,
-                       f"https://{match['account']}.blob.core.windows.net/{root}")
+            return cls(
+                "abfs",
+                {"account_name": match["account"]},
+                root,
+                f"https://{match['account']}.blob.core.windows.net/{root}",
+            )
         if parsed.scheme == "file" and not parsed.netloc and parsed.path.startswith("/"):
             root = parsed.path.rstrip("/") or "/"
             return cls("file", {}, root, f"file://{root}")
-        raise ModelStoreError(f"model_store_uri {uri!r}: use the stack's models bucket (`pulumi stack output buckets`"
-                              ", key models): s3://BUCKET[/PREFIX], abfss://CONTAINER@ACCOUNT.dfs.core.windows.net"
-                              "[/PREFIX], gs://BUCKET[/PREFIX] or file:///ABSOLUTE/PATH")
+        raise ModelStoreError(
+            f"model_store_uri {uri!r}: use the stack's models bucket (`pulumi stack output buckets`"
+            ", key models): s3://BUCKET[/PREFIX], abfss://CONTAINER@ACCOUNT.dfs.core.windows.net"
+            "[/PREFIX], gs://BUCKET[/PREFIX] or file:///ABSOLUTE/PATH"
+        )
 
     def filesystem(self):
         import fsspec
@@ -69,8 +75,10 @@ class ModelStore:
             return fsspec.filesystem(self.protocol, **self.options)
         except ImportError as exc:
             package = FILESYSTEM_PACKAGES.get(self.protocol, "the fsspec implementation")
-            raise ModelStoreError(f"writing models to {self.serving_root} needs the Python package {package} "
-                                  f"(pip install {package}; the deploy component pins it): {exc}") from None
+            raise ModelStoreError(
+                f"writing models to {self.serving_root} needs the Python package {package} "
+                f"(pip install {package}; the deploy component pins it): {exc}"
+            ) from None
 
     def location(self, name: str, version: str) -> tuple[str, str]:
         """(filesystem path, KServe ``storageUri`` with a trailing slash) of one version."""
@@ -115,8 +123,10 @@ def publish(model_dir: Path | str, store_uri: str, name: str, version: str, sha2
     for rel, remote in sorted(existing.items()):
         if rel not in local or fs.cat_file(remote) != local[rel]:
             there = tree_sha256({r: fs.cat_file(p) for r, p in existing.items()})
-            raise VersionConflict(f"{name} {version} is already in the model store at {serving_uri} with sha256 "
-                                  f"{there}; versions are immutable (this artifact has sha256 {sha256})")
+            raise VersionConflict(
+                f"{name} {version} is already in the model store at {serving_uri} with sha256 "
+                f"{there}; versions are immutable (this artifact has sha256 {sha256})"
+            )
     for rel in sorted(set(local) - set(existing)):
         target = f"{path}/{rel}"
         fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)  # local directories; a no-op on object stores
@@ -159,8 +169,10 @@ def read_metadata(store_uri: str, name: str, version: str, filename: str, fs=Non
     fs = fs or store.filesystem()
     path = f"{_model_root(store, name)}/{META_DIR}/{version}/{filename}"
     if not fs.exists(path):
-        raise ModelStoreError(f"{name} {version} has no {filename} in the model store ({store.serving_root}/{name}/"
-                              f"{META_DIR}/{version}/); it was deployed before the deploy step stored it")
+        raise ModelStoreError(
+            f"{name} {version} has no {filename} in the model store ({store.serving_root}/{name}/"
+            f"{META_DIR}/{version}/); it was deployed before the deploy step stored it"
+        )
     return fs.cat_file(path)
 
 
@@ -179,8 +191,14 @@ def record_promotion(store_uri: str, name: str, version: str, sha256: str, run_i
     if current is not None and current["version"] == version:
         return current
     now = datetime.now(timezone.utc)
-    entry = {"model": name, "version": version, "sha256": sha256, "storageUri": serving_uri, "run_id": run_id,
-             "promoted_at": now.isoformat(timespec="seconds")}
+    entry = {
+        "model": name,
+        "version": version,
+        "sha256": sha256,
+        "storageUri": serving_uri,
+        "run_id": run_id,
+        "promoted_at": now.isoformat(timespec="seconds"),
+    }
     base = f"{_model_root(store, name)}/{PROMOTIONS_DIR}"
     fs.makedirs(base, exist_ok=True)
     fs.pipe_file(f"{base}/{now.strftime('%Y%m%dT%H%M%S%fZ')}-{version}.json", json.dumps(entry).encode())
@@ -212,6 +230,8 @@ def fetch_version(store_uri: str, name: str, version: str, target: Path | str, s
         (target / rel).write_bytes(fs.cat_file(full))
     actual = artifact_sha256(target)
     if actual != sha256:
-        raise ModelStoreError(f"the copy of {name} {version} from {serving_uri} hashes to {actual}, the promotion "
-                              f"record says {sha256}; not monitoring it")
+        raise ModelStoreError(
+            f"the copy of {name} {version} from {serving_uri} hashes to {actual}, the promotion "
+            f"record says {sha256}; not monitoring it"
+        )
     return target

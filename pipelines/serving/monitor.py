@@ -63,10 +63,18 @@ class MonitorReport:
         if self.auc is not None:
             lines.append(f"- AUC on labelled window: {self.auc:.4f} (at training: {self.baseline_auc})")
         heading = f"## Drift ({policy.method.upper()}, limit {policy.max_drift})"
-        lines += ["", *(f"- {r}" for r in self.reasons), "", heading, "", "| feature | value | status |",
-                  "|---|---|---|"]
-        lines += [f"| {k} | {v:.4f} | {'drift' if k in self.drifted else 'ok'} |"
-                  for k, v in sorted(self.drift.items())]
+        lines += [
+            "",
+            *(f"- {r}" for r in self.reasons),
+            "",
+            heading,
+            "",
+            "| feature | value | status |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {v:.4f} | {'drift' if k in self.drifted else 'ok'} |" for k, v in sorted(self.drift.items())
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -76,8 +84,15 @@ def served_inputs(request_log: Path | str, model: str, version: str | None = Non
     import pandas as pd
 
     path = Path(request_log)
-    backups = sorted((p for p in path.parent.glob(f"{path.name}.*") if p.suffix[1:].isdigit()),
-                     key=lambda p: int(p.suffix[1:]), reverse=True) if path.parent.is_dir() else []
+    backups = (
+        sorted(
+            (p for p in path.parent.glob(f"{path.name}.*") if p.suffix[1:].isdigit()),
+            key=lambda p: int(p.suffix[1:]),
+            reverse=True,
+        )
+        if path.parent.is_dir()
+        else []
+    )
     frames = []
     for part in [*backups, path] if path.exists() else backups:
         with open(part) as fh:
@@ -86,8 +101,13 @@ def served_inputs(request_log: Path | str, model: str, version: str | None = Non
                     entry = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut short by a crash; the rest of the log is still good
-                if (entry.get("model") != model or entry.get("status") != 200 or entry.get("ts", 0) < since
-                        or (version and entry.get("version") != version) or not entry.get("inputs")):
+                if (
+                    entry.get("model") != model
+                    or entry.get("status") != 200
+                    or entry.get("ts", 0) < since
+                    or (version and entry.get("version") != version)
+                    or not entry.get("inputs")
+                ):
                     continue
                 frames.append(pd.DataFrame(entry["inputs"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -129,8 +149,14 @@ def label_auc(model_dir: Path | str, frame) -> float:
     return float(roc_auc(labels(frame), predict_proba(model, pre.transform(frame))))
 
 
-def check(reference: dict, frame, policy: MonitorPolicy, source: str, model_dir: Path | str | None = None,
-          baseline_auc: float | None = None) -> MonitorReport:
+def check(
+    reference: dict,
+    frame,
+    policy: MonitorPolicy,
+    source: str,
+    model_dir: Path | str | None = None,
+    baseline_auc: float | None = None,
+) -> MonitorReport:
     """Drift of ``frame`` against ``reference``, plus AUC degradation when ``frame`` carries labels."""
     from pipelines.features.schema import LABEL
     from pipelines.ml.profile import drift
@@ -147,13 +173,14 @@ def check(reference: dict, frame, policy: MonitorPolicy, source: str, model_dir:
     if model_dir is not None and LABEL in frame and frame[LABEL].notna().all() and frame[LABEL].nunique() == 2:
         report.auc, report.baseline_auc = label_auc(model_dir, frame), baseline_auc
         if baseline_auc is not None and baseline_auc - report.auc > policy.max_auc_drop:
-            report.reasons.append(f"AUC {report.auc:.4f} is {baseline_auc - report.auc:.4f} below the "
-                                  f"{baseline_auc:.4f} measured at training (limit {policy.max_auc_drop})")
+            report.reasons.append(
+                f"AUC {report.auc:.4f} is {baseline_auc - report.auc:.4f} below the "
+                f"{baseline_auc:.4f} measured at training (limit {policy.max_auc_drop})"
+            )
     if report.reasons:
         report.decision = RETRAIN
     else:
-        report.reasons.append("no feature drifted past the limit" + ("" if report.auc is None else
-                                                                    " and the AUC held"))
+        report.reasons.append("no feature drifted past the limit" + ("" if report.auc is None else " and the AUC held"))
     return report
 
 
@@ -168,9 +195,15 @@ def window_frame(feature_repo: Path | str, start: str, end: str):
     return store.historical(entities).frame
 
 
-def check_deployed(registry, model_name: str, policy: MonitorPolicy, request_log: Path | str | None = None,
-                   since: float = 0.0, feature_repo: Path | str | None = None,
-                   window: tuple[str, str] | None = None) -> tuple[str, MonitorReport]:
+def check_deployed(
+    registry,
+    model_name: str,
+    policy: MonitorPolicy,
+    request_log: Path | str | None = None,
+    since: float = 0.0,
+    feature_repo: Path | str | None = None,
+    window: tuple[str, str] | None = None,
+) -> tuple[str, MonitorReport]:
     """Check the stable version of ``model_name``: on a labelled Feast window when ``window`` is given, else on the
     served requests in ``request_log`` since ``since``. Returns (version, report)."""
     state = registry.state(model_name)
@@ -185,8 +218,14 @@ def check_deployed(registry, model_name: str, policy: MonitorPolicy, request_log
         if feature_repo is None:
             raise ValueError("a data window needs the feature repository")
         frame = window_frame(feature_repo, *window)
-        return mv.version, check(reference, frame, policy, f"feature window {window[0]} .. {window[1]}",
-                                 mv.artifact, (mv.lineage.get("metrics") or {}).get("auc"))
+        return mv.version, check(
+            reference,
+            frame,
+            policy,
+            f"feature window {window[0]} .. {window[1]}",
+            mv.artifact,
+            (mv.lineage.get("metrics") or {}).get("auc"),
+        )
     if request_log is None:
         raise ValueError("give the serving request log, or a data window")
     frame = served_inputs(request_log, model_name, mv.version, since)

@@ -41,8 +41,9 @@ class VersionPredictor:
         return [*self.preprocessor.numeric, *self.preprocessor.categorical]
 
     def metadata_inputs(self) -> list[dict]:
-        return ([{"name": n, "datatype": "FP64", "shape": [-1]} for n in self.preprocessor.numeric]
-                + [{"name": n, "datatype": "BYTES", "shape": [-1]} for n in self.preprocessor.categorical])
+        return [{"name": n, "datatype": "FP64", "shape": [-1]} for n in self.preprocessor.numeric] + [
+            {"name": n, "datatype": "BYTES", "shape": [-1]} for n in self.preprocessor.categorical
+        ]
 
     def predict(self, frame) -> list[float]:
         from pipelines.ml.model import predict_proba
@@ -72,7 +73,9 @@ class VersionPredictor:
         if any(a not in frame for a in attributes):
             return None
         try:
-            declined = self.decisions.decide(np.asarray(probabilities, dtype="float64"), {a: frame[a].to_numpy() for a in attributes})
+            declined = self.decisions.decide(
+                np.asarray(probabilities, dtype="float64"), {a: frame[a].to_numpy() for a in attributes}
+            )
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         return [int(d) for d in declined]
@@ -153,8 +156,9 @@ def request_frame(inputs: object, features: OnlineFeatures | None):
         raise BadRequest(f"inputs have different lengths: { {k: len(v) for k, v in columns.items()} }")
     if ENTITY_KEY in columns:
         if features is None:
-            raise BadRequest(f"{ENTITY_KEY} given but the server has no feature repository (start it with "
-                             "--feature-repo)")
+            raise BadRequest(
+                f"{ENTITY_KEY} given but the server has no feature repository (start it with --feature-repo)"
+            )
         ids = columns.pop(ENTITY_KEY)
         if not all((isinstance(i, int) or (isinstance(i, float) and i.is_integer())) and 0 <= i < _INT64 for i in ids):
             raise BadRequest(f"{ENTITY_KEY} must be integers in [0, 2**63)")
@@ -181,13 +185,17 @@ def check_field(field: Field, datatype: str, values: list) -> None:
     for value in values:
         if field.dtype == "int64" and not float(value).is_integer():
             raise BadRequest(f"input {field.name}: {value!r} is not an integer")
-        if numeric and ((field.minimum is not None and value < field.minimum)
-                        or (field.maximum is not None and value > field.maximum)):
-            raise BadRequest(f"input {field.name}: {value!r} is outside the allowed range "
-                             f"[{field.minimum}, {field.maximum}]")
+        if numeric and (
+            (field.minimum is not None and value < field.minimum)
+            or (field.maximum is not None and value > field.maximum)
+        ):
+            raise BadRequest(
+                f"input {field.name}: {value!r} is outside the allowed range [{field.minimum}, {field.maximum}]"
+            )
         if field.allowed and value not in field.allowed:
-            raise BadRequest(f"input {field.name}: {value!r} is not allowed (allowed: "
-                             f"{', '.join(map(str, field.allowed))})")
+            raise BadRequest(
+                f"input {field.name}: {value!r} is not allowed (allowed: {', '.join(map(str, field.allowed))})"
+            )
 
 
 def _flatten(data) -> list:

@@ -19,8 +19,10 @@ def payload_rows(frame, columns: list[str], limit: int = 64) -> list[dict]:
 
 def infer_body(row: dict, request_id: str) -> dict:
     """One instance as OIP input tensors (numbers FP64, strings BYTES)."""
-    inputs = [{"name": k, "shape": [1], "datatype": "BYTES" if isinstance(v, str) else "FP64", "data": [v]}
-              for k, v in row.items()]
+    inputs = [
+        {"name": k, "shape": [1], "datatype": "BYTES" if isinstance(v, str) else "FP64", "data": [v]}
+        for k, v in row.items()
+    ]
     return {"id": request_id, "inputs": inputs}
 
 
@@ -28,14 +30,20 @@ def entity_body(applicant_id: int, request_id: str) -> dict:
     """One applicant by id: the server reads the features from Feast's online store."""
     from pipelines.features.schema import ENTITY_KEY
 
-    return {"id": request_id, "inputs": [{"name": ENTITY_KEY, "shape": [1], "datatype": "INT64",
-                                          "data": [int(applicant_id)]}]}
+    return {
+        "id": request_id,
+        "inputs": [{"name": ENTITY_KEY, "shape": [1], "datatype": "INT64", "data": [int(applicant_id)]}],
+    }
 
 
 def post_json(url: str, body: dict, timeout: float = 10.0, headers: dict | None = None) -> tuple[int, dict]:
     """POST JSON; returns (status, body). Transport failures come back as status 0."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")

@@ -56,8 +56,12 @@ class WindowStats:
         return self.errors / self.requests if self.requests else 0.0
 
     def to_dict(self) -> dict:
-        return {"requests": self.requests, "errors": self.errors, "error_rate": round(self.error_rate, 6),
-                "p95_ms": round(self.p95_ms, 3)}
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_rate": round(self.error_rate, 6),
+            "p95_ms": round(self.p95_ms, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,13 @@ def judge(ready: bool, candidate: WindowStats, policy: HealthPolicy, stable: Win
     if stable and stable.requests and candidate.requests and stable.p95_ms > 0:
         ratio = candidate.p95_ms / stable.p95_ms
         if ratio > policy.max_latency_ratio:
-            reasons.append(f"p95 latency {ratio:.2f}x the stable version's ({stable.p95_ms:.1f} ms), "
-                           f"limit {policy.max_latency_ratio}x")
-    return Verdict(ROLLBACK if reasons else PROMOTE, tuple(reasons), candidate.to_dict(),
-                   stable.to_dict() if stable else None)
+            reasons.append(
+                f"p95 latency {ratio:.2f}x the stable version's ({stable.p95_ms:.1f} ms), "
+                f"limit {policy.max_latency_ratio}x"
+            )
+    return Verdict(
+        ROLLBACK if reasons else PROMOTE, tuple(reasons), candidate.to_dict(), stable.to_dict() if stable else None
+    )
 
 
 def routes_to_candidate(request_id: str, percent: int) -> bool:

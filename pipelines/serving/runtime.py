@@ -44,8 +44,10 @@ class DirectoryModel:
         model_dir = Path(model_dir)
         actual = artifact_sha256(model_dir)
         if expected_sha256 and actual != expected_sha256:
-            raise RegistryError(f"{model_dir} hashes to {actual}, the deployment expects {expected_sha256} "
-                                f"({SHA256_ENV}); refusing to serve other bytes")
+            raise RegistryError(
+                f"{model_dir} hashes to {actual}, the deployment expects {expected_sha256} "
+                f"({SHA256_ENV}); refusing to serve other bytes"
+            )
         return cls(name, version or f"sha256-{actual[:12]}", model_dir, actual)
 
     def mtime(self) -> int:
@@ -67,13 +69,21 @@ class DirectoryModel:
             raise LookupError(f"model {name!r} has no version {version!r}")
         actual = artifact_sha256(self.model_dir)
         if actual != self.sha256:
-            raise RegistryError(f"{self.model_dir} now hashes to {actual}, it was opened as {self.sha256}; "
-                                "refusing to serve other bytes")
+            raise RegistryError(
+                f"{self.model_dir} now hashes to {actual}, it was opened as {self.sha256}; "
+                "refusing to serve other bytes"
+            )
         return ModelVersion(name, version, self.sha256, self.model_dir, "", {})
 
 
-def build_app(model_name: str, model_dir: Path | str, version: str = "", expected_sha256: str = "",
-              request_log: str = DEFAULT_REQUEST_LOG, **log_limits):
+def build_app(
+    model_name: str,
+    model_dir: Path | str,
+    version: str = "",
+    expected_sha256: str = "",
+    request_log: str = DEFAULT_REQUEST_LOG,
+    **log_limits,
+):
     """A loaded :class:`ServingApp` for one version (the model is loaded here, before any port opens).
 
     ``log_limits``: ``log_max_bytes`` and ``log_backups`` of a request log file (``/dev/stdout`` never rotates)."""
@@ -87,13 +97,20 @@ def build_app(model_name: str, model_dir: Path | str, version: str = "", expecte
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.serving.runtime", description=__doc__.split("\n")[0])
-    parser.add_argument("--model-dir", default="/mnt/models", help="the model version's files (model.pt, "
-                        "preprocessor.json)")
+    parser.add_argument(
+        "--model-dir", default="/mnt/models", help="the model version's files (model.pt, preprocessor.json)"
+    )
     parser.add_argument("--model-name", required=True, help="the InferenceService's name (the OIP model name)")
-    parser.add_argument("--model-version", default=os.environ.get(VERSION_ENV, ""),
-                        help=f"version reported in answers (default ${VERSION_ENV}, else sha256-<prefix>)")
-    parser.add_argument("--expected-sha256", default=os.environ.get(SHA256_ENV, ""),
-                        help=f"refuse a directory with other bytes (default ${SHA256_ENV})")
+    parser.add_argument(
+        "--model-version",
+        default=os.environ.get(VERSION_ENV, ""),
+        help=f"version reported in answers (default ${VERSION_ENV}, else sha256-<prefix>)",
+    )
+    parser.add_argument(
+        "--expected-sha256",
+        default=os.environ.get(SHA256_ENV, ""),
+        help=f"refuse a directory with other bytes (default ${SHA256_ENV})",
+    )
     parser.add_argument("--http-port", type=int, default=8080)
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a pod's server listens on its pod IP
     parser.add_argument("--request-log", default=DEFAULT_REQUEST_LOG)
@@ -111,8 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.serving.server import ModelServer
 
     try:
-        app = build_app(args.model_name, args.model_dir, args.model_version, args.expected_sha256, args.request_log,
-                        log_max_bytes=args.request_log_max_mb * 1024 * 1024, log_backups=args.request_log_backups)
+        app = build_app(
+            args.model_name,
+            args.model_dir,
+            args.model_version,
+            args.expected_sha256,
+            args.request_log,
+            log_max_bytes=args.request_log_max_mb * 1024 * 1024,
+            log_backups=args.request_log_backups,
+        )
     except (RegistryError, OSError, RuntimeError, ValueError, KeyError) as exc:
         print(f"model server: cannot load {args.model_name} from {args.model_dir}: {exc}", file=sys.stderr)
         return 1
@@ -123,8 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # the kubelet's stop: uvicorn finishes in-flight requests, then this handler ends the process with status 0
     signal.signal(signal.SIGTERM, _stop)
-    print(f"model server: {args.model_name} {app.registry.version} (sha256 {app.registry.sha256}) on {server.url}",
-          file=sys.stderr, flush=True)
+    print(
+        f"model server: {args.model_name} {app.registry.version} (sha256 {app.registry.sha256}) on {server.url}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):

@@ -38,7 +38,14 @@ from pathlib import Path
 
 from pipelines.features.schema import ENTITY_KEY
 from pipelines.registry import ModelVersion, RegistryError, ServingState
-from pipelines.serving.predictor import DECISION_NAME, OUTPUT_NAME, BadRequest, OnlineFeatures, VersionPredictor, request_frame
+from pipelines.serving.predictor import (
+    DECISION_NAME,
+    OUTPUT_NAME,
+    BadRequest,
+    OnlineFeatures,
+    VersionPredictor,
+    request_frame,
+)
 from pipelines.serving.rollout import WindowStats, routes_to_candidate
 
 STATS_WINDOW = 50_000
@@ -163,8 +170,14 @@ class ServedModels(Protocol):
 class ServingApp:
     """Routing, predictions, stats and the request log, independent of HTTP (tests call it directly too)."""
 
-    def __init__(self, registry: ServedModels, request_log: Path | str, feature_repo: Path | str | None = None,
-                 log_max_bytes: int = DEFAULT_LOG_MAX_BYTES, log_backups: int = DEFAULT_LOG_BACKUPS):
+    def __init__(
+        self,
+        registry: ServedModels,
+        request_log: Path | str,
+        feature_repo: Path | str | None = None,
+        log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
+        log_backups: int = DEFAULT_LOG_BACKUPS,
+    ):
         self.registry = registry
         self.request_log = Path(request_log)
         self._log = RequestLog(self.request_log, log_max_bytes, log_backups)
@@ -231,10 +244,17 @@ class ServingApp:
             raise LookupError(f"model {name!r} has no version {version!r}")
         shown = version or next(iter(weights), None)
         inputs = self.predictor(name, shown).metadata_inputs() if shown else []
-        return {"name": name, "versions": versions, "platform": "pytorch",
-                "inputs": inputs, "outputs": [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1]},
-                                              {"name": DECISION_NAME, "datatype": "INT8", "shape": [-1]}],
-                "parameters": {"traffic": weights}}
+        return {
+            "name": name,
+            "versions": versions,
+            "platform": "pytorch",
+            "inputs": inputs,
+            "outputs": [
+                {"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1]},
+                {"name": DECISION_NAME, "datatype": "INT8", "shape": [-1]},
+            ],
+            "parameters": {"traffic": weights},
+        }
 
     # --- inference ----------------------------------------------------------------------------------------------
     def choose_version(self, name: str, request_id: str) -> tuple[str, str]:
@@ -246,8 +266,14 @@ class ServingApp:
         assert state.stable is not None  # neither None (refused above) and no candidate taken: the stable version
         return state.stable, "stable"
 
-    def infer(self, name: str, body: dict, request_id: str | None = None, version: str | None = None,
-              caller: dict | None = None) -> tuple[int, dict]:
+    def infer(
+        self,
+        name: str,
+        body: dict,
+        request_id: str | None = None,
+        version: str | None = None,
+        caller: dict | None = None,
+    ) -> tuple[int, dict]:
         """One inference request: (HTTP status, answer). Only requests that reached a deployed version count in
         its stats; a 404 (no such model or version) is logged without a version, so it is nobody's traffic."""
         started = time.perf_counter()
@@ -266,13 +292,23 @@ class ServingApp:
             declined = predictor.decide(frame, probabilities)
             outputs = [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [len(probabilities)], "data": probabilities}]
             if declined is None:
-                parameters = {"decision": f"not made: send {', '.join(predictor.decisions.attributes)} (or "
-                                          "applicant_id) for this version's decision thresholds"}
+                parameters = {
+                    "decision": f"not made: send {', '.join(predictor.decisions.attributes)} (or "
+                    "applicant_id) for this version's decision thresholds"
+                }
             else:
                 outputs.append({"name": DECISION_NAME, "datatype": "INT8", "shape": [len(declined)], "data": declined})
                 parameters = {}
-            status, payload = 200, {"model_name": name, "model_version": version, "id": request_id,
-                                    "outputs": outputs, **({"parameters": parameters} if parameters else {})}
+            status, payload = (
+                200,
+                {
+                    "model_name": name,
+                    "model_version": version,
+                    "id": request_id,
+                    "outputs": outputs,
+                    **({"parameters": parameters} if parameters else {}),
+                },
+            )
         except BadRequest as exc:
             status, payload = 400, {"error": str(exc)}
         except LookupError as exc:
@@ -288,8 +324,10 @@ class ServingApp:
         hash (HMAC-SHA256 with :data:`LOG_KEY_ENV`, 16 hex digits) under :data:`PSEUDONYM`."""
         inputs = {column: frame[column].tolist() for column in frame.columns if column not in self._sensitive}
         if ENTITY_KEY in inputs:
-            inputs[PSEUDONYM] = [hmac.new(self._log_key, str(int(i)).encode(), hashlib.sha256).hexdigest()[:16]
-                                 for i in inputs.pop(ENTITY_KEY)]
+            inputs[PSEUDONYM] = [
+                hmac.new(self._log_key, str(int(i)).encode(), hashlib.sha256).hexdigest()[:16]
+                for i in inputs.pop(ENTITY_KEY)
+            ]
         return inputs
 
     def _record(self, name, version, route, request_id, status, latency_ms, frame, payload, caller) -> None:
@@ -297,8 +335,16 @@ class ServingApp:
         if version is not None:
             with self._stats_lock:
                 self._calls.setdefault((name, version), deque(maxlen=STATS_WINDOW)).append((now, status, latency_ms))
-        entry = {"ts": now, "model": name, "version": version, "route": route, "id": request_id, "status": status,
-                 "latency_ms": round(latency_ms, 3), "caller": caller}
+        entry = {
+            "ts": now,
+            "model": name,
+            "version": version,
+            "route": route,
+            "id": request_id,
+            "status": status,
+            "latency_ms": round(latency_ms, 3),
+            "caller": caller,
+        }
         if frame is not None:
             entry["inputs"] = self.logged_inputs(frame)
         if status == 200:
@@ -317,8 +363,6 @@ class ServingApp:
             stats = WindowStats.from_calls([c[1] for c in window], [c[2] for c in window])
             out[version] = {**stats.to_dict(), "client_errors": sum(1 for c in window if 400 <= c[1] < 500)}
         return out
-
-
 
 
 def asgi_app(app: ServingApp, limits: ServerLimits = ServerLimits()):
@@ -391,8 +435,14 @@ def asgi_app(app: ServingApp, limits: ServerLimits = ServerLimits()):
         except BadRequest as exc:
             return answer(400, {"error": str(exc)})
         caller = caller_identity(request.headers, request.client.host if request.client else None)
-        call = functools.partial(app.infer, request.path_params["name"], body, request.headers.get("x-request-id"),
-                                 request.path_params.get("version"), caller)
+        call = functools.partial(
+            app.infer,
+            request.path_params["name"],
+            body,
+            request.headers.get("x-request-id"),
+            request.path_params.get("version"),
+            caller,
+        )
         status, payload = await anyio.to_thread.run_sync(call, limiter=predictions)
         return answer(status, payload)
 
@@ -401,11 +451,17 @@ def asgi_app(app: ServingApp, limits: ServerLimits = ServerLimits()):
         return answer(exc.status_code, {"error": message})
 
     model, version = "/v2/models/{name}", "/v2/models/{name}/versions/{version}"
-    routes = [Route("/v2/health/live", live), Route("/v2/health/ready", ready_all),
-              Route(model, metadata), Route(version, metadata),
-              Route(f"{model}/ready", model_ready), Route(f"{version}/ready", model_ready),
-              Route(f"{model}/stats", stats),
-              Route(f"{model}/infer", infer, methods=["POST"]), Route(f"{version}/infer", infer, methods=["POST"])]
+    routes = [
+        Route("/v2/health/live", live),
+        Route("/v2/health/ready", ready_all),
+        Route(model, metadata),
+        Route(version, metadata),
+        Route(f"{model}/ready", model_ready),
+        Route(f"{version}/ready", model_ready),
+        Route(f"{model}/stats", stats),
+        Route(f"{model}/infer", infer, methods=["POST"]),
+        Route(f"{version}/infer", infer, methods=["POST"]),
+    ]
     # Starlette types every handler as taking any Exception, so one typed for the exception it is registered for is
     # refused (Callable is contravariant; starlette issue #1142, unfixed as of 1.10.0)
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})  # type: ignore[dict-item]
@@ -418,17 +474,26 @@ class ModelServer:
     then the signal's own handler runs). ``shutdown`` stops it from another thread; ``server_close`` frees the port.
     """
 
-    def __init__(self, app: ServingApp, host: str = "127.0.0.1", port: int = 8080,
-                 limits: ServerLimits = ServerLimits()):
+    def __init__(
+        self, app: ServingApp, host: str = "127.0.0.1", port: int = 8080, limits: ServerLimits = ServerLimits()
+    ):
         import uvicorn
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.create_server((host, port), family=family, backlog=limits.backlog)
         self.app = app
-        config = uvicorn.Config(asgi_app(app, limits), backlog=limits.backlog, limit_concurrency=limits.max_connections,
-                                timeout_keep_alive=limits.keep_alive_s,
-                                timeout_graceful_shutdown=limits.graceful_shutdown_s, lifespan="off",
-                                log_config=None, log_level="warning", access_log=False, server_header=False)
+        config = uvicorn.Config(
+            asgi_app(app, limits),
+            backlog=limits.backlog,
+            limit_concurrency=limits.max_connections,
+            timeout_keep_alive=limits.keep_alive_s,
+            timeout_graceful_shutdown=limits.graceful_shutdown_s,
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+        )
         self._server = uvicorn.Server(config)
         self._serving, self._stopped = threading.Event(), threading.Event()
 
@@ -457,8 +522,9 @@ class ModelServer:
         self.socket.close()
 
 
-def start_in_background(app: ServingApp, host: str = "127.0.0.1", port: int = 0,
-                        limits: ServerLimits = ServerLimits()) -> tuple[ModelServer, threading.Thread]:
+def start_in_background(
+    app: ServingApp, host: str = "127.0.0.1", port: int = 0, limits: ServerLimits = ServerLimits()
+) -> tuple[ModelServer, threading.Thread]:
     """Serve on a thread (port 0: an ephemeral port), returning once it accepts requests; stop with
     ``server.shutdown(); server.server_close()``."""
     server = ModelServer(app, host, port, limits)

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 
-def evaluate_model(dataset_path: str, model_dir: str, report_path: str, evaluation_path: str, noise: float = 0.1,
-                   seed: int = 0) -> dict:
+def evaluate_model(
+    dataset_path: str, model_dir: str, report_path: str, evaluation_path: str, noise: float = 0.1, seed: int = 0
+) -> dict:
     """Write the Markdown report and the metrics as JSON, and return the metrics.
 
     Decisions (and so every fairness metric) follow the model's own rule: its per-group thresholds when the
@@ -67,22 +68,33 @@ def evaluate_model(dataset_path: str, model_dir: str, report_path: str, evaluati
     return result
 
 
-FAIRNESS_SCALARS = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
-                    "equalized_odds_ratio")
+FAIRNESS_SCALARS = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+)
 SCALARS = ("auc", "accuracy", "ece", "brier", *FAIRNESS_SCALARS, "robust_auc", "robustness_drop")
 
 
 def _fairness(f, y: np.ndarray, decision: np.ndarray, values: np.ndarray) -> dict:
     """Per-group outcome counts and rates over one attribute, and its point metrics (approval = favourable)."""
     counts = f.outcome_counts(y, decision, values)
-    groups = {g: {**c, "approval_rate": (c["approved_repaid"] + c["approved_defaulted"]) / c["rows"],
-                  "approval_rate_repaid": c["approved_repaid"] / c["repaid"] if c["repaid"] else float("nan"),
-                  "approval_rate_defaulted": (c["approved_defaulted"] / c["defaulted"] if c["defaulted"]
-                                              else float("nan"))}
-              for g, c in counts.items()}
+    groups = {
+        g: {
+            **c,
+            "approval_rate": (c["approved_repaid"] + c["approved_defaulted"]) / c["rows"],
+            "approval_rate_repaid": c["approved_repaid"] / c["repaid"] if c["repaid"] else float("nan"),
+            "approval_rate_defaulted": (c["approved_defaulted"] / c["defaulted"] if c["defaulted"] else float("nan")),
+        }
+        for g, c in counts.items()
+    }
     declines = [1 - v["approval_rate"] for v in groups.values()]
-    return {**f.point_metrics(counts), "groups": groups,
-            "decline_rate_ratio": min(declines) / max(declines) if max(declines) > 0 else float("nan")}
+    return {
+        **f.point_metrics(counts),
+        "groups": groups,
+        "decline_rate_ratio": min(declines) / max(declines) if max(declines) > 0 else float("nan"),
+    }
 
 
 def _worst(name: str, values: list[float]) -> float:
@@ -93,25 +105,48 @@ def _worst(name: str, values: list[float]) -> float:
 
 
 def _markdown(r: dict) -> str:
-    lines = ["# Model evaluation (held-out split)", "", f"{r['test_rows']} applications, default rate {r['label_rate']:.3f}",
-             "", "| metric | value |", "|---|---|"]
+    lines = [
+        "# Model evaluation (held-out split)",
+        "",
+        f"{r['test_rows']} applications, default rate {r['label_rate']:.3f}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {r[k]:.4f} |" for k in SCALARS]
     rule = r["decision_rule"]
-    how = (f"per-group thresholds over {', '.join(rule['attributes'])}" if rule["attributes"]
-           else f"decline if p(default) >= {rule['thresholds']['']}")
+    how = (
+        f"per-group thresholds over {', '.join(rule['attributes'])}"
+        if rule["attributes"]
+        else f"decline if p(default) >= {rule['thresholds']['']}"
+    )
     for attribute, a in r["fairness"].items():
-        lines += ["", f"## Fairness across `{attribute}` ({how}; approval is the favourable outcome)", "",
-                  f"demographic parity difference {a['demographic_parity_difference']:.4f}, ratio "
-                  f"{a['demographic_parity_ratio']:.4f}; equalized odds difference "
-                  f"{a['equalized_odds_difference']:.4f}, "
-                  f"ratio {a['equalized_odds_ratio']:.4f}; decline-rate ratio {a['decline_rate_ratio']:.4f}", "",
-                  "| group | rows | approval rate | approval if repaid | approval if defaulted |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {g} | {v['rows']} | {v['approval_rate']:.3f} | {v['approval_rate_repaid']:.3f} | "
-                  f"{v['approval_rate_defaulted']:.3f} |" for g, v in a["groups"].items()]
-    lines += ["", f"## Robustness: AUC {r['robust_auc']:.4f} with N(0, {r['perturbation_noise_std']}) noise on "
-              "standardized numeric inputs", "", "## Permutation importance (AUC drop)", "", "| input | drop |", "|---|---|"]
+        lines += [
+            "",
+            f"## Fairness across `{attribute}` ({how}; approval is the favourable outcome)",
+            "",
+            f"demographic parity difference {a['demographic_parity_difference']:.4f}, ratio "
+            f"{a['demographic_parity_ratio']:.4f}; equalized odds difference "
+            f"{a['equalized_odds_difference']:.4f}, "
+            f"ratio {a['equalized_odds_ratio']:.4f}; decline-rate ratio {a['decline_rate_ratio']:.4f}",
+            "",
+            "| group | rows | approval rate | approval if repaid | approval if defaulted |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {g} | {v['rows']} | {v['approval_rate']:.3f} | {v['approval_rate_repaid']:.3f} | "
+            f"{v['approval_rate_defaulted']:.3f} |"
+            for g, v in a["groups"].items()
+        ]
+    lines += [
+        "",
+        f"## Robustness: AUC {r['robust_auc']:.4f} with N(0, {r['perturbation_noise_std']}) noise on "
+        "standardized numeric inputs",
+        "",
+        "## Permutation importance (AUC drop)",
+        "",
+        "| input | drop |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v:.4f} |" for k, v in r["permutation_importance"].items()]
     return "\n".join(lines) + "\n"
-
-

@@ -70,17 +70,25 @@ class FairnessPolicy:
             looser = value > floor if key == "max_difference" else value < floor
             if looser:
                 bound = "at most" if key == "max_difference" else "at least"
-                raise PolicyError(f"{name}={value} is looser than the organisation's floor {metric}.{key}={floor} in "
-                                  f"{self.source}; a run may only tighten it ({bound} {floor})")
+                raise PolicyError(
+                    f"{name}={value} is looser than the organisation's floor {metric}.{key}={floor} in "
+                    f"{self.source}; a run may only tighten it ({bound} {floor})"
+                )
             floors[metric][key] = float(value)
         return floors
 
     def describe(self) -> dict:
-        return {"source": self.source, "sha256": self.sha256, "attributes": list(self.attributes),
-                "min_group_size": self.min_group_size, "confidence_level": self.confidence_level,
-                "floors": self.floors,
-                "excluded_groups": [{"attribute": a, "group": g, "reason": r}
-                                    for (a, g), r in sorted(self.excluded_groups.items())]}
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "attributes": list(self.attributes),
+            "min_group_size": self.min_group_size,
+            "confidence_level": self.confidence_level,
+            "floors": self.floors,
+            "excluded_groups": [
+                {"attribute": a, "group": g, "reason": r} for (a, g), r in sorted(self.excluded_groups.items())
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,15 @@ class FairnessException:
     source: str
 
     def describe(self) -> dict:
-        return {"id": self.id, "checks": list(self.checks), "reason": self.reason, "requested_by": self.requested_by,
-                "approved_by": self.approved_by, "expires": self.expires.isoformat(), "source": self.source}
+        return {
+            "id": self.id,
+            "checks": list(self.checks),
+            "reason": self.reason,
+            "requested_by": self.requested_by,
+            "approved_by": self.approved_by,
+            "expires": self.expires.isoformat(),
+            "source": self.source,
+        }
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -144,30 +159,50 @@ def load_policy(path: Path | str = POLICY_FILE) -> FairnessPolicy:
 
     path = Path(path)
     text, doc = _read_yaml(path, "organisation's fairness policy")
-    doc = _mapping(doc, str(path), ("version", "favourable_outcome", "sensitive_attributes", "min_group_size",
-                                    "excluded_groups", "confidence_level", "metrics"))
+    doc = _mapping(
+        doc,
+        str(path),
+        (
+            "version",
+            "favourable_outcome",
+            "sensitive_attributes",
+            "min_group_size",
+            "excluded_groups",
+            "confidence_level",
+            "metrics",
+        ),
+    )
     if doc["version"] != 1:
         raise PolicyError(f"{path}: version: must be 1, got {doc['version']!r}")
     if doc["favourable_outcome"] != "approval":
-        raise PolicyError(f"{path}: favourable_outcome: must be 'approval' (the decision is approve/decline), "
-                          f"got {doc['favourable_outcome']!r}")
+        raise PolicyError(
+            f"{path}: favourable_outcome: must be 'approval' (the decision is approve/decline), "
+            f"got {doc['favourable_outcome']!r}"
+        )
     declared = schema.SENSITIVE_ATTRIBUTES
     raw_attributes = doc["sensitive_attributes"]
     if raw_attributes == "declared":
         attributes = tuple(declared)
-    elif isinstance(raw_attributes, list) and raw_attributes and all(a in declared for a in raw_attributes) \
-            and len(set(raw_attributes)) == len(raw_attributes):
+    elif (
+        isinstance(raw_attributes, list)
+        and raw_attributes
+        and all(a in declared for a in raw_attributes)
+        and len(set(raw_attributes)) == len(raw_attributes)
+    ):
         attributes = tuple(raw_attributes)
     else:
-        raise PolicyError(f"{path}: sensitive_attributes: must be 'declared' or a non-empty list of distinct names "
-                          f"from {', '.join(declared)} (what the feature service declares), got {raw_attributes!r}")
+        raise PolicyError(
+            f"{path}: sensitive_attributes: must be 'declared' or a non-empty list of distinct names "
+            f"from {', '.join(declared)} (what the feature service declares), got {raw_attributes!r}"
+        )
     metrics = _mapping(doc["metrics"], f"{path}: metrics", METRICS)
     floors = {}
     for metric in METRICS:
         spec = _mapping(metrics[metric], f"{path}: metrics.{metric}", FLOOR_KEYS)
-        floors[metric] = {"max_difference": _number(spec["max_difference"], f"{path}: metrics.{metric}.max_difference",
-                                                    0.0, 1.0),
-                          "min_ratio": _number(spec["min_ratio"], f"{path}: metrics.{metric}.min_ratio", 0.0, 1.0)}
+        floors[metric] = {
+            "max_difference": _number(spec["max_difference"], f"{path}: metrics.{metric}.max_difference", 0.0, 1.0),
+            "min_ratio": _number(spec["min_ratio"], f"{path}: metrics.{metric}.min_ratio", 0.0, 1.0),
+        }
     excluded = {}
     if not isinstance(doc["excluded_groups"], list):
         raise PolicyError(f"{path}: excluded_groups: must be a list (empty for none)")
@@ -183,10 +218,14 @@ def load_policy(path: Path | str = POLICY_FILE) -> FairnessPolicy:
             raise PolicyError(f"{where}.reason: say why, in {MIN_REASON_CHARS} characters at least")
         excluded[(entry["attribute"], str(entry["group"]))] = entry["reason"].strip()
     return FairnessPolicy(
-        source=str(path), sha256=hashlib.sha256(text.encode()).hexdigest(), attributes=attributes,
+        source=str(path),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        attributes=attributes,
         min_group_size=_whole(doc["min_group_size"], f"{path}: min_group_size", 1, 10**9),
         confidence_level=_number(doc["confidence_level"], f"{path}: confidence_level", 0.5, 0.999),
-        floors=floors, excluded_groups=excluded)
+        floors=floors,
+        excluded_groups=excluded,
+    )
 
 
 def _allowed_groups(attribute: str) -> list[str]:
@@ -197,8 +236,10 @@ def _allowed_groups(attribute: str) -> list[str]:
 
 def check_ids(attributes: tuple[str, ...]) -> list[str]:
     """Every fairness check the gate runs: ``<attribute>/<metric>/<difference|ratio>``, ``<attribute>/group_size``."""
-    return [*(f"{a}/{m}/{k}" for a in attributes for m in METRICS for k in ("difference", "ratio")),
-            *(f"{a}/group_size" for a in attributes)]
+    return [
+        *(f"{a}/{m}/{k}" for a in attributes for m in METRICS for k in ("difference", "ratio")),
+        *(f"{a}/group_size" for a in attributes),
+    ]
 
 
 def load_approvers(path: Path | str = APPROVERS_FILE) -> frozenset[str]:
@@ -210,8 +251,13 @@ def load_approvers(path: Path | str = APPROVERS_FILE) -> frozenset[str]:
     return frozenset(a.strip() for a in approvers)
 
 
-def load_exception(exception_id: str, attributes: tuple[str, ...], path: Path | str = EXCEPTIONS_FILE,
-                   approvers_path: Path | str = APPROVERS_FILE, today: dt.date | None = None) -> FairnessException:
+def load_exception(
+    exception_id: str,
+    attributes: tuple[str, ...],
+    path: Path | str = EXCEPTIONS_FILE,
+    approvers_path: Path | str = APPROVERS_FILE,
+    today: dt.date | None = None,
+) -> FairnessException:
     """The exception record ``exception_id``, validated: well-formed, approved by a listed approver, not expired."""
     path = Path(path)
     _, doc = _read_yaml(path, "file of fairness exceptions")
@@ -229,8 +275,9 @@ def load_exception(exception_id: str, attributes: tuple[str, ...], path: Path | 
     known = check_ids(attributes)
     checks = entry["checks"]
     if not isinstance(checks, list) or not checks or not all(c in known for c in checks):
-        raise PolicyError(f"{where}.checks: must be a non-empty list of check ids from {', '.join(known)}, "
-                          f"got {checks!r}")
+        raise PolicyError(
+            f"{where}.checks: must be a non-empty list of check ids from {', '.join(known)}, got {checks!r}"
+        )
     for key in ("reason", "requested_by", "approved_by"):
         value = entry[key]
         minimum = MIN_REASON_CHARS if key == "reason" else 1
@@ -246,13 +293,22 @@ def load_exception(exception_id: str, attributes: tuple[str, ...], path: Path | 
         raise PolicyError(f"{where}.expires: must be a date YYYY-MM-DD, got {entry['expires']!r}")
     approvers = load_approvers(approvers_path)
     if entry["approved_by"].strip() not in approvers:
-        raise PolicyError(f"{where}.approved_by: {entry['approved_by']!r} is not an approver listed in "
-                          f"{approvers_path}; the exception is not honoured")
+        raise PolicyError(
+            f"{where}.approved_by: {entry['approved_by']!r} is not an approver listed in "
+            f"{approvers_path}; the exception is not honoured"
+        )
     today = today or dt.date.today()
     if expires < today:
         raise PolicyError(f"{where}: expired on {expires.isoformat()}; renew it with a new review")
-    return FairnessException(exception_id, tuple(checks), entry["reason"].strip(), entry["requested_by"].strip(),
-                             entry["approved_by"].strip(), expires, str(path))
+    return FairnessException(
+        exception_id,
+        tuple(checks),
+        entry["reason"].strip(),
+        entry["requested_by"].strip(),
+        entry["approved_by"].strip(),
+        expires,
+        str(path),
+    )
 
 
 def fairness_checks(evaluation: dict, policy: FairnessPolicy, floors: dict[str, dict[str, float]]) -> dict:
@@ -271,31 +327,63 @@ def fairness_checks(evaluation: dict, policy: FairnessPolicy, floors: dict[str, 
         raw_groups = (evaluated.get(attribute) or {}).get("groups")
         if not isinstance(raw_groups, dict) or not raw_groups:
             for check in check_ids((attribute,)):
-                checks.append({"check": check, "attribute": attribute, "metric": check.split("/", 1)[1],
-                               "value": None, "bound": None, "floor": None, "rule": "evaluated", "passed": False,
-                               "detail": f"the evaluation has no per-group counts for {attribute!r}"})
+                checks.append(
+                    {
+                        "check": check,
+                        "attribute": attribute,
+                        "metric": check.split("/", 1)[1],
+                        "value": None,
+                        "bound": None,
+                        "floor": None,
+                        "rule": "evaluated",
+                        "passed": False,
+                        "detail": f"the evaluation has no per-group counts for {attribute!r}",
+                    }
+                )
             continue
         expected = _allowed_groups(attribute) or list(raw_groups)
-        counts = {g: raw_groups.get(g, {"rows": 0, "repaid": 0, "defaulted": 0, "approved_repaid": 0,
-                                        "approved_defaulted": 0}) for g in sorted(set(expected) | set(raw_groups))}
+        counts = {
+            g: raw_groups.get(
+                g, {"rows": 0, "repaid": 0, "defaulted": 0, "approved_repaid": 0, "approved_defaulted": 0}
+            )
+            for g in sorted(set(expected) | set(raw_groups))
+        }
         sizes[attribute] = {g: int(c["rows"]) for g, c in counts.items()}
         small = {g: n for g, n in sizes[attribute].items() if n < policy.min_group_size}
         judged = {}
         unjudged = []
         for g, c in counts.items():
             if g in small and (attribute, g) in policy.excluded_groups:
-                excluded.append({"attribute": attribute, "group": g, "rows": small[g],
-                                 "reason": policy.excluded_groups[(attribute, g)]})
+                excluded.append(
+                    {
+                        "attribute": attribute,
+                        "group": g,
+                        "rows": small[g],
+                        "reason": policy.excluded_groups[(attribute, g)],
+                    }
+                )
             else:
                 judged[g] = c
                 if g in small:
                     unjudged.append(f"{g!r} ({small[g]} rows)")
-        checks.append({"check": f"{attribute}/group_size", "attribute": attribute, "metric": "group_size",
-                       "value": min((n for g, n in sizes[attribute].items() if g in judged), default=0), "bound": None,
-                       "floor": policy.min_group_size, "rule": f">= {policy.min_group_size} rows per group",
-                       "passed": not unjudged,
-                       "detail": (f"too few held-out rows to judge: {', '.join(unjudged)}; list the group in "
-                                  "excluded_groups of the policy or evaluate on more data") if unjudged else ""})
+        checks.append(
+            {
+                "check": f"{attribute}/group_size",
+                "attribute": attribute,
+                "metric": "group_size",
+                "value": min((n for g, n in sizes[attribute].items() if g in judged), default=0),
+                "bound": None,
+                "floor": policy.min_group_size,
+                "rule": f">= {policy.min_group_size} rows per group",
+                "passed": not unjudged,
+                "detail": (
+                    f"too few held-out rows to judge: {', '.join(unjudged)}; list the group in "
+                    "excluded_groups of the policy or evaluate on more data"
+                )
+                if unjudged
+                else "",
+            }
+        )
         values = point_metrics(judged)
         bounds = confidence_bounds(judged, policy.confidence_level)
         for metric in METRICS:
@@ -304,9 +392,19 @@ def fairness_checks(evaluation: dict, policy: FairnessPolicy, floors: dict[str, 
                 value, bound, floor = values[name], bounds[name], floors[metric][floor_key]
                 ok = math.isfinite(bound) and (bound <= floor if op == "<=" else bound >= floor)
                 side = "upper" if op == "<=" else "lower"
-                checks.append({"check": f"{attribute}/{metric}/{kind}", "attribute": attribute, "metric": name,
-                               "value": value, "bound": bound, "floor": floor,
-                               "rule": f"{side} {policy.confidence_level:.0%} bound {op} {floor}", "passed": ok,
-                               "detail": "" if math.isfinite(bound) else "cannot be computed: a group lacks repaid "
-                                                                          "or defaulted rows"})
+                checks.append(
+                    {
+                        "check": f"{attribute}/{metric}/{kind}",
+                        "attribute": attribute,
+                        "metric": name,
+                        "value": value,
+                        "bound": bound,
+                        "floor": floor,
+                        "rule": f"{side} {policy.confidence_level:.0%} bound {op} {floor}",
+                        "passed": ok,
+                        "detail": ""
+                        if math.isfinite(bound)
+                        else "cannot be computed: a group lacks repaid or defaulted rows",
+                    }
+                )
     return {"checks": checks, "groups": sizes, "excluded": excluded}

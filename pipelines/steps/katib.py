@@ -21,8 +21,16 @@ from pathlib import Path
 from typing import Callable
 
 from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION, QUEUE_NAME_LABEL, TRAINING_QUEUE
-from pipelines.ml.search_space import (BUDGET, OBJECTIVE_DIRECTION, OBJECTIVE_METRIC, SPACE, Budget, SearchSpace,
-                                       katib_parameters, trial_parameter_name)
+from pipelines.ml.search_space import (
+    BUDGET,
+    OBJECTIVE_DIRECTION,
+    OBJECTIVE_METRIC,
+    SPACE,
+    Budget,
+    SearchSpace,
+    katib_parameters,
+    trial_parameter_name,
+)
 from pipelines.steps import progress
 
 STUDY_FILE = "study.json"
@@ -37,14 +45,21 @@ ALGORITHM = "tpe"
 JOB_SUCCEEDED = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
 JOB_FAILED = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
 
-TRIAL_STATES = {"Succeeded": "COMPLETE", "EarlyStopped": "PRUNED", "Failed": "FAIL", "MetricsUnavailable": "FAIL",
-                "Killed": "FAIL", "Running": "RUNNING", "Created": "WAITING"}
+TRIAL_STATES = {
+    "Succeeded": "COMPLETE",
+    "EarlyStopped": "PRUNED",
+    "Failed": "FAIL",
+    "MetricsUnavailable": "FAIL",
+    "Killed": "FAIL",
+    "Running": "RUNNING",
+    "Created": "WAITING",
+}
 """Katib trial conditions -> the Optuna state names the result shape uses."""
 
 
 def trial_dataset_uri(uri: str) -> str:
     """The dataset artifact's URI as trial pods read it with fsspec: KFP's ``minio://`` store is S3-compatible."""
-    return "s3://" + uri[len("minio://"):] if uri.startswith("minio://") else uri
+    return "s3://" + uri[len("minio://") :] if uri.startswith("minio://") else uri
 
 
 def experiment_name(dataset_uri: str, space: SearchSpace, budget: Budget, fixed: dict, training_image: str) -> str:
@@ -55,9 +70,15 @@ def experiment_name(dataset_uri: str, space: SearchSpace, budget: Budget, fixed:
 
 def trial_job(dataset_uri: str, training_image: str, space: SearchSpace, fixed: dict, device: str = "auto") -> dict:
     """The trial template: one Job, one pod, one GPU, queued through Kueue; ``${trialParameters.*}`` in its command."""
-    command = ["python", "-m", "pipelines.ml.trial_worker", f"--dataset={dataset_uri}",
-               *(f"--{p.name}=${{trialParameters.{trial_parameter_name(p.name)}}}" for p in space.params),
-               *(f"--{k}={v}" for k, v in fixed.items()), f"--device={device}"]
+    command = [
+        "python",
+        "-m",
+        "pipelines.ml.trial_worker",
+        f"--dataset={dataset_uri}",
+        *(f"--{p.name}=${{trialParameters.{trial_parameter_name(p.name)}}}" for p in space.params),
+        *(f"--{k}={v}" for k, v in fixed.items()),
+        f"--device={device}",
+    ]
     queue = {QUEUE_NAME_LABEL: TRAINING_QUEUE}
     return {
         "apiVersion": "batch/v1",
@@ -71,32 +92,50 @@ def trial_job(dataset_uri: str, training_image: str, space: SearchSpace, fixed: 
                     "restartPolicy": "Never",
                     "nodeSelector": dict(GPU_NODE_SELECTOR),
                     "tolerations": [dict(GPU_TOLERATION)],
-                    "containers": [{
-                        "name": PRIMARY_CONTAINER,
-                        "image": training_image,
-                        "command": command,
-                        "resources": {"requests": {"cpu": "2", "memory": "8Gi", GPU_RESOURCE: "1"},
-                                      "limits": {"memory": "16Gi", GPU_RESOURCE: "1"}},
-                    }],
+                    "containers": [
+                        {
+                            "name": PRIMARY_CONTAINER,
+                            "image": training_image,
+                            "command": command,
+                            "resources": {
+                                "requests": {"cpu": "2", "memory": "8Gi", GPU_RESOURCE: "1"},
+                                "limits": {"memory": "16Gi", GPU_RESOURCE: "1"},
+                            },
+                        }
+                    ],
                 },
             },
         },
     }
 
 
-def katib_experiment(name: str, namespace: str, dataset_uri: str, training_image: str, space: SearchSpace = SPACE,
-                     budget: Budget = BUDGET, max_epochs: int = 20, seed: int = 42, patience: int = 3,
-                     batch_size: int = 512, device: str = "auto") -> dict:
+def katib_experiment(
+    name: str,
+    namespace: str,
+    dataset_uri: str,
+    training_image: str,
+    space: SearchSpace = SPACE,
+    budget: Budget = BUDGET,
+    max_epochs: int = 20,
+    seed: int = 42,
+    patience: int = 3,
+    batch_size: int = 512,
+    device: str = "auto",
+) -> dict:
     """The Experiment custom resource for the search."""
     if not training_image:
-        raise ValueError("training_image is required for the Katib engine: an image holding this project's "
-                         "pipelines package and its dependencies (torch, pandas, pyarrow, fsspec)")
-    fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size),
-             "seed": int(seed)}
+        raise ValueError(
+            "training_image is required for the Katib engine: an image holding this project's "
+            "pipelines package and its dependencies (torch, pandas, pyarrow, fsspec)"
+        )
+    fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size), "seed": int(seed)}
     es = budget.early_stopping
     spec = {
-        "objective": {"type": OBJECTIVE_DIRECTION, "objectiveMetricName": OBJECTIVE_METRIC,
-                      "metricStrategies": [{"name": OBJECTIVE_METRIC, "value": "min"}]},
+        "objective": {
+            "type": OBJECTIVE_DIRECTION,
+            "objectiveMetricName": OBJECTIVE_METRIC,
+            "metricStrategies": [{"name": OBJECTIVE_METRIC, "value": "min"}],
+        },
         "algorithm": {"algorithmName": ALGORITHM, "algorithmSettings": [{"name": "random_state", "value": str(seed)}]},
         "parallelTrialCount": budget.parallel_trials,
         "maxTrialCount": budget.max_trials,
@@ -108,18 +147,27 @@ def katib_experiment(name: str, namespace: str, dataset_uri: str, training_image
             "primaryContainerName": PRIMARY_CONTAINER,
             "successCondition": JOB_SUCCEEDED,
             "failureCondition": JOB_FAILED,
-            "trialParameters": [{"name": trial_parameter_name(p.name), "reference": p.name,
-                                 "description": f"{p.name} ({p.kind})"} for p in space.params],
+            "trialParameters": [
+                {"name": trial_parameter_name(p.name), "reference": p.name, "description": f"{p.name} ({p.kind})"}
+                for p in space.params
+            ],
             "trialSpec": trial_job(dataset_uri, training_image, space, fixed, device),
         },
     }
     if es.algorithm != "none":
-        spec["earlyStopping"] = {"algorithmName": es.algorithm, "algorithmSettings": [
-            {"name": "min_trials_required", "value": str(es.min_trials_required)},
-            {"name": "start_step", "value": str(es.start_step)}]}
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Experiment",
-            "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "mlops"}},
-            "spec": spec}
+        spec["earlyStopping"] = {
+            "algorithmName": es.algorithm,
+            "algorithmSettings": [
+                {"name": "min_trials_required", "value": str(es.min_trials_required)},
+                {"name": "start_step", "value": str(es.start_step)},
+            ],
+        }
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Experiment",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "mlops"}},
+        "spec": spec,
+    }
 
 
 def _condition(obj: dict, kind: str) -> dict | None:
@@ -140,15 +188,24 @@ def create_or_attach(api, experiment: dict, echo: Callable[[str], None] = print)
         return created
     except ApiException as exc:
         if exc.status != 409:
-            raise RuntimeError(f"creating Katib Experiment {meta['namespace']}/{meta['name']} failed: "
-                               f"{exc.status} {exc.reason}: {exc.body}") from exc
+            raise RuntimeError(
+                f"creating Katib Experiment {meta['namespace']}/{meta['name']} failed: "
+                f"{exc.status} {exc.reason}: {exc.body}"
+            ) from exc
     echo(f"Katib Experiment {meta['namespace']}/{meta['name']} already exists: waiting for it")
     return api.get_namespaced_custom_object(GROUP, VERSION, meta["namespace"], EXPERIMENTS, meta["name"])
 
 
-def await_experiment(api, name: str, namespace: str, timeout_s: float, poll_s: float = 30.0,
-                     echo: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> dict:
+def await_experiment(
+    api,
+    name: str,
+    namespace: str,
+    timeout_s: float,
+    poll_s: float = 30.0,
+    echo: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict:
     """Poll until the Experiment is Succeeded (returned) or Failed (raises); raises TimeoutError after
     ``timeout_s``, leaving the Experiment running (a retried step attaches to it)."""
     deadline = clock() + timeout_s
@@ -159,8 +216,9 @@ def await_experiment(api, name: str, namespace: str, timeout_s: float, poll_s: f
             return exp
         failed = _condition(exp, "Failed")
         if failed:
-            raise RuntimeError(f"Katib Experiment {namespace}/{name} failed: {failed.get('reason')}: "
-                               f"{failed.get('message')}")
+            raise RuntimeError(
+                f"Katib Experiment {namespace}/{name} failed: {failed.get('reason')}: {failed.get('message')}"
+            )
         status = exp.get("status", {})
         progress = (status.get("trialsSucceeded", 0), status.get("trialsRunning", 0), status.get("trialsFailed", 0))
         if progress != last:
@@ -168,8 +226,10 @@ def await_experiment(api, name: str, namespace: str, timeout_s: float, poll_s: f
             last = progress
         if clock() >= deadline:
             conds = [(c.get("type"), c.get("status"), c.get("reason")) for c in status.get("conditions", []) or []]
-            raise TimeoutError(f"Katib Experiment {namespace}/{name} not finished after {timeout_s:.0f}s "
-                               f"(conditions {conds}); it keeps running, a retry attaches to it")
+            raise TimeoutError(
+                f"Katib Experiment {namespace}/{name} not finished after {timeout_s:.0f}s "
+                f"(conditions {conds}); it keeps running, a retry attaches to it"
+            )
         sleep(poll_s)
 
 
@@ -202,20 +262,24 @@ def experiment_result(experiment: dict, trials: list[dict], space: SearchSpace, 
         status = trial.get("status", {})
         started, completed = _time(status.get("startTime")), _time(status.get("completionTime"))
         assigned = {a["name"]: a["value"] for a in trial.get("spec", {}).get("parameterAssignments", [])}
-        rows.append({
-            "number": number,
-            "name": trial["metadata"]["name"],
-            "params": space.coerce(assigned),
-            "state": _trial_state(trial),
-            "value": _objective(status.get("observation")),
-            "intermediate_values": [],  # per-epoch values stay in Katib's DB; the Trial holds min/max/latest
-            "duration_s": (completed - started).total_seconds() if started and completed else None,
-        })
+        rows.append(
+            {
+                "number": number,
+                "name": trial["metadata"]["name"],
+                "params": space.coerce(assigned),
+                "state": _trial_state(trial),
+                "value": _objective(status.get("observation")),
+                "intermediate_values": [],  # per-epoch values stay in Katib's DB; the Trial holds min/max/latest
+                "duration_s": (completed - started).total_seconds() if started and completed else None,
+            }
+        )
     counted = [r for r in rows if r["state"] in ("COMPLETE", "PRUNED", "FAIL")]
     best_value = _objective(optimal.get("observation"))
     if best_value is None:
-        raise RuntimeError(f"Katib Experiment {experiment['metadata']['name']}: the optimal trial "
-                           f"{optimal['bestTrialName']} has no {OBJECTIVE_METRIC} observation")
+        raise RuntimeError(
+            f"Katib Experiment {experiment['metadata']['name']}: the optimal trial "
+            f"{optimal['bestTrialName']} has no {OBJECTIVE_METRIC} observation"
+        )
     return {
         "engine": "katib",
         "objective": {"metric": OBJECTIVE_METRIC, "direction": OBJECTIVE_DIRECTION},
@@ -245,32 +309,52 @@ def kubernetes_api():
     return client.CustomObjectsApi()
 
 
-def search_katib(dataset_uri: str, training_image: str, namespace: str = "kubeflow", space: SearchSpace = SPACE,
-                 budget: Budget = BUDGET, max_epochs: int = 20, seed: int = 42, patience: int = 3,
-                 batch_size: int = 512, device: str = "auto", timeout_s: float = 6 * 3600, poll_s: float = 30.0,
-                 out_dir: str | None = None, api=None, echo: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep) -> dict:
+def search_katib(
+    dataset_uri: str,
+    training_image: str,
+    namespace: str = "kubeflow",
+    space: SearchSpace = SPACE,
+    budget: Budget = BUDGET,
+    max_epochs: int = 20,
+    seed: int = 42,
+    patience: int = 3,
+    batch_size: int = 512,
+    device: str = "auto",
+    timeout_s: float = 6 * 3600,
+    poll_s: float = 30.0,
+    out_dir: str | None = None,
+    api=None,
+    echo: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     """Create (or attach to) the Experiment, wait for it, and return the study in the local engine's shape (also
     written to ``out_dir/study.json`` when given)."""
     started = time.monotonic()
     api = api or kubernetes_api()
-    fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size),
-             "seed": int(seed)}
+    fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size), "seed": int(seed)}
     name = experiment_name(dataset_uri, space, budget, fixed, training_image)
-    experiment = katib_experiment(name, namespace, dataset_uri, training_image, space, budget, max_epochs, seed,
-                                  patience, batch_size, device)
+    experiment = katib_experiment(
+        name, namespace, dataset_uri, training_image, space, budget, max_epochs, seed, patience, batch_size, device
+    )
     attached = create_or_attach(api, experiment, echo).get("status", {})
     earlier = sum(int(attached.get(k, 0) or 0) for k in ("trialsSucceeded", "trialsEarlyStopped", "trialsFailed"))
     finished = await_experiment(api, name, namespace, timeout_s, poll_s, echo, sleep)
-    trials = api.list_namespaced_custom_object(GROUP, VERSION, namespace, TRIALS,
-                                               label_selector=f"{EXPERIMENT_LABEL}={name}").get("items", [])
+    trials = api.list_namespaced_custom_object(
+        GROUP, VERSION, namespace, TRIALS, label_selector=f"{EXPERIMENT_LABEL}={name}"
+    ).get("items", [])
     result = experiment_result(finished, trials, space, budget, fixed)
     result.update(resumed_trials=earlier, wall_s=round(time.monotonic() - started, 3))
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / STUDY_FILE).write_text(json.dumps(result, indent=2))
-    echo(progress.line("best_trial", f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} "
-                       f"{result['best_value']:.4f} {result['best_params']} ({result['n_trials']} trials, "
-                       f"{result['n_pruned']} early-stopped, {result['n_failed']} failed)",
-                       trial=result["best_trial"], value=result["best_value"]))
+    echo(
+        progress.line(
+            "best_trial",
+            f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} "
+            f"{result['best_value']:.4f} {result['best_params']} ({result['n_trials']} trials, "
+            f"{result['n_pruned']} early-stopped, {result['n_failed']} failed)",
+            trial=result["best_trial"],
+            value=result["best_value"],
+        )
+    )
     return result

@@ -12,8 +12,16 @@ class RetrievalMismatch(Exception):
     """The offline store returned a different number of rows than entity rows were asked for."""
 
 
-def load_training_data(feature_repo: str, feature_service: str, start: str, end: str, reference_start: str,
-                       reference_end: str, dataset_path: str, profile_path: str) -> dict:
+def load_training_data(
+    feature_repo: str,
+    feature_service: str,
+    start: str,
+    end: str,
+    reference_start: str,
+    reference_end: str,
+    dataset_path: str,
+    profile_path: str,
+) -> dict:
     """Write the frame for ``[start, end)`` to ``dataset_path`` (parquet) and the ``[reference_start, reference_end)``
     window's profile to ``profile_path`` (JSON); return row counts and the data hash."""
     from pipelines.ml.data import frame_hash
@@ -33,6 +41,12 @@ def load_training_data(feature_repo: str, feature_service: str, start: str, end:
     reference = store.historical(store.entity_rows(reference_start, reference_end), feature_service).frame
     Path(profile_path).parent.mkdir(parents=True, exist_ok=True)
     Path(profile_path).write_text(json.dumps({"window": [reference_start, reference_end], **build_profile(reference)}))
-    return {"rows_asked": got.rows_asked, "rows_got": got.rows_got, "data_hash": frame_hash(frame),
-            "retrieval_seconds": round(got.seconds, 3), "feature_service": feature_service,
-            "time_range": [start, end], "reference_rows": len(reference)}
+    return {
+        "rows_asked": got.rows_asked,
+        "rows_got": got.rows_got,
+        "data_hash": frame_hash(frame),
+        "retrieval_seconds": round(got.seconds, 3),
+        "feature_service": feature_service,
+        "time_range": [start, end],
+        "reference_rows": len(reference),
+    }

@@ -22,8 +22,13 @@ OBJECTIVE = "accuracy_score"
 MITIGATION_FILE = "mitigation.json"
 
 
-def mitigate(dataset_path: str, model_dir: str, out_dir: str, constraint: str = "demographic_parity",
-             attributes: tuple[str, ...] | None = None) -> dict:
+def mitigate(
+    dataset_path: str,
+    model_dir: str,
+    out_dir: str,
+    constraint: str = "demographic_parity",
+    attributes: tuple[str, ...] | None = None,
+) -> dict:
     """Copy the model to ``out_dir`` and add its per-group thresholds; return a summary of the fit."""
     from pipelines.features.schema import SENSITIVE_ATTRIBUTES
     from pipelines.ml.data import labels, sensitive_columns, split_of
@@ -50,17 +55,28 @@ def mitigate(dataset_path: str, model_dir: str, out_dir: str, constraint: str = 
     thresholds = {g: _matching_threshold(scores[groups == g], rate) for g, rate in expected_decline.items()}
     thresholds.update({g: DEFAULT_THRESHOLD for g in unfitted})
     decided = np.array([scores[i] >= thresholds[g] for i, g in enumerate(groups)])
-    summary = {"method": f"fairlearn ThresholdOptimizer(constraints={constraint!r}, objective={OBJECTIVE!r}, "
-                         "prefit=True, predict_method='predict_proba') on the validation split; one deterministic "
-                         "threshold per group matching the randomised rule's expected decline rate",
-               "constraint": constraint, "fit_split": "val", "fit_rows": int(fit.sum()),
-               "groups": {g: {"rows": int((groups == g).sum()), "threshold": thresholds[g],
-                              "randomised_decline_rate": expected_decline[g],
-                              "decline_rate": float(decided[groups == g].mean())} for g in sorted(expected_decline)},
-               "unmitigated_groups": unfitted}
+    summary = {
+        "method": f"fairlearn ThresholdOptimizer(constraints={constraint!r}, objective={OBJECTIVE!r}, "
+        "prefit=True, predict_method='predict_proba') on the validation split; one deterministic "
+        "threshold per group matching the randomised rule's expected decline rate",
+        "constraint": constraint,
+        "fit_split": "val",
+        "fit_rows": int(fit.sum()),
+        "groups": {
+            g: {
+                "rows": int((groups == g).sum()),
+                "threshold": thresholds[g],
+                "randomised_decline_rate": expected_decline[g],
+                "decline_rate": float(decided[groups == g].mean()),
+            }
+            for g in sorted(expected_decline)
+        },
+        "unmitigated_groups": unfitted,
+    }
     shutil.copytree(model_dir, out_dir, dirs_exist_ok=True)
-    result = DecisionThresholds(attributes, thresholds, {"method": summary["method"], "constraint": constraint,
-                                                         "unmitigated_groups": unfitted})
+    result = DecisionThresholds(
+        attributes, thresholds, {"method": summary["method"], "constraint": constraint, "unmitigated_groups": unfitted}
+    )
     (Path(out_dir) / THRESHOLDS_FILE).write_text(result.to_json())
     (Path(out_dir) / MITIGATION_FILE).write_text(json.dumps(summary, indent=2))
     return summary
@@ -75,8 +91,10 @@ def _unfittable_groups(groups: np.ndarray, y: np.ndarray, attributes: tuple[str,
     from pipelines.features.schema import service_fields
 
     allowed = {f.name: [str(v) for v in f.allowed] for f in service_fields() if f.name in attributes}
-    every = ["|".join(f"{a}={v}" for a, v in zip(attributes, combo))
-             for combo in product(*(allowed.get(a, []) for a in attributes))]
+    every = [
+        "|".join(f"{a}={v}" for a, v in zip(attributes, combo))
+        for combo in product(*(allowed.get(a, []) for a in attributes))
+    ]
     out = {g: "absent from the validation split" for g in every if g not in set(groups.tolist())}
     for g in np.unique(groups):
         if len(np.unique(y[groups == g])) < 2:
@@ -84,8 +102,9 @@ def _unfittable_groups(groups: np.ndarray, y: np.ndarray, attributes: tuple[str,
     return dict(sorted(out.items()))
 
 
-def _randomised_decline_rates(scores: np.ndarray, y: np.ndarray, groups: np.ndarray,
-                              constraint: str) -> dict[str, float]:
+def _randomised_decline_rates(
+    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, constraint: str
+) -> dict[str, float]:
     """Each group's expected decline rate under ThresholdOptimizer's randomised rule, fitted on these rows."""
     from fairlearn.postprocessing import ThresholdOptimizer
     from sklearn.base import BaseEstimator, ClassifierMixin
@@ -106,8 +125,13 @@ def _randomised_decline_rates(scores: np.ndarray, y: np.ndarray, groups: np.ndar
             return np.column_stack([1 - p, p])
 
     index = np.arange(len(scores)).reshape(-1, 1)
-    optimizer = ThresholdOptimizer(estimator=FixedScores(scores).fit(index, y), constraints=constraint,
-                                   objective=OBJECTIVE, prefit=True, predict_method="predict_proba")
+    optimizer = ThresholdOptimizer(
+        estimator=FixedScores(scores).fit(index, y),
+        constraints=constraint,
+        objective=OBJECTIVE,
+        prefit=True,
+        predict_method="predict_proba",
+    )
     optimizer.fit(index, y, sensitive_features=groups)
     decline_probability = optimizer._pmf_predict(index, sensitive_features=groups)[:, 1]
     return {str(g): float(decline_probability[groups == g].mean()) for g in np.unique(groups)}

@@ -15,8 +15,19 @@ import json
 from typing import Any
 
 PREFIX = "mlops-progress: "
-EVENTS = ("step_started", "step_finished", "pipeline_finished", "data", "materialized", "search", "trial",
-          "best_trial", "gate", "deploy", "monitor")
+EVENTS = (
+    "step_started",
+    "step_finished",
+    "pipeline_finished",
+    "data",
+    "materialized",
+    "search",
+    "trial",
+    "best_trial",
+    "gate",
+    "deploy",
+    "monitor",
+)
 """The kinds of event: the runner's step and pipeline status, and what the steps report (data loaded, features
 materialized, the search started, a trial trained, the best trial, the release gate's decision, the deployment,
 the monitor's decision)."""
@@ -42,7 +53,7 @@ def parse(text: str) -> dict[str, Any] | None:
     if at < 0:
         return None
     try:
-        event = json.loads(text[at + len(PREFIX):])
+        event = json.loads(text[at + len(PREFIX) :])
     except ValueError:
         return None
     if not (isinstance(event, dict) and event.get("event") in EVENTS and isinstance(event.get("message"), str)):

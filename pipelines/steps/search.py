@@ -65,9 +65,12 @@ def _run_ticket(ticket: int) -> dict:
     from pipelines.ml.trial_worker import run_trial
 
     w = _WORKER
-    study = optuna.load_study(study_name=STUDY_NAME, storage=_storage(w["journal"]),
-                              sampler=optuna.samplers.TPESampler(seed=w["seed"] + ticket),
-                              pruner=_pruner(w["budget"]))
+    study = optuna.load_study(
+        study_name=STUDY_NAME,
+        storage=_storage(w["journal"]),
+        sampler=optuna.samplers.TPESampler(seed=w["seed"] + ticket),
+        pruner=_pruner(w["budget"]),
+    )
     trial = study.ask()
     params = optuna_params(trial, w["space"])
 
@@ -103,9 +106,19 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget = BUDGET, max_epochs: int = 20,
-                 seed: int = 42, workdir: str = "hpo", out_dir: str | None = None, patience: int = 3,
-                 batch_size: int = 512, device: str = "auto", echo: Callable[[str], None] = print) -> dict:
+def search_local(
+    dataset_path: str,
+    space: SearchSpace = SPACE,
+    budget: Budget = BUDGET,
+    max_epochs: int = 20,
+    seed: int = 42,
+    workdir: str = "hpo",
+    out_dir: str | None = None,
+    patience: int = 3,
+    batch_size: int = 512,
+    device: str = "auto",
+    echo: Callable[[str], None] = print,
+) -> dict:
     """Run (or resume) the search and return the study (see :func:`study_result`); also writes ``study.json`` to
     ``out_dir`` (default: ``workdir``)."""
     import multiprocessing
@@ -119,18 +132,24 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     journal = str(work / JOURNAL_FILE)
-    fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size),
-             "seed": int(seed)}
+    fixed = {"max_epochs": int(max_epochs), "patience": int(patience), "batch_size": int(batch_size), "seed": int(seed)}
     # What makes trials comparable; the budget's counts may change on resume (as Katib lets them be edited).
-    config = {"space": space.to_dict(), "early_stopping": asdict(budget.early_stopping), "fixed": fixed,
-              "dataset_sha256": _file_sha256(dataset_path)}
-    study = optuna.create_study(study_name=STUDY_NAME, storage=_storage(journal), direction=OBJECTIVE_DIRECTION,
-                                load_if_exists=True)
+    config = {
+        "space": space.to_dict(),
+        "early_stopping": asdict(budget.early_stopping),
+        "fixed": fixed,
+        "dataset_sha256": _file_sha256(dataset_path),
+    }
+    study = optuna.create_study(
+        study_name=STUDY_NAME, storage=_storage(journal), direction=OBJECTIVE_DIRECTION, load_if_exists=True
+    )
     if "config" not in study.user_attrs:
         study.set_user_attr("config", config)
     elif study.user_attrs["config"] != config:
-        raise ValueError(f"{journal} holds a study of another search (space, early stopping, fixed settings or dataset "
-                         f"differ); use another workdir or delete it. Stored: {study.user_attrs['config']}")
+        raise ValueError(
+            f"{journal} holds a study of another search (space, early stopping, fixed settings or dataset "
+            f"differ); use another workdir or delete it. Stored: {study.user_attrs['config']}"
+        )
 
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
@@ -140,26 +159,41 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
     if finished:
         echo(f"resuming the study in {journal}: {finished} of {budget.max_trials} trials already finished")
 
-    failed = [t.user_attrs.get("error") for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-              if not t.user_attrs.get("interrupted")]
+    failed = [
+        t.user_attrs.get("error")
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if not t.user_attrs.get("interrupted")
+    ]
     if remaining > 0 and len(failed) <= budget.max_failed_trials:
         workers = min(budget.parallel_trials, remaining)
         threads = max(1, available_cores() // workers)
-        echo(progress.line("search", f"search: {remaining} trial(s), {workers} in parallel, {threads} torch "
-                           f"thread(s) each, {max_epochs} epochs max, pruning: {budget.early_stopping.algorithm}",
-                           trials=remaining, parallel=workers))
+        echo(
+            progress.line(
+                "search",
+                f"search: {remaining} trial(s), {workers} in parallel, {threads} torch "
+                f"thread(s) each, {max_epochs} epochs max, pruning: {budget.early_stopping.algorithm}",
+                trials=remaining,
+                parallel=workers,
+            )
+        )
         first_ticket = len(study.get_trials(deepcopy=False))
         settings = {"space": space, "budget": budget, "fixed": fixed, "seed": int(seed), "device": device}
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(dataset_path, journal, threads, settings)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(dataset_path, journal, threads, settings),
+        ) as pool:
             pending = {pool.submit(_run_ticket, first_ticket + i) for i in range(remaining)}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     outcome = future.result()
                     value = f" {OBJECTIVE_METRIC} {outcome['value']:.4f}" if "value" in outcome else ""
-                    echo(f"trial {outcome['number']}: {outcome['state']}{value} {outcome['params']}"
-                         + (f" ({outcome['error']})" if "error" in outcome else ""))
+                    echo(
+                        f"trial {outcome['number']}: {outcome['state']}{value} {outcome['params']}"
+                        + (f" ({outcome['error']})" if "error" in outcome else "")
+                    )
                     if outcome["state"] == "FAIL":
                         failed.append(outcome["error"])
                 if len(failed) > budget.max_failed_trials:
@@ -167,18 +201,26 @@ def search_local(dataset_path: str, space: SearchSpace = SPACE, budget: Budget =
                         future.cancel()
                     break
     if len(failed) > budget.max_failed_trials:
-        raise RuntimeError(f"search stopped: {len(failed)} trials failed, more than max_failed_trials "
-                           f"({budget.max_failed_trials}); errors: {failed}")
+        raise RuntimeError(
+            f"search stopped: {len(failed)} trials failed, more than max_failed_trials "
+            f"({budget.max_failed_trials}); errors: {failed}"
+        )
 
     result = study_result(optuna.load_study(study_name=STUDY_NAME, storage=_storage(journal)), space, budget, fixed)
     result.update(resumed_trials=finished, wall_s=round(time.perf_counter() - started, 3))
     out = Path(out_dir) if out_dir else work
     out.mkdir(parents=True, exist_ok=True)
     (out / STUDY_FILE).write_text(json.dumps(result, indent=2))
-    echo(progress.line("best_trial", f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} "
-                       f"{result['best_value']:.4f} {result['best_params']} ({result['n_trials']} trials, "
-                       f"{result['n_pruned']} pruned, {result['n_failed']} failed)",
-                       trial=result["best_trial"], value=result["best_value"]))
+    echo(
+        progress.line(
+            "best_trial",
+            f"best trial {result['best_trial']}: {OBJECTIVE_METRIC} "
+            f"{result['best_value']:.4f} {result['best_params']} ({result['n_trials']} trials, "
+            f"{result['n_pruned']} pruned, {result['n_failed']} failed)",
+            trial=result["best_trial"],
+            value=result["best_value"],
+        )
+    )
     return result
 
 
@@ -186,9 +228,12 @@ def _counted(study) -> int:
     """Trials that used up the budget: finished ones, not those cut off by an interruption."""
     from optuna.trial import TrialState
 
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-               or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")))
+    return sum(
+        1
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted"))
+    )
 
 
 def study_result(study, space: SearchSpace, budget: Budget, fixed: dict) -> dict:
@@ -198,8 +243,10 @@ def study_result(study, space: SearchSpace, budget: Budget, fixed: dict) -> dict
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if not complete:
-        raise RuntimeError(f"search finished without a completed trial ({len(trials)} trial(s): "
-                           f"{sorted({t.state.name for t in trials})})")
+        raise RuntimeError(
+            f"search finished without a completed trial ({len(trials)} trial(s): "
+            f"{sorted({t.state.name for t in trials})})"
+        )
     best = study.best_trial
     return {
         "engine": "optuna",
@@ -214,16 +261,20 @@ def study_result(study, space: SearchSpace, budget: Budget, fixed: dict) -> dict
         "space": space.to_dict(),
         "budget": asdict(budget),
         "fixed": fixed,
-        "trials": [{
-            "number": t.number,
-            "name": str(t.number),
-            "params": space.coerce(t.params) if set(space.names()) <= set(t.params) else dict(t.params),
-            "state": "FAIL" if t.state == TrialState.FAIL else t.state.name,
-            "value": None if t.value is None else float(t.value),
-            "intermediate_values": [{"step": int(s), "value": float(v)}
-                                    for s, v in sorted(t.intermediate_values.items())],
-            "duration_s": t.duration.total_seconds() if t.duration else None,
-            **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
-            **({"interrupted": True} if t.user_attrs.get("interrupted") else {}),
-        } for t in trials],
+        "trials": [
+            {
+                "number": t.number,
+                "name": str(t.number),
+                "params": space.coerce(t.params) if set(space.names()) <= set(t.params) else dict(t.params),
+                "state": "FAIL" if t.state == TrialState.FAIL else t.state.name,
+                "value": None if t.value is None else float(t.value),
+                "intermediate_values": [
+                    {"step": int(s), "value": float(v)} for s, v in sorted(t.intermediate_values.items())
+                ],
+                "duration_s": t.duration.total_seconds() if t.duration else None,
+                **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
+                **({"interrupted": True} if t.user_attrs.get("interrupted") else {}),
+            }
+            for t in trials
+        ],
     }

@@ -19,14 +19,21 @@ SPEC_FIELDS = {"dataset", "hyperparams", "model_dir", "checkpoint", "device"}
 LOG_TAIL_LINES = 40
 
 
-def train_trial(dataset_path: str, hyperparams: dict, model_dir: str, checkpoint_dir: str | None,
-                device: str = "auto") -> dict:
+def train_trial(
+    dataset_path: str, hyperparams: dict, model_dir: str, checkpoint_dir: str | None, device: str = "auto"
+) -> dict:
     """Train one configuration and write ``model.pt`` (weights + architecture), the preprocessor and a summary."""
     return fit_and_save(dataset_path, hyperparams, model_dir, checkpoint_dir, device)
 
 
-def fit_and_save(dataset_path: str, hyperparams: dict, model_dir: str, checkpoint: str | None, device: str = "auto",
-                 extra_summary: dict | None = None) -> dict:
+def fit_and_save(
+    dataset_path: str,
+    hyperparams: dict,
+    model_dir: str,
+    checkpoint: str | None,
+    device: str = "auto",
+    extra_summary: dict | None = None,
+) -> dict:
     """Train on every rank; rank 0 (the only process without a process group) writes the model directory.
 
     ``dataset_path``, ``model_dir`` and ``checkpoint`` may be local/PVC paths or object-store URIs; ``summary.json``
@@ -47,15 +54,28 @@ def fit_and_save(dataset_path: str, hyperparams: dict, model_dir: str, checkpoin
         frame = pd.read_parquet(fh)
     split = split_of(frame)
     pre = Preprocessor.fit(frame[split == "train"])
-    model, result = train(pre.transform(frame[split == "train"]), labels(frame[split == "train"]),
-                          pre.transform(frame[split == "val"]), labels(frame[split == "val"]), params,
-                          checkpoint=checkpoint, device=device)
+    model, result = train(
+        pre.transform(frame[split == "train"]),
+        labels(frame[split == "train"]),
+        pre.transform(frame[split == "val"]),
+        labels(frame[split == "val"]),
+        params,
+        checkpoint=checkpoint,
+        device=device,
+    )
     summary = {"hyperparams": asdict(params), "trial_key": params.key(), **asdict(result), **(extra_summary or {})}
     if _distributed()[0] == 0:
         buffer = io.BytesIO()
-        torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                    "n_inputs": len(pre.input_names), "hidden": params.hidden, "layers": params.layers,
-                    "dropout": params.dropout}, buffer)
+        torch.save(
+            {
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "n_inputs": len(pre.input_names),
+                "hidden": params.hidden,
+                "layers": params.layers,
+                "dropout": params.dropout,
+            },
+            buffer,
+        )
         checkpoints.write_bytes(model_dir, MODEL_FILE, buffer.getvalue())
         checkpoints.write_bytes(model_dir, PREPROCESSOR_FILE, pre.to_json().encode())
         checkpoints.write_bytes(model_dir, SUMMARY_FILE, json.dumps(summary, indent=2).encode())
@@ -64,20 +84,40 @@ def fit_and_save(dataset_path: str, hyperparams: dict, model_dir: str, checkpoin
 
 def torchrun_command(spec_path: str, nproc: int) -> list[str]:
     """The local launch: torchrun (standalone rendezvous) running the worker module on ``nproc`` ranks."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-            "-m", "pipelines.ml.ddp_worker", spec_path]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "pipelines.ml.ddp_worker",
+        spec_path,
+    ]
 
 
-def write_spec(path: str | Path, dataset_path: str, hyperparams: dict, model_dir: str, checkpoint: str | None,
-               device: str = "auto") -> str:
-    spec = {"dataset": dataset_path, "hyperparams": hyperparams, "model_dir": model_dir, "checkpoint": checkpoint,
-            "device": device}
+def write_spec(
+    path: str | Path, dataset_path: str, hyperparams: dict, model_dir: str, checkpoint: str | None, device: str = "auto"
+) -> str:
+    spec = {
+        "dataset": dataset_path,
+        "hyperparams": hyperparams,
+        "model_dir": model_dir,
+        "checkpoint": checkpoint,
+        "device": device,
+    }
     Path(path).write_text(json.dumps(spec, indent=2))
     return str(path)
 
 
-def train_distributed(dataset_path: str, hyperparams: dict, model_dir: str, checkpoint_location: str | None,
-                      nproc: int, device: str = "auto") -> dict:
+def train_distributed(
+    dataset_path: str,
+    hyperparams: dict,
+    model_dir: str,
+    checkpoint_location: str | None,
+    nproc: int,
+    device: str = "auto",
+) -> dict:
     """Train on ``nproc`` ranks of this machine under torchrun and return rank 0's summary.
 
     torchrun runs in its own process group, so it and its workers are killed with the caller (SIGKILL to the group
@@ -103,14 +143,23 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
     import re
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
-                                                      env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    )
     from pipelines.ml.ddp_worker import FAILURE_PREFIX
 
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     failures: list[str] = []
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd, env=env,
-                            start_new_session=True, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     assert proc.stdout is not None  # stdout=PIPE
     try:
         for line in proc.stdout:
@@ -130,11 +179,14 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
         root_cause = text.rsplit("Root Cause", 1)[-1]  # torchrun's report: the first rank that failed
         ranks = re.findall(r"rank\s*:\s*(\d+)", root_cause)
         codes = re.findall(r"exitcode\s*:\s*(-?\d+)", root_cause)
-        where = (f"rank {ranks[0]} failed with exit code {codes[0]}" if ranks and codes
-                 else "no rank reported its failure")
+        where = (
+            f"rank {ranks[0]} failed with exit code {codes[0]}" if ranks and codes else "no rank reported its failure"
+        )
         errors = "".join(f"\n  {f}" for f in failures[:8])
-        raise RuntimeError(f"distributed training failed: torchrun exited with {code} ({where}){errors}\nlast "
-                           f"{len(tail)} log lines:\n{text}")
+        raise RuntimeError(
+            f"distributed training failed: torchrun exited with {code} ({where}){errors}\nlast "
+            f"{len(tail)} log lines:\n{text}"
+        )
 
 
 def _die_with_parent() -> None:
@@ -153,9 +205,20 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def train_for_pipeline(dataset_path: str, hyperparams: dict, model_path: str, checkpoint_root: str, run_id: str,
-                       backend: str, processes: int, num_nodes: int, gpus_per_node: int, interconnect: str,
-                       training_image: str, device: str) -> dict:
+def train_for_pipeline(
+    dataset_path: str,
+    hyperparams: dict,
+    model_path: str,
+    checkpoint_root: str,
+    run_id: str,
+    backend: str,
+    processes: int,
+    num_nodes: int,
+    gpus_per_node: int,
+    interconnect: str,
+    training_image: str,
+    device: str,
+) -> dict:
     """The KFP training step: train ``hyperparams`` data-parallel and leave the model in ``model_path``.
 
     ``backend``: "local" runs ``processes`` torchrun ranks in this pod; "kubeflow" submits a TrainJob of
@@ -175,21 +238,32 @@ def train_for_pipeline(dataset_path: str, hyperparams: dict, model_path: str, ch
     key = HyperParams.coerce(**hyperparams).key()
     root = checkpoints.join(checkpoint_root, run_id, key)
     if backend == "local":
-        return train_distributed(dataset_path, hyperparams, model_path, checkpoints.join(root, "checkpoints"),
-                                 processes, device)
-    from pipelines.steps.trainjob import build_trainjob, current_namespace, kubernetes_apis, run_trainjob, \
-        trainjob_name
+        return train_distributed(
+            dataset_path, hyperparams, model_path, checkpoints.join(root, "checkpoints"), processes, device
+        )
+    from pipelines.steps.trainjob import build_trainjob, current_namespace, kubernetes_apis, run_trainjob, trainjob_name
 
     with open(dataset_path, "rb") as fh:  # the ranks cannot see this pod's artifact: stage it beside the run
         checkpoints.write_bytes(root, "dataset.parquet", fh.read())
     model_dir = checkpoints.join(root, "model")
-    spec = {"dataset": checkpoints.join(root, "dataset.parquet"), "hyperparams": hyperparams, "model_dir": model_dir,
-            "checkpoint": checkpoints.join(root, "checkpoints"), "device": device}
+    spec = {
+        "dataset": checkpoints.join(root, "dataset.parquet"),
+        "hyperparams": hyperparams,
+        "model_dir": model_dir,
+        "checkpoint": checkpoints.join(root, "checkpoints"),
+        "device": device,
+    }
     checkpoints.write_bytes(root, "spec.json", json.dumps(spec, indent=2).encode())
-    manifest = build_trainjob(trainjob_name(run_id, key), current_namespace(), training_image,
-                              checkpoints.join(root, "spec.json"), num_nodes=num_nodes, gpus_per_node=gpus_per_node,
-                              interconnect=interconnect,
-                              labels={"mlops.platform/run-id": run_id[:63].strip("-_.") or "none"})
+    manifest = build_trainjob(
+        trainjob_name(run_id, key),
+        current_namespace(),
+        training_image,
+        checkpoints.join(root, "spec.json"),
+        num_nodes=num_nodes,
+        gpus_per_node=gpus_per_node,
+        interconnect=interconnect,
+        labels={"mlops.platform/run-id": run_id[:63].strip("-_.") or "none"},
+    )
     run_trainjob(manifest, *kubernetes_apis())
     checkpoints.copy_dir(model_dir, model_path)
     return json.loads(Path(model_path, SUMMARY_FILE).read_text())

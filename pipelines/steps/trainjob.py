@@ -15,8 +15,14 @@ import re
 import time
 from typing import Any, Callable
 
-from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION, QUEUE_NAME_LABEL, TORCH_RUNTIME, \
-    TRAINING_QUEUE
+from components.gpu import (
+    GPU_NODE_SELECTOR,
+    GPU_RESOURCE,
+    GPU_TOLERATION,
+    QUEUE_NAME_LABEL,
+    TORCH_RUNTIME,
+    TRAINING_QUEUE,
+)
 
 GROUP, VERSION, PLURAL = "trainer.kubeflow.org", "v1alpha1", "trainjobs"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -45,9 +51,20 @@ def trainjob_name(run_id: str, key: str) -> str:
     return f"train-{re.sub(r'[^a-z0-9]', '', key.lower())[:12]}-{digest}"
 
 
-def build_trainjob(name: str, namespace: str, image: str, spec_uri: str, num_nodes: int = 1, gpus_per_node: int = 1,
-                   interconnect: str = "", cpu: str = "4", memory: str = "16Gi", env: dict[str, str] | None = None,
-                   service_account: str = "", labels: dict[str, str] | None = None) -> dict[str, Any]:
+def build_trainjob(
+    name: str,
+    namespace: str,
+    image: str,
+    spec_uri: str,
+    num_nodes: int = 1,
+    gpus_per_node: int = 1,
+    interconnect: str = "",
+    cpu: str = "4",
+    memory: str = "16Gi",
+    env: dict[str, str] | None = None,
+    service_account: str = "",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The TrainJob manifest: ``num_nodes`` pods, each with ``gpus_per_node`` GPUs and as many torchrun ranks."""
     if interconnect not in INTERCONNECTS:
         raise ValueError(f"interconnect {interconnect!r} is not one of {list(INTERCONNECTS)}")
@@ -69,8 +86,11 @@ def build_trainjob(name: str, namespace: str, image: str, spec_uri: str, num_nod
     return {
         "apiVersion": API_VERSION,
         "kind": "TrainJob",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": {**(labels or {}), QUEUE_NAME_LABEL: TRAINING_QUEUE}},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**(labels or {}), QUEUE_NAME_LABEL: TRAINING_QUEUE},
+        },
         "spec": {
             "runtimeRef": {"name": TORCH_RUNTIME, "apiGroup": GROUP, "kind": "ClusterTrainingRuntime"},
             "trainer": {
@@ -87,9 +107,16 @@ def build_trainjob(name: str, namespace: str, image: str, spec_uri: str, num_nod
     }
 
 
-def run_trainjob(manifest: dict, custom_api, core_api, timeout_s: float = 6 * 3600, poll_s: float = 15,
-                 log: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> dict:
+def run_trainjob(
+    manifest: dict,
+    custom_api,
+    core_api,
+    timeout_s: float = 6 * 3600,
+    poll_s: float = 15,
+    log: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict:
     """Create the TrainJob (or adopt the one a previous attempt of this step created), wait for Complete or Failed,
     print rank 0's log as it grows, and return the final object.
 
@@ -106,16 +133,18 @@ def run_trainjob(manifest: dict, custom_api, core_api, timeout_s: float = 6 * 36
         log(f"created TrainJob {namespace}/{name}")
     except ApiException as err:
         if err.status != 409:
-            raise TrainJobFailed(f"cannot create TrainJob {namespace}/{name}: {err.status} {err.reason}: "
-                                 f"{err.body}") from err
+            raise TrainJobFailed(
+                f"cannot create TrainJob {namespace}/{name}: {err.status} {err.reason}: {err.body}"
+            ) from err
         log(f"TrainJob {namespace}/{name} exists (an earlier attempt of this step): waiting for it")
     deadline = clock() + timeout_s
     printed = 0
     while True:
         job = custom_api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
         printed = _print_new_log_lines(core_api, namespace, name, printed, log)
-        conditions = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or []
-                      if c.get("status") == "True"}
+        conditions = {
+            c.get("type"): c for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"
+        }
         if "Failed" in conditions:
             c = conditions["Failed"]
             raise TrainJobFailed(f"TrainJob {namespace}/{name} failed ({c.get('reason', '')}): {c.get('message', '')}")
@@ -125,17 +154,24 @@ def run_trainjob(manifest: dict, custom_api, core_api, timeout_s: float = 6 * 36
         if clock() >= deadline:
             if created:
                 custom_api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-            state = ", ".join(f"{c.get('type')}={c.get('status')}" for c in (job.get("status") or {}).get(
-                "conditions") or []) or "no conditions"
-            raise TrainJobFailed(f"TrainJob {namespace}/{name} did not finish within {timeout_s:.0f}s ({state})"
-                                 + ("; deleted it" if created else ""))
+            state = (
+                ", ".join(
+                    f"{c.get('type')}={c.get('status')}" for c in (job.get("status") or {}).get("conditions") or []
+                )
+                or "no conditions"
+            )
+            raise TrainJobFailed(
+                f"TrainJob {namespace}/{name} did not finish within {timeout_s:.0f}s ({state})"
+                + ("; deleted it" if created else "")
+            )
         sleep(poll_s)
 
 
 def rank0_pod(core_api, namespace: str, name: str) -> str | None:
     """The pod running node 0 of the TrainJob's JobSet (torchrun's rank 0 lives there)."""
-    selector = (f"{JOBSET_NAME_LABEL}={name},{REPLICATED_JOB_LABEL}={NODE_JOB},{JOB_INDEX_LABEL}=0,"
-                f"{COMPLETION_INDEX_LABEL}=0")
+    selector = (
+        f"{JOBSET_NAME_LABEL}={name},{REPLICATED_JOB_LABEL}={NODE_JOB},{JOB_INDEX_LABEL}=0,{COMPLETION_INDEX_LABEL}=0"
+    )
     pods = core_api.list_namespaced_pod(namespace, label_selector=selector).items
     return sorted(pods, key=lambda p: p.metadata.creation_timestamp or 0)[-1].metadata.name if pods else None
 

@@ -19,8 +19,15 @@ class DataValidationFailed(Exception):
         self.summary = summary
 
 
-def validate_data(dataset_path: str, profile_path: str, report_path: str, min_rows: int = 1_000,
-                  min_label_rate: float = 0.02, max_label_rate: float = 0.6, max_psi: float = 0.25) -> dict:
+def validate_data(
+    dataset_path: str,
+    profile_path: str,
+    report_path: str,
+    min_rows: int = 1_000,
+    min_label_rate: float = 0.02,
+    max_label_rate: float = 0.6,
+    max_psi: float = 0.25,
+) -> dict:
     """Write a Markdown report to ``report_path`` (before anything can fail); raise :class:`DataValidationFailed`
     when any check fails, else return the structured summary."""
     from pipelines.ml.profile import drift
@@ -32,12 +39,15 @@ def validate_data(dataset_path: str, profile_path: str, report_path: str, min_ro
         report.issues.append(Issue("*", "rows", f"{len(frame)} rows, at least {min_rows} needed", len(frame)))
     label_rate = float(frame[LABEL].mean()) if LABEL in frame and len(frame) else float("nan")
     if not min_label_rate <= label_rate <= max_label_rate:
-        report.issues.append(Issue(LABEL, "balance",
-                                   f"label rate {label_rate:.4f} outside [{min_label_rate}, {max_label_rate}]"))
+        report.issues.append(
+            Issue(LABEL, "balance", f"label rate {label_rate:.4f} outside [{min_label_rate}, {max_label_rate}]")
+        )
     psis = drift(reference, frame)
     for name, value in psis.items():
         if value > max_psi:
-            report.issues.append(Issue(name, "drift", f"PSI {value:.3f} against the reference window exceeds {max_psi}"))
+            report.issues.append(
+                Issue(name, "drift", f"PSI {value:.3f} against the reference window exceeds {max_psi}")
+            )
     summary = {**report.to_dict(), "label_rate": label_rate, "psi": psis, "reference_window": reference.get("window")}
     text = _markdown(report, label_rate, psis, max_psi)
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +58,13 @@ def validate_data(dataset_path: str, profile_path: str, report_path: str, min_ro
 
 
 def _markdown(report: ValidationReport, label_rate: float, psis: dict[str, float], max_psi: float) -> str:
-    lines = [f"# Data validation: {'PASSED' if report.ok else 'FAILED'}", "", f"- rows: {report.rows}",
-             f"- label rate: {label_rate:.4f}", ""]
+    lines = [
+        f"# Data validation: {'PASSED' if report.ok else 'FAILED'}",
+        "",
+        f"- rows: {report.rows}",
+        f"- label rate: {label_rate:.4f}",
+        "",
+    ]
     if report.issues:
         lines += ["## Problems", "", report.to_text(), ""]
     lines += ["## Drift (PSI against the reference window)", "", "| feature | PSI | status |", "|---|---|---|"]

@@ -21,7 +21,9 @@ _CANARY_POD = {
 }
 
 
-def write_canary(stacks: list[TranslatedStack], sent: dict[tuple[str, str], tuple[str, str, Origin]], root: Path) -> None:
+def write_canary(
+    stacks: list[TranslatedStack], sent: dict[tuple[str, str], tuple[str, str, Origin]], root: Path
+) -> None:
     """Checkov leaves a framework with no check result out of its JSON report, so a scan of manifests no check applies
     to (a Namespace, a NetworkPolicy) cannot be told from manifests never scanned. A privileged Pod beside them always
     gets results: its report must come back, and its resource count then covers every manifest sent."""

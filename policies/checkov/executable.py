@@ -51,7 +51,6 @@ def environment(root: Path) -> dict[str, str]:
     return env
 
 
-
 def run_cold(
     command: list[str], cwd: Path, env: dict[str, str], timeout_s: float, executable: Path
 ) -> subprocess.CompletedProcess[str]:

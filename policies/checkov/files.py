@@ -34,7 +34,6 @@ def entity_type(framework: str, resource_id: str) -> str:
     return resource_id.split(".", 1)[0]
 
 
-
 def serialise(path: str, document: Any) -> str:
     if isinstance(document, (str, bytes)):
         return document.decode() if isinstance(document, bytes) else document

@@ -219,8 +219,13 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     taint = dict(DEFAULT_GPU_TAINT)
     if "gpu_taint" in raw:
         value = raw["gpu_taint"]
-        if not (isinstance(value, dict) and isinstance(value.get("key"), str) and value["key"]
-                and isinstance(value.get("value", ""), str) and value.get("effect") in TAINT_EFFECTS):
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("key"), str)
+            and value["key"]
+            and isinstance(value.get("value", ""), str)
+            and value.get("effect") in TAINT_EFFECTS
+        ):
             raise ContextError(f"gpu_taint must be {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}")
         taint = {"key": value["key"], "value": value.get("value", ""), "effect": value["effect"]}
     teams = raw.get("team_namespaces", [])
@@ -236,16 +241,22 @@ def _parse(raw: Any, path: str) -> PolicyContext:
             raise ContextError(f"{key} must be a non-empty name")
         names[key] = value
     deployer = raw.get("deploy_identity", DEFAULT_DEPLOY_IDENTITY)
-    if not (isinstance(deployer, dict) and set(deployer) == {"namespace", "name"}
-            and all(isinstance(v, str) and v for v in deployer.values())):
+    if not (
+        isinstance(deployer, dict)
+        and set(deployer) == {"namespace", "name"}
+        and all(isinstance(v, str) and v for v in deployer.values())
+    ):
         raise ContextError("deploy_identity must be {namespace, name} of a ServiceAccount")
     inventory = raw.get("kubernetes_inventory")
     if inventory is not None and not _is_inventory(inventory):
-        raise ContextError("kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
-                           "kustomizations: [urls]}")
+        raise ContextError(
+            "kubernetes_inventory must be {objects: [{kind, name, namespace, spec}], charts: [names], "
+            "kustomizations: [urls]}"
+        )
     storage = raw.get("storage_inventory")
-    if storage is not None and not (isinstance(storage, dict)
-                                    and all(isinstance(storage.get(k, {}), dict) for k in STORAGE_KEYS)):
+    if storage is not None and not (
+        isinstance(storage, dict) and all(isinstance(storage.get(k, {}), dict) for k in STORAGE_KEYS)
+    ):
         raise ContextError(f"storage_inventory must be a mapping with mappings {', '.join(STORAGE_KEYS)}")
     detection = raw.get("detection_inventory")
     if detection is not None and not _is_detection_inventory(detection):
@@ -254,39 +265,81 @@ def _parse(raw: Any, path: str) -> PolicyContext:
     if target is not None and target not in ("aws", "azure", "onprem"):
         raise ContextError("target must be aws, azure or onprem")
     addons = raw.get("eks_addons")
-    if addons is not None and not (isinstance(addons, list) and all(
-            isinstance(a, dict) and isinstance(a.get("addon_name"), str)
-            and isinstance(a.get("configuration_values", ""), str) for a in addons)):
+    if addons is not None and not (
+        isinstance(addons, list)
+        and all(
+            isinstance(a, dict)
+            and isinstance(a.get("addon_name"), str)
+            and isinstance(a.get("configuration_values", ""), str)
+            for a in addons
+        )
+    ):
         raise ContextError("eks_addons must be a list of {addon_name, configuration_values}")
     connections = raw.get("database_connections")
-    if connections is not None and not (isinstance(connections, dict) and all(
-            isinstance(k, str) and "/" in k and (v is None or _is_connection_tls(v)) for k, v in connections.items())):
-        raise ContextError("database_connections must map <namespace>/<secret> to null or {registry: {name: value}, "
-                           "online_store: {name: value}}")
+    if connections is not None and not (
+        isinstance(connections, dict)
+        and all(
+            isinstance(k, str) and "/" in k and (v is None or _is_connection_tls(v)) for k, v in connections.items()
+        )
+    ):
+        raise ContextError(
+            "database_connections must map <namespace>/<secret> to null or {registry: {name: value}, "
+            "online_store: {name: value}}"
+        )
     bundles = raw.get("database_ca_bundles")
-    if bundles is not None and not (isinstance(bundles, dict) and all(
-            isinstance(k, str) and "/" in k and isinstance(v, dict) and _is_string_list(v.get("keys"))
+    if bundles is not None and not (
+        isinstance(bundles, dict)
+        and all(
+            isinstance(k, str)
+            and "/" in k
+            and isinstance(v, dict)
+            and _is_string_list(v.get("keys"))
             and isinstance(v.get("from_command", []), list)
-            and all(isinstance(i, str) for i in v.get("from_command", [])) for k, v in bundles.items())):
-        raise ContextError("database_ca_bundles must map <namespace>/<configmap> to {keys: [names], "
-                           "from_command: [names]}")
-    return PolicyContext(source=path, allowed_regions=regions, required_tags=tags, gpu_taint=taint,
-                         team_namespaces=tuple(teams), karpenter_required=karpenter,
-                         deploy_identity=dict(deployer), inventory=inventory,
-                         target=target, eks_addons=tuple(addons) if addons is not None else None,
-                         storage=storage, detection=detection, database_connections=connections,
-                         database_ca_bundles=bundles, **names)
+            and all(isinstance(i, str) for i in v.get("from_command", []))
+            for k, v in bundles.items()
+        )
+    ):
+        raise ContextError(
+            "database_ca_bundles must map <namespace>/<configmap> to {keys: [names], from_command: [names]}"
+        )
+    return PolicyContext(
+        source=path,
+        allowed_regions=regions,
+        required_tags=tags,
+        gpu_taint=taint,
+        team_namespaces=tuple(teams),
+        karpenter_required=karpenter,
+        deploy_identity=dict(deployer),
+        inventory=inventory,
+        target=target,
+        eks_addons=tuple(addons) if addons is not None else None,
+        storage=storage,
+        detection=detection,
+        database_connections=connections,
+        database_ca_bundles=bundles,
+        **names,
+    )
 
 
-DETECTION_KEYS = ("guardduty_detectors", "defender_pricings", "activity_log_settings", "falco_releases",
-                  "node_bootstrap")
+DETECTION_KEYS = (
+    "guardduty_detectors",
+    "defender_pricings",
+    "activity_log_settings",
+    "falco_releases",
+    "node_bootstrap",
+)
 _DETECTION_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "guardduty_detectors": {"enable": bool, "features": list},
     "defender_pricings": {"name": str, "tier": str, "extensions": list},
     "activity_log_settings": {"name": str, "destination": bool, "categories": list, "category_groups": list},
     "falco_releases": {"namespace": str, "driver_enabled": bool, "driver_kind": str},
-    "node_bootstrap": {"node": str, "control_plane": bool, "authentication_config": (dict, type(None)),
-                       "audit_policy": (dict, type(None)), "flags": list},
+    "node_bootstrap": {
+        "node": str,
+        "control_plane": bool,
+        "authentication_config": (dict, type(None)),
+        "audit_policy": (dict, type(None)),
+        "flags": list,
+    },
 }
 """Per list of ``detection_inventory``: the fields every item must have, with their types."""
 
@@ -302,15 +355,22 @@ def _is_detection_inventory(value: Any) -> bool:
             if not all(isinstance(item.get(f), t) for f, t in _DETECTION_FIELDS[key].items()):
                 return False
     for detector in value.get("guardduty_detectors", []):
-        if not all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("status"), str)
-                   and isinstance(f.get("additional_configurations", []), list) for f in detector["features"]):
+        if not all(
+            isinstance(f, dict)
+            and isinstance(f.get("name"), str)
+            and isinstance(f.get("status"), str)
+            and isinstance(f.get("additional_configurations", []), list)
+            for f in detector["features"]
+        ):
             return False
     for pricing in value.get("defender_pricings", []):
         if not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in pricing["extensions"]):
             return False
-    return all(_is_string_list_or_empty(item[k]) for item in value.get("activity_log_settings", [])
-               for k in ("categories", "category_groups")) and \
-        all(_is_string_list_or_empty(item["flags"]) for item in value.get("node_bootstrap", []))
+    return all(
+        _is_string_list_or_empty(item[k])
+        for item in value.get("activity_log_settings", [])
+        for k in ("categories", "category_groups")
+    ) and all(_is_string_list_or_empty(item["flags"]) for item in value.get("node_bootstrap", []))
 
 
 def _is_string_list_or_empty(value: Any) -> bool:
@@ -320,8 +380,11 @@ def _is_string_list_or_empty(value: Any) -> bool:
 def _is_connection_tls(value: Any) -> bool:
     """``{registry: {...}, online_store: {...}}``, each a mapping of setting name -> string (either may be absent)."""
     return isinstance(value, dict) and all(
-        k in ("registry", "online_store") and isinstance(v, dict)
-        and all(isinstance(n, str) and isinstance(x, str) for n, x in v.items()) for k, v in value.items())
+        k in ("registry", "online_store")
+        and isinstance(v, dict)
+        and all(isinstance(n, str) and isinstance(x, str) for n, x in v.items())
+        for k, v in value.items()
+    )
 
 
 STORAGE_KEYS = ("s3_lifecycle", "azure_containers", "azure_management_policies", "minio_releases")
@@ -331,10 +394,14 @@ def _is_inventory(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     objects = value.get("objects", [])
-    return (isinstance(objects, list)
-            and all(isinstance(o, dict) and isinstance(o.get("kind"), str) for o in objects)
-            and all(isinstance(value.get(k, []), list) and all(isinstance(i, str) for i in value.get(k, []))
-                    for k in ("charts", "kustomizations")))
+    return (
+        isinstance(objects, list)
+        and all(isinstance(o, dict) and isinstance(o.get("kind"), str) for o in objects)
+        and all(
+            isinstance(value.get(k, []), list) and all(isinstance(i, str) for i in value.get(k, []))
+            for k in ("charts", "kustomizations")
+        )
+    )
 
 
 def _is_string_list(value: Any) -> bool:

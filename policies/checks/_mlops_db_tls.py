@@ -76,8 +76,12 @@ def registry_verified(tls: dict[str, Any] | None) -> bool:
 
 def online_store_verified(tls: dict[str, Any] | None) -> bool:
     online = section(tls, "online_store")
-    return (str(online.get("ssl", "")).lower() == "true" and online.get("ssl_cert_reqs") == "required"
-            and str(online.get("ssl_check_hostname", "")).lower() == "true" and is_ca_path(online.get("ssl_ca_certs")))
+    return (
+        str(online.get("ssl", "")).lower() == "true"
+        and online.get("ssl_cert_reqs") == "required"
+        and str(online.get("ssl_check_hostname", "")).lower() == "true"
+        and is_ca_path(online.get("ssl_ca_certs"))
+    )
 
 
 def _volumes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -207,6 +211,7 @@ class ConnectionTlsCheck(BaseK8Check):
             if not self.applies(tls):
                 continue
             if not self.verified(tls) or not mounts_file(
-                    container, spec, section(tls, self.SECTION)[self.CA_KEY], namespace, context):
+                container, spec, section(tls, self.SECTION)[self.CA_KEY], namespace, context
+            ):
                 return CheckResult.FAILED
         return self.other_connections(conf)

@@ -34,8 +34,12 @@ def mtls_mode(spec: Any) -> Any:
 def is_root_strict(obj: dict[str, Any]) -> bool:
     """The mesh-wide PeerAuthentication: in the root namespace, no selector, mode STRICT."""
     spec = obj.get("spec") or {}
-    return (obj.get("namespace") == ROOT_NAMESPACE and not spec.get("selector")
-            and mtls_mode(spec) == "STRICT" and not spec.get("portLevelMtls"))
+    return (
+        obj.get("namespace") == ROOT_NAMESPACE
+        and not spec.get("selector")
+        and mtls_mode(spec) == "STRICT"
+        and not spec.get("portLevelMtls")
+    )
 
 
 def targets(spec: Any) -> set[tuple[str, str]]:

@@ -25,8 +25,13 @@ class TeamNamespaceCheck(BaseK8Check):
     """A check of what a team namespace needs, judged on the stack's inventory by :meth:`team_passes`."""
 
     def __init__(self, *, name: str, id: str, guideline: str, severity: str) -> None:
-        super().__init__(name=name, id=id, categories=[CheckCategories.KUBERNETES], supported_entities=("Namespace",),
-                         guideline=guideline)
+        super().__init__(
+            name=name,
+            id=id,
+            categories=[CheckCategories.KUBERNETES],
+            supported_entities=("Namespace",),
+            guideline=guideline,
+        )
         self.severity = Severities[severity]
 
     def team_passes(self, context: PolicyContext, namespace: str) -> bool:
@@ -58,8 +63,11 @@ def covers(cluster_queue: dict[str, Any], resource: str) -> bool:
         if not isinstance(group, dict) or resource not in (group.get("coveredResources") or []):
             continue
         flavors = group.get("flavors") or []
-        quotas = [[r for r in (f.get("resources") or []) if isinstance(r, dict) and r.get("name") == resource]
-                  for f in flavors if isinstance(f, dict)]
+        quotas = [
+            [r for r in (f.get("resources") or []) if isinstance(r, dict) and r.get("name") == resource]
+            for f in flavors
+            if isinstance(f, dict)
+        ]
         if flavors and all(q and quantity_set(q[0].get("nominalQuota")) for q in quotas):
             return True
     return False

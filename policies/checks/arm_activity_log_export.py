@@ -17,8 +17,9 @@ from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 
-CATEGORIES = frozenset({"Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy",
-                        "Autoscale", "ResourceHealth"})
+CATEGORIES = frozenset(
+    {"Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy", "Autoscale", "ResourceHealth"}
+)
 
 
 def exports_activity_log(setting: dict[str, Any]) -> bool:
@@ -37,8 +38,8 @@ class ArmActivityLogExport(BaseResourceCheck):
             categories=[CheckCategories.LOGGING],
             supported_resources=["Microsoft.ContainerService/managedClusters"],
             guideline="Keep components/azure/detection.py AzureThreatDetection in the Azure target: a subscription "
-                      "diagnostic setting sending every Activity Log category to the stack's Log Analytics "
-                      "workspace. See docs/policies.md#ckv_mlops_363",
+            "diagnostic setting sending every Activity Log category to the stack's Log Analytics "
+            "workspace. See docs/policies.md#ckv_mlops_363",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

@@ -25,7 +25,7 @@ class ArmAksEncryptionAtHost(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=[MANAGED_CLUSTER, AGENT_POOL],
             guideline="Set enableEncryptionAtHost: true on every pool (register the EncryptionAtHost feature on "
-                      "the subscription first). See docs/policies.md#ckv_mlops_104",
+            "the subscription first). See docs/policies.md#ckv_mlops_104",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

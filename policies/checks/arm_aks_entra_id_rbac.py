@@ -25,7 +25,7 @@ class ArmAksEntraIdRbac(BaseResourceCheck):
             categories=[CheckCategories.IAM],
             supported_resources=[MANAGED_CLUSTER],
             guideline="Set properties.aadProfile {managed: true, enableAzureRBAC: true} and bind the IdP groups "
-                      "with role assignments. See docs/policies.md#ckv_mlops_112",
+            "with role assignments. See docs/policies.md#ckv_mlops_112",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -25,7 +25,7 @@ class ArmAksNetworkPolicy(BaseResourceCheck):
             categories=[CheckCategories.NETWORKING],
             supported_resources=[MANAGED_CLUSTER],
             guideline="Set properties.networkProfile.networkPolicy to calico (components/azure/aks.py "
-                      "AksClusterArgs.network_policy). See docs/policies.md#ckv_mlops_302",
+            "AksClusterArgs.network_policy). See docs/policies.md#ckv_mlops_302",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

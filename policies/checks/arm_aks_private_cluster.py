@@ -24,7 +24,7 @@ class ArmAksPrivateCluster(BaseResourceCheck):
             categories=[CheckCategories.NETWORKING],
             supported_resources=[MANAGED_CLUSTER],
             guideline="Set properties.apiServerAccessProfile.enablePrivateCluster: true; reach the API through "
-                      "the VNet (jump host, VPN or CI runner in the VNet). See docs/policies.md#ckv_mlops_109",
+            "the VNet (jump host, VPN or CI runner in the VNet). See docs/policies.md#ckv_mlops_109",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -23,17 +23,20 @@ class ArmBlobSoftDelete(BaseResourceCheck):
             categories=[CheckCategories.BACKUP_AND_RECOVERY],
             supported_resources=["Microsoft.Storage/storageAccounts/blobServices"],
             guideline="Set properties.deleteRetentionPolicy and containerDeleteRetentionPolicy to "
-                      "{enabled: true, days: 30} on the account's blobServices/default. "
-                      "See docs/policies.md#ckv_mlops_113",
+            "{enabled: true, days: 30} on the account's blobServices/default. "
+            "See docs/policies.md#ckv_mlops_113",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        self.evaluated_keys = ["properties/deleteRetentionPolicy/enabled",
-                               "properties/containerDeleteRetentionPolicy/enabled"]
+        self.evaluated_keys = [
+            "properties/deleteRetentionPolicy/enabled",
+            "properties/containerDeleteRetentionPolicy/enabled",
+        ]
         properties = get_path(conf, "properties")
-        if (is_true(get_path(properties, "deleteRetentionPolicy", "enabled"))
-                and is_true(get_path(properties, "containerDeleteRetentionPolicy", "enabled"))):
+        if is_true(get_path(properties, "deleteRetentionPolicy", "enabled")) and is_true(
+            get_path(properties, "containerDeleteRetentionPolicy", "enabled")
+        ):
             return CheckResult.PASSED
         return CheckResult.FAILED
 

@@ -28,8 +28,8 @@ class ArmDataResidency(BaseResourceCheck):
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["*"],
             guideline="Set the resource's location (or the stack's mlops:region) to one of the stack's allowed "
-                      "locations (default uaenorth); widening the list needs a data-protection review. "
-                      "See docs/policies.md#ckv_mlops_101",
+            "locations (default uaenorth); widening the list needs a data-protection review. "
+            "See docs/policies.md#ckv_mlops_101",
         )
         self.severity = Severities[BcSeverities.CRITICAL]
 

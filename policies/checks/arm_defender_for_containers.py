@@ -23,8 +23,11 @@ SENSOR = "ContainerSensor"
 def defends_containers(pricing: dict[str, Any]) -> bool:
     if str(pricing.get("name", "")).lower() != PLAN or str(pricing.get("tier", "")).lower() != "standard":
         return False
-    return any(e.get("name") == SENSOR and str(e.get("is_enabled", "")).lower() == "true"
-               for e in pricing.get("extensions", []) if isinstance(e, dict))
+    return any(
+        e.get("name") == SENSOR and str(e.get("is_enabled", "")).lower() == "true"
+        for e in pricing.get("extensions", [])
+        if isinstance(e, dict)
+    )
 
 
 class ArmDefenderForContainers(BaseResourceCheck):
@@ -35,8 +38,8 @@ class ArmDefenderForContainers(BaseResourceCheck):
             categories=[CheckCategories.LOGGING],
             supported_resources=["Microsoft.ContainerService/managedClusters"],
             guideline="Keep components/azure/detection.py AzureThreatDetection in the Azure target: the Containers "
-                      "Defender plan at Standard with the ContainerSensor extension enabled. See "
-                      "docs/policies.md#ckv_mlops_362",
+            "Defender plan at Standard with the ContainerSensor extension enabled. See "
+            "docs/policies.md#ckv_mlops_362",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -37,7 +37,7 @@ class ArmGpuPoolTaint(BaseResourceCheck):
             categories=[CheckCategories.KUBERNETES],
             supported_resources=[MANAGED_CLUSTER, AGENT_POOL],
             guideline="Declare the pool with kind gpu so components/gpu.py adds the taint, or add "
-                      "nvidia.com/gpu=present:NoSchedule to the pool's nodeTaints. See docs/policies.md#ckv_mlops_103",
+            "nvidia.com/gpu=present:NoSchedule to the pool's nodeTaints. See docs/policies.md#ckv_mlops_103",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

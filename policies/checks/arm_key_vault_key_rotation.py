@@ -19,8 +19,12 @@ from _mlops_values import dict_list, get_path, has_text
 def rotates(action: dict[str, Any]) -> bool:
     kind = get_path(action, "action", "type")
     trigger = action.get("trigger")
-    return (isinstance(kind, str) and kind.lower() == "rotate" and isinstance(trigger, dict)
-            and (has_text(trigger.get("timeAfterCreate")) or has_text(trigger.get("timeBeforeExpiry"))))
+    return (
+        isinstance(kind, str)
+        and kind.lower() == "rotate"
+        and isinstance(trigger, dict)
+        and (has_text(trigger.get("timeAfterCreate")) or has_text(trigger.get("timeBeforeExpiry")))
+    )
 
 
 class ArmKeyVaultKeyRotation(BaseResourceCheck):
@@ -31,8 +35,8 @@ class ArmKeyVaultKeyRotation(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["Microsoft.KeyVault/vaults/keys"],
             guideline="Give the key properties.rotationPolicy.lifetimeActions with "
-                      "{trigger: {timeAfterCreate: P90D}, action: {type: Rotate}} (and an expiryTime in "
-                      "rotationPolicy.attributes). See docs/policies.md#ckv_mlops_108",
+            "{trigger: {timeAfterCreate: P90D}, action: {type: Rotate}} (and an expiryTime in "
+            "rotationPolicy.attributes). See docs/policies.md#ckv_mlops_108",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

@@ -23,7 +23,7 @@ class ArmKeyVaultRbacAuthorization(BaseResourceCheck):
             categories=[CheckCategories.IAM],
             supported_resources=["Microsoft.KeyVault/vaults"],
             guideline="Set properties.enableRbacAuthorization: true and grant Key Vault roles to groups and "
-                      "identities instead of access policies. See docs/policies.md#ckv_mlops_114",
+            "identities instead of access policies. See docs/policies.md#ckv_mlops_114",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

@@ -17,7 +17,11 @@ from _mlops_arm import AGENT_POOL
 from _mlops_context import context_for
 from _mlops_values import clean_map, get_path, has_text
 
-UNTAGGABLE_PREFIXES = ("microsoft.authorization/", "microsoft.insights/diagnosticsettings", "microsoft.security/pricings")
+UNTAGGABLE_PREFIXES = (
+    "microsoft.authorization/",
+    "microsoft.insights/diagnosticsettings",
+    "microsoft.security/pricings",
+)
 """Top-level types whose API has no ``tags`` (Defender plans are subscription settings)."""
 
 
@@ -35,8 +39,8 @@ class ArmRequiredTags(BaseResourceCheck):
             categories=[CheckCategories.CONVENTION],
             supported_resources=["*"],
             guideline="Set the stack's mlops:tags (owner, cost-center, data-classification and any the stack "
-                      "requires) so every resource gets them, or add the missing tag to the resource's tags "
-                      "(properties.tags for agent pools). See docs/policies.md#ckv_mlops_102",
+            "requires) so every resource gets them, or add the missing tag to the resource's tags "
+            "(properties.tags for agent pools). See docs/policies.md#ckv_mlops_102",
         )
         self.severity = Severities[BcSeverities.LOW]
 

@@ -23,8 +23,8 @@ class ArmStorageCustomerManagedKey(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set properties.encryption.keySource: Microsoft.Keyvault with keyvaultproperties "
-                      "{keyname, keyvaulturi} of the stack's CMK and a user-assigned identity allowed to use it. "
-                      "See docs/policies.md#ckv_mlops_111",
+            "{keyname, keyvaulturi} of the stack's CMK and a user-assigned identity allowed to use it. "
+            "See docs/policies.md#ckv_mlops_111",
         )
         self.severity = Severities[BcSeverities.HIGH]
 
@@ -33,8 +33,12 @@ class ArmStorageCustomerManagedKey(BaseResourceCheck):
         encryption = get_path(conf, "properties", "encryption")
         source = get_path(encryption, "keySource")
         key = get_path(encryption, "keyvaultproperties")
-        if (isinstance(source, str) and source.lower() == "microsoft.keyvault"
-                and has_text(get_path(key, "keyname")) and has_text(get_path(key, "keyvaulturi"))):
+        if (
+            isinstance(source, str)
+            and source.lower() == "microsoft.keyvault"
+            and has_text(get_path(key, "keyname"))
+            and has_text(get_path(key, "keyvaulturi"))
+        ):
             return CheckResult.PASSED
         return CheckResult.FAILED
 

@@ -23,7 +23,7 @@ class ArmStorageHttpsOnly(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set properties.supportsHttpsTrafficOnly: true (enableHttpsTrafficOnly in azure-native). "
-                      "See docs/policies.md#ckv_mlops_106",
+            "See docs/policies.md#ckv_mlops_106",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -24,7 +24,7 @@ class ArmStorageInfrastructureEncryption(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set properties.encryption.requireInfrastructureEncryption: true when creating the account "
-                      "(it cannot be turned on later: recreate and copy the data). See docs/policies.md#ckv_mlops_110",
+            "(it cannot be turned on later: recreate and copy the data). See docs/policies.md#ckv_mlops_110",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

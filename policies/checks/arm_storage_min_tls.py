@@ -25,7 +25,7 @@ class ArmStorageMinTls(BaseResourceCheck):
             categories=[CheckCategories.NETWORKING],
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set properties.minimumTlsVersion: TLS1_2 on the storage account. "
-                      "See docs/policies.md#ckv_mlops_105",
+            "See docs/policies.md#ckv_mlops_105",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -23,7 +23,7 @@ class ArmStorageNoPublicBlob(BaseResourceCheck):
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set properties.allowBlobPublicAccess: false on the storage account. "
-                      "See docs/policies.md#ckv_mlops_107",
+            "See docs/policies.md#ckv_mlops_107",
         )
         self.severity = Severities[BcSeverities.CRITICAL]
 

@@ -27,8 +27,8 @@ class ArmStoragePersonalDataExpiry(BaseResourceCheck):
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["Microsoft.Storage/storageAccounts"],
             guideline="Set expireAfterDays on the bucket (mlops:buckets[]; default 365 for data/artifacts buckets) so "
-                      "AzureStorage adds baseBlob.delete.daysAfterCreationGreaterThan to the container's lifecycle "
-                      "rule. See docs/policies.md#ckv_mlops_382",
+            "AzureStorage adds baseBlob.delete.daysAfterCreationGreaterThan to the container's lifecycle "
+            "rule. See docs/policies.md#ckv_mlops_382",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -17,8 +17,16 @@ from _mlops_context import context_for
 from _mlops_values import tf_value
 
 GLOBAL_PREFIXES = (
-    "aws_iam_", "aws_route53_", "aws_cloudfront_", "aws_organizations_", "aws_budgets_", "aws_ce_",
-    "aws_globalaccelerator_", "aws_shield_", "aws_account_", "aws_networkmanager_",
+    "aws_iam_",
+    "aws_route53_",
+    "aws_cloudfront_",
+    "aws_organizations_",
+    "aws_budgets_",
+    "aws_ce_",
+    "aws_globalaccelerator_",
+    "aws_shield_",
+    "aws_account_",
+    "aws_networkmanager_",
 )
 """Terraform types of global AWS services: they have no ``region`` attribute in provider v6."""
 REGIONAL_EXCEPTIONS = ("aws_route53_resolver_", "aws_route53_recovery_")
@@ -32,8 +40,8 @@ class AwsDataResidency(BaseResourceCheck):
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["aws_*"],
             guideline="Set the resource's region (or the stack's mlops:region) to one of the stack's allowed "
-                      "regions (default me-central-1); widening the list needs a data-protection review. "
-                      "See docs/policies.md#ckv_mlops_001",
+            "regions (default me-central-1); widening the list needs a data-protection review. "
+            "See docs/policies.md#ckv_mlops_001",
         )
         self.severity = Severities[BcSeverities.CRITICAL]
 

@@ -38,7 +38,7 @@ class AwsEksNetworkPolicyEnforced(BaseResourceCheck):
             categories=[CheckCategories.NETWORKING],
             supported_resources=["aws_eks_cluster"],
             guideline="Keep the vpc-cni aws:eks/addon:Addon of components/aws/eks.py with configurationValues "
-                      '{"enableNetworkPolicy": "true"}. See docs/policies.md#ckv_mlops_301',
+            '{"enableNetworkPolicy": "true"}. See docs/policies.md#ckv_mlops_301',
         )
         self.severity = Severities[BcSeverities.HIGH]
 

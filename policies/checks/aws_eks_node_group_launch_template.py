@@ -24,7 +24,7 @@ class AwsEksNodeGroupLaunchTemplate(BaseResourceCheck):
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["aws_eks_node_group"],
             guideline="Give the node group launch_template { id (or name), version } pointing at a template that "
-                      "requires IMDSv2 and encrypts its volumes with KMS. See docs/policies.md#ckv_mlops_008",
+            "requires IMDSv2 and encrypts its volumes with KMS. See docs/policies.md#ckv_mlops_008",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

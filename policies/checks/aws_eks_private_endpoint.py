@@ -22,16 +22,18 @@ class AwsEksPrivateEndpoint(BaseResourceCheck):
             categories=[CheckCategories.NETWORKING],
             supported_resources=["aws_eks_cluster"],
             guideline="Set vpc_config { endpoint_public_access = false, endpoint_private_access = true }; reach "
-                      "the API through the VPC (bastion, VPN or CI runner in the VPC). "
-                      "See docs/policies.md#ckv_mlops_007",
+            "the API through the VPC (bastion, VPN or CI runner in the VPC). "
+            "See docs/policies.md#ckv_mlops_007",
         )
         self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["vpc_config/[0]/endpoint_public_access", "vpc_config/[0]/endpoint_private_access"]
         configs = tf_blocks(conf, "vpc_config")
-        if configs and all(is_false(tf_value(c, "endpoint_public_access"))
-                           and is_true(tf_value(c, "endpoint_private_access")) for c in configs):
+        if configs and all(
+            is_false(tf_value(c, "endpoint_public_access")) and is_true(tf_value(c, "endpoint_private_access"))
+            for c in configs
+        ):
             return CheckResult.PASSED
         return CheckResult.FAILED
 

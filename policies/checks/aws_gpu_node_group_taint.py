@@ -41,8 +41,8 @@ class AwsGpuNodeGroupTaint(BaseResourceCheck):
             categories=[CheckCategories.KUBERNETES],
             supported_resources=["aws_eks_node_group"],
             guideline="Declare the pool with kind gpu so components/gpu.py adds the taint, or add a taint block "
-                      "key=nvidia.com/gpu value=present effect=NO_SCHEDULE to the node group. "
-                      "See docs/policies.md#ckv_mlops_003",
+            "key=nvidia.com/gpu value=present effect=NO_SCHEDULE to the node group. "
+            "See docs/policies.md#ckv_mlops_003",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 
@@ -55,9 +55,11 @@ class AwsGpuNodeGroupTaint(BaseResourceCheck):
             return CheckResult.FAILED
         wanted = context.gpu_taint
         for taint in tf_blocks(conf, "taint"):
-            if (as_text(tf_value(taint, "key")) == wanted["key"]
-                    and as_text(tf_value(taint, "value")) == wanted["value"]
-                    and as_text(tf_value(taint, "effect")) == TERRAFORM_EFFECT[wanted["effect"]]):
+            if (
+                as_text(tf_value(taint, "key")) == wanted["key"]
+                and as_text(tf_value(taint, "value")) == wanted["value"]
+                and as_text(tf_value(taint, "effect")) == TERRAFORM_EFFECT[wanted["effect"]]
+            ):
                 return CheckResult.PASSED
         return CheckResult.FAILED
 

@@ -36,10 +36,20 @@ def node_pool_passes(node_pool: dict[str, Any], pool: str, taint: dict[str, str]
     labels = get_path(node_pool, "spec", "template", "metadata", "labels") or {}
     taints = get_path(node_pool, "spec", "template", "spec", "taints") or []
     limits = get_path(node_pool, "spec", "limits") or {}
-    tainted = any(isinstance(t, dict) and t.get("key") == taint["key"] and t.get("value", "") == taint["value"]
-                  and t.get("effect") == taint["effect"] for t in taints)
-    return (isinstance(labels, dict) and labels.get(POOL_LABEL) == pool and tainted
-            and isinstance(limits, dict) and limits.get(GPU_RESOURCE) not in (None, ""))
+    tainted = any(
+        isinstance(t, dict)
+        and t.get("key") == taint["key"]
+        and t.get("value", "") == taint["value"]
+        and t.get("effect") == taint["effect"]
+        for t in taints
+    )
+    return (
+        isinstance(labels, dict)
+        and labels.get(POOL_LABEL) == pool
+        and tainted
+        and isinstance(limits, dict)
+        and limits.get(GPU_RESOURCE) not in (None, "")
+    )
 
 
 class AwsGpuPoolKarpenter(BaseResourceCheck):
@@ -50,8 +60,8 @@ class AwsGpuPoolKarpenter(BaseResourceCheck):
             categories=[CheckCategories.KUBERNETES],
             supported_resources=["aws_eks_node_group"],
             guideline="Keep components/aws/karpenter.py: the pinned karpenter chart and, per GPU pool, a NodePool "
-                      "labelled with the pool, tainted nvidia.com/gpu=present:NoSchedule, with a nvidia.com/gpu "
-                      "limit. See docs/policies.md#ckv_mlops_011",
+            "labelled with the pool, tainted nvidia.com/gpu=present:NoSchedule, with a nvidia.com/gpu "
+            "limit. See docs/policies.md#ckv_mlops_011",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

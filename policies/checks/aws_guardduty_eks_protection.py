@@ -31,10 +31,15 @@ def protects_eks(detector: dict[str, Any]) -> bool:
     features = {f.get("name"): f for f in detector.get("features", []) if _enabled(f)}
     if AUDIT_LOGS not in features:
         return False
-    return any(name in features and any(c.get("name") == ADDON_MANAGEMENT and _enabled(c)
-                                        for c in features[name].get("additional_configurations", [])
-                                        if isinstance(c, dict))
-               for name in RUNTIME)
+    return any(
+        name in features
+        and any(
+            c.get("name") == ADDON_MANAGEMENT and _enabled(c)
+            for c in features[name].get("additional_configurations", [])
+            if isinstance(c, dict)
+        )
+        for name in RUNTIME
+    )
 
 
 class AwsGuardDutyEksProtection(BaseResourceCheck):
@@ -45,8 +50,8 @@ class AwsGuardDutyEksProtection(BaseResourceCheck):
             categories=[CheckCategories.LOGGING],
             supported_resources=["aws_eks_cluster"],
             guideline="Keep components/aws/detection.py ThreatDetection in the AWS target: an enabled GuardDuty "
-                      "detector with EKS_AUDIT_LOGS and RUNTIME_MONITORING (EKS_ADDON_MANAGEMENT) enabled. See "
-                      "docs/policies.md#ckv_mlops_361",
+            "detector with EKS_AUDIT_LOGS and RUNTIME_MONITORING (EKS_ADDON_MANAGEMENT) enabled. See "
+            "docs/policies.md#ckv_mlops_361",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -26,7 +26,7 @@ class AwsKmsKeyRotation(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["aws_kms_key"],
             guideline="Set enable_key_rotation = true on the key (rotation_period_in_days <= 365 if set). "
-                      "See docs/policies.md#ckv_mlops_006",
+            "See docs/policies.md#ckv_mlops_006",
         )
         self.severity = Severities[BcSeverities.MEDIUM]
 

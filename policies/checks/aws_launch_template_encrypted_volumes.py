@@ -24,16 +24,15 @@ class AwsLaunchTemplateEncryptedVolumes(BaseResourceCheck):
             categories=[CheckCategories.ENCRYPTION],
             supported_resources=["aws_launch_template"],
             guideline="Give the launch template a block_device_mappings entry for the root device with "
-                      "ebs { encrypted = true, kms_key_id = <the stack's CMK> }, and the same for every other EBS "
-                      "volume. See docs/policies.md#ckv_mlops_005",
+            "ebs { encrypted = true, kms_key_id = <the stack's CMK> }, and the same for every other EBS "
+            "volume. See docs/policies.md#ckv_mlops_005",
         )
         self.severity = Severities[BcSeverities.HIGH]
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["block_device_mappings"]
         volumes = [ebs for mapping in tf_blocks(conf, "block_device_mappings") for ebs in tf_blocks(mapping, "ebs")]
-        if volumes and all(is_true(tf_value(v, "encrypted")) and has_text(tf_value(v, "kms_key_id"))
-                           for v in volumes):
+        if volumes and all(is_true(tf_value(v, "encrypted")) and has_text(tf_value(v, "kms_key_id")) for v in volumes):
             return CheckResult.PASSED
         return CheckResult.FAILED
 

@@ -20,8 +20,8 @@ class AwsLaunchTemplateImdsv2(BaseResourceCheck):
             id="CKV_MLOPS_004",
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["aws_launch_template"],
-            guideline="Set metadata_options { http_tokens = \"required\" } on the launch template (the AWS node "
-                      "group component does this unless its IMDSv1 opt-out is set). See docs/policies.md#ckv_mlops_004",
+            guideline='Set metadata_options { http_tokens = "required" } on the launch template (the AWS node '
+            "group component does this unless its IMDSv1 opt-out is set). See docs/policies.md#ckv_mlops_004",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

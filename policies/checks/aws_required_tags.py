@@ -28,8 +28,8 @@ class AwsRequiredTags(BaseResourceCheck):
             categories=[CheckCategories.CONVENTION],
             supported_resources=["aws_*"],
             guideline="Set the stack's mlops:tags (owner, cost-center, data-classification and any the stack "
-                      "requires) so every resource inherits them, or add the missing tag to the resource's tags. "
-                      "See docs/policies.md#ckv_mlops_002",
+            "requires) so every resource inherits them, or add the missing tag to the resource's tags. "
+            "See docs/policies.md#ckv_mlops_002",
         )
         self.severity = Severities[BcSeverities.LOW]
 

@@ -26,7 +26,7 @@ class AwsS3PersonalDataExpiry(BaseResourceCheck):
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["aws_s3_bucket"],
             guideline="Set expireAfterDays on the bucket (mlops:buckets[]; default 365 for data/artifacts buckets) so "
-                      "SecureBucket adds expiration.days to its lifecycle rule. See docs/policies.md#ckv_mlops_381",
+            "SecureBucket adds expiration.days to its lifecycle rule. See docs/policies.md#ckv_mlops_381",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

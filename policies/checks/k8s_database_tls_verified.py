@@ -43,13 +43,13 @@ class K8sDatabaseTlsVerified(ConnectionTlsCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure database connections verify the server certificate (sslmode=verify-full, KFP tls=true) "
-                 "against a mounted CA",
+            "against a mounted CA",
             id="CKV_MLOPS_331",
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Secret", *WORKLOADS),
             guideline="Keep components/services/db_tls.py: registry_ssl_mode verify-full with the mounted CA bundle "
-                      "(database-ca-bundle ConfigMap on the clouds, the issuer's CA on-prem), KFP tls=true with "
-                      "SSL_CERT_DIR. See docs/policies.md#ckv_mlops_331 and docs/security-database-tls.md",
+            "(database-ca-bundle ConfigMap on the clouds, the issuer's CA on-prem), KFP tls=true with "
+            "SSL_CERT_DIR. See docs/policies.md#ckv_mlops_331 and docs/security-database-tls.md",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -41,7 +41,7 @@ class K8sIdpAuthentication(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Namespace",),
             guideline="Keep components/security/mesh.py's RequestAuthentication and AuthorizationPolicy per protected "
-                      "service. See docs/policies.md#ckv_mlops_323 and docs/security-mtls-and-authn.md",
+            "service. See docs/policies.md#ckv_mlops_323 and docs/security-mtls-and-authn.md",
         )
         self.severity = Severities[BcSeverities.HIGH]
 
@@ -54,9 +54,11 @@ class K8sIdpAuthentication(BaseK8Check):
         if context is None or context.inventory is None:
             return CheckResult.FAILED
         policies = context.objects("AuthorizationPolicy", name)
-        if any(get_path(p, "spec", "action") in (None, "ALLOW")
-               and any(not get_path(r, "from") for r in (get_path(p, "spec", "rules") or []))
-               for p in policies):
+        if any(
+            get_path(p, "spec", "action") in (None, "ALLOW")
+            and any(not get_path(r, "from") for r in (get_path(p, "spec", "rules") or []))
+            for p in policies
+        ):
             return CheckResult.FAILED  # an allow-all policy in the namespace opens everything the others close
         jwt_covered: set[tuple[str, str]] = set()
         for request in context.objects("RequestAuthentication", name):

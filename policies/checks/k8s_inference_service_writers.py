@@ -25,9 +25,11 @@ def writes_inference_services(rules: Any) -> bool:
     for rule in rules if isinstance(rules, list) else []:
         if not isinstance(rule, dict):
             continue
-        if (set(rule.get("apiGroups") or []) & {"serving.kserve.io", "*"}
-                and set(rule.get("resources") or []) & {"inferenceservices", "*"}
-                and set(rule.get("verbs") or []) & WRITE_VERBS):
+        if (
+            set(rule.get("apiGroups") or []) & {"serving.kserve.io", "*"}
+            and set(rule.get("resources") or []) & {"inferenceservices", "*"}
+            and set(rule.get("verbs") or []) & WRITE_VERBS
+        ):
             return True
     return False
 
@@ -40,7 +42,7 @@ class K8sInferenceServiceWriters(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Role", "ClusterRole"),
             guideline="Bind roles that write inferenceservices to the pipeline-deployer ServiceAccount only. "
-                      "See docs/security-release-admission.md and docs/policies.md#ckv_mlops_342",
+            "See docs/security-release-admission.md and docs/policies.md#ckv_mlops_342",
         )
         self.severity = Severities[BcSeverities.HIGH]
 
@@ -64,8 +66,9 @@ class K8sInferenceServiceWriters(BaseK8Check):
                 if kind == "Role" and binding.get("namespace") != namespace:
                     continue
                 subjects = binding.get("subjects") or []
-                if not subjects or any(not isinstance(s, dict) or {k: s.get(k) for k in allowed} != allowed
-                                       for s in subjects):
+                if not subjects or any(
+                    not isinstance(s, dict) or {k: s.get(k) for k in allowed} != allowed for s in subjects
+                ):
                     return CheckResult.FAILED
         return CheckResult.PASSED
 

@@ -27,7 +27,7 @@ class K8sMeshNamespaceEnrolled(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Namespace",),
             guideline="Keep components/security/mesh.py (pinned Istio ambient, STRICT PeerAuthentication) and the "
-                      "mesh labels of components/kubernetes/namespace.py. See docs/policies.md#ckv_mlops_322 and docs/security-mtls-and-authn.md",
+            "mesh labels of components/kubernetes/namespace.py. See docs/policies.md#ckv_mlops_322 and docs/security-mtls-and-authn.md",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

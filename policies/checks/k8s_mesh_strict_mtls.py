@@ -25,7 +25,7 @@ class K8sMeshStrictMtls(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("PeerAuthentication",),
             guideline="Keep components/security/mesh.py's STRICT PeerAuthentication; relax only a webhook's port of "
-                      "a selected workload. See docs/policies.md#ckv_mlops_321 and docs/security-mtls-and-authn.md",
+            "a selected workload. See docs/policies.md#ckv_mlops_321 and docs/security-mtls-and-authn.md",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

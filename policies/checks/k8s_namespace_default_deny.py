@@ -22,7 +22,9 @@ TIER_LABEL = "mlops.platform/tier"
 def denies(policy: dict[str, Any], policy_type: str) -> bool:
     spec = policy.get("spec") if isinstance(policy.get("spec"), dict) else {}
     selector = spec.get("podSelector")
-    selects_all = isinstance(selector, dict) and not selector.get("matchLabels") and not selector.get("matchExpressions")
+    selects_all = (
+        isinstance(selector, dict) and not selector.get("matchLabels") and not selector.get("matchExpressions")
+    )
     types = spec.get("policyTypes") or []
     return selects_all and policy_type in types and not spec.get(policy_type.lower())
 
@@ -31,12 +33,12 @@ class K8sNamespaceDefaultDeny(BaseK8Check):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure every namespace has a default-deny NetworkPolicy (ingress; egress in platform and team "
-                 "namespaces)",
+            "namespaces)",
             id="CKV_MLOPS_303",
             categories=[CheckCategories.NETWORKING],
             supported_entities=("Namespace",),
             guideline="Create the namespace through components/kubernetes/namespace.py SecureNamespace (deny_ingress "
-                      "and deny_egress on). See docs/policies.md#ckv_mlops_303",
+            "and deny_egress on). See docs/policies.md#ckv_mlops_303",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -39,7 +39,7 @@ class K8sNetworkPolicyNamedEgress(BaseK8Check):
             categories=[CheckCategories.NETWORKING],
             supported_entities=("NetworkPolicy",),
             guideline="Send egress to named endpoints from components/kubernetes/egress.py (API server, VPC/VNet "
-                      "private endpoints, mlops:egress.proxy). See docs/policies.md#ckv_mlops_304",
+            "private endpoints, mlops:egress.proxy). See docs/policies.md#ckv_mlops_304",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

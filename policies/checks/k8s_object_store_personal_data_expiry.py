@@ -27,8 +27,8 @@ class K8sObjectStorePersonalDataExpiry(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Namespace",),
             guideline="Set expireAfterDays on the bucket (mlops:buckets[]; default 365 for data/artifacts buckets) so "
-                      "OnPremObjectStore's mc commands tag it and add an ilm expiry rule. "
-                      "See docs/policies.md#ckv_mlops_383",
+            "OnPremObjectStore's mc commands tag it and add an ilm expiry rule. "
+            "See docs/policies.md#ckv_mlops_383",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -30,8 +30,8 @@ class K8sOnlineStoreTlsVerified(ConnectionTlsCheck):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("Secret", *WORKLOADS),
             guideline="Keep components/services/feature_store_config.py's OnlineRedis TLS fields and the CA bundle "
-                      "db_tls.py mounts (ssl_ca_certs). See docs/policies.md#ckv_mlops_332 and "
-                      "docs/security-database-tls.md",
+            "db_tls.py mounts (ssl_ca_certs). See docs/policies.md#ckv_mlops_332 and "
+            "docs/security-database-tls.md",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -26,15 +26,24 @@ from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
-REQUIRED_FLAGS = ("--authentication-config=", "--audit-policy-file=", "--audit-log-path=", "--audit-log-maxage=",
-                  "--audit-log-maxbackup=", "--audit-log-maxsize=")
+REQUIRED_FLAGS = (
+    "--authentication-config=",
+    "--audit-policy-file=",
+    "--audit-log-path=",
+    "--audit-log-maxage=",
+    "--audit-log-maxbackup=",
+    "--audit-log-maxsize=",
+)
 BODY_LEVELS = ("Request", "RequestResponse")
 NARROWING = ("users", "userGroups", "verbs", "namespaces", "nonResourceURLs")
 
 
 def authenticates_with_idp(doc: Any) -> bool:
-    if not (isinstance(doc, dict) and doc.get("kind") == "AuthenticationConfiguration"
-            and str(doc.get("apiVersion", "")).startswith("apiserver.config.k8s.io/")):
+    if not (
+        isinstance(doc, dict)
+        and doc.get("kind") == "AuthenticationConfiguration"
+        and str(doc.get("apiVersion", "")).startswith("apiserver.config.k8s.io/")
+    ):
         return False
     jwts = doc.get("jwt")
     if not (isinstance(jwts, list) and jwts):
@@ -42,10 +51,15 @@ def authenticates_with_idp(doc: Any) -> bool:
     for jwt in jwts:
         issuer = jwt.get("issuer") if isinstance(jwt, dict) else None
         mappings = jwt.get("claimMappings") if isinstance(jwt, dict) else None
-        if not (isinstance(issuer, dict) and str(issuer.get("url", "")).startswith("https://")
-                and isinstance(issuer.get("audiences"), list) and issuer["audiences"]
-                and isinstance(mappings, dict) and isinstance(mappings.get("username"), dict)
-                and (mappings["username"].get("claim") or mappings["username"].get("expression"))):
+        if not (
+            isinstance(issuer, dict)
+            and str(issuer.get("url", "")).startswith("https://")
+            and isinstance(issuer.get("audiences"), list)
+            and issuer["audiences"]
+            and isinstance(mappings, dict)
+            and isinstance(mappings.get("username"), dict)
+            and (mappings["username"].get("claim") or mappings["username"].get("expression"))
+        ):
             return False
     return True
 
@@ -57,9 +71,12 @@ def _covers_all_secrets(rule: dict[str, Any]) -> bool:
     resources = rule.get("resources")
     if not resources:
         return True
-    return any(isinstance(r, dict) and r.get("group", "") == ""
-               and (not r.get("resources") or "secrets" in r["resources"] or "*" in r["resources"])
-               for r in resources)
+    return any(
+        isinstance(r, dict)
+        and r.get("group", "") == ""
+        and (not r.get("resources") or "secrets" in r["resources"] or "*" in r["resources"])
+        for r in resources
+    )
 
 
 def _may_match_secrets(rule: dict[str, Any]) -> bool:
@@ -68,14 +85,20 @@ def _may_match_secrets(rule: dict[str, Any]) -> bool:
     resources = rule.get("resources")
     if not resources:
         return True
-    return any(isinstance(r, dict) and r.get("group", "") in ("", "*")
-               and (not r.get("resources") or "secrets" in r["resources"] or "*" in r["resources"])
-               for r in resources)
+    return any(
+        isinstance(r, dict)
+        and r.get("group", "") in ("", "*")
+        and (not r.get("resources") or "secrets" in r["resources"] or "*" in r["resources"])
+        for r in resources
+    )
 
 
 def audits_safely(doc: Any) -> bool:
-    if not (isinstance(doc, dict) and doc.get("kind") == "Policy"
-            and str(doc.get("apiVersion", "")).startswith("audit.k8s.io/")):
+    if not (
+        isinstance(doc, dict)
+        and doc.get("kind") == "Policy"
+        and str(doc.get("apiVersion", "")).startswith("audit.k8s.io/")
+    ):
         return False
     rules = doc.get("rules")
     if not (isinstance(rules, list) and rules and all(isinstance(r, dict) for r in rules)):
@@ -90,8 +113,11 @@ def audits_safely(doc: Any) -> bool:
 
 def configured(node: dict[str, Any]) -> bool:
     flags = node.get("flags", [])
-    return (authenticates_with_idp(node.get("authentication_config")) and audits_safely(node.get("audit_policy"))
-            and all(any(f.startswith(prefix) and len(f) > len(prefix) for f in flags) for prefix in REQUIRED_FLAGS))
+    return (
+        authenticates_with_idp(node.get("authentication_config"))
+        and audits_safely(node.get("audit_policy"))
+        and all(any(f.startswith(prefix) and len(f) > len(prefix) for f in flags) for prefix in REQUIRED_FLAGS)
+    )
 
 
 class K8sOnpremApiServerOidcAudit(BaseK8Check):
@@ -102,8 +128,8 @@ class K8sOnpremApiServerOidcAudit(BaseK8Check):
             categories=[CheckCategories.LOGGING],
             supported_entities=("Namespace",),
             guideline="Mark the control-plane servers controlPlane: true under mlops:nodePools and keep "
-                      "components/bootstrap (render.py apiserver_plan, the script's apiserver step). See "
-                      "docs/policies.md#ckv_mlops_365",
+            "components/bootstrap (render.py apiserver_plan, the script's apiserver step). See "
+            "docs/policies.md#ckv_mlops_365",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -27,7 +27,7 @@ class K8sOnpremFalco(BaseK8Check):
             categories=[CheckCategories.LOGGING],
             supported_entities=("Namespace",),
             guideline="Keep components/kubernetes/falco.py Falco in the on-prem target: the pinned falco chart "
-                      "with the modern_ebpf driver. See docs/policies.md#ckv_mlops_364",
+            "with the modern_ebpf driver. See docs/policies.md#ckv_mlops_364",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

@@ -27,8 +27,8 @@ class K8sOnpremNetworkPolicyEngine(BaseK8Check):
             categories=[CheckCategories.NETWORKING],
             supported_entities=("Namespace",),
             guideline="Keep components/onprem/calico.py CalicoNetwork in the on-prem target: the pinned "
-                      "tigera-operator chart and its Installation with cni.type Calico. See "
-                      "docs/policies.md#ckv_mlops_305",
+            "tigera-operator chart and its Installation with cni.type Calico. See "
+            "docs/policies.md#ckv_mlops_305",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

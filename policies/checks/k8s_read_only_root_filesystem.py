@@ -20,7 +20,7 @@ class K8sReadOnlyRootFilesystem(ContainerCheck):
             name="Ensure every container and init container has a read-only root file system",
             id="CKV_MLOPS_202",
             guideline="Set securityContext.readOnlyRootFilesystem: true on every container and mount an emptyDir "
-                      "where the process must write (/tmp, caches). See docs/policies.md#ckv_mlops_202",
+            "where the process must write (/tmp, caches). See docs/policies.md#ckv_mlops_202",
             severity=BcSeverities.MEDIUM,
         )
 

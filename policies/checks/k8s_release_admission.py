@@ -24,17 +24,23 @@ def guards_inference_services(policy: dict[str, Any]) -> bool:
     if spec.get("failurePolicy") != "Fail" or not isinstance(spec.get("paramKind"), dict):
         return False
     for rule in get_path(spec, "matchConstraints", "resourceRules") or []:
-        if (isinstance(rule, dict) and set(rule.get("apiGroups") or []) & {"serving.kserve.io", "*"}
-                and set(rule.get("resources") or []) & {"inferenceservices", "*"}
-                and ({"CREATE", "UPDATE"} <= set(rule.get("operations") or []) or "*" in (rule.get("operations") or []))):
+        if (
+            isinstance(rule, dict)
+            and set(rule.get("apiGroups") or []) & {"serving.kserve.io", "*"}
+            and set(rule.get("resources") or []) & {"inferenceservices", "*"}
+            and ({"CREATE", "UPDATE"} <= set(rule.get("operations") or []) or "*" in (rule.get("operations") or []))
+        ):
             return True
     return False
 
 
 def denies(binding: dict[str, Any], policy_name: str) -> bool:
     spec = binding.get("spec") or {}
-    return (spec.get("policyName") == policy_name and "Deny" in (spec.get("validationActions") or [])
-            and get_path(spec, "paramRef", "parameterNotFoundAction") == "Deny")
+    return (
+        spec.get("policyName") == policy_name
+        and "Deny" in (spec.get("validationActions") or [])
+        and get_path(spec, "paramRef", "parameterNotFoundAction") == "Deny"
+    )
 
 
 class K8sReleaseAdmission(BaseK8Check):
@@ -45,7 +51,7 @@ class K8sReleaseAdmission(BaseK8Check):
             categories=[CheckCategories.KUBERNETES],
             supported_entities=("ServingRuntime",),
             guideline="Keep components/security/admission.py's ReleaseAdmission (policy + Deny binding). "
-                      "See docs/security-release-admission.md and docs/policies.md#ckv_mlops_341",
+            "See docs/security-release-admission.md and docs/policies.md#ckv_mlops_341",
         )
         self.severity = Severities[BcSeverities.HIGH]
 

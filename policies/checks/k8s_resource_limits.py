@@ -29,7 +29,7 @@ class K8sResourceLimits(ContainerCheck):
             name="Ensure every container and init container sets CPU and memory limits",
             id="CKV_MLOPS_203",
             guideline="Set resources.limits.cpu and resources.limits.memory (and requests) on every container, "
-                      "init containers included. See docs/policies.md#ckv_mlops_203",
+            "init containers included. See docs/policies.md#ckv_mlops_203",
             severity=BcSeverities.MEDIUM,
         )
 

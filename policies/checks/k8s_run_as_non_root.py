@@ -26,7 +26,7 @@ class K8sRunAsNonRoot(ContainerCheck):
             name="Ensure every container and init container runs as non-root (runAsNonRoot: true)",
             id="CKV_MLOPS_201",
             guideline="Set securityContext.runAsNonRoot: true (and a non-zero runAsUser) on the pod or on each "
-                      "container; build images with a non-root USER. See docs/policies.md#ckv_mlops_201",
+            "container; build images with a non-root USER. See docs/policies.md#ckv_mlops_201",
             severity=BcSeverities.HIGH,
         )
 

@@ -25,8 +25,11 @@ def quota_passes(quota: dict[str, Any]) -> bool:
     hard = get_path(quota, "spec", "hard")
     if not isinstance(hard, dict):
         return False
-    return (bounds(hard, f"requests.{GPU_RESOURCE}") and bounds(hard, "requests.cpu", "cpu")
-            and bounds(hard, "requests.memory", "memory"))
+    return (
+        bounds(hard, f"requests.{GPU_RESOURCE}")
+        and bounds(hard, "requests.cpu", "cpu")
+        and bounds(hard, "requests.memory", "memory")
+    )
 
 
 def limit_range_passes(limit_range: dict[str, Any]) -> bool:
@@ -45,14 +48,15 @@ class K8sTeamQuota(TeamNamespaceCheck):
             name="Ensure every team namespace has a ResourceQuota bounding GPUs, CPU and memory, and a LimitRange",
             id="CKV_MLOPS_205",
             guideline="List the team under mlops:teams so components/training/quotas.py gives its namespace a "
-                      "ResourceQuota (requests.nvidia.com/gpu, requests.cpu, requests.memory, pods) and a LimitRange. "
-                      "See docs/policies.md#ckv_mlops_205",
+            "ResourceQuota (requests.nvidia.com/gpu, requests.cpu, requests.memory, pods) and a LimitRange. "
+            "See docs/policies.md#ckv_mlops_205",
             severity=BcSeverities.HIGH,
         )
 
     def team_passes(self, context: PolicyContext, namespace: str) -> bool:
-        return (any(quota_passes(q) for q in context.objects("ResourceQuota", namespace))
-                and any(limit_range_passes(r) for r in context.objects("LimitRange", namespace)))
+        return any(quota_passes(q) for q in context.objects("ResourceQuota", namespace)) and any(
+            limit_range_passes(r) for r in context.objects("LimitRange", namespace)
+        )
 
 
 check = K8sTeamQuota()

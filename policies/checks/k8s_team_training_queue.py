@@ -22,7 +22,7 @@ class K8sTeamTrainingQueue(TeamNamespaceCheck):
             name="Ensure every team namespace has the training LocalQueue on a ClusterQueue with a GPU quota",
             id="CKV_MLOPS_206",
             guideline="Keep components/training/kueue.py's ClusterQueue (quota for nvidia.com/gpu) and the "
-                      "ml-training LocalQueue in every team namespace. See docs/policies.md#ckv_mlops_206",
+            "ml-training LocalQueue in every team namespace. See docs/policies.md#ckv_mlops_206",
             severity=BcSeverities.MEDIUM,
         )
 

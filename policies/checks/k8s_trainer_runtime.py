@@ -23,7 +23,7 @@ class K8sTrainerRuntime(TeamNamespaceCheck):
             name="Ensure the Kubeflow Trainer control plane and the torch ClusterTrainingRuntime are installed",
             id="CKV_MLOPS_207",
             guideline="Keep components/training/trainer.py: the pinned Trainer kustomization and the "
-                      "torch-distributed ClusterTrainingRuntime. See docs/policies.md#ckv_mlops_207",
+            "torch-distributed ClusterTrainingRuntime. See docs/policies.md#ckv_mlops_207",
             severity=BcSeverities.MEDIUM,
         )
 

@@ -18,13 +18,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 RECORDS_DIR = Path(__file__).resolve().parent / "processing"
 
 GDPR_BASES = {
-    "consent": "Art. 6(1)(a)", "contract": "Art. 6(1)(b)", "legal_obligation": "Art. 6(1)(c)",
-    "vital_interests": "Art. 6(1)(d)", "public_task": "Art. 6(1)(e)", "legitimate_interests": "Art. 6(1)(f)",
+    "consent": "Art. 6(1)(a)",
+    "contract": "Art. 6(1)(b)",
+    "legal_obligation": "Art. 6(1)(c)",
+    "vital_interests": "Art. 6(1)(d)",
+    "public_task": "Art. 6(1)(e)",
+    "legitimate_interests": "Art. 6(1)(f)",
 }
 """GDPR Art. 6(1) lawful bases and their points."""
 PDPL_BASES = {
-    "consent": "Art. 4 (consent, Art. 6)", "contract": "Art. 4(5)", "legal_obligation": "Art. 4(6)",
-    "vital_interests": "Art. 4(9)", "public_interest": "Art. 4(1)", "legal_claims": "Art. 4(4)",
+    "consent": "Art. 4 (consent, Art. 6)",
+    "contract": "Art. 4(5)",
+    "legal_obligation": "Art. 4(6)",
+    "vital_interests": "Art. 4(9)",
+    "public_interest": "Art. 4(1)",
+    "legal_claims": "Art. 4(4)",
 }
 """UAE PDPL bases: consent, or the Art. 4 cases in which processing without consent is lawful."""
 
@@ -102,16 +110,20 @@ class Record(_Model):
         allowed = sorted({r for regions in organisation_regions().values() for r in regions})
         outside = [r for r in value if r not in allowed]
         if outside:
-            raise ValueError(f"{', '.join(outside)} not in the residency policy (policies/residency.yaml): "
-                             f"allowed {', '.join(allowed)}")
+            raise ValueError(
+                f"{', '.join(outside)} not in the residency policy (policies/residency.yaml): "
+                f"allowed {', '.join(allowed)}"
+            )
         return value
 
     @field_validator("international_transfers")
     @classmethod
     def _no_transfers(cls, value: list[Transfer]) -> list[Transfer]:
         if value:
-            raise ValueError("the platform keeps personal data in UAE regions: no international transfer may be "
-                             "recorded (change the residency policy and this schema through review first)")
+            raise ValueError(
+                "the platform keeps personal data in UAE regions: no international transfer may be "
+                "recorded (change the residency policy and this schema through review first)"
+            )
         return value
 
     def features(self, category: str) -> list[str]:
@@ -147,8 +159,9 @@ def load_records(directory: Path | str | None = None) -> list[Record]:
     seen: dict[str, int] = {}
     for record in records:
         seen[record.feature_service] = seen.get(record.feature_service, 0) + 1
-    problems += [f"{directory}: feature service {name!r} has {n} records; one per service"
-                 for name, n in seen.items() if n > 1]
+    problems += [
+        f"{directory}: feature service {name!r} has {n} records; one per service" for name, n in seen.items() if n > 1
+    ]
     if problems:
         raise RecordError("invalid records of processing:\n  " + "\n  ".join(problems))
     return records

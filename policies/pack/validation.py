@@ -22,7 +22,9 @@ PACK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACK_DIR.parents[1]
 SOURCE = "pulumi policy pack (policies/pack)"
 POLICY_NAME = "checkov-policy-gate"
-POLICY_DESCRIPTION = "Checkov and the platform's policies pass on every resource, reviewed suppressions aside (docs/policy-gate.md)."
+POLICY_DESCRIPTION = (
+    "Checkov and the platform's policies pass on every resource, reviewed suppressions aside (docs/policy-gate.md)."
+)
 ReportViolation = Callable[[str, str | None], None]
 
 
@@ -37,7 +39,9 @@ def pack_metadata() -> dict[str, str]:
 def _unknown_sentinels() -> frozenset[str]:
     from pulumi_policy import proxy
 
-    return frozenset(value for name, value in vars(proxy).items() if name.startswith("UNKNOWN_") and name.endswith("_VALUE"))
+    return frozenset(
+        value for name, value in vars(proxy).items() if name.startswith("UNKNOWN_") and name.endswith("_VALUE")
+    )
 
 
 def plain(value: Any, unknowns: frozenset[str]) -> Any:
@@ -68,7 +72,11 @@ def is_custom(resource: Any) -> bool:
     from policies.translate import CHECKED_PACKAGES
 
     token = resource.resource_type
-    return resource.provider is not None or token.startswith("pulumi:providers:") or token.split(":", 1)[0] in CHECKED_PACKAGES
+    return (
+        resource.provider is not None
+        or token.startswith("pulumi:providers:")
+        or token.split(":", 1)[0] in CHECKED_PACKAGES
+    )
 
 
 def engine_states(resources: Iterable[Any]) -> list[dict[str, Any]]:
@@ -78,17 +86,19 @@ def engine_states(resources: Iterable[Any]) -> list[dict[str, Any]]:
     for r in resources:
         props = plain(r.props, unknowns)
         parent = r.parent.urn if r.parent is not None else getattr(r.opts, "parent", None)
-        states.append({
-            "urn": r.urn,
-            "type": r.resource_type,
-            "custom": is_custom(r),
-            "inputs": props,
-            "outputs": props,
-            "parent": parent,
-            "provider": r.provider.urn if r.provider is not None else None,
-            "dependencies": [d.urn for d in r.dependencies],
-            "propertyDependencies": {k: [d.urn for d in deps] for k, deps in r.property_dependencies.items()},
-        })
+        states.append(
+            {
+                "urn": r.urn,
+                "type": r.resource_type,
+                "custom": is_custom(r),
+                "inputs": props,
+                "outputs": props,
+                "parent": parent,
+                "provider": r.provider.urn if r.provider is not None else None,
+                "dependencies": [d.urn for d in r.dependencies],
+                "propertyDependencies": {k: [d.urn for d in deps] for k, deps in r.property_dependencies.items()},
+            }
+        )
     return states
 
 

@@ -131,7 +131,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             if kind == "Role":
                 state.setdefault("uniqueId", f"AROA{_hex(args.name, 17).upper()}")
             if kind == "OpenIdConnectProvider":
-                state["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{state.get('url', '').removeprefix('https://')}"
+                state["arn"] = (
+                    f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{state.get('url', '').removeprefix('https://')}"
+                )
             return physical, state
         if module_type == "eks/cluster:Cluster":
             oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_hex(args.name, 32).upper()}"
@@ -176,15 +178,21 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["identity"] = {
                 **identity,
                 "userAssignedIdentities": {
-                    i: {"principalId": _uuid(i + "p"), "clientId": _uuid(i + "c")} for i in identity["userAssignedIdentities"]
+                    i: {"principalId": _uuid(i + "p"), "clientId": _uuid(i + "c")}
+                    for i in identity["userAssignedIdentities"]
                 },
             }
         if kind == "ManagedCluster":
             state.update(
                 fqdn=f"{name}-{_hex(name, 8)}.hcp.{location}.azmk8s.io",
                 privateFQDN=f"{name}-{_hex(name, 8)}.{_uuid(name)}.privatelink.{location}.azmk8s.io",
-                oidcIssuerProfile={**(state.get("oidcIssuerProfile") or {}), "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_uuid(name)}/"},
-                identityProfile={"kubeletidentity": {"objectId": _uuid(name + "kubelet"), "clientId": _uuid(name + "kc")}},
+                oidcIssuerProfile={
+                    **(state.get("oidcIssuerProfile") or {}),
+                    "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_uuid(name)}/",
+                },
+                identityProfile={
+                    "kubeletidentity": {"objectId": _uuid(name + "kubelet"), "clientId": _uuid(name + "kc")}
+                },
                 provisioningState="Succeeded",
             )
             identity = dict(state.get("identity") or {})
@@ -217,7 +225,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             identity.setdefault("tenantId", TENANT_ID)
             state["identity"] = identity
         if kind == "PrivateEndpoint":
-            state["networkInterfaces"] = [{"id": _azure_id("network", "NetworkInterface", f"{name}.nic.{_uuid(name)}", state)}]
+            state["networkInterfaces"] = [
+                {"id": _azure_id("network", "NetworkInterface", f"{name}.nic.{_uuid(name)}", state)}
+            ]
         if kind == "Workspace" and module == "operationalinsights":
             state["customerId"] = _uuid(name)
         if kind in ("Server",) and module == "dbforpostgresql":
@@ -238,13 +248,17 @@ class PlatformMocks(pulumi.runtime.Mocks):
             rid = f"{namespace}/{metadata['name']}" if namespace else metadata["name"]
             if args.typ == "kubernetes:core/v1:Service":
                 spec = dict(state.get("spec") or {})
-                spec.setdefault("clusterIP", f"172.20.{int(_hex(args.name, 2), 16)}.{int(_hex(args.name + 'x', 2), 16)}")
+                spec.setdefault(
+                    "clusterIP", f"172.20.{int(_hex(args.name, 2), 16)}.{int(_hex(args.name + 'x', 2), 16)}"
+                )
                 state["spec"] = spec
             return rid, state
         # helm.v3.Release, helm.v4.Chart and friends: rendering happens in the provider.
         state.setdefault("name", state.get("name") or args.name)
         if args.typ == "kubernetes:helm.sh/v3:Release":
-            state.setdefault("status", {"name": state["name"], "namespace": state.get("namespace", "default"), "status": "deployed"})
+            state.setdefault(
+                "status", {"name": state["name"], "namespace": state.get("namespace", "default"), "status": "deployed"}
+            )
         return f"{args.name}-{_hex(args.name)}", state
 
     def _stack_reference(self, args: pulumi.runtime.MockResourceArgs, state: dict) -> tuple[str, dict]:
@@ -270,8 +284,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_kubeconfig(args.args, self.region)}]}
         if token == "azure-native:redis:listRedisKeys":
             name = str(args.args.get("name", "redis"))
-            return {"primaryKey": base64.b64encode(hashlib.sha256(name.encode()).digest()).decode(),
-                    "secondaryKey": base64.b64encode(hashlib.sha256((name + "2").encode()).digest()).decode()}
+            return {
+                "primaryKey": base64.b64encode(hashlib.sha256(name.encode()).digest()).decode(),
+                "secondaryKey": base64.b64encode(hashlib.sha256((name + "2").encode()).digest()).decode(),
+            }
         if token == "kubernetes:yaml:decode":
             import yaml
 
@@ -287,8 +303,17 @@ def _region_code(region: str) -> str:
     parts = region.split("-")
     if len(parts) != 3:
         return region
-    short = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "southeast": "se",
-             "northeast": "ne", "southwest": "sw", "northwest": "nw"}
+    short = {
+        "east": "e",
+        "west": "w",
+        "north": "n",
+        "south": "s",
+        "central": "c",
+        "southeast": "se",
+        "northeast": "ne",
+        "southwest": "sw",
+        "northwest": "nw",
+    }
     return f"{parts[0]}{short.get(parts[1], parts[1][:1])}{parts[2]}"
 
 
@@ -304,15 +329,36 @@ def _get_ami(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     name = next((str(f.get("values", [""])[0]) for f in args.get("filters") or [] if f.get("name") == "name"), "")
     name = (name or args.get("nameRegex") or "preview-image").replace("*", "2026.01.01")
     return {
-        "id": image, "imageId": image, "arn": f"arn:aws:ec2:{region}::image/{image}", "name": name,
-        "architecture": "x86_64", "ownerId": "137112412989" if owners[0] == "amazon" else str(owners[0]),
-        "owners": owners, "mostRecent": bool(args.get("mostRecent")), "state": "available", "public": True,
-        "rootDeviceName": "/dev/xvda", "rootDeviceType": "ebs", "virtualizationType": "hvm", "hypervisor": "xen",
-        "imageType": "machine", "enaSupport": True, "creationDate": "2026-01-01T00:00:00.000Z",
-        "blockDeviceMappings": [], "productCodes": [], "tags": args.get("tags") or {}, "region": region,
-        "filters": args.get("filters"), "platformDetails": "Linux/UNIX", "usageOperation": "RunInstances",
-        "imageLocation": f"amazon/{name}", "imageOwnerAlias": "amazon", "bootMode": "uefi-preferred",
-        "sriovNetSupport": "simple", "rootSnapshotId": f"snap-{_hex(image, 17)}", "imdsSupport": "v2.0",
+        "id": image,
+        "imageId": image,
+        "arn": f"arn:aws:ec2:{region}::image/{image}",
+        "name": name,
+        "architecture": "x86_64",
+        "ownerId": "137112412989" if owners[0] == "amazon" else str(owners[0]),
+        "owners": owners,
+        "mostRecent": bool(args.get("mostRecent")),
+        "state": "available",
+        "public": True,
+        "rootDeviceName": "/dev/xvda",
+        "rootDeviceType": "ebs",
+        "virtualizationType": "hvm",
+        "hypervisor": "xen",
+        "imageType": "machine",
+        "enaSupport": True,
+        "creationDate": "2026-01-01T00:00:00.000Z",
+        "blockDeviceMappings": [],
+        "productCodes": [],
+        "tags": args.get("tags") or {},
+        "region": region,
+        "filters": args.get("filters"),
+        "platformDetails": "Linux/UNIX",
+        "usageOperation": "RunInstances",
+        "imageLocation": f"amazon/{name}",
+        "imageOwnerAlias": "amazon",
+        "bootMode": "uefi-preferred",
+        "sriovNetSupport": "simple",
+        "rootSnapshotId": f"snap-{_hex(image, 17)}",
+        "imdsSupport": "v2.0",
     }
 
 
@@ -321,36 +367,69 @@ def _get_vpc(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     region = _aws_region(mocks, args)
     cidr = str(args.get("cidrBlock") or "10.0.0.0/16")
     return {
-        "id": vpc, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:vpc/{vpc}", "cidrBlock": cidr,
-        "cidrBlockAssociations": [{"associationId": f"vpc-cidr-assoc-{_hex(vpc, 17)}", "cidrBlock": cidr, "state": "associated"}],
-        "default": bool(args.get("default")), "dhcpOptionsId": f"dopt-{_hex(vpc, 17)}", "enableDnsHostnames": True,
-        "enableDnsSupport": True, "enableNetworkAddressUsageMetrics": False, "instanceTenancy": "default",
-        "ipv6AssociationId": "", "ipv6CidrBlock": "", "mainRouteTableId": f"rtb-{_hex(vpc, 17)}", "ownerId": ACCOUNT_ID,
-        "state": "available", "tags": args.get("tags") or {}, "region": region, "filters": args.get("filters"),
+        "id": vpc,
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:vpc/{vpc}",
+        "cidrBlock": cidr,
+        "cidrBlockAssociations": [
+            {"associationId": f"vpc-cidr-assoc-{_hex(vpc, 17)}", "cidrBlock": cidr, "state": "associated"}
+        ],
+        "default": bool(args.get("default")),
+        "dhcpOptionsId": f"dopt-{_hex(vpc, 17)}",
+        "enableDnsHostnames": True,
+        "enableDnsSupport": True,
+        "enableNetworkAddressUsageMetrics": False,
+        "instanceTenancy": "default",
+        "ipv6AssociationId": "",
+        "ipv6CidrBlock": "",
+        "mainRouteTableId": f"rtb-{_hex(vpc, 17)}",
+        "ownerId": ACCOUNT_ID,
+        "state": "available",
+        "tags": args.get("tags") or {},
+        "region": region,
+        "filters": args.get("filters"),
     }
 
 
 def _get_subnets(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     seed = json.dumps(args, sort_keys=True, default=str)
     ids = [f"subnet-{_hex(seed + str(i), 17)}" for i in range(3)]
-    return {"id": _aws_region(mocks, args), "ids": ids, "filters": args.get("filters"), "tags": args.get("tags"),
-            "region": _aws_region(mocks, args), "vpcId": args.get("vpcId")}
+    return {
+        "id": _aws_region(mocks, args),
+        "ids": ids,
+        "filters": args.get("filters"),
+        "tags": args.get("tags"),
+        "region": _aws_region(mocks, args),
+        "vpcId": args.get("vpcId"),
+    }
 
 
 def _get_security_group(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     sg = str(args.get("id") or f"sg-{_hex(json.dumps(args, sort_keys=True, default=str), 17)}")
     region = _aws_region(mocks, args)
     vpc = str(args.get("vpcId") or f"vpc-{_hex(sg, 17)}")
-    return {"id": sg, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{sg}", "name": str(args.get("name") or "default"),
-            "description": "preview security group", "vpcId": vpc, "tags": args.get("tags") or {}, "region": region,
-            "filters": args.get("filters")}
+    return {
+        "id": sg,
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{sg}",
+        "name": str(args.get("name") or "default"),
+        "description": "preview security group",
+        "vpcId": vpc,
+        "tags": args.get("tags") or {},
+        "region": region,
+        "filters": args.get("filters"),
+    }
 
 
 def _availability_zones(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     region = _aws_region(mocks, args)
     code = _region_code(region)
-    return {"names": [f"{region}{s}" for s in "abc"], "zoneIds": [f"{code}-az{i}" for i in (1, 2, 3)], "id": region,
-            "groupNames": [region], "state": args.get("state"), "region": region}
+    return {
+        "names": [f"{region}{s}" for s in "abc"],
+        "zoneIds": [f"{code}-az{i}" for i in (1, 2, 3)],
+        "id": region,
+        "groupNames": [region],
+        "state": args.get("state"),
+        "region": region,
+    }
 
 
 def _policy_document(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
@@ -377,7 +456,12 @@ def _policy_document(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, An
         if st.get("sid"):
             doc["Sid"] = st["sid"]
         doc["Effect"] = st.get("effect") or "Allow"
-        for key, out_key in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+        for key, out_key in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if st.get(key):
                 doc[out_key] = values(st[key])
         for key, out_key in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
@@ -394,41 +478,80 @@ def _policy_document(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, An
         policy["Id"] = args["policyId"]
     policy["Statement"] = statements
     text = json.dumps(policy, indent=2)
-    return {"id": _hex(text, 10), "json": text, "minifiedJson": json.dumps(policy, separators=(",", ":")),
-            "statements": args.get("statements"), "version": policy["Version"], "policyId": args.get("policyId")}
+    return {
+        "id": _hex(text, 10),
+        "json": text,
+        "minifiedJson": json.dumps(policy, separators=(",", ":")),
+        "statements": args.get("statements"),
+        "version": policy["Version"],
+        "policyId": args.get("policyId"),
+    }
 
 
 def _storage_keys(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("accountName", "storage"))
     key = lambda n: base64.b64encode(hashlib.sha512(f"{name}{n}".encode()).digest()).decode()  # noqa: E731
-    return {"keys": [{"keyName": f"key{n}", "permissions": "FULL", "value": key(n), "creationTime": "2026-01-01T00:00:00Z"} for n in (1, 2)]}
+    return {
+        "keys": [
+            {"keyName": f"key{n}", "permissions": "FULL", "value": key(n), "creationTime": "2026-01-01T00:00:00Z"}
+            for n in (1, 2)
+        ]
+    }
 
 
 def _public_ip(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("publicIpAddressName", "pip"))
     rg = str(args.get("resourceGroupName", "rg"))
     ip = f"20.{int(_hex(name, 2), 16)}.{int(_hex(name + 'a', 2), 16)}.{int(_hex(name + 'b', 2), 16)}"
-    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
-            "name": name, "ipAddress": ip, "location": mocks.azure_location, "publicIPAllocationMethod": "Static",
-            "publicIPAddressVersion": "IPv4", "sku": {"name": "Standard", "tier": "Regional"}, "provisioningState": "Succeeded",
-            "type": "Microsoft.Network/publicIPAddresses", "etag": f'W/"{_uuid(name)}"', "resourceGuid": _uuid(name), "zones": []}
+    return {
+        "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
+        "name": name,
+        "ipAddress": ip,
+        "location": mocks.azure_location,
+        "publicIPAllocationMethod": "Static",
+        "publicIPAddressVersion": "IPv4",
+        "sku": {"name": "Standard", "tier": "Regional"},
+        "provisioningState": "Succeeded",
+        "type": "Microsoft.Network/publicIPAddresses",
+        "etag": f'W/"{_uuid(name)}"',
+        "resourceGuid": _uuid(name),
+        "zones": [],
+    }
 
 
 def _resource_group(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     rg = str(args.get("resourceGroupName", "rg"))
-    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}", "name": rg, "location": mocks.azure_location,
-            "properties": {"provisioningState": "Succeeded"}, "type": "Microsoft.Resources/resourceGroups", "tags": {},
-            "azureApiVersion": "2024-03-01"}
+    return {
+        "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}",
+        "name": rg,
+        "location": mocks.azure_location,
+        "properties": {"provisioningState": "Succeeded"},
+        "type": "Microsoft.Resources/resourceGroups",
+        "tags": {},
+        "azureApiVersion": "2024-03-01",
+    }
 
 
 _INVOKES: dict[str, Any] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda m, a: {
-        "accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID},
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview",
+        "userId": "AIDAPREVIEW",
+        "id": ACCOUNT_ID,
+    },
     "aws:index/getRegion:getRegion": lambda m, a: {
-        "name": _aws_region(m, a), "region": _aws_region(m, a), "id": _aws_region(m, a), "endpoint": f"ec2.{_aws_region(m, a)}.amazonaws.com",
-        "description": _aws_region(m, a)},
+        "name": _aws_region(m, a),
+        "region": _aws_region(m, a),
+        "id": _aws_region(m, a),
+        "endpoint": f"ec2.{_aws_region(m, a)}.amazonaws.com",
+        "description": _aws_region(m, a),
+    },
     "aws:index/getPartition:getPartition": lambda m, a: {
-        "partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"},
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "id": "aws",
+        "reverseDnsPrefix": "com.amazonaws",
+    },
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ec2/getAmi:getAmi": _get_ami,
     "aws:ec2/getVpc:getVpc": _get_vpc,
@@ -437,7 +560,11 @@ _INVOKES: dict[str, Any] = {
     "aws:ec2/getSecurityGroup:getSecurityGroup": _get_security_group,
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
     "azure-native:authorization:getClientConfig": lambda m, a: {
-        "clientId": _uuid("client"), "objectId": OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID},
+        "clientId": _uuid("client"),
+        "objectId": OBJECT_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
+        "tenantId": TENANT_ID,
+    },
     "azure-native:storage:listStorageAccountKeys": _storage_keys,
     "azure-native:network:getPublicIPAddress": _public_ip,
     "azure-native:resources:getResourceGroup": _resource_group,
@@ -516,18 +643,33 @@ def _aks_kubeconfig(args: dict[str, Any], region: str) -> str:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": base64.b64encode(b"mock-ca").decode()}}],
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {"server": server, "certificate-authority-data": base64.b64encode(b"mock-ca").decode()},
+            }
+        ],
         "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}],
         "current-context": cluster,
-        "users": [{
-            "name": f"clusterUser_{cluster}",
-            "user": {"exec": {
-                "apiVersion": "client.authentication.k8s.io/v1beta1",
-                "command": "kubelogin",
-                "args": ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"],
-                "interactiveMode": "Never",
-            }},
-        }],
+        "users": [
+            {
+                "name": f"clusterUser_{cluster}",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": [
+                            "get-token",
+                            "--login",
+                            "azurecli",
+                            "--server-id",
+                            "6dae42f8-4368-4678-94ff-3960e28e3630",
+                        ],
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
     }
     return base64.b64encode(yaml.safe_dump(doc).encode()).decode()
 

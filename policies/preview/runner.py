@@ -82,7 +82,9 @@ def load_project(program_dir: Path) -> Project:
     runtime = doc.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise PreviewError(f"{project_file}: runtime is {runtime_name!r}; the offline preview runs Python programs only")
+        raise PreviewError(
+            f"{project_file}: runtime is {runtime_name!r}; the offline preview runs Python programs only"
+        )
     main = program_dir / str(doc.get("main") or ".")
     if main.is_dir():
         main = main / "__main__.py"
@@ -458,7 +460,9 @@ def _exits_as_errors(program: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def _exited_message(stack: str, what: str) -> str:
-    return f"stack {stack}: the program exited ({what}) before it finished; the offline preview needs it to run to its end"
+    return (
+        f"stack {stack}: the program exited ({what}) before it finished; the offline preview needs it to run to its end"
+    )
 
 
 def run_under_mocks(
@@ -487,7 +491,9 @@ def run_under_mocks(
     if fast:
         sdk_imports.install()
     azure_location = (config or {}).get("azure-native:location")
-    monitor = _recording_monitor(PlatformMocks(region=region, stack_references=stack_references, azure_location=azure_location))
+    monitor = _recording_monitor(
+        PlatformMocks(region=region, stack_references=stack_references, azure_location=azure_location)
+    )
     error_log = _ErrorLog()
     logger = logging.getLogger(f"mlops.preview.{project}.{stack}")
     logger.propagate = False
@@ -501,7 +507,9 @@ def run_under_mocks(
     settings.SETTINGS.outputs.clear()
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
     guarded = _exits_as_errors(program)
-    measures = (_gc_paused(), _outputs_drained_first()) if fast else (contextlib.nullcontext(), contextlib.nullcontext())
+    measures = (
+        (_gc_paused(), _outputs_drained_first()) if fast else (contextlib.nullcontext(), contextlib.nullcontext())
+    )
     body = (lambda: _without_type_version_aliases(guarded)) if fast else guarded
     try:
         with measures[0], measures[1]:
@@ -571,7 +579,9 @@ def provider_defaults(project: Project, config: dict[str, str]) -> dict[str, dic
 def _stack_references(raw_config: dict[str, Any], where: Path) -> dict[str, dict[str, Any]]:
     refs = raw_config.get(STACK_REFERENCES_KEY) or {}
     if not isinstance(refs, dict) or not all(isinstance(v, dict) for v in refs.values()):
-        raise PreviewError(f"{where}: '{STACK_REFERENCES_KEY}' must map stack names (org/project/stack) to their outputs")
+        raise PreviewError(
+            f"{where}: '{STACK_REFERENCES_KEY}' must map stack names (org/project/stack) to their outputs"
+        )
     return refs
 
 
@@ -785,7 +795,9 @@ def run_isolated(
             while pending and len(running) < max(1, workers):
                 i = pending.pop(0)
                 receiver, sender = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_child_main, args=(jobs[i], labels[i], sender), name=f"preview {labels[i]}")
+                process = ctx.Process(
+                    target=_child_main, args=(jobs[i], labels[i], sender), name=f"preview {labels[i]}"
+                )
                 process.start()
                 sender.close()
                 with contextlib.suppress(OSError, TypeError):
@@ -802,7 +814,10 @@ def run_isolated(
                     ok, payload = conn.recv()  # (True, result) or (False, message)
                 except (EOFError, OSError):
                     process.join()
-                    ok, payload = False, f"{labels[i]}: the preview process ended without a result (exit status {process.exitcode})"
+                    ok, payload = (
+                        False,
+                        f"{labels[i]}: the preview process ended without a result (exit status {process.exitcode})",
+                    )
                 conn.close()
                 process.join()
                 (results if ok else errors)[i] = payload

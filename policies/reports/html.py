@@ -122,7 +122,9 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
     parts.append("</table>")
     rendered = not_rendered(stack)
     if rendered:
-        parts.append("<p>Not rendered offline (charts and manifests rendered by the provider or by Helm; see each entry):</p><ul>")
+        parts.append(
+            "<p>Not rendered offline (charts and manifests rendered by the provider or by Helm; see each entry):</p><ul>"
+        )
         parts += [f"<li><code>{escape(r.urn)}</code>: {escape(r.detail)}</li>" for r in rendered]
         parts.append("</ul>")
     gaps = unscanned(stack)
@@ -145,16 +147,22 @@ def _records_section(report: GateReport) -> str:
     parts = ['<h2 id="records">Records of processing (GDPR Art. 30, UAE PDPL Art. 7)</h2>']
     if not report.records:
         return parts[0] + "<p>None loaded.</p>"
-    parts.append("<p>One record per Feast feature service, validated against the feature repository and the fairness "
-                 "policy's sensitive attributes (<code>policies/compliance/processing/</code>).</p>")
+    parts.append(
+        "<p>One record per Feast feature service, validated against the feature repository and the fairness "
+        "policy's sensitive attributes (<code>policies/compliance/processing/</code>).</p>"
+    )
     for r in report.records:
         basis = r.lawful_basis
         categories = "".join(
             f"<tr><td><code>{escape(c.feature)}</code></td><td>{_badge(c.category.replace('_', '-'))}</td>"
-            f"<td>{escape(c.description)}</td></tr>" for c in r.data_categories)
+            f"<td>{escape(c.description)}</td></tr>"
+            for c in r.data_categories
+        )
         recipients = "".join(f"<li>{escape(x.name)}: {escape(x.purpose)}</li>" for x in r.recipients)
-        transfers = "".join(f"<li>{escape(t.destination)}: {escape(t.safeguard)}</li>"
-                            for t in r.international_transfers) or "<li>none</li>"
+        transfers = (
+            "".join(f"<li>{escape(t.destination)}: {escape(t.safeguard)}</li>" for t in r.international_transfers)
+            or "<li>none</li>"
+        )
         parts.append(
             f"<h3>Feature service <code>{escape(r.feature_service)}</code></h3><table>"
             f"<tr><th>Purpose</th><td>{escape(r.purpose)}</td></tr>"

@@ -68,17 +68,25 @@ def to_junit(report: GateReport) -> str:
     from policies.reports import unknown_lines, unscanned
 
     gaps = [
-        (st.stack, f"unscanned {r.type} {r.urn.rsplit('::', 1)[-1]}", r.detail) for st in report.stacks for r in unscanned(st)
+        (st.stack, f"unscanned {r.type} {r.urn.rsplit('::', 1)[-1]}", r.detail)
+        for st in report.stacks
+        for r in unscanned(st)
     ] + [(st.stack, "unknown input", line) for st in report.stacks for line in unknown_lines(st)]
     if gaps:
-        suite = ET.SubElement(suites, "testsuite", name="gate.coverage-gaps", tests=str(len(gaps)), skipped=str(len(gaps)))
+        suite = ET.SubElement(
+            suites, "testsuite", name="gate.coverage-gaps", tests=str(len(gaps)), skipped=str(len(gaps))
+        )
         for stack_name, name, detail in gaps:
             case = ET.SubElement(suite, "testcase", classname=f"coverage.{stack_name}", name=name)
             ET.SubElement(case, "skipped", message=detail)
     if report.unapproved:
-        suite = ET.SubElement(suites, "testsuite", name="gate.unapproved-suppressions", tests=str(len(report.unapproved)))
+        suite = ET.SubElement(
+            suites, "testsuite", name="gate.unapproved-suppressions", tests=str(len(report.unapproved))
+        )
         for s in report.unapproved:
-            case = ET.SubElement(suite, "testcase", classname="suppressions", name=f"{s.check} {s.resource}", file=s.file)
+            case = ET.SubElement(
+                suite, "testcase", classname="suppressions", name=f"{s.check} {s.resource}", file=s.file
+            )
             ET.SubElement(
                 case, "skipped", message=f"not honoured: approved_by {s.approved_by!r} is not a configured approver"
             ).text = s.where

@@ -18,6 +18,7 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note"}
 SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "3.0"}
 
+
 def _uri(path: str) -> str:
     """Repository-relative where possible (code scanning resolves it against the checkout)."""
     p = Path(path)
@@ -27,6 +28,7 @@ def _uri(path: str) -> str:
         except ValueError:
             return p.as_posix()
     return os.path.normpath(path).replace(os.sep, "/")
+
 
 def to_sarif(report: GateReport) -> dict[str, Any]:
     findings = [f for f in report.findings if f.status in ("FAILED", "SUPPRESSED")]

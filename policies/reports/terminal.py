@@ -63,9 +63,7 @@ def print_report(console: Console, report: GateReport, *, show_passed: bool = Fa
         for col in ("provider", "translated", "not rendered", "no checks", "unscanned"):
             cov.add_column(col)
         for pkg, c in coverage_summary(stack).items():
-            cov.add_row(
-                pkg, str(c["translated"]), str(c["not-rendered"]), str(c["no-checks"]), str(c["unscanned"])
-            )
+            cov.add_row(pkg, str(c["translated"]), str(c["not-rendered"]), str(c["no-checks"]), str(c["unscanned"]))
         console.print(cov)
         for row in not_rendered(stack):
             console.print(f"  not rendered offline: {escape(row.urn.rsplit('::', 1)[-1])}: {escape(row.detail)}")

@@ -50,8 +50,11 @@ def reviewed_command(res: PreviewResource) -> bool:
     if res.type != "command:local:Command" or not res.custom or not set(res.inputs) <= _REVIEWED_INPUTS:
         return False
     environment = res.inputs.get("environment") or {}
-    if res.inputs.get("interpreter") != ["/bin/bash", "-c"] or not isinstance(environment, dict) \
-            or set(environment) != {"RDS_REGION"}:
+    if (
+        res.inputs.get("interpreter") != ["/bin/bash", "-c"]
+        or not isinstance(environment, dict)
+        or set(environment) != {"RDS_REGION"}
+    ):
         return False
     root = Path(__file__).resolve().parents[2]
     for script in REVIEWED_COMMAND_SCRIPTS:
@@ -63,7 +66,15 @@ def reviewed_command(res: PreviewResource) -> bool:
     return False
 
 
-__all__ = ["translate", "translate_all", "stack_context", "effective_regions", "CONTEXT_FILE", "TFPLAN_FILE", "ARM_FILE"]
+__all__ = [
+    "translate",
+    "translate_all",
+    "stack_context",
+    "effective_regions",
+    "CONTEXT_FILE",
+    "TFPLAN_FILE",
+    "ARM_FILE",
+]
 
 
 def translate_all(results: Iterable[PreviewResult], *, allow_unscanned: Iterable[str] = ()) -> list[TranslatedStack]:
@@ -83,7 +94,9 @@ def translate(
     except exceptions.ExceptionFileError as exc:
         entries, exceptions_error = [], str(exc)
     if exceptions_error:
-        out.errors.append(f"{out.source or out.stack}: unrendered-source exceptions cannot be trusted: {exceptions_error}")
+        out.errors.append(
+            f"{out.source or out.stack}: unrendered-source exceptions cannot be trusted: {exceptions_error}"
+        )
     children: dict[str, int] = {}
     for res in result.resources:
         if res.parent:
@@ -118,9 +131,12 @@ def translate(
         elif res.package == "azure-native":
             found = azure.arm_type(res.type)
             if found is None:
-                why = ("ARM type unknown: not in the reviewed table (policies/translate/azure.py ARM_TYPES) and the "
-                       "SDK states no resource id path for it" if res.type in azure.api_versions()
-                       else "no such resource in the azure-native SDK the gate was generated from")
+                why = (
+                    "ARM type unknown: not in the reviewed table (policies/translate/azure.py ARM_TYPES) and the "
+                    "SDK states no resource id path for it"
+                    if res.type in azure.api_versions()
+                    else "no such resource in the azure-native SDK the gate was generated from"
+                )
                 _untranslatable(out, row, res, why)
             else:
                 spec, reviewed = found
@@ -140,11 +156,15 @@ def translate(
         elif res.package in NO_SECURITY_SURFACE:
             row.detail = f"provider {res.package!r} creates nothing with a security surface"
         elif reviewed_command(res):
-            row.detail = ("the reviewed RDS CA fetch (components/services/rds_ca_fetch.sh, byte for byte, only "
-                          "RDS_REGION set): downloads a public CA bundle, creates nothing")
+            row.detail = (
+                "the reviewed RDS CA fetch (components/services/rds_ca_fetch.sh, byte for byte, only "
+                "RDS_REGION set): downloads a public CA bundle, creates nothing"
+            )
         elif res.package in allowed:
             row.status = "unscanned"
-            row.detail = f"the gate has no translation for provider {res.package!r}; --allow-unscanned {res.package} allowed it"
+            row.detail = (
+                f"the gate has no translation for provider {res.package!r}; --allow-unscanned {res.package} allowed it"
+            )
         else:
             row.status = "untranslatable"
             row.detail = f"the gate has no translation for provider {res.package!r}"
@@ -175,9 +195,16 @@ def translate(
     return out
 
 
-def _source(out: TranslatedStack, row: CoverageRow, res: PreviewResource, result: PreviewResult, n_children: int,
-            entries: list[exceptions.UnrenderedException], today: dt.date,
-            k8s_docs: list[tuple[PreviewResource, dict[str, Any]]]) -> None:
+def _source(
+    out: TranslatedStack,
+    row: CoverageRow,
+    res: PreviewResource,
+    result: PreviewResult,
+    n_children: int,
+    entries: list[exceptions.UnrenderedException],
+    today: dt.date,
+    k8s_docs: list[tuple[PreviewResource, dict[str, Any]]],
+) -> None:
     """A chart, manifests or kustomization: render and scan its objects, or fail unless an exception allows it."""
     if n_children and res.type != "kubernetes:helm.sh/v3:Release":
         # Rendered already: v1 yaml/kustomize and the helm v3 Chart through an invoke the offline preview answers,
@@ -199,8 +226,10 @@ def _source(out: TranslatedStack, row: CoverageRow, res: PreviewResource, result
     _translated(row, "kubernetes", rendering.detail)
 
 
-REFERENCE_KEY = re.compile(r"(^(id|ids|arn|arns|name|names|uri|url|endpoint)$|(Id|Ids|ID|IDs|Arn|Arns|ARN|Name|Names|Uri|"
-                           r"Uris|URI|Url|Urls|URL|Endpoint|Endpoints)$)")
+REFERENCE_KEY = re.compile(
+    r"(^(id|ids|arn|arns|name|names|uri|url|endpoint)$|(Id|Ids|ID|IDs|Arn|Arns|ARN|Name|Names|Uri|"
+    r"Uris|URI|Url|Urls|URL|Endpoint|Endpoints)$)"
+)
 """Leaf input names that hold a reference to another resource (its id, ARN, name, address), not a setting."""
 
 
@@ -276,22 +305,34 @@ def _translated(row: CoverageRow, framework: Any, detail: str) -> None:
 
 def _untranslatable(out: TranslatedStack, row: CoverageRow, res: PreviewResource, why: str) -> None:
     row.status, row.detail = "untranslatable", why
-    out.errors.append(f"{out.source or out.stack}: {res.type} {res.name!r} ({res.urn}) cannot be translated for Checkov: {why}")
+    out.errors.append(
+        f"{out.source or out.stack}: {res.type} {res.name!r} ({res.urn}) cannot be translated for Checkov: {why}"
+    )
 
 
 def _origin_factory(result: PreviewResult, index: dict[str, PreviewResource]) -> Any:
     def origin(res: PreviewResource) -> Origin:
         comp = component_of(res, index)
         return Origin(
-            stack=result.stack, stack_file=result.source, urn=res.urn, name=res.name, type=res.type,
+            stack=result.stack,
+            stack_file=result.source,
+            urn=res.urn,
+            name=res.name,
+            type=res.type,
             component=f"{comp.type} {comp.name}" if comp else None,
         )
 
     return origin
 
 
-def _terraform_plan(rows: list[tuple[PreviewResource, str]], index: dict[str, PreviewResource],
-                    context: dict[str, Any], regions: dict[str, str | None], out: TranslatedStack, origin: Any) -> dict[str, Any]:
+def _terraform_plan(
+    rows: list[tuple[PreviewResource, str]],
+    index: dict[str, PreviewResource],
+    context: dict[str, Any],
+    regions: dict[str, str | None],
+    out: TranslatedStack,
+    origin: Any,
+) -> dict[str, Any]:
     taken: set[str] = set()
     named: list[tuple[PreviewResource, str, str]] = []
     addresses: dict[str, str] = {}
@@ -318,7 +359,9 @@ def _terraform_plan(rows: list[tuple[PreviewResource, str]], index: dict[str, Pr
     return aws.plan(named, values, exprs)
 
 
-def _split_duplicates(docs: list[tuple[PreviewResource, dict[str, Any]]], key: Any) -> list[list[tuple[PreviewResource, dict[str, Any]]]]:
+def _split_duplicates(
+    docs: list[tuple[PreviewResource, dict[str, Any]]], key: Any
+) -> list[list[tuple[PreviewResource, dict[str, Any]]]]:
     """Group into templates so that no Checkov resource id repeats within one file (same name, two groups)."""
     files: list[list[tuple[PreviewResource, dict[str, Any]]]] = []
     seen: list[set[str]] = []
@@ -425,8 +468,7 @@ def database_ca_bundles(result: PreviewResult) -> dict[str, Any]:
         if CA_BUNDLE_LABEL not in labels:
             continue
         data = res.inputs.get("data") if isinstance(res.inputs.get("data"), dict) else {}
-        from_command = bool(res.property_dependencies.get("data")) and any(
-            value == UNKNOWN for value in data.values())
+        from_command = bool(res.property_dependencies.get("data")) and any(value == UNKNOWN for value in data.values())
         found[f"{metadata.get('namespace')}/{metadata.get('name')}"] = {
             "keys": sorted(str(k) for k in data),
             "from_command": sorted(str(k) for k, v in data.items() if from_command and v == UNKNOWN),
@@ -450,10 +492,15 @@ def detection_inventory(result: PreviewResult) -> dict[str, Any]:
     for res in result.resources:
         if res.custom and res.type == GUARDDUTY_FEATURE:
             inputs = res.inputs
-            entry = {"name": str(inputs.get("name") or ""), "status": str(inputs.get("status") or ""),
-                     "additional_configurations": [
-                         {"name": str(c.get("name") or ""), "status": str(c.get("status") or "")}
-                         for c in inputs.get("additionalConfigurations") or [] if isinstance(c, dict)]}
+            entry = {
+                "name": str(inputs.get("name") or ""),
+                "status": str(inputs.get("status") or ""),
+                "additional_configurations": [
+                    {"name": str(c.get("name") or ""), "status": str(c.get("status") or "")}
+                    for c in inputs.get("additionalConfigurations") or []
+                    if isinstance(c, dict)
+                ],
+            }
             for detector in res.property_dependencies.get("detectorId") or ["<unlinked>"]:
                 features.setdefault(detector, []).append(entry)
     detectors, pricings, activity, falco, apiserver = [], [], [], [], []
@@ -462,26 +509,53 @@ def detection_inventory(result: PreviewResult) -> dict[str, Any]:
         if res.custom and res.type == GUARDDUTY_DETECTOR:
             detectors.append({"enable": inputs.get("enable", True) is not False, "features": features.get(res.urn, [])})
         elif res.custom and res.type == DEFENDER_PRICING:
-            pricings.append({"name": str(inputs.get("pricingName") or ""), "tier": str(inputs.get("pricingTier") or ""),
-                             "extensions": [{"name": str(e.get("name") or ""), "is_enabled": str(e.get("isEnabled") or "")}
-                                            for e in inputs.get("extensions") or [] if isinstance(e, dict)]})
+            pricings.append(
+                {
+                    "name": str(inputs.get("pricingName") or ""),
+                    "tier": str(inputs.get("pricingTier") or ""),
+                    "extensions": [
+                        {"name": str(e.get("name") or ""), "is_enabled": str(e.get("isEnabled") or "")}
+                        for e in inputs.get("extensions") or []
+                        if isinstance(e, dict)
+                    ],
+                }
+            )
         elif res.custom and res.type == SUBSCRIPTION_DIAGNOSTIC_SETTING:
-            destination = any(isinstance(inputs.get(k), str) and inputs[k]
-                              for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
-            logs = [entry for entry in inputs.get("logs") or [] if isinstance(entry, dict) and entry.get("enabled") is True]
-            activity.append({"name": str(inputs.get("name") or res.name), "destination": destination,
-                             "categories": sorted(str(e["category"]) for e in logs if e.get("category")),
-                             "category_groups": sorted(str(e["categoryGroup"]) for e in logs if e.get("categoryGroup"))})
+            destination = any(
+                isinstance(inputs.get(k), str) and inputs[k]
+                for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId")
+            )
+            logs = [
+                entry for entry in inputs.get("logs") or [] if isinstance(entry, dict) and entry.get("enabled") is True
+            ]
+            activity.append(
+                {
+                    "name": str(inputs.get("name") or res.name),
+                    "destination": destination,
+                    "categories": sorted(str(e["category"]) for e in logs if e.get("category")),
+                    "category_groups": sorted(str(e["categoryGroup"]) for e in logs if e.get("categoryGroup")),
+                }
+            )
         elif res.type in kubernetes.HELM_TYPES and exceptions.source_of_helm(inputs).chart == "falco":
             values = inputs.get("values") if isinstance(inputs.get("values"), dict) else {}
             driver = values.get("driver") if isinstance(values.get("driver"), dict) else {}
-            falco.append({"namespace": str(inputs.get("namespace") or ""), "version": str(inputs.get("version") or ""),
-                          "driver_enabled": driver.get("enabled", True) is not False,
-                          "driver_kind": str(driver.get("kind") or "")})
+            falco.append(
+                {
+                    "namespace": str(inputs.get("namespace") or ""),
+                    "version": str(inputs.get("version") or ""),
+                    "driver_enabled": driver.get("enabled", True) is not False,
+                    "driver_kind": str(driver.get("kind") or ""),
+                }
+            )
         elif res.custom and res.type == REMOTE_COMMAND:
             apiserver.append(_bootstrap_apiserver(res))
-    return {"guardduty_detectors": detectors, "defender_pricings": pricings, "activity_log_settings": activity,
-            "falco_releases": falco, "node_bootstrap": apiserver}
+    return {
+        "guardduty_detectors": detectors,
+        "defender_pricings": pricings,
+        "activity_log_settings": activity,
+        "falco_releases": falco,
+        "node_bootstrap": apiserver,
+    }
 
 
 def _bootstrap_apiserver(res: PreviewResource) -> dict[str, Any]:
@@ -498,7 +572,7 @@ def _bootstrap_apiserver(res: PreviewResource) -> dict[str, Any]:
     except ValueError:
         words = []
     if "env" in words:
-        for word in words[words.index("env") + 1:]:
+        for word in words[words.index("env") + 1 :]:
             if "=" not in word:
                 break
             key, _, value = word.partition("=")
@@ -511,10 +585,13 @@ def _bootstrap_apiserver(res: PreviewResource) -> dict[str, Any]:
             return None
         return doc if isinstance(doc, dict) else None
 
-    return {"node": env.get("MLOPS_NODE_NAME") or res.name, "control_plane": env.get("MLOPS_CONTROL_PLANE") == "1",
-            "authentication_config": document("MLOPS_APISERVER_AUTH_CONFIG"),
-            "audit_policy": document("MLOPS_APISERVER_AUDIT_POLICY"),
-            "flags": env.get("MLOPS_APISERVER_FLAGS", "").split()}
+    return {
+        "node": env.get("MLOPS_NODE_NAME") or res.name,
+        "control_plane": env.get("MLOPS_CONTROL_PLANE") == "1",
+        "authentication_config": document("MLOPS_APISERVER_AUTH_CONFIG"),
+        "audit_policy": document("MLOPS_APISERVER_AUDIT_POLICY"),
+        "flags": env.get("MLOPS_APISERVER_FLAGS", "").split(),
+    }
 
 
 def storage_inventory(result: PreviewResult) -> dict[str, Any]:
@@ -536,12 +613,16 @@ def storage_inventory(result: PreviewResult) -> dict[str, Any]:
             policies[str(inputs.get("accountName"))] = (inputs.get("policy") or {}).get("rules") or []
         elif res.type in kubernetes.HELM_TYPES and exceptions.source_of_helm(inputs).chart == "minio":
             values = inputs.get("values") if isinstance(inputs.get("values"), dict) else {}
-            minio[str(inputs.get("namespace"))] = {"buckets": [b.get("name") for b in values.get("buckets") or []
-                                                               if isinstance(b, dict)],
-                                                   "commands": [c.get("command") for c in values.get("customCommands")
-                                                                or [] if isinstance(c, dict)]}
-    return {"s3_lifecycle": s3, "azure_containers": containers, "azure_management_policies": policies,
-            "minio_releases": minio}
+            minio[str(inputs.get("namespace"))] = {
+                "buckets": [b.get("name") for b in values.get("buckets") or [] if isinstance(b, dict)],
+                "commands": [c.get("command") for c in values.get("customCommands") or [] if isinstance(c, dict)],
+            }
+    return {
+        "s3_lifecycle": s3,
+        "azure_containers": containers,
+        "azure_management_policies": policies,
+        "minio_releases": minio,
+    }
 
 
 EKS_ADDON_TYPE = "aws:eks/addon:Addon"
@@ -550,16 +631,37 @@ EKS_ADDON_TYPE = "aws:eks/addon:Addon"
 def eks_addons(result: PreviewResult) -> list[dict[str, str]]:
     """The EKS managed add-ons the preview plans (name and configuration values as planned): whether the cluster
     enforces NetworkPolicy is a setting of the ``vpc-cni`` add-on, a resource apart from the cluster."""
-    return [{"addon_name": str(r.inputs.get("addonName") or ""),
-             "configuration_values": str(r.inputs.get("configurationValues") or "")}
-            for r in result.resources if r.custom and r.type == EKS_ADDON_TYPE]
+    return [
+        {
+            "addon_name": str(r.inputs.get("addonName") or ""),
+            "configuration_values": str(r.inputs.get("configurationValues") or ""),
+        }
+        for r in result.resources
+        if r.custom and r.type == EKS_ADDON_TYPE
+    ]
 
 
-INVENTORY_KINDS = frozenset({"ResourceQuota", "LimitRange", "ClusterQueue", "LocalQueue", "ResourceFlavor",
-                             "ClusterTrainingRuntime", "NodePool", "EC2NodeClass",
-                             "PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy",
-                             "NetworkPolicy", "Installation", "ValidatingAdmissionPolicy",
-                             "ValidatingAdmissionPolicyBinding", "RoleBinding", "ClusterRoleBinding"})
+INVENTORY_KINDS = frozenset(
+    {
+        "ResourceQuota",
+        "LimitRange",
+        "ClusterQueue",
+        "LocalQueue",
+        "ResourceFlavor",
+        "ClusterTrainingRuntime",
+        "NodePool",
+        "EC2NodeClass",
+        "PeerAuthentication",
+        "RequestAuthentication",
+        "AuthorizationPolicy",
+        "NetworkPolicy",
+        "Installation",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "RoleBinding",
+        "ClusterRoleBinding",
+    }
+)
 """Kubernetes kinds whose presence (not just their settings) the custom checks judge: Checkov shows a check one
 object at a time, so the translator lists these stack-wide in the context."""
 
@@ -585,9 +687,16 @@ def kubernetes_inventory(result: PreviewResult) -> dict[str, Any]:
         if found is None or found[1] not in INVENTORY_KINDS or kubernetes.is_patch(res.type):
             continue
         metadata = res.inputs.get("metadata") if isinstance(res.inputs.get("metadata"), dict) else {}
-        objects.append({"apiVersion": found[0], "kind": found[1], "name": metadata.get("name"),
-                        "namespace": metadata.get("namespace"), "spec": res.inputs.get("spec") or {},
-                        **{k: res.inputs[k] for k in ("roleRef", "subjects") if k in res.inputs}})
+        objects.append(
+            {
+                "apiVersion": found[0],
+                "kind": found[1],
+                "name": metadata.get("name"),
+                "namespace": metadata.get("namespace"),
+                "spec": res.inputs.get("spec") or {},
+                **{k: res.inputs[k] for k in ("roleRef", "subjects") if k in res.inputs},
+            }
+        )
     return {"objects": objects, "charts": sorted(charts), "kustomizations": sorted(kustomizations)}
 
 

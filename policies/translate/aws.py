@@ -162,19 +162,46 @@ def address_name(name: str) -> str:
     return cleaned if re.match(r"[A-Za-z_]", cleaned) else f"r_{cleaned}"
 
 
-def plan(resources: list[tuple[PreviewResource, str, str]], values: dict[str, dict[str, Any]],
-         exprs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def plan(
+    resources: list[tuple[PreviewResource, str, str]],
+    values: dict[str, dict[str, Any]],
+    exprs: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
     """Assemble the plan from (resource, Terraform type, resource name) with values and expressions by URN."""
     planned, changes, config = [], [], []
     for resource, type_, name in resources:
         address = f"{type_}.{name}"
-        planned.append({"address": address, "mode": "managed", "type": type_, "name": name,
-                        "provider_name": PROVIDER_NAME, "schema_version": 0, "values": values[resource.urn]})
-        changes.append({"address": address, "mode": "managed", "type": type_, "name": name,
-                        "provider_name": PROVIDER_NAME,
-                        "change": {"actions": ["create"], "before": None, "after": values[resource.urn]}})
-        config.append({"address": address, "mode": "managed", "type": type_, "name": name,
-                       "provider_config_key": "aws", "expressions": exprs[resource.urn]})
+        planned.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": type_,
+                "name": name,
+                "provider_name": PROVIDER_NAME,
+                "schema_version": 0,
+                "values": values[resource.urn],
+            }
+        )
+        changes.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": type_,
+                "name": name,
+                "provider_name": PROVIDER_NAME,
+                "change": {"actions": ["create"], "before": None, "after": values[resource.urn]},
+            }
+        )
+        config.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": type_,
+                "name": name,
+                "provider_config_key": "aws",
+                "expressions": exprs[resource.urn],
+            }
+        )
     return {
         "format_version": "1.2",
         "terraform_version": TERRAFORM_VERSION,

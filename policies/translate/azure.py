@@ -54,15 +54,22 @@ _KEY_VAULT_KEY_RENAMES = {
 ARM_TYPES: dict[str, ArmType] = {
     "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", ("resourceGroupName",)),
     "azure-native:storage:StorageAccount": ArmType(
-        "Microsoft.Storage/storageAccounts", ("accountName",),
-        renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", "networkRuleSet": "networkAcls",
-                 **_KEY_VAULT_KEY_RENAMES},
+        "Microsoft.Storage/storageAccounts",
+        ("accountName",),
+        renames={
+            "enableHttpsTrafficOnly": "supportsHttpsTrafficOnly",
+            "networkRuleSet": "networkAcls",
+            **_KEY_VAULT_KEY_RENAMES,
+        },
     ),
     "azure-native:storage:BlobServiceProperties": ArmType(
-        "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName"), fixed_names=(None, "default")
+        "Microsoft.Storage/storageAccounts/blobServices",
+        ("accountName", "blobServicesName"),
+        fixed_names=(None, "default"),
     ),
     "azure-native:storage:BlobContainer": ArmType(
-        "Microsoft.Storage/storageAccounts/blobServices/containers", ("accountName", "", "containerName"),
+        "Microsoft.Storage/storageAccounts/blobServices/containers",
+        ("accountName", "", "containerName"),
         fixed_names=(None, "default", None),
     ),
     "azure-native:storage:BlobContainerImmutabilityPolicy": ArmType(
@@ -74,10 +81,13 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Storage/storageAccounts/encryptionScopes", ("accountName", "encryptionScopeName")
     ),
     "azure-native:storage:ManagementPolicy": ArmType(
-        "Microsoft.Storage/storageAccounts/managementPolicies", ("accountName", "managementPolicyName"),
+        "Microsoft.Storage/storageAccounts/managementPolicies",
+        ("accountName", "managementPolicyName"),
         fixed_names=(None, "default"),
     ),
-    "azure-native:containerservice:ManagedCluster": ArmType("Microsoft.ContainerService/managedClusters", ("resourceName",)),
+    "azure-native:containerservice:ManagedCluster": ArmType(
+        "Microsoft.ContainerService/managedClusters", ("resourceName",)
+    ),
     "azure-native:containerservice:AgentPool": ArmType(
         "Microsoft.ContainerService/managedClusters/agentPools", ("resourceName", "agentPoolName")
     ),
@@ -87,7 +97,9 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:network:VirtualNetwork": ArmType(
         "Microsoft.Network/virtualNetworks", ("virtualNetworkName",), inline_children=("subnets",)
     ),
-    "azure-native:network:Subnet": ArmType("Microsoft.Network/virtualNetworks/subnets", ("virtualNetworkName", "subnetName")),
+    "azure-native:network:Subnet": ArmType(
+        "Microsoft.Network/virtualNetworks/subnets", ("virtualNetworkName", "subnetName")
+    ),
     "azure-native:network:NetworkSecurityGroup": ArmType(
         "Microsoft.Network/networkSecurityGroups", ("networkSecurityGroupName",), inline_children=("securityRules",)
     ),
@@ -109,7 +121,9 @@ ARM_TYPES: dict[str, ArmType] = {
     # Activity Log setting is a diagnostic setting on the subscription.
     "azure-native:security:Pricing": ArmType("Microsoft.Security/pricings", ("pricingName",), scope_input="scopeId"),
     "azure-native:monitor:SubscriptionDiagnosticSetting": ArmType("Microsoft.Insights/diagnosticSettings", ("name",)),
-    "azure-native:operationalinsights:Workspace": ArmType("Microsoft.OperationalInsights/workspaces", ("workspaceName",)),
+    "azure-native:operationalinsights:Workspace": ArmType(
+        "Microsoft.OperationalInsights/workspaces", ("workspaceName",)
+    ),
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
         "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",)
     ),
@@ -117,7 +131,9 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
         ("resourceName", "federatedIdentityCredentialResourceName"),
     ),
-    "azure-native:authorization:RoleAssignment": ArmType("Microsoft.Authorization/roleAssignments", ("roleAssignmentName",)),
+    "azure-native:authorization:RoleAssignment": ArmType(
+        "Microsoft.Authorization/roleAssignments", ("roleAssignmentName",)
+    ),
     "azure-native:dbforpostgresql:Server": ArmType("Microsoft.DBforPostgreSQL/flexibleServers", ("serverName",)),
     "azure-native:dbforpostgresql:Database": ArmType(
         "Microsoft.DBforPostgreSQL/flexibleServers/databases", ("serverName", "databaseName")
@@ -143,7 +159,9 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:web:WebApp": ArmType("Microsoft.Web/sites", ("name",)),
     "azure-native:web:WebAppSlot": ArmType("Microsoft.Web/sites/slots", ("name", "slot")),
     "azure-native:web:AppServicePlan": ArmType("Microsoft.Web/serverfarms", ("name",)),
-    "azure-native:compute:DiskEncryptionSet": ArmType("Microsoft.Compute/diskEncryptionSets", ("diskEncryptionSetName",)),
+    "azure-native:compute:DiskEncryptionSet": ArmType(
+        "Microsoft.Compute/diskEncryptionSets", ("diskEncryptionSetName",)
+    ),
 }
 ATTACHED_CHILDREN: dict[str, tuple[str, ...]] = {
     "Microsoft.Synapse/workspaces": ("Microsoft.Synapse/workspaces/firewallRules",),
@@ -178,8 +196,12 @@ def arm_type(token: str) -> tuple[ArmType, bool] | None:
     if parsed is None:
         return None
     type_, inputs, fixed = parsed
-    return ArmType(type_, inputs, fixed_names=fixed, scope_input="resourceUri" if "{resourceUri}" in
-                   arm_paths()[token].split("/providers/")[0] else None), False
+    return ArmType(
+        type_,
+        inputs,
+        fixed_names=fixed,
+        scope_input="resourceUri" if "{resourceUri}" in arm_paths()[token].split("/providers/")[0] else None,
+    ), False
 
 
 def _drop_unknown(value: Any) -> Any:
@@ -296,8 +318,11 @@ def link(docs: list[tuple[PreviewResource, dict[str, Any]]]) -> None:
     for res, doc in docs:
         urns = [u for deps in res.property_dependencies.values() for u in deps] + list(res.dependencies)
         # Resource groups are the deployment's scope, not resources of the template to wait for.
-        refs = [resource_id(by_urn[u]) for u in dict.fromkeys(urns)
-                if u in by_urn and by_urn[u] is not doc and by_urn[u]["type"] != "Microsoft.Resources/resourceGroups"]
+        refs = [
+            resource_id(by_urn[u])
+            for u in dict.fromkeys(urns)
+            if u in by_urn and by_urn[u] is not doc and by_urn[u]["type"] != "Microsoft.Resources/resourceGroups"
+        ]
         if refs:
             doc["dependsOn"] = list(dict.fromkeys([*doc.get("dependsOn", []), *refs]))
     for _, doc in docs:
@@ -315,4 +340,3 @@ def template(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 def checkov_id(doc: dict[str, Any]) -> str:
     return f"{doc['type']}.{doc['name']}"
-

@@ -40,7 +40,9 @@ EXCEPTIONS_FILE = Path(__file__).resolve().parents[1] / "exceptions" / "unrender
 ENV_VAR = "MLOPS_UNRENDERED_EXCEPTIONS"
 REQUIRED = ("chart", "version", "repo", "reason", "approved_by", "expires")
 _GITHUB_RELEASE = re.compile(r"^(https://github\.com/[^/]+/[^/]+)/releases/download/([^/]+)/([^/?#]+)$")
-_REMOTE_KUSTOMIZE = re.compile(r"^(?:https?://|git::)?((?:github\.com|gitlab\.com|bitbucket\.org)/[^/]+/[^/?]+?)(?:\.git)?/+([^?]*)\?(?:.*&)?ref=([^&]+)")
+_REMOTE_KUSTOMIZE = re.compile(
+    r"^(?:https?://|git::)?((?:github\.com|gitlab\.com|bitbucket\.org)/[^/]+/[^/?]+?)(?:\.git)?/+([^?]*)\?(?:.*&)?ref=([^&]+)"
+)
 
 
 class ExceptionFileError(Exception):
@@ -79,8 +81,10 @@ class UnrenderedException:
         return (self.chart, self.version, self.repo) == (source.chart, source.version, source.repo)
 
     def describe(self) -> str:
-        return (f"exception {self.where} (chart {self.chart}, version {self.version}, repo {self.repo}, "
-                f"approved by {self.approved_by}, expires {self.expires.isoformat()}): {self.reason}")
+        return (
+            f"exception {self.where} (chart {self.chart}, version {self.version}, repo {self.repo}, "
+            f"approved by {self.approved_by}, expires {self.expires.isoformat()}): {self.reason}"
+        )
 
 
 def exceptions_path() -> Path:
@@ -111,8 +115,14 @@ def _entry(raw: Any, path: Path, index: int) -> UnrenderedException:
     if expires is None:
         raise ExceptionFileError(f"{where}: expires = {raw['expires']!r} is not an ISO date (YYYY-MM-DD)")
     return UnrenderedException(
-        str(raw["chart"]).strip(), str(raw["version"]).strip(), str(raw["repo"]).strip(), reason,
-        str(raw["approved_by"]).strip(), expires, str(path), index,
+        str(raw["chart"]).strip(),
+        str(raw["version"]).strip(),
+        str(raw["repo"]).strip(),
+        reason,
+        str(raw["approved_by"]).strip(),
+        expires,
+        str(path),
+        index,
     )
 
 
@@ -157,7 +167,9 @@ def source_of_url(url: str) -> Source:
     return Source(name, "", folder)
 
 
-def find(source: Source, entries: list[UnrenderedException], today: dt.date) -> tuple[UnrenderedException | None, str | None]:
+def find(
+    source: Source, entries: list[UnrenderedException], today: dt.date
+) -> tuple[UnrenderedException | None, str | None]:
     """(the matching, unexpired exception, None) or (None, why there is none)."""
     matching = [e for e in entries if e.matches(source)]
     active = [e for e in matching if not e.expired(today)]
@@ -168,6 +180,8 @@ def find(source: Source, entries: list[UnrenderedException], today: dt.date) -> 
         return None, f"its exception {e.where} expired on {e.expires.isoformat()}: renew or remove it"
     same_chart = [e for e in entries if e.chart == source.chart and e.repo == source.repo]
     if same_chart:
-        return None, (f"no exception for this version ({source.version or 'none pinned'}); "
-                      f"{same_chart[0].where} is for version {same_chart[0].version}")
+        return None, (
+            f"no exception for this version ({source.version or 'none pinned'}); "
+            f"{same_chart[0].where} is for version {same_chart[0].version}"
+        )
     return None, f"no exception for it in {exceptions_path()}"

@@ -75,8 +75,12 @@ def generate(sdk_root: Path) -> dict[str, object]:
         if token in versions and token not in paths and arm_from_path(arm_path):
             paths[token] = arm_path
     plugin = json.loads((sdk_root / "pulumi-plugin.json").read_text())
-    return {"generated_from": f"azure-native {plugin['version']}", "api_versions": dict(sorted(versions.items())),
-            "arm_paths": dict(sorted(paths.items())), "located": sorted(located)}
+    return {
+        "generated_from": f"azure-native {plugin['version']}",
+        "api_versions": dict(sorted(versions.items())),
+        "arm_paths": dict(sorted(paths.items())),
+        "located": sorted(located),
+    }
 
 
 def token_paths() -> dict[str, str]:

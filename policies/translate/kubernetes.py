@@ -59,8 +59,10 @@ from policies.translate import exceptions as exc_mod
 
 HELM_TYPES = {"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart"}
 YAML_TYPES = {
-    "kubernetes:yaml:ConfigFile", "kubernetes:yaml:ConfigGroup",
-    "kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml/v2:ConfigGroup",
+    "kubernetes:yaml:ConfigFile",
+    "kubernetes:yaml:ConfigGroup",
+    "kubernetes:yaml/v2:ConfigFile",
+    "kubernetes:yaml/v2:ConfigGroup",
 }
 KUSTOMIZE_TYPES = {"kubernetes:kustomize:Directory", "kubernetes:kustomize/v2:Directory"}
 SOURCES = HELM_TYPES | YAML_TYPES | KUSTOMIZE_TYPES
@@ -121,7 +123,15 @@ def manifest(resource: PreviewResource) -> dict[str, Any]:
 
 
 # Checkov scans the pod template of these kinds as a resource of its own (kubernetes_utils in Checkov 3.3).
-POD_TEMPLATE_KINDS = {"Deployment", "DeploymentConfig", "DaemonSet", "Job", "ReplicaSet", "ReplicationController", "StatefulSet"}
+POD_TEMPLATE_KINDS = {
+    "Deployment",
+    "DeploymentConfig",
+    "DaemonSet",
+    "Job",
+    "ReplicaSet",
+    "ReplicationController",
+    "StatefulSet",
+}
 
 
 def checkov_ids(doc: dict[str, Any]) -> list[str]:
@@ -131,8 +141,12 @@ def checkov_ids(doc: dict[str, Any]) -> list[str]:
     namespace = metadata.get("namespace") or "default"
     ids = [f"{doc['kind']}.{namespace}.{metadata['name']}"]
     template = (doc.get("spec") or {}).get("template")
-    if doc["kind"] in POD_TEMPLATE_KINDS and isinstance(template, dict) and isinstance(template.get("metadata"), dict) \
-            and isinstance(template.get("spec"), dict):
+    if (
+        doc["kind"] in POD_TEMPLATE_KINDS
+        and isinstance(template, dict)
+        and isinstance(template.get("metadata"), dict)
+        and isinstance(template.get("spec"), dict)
+    ):
         pod_meta = template["metadata"]
         pod_ns = pod_meta.get("namespace") or namespace
         if pod_meta.get("name"):
@@ -150,6 +164,7 @@ def file_name(index: int, doc: dict[str, Any]) -> str:
 
 # --- sources of many objects -------------------------------------------------------------------------------------
 
+
 def program_dir(source: str) -> Path:
     """The Pulumi program's directory: the nearest folder holding ``Pulumi.yaml`` above the stack file (a stack's
     config may live in ``stackConfigDir``), else the stack file's folder, else the working directory."""
@@ -163,7 +178,9 @@ def program_dir(source: str) -> Path:
 
 
 def is_remote(path: str) -> bool:
-    return bool(re.match(r"^(https?|git|ssh|s3|gs|oci)(::|://)", path)) or path.startswith(("github.com/", "git@", "gitlab.com/", "bitbucket.org/"))
+    return bool(re.match(r"^(https?|git|ssh|s3|gs|oci)(::|://)", path)) or path.startswith(
+        ("github.com/", "git@", "gitlab.com/", "bitbucket.org/")
+    )
 
 
 def _objects(text: str, where: str) -> list[dict[str, Any]]:
@@ -252,8 +269,9 @@ def render_kustomize(resource: PreviewResource, base: Path) -> Rendering:
     if kubectl is None:
         raise RenderError("kubectl is not installed: a local kustomization cannot be rendered")
     try:
-        proc = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True,
-                              timeout=KUSTOMIZE_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=KUSTOMIZE_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired:
         raise RenderError(f"kubectl kustomize {path} ran past {KUSTOMIZE_TIMEOUT_S} s") from None
     if proc.returncode != 0:
@@ -280,8 +298,9 @@ def render_local_chart(resource: PreviewResource, chart: Path) -> Rendering:
     if isinstance(inputs.get("namespace"), str):
         command += ["--namespace", inputs["namespace"]]
     try:
-        proc = subprocess.run(command, input=json.dumps(values), capture_output=True, text=True,
-                              timeout=KUSTOMIZE_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            command, input=json.dumps(values), capture_output=True, text=True, timeout=KUSTOMIZE_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired:
         raise RenderError(f"helm template {chart} ran past {KUSTOMIZE_TIMEOUT_S} s") from None
     if proc.returncode != 0:
@@ -313,8 +332,9 @@ def render(resource: PreviewResource, source_file: str) -> Rendering:
     raise RenderError(f"chart {exc_mod.source_of_helm(resource.inputs)} cannot be fetched or rendered offline")
 
 
-def unrendered_verdict(resource: PreviewResource, why: str, entries: list[exc_mod.UnrenderedException],
-                       today: dt.date) -> tuple[bool, str]:
+def unrendered_verdict(
+    resource: PreviewResource, why: str, entries: list[exc_mod.UnrenderedException], today: dt.date
+) -> tuple[bool, str]:
     """(allowed, detail): an unexpired matching exception allows the source unscanned."""
     source = source_of(resource)
     found, missing = exc_mod.find(source, entries, today)
@@ -337,6 +357,7 @@ def rendered_manifests(docs: list[dict[str, Any]], fallback: str) -> list[dict[s
 
 
 # --- patches -------------------------------------------------------------------------------------------------------
+
 
 def _paths(value: Any, prefix: str = "") -> set[str]:
     """Leaf paths: keys whose value is a scalar or a list of scalars (what a patch *sets*, not containers)."""

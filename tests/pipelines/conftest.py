@@ -28,8 +28,14 @@ def training_data(small_store, tmp_path_factory) -> dict:
     from pipelines.steps.load_data import load_training_data
 
     out = tmp_path_factory.mktemp("training_data")
-    info = load_training_data(str(small_store.root), "credit_risk_v1", *TRAIN_RANGE, *REFERENCE_RANGE,
-                              str(out / "dataset.parquet"), str(out / "profile.json"))
+    info = load_training_data(
+        str(small_store.root),
+        "credit_risk_v1",
+        *TRAIN_RANGE,
+        *REFERENCE_RANGE,
+        str(out / "dataset.parquet"),
+        str(out / "profile.json"),
+    )
     return {**info, "dataset": str(out / "dataset.parquet"), "profile": str(out / "profile.json")}
 
 
@@ -38,7 +44,9 @@ def trained_model(training_data, tmp_path_factory) -> str:
     from pipelines.steps.train import train_trial
 
     model_dir = tmp_path_factory.mktemp("model")
-    train_trial(training_data["dataset"], {"max_epochs": 15, "hidden": 32, "batch_size": 128}, str(model_dir), None, "cpu")
+    train_trial(
+        training_data["dataset"], {"max_epochs": 15, "hidden": 32, "batch_size": 128}, str(model_dir), None, "cpu"
+    )
     return str(model_dir)
 
 

@@ -72,8 +72,7 @@ def _send(url, fmt, monkeypatch, secret=SECRET, **kw):
     else:
         monkeypatch.setenv("MLOPS_ALERT_SECRET", secret)
     logs, delays = [], []
-    result = send(AlertConfig.from_params(url, fmt, **kw), _alert(), logs.append,
-                  delays.append)
+    result = send(AlertConfig.from_params(url, fmt, **kw), _alert(), logs.append, delays.append)
     return result, logs, delays
 
 
@@ -82,11 +81,19 @@ def test_alertmanager_gets_a_list_of_alerts_on_its_v2_api(webhook, monkeypatch):
     assert result.delivered and result.attempts == 1
     (got,) = webhook.received
     assert got["path"] == "/api/v2/alerts", "the API path is added to a base URL"
-    assert got["json"] == [{
-        "labels": {"alertname": "MLOpsRetrainStarted", "severity": "warning", "model": "credit-risk",
-                   "event": "retrain_started", "source": "mlops-pipeline"},
-        "annotations": {"summary": "credit-risk run-1: retraining started", "description": '{"run_id": "r-1"}'},
-        "startsAt": AT}]
+    assert got["json"] == [
+        {
+            "labels": {
+                "alertname": "MLOpsRetrainStarted",
+                "severity": "warning",
+                "model": "credit-risk",
+                "event": "retrain_started",
+                "source": "mlops-pipeline",
+            },
+            "annotations": {"summary": "credit-risk run-1: retraining started", "description": '{"run_id": "r-1"}'},
+            "startsAt": AT,
+        }
+    ]
     assert "Authorization" not in got["headers"]
     assert logs == [f"alert retrain_started delivered to alertmanager at {webhook.url}/api/v2/alerts (202)"]
 
@@ -97,10 +104,20 @@ def test_pagerduty_events_v2_with_the_routing_key_from_the_environment(webhook, 
     (got,) = webhook.received
     assert got["path"] == "/v2/enqueue"
     assert got["json"] == {
-        "routing_key": SECRET, "event_action": "trigger", "dedup_key": "credit-risk:retrain_started:r-1",
-        "payload": {"summary": "credit-risk run-1: retraining started", "severity": "warning",
-                    "source": "mlops-pipeline", "component": "credit-risk", "group": "mlops",
-                    "class": "retrain_started", "timestamp": AT, "custom_details": {"run_id": "r-1"}}}
+        "routing_key": SECRET,
+        "event_action": "trigger",
+        "dedup_key": "credit-risk:retrain_started:r-1",
+        "payload": {
+            "summary": "credit-risk run-1: retraining started",
+            "severity": "warning",
+            "source": "mlops-pipeline",
+            "component": "credit-risk",
+            "group": "mlops",
+            "class": "retrain_started",
+            "timestamp": AT,
+            "custom_details": {"run_id": "r-1"},
+        },
+    }
     assert SECRET not in " ".join(logs) + result.message
 
 
@@ -111,22 +128,37 @@ def test_pagerduty_without_a_routing_key_is_not_delivered_and_says_so(webhook, m
     assert logs[0].startswith("WARNING: alert retrain_started NOT delivered")
 
 
-@pytest.mark.parametrize(("secret", "auth"), [
-    ("svc-mlops:pa55", "Basic " + base64.b64encode(b"svc-mlops:pa55").decode()), ("tok3n", "Bearer tok3n")])
+@pytest.mark.parametrize(
+    ("secret", "auth"),
+    [("svc-mlops:pa55", "Basic " + base64.b64encode(b"svc-mlops:pa55").decode()), ("tok3n", "Bearer tok3n")],
+)
 def test_servicenow_incident_with_basic_auth_or_a_token(webhook, monkeypatch, secret, auth):
     monkeypatch.setenv("SNOW_AUTH", secret)
     config = AlertConfig.from_params(webhook.url + "/api/now/table/incident", "servicenow", "SNOW_AUTH")
     logs = []
-    result = send(config, Alert(GATE_REJECTED, "credit-risk", "release gate rejected credit-risk: auc fails",
-                                {"run_id": "r-2", "reasons": ["auc fails"]}, at=AT), logs.append)
+    result = send(
+        config,
+        Alert(
+            GATE_REJECTED,
+            "credit-risk",
+            "release gate rejected credit-risk: auc fails",
+            {"run_id": "r-2", "reasons": ["auc fails"]},
+            at=AT,
+        ),
+        logs.append,
+    )
     assert result.delivered
     (got,) = webhook.received
     assert got["path"] == "/api/now/table/incident" and got["headers"]["Authorization"] == auth
     assert got["json"] == {
         "short_description": "[credit-risk] release gate rejected credit-risk: auc fails",
         "description": "release gate rejected credit-risk: auc fails\n\n"
-                       + json.dumps({"reasons": ["auc fails"], "run_id": "r-2"}, indent=2, sort_keys=True),
-        "urgency": "2", "impact": "2", "category": "software", "correlation_id": "credit-risk:gate_rejected:r-2"}
+        + json.dumps({"reasons": ["auc fails"], "run_id": "r-2"}, indent=2, sort_keys=True),
+        "urgency": "2",
+        "impact": "2",
+        "category": "software",
+        "correlation_id": "credit-risk:gate_rejected:r-2",
+    }
     assert secret not in " ".join(logs)
 
 

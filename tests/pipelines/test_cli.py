@@ -18,7 +18,10 @@ def test_pipeline_run_requires_local_and_validates_rows():
 def test_pipeline_compile_writes_the_yaml(tmp_path):
     result = CliRunner().invoke(app, ["pipeline", "compile", "--output", str(tmp_path / "p.yaml")])
     assert result.exit_code == 0, result.output
-    assert "gpus_per_node" in (tmp_path / "p.yaml").read_text() and "search-hyperparameters" in (tmp_path / "p.yaml").read_text()
+    assert (
+        "gpus_per_node" in (tmp_path / "p.yaml").read_text()
+        and "search-hyperparameters" in (tmp_path / "p.yaml").read_text()
+    )
     again = CliRunner().invoke(app, ["pipeline", "compile", "--output", str(tmp_path / "p.yaml")])
     assert "up to date" in again.output
 
@@ -33,9 +36,17 @@ def _fake_run(tmp_path, decision: str):
     report.parent.mkdir(parents=True)
     result = {"decision": decision, "reasons": ["auc 0.61 < 0.70"] if decision == "reject" else [], "checks": []}
     report.write_text(f"# Release gate\n\n```json\n{json.dumps(result)}\n```\n")
-    return LocalRunResult(run_id="r1", run_dir=tmp_path, log=tmp_path / "log", decision=decision, seconds=1.0,
-                          reports={"gate": report}, metrics={"auc": 0.61}, gate_reasons=gate_reasons(report),
-                          deployment={"version": "v1", "outcome": "promoted"} if decision == "deploy" else {})
+    return LocalRunResult(
+        run_id="r1",
+        run_dir=tmp_path,
+        log=tmp_path / "log",
+        decision=decision,
+        seconds=1.0,
+        reports={"gate": report},
+        metrics={"auc": 0.61},
+        gate_reasons=gate_reasons(report),
+        deployment={"version": "v1", "outcome": "promoted"} if decision == "deploy" else {},
+    )
 
 
 def test_pipeline_run_exits_1_when_the_gate_rejects_and_names_the_report(tmp_path, monkeypatch):

@@ -85,8 +85,9 @@ def test_a_deploy_refuses_while_another_live_run_holds_the_rollout(registry):
     deploy_local(registry, _rollout("v1"))
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        registry.start_rollout("credit-risk", "v2", "canary", 10,
-                               owner={**rollout_owner("run-A"), "pid": other.pid, "pid_started": None})
+        registry.start_rollout(
+            "credit-risk", "v2", "canary", 10, owner={**rollout_owner("run-A"), "pid": other.pid, "pid_started": None}
+        )
         rollout = _rollout("v3")
         rollout.lease_wait_seconds = 0.5
         with pytest.raises(RolloutInProgress, match="rollout of credit-risk v2 by run run-A"):
@@ -134,8 +135,10 @@ def test_manifest_is_a_v1beta1_inference_service_with_canary_and_tag_routing():
     assert predictor["model"]["protocolVersion"] == "v2" and predictor["model"]["runtime"]
     assert predictor["model"]["resources"]["limits"]["memory"]
     assert predictor["model"]["modelFormat"] == {"name": "credit-risk-mlp"}
-    assert predictor["model"]["env"] == [{"name": "MLOPS_MODEL_VERSION", "value": "run-1"},
-                                         {"name": "MLOPS_MODEL_SHA256", "value": "ab" * 32}]
+    assert predictor["model"]["env"] == [
+        {"name": "MLOPS_MODEL_VERSION", "value": "run-1"},
+        {"name": "MLOPS_MODEL_SHA256", "value": "ab" * 32},
+    ]
     assert body["metadata"]["labels"]["networking.kserve.io/visibility"] == "cluster-local"
     assert "canaryTrafficPercent" not in manifest(spec, "run-1", None, {})["spec"]["predictor"]
 
@@ -162,9 +165,17 @@ class FakeKServe:
         traffic = [{"tag": "latest", "url": self.urls[revisions[-1]], "percent": 100 if canary is None else canary}]
         if rolled_out != len(revisions) - 1:
             traffic.append({"tag": "prev", "url": self.urls[revisions[rolled_out]], "percent": 100 - canary})
-        obj["status"] = {"url": self.urls[revisions[-1]], "conditions": [{"type": "PredictorReady", "status": "True"}],
-                         "components": {"predictor": {"latestCreatedRevision": f"r{len(revisions)}",
-                                                      "latestReadyRevision": f"r{len(revisions)}", "traffic": traffic}}}
+        obj["status"] = {
+            "url": self.urls[revisions[-1]],
+            "conditions": [{"type": "PredictorReady", "status": "True"}],
+            "components": {
+                "predictor": {
+                    "latestCreatedRevision": f"r{len(revisions)}",
+                    "latestReadyRevision": f"r{len(revisions)}",
+                    "traffic": traffic,
+                }
+            },
+        }
 
     def get_namespaced_custom_object(self, group, version, namespace, plural, name):
         from kubernetes.client.exceptions import ApiException
@@ -232,6 +243,7 @@ def test_kserve_rollout_creates_then_canaries_promotes_and_rolls_back(kserve):
 
     deployer = KServeDeployer(api=kserve, poll_seconds=0)
     lineage = {"pipeline_run": "r", "git_commit": "c", "data_hash": "d"}
+
     def spec(key):
         return ServiceSpec(name="credit-risk", storage_uri=f"s3://models/{key}", sha256=key * 8)
 
@@ -255,16 +267,19 @@ def test_kserve_rollout_creates_then_canaries_promotes_and_rolls_back(kserve):
     assert obj["spec"]["predictor"]["canaryTrafficPercent"] == 0, "all traffic back on the rolled-out revision"
     model = obj["spec"]["predictor"]["model"]
     assert model["storageUri"] == "s3://models/b", "the spec points at the restored version's copy"
-    assert {e["name"]: e["value"] for e in model["env"]} == {"MLOPS_MODEL_VERSION": "run-b",
-                                                             "MLOPS_MODEL_SHA256": "b" * 8}
+    assert {e["name"]: e["value"] for e in model["env"]} == {
+        "MLOPS_MODEL_VERSION": "run-b",
+        "MLOPS_MODEL_SHA256": "b" * 8,
+    }
     traffic = {t["tag"]: t for t in obj["status"]["components"]["predictor"]["traffic"]}
     assert traffic["prev"]["url"] == kserve.urls["s3://models/b"] and traffic["prev"]["percent"] == 100
     assert json.loads(obj["metadata"]["annotations"]["mlops.platform/rolled-back"])["restored"] == "run-b"
     assert json.loads(obj["metadata"]["annotations"]["mlops.platform/last-outcome"])["outcome"] == "rolled_back"
 
     with pytest.raises(ValueError, match="immutable"):
-        deployer.deploy(ServiceSpec(name="credit-risk", storage_uri="s3://models/a", sha256="f" * 64),
-                        _rollout("run-b"), lineage)
+        deployer.deploy(
+            ServiceSpec(name="credit-risk", storage_uri="s3://models/a", sha256="f" * 64), _rollout("run-b"), lineage
+        )
     assert deployer.deploy(spec("b"), _rollout("run-b"), lineage)["outcome"] == "unchanged"
 
 
@@ -272,7 +287,8 @@ def test_a_failed_first_kserve_deployment_is_removed(kserve):
     from pipelines.serving.kserve import KServeDeployer, ServiceSpec
 
     outcome = KServeDeployer(api=kserve, poll_seconds=0).deploy(
-        ServiceSpec(name="credit-risk", storage_uri="s3://models/broken", sha256="0" * 64), _rollout("run-x"), {})
+        ServiceSpec(name="credit-risk", storage_uri="s3://models/broken", sha256="0" * 64), _rollout("run-x"), {}
+    )
     assert outcome["outcome"] == "rolled_back" and outcome["restored"] is None
     assert "credit-risk" not in kserve.objects
 
@@ -289,8 +305,9 @@ def test_an_update_without_a_candidate_url_is_rolled_back(kserve):
         obj["status"]["components"]["predictor"]["traffic"] = []
 
     kserve._status = without_tags
-    outcome = deployer.deploy(ServiceSpec(name="credit-risk", storage_uri="s3://models/b", sha256="b" * 64),
-                              _rollout("r2"), {})
+    outcome = deployer.deploy(
+        ServiceSpec(name="credit-risk", storage_uri="s3://models/b", sha256="b" * 64), _rollout("r2"), {}
+    )
     assert outcome["outcome"] == "rolled_back" and outcome["restored"] == "r1"
     assert "no URL of its own" in outcome["reasons"][0]
 
@@ -315,18 +332,50 @@ def test_cluster_deploy_publishes_to_the_model_store_and_serves_from_there(tmp_p
 
     def run(key, version):
         sha = artifact_sha256(model_dirs[key])
-        return deploy(target="kserve", model_name="credit-risk", version=version, lineage={"sha256": sha},
-                      model_dir=str(model_dirs[key]), model_uri="s3://pipeline-artifacts/run/best_model",
-                      reference_profile="", rows=ROWS, strategy="canary", canary_percent=10, policy=POLICY,
-                      window_seconds=0, registry_root="", serving_url="", feature_repo="", namespace="ml-serving",
-                      serving_runtime="mlops-credit-risk-oip", model_store_uri=f"file://{store}", kserve_api=api)
+        return deploy(
+            target="kserve",
+            model_name="credit-risk",
+            version=version,
+            lineage={"sha256": sha},
+            model_dir=str(model_dirs[key]),
+            model_uri="s3://pipeline-artifacts/run/best_model",
+            reference_profile="",
+            rows=ROWS,
+            strategy="canary",
+            canary_percent=10,
+            policy=POLICY,
+            window_seconds=0,
+            registry_root="",
+            serving_url="",
+            feature_repo="",
+            namespace="ml-serving",
+            serving_runtime="mlops-credit-risk-oip",
+            model_store_uri=f"file://{store}",
+            kserve_api=api,
+        )
 
     try:
         with pytest.raises(ValueError, match="model_store_uri"):
-            deploy(target="kserve", model_name="credit-risk", version="run-a", lineage={"sha256": "x"},
-                   model_dir=str(model_dirs["a"]), model_uri="", reference_profile="", rows=ROWS, strategy="canary",
-                   canary_percent=10, policy=POLICY, window_seconds=0, registry_root="", serving_url="",
-                   feature_repo="", namespace="ml-serving", serving_runtime="mlops-credit-risk-oip", kserve_api=api)
+            deploy(
+                target="kserve",
+                model_name="credit-risk",
+                version="run-a",
+                lineage={"sha256": "x"},
+                model_dir=str(model_dirs["a"]),
+                model_uri="",
+                reference_profile="",
+                rows=ROWS,
+                strategy="canary",
+                canary_percent=10,
+                policy=POLICY,
+                window_seconds=0,
+                registry_root="",
+                serving_url="",
+                feature_repo="",
+                namespace="ml-serving",
+                serving_runtime="mlops-credit-risk-oip",
+                kserve_api=api,
+            )
         outcome, record = run("a", "run-a")
         assert outcome["outcome"] == "promoted" and outcome["storage_uri"] == f"file://{store}/credit-risk/run-a/"
         assert record["serving_uri"] == outcome["storage_uri"]

@@ -43,8 +43,13 @@ def registry(tmp_path, model_dirs):  # noqa: F811
 
 def _start_slow_deploy(registry: LocalRegistry, version: str) -> subprocess.Popen:
     """A deploy in a child process, returned once its canary is live (its observe window takes two minutes)."""
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(registry.root), version], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(registry.root), version],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     deadline = time.monotonic() + 120
     while registry.state("credit-risk").candidate != version:
         assert child.poll() is None, child.communicate()
@@ -90,9 +95,13 @@ def test_a_killed_deploy_is_withdrawn_when_the_server_starts(registry):
     child = _start_slow_deploy(registry, "v2")
     child.kill()
     child.communicate(timeout=30)
-    server = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--root", str(registry.root.parent),
-                               "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "PYTHONPATH": os.getcwd(), "PYTHONUNBUFFERED": "1"})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--root", str(registry.root.parent), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd(), "PYTHONUNBUFFERED": "1"},
+    )
     try:
         first = server.stdout.readline()
         assert first.strip() == f"withdrew v2 (interrupted: owner pid {child.pid} gone); v1 serves", first

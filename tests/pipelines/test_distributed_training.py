@@ -22,8 +22,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _payload(epoch: int) -> dict:
-    return {"model": {"w": torch.full((3,), float(epoch))}, "state": {"epoch": epoch, "history": [{"ok": True}]},
-            "params": {"lr": 0.1}, "opt": {"param_groups": [{"betas": (0.9, 0.999), "foreach": None}]}}
+    return {
+        "model": {"w": torch.full((3,), float(epoch))},
+        "state": {"epoch": epoch, "history": [{"ok": True}]},
+        "params": {"lr": 0.1},
+        "opt": {"param_groups": [{"betas": (0.9, 0.999), "foreach": None}]},
+    }
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -89,9 +93,19 @@ def test_a_payload_that_needs_pickle_is_refused_at_save_and_at_load(location, tm
     torch.save({"thing": Path("/etc/passwd")}, buffer)
     data = buffer.getvalue()
     checkpoints.write_bytes(location, "ckpt-000001.pt", data)
-    checkpoints.write_bytes(location, checkpoints.MANIFEST, json.dumps(
-        {"format": 1, "payload": "ckpt-000001.pt", "epoch": 1, "size": len(data),
-         "sha256": hashlib.sha256(data).hexdigest()}).encode())
+    checkpoints.write_bytes(
+        location,
+        checkpoints.MANIFEST,
+        json.dumps(
+            {
+                "format": 1,
+                "payload": "ckpt-000001.pt",
+                "epoch": 1,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        ).encode(),
+    )
     with pytest.raises(CheckpointError, match="weights_only=True"):
         checkpoints.load(location)
 
@@ -123,6 +137,7 @@ def test_a_missing_object_store_library_fails_closed_naming_the_pin(monkeypatch)
 
 # --- torchrun on CPU (gloo) -------------------------------------------------------------------------------------
 
+
 def _test_auc(dataset: str, model_dir: str) -> float:
     from pipelines.ml.data import labels, split_of
     from pipelines.ml.metrics import roc_auc
@@ -144,10 +159,14 @@ def test_two_gloo_ranks_match_one_process_in_model_quality(training_data, tmp_pa
     two = train_distributed(training_data["dataset"], params, str(tmp_path / "two"), None, nproc=2, device="cpu")
     assert one["world_size"] == 1 and two["world_size"] == 2 and two["backend"] == "gloo"
     assert two["epochs_run"] == 8
-    auc_one, auc_two = _test_auc(training_data["dataset"], str(tmp_path / "one")), _test_auc(
-        training_data["dataset"], str(tmp_path / "two"))
-    print(f"held-out AUC: 1 process {auc_one:.4f}, 2 gloo ranks {auc_two:.4f}; best val loss "
-          f"{one['best_val_loss']:.4f} vs {two['best_val_loss']:.4f}")
+    auc_one, auc_two = (
+        _test_auc(training_data["dataset"], str(tmp_path / "one")),
+        _test_auc(training_data["dataset"], str(tmp_path / "two")),
+    )
+    print(
+        f"held-out AUC: 1 process {auc_one:.4f}, 2 gloo ranks {auc_two:.4f}; best val loss "
+        f"{one['best_val_loss']:.4f} vs {two['best_val_loss']:.4f}"
+    )
     assert auc_one > 0.6 and abs(auc_one - auc_two) < 0.01
 
 
@@ -158,11 +177,16 @@ def test_a_killed_torchrun_resumes_from_its_checkpoint_and_matches_an_uninterrup
     # Small batches make an epoch long enough (many gloo all-reduces) to be killed in the middle of one.
     params = {"max_epochs": 5, "patience": 10, "hidden": 16, "batch_size": 16, "seed": 5}
     ckpt = str(tmp_path / "ckpt")
-    spec = write_spec(tmp_path / "spec.json", training_data["dataset"], params, str(tmp_path / "killed"), ckpt,
-                      "cpu")
+    spec = write_spec(tmp_path / "spec.json", training_data["dataset"], params, str(tmp_path / "killed"), ckpt, "cpu")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(torchrun_command(spec, 2), cwd=REPO, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        torchrun_command(spec, 2),
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 240
         while (checkpoints.load(ckpt) or {}).get("state", {}).get("epoch", 0) < 1:
@@ -176,8 +200,9 @@ def test_a_killed_torchrun_resumes_from_its_checkpoint_and_matches_an_uninterrup
     assert 1 <= killed_at < params["max_epochs"] and not (tmp_path / "killed" / MODEL_FILE).exists()
 
     resumed = train_distributed(training_data["dataset"], params, str(tmp_path / "resumed"), ckpt, 2, "cpu")
-    reference = train_distributed(training_data["dataset"], params, str(tmp_path / "reference"),
-                                  str(tmp_path / "ckpt-ref"), 2, "cpu")
+    reference = train_distributed(
+        training_data["dataset"], params, str(tmp_path / "reference"), str(tmp_path / "ckpt-ref"), 2, "cpu"
+    )
     assert resumed["resumed_from_epoch"] == killed_at > 0 and reference["resumed_from_epoch"] == 0
     assert resumed["epochs_run"] == reference["epochs_run"] == params["max_epochs"]
     a = torch.load(tmp_path / "resumed" / MODEL_FILE, weights_only=True)["state_dict"]
@@ -190,10 +215,19 @@ def test_a_killed_torchrun_resumes_from_its_checkpoint_and_matches_an_uninterrup
 def test_a_failing_rank_is_reported_with_its_exit_code_and_log(tmp_path):
     from pipelines.steps.train import train_distributed
 
-    with pytest.raises(RuntimeError, match=r"torchrun exited with 1 \(rank \d failed with exit code 1\)\n"
-                                           r"  ddp_worker rank \d failed: FileNotFoundError: .*no-such-dataset"):
-        train_distributed(str(tmp_path / "no-such-dataset.parquet"), {"max_epochs": 1}, str(tmp_path / "m"), None,
-                          nproc=2, device="cpu")
+    with pytest.raises(
+        RuntimeError,
+        match=r"torchrun exited with 1 \(rank \d failed with exit code 1\)\n"
+        r"  ddp_worker rank \d failed: FileNotFoundError: .*no-such-dataset",
+    ):
+        train_distributed(
+            str(tmp_path / "no-such-dataset.parquet"),
+            {"max_epochs": 1},
+            str(tmp_path / "m"),
+            None,
+            nproc=2,
+            device="cpu",
+        )
 
 
 def test_the_worker_refuses_to_run_outside_torchrun_and_a_malformed_spec(tmp_path, monkeypatch):
@@ -218,8 +252,12 @@ def test_training_resumes_from_an_object_store_checkpoint(training_data, tmp_pat
     frame = pd.read_parquet(training_data["dataset"])
     split = split_of(frame)
     pre = Preprocessor.fit(frame[split == "train"])
-    arrays = (pre.transform(frame[split == "train"]), labels(frame[split == "train"]),
-              pre.transform(frame[split == "val"]), labels(frame[split == "val"]))
+    arrays = (
+        pre.transform(frame[split == "train"]),
+        labels(frame[split == "train"]),
+        pre.transform(frame[split == "val"]),
+        labels(frame[split == "val"]),
+    )
     location = f"memory://resume-{time.monotonic_ns()}"
     params = HyperParams(max_epochs=3, patience=10, hidden=16, batch_size=256)
     reference, _ = train(*arrays, params, device="cpu")

@@ -39,13 +39,26 @@ def _online(store, applicant: int) -> dict:
 
 
 def _rows(store, applicant: int) -> dict[str, int]:
-    return {t: int((pd.read_parquet(store.source_path(t))[schema.ENTITY_KEY] == applicant).sum())
-            for t in schema.TABLES}
+    return {
+        t: int((pd.read_parquet(store.source_path(t))[schema.ENTITY_KEY] == applicant).sum()) for t in schema.TABLES
+    }
 
 
 def _erase(run_root, *extra: str):
-    return CliRunner().invoke(app, ["data", "erase", "--subject-id", str(run_root["subject"]),
-                                    "--root", str(run_root["root"]), "--actor", "dpo@example.ae", *extra])
+    return CliRunner().invoke(
+        app,
+        [
+            "data",
+            "erase",
+            "--subject-id",
+            str(run_root["subject"]),
+            "--root",
+            str(run_root["root"]),
+            "--actor",
+            "dpo@example.ae",
+            *extra,
+        ],
+    )
 
 
 def _log(run_root) -> list[dict]:
@@ -70,8 +83,9 @@ def test_erasure_removes_the_subject_everywhere_and_keeps_the_others(run_root):
     assert all(v is not None for v in _online(store, other).values())
     assert _rows(store, other) == before_other
     assert subject not in set(store.entity_rows()[schema.ENTITY_KEY])  # no training rows for the subject
-    asked = pd.DataFrame({schema.ENTITY_KEY: [subject, other],
-                          schema.TIMESTAMP: [pd.Timestamp("2030-01-01", tz="UTC")] * 2})
+    asked = pd.DataFrame(
+        {schema.ENTITY_KEY: [subject, other], schema.TIMESTAMP: [pd.Timestamp("2030-01-01", tz="UTC")] * 2}
+    )
     frame = store.historical(asked).frame.set_index(schema.ENTITY_KEY)
     features = [f.name for f in schema.service_fields()]
     profile = [f.name for f in schema.APPLICANT_PROFILE.features]  # long TTL: still valid in 2030 for the others
@@ -103,8 +117,12 @@ def test_a_run_killed_halfway_converges_when_rerun(run_root, monkeypatch):
 
     monkeypatch.setattr(erasure, "erase_online", killed)
     with pytest.raises(KeyboardInterrupt):
-        erasure.erase_subject(subject, feature_repo=store.root, artifact_roots=[str(run_root["root"])],
-                              log_dir=run_root["root"] / "erasure")
+        erasure.erase_subject(
+            subject,
+            feature_repo=store.root,
+            artifact_roots=[str(run_root["root"])],
+            log_dir=run_root["root"] / "erasure",
+        )
     assert _rows(store, subject) == {t: 0 for t in schema.TABLES}
     assert any(v is not None for v in _online(store, subject).values())  # half done: still served online
     assert not list(store.data_dir.glob("*.tmp"))

@@ -13,7 +13,9 @@ def test_auc_matches_the_pairwise_definition_including_ties():
     y = rng.integers(0, 2, 300)
     s = np.round(rng.random(300), 1)  # many ties
     pos, neg = s[y == 1], s[y == 0]
-    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (
+        len(pos) * len(neg)
+    )
     assert m.roc_auc(y, s) == pytest.approx(pairwise)
     assert m.roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
 
@@ -36,7 +38,8 @@ def test_fairness_metrics_agree_with_fairlearn_on_approval_as_the_favourable_out
     repaid, approved = 1 - defaulted, 1 - declined
     kw = {"sensitive_features": group}
     assert ours["demographic_parity_difference"] == pytest.approx(
-        fm.demographic_parity_difference(repaid, approved, **kw))
+        fm.demographic_parity_difference(repaid, approved, **kw)
+    )
     assert ours["demographic_parity_ratio"] == pytest.approx(fm.demographic_parity_ratio(repaid, approved, **kw))
     assert ours["equalized_odds_difference"] == pytest.approx(fm.equalized_odds_difference(repaid, approved, **kw))
     assert ours["equalized_odds_ratio"] == pytest.approx(fm.equalized_odds_ratio(repaid, approved, **kw))
@@ -45,8 +48,9 @@ def test_fairness_metrics_agree_with_fairlearn_on_approval_as_the_favourable_out
 def test_group_thresholds_decide_per_group_and_refuse_an_unknown_group(tmp_path):
     from pipelines.ml import fairness as f
 
-    rule = f.DecisionThresholds(("age_band", "gender"), {"age_band=18-25|gender=female": 0.3,
-                                                         "age_band=18-25|gender=male": 0.6})
+    rule = f.DecisionThresholds(
+        ("age_band", "gender"), {"age_band=18-25|gender=female": 0.3, "age_band=18-25|gender=male": 0.6}
+    )
     columns = {"age_band": np.array(["18-25", "18-25"]), "gender": np.array(["female", "male"])}
     assert rule.decide(np.array([0.4, 0.4]), columns).tolist() == [1.0, 0.0]
     (tmp_path / f.THRESHOLDS_FILE).write_text(rule.to_json())

@@ -45,12 +45,15 @@ def test_every_feast_field_has_a_declared_type_and_the_service_carries_the_sensi
     assert schema.LABEL not in declared  # the label never leaks into the features
 
 
-@pytest.mark.parametrize("corrupt, rule", [
-    (lambda df: df.assign(credit_utilization=df["credit_utilization"].where(df.index != 3, None)), "null"),
-    (lambda df: df.assign(open_accounts=df["open_accounts"].astype(float)), "type"),
-    (lambda df: df.assign(debt_to_income=df["debt_to_income"].where(df.index != 5, 99.0)), "range"),
-    (lambda df: df.drop(columns="inquiries_6m"), "missing"),
-])
+@pytest.mark.parametrize(
+    "corrupt, rule",
+    [
+        (lambda df: df.assign(credit_utilization=df["credit_utilization"].where(df.index != 3, None)), "null"),
+        (lambda df: df.assign(open_accounts=df["open_accounts"].astype(float)), "type"),
+        (lambda df: df.assign(debt_to_income=df["debt_to_income"].where(df.index != 5, 99.0)), "range"),
+        (lambda df: df.drop(columns="inquiries_6m"), "missing"),
+    ],
+)
 def test_a_bad_batch_is_refused_with_a_report_and_stored_rows_survive(tmp_path, corrupt, rule):
     store = LocalFeatureStore(tmp_path)
     bureau = generate(1_000, seed=3)["credit_bureau"]
@@ -87,16 +90,20 @@ def test_retrieval_is_point_in_time_correct_and_keeps_every_entity_row(small_sto
     expected = reference_join(asked, tables)
     keys = [schema.ENTITY_KEY, schema.TIMESTAMP, "loan_amount"]
     actual = got.frame.sort_values(keys, ignore_index=True)
-    pd.testing.assert_frame_equal(actual, expected[actual.columns].sort_values(keys, ignore_index=True),
-                                  check_dtype=False)
-    assert got.frame.loc[got.frame[schema.TIMESTAMP] < pd.Timestamp("2024-01-01", tz="UTC"), "annual_income"].isna().all()
+    pd.testing.assert_frame_equal(
+        actual, expected[actual.columns].sort_values(keys, ignore_index=True), check_dtype=False
+    )
+    assert (
+        got.frame.loc[got.frame[schema.TIMESTAMP] < pd.Timestamp("2024-01-01", tz="UTC"), "annual_income"].isna().all()
+    )
 
 
 def test_online_store_serves_materialized_features(small_store):
     applicant = int(small_store.entity_rows()[schema.ENTITY_KEY].iloc[0])
     store = small_store.feast()
-    online = store.get_online_features(features=store.get_feature_service("credit_risk_v1"),
-                                       entity_rows=[{schema.ENTITY_KEY: applicant}]).to_dict()
+    online = store.get_online_features(
+        features=store.get_feature_service("credit_risk_v1"), entity_rows=[{schema.ENTITY_KEY: applicant}]
+    ).to_dict()
     assert online["annual_income"][0] is not None and online["age_band"][0] in schema.AGE_BANDS
     assert online["gender"][0] in schema.GENDERS
 
@@ -111,8 +118,10 @@ def test_the_file_offline_store_drops_entity_rows_that_duckdb_keeps(small_store,
         shutil.copy(small_store.source_path(table), file_store.source_path(table))
     file_store.apply()
     entities = small_store.entity_rows()
-    asked = pd.concat([entities, entities.head(7),
-                       entities.head(5).assign(event_timestamp=pd.Timestamp("2023-06-01", tz="UTC"))], ignore_index=True)
+    asked = pd.concat(
+        [entities, entities.head(7), entities.head(5).assign(event_timestamp=pd.Timestamp("2023-06-01", tz="UTC"))],
+        ignore_index=True,
+    )
     by_file, by_duckdb = file_store.historical(asked), small_store.historical(asked)
     assert by_duckdb.rows_got == len(asked)
     assert by_file.rows_got < len(asked)
@@ -126,10 +135,19 @@ def test_bootstrap_does_not_touch_the_online_store_and_concurrent_bootstraps_are
 
     from pipelines.features.generate import MIN_ROWS
 
-    script = ("import sys; from pipelines.features.store import LocalFeatureStore; "
-              f"LocalFeatureStore(sys.argv[1]).bootstrap(rows={MIN_ROWS}, seed=3, progress=lambda _: None)")
-    children = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "repo")], stderr=subprocess.PIPE,
-                                 text=True, env={**os.environ, "PYTHONPATH": os.getcwd()}) for _ in range(2)]
+    script = (
+        "import sys; from pipelines.features.store import LocalFeatureStore; "
+        f"LocalFeatureStore(sys.argv[1]).bootstrap(rows={MIN_ROWS}, seed=3, progress=lambda _: None)"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / "repo")],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.getcwd()},
+        )
+        for _ in range(2)
+    ]
     for child in children:
         assert child.wait(timeout=300) == 0, child.stderr.read()
     store = LocalFeatureStore(tmp_path / "repo")

@@ -10,8 +10,12 @@ from tests.pipelines.test_fairness_policy import fair_evaluation
 
 GOOD = {**fair_evaluation(), "auc": 0.8, "ece": 0.02, "robustness_drop": 0.01}
 LIMITS = dict(min_auc=0.7, max_ece=0.05, max_robustness_drop=0.05)
-FLOORS = dict(max_demographic_parity_difference=0.15, min_demographic_parity_ratio=0.8,
-              max_equalized_odds_difference=0.3, min_equalized_odds_ratio=0.6)
+FLOORS = dict(
+    max_demographic_parity_difference=0.15,
+    min_demographic_parity_ratio=0.8,
+    max_equalized_odds_difference=0.3,
+    min_equalized_odds_ratio=0.6,
+)
 
 
 def test_a_model_within_every_threshold_is_deployed(tmp_path):
@@ -23,8 +27,10 @@ def test_a_model_within_every_threshold_is_deployed(tmp_path):
 def test_each_failed_threshold_rejects_and_is_named(tmp_path):
     bad = {**GOOD, "auc": 0.65, "ece": float("nan")}
     gender = GOOD["fairness"]["gender"]["groups"]
-    bad["fairness"] = {**bad["fairness"],
-                       "gender": {"groups": {**gender, "male": {**gender["male"], "approved_repaid": 400}}}}
+    bad["fairness"] = {
+        **bad["fairness"],
+        "gender": {"groups": {**gender, "male": {**gender["male"], "approved_repaid": 400}}},
+    }
     result = gate(bad, str(tmp_path / "g.md"), **LIMITS)
     assert result["decision"] == REJECT
     assert [r.split(" ")[0] for r in result["reasons"]][:3] == ["auc", "ece", "gender/demographic_parity/difference"]
@@ -52,8 +58,9 @@ def test_gate_component_returns_the_decision_locally(local_runner, tmp_path):
     @dsl.pipeline
     def decide(evaluation_uri: str, min_auc: float, max_dpd: float) -> str:
         evaluation = dsl.importer(artifact_uri=evaluation_uri, artifact_class=dsl.Artifact)
-        return release_gate(evaluation=evaluation.output, min_auc=min_auc, **{
-            **FLOORS, "max_demographic_parity_difference": max_dpd}).outputs["Output"]
+        return release_gate(
+            evaluation=evaluation.output, min_auc=min_auc, **{**FLOORS, "max_demographic_parity_difference": max_dpd}
+        ).outputs["Output"]
 
     uri = str(tmp_path / "evaluation.json")
     assert decide(evaluation_uri=uri, min_auc=0.7, max_dpd=0.15).output == DEPLOY

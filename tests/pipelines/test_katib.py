@@ -15,8 +15,23 @@ from pipelines.steps import katib
 SCHEMA = json.loads((Path(__file__).parent / "data" / "katib_v1beta1_experiment.json").read_text())
 KATIB_STDOUT_FILTER = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
 """The default metrics filter of Katib's StdOut/File collector (pkg/metricscollector/v1beta1/common)."""
-RESULT_KEYS = {"engine", "objective", "best_params", "best_value", "best_trial", "n_trials", "n_complete", "n_pruned",
-               "n_failed", "space", "budget", "fixed", "trials", "resumed_trials", "wall_s"}
+RESULT_KEYS = {
+    "engine",
+    "objective",
+    "best_params",
+    "best_value",
+    "best_trial",
+    "n_trials",
+    "n_complete",
+    "n_pruned",
+    "n_failed",
+    "space",
+    "budget",
+    "fixed",
+    "trials",
+    "resumed_trials",
+    "wall_s",
+}
 TRIAL_KEYS = {"number", "name", "params", "state", "value", "intermediate_values", "duration_s"}
 
 
@@ -70,8 +85,12 @@ def _webhook_errors(exp: dict) -> list[str]:
     spec, enums, errors = exp["spec"], SCHEMA["enums"], []
     if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", exp["metadata"]["name"]):
         errors.append("metadata.name: not a DNS label")
-    if not 0 < spec["maxTrialCount"] or spec["maxFailedTrialCount"] > spec["maxTrialCount"] \
-            or spec["parallelTrialCount"] > spec["maxTrialCount"] or spec["maxFailedTrialCount"] < 0:
+    if (
+        not 0 < spec["maxTrialCount"]
+        or spec["maxFailedTrialCount"] > spec["maxTrialCount"]
+        or spec["parallelTrialCount"] > spec["maxTrialCount"]
+        or spec["maxFailedTrialCount"] < 0
+    ):
         errors.append("trial counts out of order")
     if spec["objective"]["type"] not in enums["objectiveType"] or not spec["objective"]["objectiveMetricName"]:
         errors.append("objective")
@@ -87,12 +106,16 @@ def _webhook_errors(exp: dict) -> list[str]:
             errors.append(f"parameters[{i}].feasibleSpace.distribution")
         if p["parameterType"] in ("double", "int") and (fs.get("list") or not (fs.get("min") or fs.get("max"))):
             errors.append(f"parameters[{i}]: min/max without list")
-        if p["parameterType"] in ("discrete", "categorical") and (set(fs) & {"min", "max", "step"}
-                                                                   or not fs.get("list")):
+        if p["parameterType"] in ("discrete", "categorical") and (
+            set(fs) & {"min", "max", "step"} or not fs.get("list")
+        ):
             errors.append(f"parameters[{i}]: list only")
     template = spec["trialTemplate"]
-    if not template.get("primaryContainerName") or not template.get("successCondition") \
-            or not template.get("failureCondition"):
+    if (
+        not template.get("primaryContainerName")
+        or not template.get("successCondition")
+        or not template.get("failureCondition")
+    ):
         errors.append("trialTemplate: primaryContainerName, successCondition and failureCondition are required")
     text = json.dumps(template["trialSpec"])
     names = {p["name"] for p in spec["parameters"]}
@@ -116,9 +139,15 @@ def _webhook_errors(exp: dict) -> list[str]:
 
 
 def _experiment(**kw):
-    args = dict(name="hpo-test", namespace="kubeflow", dataset_uri="s3://mlpipeline/v2/artifacts/x/dataset",
-                training_image="registry.local/mlops/trainer:1.4.2", budget=parse_budget(12, 3, 2),
-                max_epochs=15, seed=7)
+    args = dict(
+        name="hpo-test",
+        namespace="kubeflow",
+        dataset_uri="s3://mlpipeline/v2/artifacts/x/dataset",
+        training_image="registry.local/mlops/trainer:1.4.2",
+        budget=parse_budget(12, 3, 2),
+        max_epochs=15,
+        seed=7,
+    )
     return katib.katib_experiment(**{**args, **kw})
 
 
@@ -128,11 +157,16 @@ def test_the_experiment_matches_katibs_schema_and_passes_its_webhook_rules():
     assert _schema_errors(exp, "v1beta1.Experiment") == []
     assert _webhook_errors(exp) == []
     spec = exp["spec"]
-    assert spec["objective"] == {"type": "minimize", "objectiveMetricName": "val_loss",
-                                 "metricStrategies": [{"name": "val_loss", "value": "min"}]}
+    assert spec["objective"] == {
+        "type": "minimize",
+        "objectiveMetricName": "val_loss",
+        "metricStrategies": [{"name": "val_loss", "value": "min"}],
+    }
     assert spec["algorithm"] == {"algorithmName": "tpe", "algorithmSettings": [{"name": "random_state", "value": "7"}]}
-    assert spec["earlyStopping"] == {"algorithmName": "medianstop", "algorithmSettings": [
-        {"name": "min_trials_required", "value": "3"}, {"name": "start_step", "value": "2"}]}
+    assert spec["earlyStopping"] == {
+        "algorithmName": "medianstop",
+        "algorithmSettings": [{"name": "min_trials_required", "value": "3"}, {"name": "start_step", "value": "2"}],
+    }
     assert (spec["maxTrialCount"], spec["parallelTrialCount"], spec["maxFailedTrialCount"]) == (12, 3, 2)
     assert spec["metricsCollectorSpec"] == {"collector": {"kind": "StdOut"}}
     assert [p["name"] for p in spec["parameters"]] == SPACE.names()
@@ -183,8 +217,10 @@ def test_the_trial_command_carries_the_suggested_values_to_the_worker():
 
 
 def test_a_user_space_and_no_early_stopping_render_too():
-    exp = _experiment(space=parse_space({"dropout": {"kind": "uniform", "low": 0.0, "high": 0.2}}),
-                      budget=parse_budget(4, 2, 0, {"algorithm": "none"}))
+    exp = _experiment(
+        space=parse_space({"dropout": {"kind": "uniform", "low": 0.0, "high": 0.2}}),
+        budget=parse_budget(4, 2, 0, {"algorithm": "none"}),
+    )
     assert "earlyStopping" not in exp["spec"] and [p["name"] for p in exp["spec"]["parameters"]] == ["dropout"]
     assert _webhook_errors(exp) == [] and _schema_errors(exp, "v1beta1.Experiment") == []
     with pytest.raises(ValueError, match="training_image is required"):
@@ -205,8 +241,21 @@ def test_experiment_names_are_stable_dns_labels_and_minio_uris_read_as_s3():
 def test_the_trial_worker_prints_lines_katibs_stdout_collector_parses(training_data, capsys):
     from pipelines.ml.trial_worker import main
 
-    assert main([f"--dataset={training_data['dataset']}", "--learning_rate=0.01", "--hidden=16", "--layers=1",
-                 "--dropout=0.1", "--weight_decay=0.0001", "--max_epochs=2", "--device=cpu"]) == 0
+    assert (
+        main(
+            [
+                f"--dataset={training_data['dataset']}",
+                "--learning_rate=0.01",
+                "--hidden=16",
+                "--layers=1",
+                "--dropout=0.1",
+                "--weight_decay=0.0001",
+                "--max_epochs=2",
+                "--device=cpu",
+            ]
+        )
+        == 0
+    )
     lines = [line for line in capsys.readouterr().out.splitlines() if re.search(KATIB_STDOUT_FILTER, line)]
     assert len(lines) == 2
     for line in lines:
@@ -238,8 +287,12 @@ class FakeCustomObjects:
     def get_namespaced_custom_object(self, group, version, namespace, plural, name):
         status = self.progress[min(self.polls, len(self.progress) - 1)]
         self.polls += 1
-        return {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
-                "metadata": {"name": name, "namespace": namespace}, "status": status}
+        return {
+            "apiVersion": "kubeflow.org/v1beta1",
+            "kind": "Experiment",
+            "metadata": {"name": name, "namespace": namespace},
+            "status": status,
+        }
 
     def list_namespaced_custom_object(self, group, version, namespace, plural, label_selector=""):
         self.listed = (plural, label_selector)
@@ -251,41 +304,73 @@ def _cond(kind, reason="", message=""):
 
 
 def _trial(name, created, state, values, minimum=None):
-    status = {"conditions": [_cond("Created"), _cond(state)], "startTime": "2026-01-01T10:00:00Z",
-              "completionTime": "2026-01-01T10:02:30Z"}
+    status = {
+        "conditions": [_cond("Created"), _cond(state)],
+        "startTime": "2026-01-01T10:00:00Z",
+        "completionTime": "2026-01-01T10:02:30Z",
+    }
     if minimum is not None:
-        status["observation"] = {"metrics": [{"name": "val_loss", "min": str(minimum), "max": "0.9",
-                                              "latest": str(minimum + 0.01)}]}
-    return {"metadata": {"name": name, "creationTimestamp": created},
-            "spec": {"parameterAssignments": [{"name": k, "value": v} for k, v in values.items()]}, "status": status}
+        status["observation"] = {
+            "metrics": [{"name": "val_loss", "min": str(minimum), "max": "0.9", "latest": str(minimum + 0.01)}]
+        }
+    return {
+        "metadata": {"name": name, "creationTimestamp": created},
+        "spec": {"parameterAssignments": [{"name": k, "value": v} for k, v in values.items()]},
+        "status": status,
+    }
 
 
 POINT = {"learning_rate": "0.003", "hidden": "64", "layers": "2", "dropout": "0.1", "weight_decay": "0.0001"}
 OTHER = {**POINT, "learning_rate": "0.0002", "hidden": "256"}
 RUNNING = {"conditions": [_cond("Created"), _cond("Running")], "trialsRunning": 2}
-SUCCEEDED = {"conditions": [_cond("Created"), _cond("Succeeded", "ExperimentMaxTrialsReached")], "trialsSucceeded": 2,
-             "currentOptimalTrial": {"bestTrialName": "hpo-a", "parameterAssignments": [
-                 {"name": k, "value": v} for k, v in POINT.items()],
-                 "observation": {"metrics": [{"name": "val_loss", "min": "0.41", "max": "0.7", "latest": "0.42"}]}}}
-TRIALS = [_trial("hpo-b", "2026-01-01T10:01:00Z", "EarlyStopped", OTHER, 0.62),
-          _trial("hpo-a", "2026-01-01T10:00:00Z", "Succeeded", POINT, 0.41),
-          _trial("hpo-c", "2026-01-01T10:03:00Z", "Failed", OTHER)]
+SUCCEEDED = {
+    "conditions": [_cond("Created"), _cond("Succeeded", "ExperimentMaxTrialsReached")],
+    "trialsSucceeded": 2,
+    "currentOptimalTrial": {
+        "bestTrialName": "hpo-a",
+        "parameterAssignments": [{"name": k, "value": v} for k, v in POINT.items()],
+        "observation": {"metrics": [{"name": "val_loss", "min": "0.41", "max": "0.7", "latest": "0.42"}]},
+    },
+}
+TRIALS = [
+    _trial("hpo-b", "2026-01-01T10:01:00Z", "EarlyStopped", OTHER, 0.62),
+    _trial("hpo-a", "2026-01-01T10:00:00Z", "Succeeded", POINT, 0.41),
+    _trial("hpo-c", "2026-01-01T10:03:00Z", "Failed", OTHER),
+]
 
 
 def test_search_katib_creates_waits_and_returns_the_local_engines_result_shape(tmp_path):
     api = FakeCustomObjects([RUNNING, RUNNING, SUCCEEDED], TRIALS)
     sleeps, lines = [], []
-    result = katib.search_katib("s3://b/dataset", "img:1", "team-ml", budget=parse_budget(3, 2, 1), max_epochs=5,
-                                api=api, echo=lines.append, sleep=sleeps.append, out_dir=str(tmp_path), poll_s=10)
+    result = katib.search_katib(
+        "s3://b/dataset",
+        "img:1",
+        "team-ml",
+        budget=parse_budget(3, 2, 1),
+        max_epochs=5,
+        api=api,
+        echo=lines.append,
+        sleep=sleeps.append,
+        out_dir=str(tmp_path),
+        poll_s=10,
+    )
     (created,) = api.created
     assert created["metadata"]["namespace"] == "team-ml" and sleeps == [10, 10]
     assert api.listed == ("trials", f"katib.kubeflow.org/experiment={created['metadata']['name']}")
     assert set(result) == RESULT_KEYS | {"experiment"} and all(set(t) == TRIAL_KEYS for t in result["trials"])
     assert result["engine"] == "katib" and result["best_trial"] == "hpo-a" and result["best_value"] == 0.41
-    assert result["best_params"] == {"learning_rate": 0.003, "hidden": 64, "layers": 2, "dropout": 0.1,
-                                     "weight_decay": 0.0001}
+    assert result["best_params"] == {
+        "learning_rate": 0.003,
+        "hidden": 64,
+        "layers": 2,
+        "dropout": 0.1,
+        "weight_decay": 0.0001,
+    }
     assert [(t["number"], t["name"], t["state"], t["value"]) for t in result["trials"]] == [
-        (0, "hpo-a", "COMPLETE", 0.41), (1, "hpo-b", "PRUNED", 0.62), (2, "hpo-c", "FAIL", None)]
+        (0, "hpo-a", "COMPLETE", 0.41),
+        (1, "hpo-b", "PRUNED", 0.62),
+        (2, "hpo-c", "FAIL", None),
+    ]
     assert (result["n_trials"], result["n_complete"], result["n_pruned"], result["n_failed"]) == (3, 1, 1, 1)
     assert result["trials"][0]["duration_s"] == 150.0
     assert json.loads((tmp_path / "study.json").read_text()) == json.loads(json.dumps(result))
@@ -314,12 +399,14 @@ def test_waiting_times_out_naming_the_experiment_and_leaving_it_running():
         now[0] += seconds
 
     with pytest.raises(TimeoutError, match=r"kubeflow/hpo-x not finished after 100s .*a retry attaches"):
-        katib.await_experiment(api, "hpo-x", "kubeflow", timeout_s=100, poll_s=30, echo=lambda s: None,
-                               sleep=sleep, clock=lambda: now[0])
+        katib.await_experiment(
+            api, "hpo-x", "kubeflow", timeout_s=100, poll_s=30, echo=lambda s: None, sleep=sleep, clock=lambda: now[0]
+        )
     assert api.polls == 5  # at 0, 30, 60, 90, 120 s
 
 
 def test_a_finished_experiment_without_an_optimal_trial_is_an_error():
     with pytest.raises(RuntimeError, match="without an optimal trial"):
-        katib.experiment_result({"metadata": {"name": "hpo-x", "namespace": "k"}, "status": {}}, [], SPACE,
-                                parse_budget(2, 1), {})
+        katib.experiment_result(
+            {"metadata": {"name": "hpo-x", "namespace": "k"}, "status": {}}, [], SPACE, parse_budget(2, 1), {}
+        )

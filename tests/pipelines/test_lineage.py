@@ -10,14 +10,28 @@ from typer.testing import CliRunner
 from infra.cli import app
 from pipelines.lineage import LineageIncomplete, build_record, git_commit, rows
 
-DATA = {"feature_service": "credit_risk_v1", "time_range": ["2024-07-01", "2026-01-01"], "rows_asked": 1200,
-        "rows_got": 1200, "data_hash": "d" * 64}
+DATA = {
+    "feature_service": "credit_risk_v1",
+    "time_range": ["2024-07-01", "2026-01-01"],
+    "rows_asked": 1200,
+    "rows_got": 1200,
+    "data_hash": "d" * 64,
+}
 
 
 def _record(**overrides):
-    args = {"model_name": "credit-risk", "version": "v1", "data": DATA, "git": "abc123",
-            "parameters": {"strategy": "canary"}, "metrics": {"auc": 0.81234}, "artifact_uri": "/kfp/run/best_model",
-            "sha256": "e" * 64, "gate": {"decision": "deploy", "reasons": []}, "pipeline_run": "run-1"}
+    args = {
+        "model_name": "credit-risk",
+        "version": "v1",
+        "data": DATA,
+        "git": "abc123",
+        "parameters": {"strategy": "canary"},
+        "metrics": {"auc": 0.81234},
+        "artifact_uri": "/kfp/run/best_model",
+        "sha256": "e" * 64,
+        "gate": {"decision": "deploy", "reasons": []},
+        "pipeline_run": "run-1",
+    }
     return build_record(**{**args, **overrides})
 
 

@@ -100,9 +100,26 @@ def test_sigterm_to_a_local_run_ends_its_task_processes(tmp_path):
     import sys
     import time
 
-    runner = subprocess.Popen([sys.executable, "-m", "infra.cli", "pipeline", "run", "--local", "--root", str(tmp_path),
-                               "--rows", "3000", "--max-epochs", "200"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "pipeline",
+            "run",
+            "--local",
+            "--root",
+            str(tmp_path),
+            "--rows",
+            "3000",
+            "--max-epochs",
+            "200",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     try:
         deadline = time.monotonic() + 300
         while not any("train_model" in c for c in _processes_mentioning(str(tmp_path), {runner.pid}).values()):
@@ -134,14 +151,24 @@ def test_two_concurrent_local_runs_on_one_root_each_judge_their_own_version(tmp_
     from pipelines.registry import LocalRegistry
 
     source = _lenient_policy_tree(tmp_path / "source")  # both runs must deploy
-    script = ("import json, sys; from pipelines.local_run import run_local; "
-              "r = run_local(root=sys.argv[1], rows=3000, max_epochs=2, echo=lambda _: None, "
-              "batch_size=int(sys.argv[2]), min_auc=0.5, max_ece=0.5, max_robustness_drop=1.0); "  # a lenient gate
-              "print(json.dumps({'run_id': r.run_id, 'decision': r.decision, 'log': str(r.log), "
-              "'run_dir': str(r.run_dir), **r.deployment}))")
-    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(batch)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=source, env={**os.environ, "PYTHONPATH": str(source)})
-            for batch in (256, 512)]  # different models, so two versions roll out at once
+    script = (
+        "import json, sys; from pipelines.local_run import run_local; "
+        "r = run_local(root=sys.argv[1], rows=3000, max_epochs=2, echo=lambda _: None, "
+        "batch_size=int(sys.argv[2]), min_auc=0.5, max_ece=0.5, max_robustness_drop=1.0); "  # a lenient gate
+        "print(json.dumps({'run_id': r.run_id, 'decision': r.decision, 'log': str(r.log), "
+        "'run_dir': str(r.run_dir), **r.deployment}))"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path), str(batch)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=source,
+            env={**os.environ, "PYTHONPATH": str(source)},
+        )
+        for batch in (256, 512)
+    ]  # different models, so two versions roll out at once
     results = []
     for run in runs:
         out, err = run.communicate(timeout=900)
@@ -161,6 +188,6 @@ def test_two_concurrent_local_runs_on_one_root_each_judge_their_own_version(tmp_
     history = registry.history("credit-risk")
     for i, event in enumerate(history):
         if event["action"] == "rollout":  # every rollout ends with its own version's promote or rollback
-            after = [e for e in history[i + 1:] if e["action"] in ("rollout", "promote", "rollback")]
+            after = [e for e in history[i + 1 :] if e["action"] in ("rollout", "promote", "rollback")]
             assert after and after[0]["version"] == event["version"], history
     assert registry.state("credit-risk").candidate is None

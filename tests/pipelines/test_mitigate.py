@@ -25,8 +25,9 @@ def test_groups_fairlearn_cannot_fit_are_named_and_keep_the_plain_rule():
     assert _unfittable_groups(groups[:4], y[:4], ("gender",)) == {"gender=male": "absent from the validation split"}
 
 
-def test_mitigate_writes_deterministic_group_thresholds_fitted_on_validation_only(training_data, trained_model,
-                                                                                   tmp_path):
+def test_mitigate_writes_deterministic_group_thresholds_fitted_on_validation_only(
+    training_data, trained_model, tmp_path
+):
     from pipelines.features.schema import SENSITIVE_ATTRIBUTES
     from pipelines.ml.data import split_of
     from pipelines.ml.fairness import THRESHOLDS_FILE, load_thresholds
@@ -79,8 +80,10 @@ def test_compiled_pipeline_mitigates_before_evaluating_and_defaults_to_the_org_f
     spec = next(yaml.safe_load_all(COMPILED.read_text()))
     tasks = spec["root"]["dag"]["tasks"]
     assert tasks["mitigate-model"]["dependentTasks"] == ["load-training-data", "train-model"]
-    assert tasks["evaluate-model"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]["producerTask"] == \
-        "mitigate-model"
+    assert (
+        tasks["evaluate-model"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]["producerTask"]
+        == "mitigate-model"
+    )
     params = spec["root"]["inputDefinitions"]["parameters"]
     floors = load_policy().floors
     assert params["max_demographic_parity_difference"]["defaultValue"] == floors["demographic_parity"]["max_difference"]
@@ -113,8 +116,12 @@ def test_the_default_local_run_deploys_the_mitigated_model_and_rejects_the_unmit
     result = run_local(root=tmp_path, rows=20_000, max_epochs=6, echo=lambda _: None)
     assert result.decision == "deploy", (result.reports["gate"]).read_text()
     run = result.run_dir
-    before = evaluate_model(str(run / "load-training-data" / "dataset"), str(run / "train-model" / "model"),
-                            str(tmp_path / "before.md"), str(tmp_path / "before.json"))
+    before = evaluate_model(
+        str(run / "load-training-data" / "dataset"),
+        str(run / "train-model" / "model"),
+        str(tmp_path / "before.md"),
+        str(tmp_path / "before.json"),
+    )
     verdict = gate(before, str(tmp_path / "gate.md"), 0.7, 0.05, 0.05)
     assert verdict["decision"] == REJECT
     assert any(r.startswith("age_band/demographic_parity/difference") for r in verdict["reasons"])

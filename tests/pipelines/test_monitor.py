@@ -22,12 +22,14 @@ from pipelines.serving.monitor import (
 
 def _applications(n: int, seed: int, income_scale: float = 1.0, renters: float = 0.4) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "annual_income": rng.lognormal(11.5, 0.5, n) * income_scale,
-        "credit_utilization": rng.beta(2, 5, n),
-        "home_ownership": rng.choice(["rent", "mortgage", "own"], n, p=[renters, 0.4, 0.6 - renters]),
-        "defaulted_12m": rng.integers(0, 2, n),
-    })
+    return pd.DataFrame(
+        {
+            "annual_income": rng.lognormal(11.5, 0.5, n) * income_scale,
+            "credit_utilization": rng.beta(2, 5, n),
+            "home_ownership": rng.choice(["rent", "mortgage", "own"], n, p=[renters, 0.4, 0.6 - renters]),
+            "defaulted_12m": rng.integers(0, 2, n),
+        }
+    )
 
 
 @pytest.fixture
@@ -94,8 +96,18 @@ def test_the_deployed_version_is_checked_on_its_served_requests(tmp_path, refere
     registry.promote("m", "v1")
     served = _applications(400, 7, income_scale=4.0)
     log = tmp_path / "requests.jsonl"
-    log.write_text(json.dumps({"ts": 1, "model": "m", "version": "v1", "status": 200,
-                               "inputs": served.drop(columns="defaulted_12m").to_dict("list")}) + "\n")
+    log.write_text(
+        json.dumps(
+            {
+                "ts": 1,
+                "model": "m",
+                "version": "v1",
+                "status": 200,
+                "inputs": served.drop(columns="defaulted_12m").to_dict("list"),
+            }
+        )
+        + "\n"
+    )
     version, report = check_deployed(registry, "m", MonitorPolicy(), request_log=log)
     assert version == "v1" and report.decision == RETRAIN and report.rows == 400 and report.auc is None
     assert "annual_income" in report.drifted
@@ -110,8 +122,14 @@ def test_label_degradation_on_a_feast_window(training_data, trained_model, small
     frame = window_frame(small_store.root, "2025-01-01", "2026-01-01")
     fine = check(reference, frame, MonitorPolicy(max_drift=10), "window", trained_model, baseline_auc=0.0)
     assert fine.auc is not None and 0.5 < fine.auc <= 1.0 and fine.decision == OK
-    worse = check(reference, frame, MonitorPolicy(max_drift=10, max_auc_drop=0.01), "window", trained_model,
-                  baseline_auc=fine.auc + 0.05)
+    worse = check(
+        reference,
+        frame,
+        MonitorPolicy(max_drift=10, max_auc_drop=0.01),
+        "window",
+        trained_model,
+        baseline_auc=fine.auc + 0.05,
+    )
     assert worse.decision == RETRAIN and "below the" in worse.reasons[0]
 
 
@@ -130,7 +148,8 @@ def _promote(store: str, model_dir: str, profile: str, version: str, lineage: di
 
 @pytest.mark.slow
 def test_monitor_component_retrains_the_stable_model_with_the_window_rolled_forward(
-        training_data, trained_model, small_store, local_runner, monkeypatch, tmp_path):
+    training_data, trained_model, small_store, local_runner, monkeypatch, tmp_path
+):
     from kfp import dsl
 
     from pipelines.components.monitor import monitor_model
@@ -142,30 +161,58 @@ def test_monitor_component_retrains_the_stable_model_with_the_window_rolled_forw
     server, _ = _serve(api)
     pid = "p-1"
     api.pipelines[pid] = {"pipeline_id": pid, "display_name": "train-validate-deploy"}
-    api.versions[pid] = [{"pipeline_id": pid, "pipeline_version_id": "pv-1", "display_name": "v1",
-                          "description": "git_commit=0123456789abcdef"}]
+    api.versions[pid] = [
+        {
+            "pipeline_id": pid,
+            "pipeline_version_id": "pv-1",
+            "display_name": "v1",
+            "description": "git_commit=0123456789abcdef",
+        }
+    ]
     monkeypatch.setenv("MLOPS_KFP_TOKEN", TOKEN)
     hook = Webhook()
     store = f"file://{tmp_path / 'models'}"
-    lineage = {"time_range": ["2024-07-01", "2026-01-01"], "metrics": {"auc": 0.99},
-               "parameters": {"reference_window": ["2024-01-01", "2024-07-01"]}}
+    lineage = {
+        "time_range": ["2024-07-01", "2026-01-01"],
+        "metrics": {"auc": 0.99},
+        "parameters": {"reference_window": ["2024-01-01", "2024-07-01"]},
+    }
     _promote(store, trained_model, training_data["profile"], "run-first", lineage)
 
     @dsl.pipeline
     def monitor_once(store: str, repo: str, host: str, webhook: str) -> str:
-        return monitor_model(model_store_uri=store, feature_repo=repo, window_end="2026-01-01T00:00:00Z",
-                             window_days=365, method=DEFAULT_POLICY.method, max_drift=DEFAULT_POLICY.max_drift,
-                             max_auc_drop=DEFAULT_POLICY.max_auc_drop, min_rows=DEFAULT_POLICY.min_rows, kfp_host=host, serving_url="http://credit-risk.ml-serving",
-                             alert_webhook_url=webhook, alert_format="alertmanager").outputs["Output"]
+        return monitor_model(
+            model_store_uri=store,
+            feature_repo=repo,
+            window_end="2026-01-01T00:00:00Z",
+            window_days=365,
+            method=DEFAULT_POLICY.method,
+            max_drift=DEFAULT_POLICY.max_drift,
+            max_auc_drop=DEFAULT_POLICY.max_auc_drop,
+            min_rows=DEFAULT_POLICY.min_rows,
+            kfp_host=host,
+            serving_url="http://credit-risk.ml-serving",
+            alert_webhook_url=webhook,
+            alert_format="alertmanager",
+        ).outputs["Output"]
 
-    args = {"store": store, "repo": str(small_store.root), "host": f"http://127.0.0.1:{server.server_address[1]}",
-            "webhook": hook.url}
+    args = {
+        "store": store,
+        "repo": str(small_store.root),
+        "host": f"http://127.0.0.1:{server.server_address[1]}",
+        "webhook": hook.url,
+    }
     try:
         decision = monitor_once(**args).output
         retrained = shutil.copytree(trained_model, tmp_path / "retrained")
         (retrained / "note.txt").write_text("another version: other bytes, other sha256")
-        _promote(store, str(retrained), training_data["profile"], "run-second",
-                 {**lineage, "time_range": ["2025-01-01", "2026-01-01"], "metrics": {"auc": 0.98}})
+        _promote(
+            store,
+            str(retrained),
+            training_data["profile"],
+            "run-second",
+            {**lineage, "time_range": ["2025-01-01", "2026-01-01"], "metrics": {"auc": 0.98}},
+        )
         monitor_once(**args)
     finally:
         server.shutdown()
@@ -174,10 +221,18 @@ def test_monitor_component_retrains_the_stable_model_with_the_window_rolled_forw
     assert decision == RETRAIN
     assert [r["pipeline_version_reference"]["pipeline_version_id"] for r in api.runs] == ["pv-1", "pv-1"]
     first, second = (r["runtime_config"]["parameters"] for r in api.runs)
-    assert first == {"train_start": "2024-07-01", "train_end": "2026-01-01", "reference_start": "2024-01-01",
-                     "reference_end": "2024-07-01", "seed": seed_for("credit-risk", "2024-07-01", "2026-01-01"),
-                     "model_name": "credit-risk", "model_store_uri": store, "feature_repo": str(small_store.root),
-                     "serving_url": "http://credit-risk.ml-serving", "git_commit": "0123456789abcdef"}
+    assert first == {
+        "train_start": "2024-07-01",
+        "train_end": "2026-01-01",
+        "reference_start": "2024-01-01",
+        "reference_end": "2024-07-01",
+        "seed": seed_for("credit-risk", "2024-07-01", "2026-01-01"),
+        "model_name": "credit-risk",
+        "model_store_uri": store,
+        "feature_repo": str(small_store.root),
+        "serving_url": "http://credit-risk.ml-serving",
+        "git_commit": "0123456789abcdef",
+    }
     assert second["train_start"] == "2025-01-01", "the second check watched the newly promoted model's lineage"
     assert api.runs[0]["display_name"].startswith("retrain credit-risk 2024-07-01..2026-01-01: ")
     reports = sorted(local_runner.glob("monitor-once-*/monitor-model/report"))

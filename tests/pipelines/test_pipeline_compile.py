@@ -31,7 +31,8 @@ def test_committed_compiled_pipeline_is_current(compiled):
 
     assert COMPILED.exists(), "run `mlops pipeline compile` and commit pipelines/compiled/train_validate_deploy.yaml"
     assert normalize(COMPILED.read_text()) == normalize(compiled), (
-        "pipelines/compiled/train_validate_deploy.yaml is stale: run `mlops pipeline compile` and commit it")
+        "pipelines/compiled/train_validate_deploy.yaml is stale: run `mlops pipeline compile` and commit it"
+    )
 
 
 def test_normalize_detects_a_change_in_the_embedded_code(compiled):
@@ -49,8 +50,9 @@ def test_normalize_detects_a_change_in_the_embedded_code(compiled):
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     other = base64.b64encode(gzip.compress(buf.getvalue())).decode()
-    tampered = re.sub(r"__KFP_EMBEDDED_ARCHIVE_B64 = '[^']+'", f"__KFP_EMBEDDED_ARCHIVE_B64 = '{other}'", compiled,
-                      count=1)
+    tampered = re.sub(
+        r"__KFP_EMBEDDED_ARCHIVE_B64 = '[^']+'", f"__KFP_EMBEDDED_ARCHIVE_B64 = '{other}'", compiled, count=1
+    )
     assert normalize(tampered) != normalize(compiled)
 
 
@@ -66,13 +68,14 @@ def test_compiled_training_runs_as_katib_and_trainjob_on_the_gpu_pool(documents)
     assert defaults["training_backend"] == "kubeflow" and defaults["gpus_per_node"] == 1
     tasks = spec["root"]["dag"]["tasks"]
     assert tasks["train-model"]["inputs"]["parameters"]["backend"]["componentInputParameter"] == "training_backend"
-    assert tasks["search-hyperparameters"]["inputs"]["parameters"]["backend"]["componentInputParameter"] == \
-        "training_backend"
+    assert (
+        tasks["search-hyperparameters"]["inputs"]["parameters"]["backend"]["componentInputParameter"]
+        == "training_backend"
+    )
     executors = spec["deploymentSpec"]["executors"]
     assert not [n for n, ex in executors.items() if "accelerator" in ex.get("container", {}).get("resources", {})]
 
-    job = build_trainjob("t", "kubeflow", defaults["training_image"], "s3://b/spec.json", num_nodes=2,
-                         gpus_per_node=8)
+    job = build_trainjob("t", "kubeflow", defaults["training_image"], "s3://b/spec.json", num_nodes=2, gpus_per_node=8)
     assert job["kind"] == "TrainJob" and job["spec"]["runtimeRef"]["name"] == TORCH_RUNTIME
     assert job["spec"]["trainer"]["numNodes"] == 2
     assert job["spec"]["trainer"]["resourcesPerNode"]["limits"][GPU_RESOURCE] in (8, "8")
@@ -82,16 +85,19 @@ def test_compiled_training_runs_as_katib_and_trainjob_on_the_gpu_pool(documents)
 
     experiment = katib_experiment("e", "kubeflow", "s3://b/data.parquet", defaults["training_image"])
     trial_pod = experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]
-    assert trial_pod["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE or \
-        experiment["spec"]["trialTemplate"]["trialSpec"]["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE
+    assert (
+        trial_pod["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE
+        or experiment["spec"]["trialTemplate"]["trialSpec"]["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE
+    )
     assert trial_pod["spec"]["nodeSelector"] == GPU_NODE_SELECTOR and GPU_TOLERATION in trial_pod["spec"]["tolerations"]
     assert trial_pod["spec"]["containers"][0]["resources"]["limits"][GPU_RESOURCE] in (1, "1")
 
 
 def test_every_step_carries_its_code_and_pinned_packages(documents):
     spec, _ = documents
-    pins = dict(line.strip().split("==") for line in (REPO / "constraints.txt").read_text().splitlines()
-                if "==" in line)
+    pins = dict(
+        line.strip().split("==") for line in (REPO / "constraints.txt").read_text().splitlines() if "==" in line
+    )
     for name, executor in spec["deploymentSpec"]["executors"].items():
         script = "\n".join(executor["container"]["command"])
         assert "__KFP_EMBEDDED_ARCHIVE_B64" in script, f"{name} does not embed the step code"
@@ -103,8 +109,14 @@ def test_every_step_carries_its_code_and_pinned_packages(documents):
 def test_pipeline_graph_searches_then_trains_the_best_and_gates_last(documents):
     spec, _ = documents
     tasks = spec["root"]["dag"]["tasks"]
-    assert {"load-training-data", "validate-data", "search-hyperparameters", "train-model", "evaluate-model",
-            "release-gate"} <= set(tasks)
+    assert {
+        "load-training-data",
+        "validate-data",
+        "search-hyperparameters",
+        "train-model",
+        "evaluate-model",
+        "release-gate",
+    } <= set(tasks)
     best = tasks["train-model"]["inputs"]["parameters"]["hyperparams"]["taskOutputParameter"]
     assert best == {"producerTask": "search-hyperparameters", "outputParameterKey": "best_params"}
     assert tasks["search-hyperparameters"]["dependentTasks"] == ["load-training-data", "validate-data"]
@@ -114,13 +126,17 @@ def test_pipeline_graph_searches_then_trains_the_best_and_gates_last(documents):
 def test_a_rejecting_gate_runs_the_step_that_fails_the_run(documents):
     spec, platform = documents
     tasks = spec["root"]["dag"]["tasks"]
-    conditions = {t["triggerPolicy"]["condition"].rsplit(" == ", 1)[1]: spec["components"][t["componentRef"]["name"]]
-                  for name, t in tasks.items() if name.startswith("condition-")}
+    conditions = {
+        t["triggerPolicy"]["condition"].rsplit(" == ", 1)[1]: spec["components"][t["componentRef"]["name"]]
+        for name, t in tasks.items()
+        if name.startswith("condition-")
+    }
     assert set(conditions) == {"'deploy'", "'reject'"}
     rejected = conditions["'reject'"]["dag"]["tasks"]
     assert list(rejected) == ["release-rejected"]
     assert rejected["release-rejected"]["inputs"]["artifacts"]["gate_report"] == {
-        "componentInputArtifact": "pipelinechannel--release-gate-report"}, "the gate's report is written before"
+        "componentInputArtifact": "pipelinechannel--release-gate-report"
+    }, "the gate's report is written before"
     secrets = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     for executor in ("exec-deploy-model", "exec-release-rejected"):
         (secret,) = secrets[executor]["secretAsEnv"]
@@ -138,8 +154,14 @@ def test_the_monitoring_pipeline_reads_the_model_from_the_store_and_sends_alerts
     params = pipeline_parameters(tmp_path / "monitor.yaml")
     assert params["model_store_uri"] is None, "required: where the stable version is recorded"
     assert params["model_name"] == "credit-risk" and params["baseline_auc"] == 0.0
-    assert {"alert_webhook_url", "alert_format", "alert_secret_env", "serving_url", "train_days",
-            "reference_days"} <= set(params)
+    assert {
+        "alert_webhook_url",
+        "alert_format",
+        "alert_secret_env",
+        "serving_url",
+        "train_days",
+        "reference_days",
+    } <= set(params)
     assert not {"model_uri", "reference_profile_uri"} & set(params), "no fixed model: it follows promotions"
     spec = yaml.safe_load_all((tmp_path / "monitor.yaml").read_text())
     assert "importer" not in " ".join(next(spec)["root"]["dag"]["tasks"])

@@ -14,16 +14,24 @@ from pipelines.steps import progress
 def test_an_event_is_one_prefixed_json_line():
     text = progress.line("gate", "gate: deploy", ["auc ok", "line\nbreak"], decision="deploy")
     assert text.startswith(progress.PREFIX) and "\n" not in text
-    assert json.loads(text[len(progress.PREFIX):]) == {"event": "gate", "message": "gate: deploy",
-                                                       "details": ["auc ok", "line\nbreak"], "decision": "deploy"}
+    assert json.loads(text[len(progress.PREFIX) :]) == {
+        "event": "gate",
+        "message": "gate: deploy",
+        "details": ["auc ok", "line\nbreak"],
+        "decision": "deploy",
+    }
 
 
 def test_emit_prints_and_parse_reads_it_back(capsys):
     progress.emit("data", "asked for 10 entity rows, got 9; sha256 ab", rows_asked=10, rows_got=9)
     out = capsys.readouterr().out
     event = progress.parse(out.strip())
-    assert event == {"event": "data", "message": "asked for 10 entity rows, got 9; sha256 ab", "rows_asked": 10,
-                     "rows_got": 9}
+    assert event == {
+        "event": "data",
+        "message": "asked for 10 entity rows, got 9; sha256 ab",
+        "rows_asked": 10,
+        "rows_got": 9,
+    }
     assert progress.render(event) == ["asked for 10 entity rows, got 9; sha256 ab"]
 
 
@@ -32,14 +40,17 @@ def test_unknown_kinds_are_refused():
         progress.line("epoch-ish", "x")
 
 
-@pytest.mark.parametrize("text", [
-    "gate: deploy",  # what the steps used to print: no longer progress
-    "trial 3: val_loss 0.2 after 4 epochs",
-    progress.PREFIX + "{not json",
-    progress.PREFIX + json.dumps({"event": "nope", "message": "x"}),
-    progress.PREFIX + json.dumps({"event": "gate"}),
-    progress.PREFIX + json.dumps({"event": "gate", "message": "x", "details": "not a list"}),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gate: deploy",  # what the steps used to print: no longer progress
+        "trial 3: val_loss 0.2 after 4 epochs",
+        progress.PREFIX + "{not json",
+        progress.PREFIX + json.dumps({"event": "nope", "message": "x"}),
+        progress.PREFIX + json.dumps({"event": "gate"}),
+        progress.PREFIX + json.dumps({"event": "gate", "message": "x", "details": "not a list"}),
+    ],
+)
 def test_other_output_is_not_an_event(text):
     assert progress.parse(text) is None
 
@@ -51,8 +62,11 @@ def test_the_runner_prefix_before_an_event_does_not_matter():
 
 def test_the_local_runners_status_lines_are_step_events():
     started = progress_event("12:00:01 - INFO - Executing task \x1b[96m'load-data'\x1b[0m")
-    assert started == {"event": "step_started", "message": "12:00:01 - INFO - Executing task 'load-data'",
-                       "task": "load-data"}
+    assert started == {
+        "event": "step_started",
+        "message": "12:00:01 - INFO - Executing task 'load-data'",
+        "task": "load-data",
+    }
     finished = progress_event("Task 'load-data' finished with status \x1b[92mSUCCESS\x1b[0m")
     assert finished["event"] == "step_finished" and finished["status"] == "SUCCESS"
     done = progress_event("Pipeline 'train-validate-deploy' finished with status SUCCESS")

@@ -47,15 +47,21 @@ def test_a_record_of_an_unknown_service_or_feature_fails(tmp_path, services):
     problems = verify(renamed, services, load_policy().attributes)
     assert any("'credit_risk_v9': feature_service: no such feature service" in p for p in problems)
     assert any("'credit_risk_v1' has no record" in p for p in problems)
-    categories = [*doc["data_categories"], {"feature": "favourite_colour", "category": "personal",
-                                            "description": "not a feature"}]
-    problems = verify(load_records(_copy(tmp_path, feature_service="credit_risk_v1", data_categories=categories)),
-                      services, load_policy().attributes)
+    categories = [
+        *doc["data_categories"],
+        {"feature": "favourite_colour", "category": "personal", "description": "not a feature"},
+    ]
+    problems = verify(
+        load_records(_copy(tmp_path, feature_service="credit_risk_v1", data_categories=categories)),
+        services,
+        load_policy().attributes,
+    )
     assert problems == ["record 'credit_risk_v1': data_categories: 'favourite_colour' is not a feature of the service"]
     missing = [c for c in doc["data_categories"] if c["feature"] != "loan_amount"]
     problems = verify(load_records(_copy(tmp_path, data_categories=missing)), services, load_policy().attributes)
-    assert problems == ["record 'credit_risk_v1': data_categories: feature 'loan_amount' is returned by the service "
-                        "but not recorded"]
+    assert problems == [
+        "record 'credit_risk_v1': data_categories: feature 'loan_amount' is returned by the service but not recorded"
+    ]
 
 
 def test_a_sensitive_attribute_not_declared_special_fails(tmp_path, services):
@@ -63,21 +69,29 @@ def test_a_sensitive_attribute_not_declared_special_fails(tmp_path, services):
     for category in doc["data_categories"]:
         if category["feature"] == "gender":
             category["category"] = "personal"
-    problems = verify(load_records(_copy(tmp_path, data_categories=doc["data_categories"])), services,
-                      load_policy().attributes)
-    assert problems == ["record 'credit_risk_v1': data_categories: 'gender' is a sensitive attribute of the fairness "
-                        "policy (policies/fairness.yaml) and must be category 'special'"]
+    problems = verify(
+        load_records(_copy(tmp_path, data_categories=doc["data_categories"])), services, load_policy().attributes
+    )
+    assert problems == [
+        "record 'credit_risk_v1': data_categories: 'gender' is a sensitive attribute of the fairness "
+        "policy (policies/fairness.yaml) and must be category 'special'"
+    ]
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"retention": {"days": 0, "justification": "x" * 30}}, "retention.days"),
-    ({"dpo": {"name": "DPO", "email": "not-an-address"}}, "dpo.email"),
-    ({"lawful_basis": {"gdpr": "because", "uae_pdpl": "contract", "justification": "x" * 30}}, "lawful_basis.gdpr"),
-    ({"storage_regions": ["eu-west-1"]}, "storage_regions"),
-    ({"international_transfers": [{"destination": "US", "safeguard": "standard contractual clauses"}]},
-     "international_transfers"),
-    ({"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"retention": {"days": 0, "justification": "x" * 30}}, "retention.days"),
+        ({"dpo": {"name": "DPO", "email": "not-an-address"}}, "dpo.email"),
+        ({"lawful_basis": {"gdpr": "because", "uae_pdpl": "contract", "justification": "x" * 30}}, "lawful_basis.gdpr"),
+        ({"storage_regions": ["eu-west-1"]}, "storage_regions"),
+        (
+            {"international_transfers": [{"destination": "US", "safeguard": "standard contractual clauses"}]},
+            "international_transfers",
+        ),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
 def test_schema_errors_name_file_and_field(tmp_path, changes, field):
     path = _copy(tmp_path, **changes)
     with pytest.raises(RecordError) as err:

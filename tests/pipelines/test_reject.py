@@ -7,8 +7,13 @@ import pytest
 
 from tests.pipelines.test_alerts import Webhook
 
-FAILING = {"auc": 0.55, "ece": 0.01, "demographic_parity_difference": 0.0, "equalized_odds_difference": 0.0,
-           "robustness_drop": 0.0}
+FAILING = {
+    "auc": 0.55,
+    "ece": 0.01,
+    "demographic_parity_difference": 0.0,
+    "equalized_odds_difference": 0.0,
+    "robustness_drop": 0.0,
+}
 
 
 def test_release_rejected_alerts_then_raises_with_every_reason(tmp_path):
@@ -19,8 +24,9 @@ def test_release_rejected_alerts_then_raises_with_every_reason(tmp_path):
     hook, logs = Webhook(), []
     try:
         with pytest.raises(ReleaseRejected, match=r"release gate rejected credit-risk: auc = 0.55 fails >= 0.7") as err:
-            release_rejected(str(tmp_path / "gate.md"), {}, "credit-risk", hook.url, "alertmanager", run_id="r-9",
-                             log=logs.append)
+            release_rejected(
+                str(tmp_path / "gate.md"), {}, "credit-risk", hook.url, "alertmanager", run_id="r-9", log=logs.append
+            )
     finally:
         hook.close()
     assert "alert: delivered to alertmanager" in str(err.value)
@@ -39,9 +45,11 @@ def test_a_rejecting_gate_fails_the_local_run_naming_the_reject_step(local_runne
     from pipelines.steps.gate import REJECT
     from pipelines.train_validate_deploy import FAIRNESS_FLOORS
 
-    FLOORS = {f"{bound}_{metric}_{kind}": FAIRNESS_FLOORS[metric][f"{bound}_{kind}"]  # noqa: N806
-              for metric in ("demographic_parity", "equalized_odds")
-              for bound, kind in (("max", "difference"), ("min", "ratio"))}
+    FLOORS = {
+        f"{bound}_{metric}_{kind}": FAIRNESS_FLOORS[metric][f"{bound}_{kind}"]  # noqa: N806
+        for metric in ("demographic_parity", "equalized_odds")
+        for bound, kind in (("max", "difference"), ("min", "ratio"))
+    }
     (tmp_path / "evaluation.json").write_text(json.dumps(FAILING))
 
     @dsl.pipeline

@@ -29,15 +29,21 @@ def test_the_token_subject_is_recorded_never_the_token(tmp_path, monkeypatch):
     token.write_text(jwt({"sub": "system:serviceaccount:kubeflow:pipeline-runner", "aud": ["x"]}))
     monkeypatch.setenv(ACTOR_ENV, "alice@example.com")
     actor = current_actor(token)
-    assert actor == {"subject": "system:serviceaccount:kubeflow:pipeline-runner", "authenticated": True,
-                     "source": "kubernetes"}
+    assert actor == {
+        "subject": "system:serviceaccount:kubeflow:pipeline-runner",
+        "authenticated": True,
+        "source": "kubernetes",
+    }
     assert token.read_text() not in json.dumps(actor)
 
 
 def test_the_cli_subject_then_the_os_user_marked_unauthenticated(tmp_path, monkeypatch):
     monkeypatch.setenv(ACTOR_ENV, "alice@example.com")
-    assert current_actor(tmp_path / "none") == {"subject": "alice@example.com", "authenticated": False,
-                                                "source": "oidc-token"}
+    assert current_actor(tmp_path / "none") == {
+        "subject": "alice@example.com",
+        "authenticated": False,
+        "source": "oidc-token",
+    }
     monkeypatch.delenv(ACTOR_ENV)
     actor = current_actor(tmp_path / "none")
     assert actor["source"] == "os-user" and actor["authenticated"] is False and "@" in actor["subject"]
@@ -65,13 +71,20 @@ def test_register_promote_rollback_record_their_actor(tmp_path, monkeypatch):
     registry.rollback("credit-risk", "bad canary")
     history = registry.history("credit-risk")
     assert [(e["action"], e["actor"]["subject"]) for e in history] == [
-        ("register", "alice@example.com"), ("rollout", "alice@example.com"), ("promote", "alice@example.com"),
-        ("register", "alice@example.com"), ("rollout", "alice@example.com"), ("promote", "alice@example.com"),
-        ("rollback", "bob@example.com")]
+        ("register", "alice@example.com"),
+        ("rollout", "alice@example.com"),
+        ("promote", "alice@example.com"),
+        ("register", "alice@example.com"),
+        ("rollout", "alice@example.com"),
+        ("promote", "alice@example.com"),
+        ("rollback", "bob@example.com"),
+    ]
     shown = dict(rows(registry.get("credit-risk", "v2").lineage))
     assert shown["registered by"] == "alice@example.com (NOT authenticated: oidc-token)"
-    assert any(k.startswith("registry rollback") and v.startswith("by bob@example.com") for k, v in
-               rows(registry.get("credit-risk", "v2").lineage))
+    assert any(
+        k.startswith("registry rollback") and v.startswith("by bob@example.com")
+        for k, v in rows(registry.get("credit-risk", "v2").lineage)
+    )
 
 
 def test_local_approvals_are_append_only_and_checked(tmp_path):
@@ -139,7 +152,10 @@ def test_an_api_refusal_is_an_approval_error_naming_the_answer():
 
     class Refusing(FakeCore):
         def patch_namespaced_config_map(self, name, namespace, body):
-            raise ApiException(status=422, reason="Invalid", )
+            raise ApiException(
+                status=422,
+                reason="Invalid",
+            )
 
     approvals = ClusterApprovals(Refusing(), "ml-serving")
     with pytest.raises(ApprovalError, match="answered 422 Invalid"):
@@ -173,9 +189,15 @@ def test_mlops_release_approve_on_a_cluster_signs_off_as_the_api_servers_user(tm
 
     core = FakeCore()
     core.data[f"credit-risk.{SHA}"] = "run-1234abcd"
-    review = type("Review", (), {"status": type("S", (), {"user_info": type("U", (), {"username": "bob@corp.example"})})})
+    review = type(
+        "Review", (), {"status": type("S", (), {"user_info": type("U", (), {"username": "bob@corp.example"})})}
+    )
     monkeypatch.setattr(config, "new_client_from_config", lambda **_: object())
-    monkeypatch.setattr(client, "AuthenticationV1Api", lambda api: type("A", (), {"create_self_subject_review": lambda self, body: review})())
+    monkeypatch.setattr(
+        client,
+        "AuthenticationV1Api",
+        lambda api: type("A", (), {"create_self_subject_review": lambda self, body: review})(),
+    )
     monkeypatch.setattr(client, "CoreV1Api", lambda api: core)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\n")

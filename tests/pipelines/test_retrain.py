@@ -17,36 +17,64 @@ from pipelines.retrain import (
 )
 from pipelines.serving.model_store import ModelStoreError, current_version, publish
 
-LINEAGE = {"time_range": ["2024-07-01", "2026-01-01"], "metrics": {"auc": 0.81},
-           "parameters": {"reference_window": ["2024-01-01", "2024-07-01"]}}
+LINEAGE = {
+    "time_range": ["2024-07-01", "2026-01-01"],
+    "metrics": {"auc": 0.81},
+    "parameters": {"reference_window": ["2024-01-01", "2024-07-01"]},
+}
 
 
 def test_the_training_window_rolls_forward_to_the_monitor_window_end():
-    params, notes = retrain_parameters(LINEAGE, "2026-12-04T02:00:07Z", model_name="credit-risk",
-                                       model_store_uri="s3://models", feature_repo="/feast/feature_repo",
-                                       serving_url="http://credit-risk.ml-serving")
+    params, notes = retrain_parameters(
+        LINEAGE,
+        "2026-12-04T02:00:07Z",
+        model_name="credit-risk",
+        model_store_uri="s3://models",
+        feature_repo="/feast/feature_repo",
+        serving_url="http://credit-risk.ml-serving",
+    )
     assert params == {
-        "train_start": "2025-06-03", "train_end": "2026-12-04",  # the same 549 days as the current model
-        "reference_start": "2024-12-03", "reference_end": "2025-06-03",  # the same 182 days, before training
-        "model_name": "credit-risk", "model_store_uri": "s3://models", "feature_repo": "/feast/feature_repo",
-        "serving_url": "http://credit-risk.ml-serving", "seed": seed_for("credit-risk", "2025-06-03", "2026-12-04")}
+        "train_start": "2025-06-03",
+        "train_end": "2026-12-04",  # the same 549 days as the current model
+        "reference_start": "2024-12-03",
+        "reference_end": "2025-06-03",  # the same 182 days, before training
+        "model_name": "credit-risk",
+        "model_store_uri": "s3://models",
+        "feature_repo": "/feast/feature_repo",
+        "serving_url": "http://credit-risk.ml-serving",
+        "seed": seed_for("credit-risk", "2025-06-03", "2026-12-04"),
+    }
     assert "549 days from the current model's lineage" in notes[0] and "182 days from the lineage" in notes[1]
-    again, _ = retrain_parameters(LINEAGE, "2026-12-04T23:59:00+00:00", model_name="credit-risk",
-                                  model_store_uri="s3://models", feature_repo="/f")
+    again, _ = retrain_parameters(
+        LINEAGE, "2026-12-04T23:59:00+00:00", model_name="credit-risk", model_store_uri="s3://models", feature_repo="/f"
+    )
     assert again["seed"] == params["seed"], "the same window (same day) gives the same seed"
-    later, _ = retrain_parameters(LINEAGE, "2026-12-05", model_name="credit-risk", model_store_uri="s3://models",
-                                  feature_repo="/f")
+    later, _ = retrain_parameters(
+        LINEAGE, "2026-12-05", model_name="credit-risk", model_store_uri="s3://models", feature_repo="/f"
+    )
     assert later["seed"] != params["seed"] and 0 <= later["seed"] < 2**31
 
 
 def test_without_a_time_range_the_configured_spans_apply_and_bad_input_is_named():
-    params, notes = retrain_parameters({}, "2026-03-01", model_name="m", model_store_uri="file:///s",
-                                       feature_repo="/f", train_days=60, reference_days=10)
+    params, notes = retrain_parameters(
+        {},
+        "2026-03-01",
+        model_name="m",
+        model_store_uri="file:///s",
+        feature_repo="/f",
+        train_days=60,
+        reference_days=10,
+    )
     assert (params["train_start"], params["reference_start"]) == ("2025-12-31", "2025-12-21")
     assert "train_days" in notes[0] and "serving_url" not in params
     with pytest.raises(ValueError, match="lineage time_range .* empty or reversed"):
-        retrain_parameters({"time_range": ["2026-01-01", "2025-01-01"]}, "2026-03-01", model_name="m",
-                           model_store_uri="s3://m", feature_repo="/f")
+        retrain_parameters(
+            {"time_range": ["2026-01-01", "2025-01-01"]},
+            "2026-03-01",
+            model_name="m",
+            model_store_uri="s3://m",
+            feature_repo="/f",
+        )
     with pytest.raises(ValueError, match="window_end 'yesterday' is not an ISO date"):
         retrain_parameters({}, "yesterday", model_name="m", model_store_uri="s3://m", feature_repo="/f")
     with pytest.raises(ValueError, match="model_store_uri is empty"):

@@ -7,8 +7,23 @@ import pytest
 
 from pipelines.ml.search_space import SPACE, parse_budget, parse_space
 
-RESULT_KEYS = {"engine", "objective", "best_params", "best_value", "best_trial", "n_trials", "n_complete", "n_pruned",
-               "n_failed", "space", "budget", "fixed", "trials", "resumed_trials", "wall_s"}
+RESULT_KEYS = {
+    "engine",
+    "objective",
+    "best_params",
+    "best_value",
+    "best_trial",
+    "n_trials",
+    "n_complete",
+    "n_pruned",
+    "n_failed",
+    "space",
+    "budget",
+    "fixed",
+    "trials",
+    "resumed_trials",
+    "wall_s",
+}
 TRIAL_KEYS = {"number", "name", "params", "state", "value", "intermediate_values", "duration_s"}
 
 
@@ -17,10 +32,16 @@ def test_parallel_search_returns_the_whole_study_and_writes_it(training_data, tm
     from pipelines.steps.search import search_local
 
     lines = []
-    result = search_local(training_data["dataset"], budget=parse_budget(4, 2, 0, {"min_trials_required": 1,
-                                                                                  "start_step": 1}),
-                          max_epochs=4, seed=3, workdir=str(tmp_path / "work"), out_dir=str(tmp_path / "out"),
-                          device="cpu", echo=lines.append)
+    result = search_local(
+        training_data["dataset"],
+        budget=parse_budget(4, 2, 0, {"min_trials_required": 1, "start_step": 1}),
+        max_epochs=4,
+        seed=3,
+        workdir=str(tmp_path / "work"),
+        out_dir=str(tmp_path / "out"),
+        device="cpu",
+        echo=lines.append,
+    )
     assert set(result) == RESULT_KEYS and all(set(t) == TRIAL_KEYS for t in result["trials"])
     assert json.loads((tmp_path / "out" / "study.json").read_text()) == json.loads(json.dumps(result))
     assert "2 in parallel" in lines[0]
@@ -46,13 +67,27 @@ def test_an_interrupted_search_resumes_with_its_finished_trials_and_prunes(train
 
     work = str(tmp_path / "work")
     stop = {"min_trials_required": 1, "start_step": 1}
-    first = search_local(training_data["dataset"], budget=parse_budget(3, 1, 0, stop), max_epochs=5, seed=5,
-                         workdir=work, device="cpu", echo=lambda s: None)
+    first = search_local(
+        training_data["dataset"],
+        budget=parse_budget(3, 1, 0, stop),
+        max_epochs=5,
+        seed=5,
+        workdir=work,
+        device="cpu",
+        echo=lambda s: None,
+    )
     # A worker killed mid-trial leaves a RUNNING trial in the journal.
     optuna.load_study(study_name=STUDY_NAME, storage=_storage(str(tmp_path / "work" / JOURNAL_FILE))).ask()
     lines = []
-    second = search_local(training_data["dataset"], budget=parse_budget(6, 1, 0, stop), max_epochs=5, seed=5,
-                          workdir=work, device="cpu", echo=lines.append)
+    second = search_local(
+        training_data["dataset"],
+        budget=parse_budget(6, 1, 0, stop),
+        max_epochs=5,
+        seed=5,
+        workdir=work,
+        device="cpu",
+        echo=lines.append,
+    )
     assert "3 of 6 trials already finished" in lines[0] and second["resumed_trials"] == 3
     assert second["trials"][:3] == first["trials"]
     interrupted = second["trials"][3]
@@ -63,9 +98,15 @@ def test_an_interrupted_search_resumes_with_its_finished_trials_and_prunes(train
     assert len(pruned["intermediate_values"]) < 5
 
     with pytest.raises(ValueError, match="holds a study of another search"):
-        search_local(training_data["dataset"], space=parse_space({"dropout": {"kind": "uniform", "low": 0.0,
-                                                                                "high": 0.1}}),
-                     budget=parse_budget(6, 1, 0, stop), max_epochs=5, seed=5, workdir=work, echo=lambda s: None)
+        search_local(
+            training_data["dataset"],
+            space=parse_space({"dropout": {"kind": "uniform", "low": 0.0, "high": 0.1}}),
+            budget=parse_budget(6, 1, 0, stop),
+            max_epochs=5,
+            seed=5,
+            workdir=work,
+            echo=lambda s: None,
+        )
 
 
 @pytest.mark.slow
@@ -77,16 +118,31 @@ def test_failing_trials_stop_the_search_beyond_the_failure_limit(training_data, 
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA to make every trial fail")
     with pytest.raises(RuntimeError, match=r"2 trials failed, more than max_failed_trials \(1\).*CUDA"):
-        search_local(training_data["dataset"], budget=parse_budget(4, 1, 1), max_epochs=2,
-                     workdir=str(tmp_path / "w"), device="cuda", echo=lambda s: None)
+        search_local(
+            training_data["dataset"],
+            budget=parse_budget(4, 1, 1),
+            max_epochs=2,
+            workdir=str(tmp_path / "w"),
+            device="cuda",
+            echo=lambda s: None,
+        )
 
 
 def test_the_component_signature():
     from pipelines.components.search import search_hyperparameters
 
     spec = search_hyperparameters.component_spec
-    for name in ("dataset", "backend", "max_trials", "parallel_trials", "max_epochs", "seed", "training_image", "namespace",
-                 "search_space"):
+    for name in (
+        "dataset",
+        "backend",
+        "max_trials",
+        "parallel_trials",
+        "max_epochs",
+        "seed",
+        "training_image",
+        "namespace",
+        "search_space",
+    ):
         assert name in spec.inputs
     assert spec.inputs["backend"].default == "local" and spec.inputs["namespace"].default == "kubeflow"
     assert set(spec.outputs) == {"study", "best_params", "best_val_loss"}
@@ -123,8 +179,9 @@ def test_the_search_component_runs_locally(training_data, local_runner):
     @dsl.pipeline
     def only_search(dataset_uri: str) -> float:
         data = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset)
-        return search_hyperparameters(dataset=data.output, max_trials=2, parallel_trials=2, max_epochs=2,
-                                      seed=1, device="cpu").outputs["best_val_loss"]
+        return search_hyperparameters(
+            dataset=data.output, max_trials=2, parallel_trials=2, max_epochs=2, seed=1, device="cpu"
+        ).outputs["best_val_loss"]
 
     best = only_search(dataset_uri=training_data["dataset"]).output
     study = json.loads(next(local_runner.glob("only-search-*/search-hyperparameters/study/study.json")).read_text())

@@ -5,8 +5,16 @@ import math
 
 import pytest
 
-from pipelines.ml.search_space import (BUDGET, LIMITS, SPACE, katib_parameters, optuna_params, parse_budget,
-                                       parse_space, trial_parameter_name)
+from pipelines.ml.search_space import (
+    BUDGET,
+    LIMITS,
+    SPACE,
+    katib_parameters,
+    optuna_params,
+    parse_budget,
+    parse_space,
+    trial_parameter_name,
+)
 
 
 def test_default_space_searches_the_five_hyperparameters_within_their_limits():
@@ -36,11 +44,17 @@ def test_optuna_samples_every_parameter_inside_its_range_with_its_type():
 def test_katib_parameters_render_the_same_space():
     rendered = {p["name"]: p for p in katib_parameters()}
     assert list(rendered) == SPACE.names()
-    assert rendered["learning_rate"] == {"name": "learning_rate", "parameterType": "double", "feasibleSpace": {
-        "min": "0.0001", "max": "0.03", "distribution": "logUniform"}}
+    assert rendered["learning_rate"] == {
+        "name": "learning_rate",
+        "parameterType": "double",
+        "feasibleSpace": {"min": "0.0001", "max": "0.03", "distribution": "logUniform"},
+    }
     assert rendered["dropout"]["feasibleSpace"]["distribution"] == "uniform"
-    assert rendered["hidden"] == {"name": "hidden", "parameterType": "discrete",
-                                  "feasibleSpace": {"list": ["32", "64", "128", "256"]}}
+    assert rendered["hidden"] == {
+        "name": "hidden",
+        "parameterType": "discrete",
+        "feasibleSpace": {"list": ["32", "64", "128", "256"]},
+    }
     assert rendered["layers"] == {"name": "layers", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "4"}}
     for p in SPACE.params:  # every string Katib hands back parses to the value the space means
         fs = rendered[p.name]["feasibleSpace"]
@@ -50,41 +64,59 @@ def test_katib_parameters_render_the_same_space():
     assert trial_parameter_name("learning_rate") == "learningRate" and trial_parameter_name("hidden") == "hidden"
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"batch_size": {"kind": "int", "low": 64, "high": 512}}, "batch_size: not a searchable hyperparameter; allowed"),
-    ({"learning_rate": {"kind": "uniform", "low": 1e-4, "high": 1e-2}}, "learning_rate.kind: must be 'log_uniform'"),
-    ({"learning_rate": {"kind": "log_uniform", "low": 1e-4, "high": 5.0}},
-     r"learning_rate.high: 5.0 outside the allowed \[1e-06, 1.0\]"),
-    ({"dropout": {"kind": "uniform", "low": 0.3, "high": 0.1}}, r"dropout: low \(0.3\) must be below high \(0.1\)"),
-    ({"dropout": {"kind": "uniform", "low": "0", "high": 0.1}}, "dropout.low: must be a number"),
-    ({"layers": {"kind": "int", "low": 1, "high": 2.5}}, "layers.high: must be a whole number"),
-    ({"layers": {"kind": "int", "low": 1, "high": 3, "step": 1}}, r"layers: unknown field\(s\) \['step'\]"),
-    ({"hidden": {"kind": "categorical", "choices": [64, 4096]}}, r"hidden.choices: \[4096\] not allowed"),
-    ({"hidden": {"kind": "categorical", "choices": []}}, "hidden.choices: must be a non-empty list"),
-    ({"hidden": {"kind": "categorical", "choices": [64, 64]}}, "hidden.choices: duplicates"),
-    ({"hidden": [32, 64]}, "hidden: must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            {"batch_size": {"kind": "int", "low": 64, "high": 512}},
+            "batch_size: not a searchable hyperparameter; allowed",
+        ),
+        (
+            {"learning_rate": {"kind": "uniform", "low": 1e-4, "high": 1e-2}},
+            "learning_rate.kind: must be 'log_uniform'",
+        ),
+        (
+            {"learning_rate": {"kind": "log_uniform", "low": 1e-4, "high": 5.0}},
+            r"learning_rate.high: 5.0 outside the allowed \[1e-06, 1.0\]",
+        ),
+        ({"dropout": {"kind": "uniform", "low": 0.3, "high": 0.1}}, r"dropout: low \(0.3\) must be below high \(0.1\)"),
+        ({"dropout": {"kind": "uniform", "low": "0", "high": 0.1}}, "dropout.low: must be a number"),
+        ({"layers": {"kind": "int", "low": 1, "high": 2.5}}, "layers.high: must be a whole number"),
+        ({"layers": {"kind": "int", "low": 1, "high": 3, "step": 1}}, r"layers: unknown field\(s\) \['step'\]"),
+        ({"hidden": {"kind": "categorical", "choices": [64, 4096]}}, r"hidden.choices: \[4096\] not allowed"),
+        ({"hidden": {"kind": "categorical", "choices": []}}, "hidden.choices: must be a non-empty list"),
+        ({"hidden": {"kind": "categorical", "choices": [64, 64]}}, "hidden.choices: duplicates"),
+        ({"hidden": [32, 64]}, "hidden: must be a mapping"),
+    ],
+)
 def test_a_bad_user_space_is_refused_naming_the_field_and_what_is_allowed(spec, message):
     with pytest.raises(ValueError, match=message):
         parse_space(spec)
 
 
 def test_a_partial_user_space_searches_only_what_it_names():
-    space = parse_space({"learning_rate": {"kind": "log_uniform", "low": 1e-3, "high": 1e-2},
-                         "hidden": {"kind": "categorical", "choices": [16, 32]}})
+    space = parse_space(
+        {
+            "learning_rate": {"kind": "log_uniform", "low": 1e-3, "high": 1e-2},
+            "hidden": {"kind": "categorical", "choices": [16, 32]},
+        }
+    )
     assert space.names() == ["learning_rate", "hidden"]
     assert [p["name"] for p in katib_parameters(space)] == ["learning_rate", "hidden"]
 
 
-@pytest.mark.parametrize("args, message", [
-    ((0, 1), r"max_trials must be a whole number in \[1, 1000\], got 0"),
-    ((4, 5), r"parallel_trials must be a whole number in \[1, 4\], got 5"),
-    ((4, 2, 9), r"max_failed_trials must be a whole number in \[0, 4\], got 9"),
-    ((4, 2, 1, {"algorithm": "hyperband"}), r"early_stopping.algorithm must be one of \('medianstop', 'none'\)"),
-    ((4, 2, 1, {"patience": 3}), r"early_stopping has unknown field\(s\) \['patience'\]"),
-    ((4, 2, 1, {"start_step": 0}), r"early_stopping.start_step must be a whole number in \[1, 1000\]"),
-    ((2.5, 1), "max_trials must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((0, 1), r"max_trials must be a whole number in \[1, 1000\], got 0"),
+        ((4, 5), r"parallel_trials must be a whole number in \[1, 4\], got 5"),
+        ((4, 2, 9), r"max_failed_trials must be a whole number in \[0, 4\], got 9"),
+        ((4, 2, 1, {"algorithm": "hyperband"}), r"early_stopping.algorithm must be one of \('medianstop', 'none'\)"),
+        ((4, 2, 1, {"patience": 3}), r"early_stopping has unknown field\(s\) \['patience'\]"),
+        ((4, 2, 1, {"start_step": 0}), r"early_stopping.start_step must be a whole number in \[1, 1000\]"),
+        ((2.5, 1), "max_trials must be a whole number"),
+    ],
+)
 def test_a_bad_budget_is_refused_naming_the_field(args, message):
     with pytest.raises(ValueError, match=message):
         parse_budget(*args)

@@ -29,12 +29,23 @@ from pipelines.submit import (
 )
 
 TOKEN = "s3cr3t-token"
-PACKAGE_TEXT = yaml.safe_dump({"pipelineInfo": {"name": "train-validate-deploy"}, "schemaVersion": "2.1.0",
-                               "root": {"dag": {"tasks": {}}, "inputDefinitions": {"parameters": {
-                                   "git_commit": {"defaultValue": "", "parameterType": "STRING"},
-                                   "model_store_uri": {"defaultValue": "", "parameterType": "STRING"},
-                                   "max_epochs": {"defaultValue": 20.0, "parameterType": "NUMBER_INTEGER"},
-                                   "gpus_per_node": {"defaultValue": 1.0, "parameterType": "NUMBER_INTEGER"}}}}})
+PACKAGE_TEXT = yaml.safe_dump(
+    {
+        "pipelineInfo": {"name": "train-validate-deploy"},
+        "schemaVersion": "2.1.0",
+        "root": {
+            "dag": {"tasks": {}},
+            "inputDefinitions": {
+                "parameters": {
+                    "git_commit": {"defaultValue": "", "parameterType": "STRING"},
+                    "model_store_uri": {"defaultValue": "", "parameterType": "STRING"},
+                    "max_epochs": {"defaultValue": 20.0, "parameterType": "NUMBER_INTEGER"},
+                    "gpus_per_node": {"defaultValue": 1.0, "parameterType": "NUMBER_INTEGER"},
+                }
+            },
+        },
+    }
+)
 
 
 class KfpApi:
@@ -87,18 +98,35 @@ class KfpApi:
                 if any(p["display_name"] == q["name"] for p in self.pipelines.values()):
                     return 409, {"error": "AlreadyExists"}, {}
                 pid = str(uuid.uuid4())
-                self.pipelines[pid] = {"pipeline_id": pid, "display_name": q["name"], "created_at": now,
-                                       "description": q.get("description", "")}
-                self.versions[pid] = [{"pipeline_id": pid, "pipeline_version_id": str(uuid.uuid4()),
-                                       "display_name": q["name"], "created_at": now, "spec": spec}]
+                self.pipelines[pid] = {
+                    "pipeline_id": pid,
+                    "display_name": q["name"],
+                    "created_at": now,
+                    "description": q.get("description", ""),
+                }
+                self.versions[pid] = [
+                    {
+                        "pipeline_id": pid,
+                        "pipeline_version_id": str(uuid.uuid4()),
+                        "display_name": q["name"],
+                        "created_at": now,
+                        "spec": spec,
+                    }
+                ]
                 return 200, self.pipelines[pid], {}
             pid = q.get("pipelineid")
             if pid not in self.pipelines:
                 return 404, {"error": f"pipeline {pid} not found"}, {}
             if any(v["display_name"] == q["name"] for v in self.versions[pid]):
                 return 409, {"error": "AlreadyExists"}, {}
-            version = {"pipeline_id": pid, "pipeline_version_id": str(uuid.uuid4()), "display_name": q["name"],
-                       "description": q.get("description", ""), "created_at": now, "spec": spec}
+            version = {
+                "pipeline_id": pid,
+                "pipeline_version_id": str(uuid.uuid4()),
+                "display_name": q["name"],
+                "description": q.get("description", ""),
+                "created_at": now,
+                "spec": spec,
+            }
             self.versions[pid].append(version)
             return 200, version, {}
         if method == "GET" and path.startswith("/pipelines/") and path.endswith("/versions"):
@@ -119,8 +147,10 @@ class KfpApi:
         if method == "POST" and path in ("/runs", "/recurringruns"):
             payload = json.loads(body)
             ref = payload["pipeline_version_reference"]
-            if not any(v["pipeline_version_id"] == ref["pipeline_version_id"]
-                       for v in self.versions.get(ref["pipeline_id"], [])):
+            if not any(
+                v["pipeline_version_id"] == ref["pipeline_version_id"]
+                for v in self.versions.get(ref["pipeline_id"], [])
+            ):
                 return 404, {"error": "pipeline version not found"}, {}
             if payload.get("experiment_id") not in self.experiments:
                 return 404, {"error": "experiment not found"}, {}
@@ -139,7 +169,8 @@ def _multipart_file(headers, body: bytes, field: str) -> bytes | None:
     if not ctype.startswith("multipart/form-data"):
         return None
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {ctype}\r\n\r\n".encode() + body)
+        f"Content-Type: {ctype}\r\n\r\n".encode() + body
+    )
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == field:
             return part.get_payload(decode=True)
@@ -222,8 +253,12 @@ def test_recurring_run_and_parameter_checks(api, package):
     with pytest.raises(SubmitError, match="unknown pipeline parameters") as err:
         submit(client, package, "p", "e", {"max_epoch": 3}, "v1")
     assert err.value.exit_code == EXIT_USAGE
-    assert pipeline_parameters(package) == {"git_commit": "", "model_store_uri": "", "max_epochs": 20.0,
-                                          "gpus_per_node": 1.0}
+    assert pipeline_parameters(package) == {
+        "git_commit": "",
+        "model_store_uri": "",
+        "max_epochs": 20.0,
+        "gpus_per_node": 1.0,
+    }
 
 
 def test_transient_failures_are_retried_with_backoff_and_retry_after(api, package):
@@ -232,17 +267,21 @@ def test_transient_failures_are_retried_with_backoff_and_retry_after(api, packag
     assert submit(client, package, "p", "e", {}, "v1").run_id
     assert client.delays[1] == 7.0, "429 waits as long as Retry-After says"
     others = [d for i, d in enumerate(client.delays) if i != 1]
-    assert all(0.5 * 2 ** i <= d <= 0.5 * 2 ** i * 1.25 for i, d in zip((0, 2, 3, 4), others)), client.delays
+    assert all(0.5 * 2**i <= d <= 0.5 * 2**i * 1.25 for i, d in zip((0, 2, 3, 4), others)), client.delays
     api.faults = [503] * 3
     with pytest.raises(SubmitError, match="503") as err:
         _client(api.url, retries=2).find_pipeline("p")
     assert err.value.exit_code == 6
 
 
-@pytest.mark.parametrize(("token", "code", "message"), [
-    (None, EXIT_AUTH, "rejected the credentials"), ("wrong", EXIT_AUTH, "rejected the credentials"),
-    ("readonly", EXIT_AUTH, "refused the request"),
-])
+@pytest.mark.parametrize(
+    ("token", "code", "message"),
+    [
+        (None, EXIT_AUTH, "rejected the credentials"),
+        ("wrong", EXIT_AUTH, "rejected the credentials"),
+        ("readonly", EXIT_AUTH, "refused the request"),
+    ],
+)
 def test_auth_failures_are_explained(api, package, token, code, message):
     with pytest.raises(SubmitError, match=message) as err:
         submit(_client(api.url, token=token), package, "p", "e", {}, "v1")
@@ -274,16 +313,22 @@ def _self_signed(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kfp.test")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return tmp_path / "cert.pem", tmp_path / "key.pem"
 
 
@@ -337,8 +382,9 @@ def test_the_pulumi_cli_is_asked_for_the_stack_outputs_when_installed(tmp_path, 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     cli = bin_dir / "pulumi"
-    cli.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n'
-                   'echo \'{"kfp_endpoint": "https://kfp.onprem.example"}\'\n')
+    cli.write_text(
+        '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\necho \'{"kfp_endpoint": "https://kfp.onprem.example"}\'\n'
+    )
     cli.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     assert endpoint_from_stack("onprem-dc1") == "https://kfp.onprem.example"
@@ -356,7 +402,8 @@ def test_the_retraining_trigger_passes_its_parameters_and_the_uploaded_commit(ap
     params = {"train_start": "2025-01-01", "train_end": "2026-07-01", "seed": 7, "model_store_uri": "s3://m"}
     trigger_run(client, "train-validate-deploy", "credit-risk", params, "retrain")
     assert api.runs[-1]["runtime_config"]["parameters"] == {**params, "git_commit": "abc123def"}, (
-        "a first upload's commit, from the pipeline's description")
+        "a first upload's commit, from the pipeline's description"
+    )
     submit(client, package, "train-validate-deploy", "credit-risk", {"git_commit": "fed456"}, "fed-2")
     run = trigger_run(client, "train-validate-deploy", "credit-risk", params, "retrain")
     sent = api.runs[-1]["runtime_config"]["parameters"]

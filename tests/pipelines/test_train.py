@@ -18,8 +18,12 @@ def arrays(training_data):
     frame = pd.read_parquet(training_data["dataset"])
     split = split_of(frame)
     pre = Preprocessor.fit(frame[split == "train"])
-    return (pre.transform(frame[split == "train"]), labels(frame[split == "train"]),
-            pre.transform(frame[split == "val"]), labels(frame[split == "val"]))
+    return (
+        pre.transform(frame[split == "train"]),
+        labels(frame[split == "train"]),
+        pre.transform(frame[split == "val"]),
+        labels(frame[split == "val"]),
+    )
 
 
 def _weights(model) -> list[np.ndarray]:
@@ -85,8 +89,15 @@ def test_train_component_runs_two_local_ranks_and_writes_a_loadable_model(traini
     def one_trial(dataset_uri: str, study_uri: str, checkpoint_root: str):
         data = dsl.importer(artifact_uri=dataset_uri, artifact_class=dsl.Dataset)
         study = dsl.importer(artifact_uri=study_uri, artifact_class=dsl.Artifact)
-        train_model(dataset=data.output, study=study.output, hyperparams={"hidden": 16, "learning_rate": 0.003},
-                    checkpoint_root=checkpoint_root, run_id="test-run", max_epochs=2, device="cpu")
+        train_model(
+            dataset=data.output,
+            study=study.output,
+            hyperparams={"hidden": 16, "learning_rate": 0.003},
+            checkpoint_root=checkpoint_root,
+            run_id="test-run",
+            max_epochs=2,
+            device="cpu",
+        )
 
     one_trial(dataset_uri=training_data["dataset"], study_uri=study_dir, checkpoint_root=str(tmp_path / "ckpt"))
     model_dir = next(local_runner.glob("one-trial-*/train-model/model"))
@@ -106,8 +117,9 @@ def _study(tmp_path) -> str:
 
 
 @pytest.mark.slow
-def test_train_component_on_kubeflow_stages_the_run_and_copies_the_model_rank0_wrote(training_data, tmp_path,
-                                                                                       monkeypatch):
+def test_train_component_on_kubeflow_stages_the_run_and_copies_the_model_rank0_wrote(
+    training_data, tmp_path, monkeypatch
+):
     """The "kubeflow" backend against a fake cluster whose TrainJob runs the manifest's torchrun args here (PVC
     case: checkpoint_root is a path both sides see)."""
     from types import SimpleNamespace
@@ -131,10 +143,18 @@ def test_train_component_on_kubeflow_stages_the_run_and_copies_the_model_rank0_w
 
     monkeypatch.setattr(trainjob, "kubernetes_apis", lambda: (Cluster(), Cluster()))
     model = SimpleNamespace(path=str(tmp_path / "out"), metadata={})
-    out = train_model.python_func(dataset=SimpleNamespace(path=training_data["dataset"]),
-                                  study=SimpleNamespace(path=_study(tmp_path)), hyperparams={"hidden": 16, "max_epochs": 2}, model=model,
-                                  checkpoint_root=str(tmp_path / "pvc"), run_id="run-7", backend="kubeflow",
-                                  num_nodes=2, gpus_per_node=4, interconnect="efa")
+    out = train_model.python_func(
+        dataset=SimpleNamespace(path=training_data["dataset"]),
+        study=SimpleNamespace(path=_study(tmp_path)),
+        hyperparams={"hidden": 16, "max_epochs": 2},
+        model=model,
+        checkpoint_root=str(tmp_path / "pvc"),
+        run_id="run-7",
+        backend="kubeflow",
+        num_nodes=2,
+        gpus_per_node=4,
+        interconnect="efa",
+    )
     (job,) = submitted
     assert job["spec"]["trainer"]["numNodes"] == 2 and job["spec"]["trainer"]["numProcPerNode"] == 4
     spec = json.loads(open(job["spec"]["trainer"]["args"][-1]).read())
@@ -160,10 +180,17 @@ def test_training_benchmark_runs_with_only_torch_and_numpy():
     import sys
     from pathlib import Path
 
-    script = ("import runpy, sys; sys.argv = ['training.py', '--device', 'cpu', '--rows', '2000', '--epochs', '1', "
-              "'--batch-sizes', '256']; runpy.run_path('benchmarks/training.py', run_name='__main__'); "
-              "heavy = {'pandas', 'feast', 'kfp', 'pyarrow'} & set(sys.modules); assert not heavy, heavy")
-    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
-                          capture_output=True, text=True, timeout=120)
+    script = (
+        "import runpy, sys; sys.argv = ['training.py', '--device', 'cpu', '--rows', '2000', '--epochs', '1', "
+        "'--batch-sizes', '256']; runpy.run_path('benchmarks/training.py', run_name='__main__'); "
+        "heavy = {'pandas', 'feast', 'kfp', 'pyarrow'} & set(sys.modules); assert not heavy, heavy"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "samples/s" in done.stdout

@@ -8,20 +8,49 @@ from types import SimpleNamespace
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION, QUEUE_NAME_LABEL, TORCH_RUNTIME, \
-    TRAINING_QUEUE
-from pipelines.steps.trainjob import (EFA_RESOURCE, RDMA_RESOURCE, TrainJobFailed, build_trainjob, run_trainjob,
-                                      trainjob_name)
+from components.gpu import (
+    GPU_NODE_SELECTOR,
+    GPU_RESOURCE,
+    GPU_TOLERATION,
+    QUEUE_NAME_LABEL,
+    TORCH_RUNTIME,
+    TRAINING_QUEUE,
+)
+from pipelines.steps.trainjob import (
+    EFA_RESOURCE,
+    RDMA_RESOURCE,
+    TrainJobFailed,
+    build_trainjob,
+    run_trainjob,
+    trainjob_name,
+)
 
 # Trainer v2.1 (components/versions.py TRAINER_VERSION on the stacks) TrainJob fields, from
 # pkg/apis/trainer/v1alpha1/trainjob_types.go: v2.1 names the pod override `podTemplateOverrides` (v2.0:
 # `podSpecOverrides`; v2.2 replaces it with `runtimePatches`).
-SPEC_FIELDS = {"runtimeRef", "initializer", "trainer", "podTemplateOverrides", "labels", "annotations", "suspend",
-               "managedBy"}
+SPEC_FIELDS = {
+    "runtimeRef",
+    "initializer",
+    "trainer",
+    "podTemplateOverrides",
+    "labels",
+    "annotations",
+    "suspend",
+    "managedBy",
+}
 TRAINER_FIELDS = {"image", "command", "args", "env", "numNodes", "resourcesPerNode", "numProcPerNode"}
 OVERRIDE_FIELDS = {"targetJobs", "metadata", "spec"}
-OVERRIDE_SPEC_FIELDS = {"serviceAccountName", "nodeSelector", "affinity", "tolerations", "volumes", "initContainers",
-                        "containers", "schedulingGates", "imagePullSecrets"}
+OVERRIDE_SPEC_FIELDS = {
+    "serviceAccountName",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "volumes",
+    "initContainers",
+    "containers",
+    "schedulingGates",
+    "imagePullSecrets",
+}
 
 
 def _env(manifest) -> dict:
@@ -29,14 +58,18 @@ def _env(manifest) -> dict:
 
 
 def test_the_manifest_requests_gpus_per_node_on_the_gpu_pools_through_kueue():
-    m = build_trainjob("train-abc-123", "team-a", "registry/trainer:0.1.0", "s3://b/run/k/spec.json",
-                       num_nodes=2, gpus_per_node=4)
+    m = build_trainjob(
+        "train-abc-123", "team-a", "registry/trainer:0.1.0", "s3://b/run/k/spec.json", num_nodes=2, gpus_per_node=4
+    )
     assert m["apiVersion"] == "trainer.kubeflow.org/v1alpha1" and m["kind"] == "TrainJob"
     assert m["metadata"]["labels"][QUEUE_NAME_LABEL] == TRAINING_QUEUE and m["metadata"]["namespace"] == "team-a"
     spec = m["spec"]
     assert set(spec) <= SPEC_FIELDS and set(spec["trainer"]) <= TRAINER_FIELDS
-    assert spec["runtimeRef"] == {"name": TORCH_RUNTIME, "apiGroup": "trainer.kubeflow.org",
-                                  "kind": "ClusterTrainingRuntime"}
+    assert spec["runtimeRef"] == {
+        "name": TORCH_RUNTIME,
+        "apiGroup": "trainer.kubeflow.org",
+        "kind": "ClusterTrainingRuntime",
+    }
     trainer = spec["trainer"]
     assert trainer["numNodes"] == 2 and trainer["numProcPerNode"] == 4
     assert trainer["resourcesPerNode"]["limits"][GPU_RESOURCE] == "4"
@@ -108,10 +141,17 @@ class FakeK8s:
 
 
 RUNNING = {"conditions": [{"type": "Created", "status": "True"}]}
-COMPLETE = {"conditions": [{"type": "Created", "status": "True"},
-                           {"type": "Complete", "status": "True", "message": "jobset completed"}]}
-FAILED = {"conditions": [{"type": "Failed", "status": "True", "reason": "JobSetFailed",
-                          "message": "jobset failed: node-0 exit code 1"}]}
+COMPLETE = {
+    "conditions": [
+        {"type": "Created", "status": "True"},
+        {"type": "Complete", "status": "True", "message": "jobset completed"},
+    ]
+}
+FAILED = {
+    "conditions": [
+        {"type": "Failed", "status": "True", "reason": "JobSetFailed", "message": "jobset failed: node-0 exit code 1"}
+    ]
+}
 
 
 def _run(fake, **kw):
@@ -124,15 +164,19 @@ def _run(fake, **kw):
 def test_await_returns_on_complete_and_prints_each_rank0_log_line_once():
     fake = FakeK8s([RUNNING, RUNNING, COMPLETE])
     job, lines = _run(fake)
-    assert job["status"] == COMPLETE and fake.created == [("trainer.kubeflow.org", "v1alpha1", "team-a",
-                                                           "trainjobs", "train-a")]
+    assert job["status"] == COMPLETE and fake.created == [
+        ("trainer.kubeflow.org", "v1alpha1", "team-a", "trainjobs", "train-a")
+    ]
     assert [l for l in lines if "epoch" in l] == [f"[train-a-node-0-0-xyz] epoch {i}" for i in (1, 2, 3)]
     assert not fake.deleted
 
 
 def test_a_failed_trainjob_raises_naming_it_and_its_condition_message():
-    with pytest.raises(TrainJobFailed, match=r"TrainJob team-a/train-a failed \(JobSetFailed\): jobset failed: "
-                                             r"node-0 exit code 1"):
+    with pytest.raises(
+        TrainJobFailed,
+        match=r"TrainJob team-a/train-a failed \(JobSetFailed\): jobset failed: "
+        r"node-0 exit code 1",
+    ):
         _run(FakeK8s([RUNNING, FAILED]))
 
 

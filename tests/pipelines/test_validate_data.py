@@ -12,12 +12,15 @@ def test_clean_data_passes_with_a_report(training_data, tmp_path):
     assert (tmp_path / "r.md").read_text().startswith("# Data validation: PASSED")
 
 
-@pytest.mark.parametrize("corrupt, rule", [
-    (lambda df: df.assign(annual_income=df["annual_income"] * 4), "drift"),
-    (lambda df: df.assign(defaulted_12m=0), "balance"),
-    (lambda df: df.assign(loan_amount=df["loan_amount"].where(df.index > 10)), "null"),
-    (lambda df: df.assign(credit_utilization=df["credit_utilization"] + 2), "range"),
-])
+@pytest.mark.parametrize(
+    "corrupt, rule",
+    [
+        (lambda df: df.assign(annual_income=df["annual_income"] * 4), "drift"),
+        (lambda df: df.assign(defaulted_12m=0), "balance"),
+        (lambda df: df.assign(loan_amount=df["loan_amount"].where(df.index > 10)), "null"),
+        (lambda df: df.assign(credit_utilization=df["credit_utilization"] + 2), "range"),
+    ],
+)
 def test_bad_data_stops_with_the_report_written_first(training_data, tmp_path, corrupt, rule):
     bad = tmp_path / "bad.parquet"
     corrupt(pd.read_parquet(training_data["dataset"])).to_parquet(bad)

@@ -93,7 +93,9 @@ def test_manifest_lists_every_program() -> None:
             assert all(isinstance(a, str) for a in entry.get("gate_args") or []), entry
             assert 0 <= entry["scanned"] <= entry["resources"], entry
         else:
-            assert entry["gate"] == 2 and entry.get("error"), f"{entry['name']}: error programs need gate 2 and an error pattern"
+            assert entry["gate"] == 2 and entry.get("error"), (
+                f"{entry['name']}: error programs need gate 2 and an error pattern"
+            )
         assert entry.get("cause"), f"{entry['name']}: name the issue cause it reproduces"
         for line in entry.get("checks") or []:
             assert len(line.split()) == 3 and line.split()[2] in ("PASSED", "FAILED"), line
@@ -102,7 +104,16 @@ def test_manifest_lists_every_program() -> None:
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_preview(entry: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "preview.json"
-    run = mlops("preview", "--program", str(PROGRAMS / entry["name"]), "--stack", entry["stack"], "--no-tree", "--json", str(out))
+    run = mlops(
+        "preview",
+        "--program",
+        str(PROGRAMS / entry["name"]),
+        "--stack",
+        entry["stack"],
+        "--no-tree",
+        "--json",
+        str(out),
+    )
     text = run.stdout + run.stderr
     assert TRACEBACK not in text, f"traceback in the preview output:\n{text[-4000:]}"
     if entry["preview"] == "ok":
@@ -110,7 +121,9 @@ def test_preview(entry: dict[str, Any], tmp_path: Path) -> None:
         doc = json.loads(out.read_text())
         assert declared_count(doc) == entry["resources"], f"resources: {doc.get('counts')}"
     else:
-        assert run.returncode == 2, f"an intentional-error program must fail clearly with rc 2, got {run.returncode}:\n{text[-3000:]}"
+        assert run.returncode == 2, (
+            f"an intentional-error program must fail clearly with rc 2, got {run.returncode}:\n{text[-3000:]}"
+        )
         assert "error:" in run.stderr, run.stderr
         assert re.search(entry["error"], run.stderr, re.IGNORECASE | re.DOTALL), f"unclear error:\n{run.stderr[-2000:]}"
 
@@ -121,8 +134,16 @@ def test_gate(entry: dict[str, Any], tmp_path: Path) -> None:
     """One gate run (one Checkov process) per program: the CLI gates one --program per invocation."""
     report_path = tmp_path / "gate.json"
     run = mlops(
-        "gate", "--program", str(PROGRAMS / entry["name"]), "--stack", entry["stack"], *(entry.get("gate_args") or []),
-        "--format", "json", "--output", str(report_path),
+        "gate",
+        "--program",
+        str(PROGRAMS / entry["name"]),
+        "--stack",
+        entry["stack"],
+        *(entry.get("gate_args") or []),
+        "--format",
+        "json",
+        "--output",
+        str(report_path),
     )
     text = run.stdout + run.stderr
     assert TRACEBACK not in text, f"traceback in the gate output:\n{text[-4000:]}"
@@ -187,8 +208,17 @@ def test_gate_batch(tmp_path: Path) -> None:
             continue
         out = tmp_path / f"{entry['name']}.mlops.json"
         try:
-            run = mlops("preview", "--program", str(PROGRAMS / entry["name"]), "--stack", entry["stack"],
-                        "--no-tree", "--json", str(out), timeout=min(TIMEOUT_S, 60))
+            run = mlops(
+                "preview",
+                "--program",
+                str(PROGRAMS / entry["name"]),
+                "--stack",
+                entry["stack"],
+                "--no-tree",
+                "--json",
+                str(out),
+                timeout=min(TIMEOUT_S, 60),
+            )
         except pytest.fail.Exception:
             continue  # a hang: test_preview reports it
         if run.returncode != 0 or not out.is_file():

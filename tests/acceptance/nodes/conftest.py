@@ -29,9 +29,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--expect-gpus", type=int, default=None, help="GPUs each --hosts node must have; 0: a CPU node")
     group.addoption("--expect-pool", default=None, help="node pool of the --hosts nodes (for labels and taints)")
     group.addoption("--expect-gpu-model", default=None, help="GPU model label of the --hosts nodes, e.g. nvidia-a100")
-    group.addoption("--cuda-image", default=None,
-                    help="an image already in containerd (k8s.io namespace) with nvidia-smi, to run through the "
-                         "NVIDIA runtime")
+    group.addoption(
+        "--cuda-image",
+        default=None,
+        help="an image already in containerd (k8s.io namespace) with nvidia-smi, to run through the NVIDIA runtime",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,7 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: the NVIDIA driver alone (nvidia-smi answers, GPU count)")
     stack = config.getoption("inventory_stack", default=None)
     if stack and not config.getoption("hosts", default=None):
-        config.option.hosts = ",".join(f"ssh://{node.ssh_user}@{address}" for address, node in load_inventory(stack).items())
+        config.option.hosts = ",".join(
+            f"ssh://{node.ssh_user}@{address}" for address, node in load_inventory(stack).items()
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

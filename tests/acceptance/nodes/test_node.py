@@ -31,8 +31,11 @@ def _kubelet_args(host) -> dict[str, str]:
 
 def test_swap_is_off_and_stays_off(host):
     assert host.run("swapon --noheadings --show").stdout.strip() == "", "swap is active"
-    active = [line for line in host.file("/etc/fstab").content_string.splitlines()
-              if line.split()[2:3] == ["swap"] and not line.lstrip().startswith("#")]
+    active = [
+        line
+        for line in host.file("/etc/fstab").content_string.splitlines()
+        if line.split()[2:3] == ["swap"] and not line.lstrip().startswith("#")
+    ]
     assert active == [], f"/etc/fstab still mounts swap at boot: {active}"
 
 

@@ -20,7 +20,8 @@ def test_detector_is_enabled_with_eks_audit_logs_and_managed_runtime_monitoring(
         assert feature.property_dependencies["detectorId"] == [detector.urn]
         assert feature.parent == detector.parent
     assert features["RUNTIME_MONITORING"].inputs["additionalConfigurations"] == [
-        {"name": "EKS_ADDON_MANAGEMENT", "status": "ENABLED"}]
+        {"name": "EKS_ADDON_MANAGEMENT", "status": "ENABLED"}
+    ]
     component = one(aws, "mlops:aws:ThreatDetection")
     assert detector.parent == component.urn
 

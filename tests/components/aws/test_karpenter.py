@@ -23,10 +23,13 @@ def test_one_node_pool_per_gpu_pool_with_taint_labels_and_gpu_limit(aws):
     train = pools["gpu-train"]
     template = train["template"]
     assert template["spec"]["taints"][0] == gpu.GPU_TAINT
-    assert template["metadata"]["labels"] == {**{"workload": "training"},
-                                              **gpu.gpu_node_labels("gpu-train", "nvidia-a100", 8)}
-    assert {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["p4d.24xlarge"]} in \
-        template["spec"]["requirements"]
+    assert template["metadata"]["labels"] == {
+        **{"workload": "training"},
+        **gpu.gpu_node_labels("gpu-train", "nvidia-a100", 8),
+    }
+    assert {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["p4d.24xlarge"]} in template[
+        "spec"
+    ]["requirements"]
     assert train["limits"] == {gpu.GPU_RESOURCE: "32"}  # (maxSize 4 - minSize 0) x 8 GPUs
     assert train["disruption"]["consolidationPolicy"] == "WhenEmpty"  # running training is never consolidated
     assert train["disruption"]["budgets"] == [{"nodes": "1"}]
@@ -36,8 +39,13 @@ def test_node_class_encrypts_with_the_stack_key_and_requires_imdsv2(aws):
     key_arn = one(aws, "aws:kms/key:Key", "platform").outputs["arn"]
     spec = next(c.inputs["spec"] for c in of_type(aws, NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu-train")
     ebs = spec["blockDeviceMappings"][0]["ebs"]
-    assert ebs == {"volumeSize": "500Gi", "volumeType": "gp3", "encrypted": True, "kmsKeyID": key_arn,
-                   "deleteOnTermination": True}
+    assert ebs == {
+        "volumeSize": "500Gi",
+        "volumeType": "gp3",
+        "encrypted": True,
+        "kmsKeyID": key_arn,
+        "deleteOnTermination": True,
+    }
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert spec["metadataOptions"]["httpPutResponseHopLimit"] == 1
     subnet_ids = [t["id"] for t in spec["subnetSelectorTerms"]]
@@ -58,8 +66,10 @@ def test_controller_policy_scopes_every_write_to_this_cluster(aws):
     policy = json.loads(one(aws, "aws:iam/rolePolicy:RolePolicy", "karpenter-controller").inputs["policy"])
     for statement in policy["Statement"]:
         if statement["Resource"] == "*":
-            assert all(a.startswith(("ec2:Describe", "pricing:Get")) for a in
-                       (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]))
+            assert all(
+                a.startswith(("ec2:Describe", "pricing:Get"))
+                for a in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+            )
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if any(a in ("ec2:TerminateInstances", "ec2:CreateTags", "iam:DeleteInstanceProfile") for a in actions):
             assert "kubernetes.io/cluster/aws-uae-prod" in json.dumps(statement["Condition"]), statement["Sid"]
@@ -71,7 +81,9 @@ def test_interruption_queue_is_encrypted_tls_only_and_fed_by_eventbridge(aws):
     queue = one(aws, "aws:sqs/queue:Queue")
     assert queue.inputs["sqsManagedSseEnabled"] is True
     policy = json.loads(one(aws, "aws:sqs/queuePolicy:QueuePolicy").inputs["policy"])
-    assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s.get("Condition")) for s in policy["Statement"])
+    assert any(
+        s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s.get("Condition")) for s in policy["Statement"]
+    )
     rules = of_type(aws, "aws:cloudwatch/eventRule:EventRule")
     kinds = {json.loads(r.inputs["eventPattern"])["detail-type"][0] for r in rules}
     assert "EC2 Spot Instance Interruption Warning" in kinds and len(rules) == 4

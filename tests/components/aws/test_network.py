@@ -31,8 +31,11 @@ def test_s3_gateway_endpoint_serves_every_route_table(aws):
 
 
 def test_interface_endpoints_are_private_behind_https_only_security_group(aws):
-    endpoints = {e.inputs["serviceName"]: e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
-                 if e.inputs["vpcEndpointType"] == "Interface"}
+    endpoints = {
+        e.inputs["serviceName"]: e
+        for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface"
+    }
     for service in ("ecr.api", "ecr.dkr", "sts", "s3"):
         endpoint = endpoints[f"com.amazonaws.me-central-1.{service}"]
         assert endpoint.inputs["vpcEndpointType"] == "Interface"
@@ -89,8 +92,11 @@ def test_network_refuses_fewer_than_two_zones(subnets, zones, message):
 def test_s3_interface_endpoint_answers_inside_the_vpc(aws):
     """Pods reach S3 on the interface endpoint (inside the VPC CIDR their egress policies allow), not the gateway's
     public prefixes: its private DNS answers VPC queries too."""
-    s3 = next(e for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
-              if e.inputs["vpcEndpointType"] == "Interface" and e.inputs["serviceName"].endswith(".s3"))
+    s3 = next(
+        e
+        for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface" and e.inputs["serviceName"].endswith(".s3")
+    )
     assert s3.inputs["dnsOptions"] == {"privateDnsOnlyForInboundResolverEndpoint": False}
     names = [e.name for e in of_type(aws, "aws:ec2/vpcEndpoint:VpcEndpoint")]
     assert len(set(names)) == len(names) and s3.name == "network-s3-interface"  # a duplicate URN fails `pulumi up`

@@ -13,7 +13,9 @@ from infra.targets import TargetCluster
 AZURE_STACK = "azure-uae-prod"
 
 
-def preview_azure_target(stack: str = AZURE_STACK, overrides: dict[str, Any] | None = None) -> tuple[PreviewResult, TargetCluster]:
+def preview_azure_target(
+    stack: str = AZURE_STACK, overrides: dict[str, Any] | None = None
+) -> tuple[PreviewResult, TargetCluster]:
     """Preview ``infra.targets.azure.build`` for a stack file; ``overrides`` replaces ``mlops:`` keys first."""
     from infra.config import load_from_pulumi
     from infra.targets import azure
@@ -23,8 +25,14 @@ def preview_azure_target(stack: str = AZURE_STACK, overrides: dict[str, Any] | N
     for key, value in (overrides or {}).items():
         config[f"mlops:{key}"] = value if isinstance(value, str) else json.dumps(value)
     built: list[TargetCluster] = []
-    result = run_under_mocks(lambda: built.append(azure.build(load_from_pulumi())), project=project.name, stack=stack,
-                             config=config, secret_keys=secret_keys, region="uaenorth")
+    result = run_under_mocks(
+        lambda: built.append(azure.build(load_from_pulumi())),
+        project=project.name,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        region="uaenorth",
+    )
     return result, built[0]
 
 

@@ -46,7 +46,11 @@ def test_entra_id_rbac_with_admin_groups_and_no_local_accounts(azure_prod):
 
 def test_idp_groups_are_bound_by_role_assignments_on_the_cluster(azure_prod):
     cluster_id = one(azure_prod, CLUSTER).outputs["id"]
-    on_cluster = [r.inputs for r in of_type(azure_prod, "azure-native:authorization:RoleAssignment") if r.inputs["scope"] == cluster_id]
+    on_cluster = [
+        r.inputs
+        for r in of_type(azure_prod, "azure-native:authorization:RoleAssignment")
+        if r.inputs["scope"] == cluster_id
+    ]
     by_role: dict[str, set[str]] = {}
     for grant in on_cluster:
         assert grant["principalType"] == "Group"
@@ -57,7 +61,9 @@ def test_idp_groups_are_bound_by_role_assignments_on_the_cluster(azure_prod):
 def test_policy_addon_workload_identity_kms_and_monitoring(azure_prod):
     cluster = one(azure_prod, CLUSTER).inputs
     assert cluster["addonProfiles"]["azurepolicy"]["enabled"] is True
-    assert cluster["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"].endswith("/workspaces/log-mlops-prod-uaenorth")
+    assert cluster["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"].endswith(
+        "/workspaces/log-mlops-prod-uaenorth"
+    )
     assert cluster["oidcIssuerProfile"] == {"enabled": True}
     assert cluster["securityProfile"]["workloadIdentity"] == {"enabled": True}
     kms = cluster["securityProfile"]["azureKeyVaultKms"]
@@ -73,7 +79,9 @@ def test_network_plugin_azure_with_network_policy(azure_prod):
 
 def test_every_pool_encrypts_at_host_and_disks_use_the_cmk(azure_prod):
     cluster = one(azure_prod, CLUSTER)
-    assert cluster.inputs["diskEncryptionSetID"] == one(azure_prod, "azure-native:compute:DiskEncryptionSet").outputs["id"]
+    assert (
+        cluster.inputs["diskEncryptionSetID"] == one(azure_prod, "azure-native:compute:DiskEncryptionSet").outputs["id"]
+    )
     pools = _pools(azure_prod)
     assert set(pools) == {"system", "cpubatch", "gput4", "gpua100"}
     for pool in pools.values():
@@ -83,8 +91,10 @@ def test_every_pool_encrypts_at_host_and_disks_use_the_cmk(azure_prod):
 
 def test_gpu_pools_carry_the_gpu_taint_and_labels_cpu_pools_do_not(azure_prod):
     pools = _pools(azure_prod)
-    for name, model, count, size in (("gput4", "nvidia-t4", "1", "Standard_NC4as_T4_v3"),
-                                     ("gpua100", "nvidia-a100", "4", "Standard_NC96ads_A100_v4")):
+    for name, model, count, size in (
+        ("gput4", "nvidia-t4", "1", "Standard_NC4as_T4_v3"),
+        ("gpua100", "nvidia-a100", "4", "Standard_NC96ads_A100_v4"),
+    ):
         pool = pools[name]
         assert pool["mode"] == "User" and pool["vmSize"] == size
         assert GPU_TAINT_TEXT in pool["nodeTaints"]
@@ -121,7 +131,11 @@ def test_spot_pools_use_spot_priority_with_delete_eviction(azure_prod):
 
 def test_control_plane_logs_go_to_log_analytics(azure_prod):
     cluster_id = one(azure_prod, CLUSTER).outputs["id"]
-    setting = [r.inputs for r in of_type(azure_prod, "azure-native:monitor:DiagnosticSetting") if r.inputs["resourceUri"] == cluster_id]
+    setting = [
+        r.inputs
+        for r in of_type(azure_prod, "azure-native:monitor:DiagnosticSetting")
+        if r.inputs["resourceUri"] == cluster_id
+    ]
     assert len(setting) == 1
     assert {log["category"] for log in setting[0]["logs"]} == set(AKS_LOG_CATEGORIES)
     assert setting[0]["logAnalyticsDestinationType"] == "Dedicated"
@@ -130,11 +144,21 @@ def test_control_plane_logs_go_to_log_analytics(azure_prod):
 
 def _cluster_args(**overrides) -> AksClusterArgs:
     values = dict(
-        resource_group_name="rg-test", location="uaenorth", cluster_name="aks-test", kubernetes_version="1.33",
-        subscription_id="sub", tenant_id="tenant", node_subnet_id="/subnets/nodes",
+        resource_group_name="rg-test",
+        location="uaenorth",
+        cluster_name="aks-test",
+        kubernetes_version="1.33",
+        subscription_id="sub",
+        tenant_id="tenant",
+        node_subnet_id="/subnets/nodes",
         system_pool=AksPoolArgs(name="system", vm_size="Standard_D4ds_v5", min_count=1, max_count=3, count=1),
-        user_pools=[], admin_group_ids=ADMINS, user_group_ids=ML_ENGINEERS, disk_encryption_set_id="/des",
-        kms_key_id="https://kv/keys/k/1", key_vault_id="/kv", workspace_id="/ws",
+        user_pools=[],
+        admin_group_ids=ADMINS,
+        user_group_ids=ML_ENGINEERS,
+        disk_encryption_set_id="/des",
+        kms_key_id="https://kv/keys/k/1",
+        key_vault_id="/kv",
+        workspace_id="/ws",
     )
     return AksClusterArgs(**{**values, **overrides})
 

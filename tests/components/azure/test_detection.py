@@ -13,8 +13,10 @@ def test_defender_for_containers_is_standard_with_the_sensor(azure_prod):
     assert (pricing["pricingName"], pricing["pricingTier"]) == ("Containers", "Standard")
     assert pricing["scopeId"].startswith("/subscriptions/")
     assert {e["name"]: e["isEnabled"] for e in pricing["extensions"]} == {
-        "ContainerSensor": "True", "AgentlessDiscoveryForKubernetes": "True",
-        "ContainerRegistriesVulnerabilityAssessments": "True"}
+        "ContainerSensor": "True",
+        "AgentlessDiscoveryForKubernetes": "True",
+        "ContainerRegistriesVulnerabilityAssessments": "True",
+    }
 
 
 def test_every_activity_log_category_goes_to_the_stack_workspace(azure_prod):
@@ -22,7 +24,8 @@ def test_every_activity_log_category_goes_to_the_stack_workspace(azure_prod):
     workspace = one(azure_prod, "azure-native:operationalinsights:Workspace")
     assert setting.inputs["workspaceId"] == workspace.outputs["id"]
     assert [(log["category"], log["enabled"]) for log in setting.inputs["logs"]] == [
-        (c, True) for c in ACTIVITY_LOG_CATEGORIES]
+        (c, True) for c in ACTIVITY_LOG_CATEGORIES
+    ]
     assert setting.parent == one(azure_prod, "mlops:azure:ThreatDetection").urn
 
 

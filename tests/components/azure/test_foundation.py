@@ -37,7 +37,9 @@ def test_private_dns_zones_are_linked_to_the_vnet(azure_prod):
     assert zones == set(PRIVATE_DNS_ZONES.values())
     links = of_type(azure_prod, "azure-native:privatedns:VirtualNetworkLink")
     assert {link.inputs["privateZoneName"] for link in links} == zones
-    assert all(link.inputs["virtualNetwork"]["id"].endswith("/virtualNetworks/vnet-mlops-prod-uaenorth") for link in links)
+    assert all(
+        link.inputs["virtualNetwork"]["id"].endswith("/virtualNetworks/vnet-mlops-prod-uaenorth") for link in links
+    )
 
 
 def test_log_analytics_keeps_a_year_and_refuses_shared_keys(azure_prod):
@@ -48,4 +50,6 @@ def test_log_analytics_keeps_a_year_and_refuses_shared_keys(azure_prod):
 
 def test_foundation_needs_a_nodes_and_a_services_subnet():
     with pytest.raises(ValueError, match="subnet_cidrs needs at least 2"):
-        AzureFoundationArgs(resource_group_name="rg", location="uaenorth", vnet_cidr="10.0.0.0/16", subnet_cidrs=["10.0.0.0/20"])
+        AzureFoundationArgs(
+            resource_group_name="rg", location="uaenorth", vnet_cidr="10.0.0.0/16", subnet_cidrs=["10.0.0.0/20"]
+        )

@@ -33,14 +33,19 @@ def test_cmk_is_rsa_3072_or_more_and_rotates(azure_prod):
 def test_only_the_encryption_identity_gets_crypto_service_encryption_user(azure_prod):
     vault_id = one(azure_prod, "azure-native:keyvault:Vault").outputs["id"]
     identity = one(azure_prod, "azure-native:managedidentity:UserAssignedIdentity", "keyvault-cmk-identity")
-    grants = [r.inputs for r in of_type(azure_prod, "azure-native:authorization:RoleAssignment")
-              if r.inputs["roleDefinitionId"].endswith(KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)]
-    assert grants == [{
-        "scope": vault_id,
-        "roleDefinitionId": grants[0]["roleDefinitionId"],
-        "principalId": identity.outputs["principalId"],
-        "principalType": "ServicePrincipal",
-    }]
+    grants = [
+        r.inputs
+        for r in of_type(azure_prod, "azure-native:authorization:RoleAssignment")
+        if r.inputs["roleDefinitionId"].endswith(KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
+    ]
+    assert grants == [
+        {
+            "scope": vault_id,
+            "roleDefinitionId": grants[0]["roleDefinitionId"],
+            "principalId": identity.outputs["principalId"],
+            "principalType": "ServicePrincipal",
+        }
+    ]
     assert grants[0]["roleDefinitionId"].startswith("/subscriptions/00000000-0000-4000-8000-000000000001/providers/")
 
 
@@ -60,15 +65,28 @@ def test_vault_is_reached_by_private_endpoint_and_audited(azure_prod):
     assert endpoint["privateLinkServiceConnections"][0]["privateLinkServiceId"] == vault_id
     assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
     assert endpoint["subnet"]["id"].endswith("/subnets/snet-services")
-    settings = [r.inputs for r in of_type(azure_prod, "azure-native:monitor:DiagnosticSetting") if r.inputs["resourceUri"] == vault_id]
+    settings = [
+        r.inputs
+        for r in of_type(azure_prod, "azure-native:monitor:DiagnosticSetting")
+        if r.inputs["resourceUri"] == vault_id
+    ]
     assert len(settings) == 1
     assert settings[0]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
     assert settings[0]["workspaceId"].endswith("/workspaces/log-mlops-prod-uaenorth")
 
 
 def _args(**overrides):
-    values = dict(resource_group_name="rg", location="uaenorth", vault_name="kv", tenant_id="t", subscription_id="s",
-                  deployer_object_id="o", services_subnet_id="s", private_dns_zone_id="z", workspace_id="w")
+    values = dict(
+        resource_group_name="rg",
+        location="uaenorth",
+        vault_name="kv",
+        tenant_id="t",
+        subscription_id="s",
+        deployer_object_id="o",
+        services_subnet_id="s",
+        private_dns_zone_id="z",
+        workspace_id="w",
+    )
     return AzureKeyVaultArgs(**{**values, **overrides})
 
 

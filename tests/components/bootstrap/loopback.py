@@ -110,19 +110,38 @@ def _stack_file(path: Path) -> None:
         "mlops:residency": {"allowedRegions": ["lab-loopback"]},
         "mlops:tags": {"owner": "tests", "cost-center": "CC-0", "data-classification": "internal"},
         "mlops:nodePools": [
-            {"name": "system", "kind": "cpu", "role": "system", "minSize": 1, "maxSize": 1,
-             "nodes": [{"name": "loop-cpu-01", "address": NODES["loop-cpu-01"], "sshUser": "root",
-                        "controlPlane": True}]},
-            {"name": "gpu-test", "kind": "gpu", "gpuModel": "nvidia-a100", "gpuCount": GPUS, "minSize": 1,
-             "maxSize": 1, "labels": {"team": "ml"},
-             "nodes": [{"name": "loop-gpu-01", "address": NODES["loop-gpu-01"], "sshUser": "root"}]},
+            {
+                "name": "system",
+                "kind": "cpu",
+                "role": "system",
+                "minSize": 1,
+                "maxSize": 1,
+                "nodes": [
+                    {"name": "loop-cpu-01", "address": NODES["loop-cpu-01"], "sshUser": "root", "controlPlane": True}
+                ],
+            },
+            {
+                "name": "gpu-test",
+                "kind": "gpu",
+                "gpuModel": "nvidia-a100",
+                "gpuCount": GPUS,
+                "minSize": 1,
+                "maxSize": 1,
+                "labels": {"team": "ml"},
+                "nodes": [{"name": "loop-gpu-01", "address": NODES["loop-gpu-01"], "sshUser": "root"}],
+            },
         ],
         "mlops:buckets": [{"name": "datasets"}],
-        "mlops:identity": {"platformAdmin": ["admins"], "mlEngineer": ["ml"], "dataScientist": ["ds"],
-                           "oidc": {"issuerUrl": "https://sso.test/realms/corp", "audience": "mlops-platform"}},
+        "mlops:identity": {
+            "platformAdmin": ["admins"],
+            "mlEngineer": ["ml"],
+            "dataScientist": ["ds"],
+            "oidc": {"issuerUrl": "https://sso.test/realms/corp", "audience": "mlops-platform"},
+        },
         "mlops:nodeBootstrap": {
-            "aptRepositories": [{"name": "loopback-mirror", "uri": f"file:{MIRROR}", "suite": "./",
-                                 "signedBy": KEYRING}],
+            "aptRepositories": [
+                {"name": "loopback-mirror", "uri": f"file:{MIRROR}", "suite": "./", "signedBy": KEYRING}
+            ],
             "containerdVersion": CONTAINERD_VERSION,
             "kubernetesPackageVersion": KUBERNETES_VERSION,
             "nvidiaContainerToolkitVersion": TOOLKIT_VERSION,
@@ -136,13 +155,15 @@ def _stack_file(path: Path) -> None:
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
 
 
-def _seed(seed: Path, host_key: Path, client_pub: str, keyring: bytes, mirror: Path, gpu: bool,
-          control_plane: bool = False) -> None:
+def _seed(
+    seed: Path, host_key: Path, client_pub: str, keyring: bytes, mirror: Path, gpu: bool, control_plane: bool = False
+) -> None:
     ssh = seed / "etc/ssh/mlops-test"
     ssh.mkdir(parents=True)
     shutil.copy(host_key, ssh / "host_ed25519")
     (ssh / "authorized_keys").write_text(client_pub)
-    (ssh / "sshd_config").write_text(textwrap.dedent("""\
+    (ssh / "sshd_config").write_text(
+        textwrap.dedent("""\
         ListenAddress 127.0.0.1:22
         HostKey /etc/ssh/mlops-test/host_ed25519
         AuthorizedKeysFile /etc/ssh/mlops-test/authorized_keys
@@ -152,7 +173,8 @@ def _seed(seed: Path, host_key: Path, client_pub: str, keyring: bytes, mirror: P
         UsePAM no
         PidFile none
         Subsystem sftp internal-sftp
-        """))
+        """)
+    )
     sbin = seed / "usr/local/sbin"
     sbin.mkdir(parents=True)
     for tool in ("modprobe", "systemctl"):
@@ -186,8 +208,9 @@ class LoopbackHosts:
 
     def client(self, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
         """Run a client command inside the hosts' network namespace."""
-        return subprocess.run(["nsenter", f"--net={self.netns}", "--", *cmd], capture_output=True, text=True,
-                              timeout=300, **kwargs)
+        return subprocess.run(
+            ["nsenter", f"--net={self.netns}", "--", *cmd], capture_output=True, text=True, timeout=300, **kwargs
+        )
 
     def ssh(self, node: str, command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return self.client(["ssh", "-F", str(self.work / "ssh_config"), NODES[node], command], input=stdin)
@@ -198,17 +221,32 @@ class LoopbackHosts:
         plan = next(p for p in node_plans(cfg) if p.name == node)
         copy = self.ssh(node, f"mkdir -p {Path(REMOTE_SCRIPT).parent}")
         assert copy.returncode == 0, copy.stderr
-        scp = self.client(["scp", "-q", "-F", str(self.work / "ssh_config"), str(SCRIPT),
-                           f"{plan.address}:{REMOTE_SCRIPT}"])
+        scp = self.client(
+            ["scp", "-q", "-F", str(self.work / "ssh_config"), str(SCRIPT), f"{plan.address}:{REMOTE_SCRIPT}"]
+        )
         assert scp.returncode == 0, scp.stderr
-        env = node_env(plan, bootstrap_settings(cfg.node_bootstrap), require_driver=cfg.safeguards.gpu_driver_preinstalled)
+        env = node_env(
+            plan, bootstrap_settings(cfg.node_bootstrap), require_driver=cfg.safeguards.gpu_driver_preinstalled
+        )
         return self.ssh(node, remote_command(env, plan.ssh_user), stdin=self.join_token + "\n")
 
     def acceptance(self, *args: str) -> subprocess.CompletedProcess:
         """The operator's command: pytest tests/acceptance/nodes against every node of the stack, over ssh://."""
         return self.client(
-            [str(REPO / ".venv/bin/python"), "-m", "pytest", "tests/acceptance/nodes", "-p", "no:cacheprovider", "-q",
-             "--inventory-stack", str(self.stack_file), "--ssh-config", str(self.work / "ssh_config"), *args],
+            [
+                str(REPO / ".venv/bin/python"),
+                "-m",
+                "pytest",
+                "tests/acceptance/nodes",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--inventory-stack",
+                str(self.stack_file),
+                "--ssh-config",
+                str(self.work / "ssh_config"),
+                *args,
+            ],
             cwd=REPO,
         )
 
@@ -230,11 +268,19 @@ def start() -> LoopbackHosts:
     for node, address in NODES.items():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / f"{node}_host")])
         known_hosts.append(f"{address} {(work / f'{node}_host.pub').read_text().strip()}")
-        _seed(work / node / "seed", work / f"{node}_host", (work / "client_key.pub").read_text(), keyring, mirror,
-              gpu="gpu" in node, control_plane=node == CONTROL_PLANE)
+        _seed(
+            work / node / "seed",
+            work / f"{node}_host",
+            (work / "client_key.pub").read_text(),
+            keyring,
+            mirror,
+            gpu="gpu" in node,
+            control_plane=node == CONTROL_PLANE,
+        )
     (work / "known_hosts").write_text("\n".join(known_hosts) + "\n")
-    (work / "ssh_config").write_text(textwrap.dedent(f"""\
-        Host {' '.join(NODES.values())}
+    (work / "ssh_config").write_text(
+        textwrap.dedent(f"""\
+        Host {" ".join(NODES.values())}
           User root
           IdentityFile {work}/client_key
           IdentitiesOnly yes
@@ -242,18 +288,33 @@ def start() -> LoopbackHosts:
           StrictHostKeyChecking yes
           BatchMode yes
           ControlPath {work}/cm-%C
-        """))
+        """)
+    )
     stack_file = work / "Pulumi.loopback.yaml"
     _stack_file(stack_file)
     process = subprocess.Popen(
-        ["unshare", "--mount", "--net", "--propagation", "private", "--fork", "bash", str(HERE / "loopback_host.sh"),
-         str(work), *(f"{node}={address}" for node, address in NODES.items())],
-        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            "unshare",
+            "--mount",
+            "--net",
+            "--propagation",
+            "private",
+            "--fork",
+            "bash",
+            str(HERE / "loopback_host.sh"),
+            str(work),
+            *(f"{node}={address}" for node, address in NODES.items()),
+        ],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     ready = work / "ready"
     alphabet = string.ascii_lowercase + string.digits
-    token = "".join(secrets.choice(alphabet) for _ in range(6)) + "." + "".join(
-        secrets.choice(alphabet) for _ in range(16))
+    token = (
+        "".join(secrets.choice(alphabet) for _ in range(6)) + "." + "".join(secrets.choice(alphabet) for _ in range(16))
+    )
     deadline = time.monotonic() + 30
     while not ready.exists() or not ready.read_text().strip():
         if process.poll() is not None or time.monotonic() > deadline:

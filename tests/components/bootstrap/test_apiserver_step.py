@@ -24,17 +24,28 @@ HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "kube-apiserver.yaml"
 STANDINS = HERE / "standins"
 OIDC = Oidc(issuer_url="https://sso.dc1.internal/realms/corp", audience="mlops-platform")
-SETTINGS = NodeBootstrap.model_validate({
-    "aptRepositories": [{"name": "k8s", "uri": "https://mirror.invalid/k8s", "suite": "/", "signedBy": "/k.gpg"}],
-    "containerdVersion": "1.7.27-1", "kubernetesPackageVersion": "1.33.2-1.1",
-    "nvidiaContainerToolkitVersion": "1.17.8-1", "apiServerEndpoint": "k8s-api.dc1.internal:6443",
-    "caCertHashes": ["sha256:" + "0" * 64],
-})
+SETTINGS = NodeBootstrap.model_validate(
+    {
+        "aptRepositories": [{"name": "k8s", "uri": "https://mirror.invalid/k8s", "suite": "/", "signedBy": "/k.gpg"}],
+        "containerdVersion": "1.7.27-1",
+        "kubernetesPackageVersion": "1.33.2-1.1",
+        "nvidiaContainerToolkitVersion": "1.17.8-1",
+        "apiServerEndpoint": "k8s-api.dc1.internal:6443",
+        "caCertHashes": ["sha256:" + "0" * 64],
+    }
+)
 
 
 def control_plane_env(oidc: Oidc = OIDC) -> dict[str, str]:
-    plan = NodePlan(name="ctl-01", address="10.0.0.1", ssh_user="mlops", pool="system", gpu=False, gpu_count=None,
-                    apiserver=apiserver_plan(oidc, "1.33"))
+    plan = NodePlan(
+        name="ctl-01",
+        address="10.0.0.1",
+        ssh_user="mlops",
+        pool="system",
+        gpu=False,
+        gpu_count=None,
+        apiserver=apiserver_plan(oidc, "1.33"),
+    )
     return node_env(plan, SETTINGS)
 
 
@@ -56,8 +67,14 @@ class Node:
             f'AUDIT_LOG_DIR="{self.log_dir}"\nAPISERVER_READY_TIMEOUT=2\nAPISERVER_POLL_SECONDS=0.1\n'
             "run_step apiserver step_apiserver\n"
         )
-        full = {**os.environ, **env, "PATH": f"{STANDINS}:{os.environ['PATH']}", "MLOPS_TEST_MANIFEST": str(self.manifest),
-                "MLOPS_TEST_CALLS": str(self.calls), **test_env}
+        full = {
+            **os.environ,
+            **env,
+            "PATH": f"{STANDINS}:{os.environ['PATH']}",
+            "MLOPS_TEST_MANIFEST": str(self.manifest),
+            "MLOPS_TEST_CALLS": str(self.calls),
+            **test_env,
+        }
         return subprocess.run(["bash", "-c", driver], env=full, capture_output=True, text=True, timeout=60)
 
     def pod(self) -> dict:
@@ -85,12 +102,15 @@ def test_patches_flags_mounts_volumes_and_writes_the_files(node):
     original, pod = yaml.safe_load(FIXTURE.read_text()), node.pod()
     command = container(pod)["command"]
     assert command[0] == "kube-apiserver"
-    assert command[1:1 + len(render.apiserver_flags())] == render.apiserver_flags()
-    assert command[1 + len(render.apiserver_flags()):] == container(original)["command"][1:]
+    assert command[1 : 1 + len(render.apiserver_flags())] == render.apiserver_flags()
+    assert command[1 + len(render.apiserver_flags()) :] == container(original)["command"][1:]
     mounts = {m["name"]: m for m in container(pod)["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
-    assert mounts["mlops-apiserver-config"] == {"mountPath": str(node.config_dir), "name": "mlops-apiserver-config",
-                                                "readOnly": True}
+    assert mounts["mlops-apiserver-config"] == {
+        "mountPath": str(node.config_dir),
+        "name": "mlops-apiserver-config",
+        "readOnly": True,
+    }
     assert mounts["mlops-audit-log"] == {"mountPath": str(node.log_dir), "name": "mlops-audit-log"}
     assert volumes["mlops-apiserver-config"]["hostPath"] == {"path": str(node.config_dir), "type": "DirectoryOrCreate"}
     assert volumes["mlops-audit-log"]["hostPath"] == {"path": str(node.log_dir), "type": "DirectoryOrCreate"}
@@ -198,7 +218,9 @@ def test_authentication_config_is_the_idp():
 
 def test_audit_policy_never_records_secret_bodies():
     rules = yaml.safe_load(control_plane_env()["MLOPS_APISERVER_AUDIT_POLICY"])["rules"]
-    secrets = next(i for i, r in enumerate(rules) if any("secrets" in g.get("resources", []) for g in r.get("resources", [])))
+    secrets = next(
+        i for i, r in enumerate(rules) if any("secrets" in g.get("resources", []) for g in r.get("resources", []))
+    )
     assert rules[secrets]["level"] == "Metadata" and set(rules[secrets]) == {"level", "resources"}
     bodies = [i for i, r in enumerate(rules) if r["level"] in ("Request", "RequestResponse")]
     assert bodies and min(bodies) > secrets

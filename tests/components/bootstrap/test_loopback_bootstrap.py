@@ -22,12 +22,33 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create namespaces and mounts (CI runs as root)"),
 ]
-TOOLS = {"unshare": "util-linux", "nsenter": "util-linux", "ip": "iproute2", "sshd": "openssh-server",
-         "ssh": "openssh-client", "scp": "openssh-client", "gpg": "gpg", "dpkg-deb": "dpkg", "ps": "procps"}
+TOOLS = {
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "ip": "iproute2",
+    "sshd": "openssh-server",
+    "ssh": "openssh-client",
+    "scp": "openssh-client",
+    "gpg": "gpg",
+    "dpkg-deb": "dpkg",
+    "ps": "procps",
+}
 
 CPU, GPU = "loop-cpu-01", "loop-gpu-01"
-EVERY_STEP = ["preflight", "swap", "kernel-modules", "sysctl", "apt-sources", "packages", "package-hold",
-              "containerd-config", "containerd-service", "kubelet-config", "join", "kubelet-service"]
+EVERY_STEP = [
+    "preflight",
+    "swap",
+    "kernel-modules",
+    "sysctl",
+    "apt-sources",
+    "packages",
+    "package-hold",
+    "containerd-config",
+    "containerd-service",
+    "kubelet-config",
+    "join",
+    "kubelet-service",
+]
 GPU_STEPS = ["gpu-driver", "nvidia-runtime"]
 
 
@@ -56,7 +77,8 @@ def test_first_run_changes_fresh_hosts_with_standin_kernel_modules_systemd_kubea
         reported = steps(run.stdout)
         unchanged = {"preflight"} | ({"gpu-driver", "nvidia-runtime"} if node == GPU else set())
         assert set(reported) == set(EVERY_STEP) | (set(GPU_STEPS) if node == GPU else set()) | (
-            {"apiserver"} if node == loopback.CONTROL_PLANE else set())
+            {"apiserver"} if node == loopback.CONTROL_PLANE else set()
+        )
         assert {s for s, status in reported.items() if status == "ok"} == unchanged
         assert f"node={node} result=ok" in run.stdout
 
@@ -105,8 +127,9 @@ def test_second_run_changes_nothing(hosts, first_runs):
 def test_acceptance_suite_passes_over_ssh_with_standin_systemd_modprobe_and_kubeadm(hosts, first_runs):
     result = hosts.acceptance("-m", "node", "-rA")
     assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r"^PASSED .*test_containerd_default_runtime_matches_the_node_kind\[ssh://127\.0\.0\.3\]",
-                     result.stdout, re.M)
+    assert re.search(
+        r"^PASSED .*test_containerd_default_runtime_matches_the_node_kind\[ssh://127\.0\.0\.3\]", result.stdout, re.M
+    )
     assert "kubelet_registers_with_the_pool_taints[ssh://127.0.0.3]" in result.stdout
     assert re.search(r"\b(2[5-9]|[3-9]\d) passed", result.stdout), result.stdout[-1000:]
 
@@ -122,10 +145,13 @@ def test_acceptance_suite_catches_drift_and_a_rerun_repairs_it(hosts, first_runs
     assert drift.returncode == 0, drift.stderr
     failing = hosts.acceptance("-m", "node", "-k", "sysctl or swap")
     assert failing.returncode != 0
-    assert ("FAILED tests/acceptance/nodes/test_node.py::test_sysctl_is_set_and_persisted"
-            "[ssh://127.0.0.2-net.ipv4.ip_forward]") in failing.stdout
-    assert ("FAILED tests/acceptance/nodes/test_node.py::test_swap_is_off_and_stays_off"
-            "[ssh://127.0.0.2]") in failing.stdout
+    assert (
+        "FAILED tests/acceptance/nodes/test_node.py::test_sysctl_is_set_and_persisted"
+        "[ssh://127.0.0.2-net.ipv4.ip_forward]"
+    ) in failing.stdout
+    assert (
+        "FAILED tests/acceptance/nodes/test_node.py::test_swap_is_off_and_stays_off[ssh://127.0.0.2]"
+    ) in failing.stdout
 
     repair = hosts.bootstrap(CPU)
     assert repair.returncode == 0, repair.stderr[-2000:]

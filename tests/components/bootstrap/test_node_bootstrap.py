@@ -16,7 +16,9 @@ from tests.conftest import of_type, run_mocked
 
 STACK = Path(__file__).resolve().parents[3] / "stacks" / "Pulumi.onprem-dc1.yaml"
 JOIN_TOKEN = "k3x9qa.7fj2m0c8zq4w1n6p"
-SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-unit-test-key\n-----END OPENSSH PRIVATE KEY-----"
+SSH_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-unit-test-key\n-----END OPENSSH PRIVATE KEY-----"
+)
 
 
 def raw_stack() -> dict:
@@ -31,12 +33,15 @@ def bootstrap_program(raw: dict):
         from components.bootstrap.node_bootstrap import NodesBootstrap
         from infra.targets.onprem import nodes_bootstrap_args
 
-        cfg = validate({
-            **raw,
-            "kubeconfig": SecretValue("kubeconfig", pulumi.Output.secret("apiVersion: v1")),
-            "nodeSshPrivateKey": SecretValue("nodeSshPrivateKey", pulumi.Output.secret(SSH_KEY)),
-            "clusterJoinToken": SecretValue("clusterJoinToken", pulumi.Output.secret(JOIN_TOKEN)),
-        }, "stacks/Pulumi.test.yaml")
+        cfg = validate(
+            {
+                **raw,
+                "kubeconfig": SecretValue("kubeconfig", pulumi.Output.secret("apiVersion: v1")),
+                "nodeSshPrivateKey": SecretValue("nodeSshPrivateKey", pulumi.Output.secret(SSH_KEY)),
+                "clusterJoinToken": SecretValue("clusterJoinToken", pulumi.Output.secret(JOIN_TOKEN)),
+            },
+            "stacks/Pulumi.test.yaml",
+        )
         NodesBootstrap("node-bootstrap", nodes_bootstrap_args(cfg))
 
     return program
@@ -60,7 +65,8 @@ def runs(result) -> dict[str, dict[str, str]]:
 def test_one_component_per_node_with_addresses(result):
     nodes = of_type(result, "mlops:onprem:NodeBootstrap")
     assert sorted(n.name for n in nodes) == sorted(
-        ["dc1-k8s-ctl-01", "dc1-k8s-ctl-02", "dc1-k8s-ctl-03", "dc1-gpu-01", "dc1-gpu-02", "dc1-gpu-03"])
+        ["dc1-k8s-ctl-01", "dc1-k8s-ctl-02", "dc1-k8s-ctl-03", "dc1-gpu-01", "dc1-gpu-02", "dc1-gpu-03"]
+    )
     assert all(n.parent.endswith("mlops:onprem:NodesBootstrap::node-bootstrap") for n in nodes)
 
 
@@ -125,7 +131,11 @@ def test_control_plane_servers_get_the_api_server_configuration_from_identity_oi
 def test_packages_and_sources_are_pinned_from_the_stack(result):
     env = runs(result)["dc1-gpu-01"]
     assert env["MLOPS_PACKAGES"].split()[:4] == [
-        "containerd.io=1.7.27-1", "kubelet=1.33.2-1.1", "kubeadm=1.33.2-1.1", "kubectl=1.33.2-1.1"]
+        "containerd.io=1.7.27-1",
+        "kubelet=1.33.2-1.1",
+        "kubeadm=1.33.2-1.1",
+        "kubectl=1.33.2-1.1",
+    ]
     assert all(line.startswith("deb [signed-by=/etc/apt/keyrings/") for line in env["MLOPS_APT_SOURCES"].splitlines())
 
 

@@ -18,6 +18,8 @@ def stack_config(stack: str = "onprem-dc1", **overrides: Any) -> StackConfig:
         namespace, _, name = key.partition(":")
         if namespace != PROJECT:
             continue
-        raw[name] = SecretValue(name, "[secret placeholder]") if isinstance(value, dict) and "secure" in value else value
+        raw[name] = (
+            SecretValue(name, "[secret placeholder]") if isinstance(value, dict) and "secure" in value else value
+        )
     raw.update(overrides)
     return validate(raw, str(path))

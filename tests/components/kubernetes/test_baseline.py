@@ -90,8 +90,12 @@ def test_gpu_pool_taints_are_tolerated_by_the_operator() -> None:
 def test_components_have_stable_tokens_and_parents(baseline: PreviewResult) -> None:
     index = baseline.by_urn()
     tokens = {r.type for r in baseline.resources if not r.custom}
-    assert {"mlops:kubernetes:ClusterBaseline", "mlops:kubernetes:SecureNamespace", "mlops:kubernetes:GpuOperator",
-            "mlops:kubernetes:PlatformRbac"} <= tokens
+    assert {
+        "mlops:kubernetes:ClusterBaseline",
+        "mlops:kubernetes:SecureNamespace",
+        "mlops:kubernetes:GpuOperator",
+        "mlops:kubernetes:PlatformRbac",
+    } <= tokens
     for resource in baseline.resources:
         if resource.custom:
             assert component_of(resource, index) is not None, f"{resource.name} has no component parent"

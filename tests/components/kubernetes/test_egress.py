@@ -8,10 +8,15 @@ from components.kubernetes.egress import EgressEndpoints, named_cidr
 
 
 def test_cloud_rules_name_the_vpc_and_the_proxy():
-    egress = EgressEndpoints(api_server_cidrs=["10.40.0.0/16"], private_endpoint_cidrs=["10.40.0.0/16"],
-                             proxy_cidr="10.60.0.4/32", proxy_port=3128)
-    assert egress.api_server() == [{"to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}],
-                                    "ports": [{"protocol": "TCP", "port": 443}]}]
+    egress = EgressEndpoints(
+        api_server_cidrs=["10.40.0.0/16"],
+        private_endpoint_cidrs=["10.40.0.0/16"],
+        proxy_cidr="10.60.0.4/32",
+        proxy_port=3128,
+    )
+    assert egress.api_server() == [
+        {"to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+    ]
     assert egress.cloud_services() == [
         {"to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 443}]},
         {"to": [{"ipBlock": {"cidr": "10.60.0.4/32"}}], "ports": [{"protocol": "TCP", "port": 3128}]},
@@ -20,8 +25,12 @@ def test_cloud_rules_name_the_vpc_and_the_proxy():
 
 def test_onprem_rules_name_the_control_plane_and_no_cloud_services():
     egress = EgressEndpoints(api_server_cidrs=["10.10.0.11/32", "10.10.0.12"], api_server_port=6443)
-    assert egress.api_server() == [{"to": [{"ipBlock": {"cidr": "10.10.0.11/32"}}, {"ipBlock": {"cidr": "10.10.0.12/32"}}],
-                                    "ports": [{"protocol": "TCP", "port": 6443}]}]
+    assert egress.api_server() == [
+        {
+            "to": [{"ipBlock": {"cidr": "10.10.0.11/32"}}, {"ipBlock": {"cidr": "10.10.0.12/32"}}],
+            "ports": [{"protocol": "TCP", "port": 6443}],
+        }
+    ]
     assert egress.cloud_services() == [] and egress.proxy() == []
 
 

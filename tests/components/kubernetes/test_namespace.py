@@ -14,7 +14,9 @@ def test_psa_version_pins_major_minor() -> None:
 
 
 def test_restricted_namespace_denies_all_but_dns() -> None:
-    result = run_mocked(lambda: SecureNamespace("team", SecureNamespaceArgs(name="team-a", pod_security_version="v1.33")))
+    result = run_mocked(
+        lambda: SecureNamespace("team", SecureNamespaceArgs(name="team-a", pod_security_version="v1.33"))
+    )
     ns = one(result, "kubernetes:core/v1:Namespace")
     assert ns.inputs["metadata"]["name"] == "team-a"
     labels = ns.inputs["metadata"]["labels"]
@@ -49,8 +51,9 @@ def test_open_egress_drops_the_dns_policy_and_denies_ingress_only() -> None:
 
 
 def test_extra_labels_cannot_override_pod_security() -> None:
-    args = SecureNamespaceArgs(name="x", pod_security_version="v1.33",
-                               labels={"pod-security.kubernetes.io/enforce": "privileged", "team": "a"})
+    args = SecureNamespaceArgs(
+        name="x", pod_security_version="v1.33", labels={"pod-security.kubernetes.io/enforce": "privileged", "team": "a"}
+    )
     result = run_mocked(lambda: SecureNamespace("x", args))
     labels = one(result, "kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted" and labels["team"] == "a"

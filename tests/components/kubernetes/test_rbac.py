@@ -32,16 +32,27 @@ def bindings(result: PreviewResult) -> list[tuple[str | None, str, list[str]]]:
     found = []
     for kind in ("ClusterRoleBinding", "RoleBinding"):
         for b in of_type(result, f"{RBAC}:{kind}"):
-            assert all(s["kind"] == "Group" and s["apiGroup"] == "rbac.authorization.k8s.io" for s in b.inputs["subjects"])
+            assert all(
+                s["kind"] == "Group" and s["apiGroup"] == "rbac.authorization.k8s.io" for s in b.inputs["subjects"]
+            )
             assert b.inputs["roleRef"]["kind"] == "ClusterRole"
-            found.append((b.inputs["metadata"].get("namespace"), b.inputs["roleRef"]["name"],
-                          [s["name"] for s in b.inputs["subjects"]]))
+            found.append(
+                (
+                    b.inputs["metadata"].get("namespace"),
+                    b.inputs["roleRef"]["name"],
+                    [s["name"] for s in b.inputs["subjects"]],
+                )
+            )
     return found
 
 
 def test_platform_roles_exist(result: PreviewResult) -> None:
-    assert set(roles(result)) == {"mlops:ml-engineer", "mlops:data-scientist", "mlops:pipeline-submitter",
-                                  "mlops:cluster-viewer"}
+    assert set(roles(result)) == {
+        "mlops:ml-engineer",
+        "mlops:data-scientist",
+        "mlops:pipeline-submitter",
+        "mlops:cluster-viewer",
+    }
 
 
 def test_no_role_defined_here_has_a_wildcard(result: PreviewResult) -> None:
@@ -75,11 +86,14 @@ def test_data_scientist_role_is_read_only() -> None:
     assert verbs <= {"get", "list", "watch", "readArtifact"}
     submit = {v for rule in ROLE_RULES["mlops:pipeline-submitter"] for v in rule["verbs"]}
     assert submit <= {"create", "terminate", "retry"}
-    assert {g for rule in ROLE_RULES["mlops:pipeline-submitter"] for g in rule["apiGroups"]} == {"pipelines.kubeflow.org"}
+    assert {g for rule in ROLE_RULES["mlops:pipeline-submitter"] for g in rule["apiGroups"]} == {
+        "pipelines.kubeflow.org"
+    }
 
 
-@pytest.mark.parametrize("role", ["mlops:ml-engineer", "mlops:data-scientist", "mlops:pipeline-submitter",
-                                  "mlops:cluster-viewer"])
+@pytest.mark.parametrize(
+    "role", ["mlops:ml-engineer", "mlops:data-scientist", "mlops:pipeline-submitter", "mlops:cluster-viewer"]
+)
 def test_non_admin_roles_cannot_touch_secrets_rbac_or_escalate(role: str) -> None:
     for rule in ROLE_RULES[role]:
         assert "secrets" not in rule.get("resources", []), rule

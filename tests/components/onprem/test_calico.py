@@ -14,8 +14,9 @@ INSTALLATION = "kubernetes:operator.tigera.io/v1:Installation"
 
 @pytest.fixture(scope="module")
 def calico():
-    return run_mocked(lambda: CalicoNetwork("calico", CalicoNetworkArgs(pod_security_version="v1.33",
-                                                                        pod_cidr="10.244.0.0/16")))
+    return run_mocked(
+        lambda: CalicoNetwork("calico", CalicoNetworkArgs(pod_security_version="v1.33", pod_cidr="10.244.0.0/16"))
+    )
 
 
 def test_operator_chart_is_pinned_into_its_own_namespace(calico):

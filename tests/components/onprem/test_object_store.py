@@ -38,10 +38,19 @@ def test_minio_chart_and_images_are_pinned(result: PreviewResult, values: dict) 
 
 
 def test_tls_from_a_cert_manager_certificate(result: PreviewResult, values: dict) -> None:
-    assert values["tls"] == {"enabled": True, "certSecret": "minio-tls", "publicCrt": "tls.crt", "privateKey": "tls.key"}
+    assert values["tls"] == {
+        "enabled": True,
+        "certSecret": "minio-tls",
+        "publicCrt": "tls.crt",
+        "privateKey": "tls.key",
+    }
     cert = one(result, "kubernetes:cert-manager.io/v1:Certificate").inputs
     assert cert["spec"]["secretName"] == "minio-tls"
-    assert cert["spec"]["issuerRef"] == {"name": "dc1-enterprise-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert cert["spec"]["issuerRef"] == {
+        "name": "dc1-enterprise-ca",
+        "kind": "ClusterIssuer",
+        "group": "cert-manager.io",
+    }
     assert "minio.object-store.svc.cluster.local" in cert["spec"]["dnsNames"]
     assert "*.minio-svc.object-store.svc.cluster.local" in cert["spec"]["dnsNames"], "servers talk TLS to each other"
     release = one(result, RELEASE)
@@ -109,7 +118,10 @@ def test_network_isolated_with_s3_open_to_platform_namespaces_only(result: Previ
     ns = one(result, "kubernetes:core/v1:Namespace").inputs["metadata"]
     assert ns["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     assert ns["labels"]["pod-security.kubernetes.io/warn"] == "restricted"
-    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in of_type(result, "kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in of_type(result, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
     assert policies["default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     (rule,) = policies["allow-s3-from-platform"]["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 9000}]

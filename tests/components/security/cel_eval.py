@@ -23,8 +23,10 @@ for condition in spec.get("matchConditions", []):
         sys.exit(0)
 variables = {}
 for variable in spec.get("variables", []):
-    variables[variable["name"]] = evaluate(variable["expression"], {"variables": celpy.celtypes.MapType(
-        {celpy.celtypes.StringType(k): v for k, v in variables.items()})})
+    variables[variable["name"]] = evaluate(
+        variable["expression"],
+        {"variables": celpy.celtypes.MapType({celpy.celtypes.StringType(k): v for k, v in variables.items()})},
+    )
 var = {"variables": celpy.celtypes.MapType({celpy.celtypes.StringType(k): v for k, v in variables.items()})}
 failed = []
 for validation in spec["validations"]:

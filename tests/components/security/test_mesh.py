@@ -24,8 +24,16 @@ REQUEST = "kubernetes:security.istio.io/v1:RequestAuthentication"
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 RELEASE = "kubernetes:helm.sh/v3:Release"
-ENROLLED = {"mlops-system", "ml-pipelines", "ml-serving", "feature-store", "ml-workspace", "kubeflow",
-            "knative-serving", "kourier-system"}
+ENROLLED = {
+    "mlops-system",
+    "ml-pipelines",
+    "ml-serving",
+    "feature-store",
+    "ml-workspace",
+    "kubeflow",
+    "knative-serving",
+    "kourier-system",
+}
 EXPECTED = {PEER: 4, REQUEST: 4, AUTHZ: 4, GATEWAY: 8}
 """Per stack (all three run KServe Serverless): the STRICT root policy and three webhook-port exceptions; KFP,
 feature server, serving waypoint and Kourier protected; a waypoint per enrolled namespace."""
@@ -57,8 +65,10 @@ def test_istio_charts_are_pinned_from_the_official_repository(stack):
 def test_mesh_wide_mtls_is_strict_and_exceptions_are_single_webhook_ports(stack):
     peers = {r.inputs["metadata"]["name"]: r.inputs for r in mesh(stack) if r.type == PEER}
     assert peers.pop("default") == {
-        "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
-        "metadata": {"name": "default", "namespace": "istio-system"}, "spec": {"mtls": {"mode": "STRICT"}},
+        "apiVersion": "security.istio.io/v1",
+        "kind": "PeerAuthentication",
+        "metadata": {"name": "default", "namespace": "istio-system"},
+        "spec": {"mtls": {"mode": "STRICT"}},
     }
     for peer in peers.values():
         spec = peer["spec"]
@@ -67,8 +77,10 @@ def test_mesh_wide_mtls_is_strict_and_exceptions_are_single_webhook_ports(stack)
 
 
 def test_platform_and_team_namespaces_are_enrolled_with_a_waypoint(stack):
-    namespaces = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]
-                  for r in of_type(stack, "kubernetes:core/v1:Namespace")}
+    namespaces = {
+        r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]
+        for r in of_type(stack, "kubernetes:core/v1:Namespace")
+    }
     for name, labels in namespaces.items():
         tier = labels["mlops.platform/tier"]
         assert (labels.get("istio.io/dataplane-mode") == "ambient") == (tier in ("platform", "team")), name
@@ -78,8 +90,12 @@ def test_platform_and_team_namespaces_are_enrolled_with_a_waypoint(stack):
 
 
 def test_enrolled_namespaces_admit_hbone_and_probes_next_to_default_deny(stack):
-    policies = [r for r in mesh(stack) if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-                and r.inputs["metadata"]["name"] == "allow-ambient-mesh"]
+    policies = [
+        r
+        for r in mesh(stack)
+        if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+        and r.inputs["metadata"]["name"] == "allow-ambient-mesh"
+    ]
     assert {p.inputs["metadata"]["namespace"] for p in policies} == ENROLLED
     spec = policies[0].inputs["spec"]
     assert spec["ingress"][0]["ports"] == [{"protocol": "TCP", "port": HBONE_PORT}]
@@ -104,7 +120,10 @@ def test_kfp_feature_server_and_models_require_the_idp_or_named_callers(stack):
     assert {t["name"] for t in policies["kubeflow"]["targetRefs"]} == {"ml-pipeline", "ml-pipeline-ui"}
     assert policies["feature-store"]["targetRefs"] == [{"kind": "Service", "group": "", "name": "feast-feature-server"}]
     assert policies["ml-serving"]["targetRefs"][0]["kind"] == "Gateway"
-    assert principal("knative-serving", "activator") in policies["ml-serving"]["rules"][1]["from"][0]["source"]["principals"]
+    assert (
+        principal("knative-serving", "activator")
+        in policies["ml-serving"]["rules"][1]["from"][0]["source"]["principals"]
+    )
 
 
 def test_checks_copy_of_the_protected_services_matches_the_program(stack):
@@ -124,15 +143,22 @@ def test_checks_copy_of_the_protected_services_matches_the_program(stack):
     for namespace, services in copied.PROTECTED_SERVICES.items():
         names = {t["name"] for t in policies[namespace]["targetRefs"] if t["kind"] == "Service"}
         assert names == set(services)
-    assert copied.MESH_CHARTS == tuple(c.name for c in (versions.ISTIO_BASE, versions.ISTIOD, versions.ISTIO_CNI,
-                                                        versions.ZTUNNEL))
+    assert copied.MESH_CHARTS == tuple(
+        c.name for c in (versions.ISTIO_BASE, versions.ISTIOD, versions.ISTIO_CNI, versions.ZTUNNEL)
+    )
     assert copied.DATAPLANE_LABEL in MESH_LABELS
 
 
 def _args(**overrides) -> ServiceMeshArgs:
-    values = dict(namespaces={"feature-store": "feature-store"}, extra_namespaces=[],
-                  oidc_issuer="https://sso.example/realms/corp", oidc_audiences=["mlops-platform"],
-                  protected=[], pod_security_version="v1.33", api_server_egress=[])
+    values = dict(
+        namespaces={"feature-store": "feature-store"},
+        extra_namespaces=[],
+        oidc_issuer="https://sso.example/realms/corp",
+        oidc_audiences=["mlops-platform"],
+        protected=[],
+        pod_security_version="v1.33",
+        api_server_egress=[],
+    )
     values.update(overrides)
     return ServiceMeshArgs(**values)
 

@@ -24,26 +24,41 @@ GATE = "system:serviceaccount:kubeflow:release-gate"
 RUNNER = "system:serviceaccount:kubeflow:pipeline-runner"
 SHA = "ab" * 32
 KEY = f"credit-risk.{SHA}"
-ISVC = isvc_policy_spec(deployer=DEPLOYER, runtime="mlops-credit-risk-oip", model_service_account="model-serving",
-                        serving_root="s3://mlops-models")
+ISVC = isvc_policy_spec(
+    deployer=DEPLOYER,
+    runtime="mlops-credit-risk-oip",
+    model_service_account="model-serving",
+    serving_root="s3://mlops-models",
+)
 APPROVALS_SPEC = approvals_policy_spec(gate=GATE, approver_groups=["platform-admins"])
 
 
 def evaluate(spec, *, user, operation="CREATE", obj=None, old=None, params=None, groups=()):
     venvs.require(CEL_PYTHON, "the CEL evaluator's environment")
-    case = {"spec": spec, "request": {"operation": operation, "userInfo": {"username": user, "groups": list(groups)}},
-            "object": obj, "oldObject": old, "params": params}
-    proc = subprocess.run([str(CEL_PYTHON), str(EVALUATOR)], input=json.dumps(case), capture_output=True, text=True,
-                          timeout=60)
+    case = {
+        "spec": spec,
+        "request": {"operation": operation, "userInfo": {"username": user, "groups": list(groups)}},
+        "object": obj,
+        "oldObject": old,
+        "params": params,
+    }
+    proc = subprocess.run(
+        [str(CEL_PYTHON), str(EVALUATOR)], input=json.dumps(case), capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
 
 def isvc(version="run-1", sha=SHA, uri=None, **predictor):
-    model = {"runtime": "mlops-credit-risk-oip", "storageUri": uri or f"s3://mlops-models/credit-risk/{version}/",
-             "env": [{"name": "MLOPS_MODEL_VERSION", "value": version}, {"name": "MLOPS_MODEL_SHA256", "value": sha}]}
-    return {"metadata": {"name": "credit-risk"},
-            "spec": {"predictor": {"serviceAccountName": "model-serving", "model": model, **predictor}}}
+    model = {
+        "runtime": "mlops-credit-risk-oip",
+        "storageUri": uri or f"s3://mlops-models/credit-risk/{version}/",
+        "env": [{"name": "MLOPS_MODEL_VERSION", "value": version}, {"name": "MLOPS_MODEL_SHA256", "value": sha}],
+    }
+    return {
+        "metadata": {"name": "credit-risk"},
+        "spec": {"predictor": {"serviceAccountName": "model-serving", "model": model, **predictor}},
+    }
 
 
 APPROVED = {"data": {KEY: "run-1"}}
@@ -56,18 +71,22 @@ def test_the_deploy_identity_deploys_a_gate_approved_version():
 @pytest.mark.parametrize("user", [RUNNER, "alice@example.com", "system:serviceaccount:ml-serving:default"])
 def test_no_other_identity_may_change_what_is_served(user):
     assert evaluate(ISVC, user=user, obj=isvc(), params=APPROVED) == [
-        f"only the deploy identity ({DEPLOYER}) may create or change InferenceServices"]
+        f"only the deploy identity ({DEPLOYER}) may create or change InferenceServices"
+    ]
 
 
-@pytest.mark.parametrize(("obj", "params", "expected"), [
-    (isvc(), {"data": {}}, "is not a gate-approved version"),
-    (isvc(), None, "is not a gate-approved version"),
-    (isvc(sha="cd" * 32), APPROVED, "is not a gate-approved version"),
-    (isvc(version="run-2"), APPROVED, "is not a gate-approved version"),
-    (isvc(uri="s3://elsewhere/credit-risk/run-1/"), APPROVED, "storageUri must be"),
-    (isvc(uri="s3://mlops-models/credit-risk/run-2/"), APPROVED, "storageUri must be"),
-    (isvc(containers=[{"name": "x", "image": "evil"}]), APPROVED, "no custom containers"),
-])
+@pytest.mark.parametrize(
+    ("obj", "params", "expected"),
+    [
+        (isvc(), {"data": {}}, "is not a gate-approved version"),
+        (isvc(), None, "is not a gate-approved version"),
+        (isvc(sha="cd" * 32), APPROVED, "is not a gate-approved version"),
+        (isvc(version="run-2"), APPROVED, "is not a gate-approved version"),
+        (isvc(uri="s3://elsewhere/credit-risk/run-1/"), APPROVED, "storageUri must be"),
+        (isvc(uri="s3://mlops-models/credit-risk/run-2/"), APPROVED, "storageUri must be"),
+        (isvc(containers=[{"name": "x", "image": "evil"}]), APPROVED, "no custom containers"),
+    ],
+)
 def test_only_the_approved_bytes_at_their_version_path_are_admitted(obj, params, expected):
     failed = evaluate(ISVC, user=DEPLOYER, obj=obj, params=params)
     assert failed and any(expected in str(f) for f in failed), failed
@@ -90,8 +109,17 @@ def test_a_cluster_that_requires_human_approval_needs_the_sign_off():
 
 def test_metadata_only_updates_are_not_judged():
     obj = isvc()
-    assert evaluate(ISVC, user="system:serviceaccount:kserve:kserve-controller-manager", operation="UPDATE",
-                    obj=obj, old=obj, params=APPROVED) == "not-matched"
+    assert (
+        evaluate(
+            ISVC,
+            user="system:serviceaccount:kserve:kserve-controller-manager",
+            operation="UPDATE",
+            obj=obj,
+            old=obj,
+            params=APPROVED,
+        )
+        == "not-matched"
+    )
 
 
 def cm(data=None):
@@ -103,11 +131,11 @@ def test_the_gate_appends_approvals_and_nobody_else_does():
     assert evaluate(APPROVALS_SPEC, user=GATE, operation="UPDATE", obj=new, old=cm()) == []
     for user in (RUNNER, DEPLOYER, "alice@example.com"):
         assert evaluate(APPROVALS_SPEC, user=user, operation="UPDATE", obj=new, old=cm()) == [
-            f"only the release gate ({GATE}) or a release approver may add approvals"]
+            f"only the release gate ({GATE}) or a release approver may add approvals"
+        ]
 
 
-@pytest.mark.parametrize("data", [{f"{KEY}.approved-by": GATE}, {"credit-risk.nothex": "run-1"},
-                                  {KEY: "bad version!"}])
+@pytest.mark.parametrize("data", [{f"{KEY}.approved-by": GATE}, {"credit-risk.nothex": "run-1"}, {KEY: "bad version!"}])
 def test_the_gate_writes_only_well_formed_approvals(data):
     failed = evaluate(APPROVALS_SPEC, user=GATE, operation="UPDATE", obj=cm(data), old=cm())
     assert failed == ["the release gate adds only <model>.<sha256> -> <version> entries"]
@@ -118,7 +146,8 @@ def test_approvals_are_append_only_and_never_deleted():
     assert evaluate(APPROVALS_SPEC, user=GATE, operation="UPDATE", obj=cm({KEY: "run-9"}), old=old)
     assert evaluate(APPROVALS_SPEC, user=GATE, operation="UPDATE", obj=cm({}), old=old)
     assert evaluate(APPROVALS_SPEC, user=GATE, operation="DELETE", obj=None, old=old) == [
-        f"{APPROVALS} is never deleted"]
+        f"{APPROVALS} is never deleted"
+    ]
     assert evaluate(APPROVALS_SPEC, user="pulumi", operation="CREATE", obj=cm(), old=None) == []
     assert evaluate(APPROVALS_SPEC, user="pulumi", operation="CREATE", obj=cm({KEY: "run-1"}), old=None)
 
@@ -126,15 +155,27 @@ def test_approvals_are_append_only_and_never_deleted():
 def test_an_approver_signs_off_in_their_own_name_only():
     old = cm({KEY: "run-1"})
     own = cm({KEY: "run-1", f"{KEY}.approved-by": "carol@example.com"})
-    assert evaluate(APPROVALS_SPEC, user="carol@example.com", groups=["platform-admins"], operation="UPDATE",
-                    obj=own, old=old) == []
-    assert evaluate(APPROVALS_SPEC, user="mallory@example.com", groups=["platform-admins"], operation="UPDATE",
-                    obj=own, old=old)
-    assert evaluate(APPROVALS_SPEC, user="carol@example.com", groups=["ml-engineers"], operation="UPDATE",
-                    obj=own, old=old)
+    assert (
+        evaluate(
+            APPROVALS_SPEC, user="carol@example.com", groups=["platform-admins"], operation="UPDATE", obj=own, old=old
+        )
+        == []
+    )
+    assert evaluate(
+        APPROVALS_SPEC, user="mallory@example.com", groups=["platform-admins"], operation="UPDATE", obj=own, old=old
+    )
+    assert evaluate(
+        APPROVALS_SPEC, user="carol@example.com", groups=["ml-engineers"], operation="UPDATE", obj=own, old=old
+    )
     unapproved = cm({f"credit-risk.{'cd' * 32}.approved-by": "carol@example.com", KEY: "run-1"})
-    assert evaluate(APPROVALS_SPEC, user="carol@example.com", groups=["platform-admins"], operation="UPDATE",
-                    obj=unapproved, old=old), "a sign-off needs the gate's approval first"
+    assert evaluate(
+        APPROVALS_SPEC,
+        user="carol@example.com",
+        groups=["platform-admins"],
+        operation="UPDATE",
+        obj=unapproved,
+        old=old,
+    ), "a sign-off needs the gate's approval first"
 
 
 @pytest.fixture(scope="module")
@@ -178,9 +219,16 @@ def test_the_deploy_identity_must_not_be_the_training_identity():
 
     from components.security.admission import ReleaseAdmission, ReleaseAdmissionArgs
 
-    args = ReleaseAdmissionArgs(serving_namespace="ml-serving", pipelines_namespace="kubeflow", models_serving_root="s3://m",
-                                runtime="r", model_service_account="model-serving", approver_groups=["a"],
-                                training_service_account="pipeline-runner", deployer_service_account="pipeline-runner")
+    args = ReleaseAdmissionArgs(
+        serving_namespace="ml-serving",
+        pipelines_namespace="kubeflow",
+        models_serving_root="s3://m",
+        runtime="r",
+        model_service_account="model-serving",
+        approver_groups=["a"],
+        training_service_account="pipeline-runner",
+        deployer_service_account="pipeline-runner",
+    )
     with pytest.raises(ValueError, match="three different identities"):
         ReleaseAdmission("x", args, opts=pulumi.ResourceOptions())
 

@@ -26,16 +26,26 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 # --- the connection settings' builders ---------------------------------------------------------------------------
 def test_registry_url_carries_verify_full_and_the_root_cert() -> None:
-    registry = fsc.RegistryDatabase(host="db.internal", port=5432, database="feast", user="feast", password="p" * 20,
-                                    ssl_root_cert=db_tls.POSTGRES_CA_PATH)
+    registry = fsc.RegistryDatabase(
+        host="db.internal",
+        port=5432,
+        database="feast",
+        user="feast",
+        password="p" * 20,
+        ssl_root_cert=db_tls.POSTGRES_CA_PATH,
+    )
     assert registry.tls_query() == {"sslmode": "verify-full", "sslrootcert": "/etc/mlops/db-ca/postgres-ca.pem"}
     assert registry.url().endswith("?sslmode=verify-full&sslrootcert=%2Fetc%2Fmlops%2Fdb-ca%2Fpostgres-ca.pem")
 
 
 def test_redis_connection_string_verifies_with_the_ca() -> None:
     online = fsc.OnlineRedis(host="cache.internal", port=6379, password="p" * 20, ca_cert=db_tls.REDIS_CA_PATH)
-    assert online.tls_fields() == {"ssl": "true", "ssl_cert_reqs": "required", "ssl_check_hostname": "true",
-                                   "ssl_ca_certs": "/etc/mlops/db-ca/redis-ca.pem"}
+    assert online.tls_fields() == {
+        "ssl": "true",
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": "true",
+        "ssl_ca_certs": "/etc/mlops/db-ca/redis-ca.pem",
+    }
     assert online.connection_string() == (
         f"cache.internal:6379,password={'p' * 20},ssl=true,ssl_cert_reqs=required,ssl_check_hostname=true,"
         "ssl_ca_certs=/etc/mlops/db-ca/redis-ca.pem"
@@ -43,13 +53,20 @@ def test_redis_connection_string_verifies_with_the_ca() -> None:
 
 
 def test_connection_tls_summary_holds_no_secret() -> None:
-    registry = fsc.RegistryDatabase(host="h", port=5432, database="d", user="u", password="s" * 20,
-                                    ssl_root_cert="/ca.pem")
+    registry = fsc.RegistryDatabase(
+        host="h", port=5432, database="d", user="u", password="s" * 20, ssl_root_cert="/ca.pem"
+    )
     online = fsc.OnlineRedis(host="h", port=6379, password="t" * 20, ca_cert="/ca.pem")
     summary = fsc.connection_tls(registry, online)
-    assert summary == {"registry": {"sslmode": "verify-full", "sslrootcert": "/ca.pem"},
-                       "online_store": {"ssl": "true", "ssl_cert_reqs": "required", "ssl_check_hostname": "true",
-                                        "ssl_ca_certs": "/ca.pem"}}
+    assert summary == {
+        "registry": {"sslmode": "verify-full", "sslrootcert": "/ca.pem"},
+        "online_store": {
+            "ssl": "true",
+            "ssl_cert_reqs": "required",
+            "ssl_check_hostname": "true",
+            "ssl_ca_certs": "/ca.pem",
+        },
+    }
     assert "s" * 20 not in str(summary) and "t" * 20 not in str(summary)
 
 
@@ -73,8 +90,9 @@ def test_pinned_azure_roots_are_the_ones_azure_names() -> None:
 def test_a_pinned_file_with_a_wrong_fingerprint_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = (db_tls.PINNED_DIR / "amazon-roots.pem").read_text()
     first = text.index("# sha256: ") + len("# sha256: ")
-    (tmp_path / "amazon-roots.pem").write_text(text[:first] + ("00" if text[first:first + 2] != "00" else "11")
-                                               + text[first + 2:])
+    (tmp_path / "amazon-roots.pem").write_text(
+        text[:first] + ("00" if text[first : first + 2] != "00" else "11") + text[first + 2 :]
+    )
     (tmp_path / "no-pins.pem").write_text("\n".join(line for line in text.splitlines() if not line.startswith("#")))
     monkeypatch.setattr(db_tls, "PINNED_DIR", tmp_path)
     with pytest.raises(db_tls.PinnedBundleError, match="the file pins"):
@@ -91,8 +109,14 @@ def _pem() -> str:
 
 
 def _fetch(url: str, region: str = "me-central-1") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(SCRIPT), region], check=False, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "RDS_CA_URL": url})
+    return subprocess.run(
+        ["bash", str(SCRIPT), region],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "RDS_CA_URL": url},
+    )
 
 
 def test_fetch_script_passes_shellcheck() -> None:
@@ -136,9 +160,13 @@ def test_fetch_over_http_and_its_refusals(http_root) -> None:
     good = _fetch(f"{base}/good.pem")
     assert good.returncode == 0, good.stderr
     assert good.stdout.count("-----BEGIN CERTIFICATE-----") == 5
-    for name, reason in (("error.html", "PEM certificates only"), ("broken.pem", "not an X.509 certificate"),
-                         ("key.pem", "PEM certificates only"), ("empty.pem", "PEM certificates only"),
-                         ("missing.pem", "could not download")):
+    for name, reason in (
+        ("error.html", "PEM certificates only"),
+        ("broken.pem", "not an X.509 certificate"),
+        ("key.pem", "PEM certificates only"),
+        ("empty.pem", "PEM certificates only"),
+        ("missing.pem", "could not download"),
+    ):
         done = _fetch(f"{base}/{name}")
         assert done.returncode != 0 and done.stdout == "", name
         assert reason in done.stderr, (name, done.stderr)
@@ -164,8 +192,11 @@ def test_aws_fetches_the_rds_bundle_at_deploy_time(aws: ServicesPreview) -> None
     assert command.inputs["environment"] == {"RDS_REGION": "me-central-1"}
     assert command.outputs["stdout"] == UNKNOWN  # a preview runs no command
     for namespace in ("feature-store", "kubeflow"):
-        bundle = next(c for c in aws.of_type(CONFIG_MAP) if c.inputs["metadata"]["name"] == db_tls.CONFIG_MAP
-                      and c.inputs["metadata"]["namespace"] == namespace)
+        bundle = next(
+            c
+            for c in aws.of_type(CONFIG_MAP)
+            if c.inputs["metadata"]["name"] == db_tls.CONFIG_MAP and c.inputs["metadata"]["namespace"] == namespace
+        )
         assert bundle.inputs["metadata"]["labels"][db_tls.LABEL] == "database"
         assert bundle.inputs["data"][db_tls.POSTGRES_CA] == UNKNOWN
         assert bundle.property_dependencies["data"] == [command.urn]

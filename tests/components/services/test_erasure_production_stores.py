@@ -44,8 +44,9 @@ def _store(tmp_path: Path, config):
     store = FeatureStore(repo_path=str(tmp_path / "repo"))
     store.apply(definitions.build(data))
     stamps = pd.concat([tables[t.name][schema.TIMESTAMP] for t in schema.SERVICE_TABLES])
-    store.materialize(start_date=stamps.min().to_pydatetime(),
-                      end_date=(stamps.max() + pd.Timedelta(seconds=1)).to_pydatetime())
+    store.materialize(
+        start_date=stamps.min().to_pydatetime(), end_date=(stamps.max() + pd.Timedelta(seconds=1)).to_pydatetime()
+    )
     subject, other = (int(i) for i in tables["applicant_profile"][schema.ENTITY_KEY].drop_duplicates().head(2))
     return store, subject, other
 
@@ -84,11 +85,19 @@ def test_erasure_reaches_a_postgresql_online_store(servers, tmp_path: Path) -> N
     from pipelines.features import schema
 
     postgres, redis, tls = servers
+
     def config(data: Path) -> str:
         doc = yaml.safe_load(render(postgres, redis, tls, data))
-        doc["online_store"] = {"type": "postgres", "host": postgres.host, "port": postgres.port,
-                               "database": postgres.database, "user": postgres.user, "password": postgres.password,
-                               "sslmode": "verify-full", "sslrootcert_path": str(tls.ca)}
+        doc["online_store"] = {
+            "type": "postgres",
+            "host": postgres.host,
+            "port": postgres.port,
+            "database": postgres.database,
+            "user": postgres.user,
+            "password": postgres.password,
+            "sslmode": "verify-full",
+            "sslrootcert_path": str(tls.ca),
+        }
         return yaml.safe_dump(doc)
 
     store, subject, other = _store(tmp_path, config)

@@ -70,8 +70,11 @@ def test_secret_annotation_states_the_files_tls_settings(any_stack: ServicesPrev
         "registry": dict(parse_qsl(urlsplit(doc["registry"]["path"]).query)),
         "online_store": {k: v for k, v in fields.items() if k.startswith("ssl")},
     }
-    secrets = [r for r in any_stack.of_type("kubernetes:core/v1:Secret")
-               if r.inputs["metadata"]["name"] == "feast-feature-store"]
+    secrets = [
+        r
+        for r in any_stack.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == "feast-feature-store"
+    ]
     assert len(secrets) == 2
     for secret in secrets:
         assert json.loads(secret.inputs["metadata"]["annotations"][fsc.TLS_ANNOTATION]) == in_file

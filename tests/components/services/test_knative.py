@@ -60,10 +60,17 @@ def _transform(props: dict, exposure: knative.Exposure = "cluster"):
 KOURIER_SERVICE = {
     "apiVersion": "v1",
     "kind": "Service",
-    "metadata": {"name": "kourier", "namespace": "kourier-system",
-                 "labels": {"networking.knative.dev/ingress-provider": "kourier"}},
-    "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "selector": {"app": "3scale-kourier-gateway"},
-             "ports": [{"name": "http2", "port": 80, "targetPort": 8080}]},
+    "metadata": {
+        "name": "kourier",
+        "namespace": "kourier-system",
+        "labels": {"networking.knative.dev/ingress-provider": "kourier"},
+    },
+    "spec": {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Local",
+        "selector": {"app": "3scale-kourier-gateway"},
+        "ports": [{"name": "http2", "port": 80, "targetPort": 8080}],
+    },
 }
 
 
@@ -80,18 +87,27 @@ def test_kourier_gateway_never_gets_a_public_load_balancer() -> None:
 
 
 def test_knative_uses_kourier_with_restricted_pod_defaults_and_labels_its_namespaces() -> None:
-    network = _transform({"kind": "ConfigMap", "metadata": {"name": "config-network", "namespace": "knative-serving"},
-                          "data": {"_example": "..."}}).props
+    network = _transform(
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": "config-network", "namespace": "knative-serving"},
+            "data": {"_example": "..."},
+        }
+    ).props
     assert network["data"]["ingress-class"] == "kourier.ingress.networking.knative.dev"
-    features = _transform({"kind": "ConfigMap",
-                           "metadata": {"name": "config-features", "namespace": "knative-serving"}})
+    features = _transform(
+        {"kind": "ConfigMap", "metadata": {"name": "config-features", "namespace": "knative-serving"}}
+    )
     assert features.props["data"] == {"secure-pod-defaults": "enabled"}  # queue-proxy passes PSA restricted
     ns = _transform({"kind": "Namespace", "metadata": {"name": "knative-serving", "labels": {"app": "x"}}}).props
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/audit"] == "restricted"
     assert ns["metadata"]["labels"]["app"] == "x"
-    other = {"kind": "Service", "metadata": {"name": "kourier-internal", "namespace": "kourier-system"},
-             "spec": {"type": "ClusterIP"}}
+    other = {
+        "kind": "Service",
+        "metadata": {"name": "kourier-internal", "namespace": "kourier-system"},
+        "spec": {"type": "ClusterIP"},
+    }
     assert _transform(other) is None
 
 
@@ -101,10 +117,20 @@ def test_raw_deployment_installs_no_knative_and_serverless_without_it_is_refused
 
     def program(mode):
         def run():
-            KServe("kserve", KServeArgs(serving_namespace="ml-serving", model_identity=IdentityBinding(),
-                                        deployer_namespace="kubeflow", deployer_service_account="pipeline-runner",
-                                        pod_security_version="v1.33", client_namespaces=["ml-pipelines"], egress=[],
-                                        deployment_mode=mode))
+            KServe(
+                "kserve",
+                KServeArgs(
+                    serving_namespace="ml-serving",
+                    model_identity=IdentityBinding(),
+                    deployer_namespace="kubeflow",
+                    deployer_service_account="pipeline-runner",
+                    pod_security_version="v1.33",
+                    client_namespaces=["ml-pipelines"],
+                    egress=[],
+                    deployment_mode=mode,
+                ),
+            )
+
         return run
 
     raw = mocked(program("RawDeployment"))
@@ -116,15 +142,19 @@ def test_raw_deployment_installs_no_knative_and_serverless_without_it_is_refused
 
 
 def test_the_deploy_step_may_probe_the_model_servers(any_stack: ServicesPreview) -> None:
-    policies = [r.inputs for r in any_stack.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-                if r.inputs["metadata"]["namespace"] == "kubeflow" and "Egress" in r.inputs["spec"]["policyTypes"]]
+    policies = [
+        r.inputs
+        for r in any_stack.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if r.inputs["metadata"]["namespace"] == "kubeflow" and "Egress" in r.inputs["spec"]["policyTypes"]
+    ]
     rules = [rule for p in policies for rule in p["spec"].get("egress", [])]
 
     def reaches(namespace: str, port: int) -> bool:
         return any(
             namespace in peer.get("namespaceSelector", {}).get("matchExpressions", [{}])[0].get("values", [])
             and {"protocol": "TCP", "port": port} in rule.get("ports", [])
-            for rule in rules for peer in rule.get("to", [])
+            for rule in rules
+            for peer in rule.get("to", [])
         )
 
     assert reaches("kourier-system", knative.KOURIER_INTERNAL_PORT) and reaches("ml-serving", 8080)

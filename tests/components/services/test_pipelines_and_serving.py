@@ -131,7 +131,8 @@ def test_deploy_step_may_roll_out_inference_services_in_the_serving_namespace_on
     assert {g for rule in role["rules"] for g in rule["apiGroups"]} == {"serving.kserve.io", ""}
     # besides KServe objects: read the release approvals ConfigMap, that one only
     assert [r for r in role["rules"] if r["apiGroups"] == [""]] == [
-        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["release-approvals"], "verbs": ["get"]}]
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["release-approvals"], "verbs": ["get"]}
+    ]
     assert {"create", "update", "patch"} <= set(role["rules"][0]["verbs"])  # canary: patch canaryTrafficPercent
     binding = any_stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "services-kserve-deployer").inputs
     assert binding["metadata"]["namespace"] == "ml-serving"

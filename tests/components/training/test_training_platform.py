@@ -24,9 +24,13 @@ RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
 
 def preview(stack: str, **overrides) -> PreviewResult:
     cfg = stack_config(stack, **overrides)
-    args = training_platform_args(cfg, pod_security_version="v1.33", pipelines_namespace="kubeflow",
-                                            runner_service_account="pipeline-runner",
-                                            api_server_egress=API_SERVER)
+    args = training_platform_args(
+        cfg,
+        pod_security_version="v1.33",
+        pipelines_namespace="kubeflow",
+        runner_service_account="pipeline-runner",
+        api_server_egress=API_SERVER,
+    )
     return run_mocked(lambda: TrainingPlatform("training", args))
 
 
@@ -46,7 +50,9 @@ def test_torch_runtime_is_named_for_the_pipelines_and_pins_its_image(aws):
     assert runtime.inputs["metadata"]["name"] == gpu.TORCH_RUNTIME
     assert runtime.inputs["spec"]["mlPolicy"]["torch"] == {"numProcPerNode": "auto"}
     (job,) = runtime.inputs["spec"]["template"]["spec"]["replicatedJobs"]
-    assert job["template"]["spec"]["template"]["spec"]["containers"][0]["image"] == versions.TRAINER_TORCH_IMAGE.reference
+    assert (
+        job["template"]["spec"]["template"]["spec"]["containers"][0]["image"] == versions.TRAINER_TORCH_IMAGE.reference
+    )
 
 
 @pytest.mark.parametrize("stack, gpus", [("aws-uae-prod", 40), ("azure-uae-prod", 14), ("onprem-dc1", 20)])
@@ -75,13 +81,21 @@ def test_kueue_manages_trainjobs_and_batch_jobs_with_fair_sharing(aws):
 
 
 def test_every_team_gets_quota_limit_range_and_the_training_queue():
-    teams = [{"name": "ml", "namespace": "kubeflow", "gpuQuota": 8},
-             {"name": "research", "namespace": "ml-workspace", "gpuQuota": 4, "cpuQuota": "16", "memoryQuota": "64Gi"}]
+    teams = [
+        {"name": "ml", "namespace": "kubeflow", "gpuQuota": 8},
+        {"name": "research", "namespace": "ml-workspace", "gpuQuota": 4, "cpuQuota": "16", "memoryQuota": "64Gi"},
+    ]
     result = preview("aws-uae-prod", teams=teams)
-    quotas = {q.inputs["metadata"]["namespace"]: q.inputs["spec"]["hard"]
-              for q in of_type(result, "kubernetes:core/v1:ResourceQuota")}
-    assert quotas["ml-workspace"] == {"requests.nvidia.com/gpu": "4", "requests.cpu": "16", "requests.memory": "64Gi",
-                                      "pods": "200"}
+    quotas = {
+        q.inputs["metadata"]["namespace"]: q.inputs["spec"]["hard"]
+        for q in of_type(result, "kubernetes:core/v1:ResourceQuota")
+    }
+    assert quotas["ml-workspace"] == {
+        "requests.nvidia.com/gpu": "4",
+        "requests.cpu": "16",
+        "requests.memory": "64Gi",
+        "pods": "200",
+    }
     assert quotas["kubeflow"]["requests.nvidia.com/gpu"] == "8"
     ranges = of_type(result, "kubernetes:core/v1:LimitRange")
     assert {r.inputs["metadata"]["namespace"] for r in ranges} == {"kubeflow", "ml-workspace"}
@@ -103,7 +117,9 @@ def test_pipeline_runner_may_submit_training_in_its_namespace_only(aws):
     assert rules[("kubeflow.org", ("experiments", "trials"))] == ["create", "get", "list", "watch", "delete"]
     assert rules[("", ("pods/log",))] == ["get"]
     binding = one(aws, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "training-runner")
-    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "pipeline-runner", "namespace": "kubeflow"}]
+    assert binding.inputs["subjects"] == [
+        {"kind": "ServiceAccount", "name": "pipeline-runner", "namespace": "kubeflow"}
+    ]
     assert binding.inputs["roleRef"]["kind"] == "Role"
 
 

@@ -25,7 +25,9 @@ def test_policy_file_lists_every_target():
 
 
 def test_checks_fallback_constants_equal_the_policy_file(monkeypatch):
-    spec = importlib.util.spec_from_file_location("_mlops_context", RESIDENCY_POLICY.parent / "checks" / "_mlops_context.py")
+    spec = importlib.util.spec_from_file_location(
+        "_mlops_context", RESIDENCY_POLICY.parent / "checks" / "_mlops_context.py"
+    )
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "_mlops_context", module)  # its dataclasses resolve through sys.modules
     spec.loader.exec_module(module)
@@ -54,14 +56,17 @@ def test_a_stack_may_narrow_the_organisation_list():
     assert load(doc).allowed_regions == organisation_regions()["aws"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    (None, "cannot be read"),
-    ("allowedRegions: [\n", "not valid YAML"),
-    ("regions: {aws: [me-central-1]}\n", "needs a mapping allowedRegions"),
-    ("allowedRegions: {aws: [me-central-1], azure: uaenorth, onprem: []}\n", "allowedRegions.azure = 'uaenorth'"),
-    ("allowedRegions: {aws: [me-central-1], azure: [uaenorth]}\n", "allowedRegions.onprem = None"),
-    ("allowedRegions: {aws: [a], azure: [b], onprem: [], gcp: [c]}\n", "unknown target(s) gcp"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, "cannot be read"),
+        ("allowedRegions: [\n", "not valid YAML"),
+        ("regions: {aws: [me-central-1]}\n", "needs a mapping allowedRegions"),
+        ("allowedRegions: {aws: [me-central-1], azure: uaenorth, onprem: []}\n", "allowedRegions.azure = 'uaenorth'"),
+        ("allowedRegions: {aws: [me-central-1], azure: [uaenorth]}\n", "allowedRegions.onprem = None"),
+        ("allowedRegions: {aws: [a], azure: [b], onprem: [], gcp: [c]}\n", "unknown target(s) gcp"),
+    ],
+)
 def test_missing_or_malformed_policy_is_a_clear_error(tmp_path, text, expected):
     path = tmp_path / "residency.yaml"
     if text is not None:

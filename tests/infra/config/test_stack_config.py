@@ -97,33 +97,84 @@ def test_residency_refused_before_any_resource(tmp_path: Path) -> None:
     [
         (lambda c: c.pop("mlops:identity"), "required key mlops:identity is missing"),
         (lambda c: c.pop("mlops:target"), "required key mlops:target is missing"),
-        (lambda c: c.__setitem__("mlops:target", "gcp"), "mlops:target = 'gcp': Input should be 'aws', 'azure' or 'onprem'"),
+        (
+            lambda c: c.__setitem__("mlops:target", "gcp"),
+            "mlops:target = 'gcp': Input should be 'aws', 'azure' or 'onprem'",
+        ),
         (lambda c: c.__setitem__("mlops:regoin", "me-central-1"), "unknown key mlops:regoin"),
         (lambda c: c["mlops:nodePools"][2].pop("gpuModel"), "mlops:nodePools[2]: gpuModel is required for a GPU pool"),
-        (lambda c: c["mlops:identity"]["oidc"].__setitem__("issuerUrl", "http://sso.example"), "mlops:identity.oidc.issuerUrl = 'http://sso.example'"),
+        (
+            lambda c: c["mlops:identity"]["oidc"].__setitem__("issuerUrl", "http://sso.example"),
+            "mlops:identity.oidc.issuerUrl = 'http://sso.example'",
+        ),
         (lambda c: c["mlops:identity"].pop("oidc"), "mlops:identity.oidc"),
         (lambda c: c["mlops:nodePools"][2].__setitem__("gpuCount", "eight"), "mlops:nodePools[2].gpuCount = 'eight'"),
-        (lambda c: c["mlops:nodePools"][2].__setitem__("gpuCount", 32), "mlops:nodePools[2].gpuCount = 32: Input should be less than or equal to 16"),
+        (
+            lambda c: c["mlops:nodePools"][2].__setitem__("gpuCount", 32),
+            "mlops:nodePools[2].gpuCount = 32: Input should be less than or equal to 16",
+        ),
         (lambda c: c["mlops:nodePools"][1].__setitem__("minSize", 30), "minSize (30) is larger than maxSize (20)"),
-        (lambda c: c["mlops:nodePools"][1].__setitem__("desiredSize", 50), "desiredSize (50) must lie between minSize and maxSize"),
-        (lambda c: c["mlops:nodePools"][1].__setitem__("capacity", "reserved"), "mlops:nodePools[1].capacity = 'reserved': Input should be 'on-demand' or 'spot'"),
-        (lambda c: c["mlops:nodePools"][1].__setitem__("name", "CPU_Batch"), "mlops:nodePools[1].name = 'CPU_Batch': must be a lowercase DNS label"),
-        (lambda c: c["mlops:nodePools"][1].__setitem__("gpuCount", 2), "gpuModel/gpuCount are only allowed on a GPU pool"),
-        (lambda c: c["mlops:nodePools"][2].pop("instanceType"), "node pool 'gpu-a10g': instanceType is required for target aws"),
-        (lambda c: c["mlops:nodePools"][1].__setitem__("name", "system"), "node pool names must be unique; repeated: system"),
+        (
+            lambda c: c["mlops:nodePools"][1].__setitem__("desiredSize", 50),
+            "desiredSize (50) must lie between minSize and maxSize",
+        ),
+        (
+            lambda c: c["mlops:nodePools"][1].__setitem__("capacity", "reserved"),
+            "mlops:nodePools[1].capacity = 'reserved': Input should be 'on-demand' or 'spot'",
+        ),
+        (
+            lambda c: c["mlops:nodePools"][1].__setitem__("name", "CPU_Batch"),
+            "mlops:nodePools[1].name = 'CPU_Batch': must be a lowercase DNS label",
+        ),
+        (
+            lambda c: c["mlops:nodePools"][1].__setitem__("gpuCount", 2),
+            "gpuModel/gpuCount are only allowed on a GPU pool",
+        ),
+        (
+            lambda c: c["mlops:nodePools"][2].pop("instanceType"),
+            "node pool 'gpu-a10g': instanceType is required for target aws",
+        ),
+        (
+            lambda c: c["mlops:nodePools"][1].__setitem__("name", "system"),
+            "node pool names must be unique; repeated: system",
+        ),
         (lambda c: c["mlops:nodePools"][0].__setitem__("role", "workload"), "one node pool must have role: system"),
         (lambda c: c["mlops:nodePools"][2].__setitem__("role", "system"), "a GPU pool cannot be the system pool"),
         (lambda c: c.__setitem__("mlops:nodePools", []), "mlops:nodePools: List should have at least 1 item"),
         (lambda c: c["mlops:tags"].pop("cost-center"), "mlops:tags: missing required tag(s) cost-center"),
-        (lambda c: c["mlops:tags"].__setitem__("data-classification", "secret"), "data-classification 'secret' is not one of public, internal, confidential, restricted"),
-        (lambda c: c["mlops:network"].__setitem__("cidr", "10.40.0.0/33"), "mlops:network.cidr = '10.40.0.0/33': not an IPv4 CIDR block"),
-        (lambda c: c["mlops:network"].__setitem__("privateSubnets", ["10.40.0.0/19"]), "mlops:network.privateSubnets: List should have at least 2 items"),
-        (lambda c: c["mlops:network"].__setitem__("privateSubnets", ["10.40.0.0/19", "10.99.0.0/19"]), "private subnet 10.99.0.0/19 is not inside network cidr 10.40.0.0/16"),
-        (lambda c: c["mlops:network"].__setitem__("privateSubnets", ["10.40.0.0/19", "10.40.16.0/20"]), "private subnets 10.40.0.0/19 and 10.40.16.0/20 overlap"),
+        (
+            lambda c: c["mlops:tags"].__setitem__("data-classification", "secret"),
+            "data-classification 'secret' is not one of public, internal, confidential, restricted",
+        ),
+        (
+            lambda c: c["mlops:network"].__setitem__("cidr", "10.40.0.0/33"),
+            "mlops:network.cidr = '10.40.0.0/33': not an IPv4 CIDR block",
+        ),
+        (
+            lambda c: c["mlops:network"].__setitem__("privateSubnets", ["10.40.0.0/19"]),
+            "mlops:network.privateSubnets: List should have at least 2 items",
+        ),
+        (
+            lambda c: c["mlops:network"].__setitem__("privateSubnets", ["10.40.0.0/19", "10.99.0.0/19"]),
+            "private subnet 10.99.0.0/19 is not inside network cidr 10.40.0.0/16",
+        ),
+        (
+            lambda c: c["mlops:network"].__setitem__("privateSubnets", ["10.40.0.0/19", "10.40.16.0/20"]),
+            "private subnets 10.40.0.0/19 and 10.40.16.0/20 overlap",
+        ),
         (lambda c: c.pop("mlops:network"), "network is required for target aws"),
-        (lambda c: c["mlops:buckets"][0].__setitem__("name", "Data Sets"), "mlops:buckets[0].name = 'Data Sets': must be a lowercase DNS label"),
-        (lambda c: c["mlops:identity"].__setitem__("mlEngineer", []), "mlops:identity.mlEngineer: List should have at least 1 item"),
-        (lambda c: c["mlops:nodePools"][0].__setitem__("nodes", [{"name": "x"}]), "node pool 'system': nodes are only for target onprem"),
+        (
+            lambda c: c["mlops:buckets"][0].__setitem__("name", "Data Sets"),
+            "mlops:buckets[0].name = 'Data Sets': must be a lowercase DNS label",
+        ),
+        (
+            lambda c: c["mlops:identity"].__setitem__("mlEngineer", []),
+            "mlops:identity.mlEngineer: List should have at least 1 item",
+        ),
+        (
+            lambda c: c["mlops:nodePools"][0].__setitem__("nodes", [{"name": "x"}]),
+            "node pool 'system': nodes are only for target onprem",
+        ),
     ],
 )
 def test_bad_aws_config_is_refused_with_key_path_value_and_allowed(mutate, expected: str) -> None:
@@ -139,8 +190,14 @@ def test_bad_aws_config_is_refused_with_key_path_value_and_allowed(mutate, expec
     ("mutate", "expected"),
     [
         (lambda c: c.pop("mlops:kubeconfig"), "kubeconfig (a Pulumi secret) is required for target onprem"),
-        (lambda c: c["mlops:nodePools"][1].__setitem__("nodes", []), "node pool 'gpu-a100': list its servers under nodes"),
-        (lambda c: c["mlops:residency"].__setitem__("allowedRegions", ["dc2-dubai"]), "allowed for target onprem: dc2-dubai"),
+        (
+            lambda c: c["mlops:nodePools"][1].__setitem__("nodes", []),
+            "node pool 'gpu-a100': list its servers under nodes",
+        ),
+        (
+            lambda c: c["mlops:residency"].__setitem__("allowedRegions", ["dc2-dubai"]),
+            "allowed for target onprem: dc2-dubai",
+        ),
     ],
 )
 def test_bad_onprem_config_is_refused(mutate, expected: str) -> None:
@@ -161,7 +218,9 @@ def tmp_project(tmp_path: Path, stack: str, mutate) -> Path:
     """A copy of this project whose stack file is mutated; the program is this repo's infra/."""
     (tmp_path / "stacks").mkdir()
     (tmp_path / "Pulumi.yaml").write_text(
-        yaml.safe_dump({"name": "mlops", "runtime": "python", "main": str(REPO_ROOT / "infra"), "stackConfigDir": "stacks"})
+        yaml.safe_dump(
+            {"name": "mlops", "runtime": "python", "main": str(REPO_ROOT / "infra"), "stackConfigDir": "stacks"}
+        )
     )
     doc = stack_doc(stack)
     mutate(doc["config"])

@@ -14,7 +14,7 @@ def test_every_shipped_stack_file_is_where_stack_file_says():
     shipped = sorted((REPO / "stacks").glob("Pulumi.*.yaml"))
     assert shipped
     for path in shipped:
-        assert REPO / stack_file(path.name[len("Pulumi."):-len(".yaml")]) == path
+        assert REPO / stack_file(path.name[len("Pulumi.") : -len(".yaml")]) == path
 
 
 def test_infra_config_re_exports_it():

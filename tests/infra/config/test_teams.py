@@ -23,19 +23,31 @@ def test_default_is_one_team_ml_on_kubeflow_with_every_gpu():
 @pytest.mark.parametrize(
     "teams, message",
     [
-        ([{"name": "ml", "namespace": "kubeflow", "gpuQuota": 41}],
-         r"mlops:teams\[0\].gpuQuota = 41: more GPUs than .* \(40: gpu-a10g 8x1, gpu-train 4x8\); allowed: 0..40"),
+        (
+            [{"name": "ml", "namespace": "kubeflow", "gpuQuota": 41}],
+            r"mlops:teams\[0\].gpuQuota = 41: more GPUs than .* \(40: gpu-a10g 8x1, gpu-train 4x8\); allowed: 0..40",
+        ),
         ([{"name": "ml", "namespace": "kubeflow", "gpuQuota": -1}], r"mlops:teams\[0\].gpuQuota = -1: "),
-        ([{"name": "ml", "namespace": "default"}],
-         r"mlops:teams\[0\].namespace = 'default': not a team namespace; allowed: kubeflow, ml-workspace"),
-        ([{"name": "ml", "namespace": "kubeflow", "cpuQuota": "lots"}],
-         r"mlops:teams\[0\].cpuQuota = 'lots': not a CPU quantity; allowed: "),
-        ([{"name": "ml", "namespace": "kubeflow", "memoryQuota": "1G"}],
-         r"mlops:teams\[0\].memoryQuota = '1G': not a memory quantity; allowed: .*Gi"),
-        ([{"name": "ml", "namespace": "kubeflow"}, {"name": "ml", "namespace": "ml-workspace"}],
-         r"mlops:teams\[1\].name = 'ml': already used by mlops:teams\[0\]"),
-        ([{"name": "a", "namespace": "kubeflow"}, {"name": "b", "namespace": "kubeflow"}],
-         r"mlops:teams\[1\].namespace = 'kubeflow': already used"),
+        (
+            [{"name": "ml", "namespace": "default"}],
+            r"mlops:teams\[0\].namespace = 'default': not a team namespace; allowed: kubeflow, ml-workspace",
+        ),
+        (
+            [{"name": "ml", "namespace": "kubeflow", "cpuQuota": "lots"}],
+            r"mlops:teams\[0\].cpuQuota = 'lots': not a CPU quantity; allowed: ",
+        ),
+        (
+            [{"name": "ml", "namespace": "kubeflow", "memoryQuota": "1G"}],
+            r"mlops:teams\[0\].memoryQuota = '1G': not a memory quantity; allowed: .*Gi",
+        ),
+        (
+            [{"name": "ml", "namespace": "kubeflow"}, {"name": "ml", "namespace": "ml-workspace"}],
+            r"mlops:teams\[1\].name = 'ml': already used by mlops:teams\[0\]",
+        ),
+        (
+            [{"name": "a", "namespace": "kubeflow"}, {"name": "b", "namespace": "kubeflow"}],
+            r"mlops:teams\[1\].namespace = 'kubeflow': already used",
+        ),
         ([], r"mlops:teams: "),
     ],
 )

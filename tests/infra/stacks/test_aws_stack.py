@@ -108,7 +108,9 @@ def test_every_taggable_resource_carries_the_stack_tags(stack):
         for tag in (*REQUIRED_TAGS, "project"):
             assert tags.get(tag), f"{resource.type} {resource.name} lacks tag {tag}"
         tagged += 1
-    assert tagged == 54  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, Addon, NodeGroup, Trail, Karpenter queue/rule, GuardDuty detector
+    assert (
+        tagged == 54
+    )  # every Vpc, Subnet, ..., Bucket, Key, Role, Cluster, Addon, NodeGroup, Trail, Karpenter queue/rule, GuardDuty detector
 
 
 def test_every_aws_resource_goes_through_the_provider_pinned_to_the_stack_region(stack):

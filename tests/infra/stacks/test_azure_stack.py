@@ -148,7 +148,9 @@ def test_a_region_outside_the_residency_rule_is_refused_before_any_resource():
 
 
 def test_the_whole_stack_previews_with_the_baseline_on_the_aks_provider():
-    pytest.importorskip("components.kubernetes.baseline", reason="the in-cluster baseline is built by issue 2's k8s part")
+    pytest.importorskip(
+        "components.kubernetes.baseline", reason="the in-cluster baseline is built by issue 2's k8s part"
+    )
     from policies.preview.runner import preview_stack
 
     result = preview_stack("azure-uae-prod")
@@ -176,8 +178,11 @@ def test_the_whole_stack_previews_with_the_baseline_on_the_aks_provider():
     assert result.outputs["clusterName"] == "aks-mlops-prod"
     assert result.outputs["training_gpus_per_node"] == 4, "submit sizes TrainJob ranks from the GPU pool's gpuCount"
     assert result.outputs["release_requires_approval"] is True, "submit runs the pipeline with require_approval"
-    approvals = next(r for r in result.resources if r.type == "kubernetes:core/v1:ConfigMap"
-                     and r.inputs.get("metadata", {}).get("name") == "release-approvals")
+    approvals = next(
+        r
+        for r in result.resources
+        if r.type == "kubernetes:core/v1:ConfigMap" and r.inputs.get("metadata", {}).get("name") == "release-approvals"
+    )
     assert approvals.inputs["data"] == {"require-human-approval": "true"}, "the API server demands the sign-off"
 
 
@@ -187,13 +192,23 @@ def test_mock_ids_are_arm_ids_so_references_between_resources_are_realistic(stac
     ids = {r.name: r.outputs["id"] for r in azure}
     assert len(ids) == len(azure), "logical names are unique across types, so the tree reads unambiguously"
     rg = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-mlops-prod-uaenorth"
-    assert ids["aks-pool-gput4"] == f"{rg}/providers/Microsoft.ContainerService/managedClusters/aks-mlops-prod/agentPools/gput4"
+    assert (
+        ids["aks-pool-gput4"]
+        == f"{rg}/providers/Microsoft.ContainerService/managedClusters/aks-mlops-prod/agentPools/gput4"
+    )
     account = ids["storage-models-account"]
     assert account.startswith(f"{rg}/providers/Microsoft.Storage/storageAccounts/st") and account.endswith("models")
-    assert ids["storage-models-worm"] == f"{account}/blobServices/default/containers/models/immutabilityPolicies/default"
+    assert (
+        ids["storage-models-worm"] == f"{account}/blobServices/default/containers/models/immutabilityPolicies/default"
+    )
     assert ids["keyvault-cmk"].endswith("/vaults/" + ids["keyvault-vault"].rsplit("/", 1)[1] + "/keys/platform-cmk")
     for resource in result.resources:
         if resource.type == "azure-native:authorization:RoleAssignment":
-            assert resource.outputs["id"].startswith(resource.inputs["scope"] + "/providers/Microsoft.Authorization/roleAssignments/")
+            assert resource.outputs["id"].startswith(
+                resource.inputs["scope"] + "/providers/Microsoft.Authorization/roleAssignments/"
+            )
         if resource.type == "azure-native:monitor:DiagnosticSetting":
-            assert resource.outputs["id"] == resource.inputs["resourceUri"] + "/providers/Microsoft.Insights/diagnosticSettings/to-log-analytics"
+            assert (
+                resource.outputs["id"]
+                == resource.inputs["resourceUri"] + "/providers/Microsoft.Insights/diagnosticSettings/to-log-analytics"
+            )

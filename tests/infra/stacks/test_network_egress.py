@@ -34,8 +34,13 @@ def test_no_network_policy_allows_every_address(stack):
 def test_pipelines_reach_the_api_server_and_object_store_by_name(stack):
     name, result = stack
     egress = next(r for r in result.resources if r.type == POLICY and r.name == "services-kfp-egress").inputs["spec"]
-    blocks = {(peer["ipBlock"]["cidr"], port["port"]) for rule in egress["egress"] for peer in rule["to"]
-              if "ipBlock" in peer for port in rule["ports"]}
+    blocks = {
+        (peer["ipBlock"]["cidr"], port["port"])
+        for rule in egress["egress"]
+        for peer in rule["to"]
+        if "ipBlock" in peer
+        for port in rule["ports"]
+    }
     expected = {
         "aws-uae-prod": {("10.40.0.0/16", 443)},
         "azure-uae-prod": {("10.50.0.0/16", 443), ("10.60.0.4/32", 3128)},
@@ -47,8 +52,11 @@ def test_pipelines_reach_the_api_server_and_object_store_by_name(stack):
 def test_enforcement_is_in_every_preview(stack):
     name, result = stack
     types = {r.type for r in result.resources}
-    engine = {"aws-uae-prod": "aws:eks/addon:Addon", "azure-uae-prod": "azure-native:containerservice:ManagedCluster",
-              "onprem-dc1": "kubernetes:operator.tigera.io/v1:Installation"}[name]
+    engine = {
+        "aws-uae-prod": "aws:eks/addon:Addon",
+        "azure-uae-prod": "azure-native:containerservice:ManagedCluster",
+        "onprem-dc1": "kubernetes:operator.tigera.io/v1:Installation",
+    }[name]
     assert engine in types
     if name == "azure-uae-prod":
         cluster = next(r for r in result.resources if r.type == engine)

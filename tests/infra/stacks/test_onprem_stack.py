@@ -36,8 +36,13 @@ EXPECTED_COUNTS = {
     "random:index/randomBytes:RandomBytes": 1,
     "random:index/randomPassword:RandomPassword": 2,
 }
-FOUNDATION_ROOTS = {"mlops:kubernetes:ClusterBaseline", "mlops:onprem:OnPremGpuPools", "mlops:onprem:OnPremObjectStore",
-                    "mlops:onprem:CalicoNetwork", "mlops:kubernetes:Falco"}
+FOUNDATION_ROOTS = {
+    "mlops:kubernetes:ClusterBaseline",
+    "mlops:onprem:OnPremGpuPools",
+    "mlops:onprem:OnPremObjectStore",
+    "mlops:onprem:CalicoNetwork",
+    "mlops:kubernetes:Falco",
+}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +124,9 @@ def test_api_server_comes_from_the_kubeconfig_current_context() -> None:
     assert api_server(KUBECONFIG) == "https://10.10.0.10:6443"
 
 
-@pytest.mark.parametrize("text", ["not yaml: [", "[secret mlops:kubeconfig]", KUBECONFIG.replace("https://10", "http://10")])
+@pytest.mark.parametrize(
+    "text", ["not yaml: [", "[secret mlops:kubeconfig]", KUBECONFIG.replace("https://10", "http://10")]
+)
 def test_unusable_kubeconfig_is_a_clear_config_error(text: str) -> None:
     with pytest.raises(ConfigError, match=r"mlops:kubeconfig: .*mlops:onprem\.apiEndpoint"):
         api_server(text)

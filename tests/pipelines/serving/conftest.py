@@ -21,21 +21,35 @@ def write_model_dir(path: Path, seed: int, n_inputs_offset: int = 0) -> Path:
     from pipelines.steps.train import MODEL_FILE, PREPROCESSOR_FILE
 
     numeric, categorical = model_inputs()
-    pre = Preprocessor(numeric, {k: list(v) for k, v in categorical.items()}, [0.0] * len(numeric),
-                       [1.0] * len(numeric))
+    pre = Preprocessor(
+        numeric, {k: list(v) for k, v in categorical.items()}, [0.0] * len(numeric), [1.0] * len(numeric)
+    )
     torch.manual_seed(seed)
     n_inputs = len(pre.input_names) + n_inputs_offset
     model = CreditRiskMLP(n_inputs, hidden=8, layers=1, dropout=0.0)
     path.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": model.state_dict(), "n_inputs": n_inputs, "hidden": 8, "layers": 1, "dropout": 0.0},
-               path / MODEL_FILE)
+    torch.save(
+        {"state_dict": model.state_dict(), "n_inputs": n_inputs, "hidden": 8, "layers": 1, "dropout": 0.0},
+        path / MODEL_FILE,
+    )
     (path / PREPROCESSOR_FILE).write_text(pre.to_json())
     return path
 
 
-SAMPLE = {"age_band": "26-35", "annual_income": 120000.0, "employment_years": 4.0, "home_ownership": "rent",
-          "credit_utilization": 0.3, "open_accounts": 5, "delinquencies_2y": 0, "debt_to_income": 0.4,
-          "credit_history_months": 96, "inquiries_6m": 1, "loan_amount": 25000.0, "loan_term_months": 36}
+SAMPLE = {
+    "age_band": "26-35",
+    "annual_income": 120000.0,
+    "employment_years": 4.0,
+    "home_ownership": "rent",
+    "credit_utilization": 0.3,
+    "open_accounts": 5,
+    "delinquencies_2y": 0,
+    "debt_to_income": 0.4,
+    "credit_history_months": 96,
+    "inquiries_6m": 1,
+    "loan_amount": 25000.0,
+    "loan_term_months": 36,
+}
 """One applicant's service features (raw, as the model server receives them)."""
 
 
@@ -53,8 +67,11 @@ def sample_rows() -> list[dict]:
 @pytest.fixture
 def model_dirs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("models")
-    return {"a": write_model_dir(root / "a", 1), "b": write_model_dir(root / "b", 2),
-            "broken": write_model_dir(root / "broken", 3, n_inputs_offset=2)}
+    return {
+        "a": write_model_dir(root / "a", 1),
+        "b": write_model_dir(root / "b", 2),
+        "broken": write_model_dir(root / "broken", 3, n_inputs_offset=2),
+    }
 
 
 @pytest.fixture

@@ -68,8 +68,12 @@ def test_nested_files_hash_like_the_registry(tmp_path, model_dirs):
     [
         ("s3://aws-uae-prod-models-123456789012", "s3", {}, "s3://aws-uae-prod-models-123456789012/credit-risk/r1/"),
         ("s3://models/registry/", "s3", {}, "s3://models/registry/credit-risk/r1/"),
-        ("abfss://models@mlopsprodab12cd.dfs.core.windows.net", "abfs", {"account_name": "mlopsprodab12cd"},
-         "https://mlopsprodab12cd.blob.core.windows.net/models/credit-risk/r1/"),
+        (
+            "abfss://models@mlopsprodab12cd.dfs.core.windows.net",
+            "abfs",
+            {"account_name": "mlopsprodab12cd"},
+            "https://mlopsprodab12cd.blob.core.windows.net/models/credit-risk/r1/",
+        ),
         ("gs://bucket/p", "gs", {}, "gs://bucket/p/credit-risk/r1/"),
     ],
 )
@@ -79,8 +83,17 @@ def test_each_targets_bucket_maps_to_a_uri_kserve_reads(uri, protocol, options, 
     assert store.location("credit-risk", "r1")[1] == serving
 
 
-@pytest.mark.parametrize("uri", ["", "models", "http://example.com/models", "file://relative/path", "s3://",
-                                 "abfss://models@account.blob.core.windows.net"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "models",
+        "http://example.com/models",
+        "file://relative/path",
+        "s3://",
+        "abfss://models@account.blob.core.windows.net",
+    ],
+)
 def test_unusable_store_uris_are_refused_with_what_is_allowed(uri):
     with pytest.raises(ModelStoreError, match="model_store_uri .*s3://BUCKET"):
         ModelStore.parse(uri)

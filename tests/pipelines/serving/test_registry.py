@@ -11,8 +11,14 @@ import time
 
 import pytest
 
-from pipelines.registry import (LocalRegistry, RegistryError, RolloutInProgress, VersionConflict, artifact_sha256,
-                                rollout_owner)
+from pipelines.registry import (
+    LocalRegistry,
+    RegistryError,
+    RolloutInProgress,
+    VersionConflict,
+    artifact_sha256,
+    rollout_owner,
+)
 
 
 def _artifact(path, content: str):
@@ -180,11 +186,20 @@ def test_a_dead_or_expired_owner_is_withdrawn_by_the_next_rollout(tmp_path):
 def test_concurrent_registrations_get_distinct_versions(tmp_path):
     """Old bug: deploy() took next_version() outside the lock; two runs picked the same v<N> (VersionConflict)."""
     root = tmp_path / "reg"
-    script = ("import sys; from pipelines.registry import LocalRegistry; "
-              "print(LocalRegistry(sys.argv[1]).register('m', sys.argv[2]).version)")
+    script = (
+        "import sys; from pipelines.registry import LocalRegistry; "
+        "print(LocalRegistry(sys.argv[1]).register('m', sys.argv[2]).version)"
+    )
     artifacts = [_artifact(tmp_path / f"art{i}", f"weights-{i}") for i in range(6)]
-    children = [subprocess.Popen([sys.executable, "-c", script, str(root), str(a)], stdout=subprocess.PIPE, text=True,
-                                 env={**os.environ, "PYTHONPATH": os.getcwd()}) for a in artifacts]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(root), str(a)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.getcwd()},
+        )
+        for a in artifacts
+    ]
     versions = [child.communicate(timeout=60)[0].strip() for child in children]
     assert sorted(versions) == [f"v{i}" for i in range(1, 7)], versions
     assert all(LocalRegistry(root).get("m", v).lineage["version"] == v for v in versions)

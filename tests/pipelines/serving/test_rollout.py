@@ -14,13 +14,16 @@ def test_healthy_candidate_is_promoted():
     assert verdict.healthy and verdict.reasons == ()
 
 
-@pytest.mark.parametrize(("ready", "candidate", "stable", "reason"), [
-    (False, WindowStats(40, 0, 10.0), None, "not ready"),
-    (True, WindowStats(5, 0, 10.0), None, "only 5 candidate requests"),
-    (True, WindowStats(40, 3, 10.0), None, "error rate 0.075"),
-    (True, WindowStats(40, 0, 150.0), None, "p95 latency 150.0 ms"),
-    (True, WindowStats(40, 0, 50.0), WindowStats(100, 0, 10.0), "5.00x the stable"),
-])
+@pytest.mark.parametrize(
+    ("ready", "candidate", "stable", "reason"),
+    [
+        (False, WindowStats(40, 0, 10.0), None, "not ready"),
+        (True, WindowStats(5, 0, 10.0), None, "only 5 candidate requests"),
+        (True, WindowStats(40, 3, 10.0), None, "error rate 0.075"),
+        (True, WindowStats(40, 0, 150.0), None, "p95 latency 150.0 ms"),
+        (True, WindowStats(40, 0, 50.0), WindowStats(100, 0, 10.0), "5.00x the stable"),
+    ],
+)
 def test_unhealthy_candidate_is_rolled_back_with_the_reason(ready, candidate, stable, reason):
     verdict = judge(ready, candidate, POLICY, stable)
     assert verdict.decision == "rollback"

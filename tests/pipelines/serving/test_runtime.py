@@ -28,9 +28,26 @@ def _free_port() -> int:
 def _start(model_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.serving.runtime", "--model-dir", str(model_dir), "--model-name",
-         "credit-risk", "--http-port", str(port), "--host", "127.0.0.1", *extra],
-        cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pipelines.serving.runtime",
+            "--model-dir",
+            str(model_dir),
+            "--model-name",
+            "credit-risk",
+            "--http-port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            *extra,
+        ],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -66,9 +83,18 @@ def test_runtime_answers_like_the_local_server(runtime, sample_rows, tmp_path):
     registry.start_rollout("credit-risk", "v1", "canary", 10)
     local = ServingApp(registry, tmp_path / "requests.jsonl")
 
-    batch = {"id": "batch", "inputs": [
-        {"name": k, "shape": [len(sample_rows)], "datatype": "BYTES" if isinstance(v, str) else "FP64",
-         "data": [row[k] for row in sample_rows]} for k, v in sample_rows[0].items()]}
+    batch = {
+        "id": "batch",
+        "inputs": [
+            {
+                "name": k,
+                "shape": [len(sample_rows)],
+                "datatype": "BYTES" if isinstance(v, str) else "FP64",
+                "data": [row[k] for row in sample_rows],
+            }
+            for k, v in sample_rows[0].items()
+        ],
+    }
     status, remote = post_json(f"{url}/v2/models/credit-risk/infer", batch)
     assert status == 200, remote
     _, expected = local.infer("credit-risk", batch)
@@ -164,11 +190,19 @@ def test_the_image_carries_everything_the_runtime_imports(model_dirs, tmp_path):
             else:
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, target / path.name)
-    code = ("import json, sys; from pipelines.serving import runtime; "
-            f"app = runtime.build_app('credit-risk', {str(model_dirs['a'])!r}, request_log={str(tmp_path / 'r')!r}); "
-            "print(json.dumps({'file': runtime.__file__, 'modules': sorted({m.split('.')[0] for m in sys.modules})}))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(root / "opt/mlops")})
+    code = (
+        "import json, sys; from pipelines.serving import runtime; "
+        f"app = runtime.build_app('credit-risk', {str(model_dirs['a'])!r}, request_log={str(tmp_path / 'r')!r}); "
+        "print(json.dumps({'file': runtime.__file__, 'modules': sorted({m.split('.')[0] for m in sys.modules})}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root / "opt/mlops")},
+    )
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded["file"].startswith(str(root))

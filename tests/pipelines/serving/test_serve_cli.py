@@ -32,9 +32,14 @@ def _deployed(root: Path, model_dir: Path, profile: Path | None = None) -> Local
 @pytest.mark.slow
 def test_serve_starts_answers_and_stops_on_sigint(tmp_path, model_dirs):
     _deployed(tmp_path, model_dirs["a"])
-    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--root", str(tmp_path), "--port", "0"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--root", str(tmp_path), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         first = proc.stdout.readline()
         url = re.search(r"serving (http://\S+)/v2", first).group(1)
@@ -59,8 +64,9 @@ def test_monitor_local_reports_drift_on_served_requests_and_exits_3(tmp_path, mo
     from pipelines.serving.server import ServingApp
 
     rng = np.random.default_rng(0)
-    base = pd.DataFrame([SAMPLE] * 400).assign(annual_income=rng.lognormal(11.5, 0.4, 400),
-                                               credit_utilization=rng.beta(2, 5, 400))
+    base = pd.DataFrame([SAMPLE] * 400).assign(
+        annual_income=rng.lognormal(11.5, 0.4, 400), credit_utilization=rng.beta(2, 5, 400)
+    )
     (tmp_path / "profile.json").write_text(json.dumps(build_profile(base)))
     registry = _deployed(tmp_path, model_dirs["a"], tmp_path / "profile.json")
     app_ = ServingApp(registry, tmp_path / "serving" / "requests.jsonl")

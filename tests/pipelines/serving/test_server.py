@@ -25,8 +25,17 @@ def test_health_metadata_and_inference_follow_the_protocol(served, sample_rows):
     tensor, decision = out["outputs"]
     assert tensor["shape"] == [1] and 0.0 < tensor["data"][0] < 1.0
     assert decision["data"] == [int(tensor["data"][0] >= 0.5)]  # no thresholds file: the 0.5 rule
-    batch = {"inputs": [{"name": k, "shape": [len(sample_rows)], "datatype": "BYTES" if isinstance(v, str) else "FP64",
-                         "data": [r[k] for r in sample_rows]} for k, v in sample_rows[0].items()]}
+    batch = {
+        "inputs": [
+            {
+                "name": k,
+                "shape": [len(sample_rows)],
+                "datatype": "BYTES" if isinstance(v, str) else "FP64",
+                "data": [r[k] for r in sample_rows],
+            }
+            for k, v in sample_rows[0].items()
+        ]
+    }
     status, out = post_json(f"{base}/models/credit-risk/versions/v2/infer", batch)
     assert status == 200 and out["model_version"] == "v2" and out["outputs"][0]["shape"] == [len(sample_rows)]
 
@@ -40,8 +49,9 @@ def test_bad_requests_name_the_problem(served, sample_rows):
     boat = infer_body({**sample_rows[0], "home_ownership": "boat"}, "r")
     status, out = post_json(f"{base}/models/credit-risk/infer", boat)
     assert status == 400 and "home_ownership" in out["error"]
-    status, out = post_json(f"{base}/models/credit-risk/infer", {"inputs": [{"name": "x", "shape": [2],
-                                                                             "datatype": "FP64", "data": [1]}]})
+    status, out = post_json(
+        f"{base}/models/credit-risk/infer", {"inputs": [{"name": "x", "shape": [2], "datatype": "FP64", "data": [1]}]}
+    )
     assert status == 400 and "shape" in out["error"]
     status, out = post_json(f"{base}/models/credit-risk/infer", infer_body({**sample_rows[0], "applicant_id": 7}, "r"))
     assert status == 400 and "feature repository" in out["error"]
@@ -55,8 +65,10 @@ def test_canary_split_is_deterministic_and_counted_per_version(served, sample_ro
     registry.start_rollout("credit-risk", "v2", "canary", 20)
     infer = f"{base}/models/credit-risk/infer"
     routed = [post_json(infer, infer_body(sample_rows[i % 8], f"id-{i}"))[1]["model_version"] for i in range(200)]
-    again = [post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[0], f"id-{i}"))[1]["model_version"]
-             for i in range(200)]
+    again = [
+        post_json(f"{base}/models/credit-risk/infer", infer_body(sample_rows[0], f"id-{i}"))[1]["model_version"]
+        for i in range(200)
+    ]
     assert routed == again, "the same request id always reaches the same version"
     assert 20 <= routed.count("v2") <= 60
     _, stats = get_json(f"{base}/models/credit-risk/stats?since=0")
@@ -87,20 +99,26 @@ def test_an_entity_id_is_answered_with_online_features_from_feast(small_store, t
     app = ServingApp(registry, tmp_path / "log.jsonl", feature_repo=small_store.root)
     ids = pd.read_parquet(small_store.source_path("credit_bureau"), columns=["applicant_id"])["applicant_id"]
     known = [int(i) for i in ids.head(3)]
-    status, out = app.infer("credit-risk", {"inputs": [{"name": "applicant_id", "shape": [3], "datatype": "INT64",
-                                                        "data": known}]})
+    status, out = app.infer(
+        "credit-risk", {"inputs": [{"name": "applicant_id", "shape": [3], "datatype": "INT64", "data": known}]}
+    )
     assert status == 200, out
     assert len(out["outputs"][0]["data"]) == 3
     entry = json.loads(app.request_log.read_text().splitlines()[-1])
     assert "applicant_id" not in entry["inputs"] and len(entry["inputs"]["applicant_id_hmac"]) == len(known)
     assert "age_band" not in entry["inputs"] and None not in entry["inputs"]["credit_utilization"]
-    override = {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64", "data": [known[0]]},
-                           {"name": "loan_amount", "shape": [1], "datatype": "FP64", "data": [900000.0]}]}
+    override = {
+        "inputs": [
+            {"name": "applicant_id", "shape": [1], "datatype": "INT64", "data": [known[0]]},
+            {"name": "loan_amount", "shape": [1], "datatype": "FP64", "data": [900000.0]},
+        ]
+    }
     status, _ = app.infer("credit-risk", override)
     assert status == 200
     assert json.loads(app.request_log.read_text().splitlines()[-1])["inputs"]["loan_amount"] == [900000.0]
-    status, out = app.infer("credit-risk", {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64",
-                                                        "data": [10**9]}]})
+    status, out = app.infer(
+        "credit-risk", {"inputs": [{"name": "applicant_id", "shape": [1], "datatype": "INT64", "data": [10**9]}]}
+    )
     assert status == 400 and "no online features" in out["error"]
 
 
@@ -131,8 +149,9 @@ def test_a_mitigated_version_answers_its_per_group_decisions(tmp_path, model_dir
 
     mitigated = tmp_path / "mitigated"
     shutil.copytree(model_dirs["a"], mitigated)
-    (mitigated / THRESHOLDS_FILE).write_text(json.dumps(
-        {"attributes": ["age_band"], "thresholds": {"age_band=26-35": 0.0, "age_band=18-25": 1.0}}))
+    (mitigated / THRESHOLDS_FILE).write_text(
+        json.dumps({"attributes": ["age_band"], "thresholds": {"age_band=26-35": 0.0, "age_band=18-25": 1.0}})
+    )
     registry = LocalRegistry(tmp_path / "registry")
     registry.register("credit-risk", mitigated)
     registry.start_rollout("credit-risk", "v1", "canary", 10)

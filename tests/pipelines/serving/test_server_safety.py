@@ -30,8 +30,9 @@ def _raw(base: str, payload: bytes, headers: dict | None = None) -> tuple[int, s
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     try:
-        conn.request("POST", f"{url.path}{INFER}", body=payload, headers={"Content-Type": "application/json",
-                                                                           **(headers or {})})
+        conn.request(
+            "POST", f"{url.path}{INFER}", body=payload, headers={"Content-Type": "application/json", **(headers or {})}
+        )
         response = conn.getresponse()
         return response.status, response.read().decode()
     finally:
@@ -52,13 +53,16 @@ def test_non_finite_numbers_are_refused_naming_the_input(served, literal):
     assert _stats(base)["errors"] == 0
 
 
-@pytest.mark.parametrize("field, value, expected", [
-    ("annual_income", 1e300, "[0.0, 5000000.0]"),
-    ("loan_amount", -5000.0, "[500.0, 1000000.0]"),
-    ("loan_term_months", 7, "12, 24, 36, 48, 60"),
-    ("open_accounts", 5.5, "not an integer"),
-    ("home_ownership", "boat", "rent, mortgage, own"),
-])
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("annual_income", 1e300, "[0.0, 5000000.0]"),
+        ("loan_amount", -5000.0, "[500.0, 1000000.0]"),
+        ("loan_term_months", 7, "12, 24, 36, 48, 60"),
+        ("open_accounts", 5.5, "not an integer"),
+        ("home_ownership", "boat", "rent, mortgage, own"),
+    ],
+)
 def test_values_outside_the_feature_schema_are_client_errors(served, field, value, expected):
     _, app, base = served
     status, out = post_json(f"{base}{INFER}", infer_body({**SAMPLE, field: value}, "schema"))
@@ -125,8 +129,9 @@ def test_a_client_that_never_sends_its_body_is_cut_off_and_others_are_served(ser
     _, _, base = served
     path = urlparse(base).path + INFER
     stalled = _connect(base)
-    stalled.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Content-Length: 100\r\n\r\n".encode())
+    stalled.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n".encode()
+    )
     started = time.monotonic()
     assert post_json(f"{base}{INFER}", infer_body(SAMPLE, "meanwhile"), timeout=5)[0] == 200
     answer = _until_closed(stalled)
@@ -141,8 +146,9 @@ def test_a_client_that_never_sends_its_body_is_cut_off_and_others_are_served(ser
 def test_a_body_over_the_limit_is_refused_before_it_is_read(served):
     _, _, base = served
     oversized = _connect(base)
-    oversized.sendall(f"POST {urlparse(base).path + INFER} HTTP/1.1\r\nHost: x\r\n"
-                      f"Content-Length: {64 * 1024 * 1024}\r\n\r\n".encode())
+    oversized.sendall(
+        f"POST {urlparse(base).path + INFER} HTTP/1.1\r\nHost: x\r\nContent-Length: {64 * 1024 * 1024}\r\n\r\n".encode()
+    )
     assert b" 413 " in _until_closed(oversized).split(b"\r\n")[0]
 
 
@@ -199,15 +205,15 @@ def test_the_request_log_rotates_and_the_monitor_reads_every_file(tmp_path, mode
 def test_the_request_log_names_the_caller_and_keeps_no_personal_data(served, monkeypatch):
     _, app, base = served
     token = "eyJhbGciOi.secret-token.value"
-    assert post_json(f"{base}{INFER}", infer_body(SAMPLE, "who-1"), headers={"Authorization": f"Bearer {token}"})[0] \
-        == 200
+    assert (
+        post_json(f"{base}{INFER}", infer_body(SAMPLE, "who-1"), headers={"Authorization": f"Bearer {token}"})[0] == 200
+    )
     assert post_json(f"{base}{INFER}", infer_body(SAMPLE, "who-2"), headers={"X-Forwarded-User": "alice"})[0] == 200
     assert post_json(f"{base}{INFER}", infer_body(SAMPLE, "who-3"))[0] == 200
     text = app.request_log.read_text()
     assert token not in text and "secret-token" not in text
     first, second, third = (json.loads(line) for line in text.splitlines())
-    assert first["caller"] == {"address": "127.0.0.1",
-                               "token_sha256": hashlib.sha256(token.encode()).hexdigest()[:16]}
+    assert first["caller"] == {"address": "127.0.0.1", "token_sha256": hashlib.sha256(token.encode()).hexdigest()[:16]}
     assert second["caller"] == {"address": "127.0.0.1", "user": "alice"}
     assert third["caller"] == {"address": "127.0.0.1"}
     for entry in (first, second, third):

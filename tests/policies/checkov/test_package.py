@@ -7,7 +7,15 @@ import importlib
 from policies import checkov
 
 HOMES = {
-    "model": ["CHECKS_DIR", "DEFAULT_TIMEOUT_S", "FRAMEWORKS", "CheckovError", "CheckovRun", "CheckResult", "CustomCheck"],
+    "model": [
+        "CHECKS_DIR",
+        "DEFAULT_TIMEOUT_S",
+        "FRAMEWORKS",
+        "CheckovError",
+        "CheckovRun",
+        "CheckResult",
+        "CustomCheck",
+    ],
     "executable": ["checkov_executable"],
     "warm": ["WarmCheckov", "prestart"],
     "files": ["write_inputs", "framework_of", "entity_type", "stack_dirs"],

@@ -22,7 +22,9 @@ def copied(file: str, name: str) -> Any:
     """The literal a check module assigns to ``name`` at module level."""
     tree = ast.parse((CHECKS / file).read_text())
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         if any(isinstance(t, ast.Name) and t.id == name for t in targets):
             return ast.literal_eval(node.value)
     raise AssertionError(f"{file} assigns no {name}")

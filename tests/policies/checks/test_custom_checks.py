@@ -39,8 +39,13 @@ def check_ids() -> dict[str, str]:
 
 
 CHECK_IDS = check_ids()
-CASES = sorted((check, case.name) for check in CHECK_IDS if (FIXTURES / check).is_dir()
-               for case in (FIXTURES / check).iterdir() if case.is_dir())
+CASES = sorted(
+    (check, case.name)
+    for check in CHECK_IDS
+    if (FIXTURES / check).is_dir()
+    for case in (FIXTURES / check).iterdir()
+    if case.is_dir()
+)
 
 
 class Scan(NamedTuple):
@@ -58,9 +63,23 @@ def run_checkov(directory: Path, frameworks: set[str]) -> Scan:
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     env.pop("BC_API_KEY", None)
     proc = subprocess.run(
-        [str(CHECKOV), "-d", str(directory), "--external-checks-dir", str(CHECKS_DIR),
-         "--framework", "terraform_plan", "arm", "kubernetes", "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(CHECKOV),
+            "-d",
+            str(directory),
+            "--external-checks-dir",
+            str(CHECKS_DIR),
+            "--framework",
+            "terraform_plan",
+            "arm",
+            "kubernetes",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode in (0, 1), f"checkov exited {proc.returncode}:\n{proc.stderr[-3000:]}"
     reports = json.loads(proc.stdout)
@@ -146,10 +165,15 @@ def test_no_check_logs_an_error(fixture_scan):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("check", "case"), [("aws_data_residency", "fail_unreadable_context"),
-                                             ("arm_data_residency", "fail_wrong_shape_context"),
-                                             ("aws_guardduty_eks_protection", "fail_wrong_shape_detection"),
-                                             ("arm_defender_for_containers", "fail_wrong_shape_detection")])
+@pytest.mark.parametrize(
+    ("check", "case"),
+    [
+        ("aws_data_residency", "fail_unreadable_context"),
+        ("arm_data_residency", "fail_wrong_shape_context"),
+        ("aws_guardduty_eks_protection", "fail_wrong_shape_detection"),
+        ("arm_defender_for_containers", "fail_wrong_shape_detection"),
+    ],
+)
 def test_an_unusable_context_file_fails_closed_and_is_logged(bad_context_scan, check, case):
     assert bad_context_scan.results[(check, case)][CHECK_IDS[check]] == ["FAILED"]
     context_file = BAD_CONTEXT_FIXTURES / check / case / "mlops-context.cfg"

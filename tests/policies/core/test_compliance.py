@@ -39,5 +39,7 @@ def test_report_severity_is_the_severity_each_custom_check_declares():
     checks = custom_checks(CHECKS_DIR)
     undeclared = sorted(k for k, c in checks.items() if c.severity is None)
     assert not undeclared, f"custom checks without a literal severity: {undeclared}"
-    mismatched = {k: (c.severity, catalog.info(k).severity) for k, c in checks.items() if c.severity != catalog.info(k).severity}
+    mismatched = {
+        k: (c.severity, catalog.info(k).severity) for k, c in checks.items() if c.severity != catalog.info(k).severity
+    }
     assert not mismatched, f"check code vs policies/compliance/checks.yaml: {mismatched}"

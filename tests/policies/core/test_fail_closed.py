@@ -48,7 +48,12 @@ def step(type_: str, name: str, inputs: dict | None = None, **state) -> dict:
 
 
 def preview(*steps: dict) -> dict:
-    return {"steps": [{"op": "same", "urn": STACK_URN, "newState": {"type": "pulumi:pulumi:Stack", "custom": False}}, *steps]}
+    return {
+        "steps": [
+            {"op": "same", "urn": STACK_URN, "newState": {"type": "pulumi:pulumi:Stack", "custom": False}},
+            *steps,
+        ]
+    }
 
 
 def custom_false_doc() -> dict:
@@ -72,8 +77,10 @@ def pod(security: dict) -> dict:
         "runner",
         {
             "metadata": {"name": "runner", "namespace": "ml"},
-            "spec": {"containers": [{"name": "c", "image": "busybox@sha256:" + "0" * 64, "securityContext": security}],
-                     "hostNetwork": UNKNOWN},
+            "spec": {
+                "containers": [{"name": "c", "image": "busybox@sha256:" + "0" * 64, "securityContext": security}],
+                "hostNetwork": UNKNOWN,
+            },
         },
     )
 
@@ -190,11 +197,21 @@ def test_check_in_a_subfolder_without_init_fails_naming_it(write_json, tmp_path)
 
 def test_unapproved_suppression_is_not_honoured():
     pending = Suppression(
-        "CKV_AWS_21", "datasets", "accepted for a documented reason", dt.date(2027, 6, 30),
-        "PENDING-SECURITY-REVIEW", "global.yaml", 0, None,
+        "CKV_AWS_21",
+        "datasets",
+        "accepted for a documented reason",
+        dt.date(2027, 6, 30),
+        "PENDING-SECURITY-REVIEW",
+        "global.yaml",
+        0,
+        None,
     )
     report = assemble(
-        [small_stack()], [result("CKV_AWS_21", "FAILED")], [pending], load_catalog(), dt.date(2027, 1, 15),
+        [small_stack()],
+        [result("CKV_AWS_21", "FAILED")],
+        [pending],
+        load_catalog(),
+        dt.date(2027, 1, 15),
         approvers=frozenset({"ml-platform-team"}),
     )
     (finding,) = report.findings
@@ -258,8 +275,11 @@ def test_zero_resources_scanned_exits_2(write_json):
 
 
 def test_checkov_report_without_version_exits_2(write_json, fake_checkov, tmp_path):
-    report = {"check_type": "terraform_plan", "results": {"passed_checks": [], "failed_checks": []},
-              "summary": {"resource_count": 2}}
+    report = {
+        "check_type": "terraform_plan",
+        "results": {"passed_checks": [], "failed_checks": []},
+        "summary": {"resource_count": 2},
+    }
     (tmp_path / "report.json").write_text(json.dumps(report))
     fake_checkov(f"cat {tmp_path / 'report.json'}\n")
     outcome = gate("--preview-json", str(write_json(preview_json_doc())))
@@ -279,7 +299,11 @@ def test_sigterm_mid_run_cleans_temporary_folders_and_checkov(tmp_path, write_js
     env = {**os.environ, "MLOPS_CHECKOV": str(script), "TMPDIR": str(tmp), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", "gate", "--preview-json", str(write_json(preview_json_doc()))],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not (marker.is_file() and marker.read_text().strip()) and time.monotonic() < deadline:
@@ -364,19 +388,33 @@ def test_every_report_lists_unknown_inputs_unscanned_rows_and_unapproved_suppres
 
     stack = small_stack()
     stack.coverage.append(
-        CoverageRow(urn(
-            "gcp:storage/bucket:Bucket", "gbucket"), "gcp:storage/bucket:Bucket", "gcp", "unscanned",
+        CoverageRow(
+            urn("gcp:storage/bucket:Bucket", "gbucket"),
+            "gcp:storage/bucket:Bucket",
+            "gcp",
+            "unscanned",
             detail="the gate has no translation for provider 'gcp'; --allow-unscanned gcp allowed it",
         )
     )
     stack.unknown.append(UnknownValue(BUCKET_URN, "datasets", "aws:s3/bucket:Bucket", "acl"))
     pending = Suppression(
-        "CKV_AWS_21", "datasets", "accepted for a documented reason", dt.date(2027, 6, 30),
-        "PENDING-SECURITY-REVIEW", "global.yaml", 0, None,
+        "CKV_AWS_21",
+        "datasets",
+        "accepted for a documented reason",
+        dt.date(2027, 6, 30),
+        "PENDING-SECURITY-REVIEW",
+        "global.yaml",
+        0,
+        None,
     )
     report = assemble(
-        [stack], [result("CKV_AWS_21", "FAILED")], [pending], load_catalog(), dt.date(2027, 1, 15),
-        checkov_version="3.3.30", approvers=frozenset({"ml-platform-team"}),
+        [stack],
+        [result("CKV_AWS_21", "FAILED")],
+        [pending],
+        load_catalog(),
+        dt.date(2027, 1, 15),
+        checkov_version="3.3.30",
+        approvers=frozenset({"ml-platform-team"}),
     )
     if fmt == "terminal":
         console = Console(record=True, width=300)
@@ -420,20 +458,34 @@ def test_references_become_placeholders_in_arm_and_kubernetes_too(write_json):
     subnet = urn("azure-native:network:Subnet", "snet")
     account = urn("kubernetes:core/v1:ServiceAccount", "sa")
     doc = preview(
-        step("azure-native:network:Subnet", "snet", {"subnetName": "snet", "resourceGroupName": "rg",
-                                                      "virtualNetworkName": "vnet"}, custom=True),
         step(
-            "azure-native:network:NetworkInterface", "nic",
-            {"networkInterfaceName": "nic", "resourceGroupName": "rg", "location": "uaenorth",
-             "ipConfigurations": [{"name": "c", "subnet": {"id": UNKNOWN}}]},
-            custom=True, propertyDependencies={"ipConfigurations": [subnet]},
+            "azure-native:network:Subnet",
+            "snet",
+            {"subnetName": "snet", "resourceGroupName": "rg", "virtualNetworkName": "vnet"},
+            custom=True,
+        ),
+        step(
+            "azure-native:network:NetworkInterface",
+            "nic",
+            {
+                "networkInterfaceName": "nic",
+                "resourceGroupName": "rg",
+                "location": "uaenorth",
+                "ipConfigurations": [{"name": "c", "subnet": {"id": UNKNOWN}}],
+            },
+            custom=True,
+            propertyDependencies={"ipConfigurations": [subnet]},
         ),
         step("kubernetes:core/v1:ServiceAccount", "sa", {"metadata": {"name": "sa", "namespace": "ml"}}, custom=True),
         step(
-            "kubernetes:core/v1:Pod", "p",
-            {"metadata": {"name": "p", "namespace": "ml"},
-             "spec": {"serviceAccountName": UNKNOWN, "containers": [{"name": "c", "image": "x"}]}},
-            custom=True, propertyDependencies={"spec": [account]},
+            "kubernetes:core/v1:Pod",
+            "p",
+            {
+                "metadata": {"name": "p", "namespace": "ml"},
+                "spec": {"serviceAccountName": UNKNOWN, "containers": [{"name": "c", "image": "x"}]},
+            },
+            custom=True,
+            propertyDependencies={"spec": [account]},
         ),
     )
     (r,) = from_preview_json(write_json(doc))

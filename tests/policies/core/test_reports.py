@@ -34,7 +34,11 @@ def report() -> GateReport:
     stack = small_stack()
     stack.coverage = [
         CoverageRow(
-            urn=BUCKET_URN, type="aws:s3/bucket:Bucket", package="aws", status="translated", framework="terraform_plan",
+            urn=BUCKET_URN,
+            type="aws:s3/bucket:Bucket",
+            package="aws",
+            status="translated",
+            framework="terraform_plan",
             detail="aws_s3_bucket",
         ),
         CHART,

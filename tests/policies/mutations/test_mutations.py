@@ -36,7 +36,9 @@ def test_shipped_stacks_pass(mutation_run):
         failed = sorted((f.check_id, f.name) for f in report.findings if f.status == "FAILED")
         # azure-uae-prod: two suppressions await security review (approved_by PENDING-SECURITY-REVIEW, not an
         # approver in policies/suppressions/approvers.yaml), so their findings fail until someone approves them
-        pending = [("CKV_AZURE_94", "kfp-metadata"), ("CKV_AZURE_96", "kfp-metadata")] if stack == "azure-uae-prod" else []
+        pending = (
+            [("CKV_AZURE_94", "kfp-metadata"), ("CKV_AZURE_96", "kfp-metadata")] if stack == "azure-uae-prod" else []
+        )
         assert failed == pending, stack
     assert all(r.exit_code == 1 for r in mutation_run.mutated_reports)  # every batch of mutated copies fails
 

@@ -27,19 +27,31 @@ PROVIDER_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_kubernetes", "pulu
 def policy_resources(resources: list[dict[str, Any]]) -> list[Any]:
     from pulumi_policy.deserialize import deserialize_properties
     from pulumi_policy.policy import (
-        PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
+        PolicyCustomTimeouts,
+        PolicyProviderResource,
+        PolicyResource,
+        PolicyResourceOptions,
     )
     from pulumi_policy.proxy import unknown_checking_proxy
 
     built: dict[str, Any] = {}
     for r in resources:
         prov = r.get("provider")
-        provider = None if prov is None else PolicyProviderResource(
-            prov["type"], unknown_checking_proxy(deserialize_properties(prov.get("props") or {})), prov["urn"], prov["name"]
+        provider = (
+            None
+            if prov is None
+            else PolicyProviderResource(
+                prov["type"],
+                unknown_checking_proxy(deserialize_properties(prov.get("props") or {})),
+                prov["urn"],
+                prov["name"],
+            )
         )
         opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], r.get("parent"))
         props = unknown_checking_proxy(deserialize_properties(r.get("props") or {}))
-        built[r["urn"]] = PolicyResource(r["type"], props, r["urn"], r["urn"].rsplit("::", 1)[1], opts, provider, None, [], {})
+        built[r["urn"]] = PolicyResource(
+            r["type"], props, r["urn"], r["urn"].rsplit("::", 1)[1], opts, provider, None, [], {}
+        )
     for r in resources:
         resource = built[r["urn"]]
         resource.parent = built.get(r.get("parent") or "")
@@ -59,8 +71,10 @@ def validate(resources: list[dict[str, Any]]) -> dict[str, Any]:
     violations: list[dict[str, Any]] = []
     policy = gate_policy()
     assert isinstance(policy, StackValidationPolicy)
-    result = policy.validate(StackValidationArgs(policy_resources(resources), {}, {}),
-                             lambda message, urn=None: violations.append({"message": message, "urn": urn}))
+    result = policy.validate(
+        StackValidationArgs(policy_resources(resources), {}, {}),
+        lambda message, urn=None: violations.append({"message": message, "urn": urn}),
+    )
     return {
         "returned": repr(result),
         "violations": violations,
@@ -76,17 +90,23 @@ def analyzer_resource(r: dict[str, Any]) -> Any:
         return json_format.ParseDict(props, struct_pb2.Struct())
 
     message = analyzer_pb2.AnalyzerResource(
-        type=r["type"], urn=r["urn"], name=r["urn"].rsplit("::", 1)[1], parent=r.get("parent") or "",
-        properties=struct(r.get("props") or {}), dependencies=r.get("dependencies") or [],
+        type=r["type"],
+        urn=r["urn"],
+        name=r["urn"].rsplit("::", 1)[1],
+        parent=r.get("parent") or "",
+        properties=struct(r.get("props") or {}),
+        dependencies=r.get("dependencies") or [],
         options=analyzer_pb2.AnalyzerResourceOptions(parent=r.get("parent") or ""),
     )
     for key, urns in (r.get("propertyDependencies") or {}).items():
         message.propertyDependencies[key].urns.extend(urns)
     if r.get("provider"):
         prov = r["provider"]
-        message.provider.CopyFrom(analyzer_pb2.AnalyzerProviderResource(
-            type=prov["type"], urn=prov["urn"], name=prov["name"], properties=struct(prov.get("props") or {})
-        ))
+        message.provider.CopyFrom(
+            analyzer_pb2.AnalyzerProviderResource(
+                type=prov["type"], urn=prov["urn"], name=prov["name"], properties=struct(prov.get("props") or {})
+            )
+        )
     return message
 
 
@@ -95,8 +115,13 @@ def engine(resources: list[dict[str, Any]]) -> dict[str, Any]:
     from google.protobuf import empty_pb2
     from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-    pack = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."], cwd=PACK_DIR,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pack = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+        cwd=PACK_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert pack.stdout is not None and pack.stderr is not None
     try:
         port = pack.stdout.readline().strip()
@@ -115,7 +140,10 @@ def engine(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "pack": info.name,
         "description": info.description,
-        "policies": [{"name": p.name, "enforcement_level": level(p.enforcementLevel), "type": p.policy_type} for p in info.policies],
+        "policies": [
+            {"name": p.name, "enforcement_level": level(p.enforcementLevel), "type": p.policy_type}
+            for p in info.policies
+        ],
         "diagnostics": [
             {"policy": d.policyName, "message": d.message, "urn": d.urn, "enforcement_level": level(d.enforcementLevel)}
             for d in response.diagnostics

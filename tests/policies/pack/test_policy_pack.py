@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 POLICY_PYTHON = venvs.POLICY_PYTHON
 DRIVER = Path(__file__).with_name("driver.py")
 PACK_YAML = REPO_ROOT / "policies" / "pack" / "PulumiPolicy.yaml"
-SHIPPED_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (REPO_ROOT / "stacks").glob("Pulumi.*.yaml"))
+SHIPPED_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (REPO_ROOT / "stacks").glob("Pulumi.*.yaml"))
 STACK, PROJECT = "pack-test", "mlops"
 SECRET_SIG, SECRET_MARK = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 
@@ -29,8 +29,12 @@ pytestmark = venvs.requires(POLICY_PYTHON, ".venv-policy (pulumi-policy's enviro
 
 def drive(command: str, resources: list[dict[str, Any]], **env: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [str(POLICY_PYTHON), str(DRIVER), command], input=json.dumps({"resources": resources}),
-        capture_output=True, text=True, timeout=900, env={**os.environ, **env},
+        [str(POLICY_PYTHON), str(DRIVER), command],
+        input=json.dumps({"resources": resources}),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **env},
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout)
@@ -41,8 +45,12 @@ def urn(type_chain: str, name: str, stack: str = STACK) -> str:
 
 
 def provider(package: str, name: str, props: dict[str, Any] | None = None, stack: str = STACK) -> dict[str, Any]:
-    return {"urn": urn(f"pulumi:providers:{package}", name, stack), "type": f"pulumi:providers:{package}", "name": name,
-            "props": props or {}}
+    return {
+        "urn": urn(f"pulumi:providers:{package}", name, stack),
+        "type": f"pulumi:providers:{package}",
+        "name": name,
+        "props": props or {},
+    }
 
 
 def engine_view(preview: PreviewResult) -> list[dict[str, Any]]:
@@ -66,10 +74,17 @@ def engine_view(preview: PreviewResult) -> list[dict[str, Any]]:
             props = dict(r.inputs)
         if r.package == "aws" and "tags" not in r.inputs:
             props.pop("tagsAll", None)  # mocks answer it for every AWS type; the provider only for taggable ones
-        resources.append({
-            "urn": r.urn, "type": r.type, "props": props, "parent": r.parent, "provider": prov,
-            "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies,
-        })
+        resources.append(
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "props": props,
+                "parent": r.parent,
+                "provider": prov,
+                "dependencies": r.dependencies,
+                "propertyDependencies": r.property_dependencies,
+            }
+        )
     return resources + [{"urn": p["urn"], "type": p["type"], "props": p["props"]} for p in defaults.values()]
 
 
@@ -82,12 +97,34 @@ def non_compliant() -> list[dict[str, Any]]:
         {"urn": stack, "type": "pulumi:pulumi:Stack", "props": {}},
         {"urn": aws["urn"], "type": aws["type"], "props": aws["props"]},
         {"urn": k8s["urn"], "type": k8s["type"], "props": {}},
-        {"urn": urn("aws:s3/bucket:Bucket", "datasets"), "type": "aws:s3/bucket:Bucket", "parent": stack, "provider": aws,
-         "props": {"bucket": "pack-test-datasets", "region": "me-central-1", "tags": tags, "arn": UNKNOWN,
-                   "policy": {SECRET_SIG: SECRET_MARK, "value": "{}"}}},
-        {"urn": urn("kubernetes:core/v1:Pod", "debug"), "type": "kubernetes:core/v1:Pod", "parent": stack, "provider": k8s,
-         "props": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "ml"}, "status": UNKNOWN,
-                   "spec": {"containers": [{"name": "sh", "image": "busybox:1.36", "securityContext": {"privileged": True}}]}}},
+        {
+            "urn": urn("aws:s3/bucket:Bucket", "datasets"),
+            "type": "aws:s3/bucket:Bucket",
+            "parent": stack,
+            "provider": aws,
+            "props": {
+                "bucket": "pack-test-datasets",
+                "region": "me-central-1",
+                "tags": tags,
+                "arn": UNKNOWN,
+                "policy": {SECRET_SIG: SECRET_MARK, "value": "{}"},
+            },
+        },
+        {
+            "urn": urn("kubernetes:core/v1:Pod", "debug"),
+            "type": "kubernetes:core/v1:Pod",
+            "parent": stack,
+            "provider": k8s,
+            "props": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "debug", "namespace": "ml"},
+                "status": UNKNOWN,
+                "spec": {
+                    "containers": [{"name": "sh", "image": "busybox:1.36", "securityContext": {"privileged": True}}]
+                },
+            },
+        },
     ]
 
 
@@ -104,8 +141,7 @@ def test_shipped_stack_gets_the_cli_verdict_inside_the_engine(stack: str) -> Non
     # the onprem node bootstrap (pulumi-command) has no translation: allowed unscanned explicitly, as in CI
     allowed = ["command"]
     cli = sorted(
-        (f.check_id, f.urn)
-        for f in run_gate([attach_context(preview_stack(stack))], allow_unscanned=allowed).failed
+        (f.check_id, f.urn) for f in run_gate([attach_context(preview_stack(stack))], allow_unscanned=allowed).failed
     )
     result = drive("validate", engine_view(preview_stack(stack)), MLOPS_GATE_ALLOW_UNSCANNED=",".join(allowed))
     pack = sorted((v["message"].split(" ", 1)[0], v["urn"]) for v in result["violations"])
@@ -138,8 +174,10 @@ def test_checkov_missing_blocks() -> None:
 
 def test_untranslatable_resource_blocks() -> None:
     gadget = urn("aws:nosuch/gadget:Gadget", "gadget")
-    resources = [*non_compliant(), {"urn": gadget, "type": "aws:nosuch/gadget:Gadget", "props": {},
-                                    "provider": provider("aws", "default_7_51_1")}]
+    resources = [
+        *non_compliant(),
+        {"urn": gadget, "type": "aws:nosuch/gadget:Gadget", "props": {}, "provider": provider("aws", "default_7_51_1")},
+    ]
     violations = drive("validate", resources)["violations"]
     assert len(violations) == 1 and "the policy gate could not run" in violations[0]["message"]
     assert gadget in violations[0]["message"]

@@ -12,7 +12,7 @@ from infra.cli import app
 
 runner = CliRunner()
 
-PROGRAM = '''
+PROGRAM = """
 import pulumi
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.s3 as s3
@@ -34,14 +34,16 @@ k8s.apps.v1.Deployment("web", spec={"replicas": cfg.require_int("replicas"),
     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}})
 k8s.core.v1.Secret("creds", string_data={"password": cfg.require_secret("password")})
 pulumi.export("bucket", store.bucket.bucket)
-'''
+"""
 
 
 def write_program(root: Path, body: str = PROGRAM, stacks: dict[str, dict] | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "Pulumi.yaml").write_text("name: demo\nruntime:\n  name: python\n")
     (root / "__main__.py").write_text(body)
-    for stack, config in (stacks if stacks is not None else {"dev": {"demo:replicas": 2, "demo:password": {"secure": "v1:x"}}}).items():
+    for stack, config in (
+        stacks if stacks is not None else {"dev": {"demo:replicas": 2, "demo:password": {"secure": "v1:x"}}}
+    ).items():
         (root / f"Pulumi.{stack}.yaml").write_text(json.dumps({"config": config}))
     return root
 
@@ -67,10 +69,14 @@ def test_program_preview_json_has_every_resource_with_resolved_inputs(tmp_path: 
     assert bucket["type"] == "aws:s3/bucket:Bucket"
     assert bucket["parent"] == by_name["store"]["urn"], "the component is the bucket's parent"
     assert by_name["store"]["custom"] is False
-    assert by_name["web"]["inputs"]["spec"]["replicas"] == 2 and isinstance(by_name["web"]["inputs"]["spec"]["replicas"], int)
+    assert by_name["web"]["inputs"]["spec"]["replicas"] == 2 and isinstance(
+        by_name["web"]["inputs"]["spec"]["replicas"], int
+    )
     subnet = by_name["subnet"]
     assert subnet["inputs"]["vpcId"].startswith("vpc-"), "dependent inputs resolve from realistic mock outputs"
-    assert subnet["propertyDependencies" if "propertyDependencies" in subnet else "property_dependencies"]["vpcId"] == [by_name["vpc"]["urn"]]
+    assert subnet["propertyDependencies" if "propertyDependencies" in subnet else "property_dependencies"]["vpcId"] == [
+        by_name["vpc"]["urn"]
+    ]
     assert by_name["creds"]["inputs"]["stringData"] == "[secret]", "secrets never appear in plaintext"
     assert doc["outputs"]["bucket"] == bucket["outputs"]["bucket"]
     assert doc["unknownInputs"] == []
@@ -83,11 +89,11 @@ def test_single_stack_program_needs_no_stack_flag(tmp_path: Path) -> None:
 
 
 def test_input_resolving_to_unknown_is_reported(tmp_path: Path) -> None:
-    body = '''
+    body = """
 import pulumi_aws.ec2 as ec2
 vpc = ec2.Vpc("vpc", cidr_block="10.0.0.0/16")
 ec2.Route("r", route_table_id=vpc.default_route_table_id, destination_cidr_block="0.0.0.0/0", gateway_id="igw-1")
-'''
+"""
     program = write_program(tmp_path / "prog", body, {"dev": {}})
     out = tmp_path / "p.json"
     result = runner.invoke(app, ["preview", "--program", str(program), "--json", str(out)])
@@ -99,7 +105,10 @@ ec2.Route("r", route_table_id=vpc.default_route_table_id, destination_cidr_block
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("raise ValueError('bucket name too long')", "the program failed: ValueError: bucket name too long (at __main__.py:1)"),
+        (
+            "raise ValueError('bucket name too long')",
+            "the program failed: ValueError: bucket name too long (at __main__.py:1)",
+        ),
         ("import pulumi\nraise pulumi.RunError('config is wrong')", "config is wrong"),
         ("import pulumi\npulumi.Config().require('missing')", "Missing required configuration variable 'demo:missing'"),
     ],

@@ -60,7 +60,9 @@ print(json.dumps(whole))
 
 
 def _run(code: str) -> object:
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.splitlines()[-1])
 
@@ -155,8 +157,15 @@ print(json.dumps({
 
 def _records(what: str, measures: str) -> dict:
     env = {**os.environ, SPEED_MEASURES_ENV: measures, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", RECORDS, what], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          check=False, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", RECORDS, what],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.splitlines()[-1])
 

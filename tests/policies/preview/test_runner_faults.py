@@ -60,8 +60,18 @@ def test_common_invokes_are_answered() -> None:
     assert out["policy"] == {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "Assume", "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}},
-            {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {
+                "Sid": "Assume",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            },
+            {
+                "Effect": "Deny",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
         ],
     }
     assert out["tenant"] and out["rg_location"] == "westeurope" and out["ip"].count(".") == 3
@@ -78,11 +88,15 @@ def test_resource_passed_as_an_input_is_recorded_as_its_id() -> None:
     result = run("resource_input", timeout=60)
     resources = by_name(result)
     role = resources["lambda-role"]
-    assert resources["fn"].inputs["role"] == role.outputs["id"] if "id" in role.outputs else resources["fn"].inputs["role"]
+    assert (
+        resources["fn"].inputs["role"] == role.outputs["id"] if "id" in role.outputs else resources["fn"].inputs["role"]
+    )
     assert resources["fn"].inputs["role"].startswith("lambda-role-")
     assert resources["bucket"].inputs["tags"]["owner"] == resources["fn"].inputs["role"]
     assert resources["bucket"].inputs["tags"]["group"] == resources["group"].urn, "a component is referred to by URN"
-    assert resources["fn"].inputs["code"] == {"assetArchive": {"index.py": {"stringAsset": "def handler(e, c): return 1"}}}
+    assert resources["fn"].inputs["code"] == {
+        "assetArchive": {"index.py": {"stringAsset": "def handler(e, c): return 1"}}
+    }
 
 
 # 4. provider config modules, sub-modules and enums under the shallow SDK packages; 9. stack config
@@ -103,9 +117,14 @@ def test_provider_config_modules_enums_and_defaults() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("import pulumi_azure_native.insights", "No module named 'pulumi_azure_native.insights'; pulumi-azure-native 3."),
-        ("from pulumi_azure_native import network\nnetwork.IpAllocationMethod",
-         "has no attribute 'IpAllocationMethod'; pulumi-azure-native 3."),
+        (
+            "import pulumi_azure_native.insights",
+            "No module named 'pulumi_azure_native.insights'; pulumi-azure-native 3.",
+        ),
+        (
+            "from pulumi_azure_native import network\nnetwork.IpAllocationMethod",
+            "has no attribute 'IpAllocationMethod'; pulumi-azure-native 3.",
+        ),
     ],
 )
 def test_names_the_installed_sdk_lacks_fail_clearly(tmp_path: Path, body: str, expected: str) -> None:
@@ -130,7 +149,9 @@ def test_nested_secure_config_is_a_secret_placeholder() -> None:
 def test_program_runs_in_its_directory_and_records_archives(tmp_path: Path) -> None:
     cwd = os.getcwd()
     out = tmp_path / "p.json"
-    result = cli.invoke(app, ["preview", "--program", str(PROGRAMS / "relative_paths"), "--json", str(out), "--no-tree"])
+    result = cli.invoke(
+        app, ["preview", "--program", str(PROGRAMS / "relative_paths"), "--json", str(out), "--no-tree"]
+    )
     assert result.exit_code == 0, result.output
     assert os.getcwd() == cwd
     doc = json.loads(out.read_text())
@@ -148,7 +169,9 @@ def test_program_runs_in_its_directory_and_records_archives(tmp_path: Path) -> N
 
 
 # 7. sys.exit and friends become errors
-@pytest.mark.parametrize(("stack", "what"), [("top", "sys.exit(0)"), ("apply", "sys.exit(0)"), ("interrupt", "KeyboardInterrupt")])
+@pytest.mark.parametrize(
+    ("stack", "what"), [("top", "sys.exit(0)"), ("apply", "sys.exit(0)"), ("interrupt", "KeyboardInterrupt")]
+)
 def test_program_exit_is_an_error(stack: str, what: str) -> None:
     result = cli.invoke(app, ["preview", "--program", str(PROGRAMS / "exits"), "--stack", stack])
     assert result.exit_code == 2, result.output

@@ -22,8 +22,12 @@ def mixed(mixed_preview: PreviewResult) -> TranslatedStack:
 
 
 def planned(stack: TranslatedStack, address: str) -> dict:
-    return next(r for r in stack.files["tfplan.json"]["planned_values"]["root_module"]["resources"] if r["address"] == address)
+    return next(
+        r for r in stack.files["tfplan.json"]["planned_values"]["root_module"]["resources"] if r["address"] == address
+    )
 
 
 def configured(stack: TranslatedStack, address: str) -> dict:
-    return next(r for r in stack.files["tfplan.json"]["configuration"]["root_module"]["resources"] if r["address"] == address)
+    return next(
+        r for r in stack.files["tfplan.json"]["configuration"]["root_module"]["resources"] if r["address"] == address
+    )

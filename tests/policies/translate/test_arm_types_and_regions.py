@@ -23,54 +23,107 @@ RG = "/subscriptions/s/resourceGroups/rg"
 
 
 def _res(type_: str, pname: str, provider: str | None = None, deps: dict | None = None, **inputs) -> PreviewResource:
-    return PreviewResource(urn=f"{STACK}{type_}::{pname}", type=type_, name=pname, inputs=inputs, provider=provider,
-                           property_dependencies=deps or {})
+    return PreviewResource(
+        urn=f"{STACK}{type_}::{pname}",
+        type=type_,
+        name=pname,
+        inputs=inputs,
+        provider=provider,
+        property_dependencies=deps or {},
+    )
 
 
 def _synapse_and_webapp() -> PreviewResult:
-    ws = _res("azure-native:synapse:Workspace", "ws", workspaceName="synws", resourceGroupName="rg",
-              location="uaenorth", tags={"owner": "a", "cost-center": "b", "data-classification": "c"})
-    rule = _res("azure-native:synapse:IpFirewallRule", "allow-all", deps={"workspaceName": [ws.urn]},
-                workspaceName="synws", resourceGroupName="rg", ruleName="allowall",
-                startIpAddress="0.0.0.0", endIpAddress="255.255.255.255")
-    pool = _res("azure-native:synapse:SqlPool", "pool", deps={"workspaceName": [ws.urn]}, workspaceName="synws",
-                resourceGroupName="rg", sqlPoolName="pool1", location="uaenorth")
-    app = _res("azure-native:web:WebApp", "app", name="app-mlops", resourceGroupName="rg", location="uaenorth",
-               httpsOnly=False, siteConfig={"minTlsVersion": "1.0"})
+    ws = _res(
+        "azure-native:synapse:Workspace",
+        "ws",
+        workspaceName="synws",
+        resourceGroupName="rg",
+        location="uaenorth",
+        tags={"owner": "a", "cost-center": "b", "data-classification": "c"},
+    )
+    rule = _res(
+        "azure-native:synapse:IpFirewallRule",
+        "allow-all",
+        deps={"workspaceName": [ws.urn]},
+        workspaceName="synws",
+        resourceGroupName="rg",
+        ruleName="allowall",
+        startIpAddress="0.0.0.0",
+        endIpAddress="255.255.255.255",
+    )
+    pool = _res(
+        "azure-native:synapse:SqlPool",
+        "pool",
+        deps={"workspaceName": [ws.urn]},
+        workspaceName="synws",
+        resourceGroupName="rg",
+        sqlPoolName="pool1",
+        location="uaenorth",
+    )
+    app = _res(
+        "azure-native:web:WebApp",
+        "app",
+        name="app-mlops",
+        resourceGroupName="rg",
+        location="uaenorth",
+        httpsOnly=False,
+        siteConfig={"minTlsVersion": "1.0"},
+    )
     return PreviewResult(project="p", stack="t", source="t", resources=[ws, rule, pool, app])
 
 
 def test_synapse_and_web_types_are_the_arm_types():
     out = translate(_synapse_and_webapp())
     docs = {d["type"]: d for d in out.files["arm.json"]["resources"]}
-    assert set(docs) == {"Microsoft.Synapse/workspaces", "Microsoft.Synapse/workspaces/firewallRules",
-                         "Microsoft.Synapse/workspaces/sqlPools", "Microsoft.Web/sites"}
+    assert set(docs) == {
+        "Microsoft.Synapse/workspaces",
+        "Microsoft.Synapse/workspaces/firewallRules",
+        "Microsoft.Synapse/workspaces/sqlPools",
+        "Microsoft.Web/sites",
+    }
     assert docs["Microsoft.Synapse/workspaces/firewallRules"]["name"] == "synws/allowall"
     assert docs["Microsoft.Synapse/workspaces/sqlPools"]["name"] == "synws/pool1"
     assert docs["Microsoft.Web/sites"]["name"] == "app-mlops"
     assert docs["Microsoft.Web/sites"]["properties"]["httpsOnly"] is False
     # the rule refers to the workspace, and the workspace lists its attached rule (what CKV2_AZURE_19 reads)
     assert docs["Microsoft.Synapse/workspaces/firewallRules"]["dependsOn"] == [
-        "[resourceId('Microsoft.Synapse/workspaces', 'synws')]"]
+        "[resourceId('Microsoft.Synapse/workspaces', 'synws')]"
+    ]
     assert docs["Microsoft.Synapse/workspaces"]["dependsOn"] == [
-        "[resourceId('Microsoft.Synapse/workspaces/firewallRules', 'synws/allowall')]"]
+        "[resourceId('Microsoft.Synapse/workspaces/firewallRules', 'synws/allowall')]"
+    ]
     assert not any("naming rule" in row.detail for row in out.coverage)
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Web/sites/{name}",
-     ("Microsoft.Web/sites", ("name",), (None,))),
-    ("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Synapse/workspaces/"
-     "{workspaceName}/firewallRules/{ruleName}",
-     ("Microsoft.Synapse/workspaces/firewallRules", ("workspaceName", "ruleName"), (None, None))),
-    ("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/"
-     "{accountName}/blobServices/default/containers/{containerName}",
-     ("Microsoft.Storage/storageAccounts/blobServices/containers", ("accountName", "", "containerName"),
-      (None, "default", None))),
-    ("/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
-     ("Microsoft.Insights/diagnosticSettings", ("name",), (None,))),
-    ("/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", None),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        (
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Web/sites/{name}",
+            ("Microsoft.Web/sites", ("name",), (None,)),
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Synapse/workspaces/"
+            "{workspaceName}/firewallRules/{ruleName}",
+            ("Microsoft.Synapse/workspaces/firewallRules", ("workspaceName", "ruleName"), (None, None)),
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/"
+            "{accountName}/blobServices/default/containers/{containerName}",
+            (
+                "Microsoft.Storage/storageAccounts/blobServices/containers",
+                ("accountName", "", "containerName"),
+                (None, "default", None),
+            ),
+        ),
+        (
+            "/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+            ("Microsoft.Insights/diagnosticSettings", ("name",), (None,)),
+        ),
+        ("/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", None),
+    ],
+)
 def test_arm_type_from_the_resource_id_path(path, expected):
     assert arm_from_path(path) == expected
 
@@ -110,16 +163,21 @@ def test_token_path_file_covers_sdk_types(capsys):
     uncovered = [t for t in tokens if t not in azure.ARM_TYPES and t not in azure.arm_paths()]
     assert all(azure.arm_type(t) is None for t in uncovered)
     with capsys.disabled():
-        print(f"\nazure-native resource tokens: {len(tokens)}, reviewed {len(azure.ARM_TYPES)}, "
-              f"typed by path {len(azure.arm_paths())}, untranslatable {len(uncovered)}")
+        print(
+            f"\nazure-native resource tokens: {len(tokens)}, reviewed {len(azure.ARM_TYPES)}, "
+            f"typed by path {len(azure.arm_paths())}, untranslatable {len(uncovered)}"
+        )
 
 
-@pytest.mark.parametrize("token, arm", [
-    ("azure-native:network:NetworkInterface", "Microsoft.Network/networkInterfaces"),
-    ("azure-native:network:PublicIPAddress", "Microsoft.Network/publicIPAddresses"),
-    ("azure-native:applicationinsights:Component", "Microsoft.Insights/components"),
-    ("azure-native:storage:BlobContainer", "Microsoft.Storage/storageAccounts/blobServices/containers"),
-])
+@pytest.mark.parametrize(
+    "token, arm",
+    [
+        ("azure-native:network:NetworkInterface", "Microsoft.Network/networkInterfaces"),
+        ("azure-native:network:PublicIPAddress", "Microsoft.Network/publicIPAddresses"),
+        ("azure-native:applicationinsights:Component", "Microsoft.Insights/components"),
+        ("azure-native:storage:BlobContainer", "Microsoft.Storage/storageAccounts/blobServices/containers"),
+    ],
+)
 def test_unreviewed_types_translate_from_the_token_path_file(token, arm):
     found = azure.arm_type(token)
     assert found is not None and found[0].type == arm
@@ -140,27 +198,36 @@ def _regional(defaults: dict, explicit: str | None = None, packages=("aws", "azu
         provider_ref = f"{prov.urn}::0f1e2d"
     resources += [
         _res("aws:s3/bucket:Bucket", "data", provider=provider_ref, bucket="data", tags={}),
-        _res("azure-native:storage:StorageAccount", "st", accountName="stdata", resourceGroupName="rg",
-             kind="StorageV2", sku={"name": "Standard_LRS"}),
+        _res(
+            "azure-native:storage:StorageAccount",
+            "st",
+            accountName="stdata",
+            resourceGroupName="rg",
+            kind="StorageV2",
+            sku={"name": "Standard_LRS"},
+        ),
     ]
     resources = [r for r in resources if r.package in packages or r.type.startswith("pulumi:providers:")]
     return PreviewResult(project="p", stack="t", source="t", resources=resources, provider_defaults=defaults)
 
 
 def test_effective_region_order():
-    result = _regional({"aws": {"region": "me-central-1"}, "azure-native": {"location": "westeurope"}},
-                       explicit="eu-west-1")
+    result = _regional(
+        {"aws": {"region": "me-central-1"}, "azure-native": {"location": "westeurope"}}, explicit="eu-west-1"
+    )
     regions = effective_regions(result)
     assert regions[f"{STACK}aws:s3/bucket:Bucket::data"] == "eu-west-1"  # explicit provider beats the default
     assert regions[f"{STACK}azure-native:storage:StorageAccount::st"] == "westeurope"  # default provider
     own = _res("aws:s3/bucket:Bucket", "own", region="me-central-1")
     assert effective_regions(PreviewResult("p", "t", "t", [own], provider_defaults={"aws": {"region": "x"}})) == {
-        own.urn: "me-central-1"}
+        own.urn: "me-central-1"
+    }
 
 
 def test_effective_region_is_written_into_the_translated_resources():
-    out = translate(_regional({"aws": {"region": "me-central-1"}, "azure-native": {"location": "westeurope"}},
-                              explicit="eu-west-1"))
+    out = translate(
+        _regional({"aws": {"region": "me-central-1"}, "azure-native": {"location": "westeurope"}}, explicit="eu-west-1")
+    )
     (bucket,) = out.files["tfplan.json"]["planned_values"]["root_module"]["resources"]
     assert bucket["values"]["region"] == "eu-west-1"
     (account,) = out.files["arm.json"]["resources"]
@@ -185,9 +252,23 @@ def _scan(results: dict[str, PreviewResult], root: Path) -> dict[str, dict[str, 
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     env.pop("BC_API_KEY", None)
     proc = subprocess.run(
-        [str(CHECKOV), "-d", str(root), "--external-checks-dir", str(CHECKS_DIR),
-         "--framework", "terraform_plan", "arm", "-o", "json", "--compact"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(CHECKOV),
+            "-d",
+            str(root),
+            "--external-checks-dir",
+            str(CHECKS_DIR),
+            "--framework",
+            "terraform_plan",
+            "arm",
+            "-o",
+            "json",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     reports = json.loads(proc.stdout)
@@ -206,18 +287,29 @@ def test_checkov_flags_allow_all_synapse_rule_and_http_web_app(tmp_path):
     # the SQL pool graph checks (alert policy, vulnerability assessment, ...) key on workspaces/sqlPools
     assert len(found["Microsoft.Synapse/workspaces/sqlPools.synws/pool1"]["failed"]) >= 3
     assert "CKV_AZURE_14" in found["Microsoft.Web/sites.app-mlops"]["failed"]  # AppServiceHTTPSOnly
-    assert len(found["Microsoft.Web/sites.app-mlops"]["passed"] | found["Microsoft.Web/sites.app-mlops"]["failed"]) >= 15
+    assert (
+        len(found["Microsoft.Web/sites.app-mlops"]["passed"] | found["Microsoft.Web/sites.app-mlops"]["failed"]) >= 15
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("defaults, explicit, expect", [
-    ({"aws": {"region": "me-central-1"}, "azure-native": {"location": "uaenorth"}}, "eu-west-1", ("failed", "passed")),
-    ({"aws": {"region": "us-east-1"}, "azure-native": {"location": "westeurope"}}, None, ("failed", "failed")),
-    ({"aws": {"region": "me-central-1"}, "azure-native": {"location": "uaenorth"}}, None, ("passed", "passed")),
-])
+@pytest.mark.parametrize(
+    "defaults, explicit, expect",
+    [
+        (
+            {"aws": {"region": "me-central-1"}, "azure-native": {"location": "uaenorth"}},
+            "eu-west-1",
+            ("failed", "passed"),
+        ),
+        ({"aws": {"region": "us-east-1"}, "azure-native": {"location": "westeurope"}}, None, ("failed", "failed")),
+        ({"aws": {"region": "me-central-1"}, "azure-native": {"location": "uaenorth"}}, None, ("passed", "passed")),
+    ],
+)
 def test_residency_checks_see_the_effective_region(tmp_path, defaults, explicit, expect):
-    found = _scan({"aws": _regional(defaults, explicit, ("aws",)), "az": _regional(defaults, explicit, ("azure-native",))},
-                  tmp_path)
+    found = _scan(
+        {"aws": _regional(defaults, explicit, ("aws",)), "az": _regional(defaults, explicit, ("azure-native",))},
+        tmp_path,
+    )
     assert json.loads((tmp_path / "aws" / CONTEXT_FILE).read_text())["allowed_regions"] == ["me-central-1"]
     assert json.loads((tmp_path / "az" / CONTEXT_FILE).read_text())["allowed_regions"] == ["uaenorth"]
     assert "CKV_MLOPS_001" in found["aws_s3_bucket.data"][expect[0]]

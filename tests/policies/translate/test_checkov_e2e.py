@@ -35,8 +35,22 @@ def scan(mixed, tmp_path_factory) -> dict[str, dict]:
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     env.pop("BC_API_KEY", None)
     proc = subprocess.run(
-        [str(CHECKOV), "-d", str(root), "--framework", "terraform_plan", "arm", "kubernetes", "-o", "json", "--compact"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(CHECKOV),
+            "-d",
+            str(root),
+            "--framework",
+            "terraform_plan",
+            "arm",
+            "kubernetes",
+            "-o",
+            "json",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     reports = json.loads(proc.stdout)
@@ -54,7 +68,9 @@ def test_checkov_scans_every_translated_resource(mixed, scan):
         assert report["summary"]["resource_count"] == len(sent), framework
         assert report["summary"]["parsing_errors"] == 0
         reported = {c["resource"] for k in ("passed_checks", "failed_checks") for c in report["results"][k]}
-        assert reported <= {rid for _, rid in sent}, f"{framework}: ids with no origin {reported - {rid for _, rid in sent}}"
+        assert reported <= {rid for _, rid in sent}, (
+            f"{framework}: ids with no origin {reported - {rid for _, rid in sent}}"
+        )
 
 
 def test_known_failures_fire_and_linked_resources_pass(scan):
@@ -65,5 +81,7 @@ def test_known_failures_fire_and_linked_resources_pass(scan):
     assert "CKV_AZURE_44" in _failed(scan["arm"], "Microsoft.Storage/storageAccounts.stmlopsweak")  # TLS 1.0
     assert "CKV_AZURE_3" in _failed(scan["arm"], "Microsoft.Storage/storageAccounts.stmlopsweak")  # HTTPS only
     assert "CKV_AZURE_33" in _failed(  # queue logging lacks write/delete: Checkov sees the nested setting
-        scan["arm"], "Microsoft.Storage/storageAccounts/queueServices/providers/diagnosticsettings.stmlopsweak/default/Microsoft.Insights/to-law")
+        scan["arm"],
+        "Microsoft.Storage/storageAccounts/queueServices/providers/diagnosticsettings.stmlopsweak/default/Microsoft.Insights/to-law",
+    )
     assert len(_failed(scan["kubernetes"], "Deployment.apps.web")) >= 10

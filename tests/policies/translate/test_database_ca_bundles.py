@@ -28,9 +28,15 @@ REPO = Path(__file__).resolve().parents[3]
 COMMAND = "command:local:Command"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
-TLS = {"registry": {"sslmode": "verify-full", "sslrootcert": db_tls.POSTGRES_CA_PATH},
-       "online_store": {"ssl": "true", "ssl_cert_reqs": "required", "ssl_check_hostname": "true",
-                        "ssl_ca_certs": db_tls.REDIS_CA_PATH}}
+TLS = {
+    "registry": {"sslmode": "verify-full", "sslrootcert": db_tls.POSTGRES_CA_PATH},
+    "online_store": {
+        "ssl": "true",
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": "true",
+        "ssl_ca_certs": db_tls.REDIS_CA_PATH,
+    },
+}
 
 
 def program(environment: dict[str, str] | None = None, create: str | None = None) -> None:
@@ -52,8 +58,11 @@ def program(environment: dict[str, str] | None = None, create: str | None = None
     )
     Secret(
         "feast-config",
-        metadata={"name": "feast-feature-store", "namespace": "feature-store",
-                  "annotations": {"mlops.platform/connection-tls": json.dumps(TLS)}},
+        metadata={
+            "name": "feast-feature-store",
+            "namespace": "feature-store",
+            "annotations": {"mlops.platform/connection-tls": json.dumps(TLS)},
+        },
         string_data={"feature_store.yaml": pulumi.Output.secret("registry: ...")},
     )
 
@@ -113,8 +122,10 @@ def test_context_lists_connections_and_bundles(preview: PreviewResult) -> None:
     context = stack_context(preview)
     assert context["database_connections"] == {"feature-store/feast-feature-store": TLS}
     assert context["database_ca_bundles"] == {
-        "feature-store/database-ca-bundle": {"keys": [db_tls.POSTGRES_CA, db_tls.REDIS_CA],
-                                             "from_command": [db_tls.POSTGRES_CA]}
+        "feature-store/database-ca-bundle": {
+            "keys": [db_tls.POSTGRES_CA, db_tls.REDIS_CA],
+            "from_command": [db_tls.POSTGRES_CA],
+        }
     }
 
 
@@ -130,8 +141,9 @@ def test_an_unreadable_annotation_is_recorded_as_none(preview: PreviewResult) ->
 
 # --- the checks' side of the context (policies/checks/_mlops_context.py, standard library only) --------------------
 def _context_module():
-    spec = importlib.util.spec_from_file_location("_mlops_context_under_test",
-                                                  REPO / "policies" / "checks" / "_mlops_context.py")
+    spec = importlib.util.spec_from_file_location(
+        "_mlops_context_under_test", REPO / "policies" / "checks" / "_mlops_context.py"
+    )
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built

@@ -53,8 +53,9 @@ def row(translated, resource: PreviewResource):
     return next(r for r in translated.coverage if r.urn == resource.urn)
 
 
-def helm(name: str = "redis", chart: str = "oci://registry-1.docker.io/bitnamicharts/redis", version: str = "20.6.2",
-         **extra) -> PreviewResource:
+def helm(
+    name: str = "redis", chart: str = "oci://registry-1.docker.io/bitnamicharts/redis", version: str = "20.6.2", **extra
+) -> PreviewResource:
     return res("kubernetes:helm.sh/v3:Release", name, {"chart": chart, "version": version, **extra}, custom=True)
 
 
@@ -66,8 +67,14 @@ def write_exceptions(path: Path, *entries: dict) -> Path:
 
 
 def entry(**overrides) -> dict:
-    base = {"chart": "redis", "version": "20.6.2", "repo": "oci://registry-1.docker.io/bitnamicharts",
-            "reason": "not rendered offline; pinned upstream", "approved_by": "ml-platform-team", "expires": "2027-03-31"}
+    base = {
+        "chart": "redis",
+        "version": "20.6.2",
+        "repo": "oci://registry-1.docker.io/bitnamicharts",
+        "reason": "not rendered offline; pinned upstream",
+        "approved_by": "ml-platform-team",
+        "expires": "2027-03-31",
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -82,14 +89,18 @@ def exceptions_file(tmp_path, monkeypatch):
 
 # --- rendering --------------------------------------------------------------------------------------------------
 
+
 def test_program_dir_follows_stack_config_dir():
     assert program_dir(STACK_FILE) == PROGRAM
 
 
 def test_inline_config_group_objects_are_manifests_traced_to_the_group(exceptions_file):
     group = res("kubernetes:yaml/v2:ConfigGroup", "inline", {"yaml": PRIVILEGED_POD})
-    objs = res("kubernetes:yaml:ConfigGroup", "objs",
-               {"objs": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "b"}}]})
+    objs = res(
+        "kubernetes:yaml:ConfigGroup",
+        "objs",
+        {"objs": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "b"}}]},
+    )
     listed = res("kubernetes:yaml/v2:ConfigGroup", "listed", {"yaml": [PRIVILEGED_POD.replace("inline-pod", "second")]})
     out = translate(preview(group, objs, listed))
     assert out.errors == []
@@ -122,17 +133,23 @@ def test_remote_config_file_needs_an_exception(exceptions_file):
     file_ = res("kubernetes:yaml/v2:ConfigFile", "remote", {"file": url})
     out = translate(preview(file_))
     assert row(out, file_).status == "untranslatable" and "not fetched offline" in out.errors[0]
-    write_exceptions(exceptions_file, entry(chart="serving-core.yaml", version="knative-v1.15.2",
-                                            repo="https://github.com/knative/serving"))
+    write_exceptions(
+        exceptions_file,
+        entry(chart="serving-core.yaml", version="knative-v1.15.2", repo="https://github.com/knative/serving"),
+    )
     out = translate(preview(file_))
     assert out.errors == [] and row(out, file_).status == "unscanned"
 
 
 def test_v1_group_whose_objects_are_children_is_not_scanned_twice(exceptions_file):
     group = res("kubernetes:yaml:ConfigGroup", "v1", {})
-    child = res("kubernetes:core/v1:Pod", "inline-pod", {"metadata": {"name": "inline-pod"},
-                                                          "spec": {"containers": [{"name": "c", "image": "x"}]}},
-                custom=True, parent=group.urn)
+    child = res(
+        "kubernetes:core/v1:Pod",
+        "inline-pod",
+        {"metadata": {"name": "inline-pod"}, "spec": {"containers": [{"name": "c", "image": "x"}]}},
+        custom=True,
+        parent=group.urn,
+    )
     out = translate(preview(group, child))
     assert out.errors == []
     assert "child resources" in row(out, group).detail
@@ -150,16 +167,21 @@ def test_local_kustomization_is_rendered_with_kubectl(exceptions_file):
 def test_remote_kustomization_matches_its_exception_by_ref(exceptions_file):
     target = "github.com/kubeflow/pipelines/manifests/kustomize/env/platform-agnostic?ref=2.5.0"
     directory = res("kubernetes:kustomize/v2:Directory", "kfp", {"directory": target})
-    write_exceptions(exceptions_file, entry(chart="manifests/kustomize/env/platform-agnostic", version="2.4.0",
-                                            repo="github.com/kubeflow/pipelines"))
+    write_exceptions(
+        exceptions_file,
+        entry(chart="manifests/kustomize/env/platform-agnostic", version="2.4.0", repo="github.com/kubeflow/pipelines"),
+    )
     out = translate(preview(directory))
     assert row(out, directory).status == "untranslatable" and "2.4.0" in out.errors[0]
-    write_exceptions(exceptions_file, entry(chart="manifests/kustomize/env/platform-agnostic", version="2.5.0",
-                                            repo="github.com/kubeflow/pipelines"))
+    write_exceptions(
+        exceptions_file,
+        entry(chart="manifests/kustomize/env/platform-agnostic", version="2.5.0", repo="github.com/kubeflow/pipelines"),
+    )
     assert row(translate(preview(directory)), directory).status == "unscanned"
 
 
 # --- Helm and exceptions -----------------------------------------------------------------------------------------
+
 
 def test_remote_chart_without_exception_exits_2(exceptions_file):
     release = helm()
@@ -181,8 +203,10 @@ def test_local_chart_is_rendered_by_helm_template_when_helm_exists(exceptions_fi
     """A stand-in helm records its arguments and values and prints one object."""
     fake = tmp_path / "bin" / "helm"
     fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\ncat > \"$(dirname \"$0\")/values\"\n"
-                    f"cat <<'EOF'\n{PRIVILEGED_POD}EOF\n")
+    fake.write_text(
+        '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\ncat > "$(dirname "$0")/values"\n'
+        f"cat <<'EOF'\n{PRIVILEGED_POD}EOF\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
     release = helm("local", chart="charts/local", version="0.1.0", values={"replicas": 1}, namespace="apps")
@@ -201,8 +225,15 @@ def test_matching_exception_makes_an_unscanned_row_naming_it(exceptions_file):
     assert out.errors == []
     got = row(out, release)
     assert got.status == "unscanned"
-    for part in (str(exceptions_file), "exceptions[0]", "redis", "20.6.2", "oci://registry-1.docker.io/bitnamicharts",
-                 "2027-03-31", "ml-platform-team"):
+    for part in (
+        str(exceptions_file),
+        "exceptions[0]",
+        "redis",
+        "20.6.2",
+        "oci://registry-1.docker.io/bitnamicharts",
+        "2027-03-31",
+        "ml-platform-team",
+    ):
         assert part in got.detail
     assert "pinned, reviewed" not in got.detail
 
@@ -245,8 +276,12 @@ def test_malformed_exception_file_exits_2(exceptions_file, text, message):
 
 @pytest.mark.parametrize(
     "override, message",
-    [({"owner": "x"}, "unknown key"), ({"expires": "31/03/2027"}, "not an ISO date"), ({"approved_by": None}, "missing"),
-     ({"reason": "ok"}, "too short")],
+    [
+        ({"owner": "x"}, "unknown key"),
+        ({"expires": "31/03/2027"}, "not an ISO date"),
+        ({"approved_by": None}, "missing"),
+        ({"reason": "ok"}, "too short"),
+    ],
 )
 def test_exception_entries_are_validated(exceptions_file, override, message):
     raw = entry()
@@ -264,31 +299,46 @@ def test_shipped_exceptions_cover_exactly_what_versions_pins():
     want |= {(m.path, m.ref, m.repository) for m in versions.MANIFESTS}
     assert got == want
     assert all(e.approved_by == "ml-platform-team" and e.expires == dt.date(2027, 3, 31) for e in entries)
-    helm_reasons = [e.reason for e in entries if (e.chart, e.version, e.repo) in
-                    {(c.name, c.version, c.repository) for c in versions.CHARTS}]
+    helm_reasons = [
+        e.reason
+        for e in entries
+        if (e.chart, e.version, e.repo) in {(c.name, c.version, c.repository) for c in versions.CHARTS}
+    ]
     assert all("NOT scanned at pulumi preview" in r for r in helm_reasons)
 
 
 # --- patches -----------------------------------------------------------------------------------------------------
 
+
 def _result(check_id: str, status: str, keys: tuple[str, ...], partial: tuple[str, ...] | None):
-    return SimpleNamespace(check_id=check_id, result=status, evaluated_keys=keys,
-                           origin=SimpleNamespace(partial_keys=partial))
+    return SimpleNamespace(
+        check_id=check_id, result=status, evaluated_keys=keys, origin=SimpleNamespace(partial_keys=partial)
+    )
 
 
 def test_patch_results_count_only_when_failing_on_fields_set():
-    keys = patch_keys({"spec": {"template": {"spec": {"containers": [{"name": "c", "securityContext":
-                                                                      {"readOnlyRootFilesystem": False}}]}}}})
+    keys = patch_keys(
+        {
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "c", "securityContext": {"readOnlyRootFilesystem": False}}]}
+                }
+            }
+        }
+    )
     on_field = ("spec/template/spec/containers/[0]/securityContext/readOnlyRootFilesystem",)
     assert patch_result_counts(_result("CKV_K8S_22", "FAILED", on_field, keys))
     assert not patch_result_counts(_result("CKV_K8S_22", "PASSED", on_field, keys))
-    assert not patch_result_counts(_result("CKV_K8S_8", "FAILED", ("spec/template/spec/containers/[0]/livenessProbe",), keys))
+    assert not patch_result_counts(
+        _result("CKV_K8S_8", "FAILED", ("spec/template/spec/containers/[0]/livenessProbe",), keys)
+    )
     assert not patch_result_counts(_result("CKV_MLOPS_201", "FAILED", ("spec",), keys))
     assert patch_result_counts(_result("CKV_K8S_16", "FAILED", (), keys))
     assert patch_result_counts(_result("CKV_K8S_8", "PASSED", (), None))  # whole objects: untouched
 
 
 # --- real Checkov ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_inline_config_group_with_privileged_pod_fails_the_gate(exceptions_file):
@@ -303,16 +353,37 @@ def test_inline_config_group_with_privileged_pod_fails_the_gate(exceptions_file)
 
 @pytest.mark.slow
 def test_patches_setting_privileged_or_host_namespaces_fail_and_benign_patches_do_not(exceptions_file):
-    template = {"spec": {"hostNetwork": True, "hostPID": True,
-                         "containers": [{"name": "app", "securityContext": {"privileged": True}}]}}
-    bad = res("kubernetes:apps/v1:DeploymentPatch", "bad", {"metadata": {"name": "app", "namespace": "apps"},
-                                                            "spec": {"template": template}}, custom=True)
-    pod = res("kubernetes:core/v1:PodPatch", "bad-pod", {"metadata": {"name": "pod", "namespace": "apps"},
-                                                        "spec": template["spec"]}, custom=True)
-    benign = res("kubernetes:apps/v1:DeploymentPatch", "benign", {
-        "metadata": {"name": "other", "namespace": "apps"},
-        "spec": {"replicas": 0, "template": {"spec": {"containers": [{"name": "app", "env": [{"name": "A", "value": "b"}]}]}}},
-    }, custom=True)
+    template = {
+        "spec": {
+            "hostNetwork": True,
+            "hostPID": True,
+            "containers": [{"name": "app", "securityContext": {"privileged": True}}],
+        }
+    }
+    bad = res(
+        "kubernetes:apps/v1:DeploymentPatch",
+        "bad",
+        {"metadata": {"name": "app", "namespace": "apps"}, "spec": {"template": template}},
+        custom=True,
+    )
+    pod = res(
+        "kubernetes:core/v1:PodPatch",
+        "bad-pod",
+        {"metadata": {"name": "pod", "namespace": "apps"}, "spec": template["spec"]},
+        custom=True,
+    )
+    benign = res(
+        "kubernetes:apps/v1:DeploymentPatch",
+        "benign",
+        {
+            "metadata": {"name": "other", "namespace": "apps"},
+            "spec": {
+                "replicas": 0,
+                "template": {"spec": {"containers": [{"name": "app", "env": [{"name": "A", "value": "b"}]}]}},
+            },
+        },
+        custom=True,
+    )
     report = run_gate([preview(bad, pod, benign)])
     assert report.exit_code == 1
     failed = {(f.check_id, f.urn) for f in report.failed}

@@ -13,8 +13,13 @@ from tests import venvs
 CHECKOV_AWS = venvs.CHECKOV_TERRAFORM_CHECKS
 # Names Checkov's AWS checks mention that are not managed resources of terraform-provider-aws 6 (data sources,
 # attributes) or were removed with EC2-Classic, so pulumi-aws 7 has no token for them.
-NOT_RESOURCES = {"aws_iam_policy_document", "aws_kms_key_id", "aws_db_security_group",
-                 "aws_elasticache_security_group", "aws_redshift_security_group"}
+NOT_RESOURCES = {
+    "aws_iam_policy_document",
+    "aws_kms_key_id",
+    "aws_db_security_group",
+    "aws_elasticache_security_group",
+    "aws_redshift_security_group",
+}
 
 
 @pytest.mark.parametrize("generator", [generate_aws_schema, generate_azure_schema], ids=["aws", "azure"])
@@ -32,18 +37,30 @@ def test_every_aws_type_checkov_checks_is_covered():
     assert sorted(named - produced - NOT_RESOURCES) == []
 
 
-@pytest.mark.parametrize("token, tf_type", [
-    ("aws:s3/bucket:Bucket", "aws_s3_bucket"), ("aws:s3/bucketV2:BucketV2", "aws_s3_bucket"),
-    ("aws:ec2/vpc:Vpc", "aws_vpc"), ("aws:ec2/subnet:Subnet", "aws_subnet"),
-    ("aws:ec2/securityGroup:SecurityGroup", "aws_security_group"), ("aws:ec2/launchTemplate:LaunchTemplate", "aws_launch_template"),
-    ("aws:ec2/instance:Instance", "aws_instance"), ("aws:rds/instance:Instance", "aws_db_instance"),
-    ("aws:cloudtrail/trail:Trail", "aws_cloudtrail"), ("aws:cloudwatch/logGroup:LogGroup", "aws_cloudwatch_log_group"),
-    ("aws:eks/nodeGroup:NodeGroup", "aws_eks_node_group"), ("aws:ec2/flowLog:FlowLog", "aws_flow_log"),
-    ("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-     "aws_s3_bucket_server_side_encryption_configuration"),
-    ("aws:apigateway/restApi:RestApi", "aws_api_gateway_rest_api"), ("aws:lambda/function:Function", "aws_lambda_function"),
-    ("aws:ec2/capacityReservation:CapacityReservation", "aws_ec2_capacity_reservation"),
-])
+@pytest.mark.parametrize(
+    "token, tf_type",
+    [
+        ("aws:s3/bucket:Bucket", "aws_s3_bucket"),
+        ("aws:s3/bucketV2:BucketV2", "aws_s3_bucket"),
+        ("aws:ec2/vpc:Vpc", "aws_vpc"),
+        ("aws:ec2/subnet:Subnet", "aws_subnet"),
+        ("aws:ec2/securityGroup:SecurityGroup", "aws_security_group"),
+        ("aws:ec2/launchTemplate:LaunchTemplate", "aws_launch_template"),
+        ("aws:ec2/instance:Instance", "aws_instance"),
+        ("aws:rds/instance:Instance", "aws_db_instance"),
+        ("aws:cloudtrail/trail:Trail", "aws_cloudtrail"),
+        ("aws:cloudwatch/logGroup:LogGroup", "aws_cloudwatch_log_group"),
+        ("aws:eks/nodeGroup:NodeGroup", "aws_eks_node_group"),
+        ("aws:ec2/flowLog:FlowLog", "aws_flow_log"),
+        (
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+            "aws_s3_bucket_server_side_encryption_configuration",
+        ),
+        ("aws:apigateway/restApi:RestApi", "aws_api_gateway_rest_api"),
+        ("aws:lambda/function:Function", "aws_lambda_function"),
+        ("aws:ec2/capacityReservation:CapacityReservation", "aws_ec2_capacity_reservation"),
+    ],
+)
 def test_terraform_type_names(token, tf_type):
     from policies.translate.aws import tf_type as lookup
 
@@ -53,4 +70,6 @@ def test_terraform_type_names(token, tf_type):
 def test_autoscaling_group_scalar_list_gets_its_singular_name():
     from policies.translate.aws import _props, convert
 
-    assert convert({"vpcZoneIdentifiers": ["subnet-1"]}, _props("aws:autoscaling/group:Group")) == {"vpc_zone_identifier": ["subnet-1"]}
+    assert convert({"vpcZoneIdentifiers": ["subnet-1"]}, _props("aws:autoscaling/group:Group")) == {
+        "vpc_zone_identifier": ["subnet-1"]
+    }

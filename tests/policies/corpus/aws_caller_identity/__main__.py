@@ -1,4 +1,5 @@
 """Names a bucket after the account and region from aws.get_caller_identity and aws.get_region."""
+
 import pulumi
 import pulumi_aws as aws
 

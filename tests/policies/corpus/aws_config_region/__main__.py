@@ -1,4 +1,5 @@
 """Reads the provider's region through pulumi_aws.config.region."""
+
 import pulumi
 import pulumi_aws as aws
 from pulumi_aws import config as aws_config

@@ -1,4 +1,5 @@
 """Security group in the default VPC found with get_vpc and get_subnets."""
+
 import pulumi
 import pulumi_aws as aws
 

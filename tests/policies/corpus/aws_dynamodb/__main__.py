@@ -1,4 +1,5 @@
 """DynamoDB table with a global secondary index; a random suffix names it."""
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random

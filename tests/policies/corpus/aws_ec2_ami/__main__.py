@@ -1,4 +1,5 @@
 """EC2 instance with the AMI looked up through aws.ec2.get_ami."""
+
 import pulumi
 import pulumi_aws as aws
 

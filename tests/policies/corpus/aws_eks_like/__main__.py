@@ -1,4 +1,5 @@
 """An EKS cluster and managed node group built from plain aws resources."""
+
 import json
 
 import pulumi
@@ -6,8 +7,12 @@ import pulumi_aws as aws
 
 
 def assume(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
 
 
 vpc = aws.ec2.Vpc("eks-vpc", cidr_block="10.40.0.0/16")
@@ -17,8 +22,9 @@ subnets = [
 ]
 
 cluster_role = aws.iam.Role("cluster-role", assume_role_policy=assume("eks.amazonaws.com"))
-aws.iam.RolePolicyAttachment("cluster-policy", role=cluster_role.name,
-                             policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy")
+aws.iam.RolePolicyAttachment(
+    "cluster-policy", role=cluster_role.name, policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+)
 
 cluster = aws.eks.Cluster(
     "corpus-eks",
@@ -29,7 +35,9 @@ cluster = aws.eks.Cluster(
 
 node_role = aws.iam.Role("node-role", assume_role_policy=assume("ec2.amazonaws.com"))
 for i, policy in enumerate(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]):
-    aws.iam.RolePolicyAttachment(f"node-policy-{i}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}")
+    aws.iam.RolePolicyAttachment(
+        f"node-policy-{i}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}"
+    )
 
 aws.eks.NodeGroup(
     "workers",

@@ -1,4 +1,5 @@
 """Lambda with its IAM role passed as the Role resource itself (role=role) and code from a zip AssetArchive."""
+
 import json
 
 import pulumi

@@ -1,4 +1,5 @@
 """RDS PostgreSQL in a subnet group, password from random."""
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random

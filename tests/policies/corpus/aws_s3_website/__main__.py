@@ -1,4 +1,5 @@
 """S3 static website: the files come from ./www, read through a path relative to the program directory."""
+
 import mimetypes
 import os
 

@@ -1,4 +1,5 @@
 """SNS topic fanning out to an SQS queue; the queue policy is built with Output.all(...).apply."""
+
 import json
 
 import pulumi
@@ -13,13 +14,20 @@ aws.sqs.QueuePolicy(
     "events-queue-policy",
     queue_url=queue.url,
     policy=pulumi.Output.all(queue.arn, topic.arn).apply(
-        lambda args: json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "sns.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": args[0],
-            "Condition": {"ArnEquals": {"aws:SourceArn": args[1]}},
-        }]})
+        lambda args: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": args[0],
+                        "Condition": {"ArnEquals": {"aws:SourceArn": args[1]}},
+                    }
+                ],
+            }
+        )
     ),
 )
 

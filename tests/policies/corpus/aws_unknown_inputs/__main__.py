@@ -1,4 +1,5 @@
 """A DNS alias to a load balancer: dns_name and zone_id are computed outputs, unknown before deployment."""
+
 import pulumi
 import pulumi_aws as aws
 

@@ -1,4 +1,5 @@
 """VPC with one public subnet per availability zone from get_availability_zones."""
+
 import pulumi
 import pulumi_aws as aws
 

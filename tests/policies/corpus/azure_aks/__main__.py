@@ -1,4 +1,5 @@
 """AKS cluster with a system node pool and a managed identity."""
+
 import pulumi
 from pulumi_azure_native import containerservice, resources
 
@@ -10,13 +11,15 @@ cluster = containerservice.ManagedCluster(
     dns_prefix="corpusaks",
     kubernetes_version="1.30",
     identity={"type": containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
-    agent_pool_profiles=[{
-        "name": "system",
-        "mode": containerservice.AgentPoolMode.SYSTEM,
-        "count": 2,
-        "vm_size": "Standard_D4s_v5",
-        "os_type": "Linux",
-    }],
+    agent_pool_profiles=[
+        {
+            "name": "system",
+            "mode": containerservice.AgentPoolMode.SYSTEM,
+            "count": 2,
+            "vm_size": "Standard_D4s_v5",
+            "os_type": "Linux",
+        }
+    ],
 )
 
 pulumi.export("fqdn", cluster.fqdn)

@@ -1,4 +1,5 @@
 """An explicit azure-native Provider in another region (westeurope) next to the stack's default (uaenorth)."""
+
 import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import resources, storage

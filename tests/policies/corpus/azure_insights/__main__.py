@@ -1,4 +1,5 @@
 """Log Analytics workspace and an Application Insights component (pulumi_azure_native.applicationinsights, "insights" in azure-native 2.x)."""
+
 import pulumi
 from pulumi_azure_native import applicationinsights as insights, operationalinsights, resources
 

@@ -1,4 +1,5 @@
 """Key Vault in the caller's tenant (authorization.get_client_config) with one secret."""
+
 import pulumi
 from pulumi_azure_native import authorization, keyvault, resources
 

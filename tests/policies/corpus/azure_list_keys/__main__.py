@@ -1,4 +1,5 @@
 """Storage account whose first key is read with list_storage_account_keys and exported as a secret."""
+
 import pulumi
 from pulumi_azure_native import resources, storage
 

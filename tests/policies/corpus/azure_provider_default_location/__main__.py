@@ -1,4 +1,5 @@
 """No location anywhere in the program: every resource takes it from azure-native:location (provider default)."""
+
 import pulumi
 from pulumi_azure_native import resources, storage
 

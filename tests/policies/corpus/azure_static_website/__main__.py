@@ -1,4 +1,5 @@
 """Storage account static website; the page comes from ./www and the URL from primary_endpoints.web."""
+
 import pulumi
 from pulumi_azure_native import resources, storage
 

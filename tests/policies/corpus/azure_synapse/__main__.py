@@ -1,4 +1,5 @@
 """Synapse workspace with an allow-all firewall rule and a dedicated SQL pool."""
+
 import pulumi
 from pulumi_azure_native import resources, storage, synapse
 

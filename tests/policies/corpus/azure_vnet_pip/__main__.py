@@ -1,4 +1,5 @@
 """VNet, subnet and a static public IP (network.IPAllocationMethod), read back with get_public_ip_address."""
+
 import pulumi
 from pulumi_azure_native import network, resources
 

@@ -1,4 +1,5 @@
 """App Service plan with two web apps: one allowing plain HTTP (https_only False), one HTTPS only."""
+
 import pulumi
 from pulumi_azure_native import resources, web
 

@@ -1,4 +1,5 @@
 """A ComponentResource class wrapping a bucket with versioning and encryption; used twice."""
+
 import pulumi
 import pulumi_aws as aws
 

@@ -1,4 +1,5 @@
 """yaml.ConfigGroup with inline YAML: a ConfigMap and a Deployment that mounts it."""
+
 import pulumi_kubernetes as k8s
 
 MANIFESTS = """

@@ -1,4 +1,5 @@
 """nginx Deployment exposed through a LoadBalancer Service."""
+
 import pulumi
 import pulumi_kubernetes as k8s
 

@@ -1,4 +1,5 @@
 """Helm v3 Release of a remote chart (ingress-nginx), in its own namespace."""
+
 import pulumi
 import pulumi_kubernetes as k8s
 

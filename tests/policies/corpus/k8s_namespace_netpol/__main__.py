@@ -1,5 +1,6 @@
 """Namespace with a default-deny NetworkPolicy (ingress and egress) and one that lets in traffic from the ingress
 namespace only."""
+
 import pulumi
 import pulumi_kubernetes as k8s
 

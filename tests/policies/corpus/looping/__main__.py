@@ -1,4 +1,5 @@
 """A program that never ends (waits for a condition that never comes): the preview must time out, not hang."""
+
 import time
 
 import pulumi_aws as aws

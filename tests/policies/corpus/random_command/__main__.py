@@ -1,4 +1,5 @@
 """pulumi-random and pulumi-command only: a pet name, a password and a local command that uses both."""
+
 import pulumi
 import pulumi_command as command
 import pulumi_random as random

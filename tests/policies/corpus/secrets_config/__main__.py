@@ -1,4 +1,5 @@
 """A secure config value stored in SSM and exported as a secret; plain config next to it."""
+
 import pulumi
 import pulumi_aws as aws
 

@@ -1,4 +1,5 @@
 """Reads the network stack's VPC id through a StackReference: no engine, no state, so a clear error is expected."""
+
 import pulumi
 import pulumi_aws as aws
 

@@ -1,4 +1,5 @@
 """Creates a bucket, then calls sys.exit(0) halfway: the preview must not pass this off as a success."""
+
 import sys
 
 import pulumi_aws as aws

@@ -4,7 +4,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure
 
-ami = aws.ec2.get_ami(most_recent=True, owners=["amazon"], filters=[{"name": "name", "values": ["al2023-ami-*-x86_64"]}])
+ami = aws.ec2.get_ami(
+    most_recent=True, owners=["amazon"], filters=[{"name": "name", "values": ["al2023-ami-*-x86_64"]}]
+)
 vpc = aws.ec2.get_vpc(default=True)
 subnets = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc.id]}])
 sg = aws.ec2.get_security_group(name="default", vpc_id=vpc.id)
@@ -12,19 +14,37 @@ me = aws.get_caller_identity()
 region = aws.get_region()
 zones = aws.get_availability_zones(state="available")
 partition = aws.get_partition()
-policy = aws.iam.get_policy_document(statements=[
-    {"sid": "Assume", "actions": ["sts:AssumeRole"], "principals": [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}]},
-    {"effect": "Deny", "actions": ["s3:*"], "resources": ["*"],
-     "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]},
-])
-aws.ec2.Instance("web", ami=ami.id, instance_type="t3.micro", subnet_id=subnets.ids[0], vpc_security_group_ids=[sg.id],
-                 availability_zone=zones.names[0])
+policy = aws.iam.get_policy_document(
+    statements=[
+        {
+            "sid": "Assume",
+            "actions": ["sts:AssumeRole"],
+            "principals": [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}],
+        },
+        {
+            "effect": "Deny",
+            "actions": ["s3:*"],
+            "resources": ["*"],
+            "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+        },
+    ]
+)
+aws.ec2.Instance(
+    "web",
+    ami=ami.id,
+    instance_type="t3.micro",
+    subnet_id=subnets.ids[0],
+    vpc_security_group_ids=[sg.id],
+    availability_zone=zones.names[0],
+)
 aws.iam.Role("role", assume_role_policy=policy.json)
 
 client = azure.authorization.get_client_config()
 rg = azure.resources.get_resource_group(resource_group_name="rg-existing")
 pip = azure.network.get_public_ip_address(resource_group_name=rg.name, public_ip_address_name="pip-web")
-account = azure.storage.StorageAccount("acct", resource_group_name=rg.name, kind="StorageV2", sku={"name": "Standard_LRS"})
+account = azure.storage.StorageAccount(
+    "acct", resource_group_name=rg.name, kind="StorageV2", sku={"name": "Standard_LRS"}
+)
 keys = azure.storage.list_storage_account_keys_output(resource_group_name=rg.name, account_name=account.name)
 
 pulumi.export("ami", ami.id)

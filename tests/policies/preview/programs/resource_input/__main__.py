@@ -10,8 +10,13 @@ class Group(pulumi.ComponentResource):
 
 group = Group("group")
 role = aws.iam.Role("lambda-role", assume_role_policy='{"Version": "2012-10-17", "Statement": []}')
-fn = aws.lambda_.Function("fn", role=role, runtime="python3.12", handler="index.handler",
-                          code=pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(e, c): return 1")}))
+fn = aws.lambda_.Function(
+    "fn",
+    role=role,
+    runtime="python3.12",
+    handler="index.handler",
+    code=pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(e, c): return 1")}),
+)
 # A resource inside another input: a tag map holding the component and the role.
 aws.s3.Bucket("bucket", tags={"owner": role, "group": group})
 pulumi.export("role", role)
