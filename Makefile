@@ -11,12 +11,13 @@ PIP_FLAGS ?= --disable-pip-version-check -q
 # Debian packages the integration tests start on loopback (Redis, PostgreSQL, sshd) or run (shellcheck, gpg, unshare/ip for the throw-away SSH hosts).
 SYSTEM_PACKAGES := redis-server postgresql openssh-server openssh-client shellcheck gpg iproute2 procps
 
-.PHONY: setup system-packages local test test-fast preview bench clean help
+.PHONY: setup system-packages local lint test test-fast preview bench clean help
 
 help:
 	@echo "make local      set up, then run the embedded local default (mlops local)"
 	@echo "make test       set up, then run the whole test suite"
 	@echo "make test-fast  the quick tests only (no end-to-end runs)"
+	@echo "make lint       ruff (lint and format check) and mypy; make test runs it first"
 	@echo "make preview    offline preview of every stack"
 	@echo "make bench      print the speed figures (benchmarks/)"
 
@@ -56,12 +57,17 @@ system-packages:
 local: setup
 	$(VENV)/bin/mlops local
 
-# MLOPS_REQUIRE_VENVS=1: a test needing .venv-checkov or .venv-policy fails where it is missing (tests/venvs.py).
-test: setup system-packages
+# The versions are pinned in the dev extra (constraints.txt); settings in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# MLOPS_REQUIRE_VENVS=1: a test needing .venv-checkov or .venv-policy fails where it is missing (tests/venvs.py).
+test: setup system-packages lint
 	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest
 
-test-fast: setup
+test-fast: setup lint
 	MLOPS_REQUIRE_VENVS=1 $(VENV)/bin/pytest -m "not slow"
 
 preview: $(VENV)/.installed

@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from pipelines.features.schema import model_inputs  # noqa: E402
-from pipelines.ml.train import HyperParams, train  # noqa: E402
+from pipelines.features.schema import model_inputs
+from pipelines.ml.train import HyperParams, train
 
 
 def synthetic(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

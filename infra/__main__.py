@@ -7,11 +7,11 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:  # `pulumi up` runs this file directly; the repo root holds components/ and policies/
     sys.path.insert(0, _ROOT)
 
-import pulumi  # noqa: E402
+import pulumi
 
-from components.errors import InputError  # noqa: E402
-from infra.config import ConfigError, load_from_pulumi  # noqa: E402
-from infra.program import build  # noqa: E402
+from components.errors import InputError
+from infra.config import ConfigError, load_from_pulumi
+from infra.program import build
 
 try:
     stack_config = load_from_pulumi()

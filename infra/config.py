@@ -21,11 +21,9 @@ from policies.organisation import (  # the organisation's facts: owned by polici
     PROJECT,
     REQUIRED_TAGS,
     RESIDENCY_POLICY,
-    TARGETS as TARGETS,  # re-exported: the stack config's names stay where they were
     ConfigError,
-    load_residency_policy as load_residency_policy,
     organisation_regions,
-    stack_file as stack_file,  # re-exported: infra.config.stack_file(stack)
+    stack_file,
 )
 
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")

@@ -34,9 +34,9 @@ def service_mesh_args(
 ) -> ServiceMeshArgs:
     """The mesh for the stack: every platform and team namespace enrolled, the IdP (``identity.oidc``) in front of
     KFP, the feature server and the model endpoints, each with the in-mesh callers that legitimately call it."""
+    from components.kubernetes.baseline import FEATURE_STORE_NAMESPACE, SERVING_NAMESPACE
     from components.security.mesh import ProtectedService, ServiceMeshArgs, WebhookPort, principal
     from components.services import feature_server, kfp, knative
-    from components.kubernetes.baseline import FEATURE_STORE_NAMESPACE, SERVING_NAMESPACE
 
     runner = principal(kfp.NAMESPACE, kfp.RUNNER_SERVICE_ACCOUNT)
     serverless = services.kserve_deployment_mode == "Serverless"

@@ -123,9 +123,11 @@ def rows(record: dict) -> list[tuple[str, str]]:
         out.append(
             (
                 "fairness exception",
-                f"{e.get('id')}: waived {', '.join(e.get('waived', []))}; approved by "
-                f"{e.get('approved_by')}, requested by {e.get('requested_by')}, expires "
-                f"{e.get('expires')}; {e.get('reason')}",
+                (
+                    f"{e.get('id')}: waived {', '.join(e.get('waived', []))}; approved by "
+                    f"{e.get('approved_by')}, requested by {e.get('requested_by')}, expires "
+                    f"{e.get('expires')}; {e.get('reason')}"
+                ),
             )
         )
     for e in record.get("registry_actions", []):

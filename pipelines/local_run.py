@@ -17,13 +17,12 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from pipelines.paths import LOCAL_RUN
 from pipelines.steps import progress
@@ -263,7 +262,7 @@ def run_local(
         say(f"[1/2] feature store: {store.root} (run {run_id}; full log: {log_path})")
         try:
             store.bootstrap(rows=rows, seed=seed, progress=lambda msg: say(f"      {msg}"))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any bootstrap failure ends the run with one message and the log
             raise LocalRunFailed(f"feature store bootstrap failed: {exc} (see {log_path})") from None
         say(f"[2/2] pipeline {PIPELINE_NAME} (KFP SubprocessRunner) under {pipeline_root}")
         kfp.local.init(
@@ -287,7 +286,7 @@ def run_local(
                 f"run {run_id} interrupted by {exc}; its task processes were ended (see {log_path})",
                 *_partial(pipeline_root),
             ) from None
-        except Exception as exc:  # the local runner raises RuntimeError naming the failed task
+        except Exception as exc:  # noqa: BLE001 - the local runner raises RuntimeError naming the failed task
             raise LocalRunFailed(
                 f"{_ANSI.sub('', str(exc)).strip()} (see {log_path})", *_partial(pipeline_root)
             ) from None

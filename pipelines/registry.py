@@ -17,9 +17,11 @@ and whether an identity provider or the cluster authenticated that name.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import fcntl
+import getpass
 import hashlib
 import json
 import os
@@ -28,8 +30,6 @@ import shutil
 import socket
 import stat
 import tempfile
-import base64
-import getpass
 import time
 from dataclasses import dataclass
 from pathlib import Path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +59,11 @@ def baseline_auc(lineage: dict, override: float = 0.0) -> float | None:
 def _day(value: str, field: str) -> datetime:
     """Midnight UTC of a date or timestamp (``2026-01-01``, ``2026-01-01T05:00:00Z``)."""
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         raise ValueError(f"{field} {value!r} is not an ISO date or timestamp") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return datetime(moment.year, moment.month, moment.day)
 
 

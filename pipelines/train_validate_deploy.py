@@ -27,8 +27,8 @@ from pipelines.components.search import search_hyperparameters
 from pipelines.components.train import train_model
 from pipelines.components.validate_data import validate_data
 from pipelines.features.schema import FEATURE_SERVICE
-from pipelines.steps.fairness_policy import load_policy
 from pipelines.serving.approvals import DEPLOYER_TOKEN, GATE_TOKEN
+from pipelines.steps.fairness_policy import load_policy
 from pipelines.steps.gate import DEPLOY, REJECT
 
 PIPELINE_NAME = "train-validate-deploy"

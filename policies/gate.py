@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policies.preview.model import PreviewResult
 from policies.compliance import Catalog, ControlStatus, control_statuses, load_catalog
+from policies.preview.model import PreviewResult
 from policies.suppressions import Suppression
 
 if TYPE_CHECKING:

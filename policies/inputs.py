@@ -40,7 +40,8 @@ class InputError(Exception):
 def from_project_stacks(names: list[str], *, preview_timeout: float | None = None) -> list[PreviewResult]:
     """Offline preview of this project's stacks (``stacks/Pulumi.<name>.yaml``); each stops after
     ``preview_timeout`` seconds (default: ``$MLOPS_PREVIEW_TIMEOUT`` or 120 s)."""
-    from policies.preview.runner import PreviewError, preview_timeout as limit
+    from policies.preview.runner import PreviewError
+    from policies.preview.runner import preview_timeout as limit
 
     try:
         timeout = limit(preview_timeout)
@@ -104,7 +105,8 @@ def project_stack_names() -> list[str]:
 def from_program(program_dir: Path, stacks: list[str], *, preview_timeout: float | None = None) -> list[PreviewResult]:
     """Offline preview of any Pulumi Python program directory, for the stacks named (or its only stack); each
     stops after ``preview_timeout`` seconds (default: ``$MLOPS_PREVIEW_TIMEOUT`` or 120 s)."""
-    from policies.preview.runner import PreviewError, preview_timeout as limit
+    from policies.preview.runner import PreviewError
+    from policies.preview.runner import preview_timeout as limit
 
     try:
         timeout = limit(preview_timeout)

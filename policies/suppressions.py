@@ -120,7 +120,7 @@ def load_file(path: Path, stack: str | None) -> list[Suppression]:
     import yaml
 
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except UnicodeDecodeError:
         raise SuppressionFileError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
@@ -140,7 +140,7 @@ def load_approvers(directory: Path | None = None) -> frozenset[str]:
     import yaml
 
     path = (directory or SUPPRESSIONS_DIR) / APPROVERS_FILE
-    shape = f"expected a mapping with one key, 'approvers', holding a non-empty list of approver identities"
+    shape = "expected a mapping with one key, 'approvers', holding a non-empty list of approver identities"
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -89,7 +89,7 @@ def controller_policy(cluster: str, region: str, account: str, queue_arn: str, n
     """The controller's IAM policy, every write scoped to this cluster's tagged resources."""
     owned = f"aws:ResourceTag/kubernetes.io/cluster/{cluster}"
     requested = f"aws:RequestTag/kubernetes.io/cluster/{cluster}"
-    ec2 = lambda *kinds: [_arn("ec2", region, "*", f"{k}/*") for k in kinds]  # noqa: E731
+    ec2 = lambda *kinds: [_arn("ec2", region, "*", f"{k}/*") for k in kinds]
     launched = ec2("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
     profile = f"arn:aws:iam::{account}:instance-profile/*"
     return policy(

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native.containerservice as containerservice
-import pulumi_azure_native.managedidentity as managedidentity
+from pulumi_azure_native import containerservice, managedidentity
 
 from components.azure.common import (
     AKS_CLUSTER_USER,

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.monitor as monitor
-import pulumi_azure_native.network as network
+from pulumi_azure_native import authorization, monitor, network
 
 KEY_VAULT_CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"

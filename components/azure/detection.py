@@ -63,8 +63,7 @@ class AzureThreatDetection(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureThreatDetectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:ThreatDetection", name, None, opts)
-        import pulumi_azure_native.monitor as monitor
-        import pulumi_azure_native.security as security
+        from pulumi_azure_native import monitor, security
 
         child = pulumi.ResourceOptions(parent=self)
         self.defender = security.Pricing(

@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native.network as network
-import pulumi_azure_native.operationalinsights as operationalinsights
-import pulumi_azure_native.privatedns as privatedns
-import pulumi_azure_native.resources as resources
+from pulumi_azure_native import network, operationalinsights, privatedns, resources
 
 from components.azure.common import deny_internet_inbound
 from components.errors import InputError

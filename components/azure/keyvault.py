@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native.compute as compute
-import pulumi_azure_native.keyvault as keyvault
-import pulumi_azure_native.managedidentity as managedidentity
+from pulumi_azure_native import compute, keyvault, managedidentity
 
 from components.azure.common import (
     KEY_VAULT_CRYPTO_OFFICER,

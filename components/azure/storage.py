@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native.storage as storage
+from pulumi_azure_native import storage
 
 from components.azure.common import private_endpoint, send_diagnostics
 from components.errors import InputError

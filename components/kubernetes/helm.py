@@ -21,9 +21,7 @@ def pinned_release(
     timeout: int | None = None,
 ) -> Any:
     """The ``helm.v3.Release`` of ``chart`` named ``release_name`` in ``namespace``."""
-    from pulumi_kubernetes.helm.v3 import Release
-
-    from pulumi_kubernetes.helm.v3 import RepositoryOptsArgs
+    from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
     oci = chart.repository.startswith("oci://")
     return Release(

@@ -132,10 +132,10 @@ def gate(
     raise typer.Exit(report.exit_code)
 
 
-def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned, allow_unknown):  # noqa: ANN001, ANN202 - the gate() flags, as given
+def _run(stack, all_stacks, program, preview_json, stack_export, suppressions, timeout, allow_unscanned, allow_unknown):
     from infra.cli.app import fail
-    from policies.checkov import prestart
     from pipelines.privacy.records import RecordError, checked_records
+    from policies.checkov import prestart
     from policies.gate import GateError, collect_inputs, run_gate
 
     warm = None

@@ -13,7 +13,8 @@ import pulumi
 
 from components import gpu
 from components.buckets import BucketSpec
-from infra.config import Bucket, OnPrem, StackConfig, stack_file
+from infra.config import Bucket, OnPrem, StackConfig
+from policies.organisation import stack_file
 
 if TYPE_CHECKING:
     from components.kubernetes.baseline import ClusterBaselineArgs

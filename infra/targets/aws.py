@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-
-import pulumi
-
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import pulumi
 
 from infra.config import Bucket, ConfigError, NodePool, StackConfig
 from infra.targets import TargetCluster

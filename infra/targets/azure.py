@@ -12,8 +12,7 @@ import base64
 import hashlib
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.containerservice as containerservice
+from pulumi_azure_native import authorization, containerservice
 
 from components.azure.aks import AksCluster, AksClusterArgs, AksPoolArgs, taint_string
 from components.azure.detection import AzureThreatDetection, AzureThreatDetectionArgs
@@ -23,7 +22,6 @@ from components.azure.storage import AzureBucketArgs, AzureStorage, AzureStorage
 from infra.config import NodePool, StackConfig
 from infra.targets import TargetCluster
 from infra.targets.egress import egress_endpoints
-
 
 PRIVATE_ENDPOINT_SUFFIXES = (".blob.core.windows.net", ".dfs.core.windows.net", ".vault.azure.net")
 """Services the platform reaches over private endpoints in the VNet: direct, never through the proxy."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 BASE_IMAGE = "python:3.11.14-slim-bookworm"
@@ -111,7 +111,7 @@ components only. KFP inlines the embedded code as one base64 argument of the con
 single argument over 128 KiB (MAX_ARG_STRLEN): with everything embedded everywhere, commands measured 134,249."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def embedded_code(
     packages: tuple[str, ...] = EMBEDDED_PACKAGES, training: bool = False, without: tuple[str, ...] = ()
 ) -> str:

@@ -15,7 +15,8 @@ def evaluate_model(
     perturbation_noise: float = 0.1,
 ):
     """AUC, accuracy, ECE, Brier, demographic parity / equalized odds differences, robustness, importance."""
-    from pipelines.steps.evaluate import SCALARS, evaluate_model as evaluate
+    from pipelines.steps.evaluate import SCALARS
+    from pipelines.steps.evaluate import evaluate_model as evaluate
 
     result = evaluate(dataset.path, model.path, report.path, evaluation.path, noise=perturbation_noise)
     for name in SCALARS:

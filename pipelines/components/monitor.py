@@ -62,7 +62,7 @@ def monitor_model(
     from pipelines.serving.monitor import RETRAIN, MonitorPolicy, check, window_frame
 
     policy = MonitorPolicy(method, max_drift, max_auc_drop, min_rows)
-    end = datetime.fromisoformat(window_end.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(window_end)
     window_start = window_start or (end - timedelta(days=window_days)).isoformat()
     with tempfile.TemporaryDirectory() as workdir:
         current = load_current(model_store_uri, model_name, workdir)

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from pipelines.components._runtime import STEP_EMBEDDED_PACKAGES, SEARCH_PACKAGES, component
+from pipelines.components._runtime import SEARCH_PACKAGES, STEP_EMBEDDED_PACKAGES, component
 
 
 @component(SEARCH_PACKAGES, STEP_EMBEDDED_PACKAGES, training=True)
@@ -18,9 +18,9 @@ def search_hyperparameters(
     seed: int = 42,
     training_image: str = "",
     namespace: str = "kubeflow",
-    search_space: dict = {},
+    search_space: dict = {},  # noqa: B006 - KFP compiles the signature's default into the spec; never mutated
     max_failed_trials: int = -1,
-    early_stopping: dict = {},
+    early_stopping: dict = {},  # noqa: B006 - as search_space
     patience: int = 3,
     batch_size: int = 512,
     device: str = "auto",
@@ -49,15 +49,15 @@ def search_hyperparameters(
     budget = parse_budget(
         max_trials, parallel_trials, None if max_failed_trials == -1 else max_failed_trials, early_stopping
     )
-    common: dict = dict(
-        space=space,
-        budget=budget,
-        max_epochs=max_epochs,
-        seed=seed,
-        patience=patience,
-        batch_size=batch_size,
-        device=device,
-    )
+    common: dict = {
+        "space": space,
+        "budget": budget,
+        "max_epochs": max_epochs,
+        "seed": seed,
+        "patience": patience,
+        "batch_size": batch_size,
+        "device": device,
+    }
     if backend == "local":
         from pipelines.steps.search import search_local
 

@@ -6,14 +6,14 @@ depends on the values *as of the application time*, so a join that leaks later s
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from pipelines.features.schema import AGE_BANDS, ENTITY_KEY, GENDERS, HOME_OWNERSHIP, LABEL, LOAN_TERMS, TIMESTAMP
 
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN_DAYS = 730
 MIN_ROWS, MAX_ROWS = 1_000, 2_000_000
 

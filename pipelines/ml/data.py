@@ -40,7 +40,7 @@ class Preprocessor:
     std: list[float]
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame) -> "Preprocessor":
+    def fit(cls, frame: pd.DataFrame) -> Preprocessor:
         numeric, categorical = model_inputs()
         raw = _numeric_matrix(frame, numeric)
         std = raw.std(axis=0)
@@ -67,7 +67,7 @@ class Preprocessor:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "Preprocessor":
+    def from_json(cls, text: str) -> Preprocessor:
         return cls(**json.loads(text))
 
 

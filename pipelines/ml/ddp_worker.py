@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 FAILURE_PREFIX = "ddp_worker rank"
@@ -32,7 +33,7 @@ def read_spec(location: str) -> dict:
         raw = checkpoints.read_bytes(location.rsplit("/", 1)[0], location.rsplit("/", 1)[1])
     else:
         path = location.removeprefix("file://")
-        raw = open(path, "rb").read() if os.path.exists(path) else None
+        raw = Path(path).read_bytes() if os.path.exists(path) else None
     if raw is None:
         raise WorkerError(f"training spec {location} does not exist")
     try:

@@ -33,7 +33,7 @@ def build_profile(frame: pd.DataFrame) -> dict:
                 "std": float(col.std()),
             }
     return {
-        "rows": int(len(frame)),
+        "rows": len(frame),
         "label_rate": float(frame[LABEL].mean()) if LABEL in frame else None,
         "features": features,
     }

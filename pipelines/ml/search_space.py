@@ -115,7 +115,7 @@ def parse_space(spec: dict | None) -> SearchSpace:
     if not spec:
         return SPACE
     if not isinstance(spec, dict):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004 - callers report ValueError as bad input with its message
             f"search space must be a mapping of hyperparameter name to its range, got {type(spec).__name__}"
         )
     params = []
@@ -125,7 +125,7 @@ def parse_space(spec: dict | None) -> SearchSpace:
             raise ValueError(f"{where}: not a searchable hyperparameter; allowed: {', '.join(LIMITS)}")
         kind, lo_limit, hi_limit = LIMITS[name]
         if not isinstance(entry, dict):
-            raise ValueError(f"{where}: must be a mapping with 'kind' and its range, got {entry!r}")
+            raise ValueError(f"{where}: must be a mapping with 'kind' and its range, got {entry!r}")  # noqa: TRY004
         if entry.get("kind") != kind:
             raise ValueError(f"{where}.kind: must be {kind!r} for this hyperparameter, got {entry.get('kind')!r}")
         if kind == "categorical":

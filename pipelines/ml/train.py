@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ class HyperParams:
     seed: int = 42
 
     @classmethod
-    def coerce(cls, **values) -> "HyperParams":
+    def coerce(cls, **values) -> HyperParams:
         """From pipeline values, where collected/JSON ints may arrive as floats (``64.0``)."""
         ints = {"hidden", "layers", "batch_size", "max_epochs", "patience", "seed"}
         out: dict[str, Any] = {}

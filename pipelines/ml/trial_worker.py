@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pipelines.ml.search_space import OBJECTIVE_METRIC, SPACE, SearchSpace
 

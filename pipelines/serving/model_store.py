@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
@@ -182,7 +183,7 @@ def record_promotion(store_uri: str, name: str, version: str, sha256: str, run_i
     A new object per promotion rather than one overwritten pointer: object-locked buckets refuse overwrites, and the
     entries are the promotion history. Nothing is written when ``version`` is already the newest entry.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     store = ModelStore.parse(store_uri)
     _, serving_uri = store.location(name, version)
@@ -190,7 +191,7 @@ def record_promotion(store_uri: str, name: str, version: str, sha256: str, run_i
     current = current_version(store_uri, name, fs)
     if current is not None and current["version"] == version:
         return current
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     entry = {
         "model": name,
         "version": version,

@@ -168,7 +168,7 @@ def request_frame(inputs: object, features: OnlineFeatures | None):
     return pd.DataFrame(columns)
 
 
-def _check_finite(name: str, value: int | float) -> None:
+def _check_finite(name: str, value: float) -> None:
     """JSON allows integers of any size and Python's parser accepts NaN/Infinity; the model takes neither."""
     if isinstance(value, int):
         if not -_INT64 <= value < _INT64:

@@ -112,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"refuse a directory with other bytes (default ${SHA256_ENV})",
     )
     parser.add_argument("--http-port", type=int, default=8080)
-    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a pod's server listens on its pod IP
+    parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--request-log", default=DEFAULT_REQUEST_LOG)
     parser.add_argument("--request-log-max-mb", type=int, default=50, help="rotate a request log file past this size")
     parser.add_argument("--request-log-backups", type=int, default=5, help="rotated request log files kept")

@@ -31,10 +31,10 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from typing import Protocol
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Protocol
 
 from pipelines.features.schema import ENTITY_KEY
 from pipelines.registry import ModelVersion, RegistryError, ServingState

@@ -34,7 +34,7 @@ def evaluate_model(
     model, pre = load_model(model_dir)
     rule = f.load_thresholds(model_dir)
     x, y, sensitive = pre.transform(test), labels(test), sensitive_columns(test, SENSITIVE_ATTRIBUTES)
-    predict = lambda xs: predict_proba(model, xs)  # noqa: E731
+    predict = lambda xs: predict_proba(model, xs)
     prob = predict(x)
     decision = rule.decide(prob, sensitive)
     fairness = {name: _fairness(f, y, decision, values) for name, values in sensitive.items()}
@@ -46,7 +46,7 @@ def evaluate_model(
         columns[cat] = list(range(offset, offset + len(values)))
         offset += len(values)
     result = {
-        "test_rows": int(len(test)),
+        "test_rows": len(test),
         "label_rate": float(y.mean()),
         "auc": auc,
         "accuracy": float(np.mean(decision == (y > 0.5))),
@@ -125,10 +125,12 @@ def _markdown(r: dict) -> str:
             "",
             f"## Fairness across `{attribute}` ({how}; approval is the favourable outcome)",
             "",
-            f"demographic parity difference {a['demographic_parity_difference']:.4f}, ratio "
-            f"{a['demographic_parity_ratio']:.4f}; equalized odds difference "
-            f"{a['equalized_odds_difference']:.4f}, "
-            f"ratio {a['equalized_odds_ratio']:.4f}; decline-rate ratio {a['decline_rate_ratio']:.4f}",
+            (
+                f"demographic parity difference {a['demographic_parity_difference']:.4f}, ratio "
+                f"{a['demographic_parity_ratio']:.4f}; equalized odds difference "
+                f"{a['equalized_odds_difference']:.4f}, "
+                f"ratio {a['equalized_odds_ratio']:.4f}; decline-rate ratio {a['decline_rate_ratio']:.4f}"
+            ),
             "",
             "| group | rows | approval rate | approval if repaid | approval if defaulted |",
             "|---|---|---|---|---|",
@@ -140,8 +142,10 @@ def _markdown(r: dict) -> str:
         ]
     lines += [
         "",
-        f"## Robustness: AUC {r['robust_auc']:.4f} with N(0, {r['perturbation_noise_std']}) noise on "
-        "standardized numeric inputs",
+        (
+            f"## Robustness: AUC {r['robust_auc']:.4f} with N(0, {r['perturbation_noise_std']}) noise on "
+            "standardized numeric inputs"
+        ),
         "",
         "## Permutation importance (AUC drop)",
         "",

@@ -130,8 +130,10 @@ def _markdown(result: dict) -> str:
         "",
         f"## Fairness policy `{policy['source']}` (sha256 {policy['sha256'][:12]})",
         "",
-        f"Approval is the favourable outcome; a check passes when its {policy['confidence_level']:.0%} "
-        f"confidence bound is within the floor; groups need {policy['min_group_size']} held-out rows.",
+        (
+            f"Approval is the favourable outcome; a check passes when its {policy['confidence_level']:.0%} "
+            f"confidence bound is within the floor; groups need {policy['min_group_size']} held-out rows."
+        ),
         "",
         "| check | value | bound | floor | result |",
         "|---|---|---|---|---|",
@@ -147,9 +149,11 @@ def _markdown(result: dict) -> str:
         e = fairness["exception"]
         lines += [
             "",
-            f"**Fairness exception {e['id']}** (requested by {e['requested_by']}, approved by "
-            f"{e['approved_by']}, expires {e['expires']}): waived {', '.join(e['waived']) or 'nothing'}. "
-            f"Reason: {e['reason']}",
+            (
+                f"**Fairness exception {e['id']}** (requested by {e['requested_by']}, approved by "
+                f"{e['approved_by']}, expires {e['expires']}): waived {', '.join(e['waived']) or 'nothing'}. "
+                f"Reason: {e['reason']}"
+            ),
         ]
     if result["reasons"]:
         lines += ["", "Not deployed because:", *(f"- {r}" for r in result["reasons"])]

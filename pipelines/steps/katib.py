@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION, QUEUE_NAME_LABEL, TRAINING_QUEUE
 from pipelines.ml.search_space import (
@@ -234,7 +234,7 @@ def await_experiment(
 
 
 def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    return datetime.fromisoformat(value) if value else None
 
 
 def _trial_state(trial: dict) -> str:

@@ -140,7 +140,7 @@ def _randomised_decline_rates(
 def _matching_threshold(scores: np.ndarray, decline_rate: float) -> float:
     """The threshold declining ``round(rate * n)`` of ``scores`` (decline when score >= threshold)."""
     ordered = np.sort(scores)[::-1]
-    k = int(round(decline_rate * len(ordered)))
+    k = round(decline_rate * len(ordered))
     if k <= 0:
         return float(min(1.0, np.nextafter(ordered[0], np.inf)))
     if k >= len(ordered):

@@ -16,9 +16,9 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 from pipelines.ml.search_space import BUDGET, OBJECTIVE_DIRECTION, OBJECTIVE_METRIC, SPACE, Budget, SearchSpace
 from pipelines.steps import progress
@@ -84,7 +84,7 @@ def _run_ticket(ticket: int) -> dict:
     except optuna.TrialPruned:
         study.tell(trial, state=TrialState.PRUNED)
         return {"number": trial.number, "state": "PRUNED", "params": params}
-    except Exception as exc:  # a failed trial is recorded in the study; the failure limit decides whether to stop
+    except Exception as exc:  # noqa: BLE001 - a failed trial is recorded in the study; the failure limit decides whether to stop
         trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
         study.tell(trial, state=TrialState.FAIL)
         return {"number": trial.number, "state": "FAIL", "params": params, "error": f"{type(exc).__name__}: {exc}"}

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -158,7 +159,7 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
         cwd=cwd,
         env=env,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=_die_with_parent(),  # noqa: PLW1509 - one prctl(2) call; libc is loaded before the fork
     )
     assert proc.stdout is not None  # stdout=PIPE
     try:
@@ -189,12 +190,15 @@ def run_streamed(command: list[str], cwd: str | None = None) -> None:
         )
 
 
-def _die_with_parent() -> None:
-    """Linux: the launcher gets SIGKILL when the process that started it dies."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _die_with_parent() -> Callable[[], object] | None:
+    """Linux: a pre-exec hook that gives the launcher SIGKILL when the process that started it dies. libc is loaded
+    here, before the fork, so the child runs only the one prctl(2) call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from components.gpu import (
     GPU_NODE_SELECTOR,
@@ -173,7 +174,7 @@ def rank0_pod(core_api, namespace: str, name: str) -> str | None:
         f"{JOBSET_NAME_LABEL}={name},{REPLICATED_JOB_LABEL}={NODE_JOB},{JOB_INDEX_LABEL}=0,{COMPLETION_INDEX_LABEL}=0"
     )
     pods = core_api.list_namespaced_pod(namespace, label_selector=selector).items
-    return sorted(pods, key=lambda p: p.metadata.creation_timestamp or 0)[-1].metadata.name if pods else None
+    return max(pods, key=lambda p: p.metadata.creation_timestamp or 0).metadata.name if pods else None
 
 
 def _print_new_log_lines(core_api, namespace: str, name: str, printed: int, log: Callable[[str], None]) -> int:

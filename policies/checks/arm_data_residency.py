@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_context import context_for
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
-
-from _mlops_context import context_for
 
 
 def normalise_location(location: str) -> str:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checkov.arm.base_resource_check import BaseResourceCheck
-from checkov.common.bridgecrew.severities import BcSeverities, Severities
-from checkov.common.models.enums import CheckCategories, CheckResult
-
 from _mlops_arm import AGENT_POOL, MANAGED_CLUSTER, agent_pools
 from _mlops_context import context_for
 from _mlops_values import clean_map
+from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
+from checkov.common.models.enums import CheckCategories, CheckResult
 
 GPU_VM_SIZE = re.compile(r"^standard_n[cdv]", re.IGNORECASE)
 

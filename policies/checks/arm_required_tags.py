@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.arm.base_resource_check import BaseResourceCheck
-from checkov.common.bridgecrew.severities import BcSeverities, Severities
-from checkov.common.models.enums import CheckCategories, CheckResult
-
 from _mlops_arm import AGENT_POOL
 from _mlops_context import context_for
 from _mlops_values import clean_map, get_path, has_text
+from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
+from checkov.common.models.enums import CheckCategories, CheckResult
 
 UNTAGGABLE_PREFIXES = (
     "microsoft.authorization/",

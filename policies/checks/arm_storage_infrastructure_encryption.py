@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_values import get_path, is_true
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
-
-from _mlops_values import get_path, is_true
 
 
 class ArmStorageInfrastructureEncryption(BaseResourceCheck):

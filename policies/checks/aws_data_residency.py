@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_context import context_for
+from _mlops_values import tf_value
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
-from _mlops_context import context_for
-from _mlops_values import tf_value
 
 GLOBAL_PREFIXES = (
     "aws_iam_",

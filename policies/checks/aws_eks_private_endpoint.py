@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from _mlops_values import is_false, is_true, tf_blocks, tf_value
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
-from _mlops_values import is_false, is_true, tf_blocks, tf_value
 
 
 class AwsEksPrivateEndpoint(BaseResourceCheck):

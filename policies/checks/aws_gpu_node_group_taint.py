@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from _mlops_context import context_for
+from _mlops_values import as_text, clean_map, tf_blocks, tf_value
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
-from _mlops_context import context_for
-from _mlops_values import as_text, clean_map, tf_blocks, tf_value
 
 GPU_INSTANCE = re.compile(r"^(g|p)\d", re.IGNORECASE)
 TERRAFORM_EFFECT = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.common.checks_infra.resources_types import resources_types
-from checkov.common.bridgecrew.severities import BcSeverities, Severities
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
 from _mlops_context import context_for
 from _mlops_values import clean_map, has_text
+from checkov.common.bridgecrew.severities import BcSeverities, Severities
+from checkov.common.checks_infra.resources_types import resources_types
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 AWS_TAGGABLE = frozenset(resources_types.get("aws_taggable", ()))
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.common.bridgecrew.severities import BcSeverities
-
 from _mlops_k8s import ContainerCheck
 from _mlops_values import get_path, is_true
+from checkov.common.bridgecrew.severities import BcSeverities
 
 
 def effective(container: dict[str, Any], pod: dict[str, Any], field: str) -> Any:

@@ -12,8 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))  # this checkout's gate, also where the project is not installed in the env
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policies.pack.validation import gate_policy, pack_metadata  # noqa: E402
+from policies.pack.validation import gate_policy, pack_metadata
 
 PolicyPack(**pack_metadata(), enforcement_level=EnforcementLevel.MANDATORY, policies=[gate_policy()])

@@ -105,8 +105,8 @@ def engine_states(resources: Iterable[Any]) -> list[dict[str, Any]]:
 def previews(resources: Iterable[Any]) -> list[Any]:
     """The gate's records for the engine's resources; a stack of this project gets its stack file's context
     (region, allowed regions, required tags) as ``mlops gate --stack`` does."""
-    from policies.organisation import PROJECT, stack_file
     from policies.inputs import attach_context, from_engine_states
+    from policies.organisation import PROJECT, stack_file
 
     results = from_engine_states(engine_states(resources), SOURCE)
     for result in results:

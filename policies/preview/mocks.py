@@ -490,7 +490,7 @@ def _policy_document(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, An
 
 def _storage_keys(mocks: PlatformMocks, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("accountName", "storage"))
-    key = lambda n: base64.b64encode(hashlib.sha512(f"{name}{n}".encode()).digest()).decode()  # noqa: E731
+    key = lambda n: base64.b64encode(hashlib.sha512(f"{name}{n}".encode()).digest()).decode()
     return {
         "keys": [
             {"keyName": f"key{n}", "permissions": "FULL", "value": key(n), "creationTime": "2026-01-01T00:00:00Z"}

@@ -646,7 +646,7 @@ def _preview_in_process(project: Project, stack: str) -> PreviewResult:
         )
     except PreviewError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every program failure becomes one clear message
+    except Exception as exc:
         raise PreviewError(_describe_failure(exc, project, stack)) from exc
     finally:
         os.chdir(cwd)

@@ -69,8 +69,10 @@ def _stack_section(stack: StackReport, report: GateReport) -> str:
     counts = stack.counts()
     parts = [
         f'<h2 id="stack-{escape(stack.stack)}">Stack {escape(stack.stack)}</h2>',
-        f"<p>Stack file: <code>{escape(stack.source)}</code>. Resources scanned: {stack.resources_sent}. "
-        f"Checks: {counts['FAILED']} failed, {counts['SUPPRESSED']} suppressed, {counts['PASSED']} passed.</p>",
+        (
+            f"<p>Stack file: <code>{escape(stack.source)}</code>. Resources scanned: {stack.resources_sent}. "
+            f"Checks: {counts['FAILED']} failed, {counts['SUPPRESSED']} suppressed, {counts['PASSED']} passed.</p>"
+        ),
     ]
     by_check: dict[str, list[Finding]] = defaultdict(list)
     for f in stack.findings:

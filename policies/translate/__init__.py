@@ -67,13 +67,13 @@ def reviewed_command(res: PreviewResource) -> bool:
 
 
 __all__ = [
-    "translate",
-    "translate_all",
-    "stack_context",
-    "effective_regions",
+    "ARM_FILE",
     "CONTEXT_FILE",
     "TFPLAN_FILE",
-    "ARM_FILE",
+    "effective_regions",
+    "stack_context",
+    "translate",
+    "translate_all",
 ]
 
 

@@ -8,7 +8,6 @@ import pytest
 def test_gate_summary_reads_the_decision_and_thresholds_from_the_report(tmp_path):
     from pipelines.serving.deploy import gate_summary
     from pipelines.steps.gate import gate
-
     from tests.pipelines.test_fairness_policy import fair_evaluation
 
     gate(

@@ -9,13 +9,13 @@ from pipelines.steps.gate import DEPLOY, REJECT, gate
 from tests.pipelines.test_fairness_policy import fair_evaluation
 
 GOOD = {**fair_evaluation(), "auc": 0.8, "ece": 0.02, "robustness_drop": 0.01}
-LIMITS = dict(min_auc=0.7, max_ece=0.05, max_robustness_drop=0.05)
-FLOORS = dict(
-    max_demographic_parity_difference=0.15,
-    min_demographic_parity_ratio=0.8,
-    max_equalized_odds_difference=0.3,
-    min_equalized_odds_ratio=0.6,
-)
+LIMITS = {"min_auc": 0.7, "max_ece": 0.05, "max_robustness_drop": 0.05}
+FLOORS = {
+    "max_demographic_parity_difference": 0.15,
+    "min_demographic_parity_ratio": 0.8,
+    "max_equalized_odds_difference": 0.3,
+    "min_equalized_odds_ratio": 0.6,
+}
 
 
 def test_a_model_within_every_threshold_is_deployed(tmp_path):

@@ -35,6 +35,11 @@ RESULT_KEYS = {
 TRIAL_KEYS = {"number", "name", "params", "state", "value", "intermediate_values", "duration_s"}
 
 
+def _placeholder(name: str) -> str:
+    """How Katib spells a trial parameter in the trial spec: ``${trialParameters.<name>}``."""
+    return "${trialParameters." + name + "}"
+
+
 def _schema_errors(value, ref: str, path: str = "") -> list[str]:
     """Unknown fields and wrong types, against the vendored definitions (Go's decoder drops unknown fields silently,
     so a misspelt field would be lost on the cluster without an error)."""
@@ -122,9 +127,10 @@ def _webhook_errors(exp: dict) -> list[str]:
     for tp in template["trialParameters"]:
         if tp["reference"] not in names:
             errors.append(f"trialParameters {tp['name']}: reference {tp['reference']} not in spec.parameters")
-        if "${trialParameters.%s}" % tp["name"] not in text:
+        placeholder = _placeholder(tp["name"])
+        if placeholder not in text:
             errors.append(f"trialParameters {tp['name']}: not used in trialSpec")
-        text = text.replace("${trialParameters.%s}" % tp["name"], "test-value")
+        text = text.replace(placeholder, "test-value")
     if re.search(r"\$\{trialParameters\..+?\}", text):
         errors.append("trialSpec uses a parameter that trialParameters lacks")
     job = template["trialSpec"]
@@ -139,15 +145,15 @@ def _webhook_errors(exp: dict) -> list[str]:
 
 
 def _experiment(**kw):
-    args = dict(
-        name="hpo-test",
-        namespace="kubeflow",
-        dataset_uri="s3://mlpipeline/v2/artifacts/x/dataset",
-        training_image="registry.local/mlops/trainer:1.4.2",
-        budget=parse_budget(12, 3, 2),
-        max_epochs=15,
-        seed=7,
-    )
+    args = {
+        "name": "hpo-test",
+        "namespace": "kubeflow",
+        "dataset_uri": "s3://mlpipeline/v2/artifacts/x/dataset",
+        "training_image": "registry.local/mlops/trainer:1.4.2",
+        "budget": parse_budget(12, 3, 2),
+        "max_epochs": 15,
+        "seed": 7,
+    }
     return katib.katib_experiment(**{**args, **kw})
 
 
@@ -208,7 +214,7 @@ def test_the_trial_command_carries_the_suggested_values_to_the_worker():
     (container,) = exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
     command = json.dumps(container["command"])
     for tp in exp["spec"]["trialTemplate"]["trialParameters"]:
-        command = command.replace("${trialParameters.%s}" % tp["name"], values[tp["reference"]])
+        command = command.replace(_placeholder(tp["name"]), values[tp["reference"]])
     argv = json.loads(command)
     assert argv[:3] == ["python", "-m", "pipelines.ml.trial_worker"]
     args = parse_args(argv[3:])

@@ -35,7 +35,7 @@ def test_mitigate_writes_deterministic_group_thresholds_fitted_on_validation_onl
     from pipelines.steps.mitigate import mitigate
 
     first = mitigate(training_data["dataset"], trained_model, str(tmp_path / "a"))
-    second = mitigate(training_data["dataset"], trained_model, str(tmp_path / "b"))
+    mitigate(training_data["dataset"], trained_model, str(tmp_path / "b"))
     frame = pd.read_parquet(training_data["dataset"])
     val = int((split_of(frame) == "val").sum())
     unfitted = sum(g["rows"] for g in first["groups"].values()) - first["fit_rows"]
@@ -74,7 +74,7 @@ def test_mitigate_component_runs_locally(training_data, trained_model, local_run
 def test_compiled_pipeline_mitigates_before_evaluating_and_defaults_to_the_org_floors():
     import yaml
 
-    from pipelines.compile import COMPILED, archive_digest
+    from pipelines.compile import COMPILED
     from pipelines.steps.fairness_policy import load_policy
 
     spec = next(yaml.safe_load_all(COMPILED.read_text()))

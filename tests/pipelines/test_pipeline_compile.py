@@ -63,7 +63,7 @@ def test_compiled_training_runs_as_katib_and_trainjob_on_the_gpu_pool(documents)
     from pipelines.steps.katib import katib_experiment
     from pipelines.steps.trainjob import build_trainjob
 
-    spec, platform = documents
+    spec, _platform = documents
     defaults = {name: p.get("defaultValue") for name, p in spec["root"]["inputDefinitions"]["parameters"].items()}
     assert defaults["training_backend"] == "kubeflow" and defaults["gpus_per_node"] == 1
     tasks = spec["root"]["dag"]["tasks"]

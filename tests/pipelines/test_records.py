@@ -73,8 +73,10 @@ def test_a_sensitive_attribute_not_declared_special_fails(tmp_path, services):
         load_records(_copy(tmp_path, data_categories=doc["data_categories"])), services, load_policy().attributes
     )
     assert problems == [
-        "record 'credit_risk_v1': data_categories: 'gender' is a sensitive attribute of the fairness "
-        "policy (policies/fairness.yaml) and must be category 'special'"
+        (
+            "record 'credit_risk_v1': data_categories: 'gender' is a sensitive attribute of the fairness "
+            "policy (policies/fairness.yaml) and must be category 'special'"
+        )
     ]
 
 

@@ -46,7 +46,7 @@ def test_a_rejecting_gate_fails_the_local_run_naming_the_reject_step(local_runne
     from pipelines.train_validate_deploy import FAIRNESS_FLOORS
 
     FLOORS = {
-        f"{bound}_{metric}_{kind}": FAIRNESS_FLOORS[metric][f"{bound}_{kind}"]  # noqa: N806
+        f"{bound}_{metric}_{kind}": FAIRNESS_FLOORS[metric][f"{bound}_{kind}"]
         for metric in ("demographic_parity", "equalized_odds")
         for bound, kind in (("max", "difference"), ("min", "ratio"))
     }

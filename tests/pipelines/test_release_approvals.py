@@ -168,7 +168,7 @@ def test_mlops_release_approve_signs_off_locally_as_the_actor(tmp_path, monkeypa
     from infra.cli import app
 
     monkeypatch.setenv("MLOPS_ACTOR", "alice@corp.example")
-    invoke = lambda: CliRunner().invoke(app, ["release", "approve", "credit-risk", SHA, "--root", str(tmp_path)])  # noqa: E731
+    invoke = lambda: CliRunner().invoke(app, ["release", "approve", "credit-risk", SHA, "--root", str(tmp_path)])
     refused = invoke()
     assert refused.exit_code == 1 and "not approved by the release gate" in refused.output
     LocalApprovals(tmp_path / "registry").record("credit-risk", SHA, "run-1234abcd")

@@ -68,8 +68,8 @@ def test_gpus_per_node_defaults_without_gpu_pools_and_an_explicit_value_wins(api
 
 
 def test_a_stack_that_requires_sign_off_runs_the_pipeline_with_require_approval(api, tmp_path):  # noqa: F811
-    package = tmp_path / "p.yaml"
-    package.write_text(
+    pipeline_file = tmp_path / "p.yaml"
+    pipeline_file.write_text(
         PACKAGE_TEXT.replace(
             "parameters:\n",
             "parameters:\n      require_approval:\n        defaultValue: false\n        parameterType: BOOLEAN\n",
@@ -80,7 +80,7 @@ def test_a_stack_that_requires_sign_off_runs_the_pipeline_with_require_approval(
     outputs.write_text(
         json.dumps({"kfp_endpoint": api.url, "buckets": {"models": "s3://m"}, "release_requires_approval": True})
     )
-    base = ["--stack", "aws-uae-prod", "--stack-outputs", str(outputs), "--pipeline-file", str(package)]
+    base = ["--stack", "aws-uae-prod", "--stack-outputs", str(outputs), "--pipeline-file", str(pipeline_file)]
     refused = _invoke(*base, "--param", "require_approval=false", env={"MLOPS_KFP_TOKEN": TOKEN})
     assert refused.exit_code == 2 and "requireHumanApproval" in refused.output and not api.runs
     result = _invoke(*base, env={"MLOPS_KFP_TOKEN": TOKEN})

@@ -24,7 +24,7 @@ def _containerd(host) -> dict:
 def _kubelet_args(host) -> dict[str, str]:
     defaults = host.file("/etc/default/kubelet")
     assert defaults.exists, "/etc/default/kubelet is missing"
-    match = re.search(r'^KUBELET_EXTRA_ARGS="(.*)"$', defaults.content_string, re.M)
+    match = re.search(r'^KUBELET_EXTRA_ARGS="(.*)"$', defaults.content_string, re.MULTILINE)
     assert match, "/etc/default/kubelet sets no KUBELET_EXTRA_ARGS"
     return dict(arg.removeprefix("--").split("=", 1) for arg in shlex.split(match.group(1)))
 
@@ -106,7 +106,7 @@ def test_nvidia_runtime_reaches_the_gpus(host, gpu_node):
     """The toolkit that containerd's nvidia runtime calls sees the driver and every GPU."""
     info = host.run("nvidia-container-cli info")
     assert info.rc == 0, f"nvidia-container-cli info failed: {info.stderr}"
-    assert len(re.findall(r"^Device Index:", info.stdout, re.M)) == gpu_node.gpu_count
+    assert len(re.findall(r"^Device Index:", info.stdout, re.MULTILINE)) == gpu_node.gpu_count
 
 
 def test_a_container_on_the_nvidia_runtime_sees_the_gpus(host, gpu_node, request):

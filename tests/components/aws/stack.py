@@ -8,9 +8,9 @@ from typing import Any
 import yaml
 
 from infra.config import StackConfig
+from infra.targets import TargetCluster
 from policies.preview.model import PreviewResource, PreviewResult
 from policies.preview.runner import REPO_ROOT, load_project, load_stack_config, run_under_mocks
-from infra.targets import TargetCluster
 
 AWS_STACK = "aws-uae-prod"
 

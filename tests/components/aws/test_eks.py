@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
+
+import pytest
 
 from components import versions
 from components.aws.eks import CONTROL_PLANE_LOG_TYPES, EksCluster, EksClusterArgs, idp_group_role_arn

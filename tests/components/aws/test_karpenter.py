@@ -24,7 +24,7 @@ def test_one_node_pool_per_gpu_pool_with_taint_labels_and_gpu_limit(aws):
     template = train["template"]
     assert template["spec"]["taints"][0] == gpu.GPU_TAINT
     assert template["metadata"]["labels"] == {
-        **{"workload": "training"},
+        "workload": "training",
         **gpu.gpu_node_labels("gpu-train", "nvidia-a100", 8),
     }
     assert {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["p4d.24xlarge"]} in template[

@@ -6,9 +6,9 @@ import json
 from functools import cache
 from typing import Any
 
+from infra.targets import TargetCluster
 from policies.preview.model import PreviewResult
 from policies.preview.runner import REPO_ROOT, load_project, load_stack_config, run_under_mocks
-from infra.targets import TargetCluster
 
 AZURE_STACK = "azure-uae-prod"
 

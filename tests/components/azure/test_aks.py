@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.azure.aks import AKS_LOG_CATEGORIES, AksClusterArgs, AksCluster, AksPoolArgs
+from components.azure.aks import AKS_LOG_CATEGORIES, AksCluster, AksClusterArgs, AksPoolArgs
 from components.azure.common import AKS_CLUSTER_USER, AKS_RBAC_CLUSTER_ADMIN
 from components.gpu import GPU_TAINT, LABEL_ACCELERATOR, LABEL_GPU_COUNT, LABEL_GPU_MODEL
 from tests.conftest import of_type, one, run_mocked
@@ -143,23 +143,23 @@ def test_control_plane_logs_go_to_log_analytics(azure_prod):
 
 
 def _cluster_args(**overrides) -> AksClusterArgs:
-    values = dict(
-        resource_group_name="rg-test",
-        location="uaenorth",
-        cluster_name="aks-test",
-        kubernetes_version="1.33",
-        subscription_id="sub",
-        tenant_id="tenant",
-        node_subnet_id="/subnets/nodes",
-        system_pool=AksPoolArgs(name="system", vm_size="Standard_D4ds_v5", min_count=1, max_count=3, count=1),
-        user_pools=[],
-        admin_group_ids=ADMINS,
-        user_group_ids=ML_ENGINEERS,
-        disk_encryption_set_id="/des",
-        kms_key_id="https://kv/keys/k/1",
-        key_vault_id="/kv",
-        workspace_id="/ws",
-    )
+    values = {
+        "resource_group_name": "rg-test",
+        "location": "uaenorth",
+        "cluster_name": "aks-test",
+        "kubernetes_version": "1.33",
+        "subscription_id": "sub",
+        "tenant_id": "tenant",
+        "node_subnet_id": "/subnets/nodes",
+        "system_pool": AksPoolArgs(name="system", vm_size="Standard_D4ds_v5", min_count=1, max_count=3, count=1),
+        "user_pools": [],
+        "admin_group_ids": ADMINS,
+        "user_group_ids": ML_ENGINEERS,
+        "disk_encryption_set_id": "/des",
+        "kms_key_id": "https://kv/keys/k/1",
+        "key_vault_id": "/kv",
+        "workspace_id": "/ws",
+    }
     return AksClusterArgs(**{**values, **overrides})
 
 

@@ -76,17 +76,17 @@ def test_vault_is_reached_by_private_endpoint_and_audited(azure_prod):
 
 
 def _args(**overrides):
-    values = dict(
-        resource_group_name="rg",
-        location="uaenorth",
-        vault_name="kv",
-        tenant_id="t",
-        subscription_id="s",
-        deployer_object_id="o",
-        services_subnet_id="s",
-        private_dns_zone_id="z",
-        workspace_id="w",
-    )
+    values = {
+        "resource_group_name": "rg",
+        "location": "uaenorth",
+        "vault_name": "kv",
+        "tenant_id": "t",
+        "subscription_id": "s",
+        "deployer_object_id": "o",
+        "services_subnet_id": "s",
+        "private_dns_zone_id": "z",
+        "workspace_id": "w",
+    }
     return AzureKeyVaultArgs(**{**values, **overrides})
 
 

@@ -209,7 +209,12 @@ class LoopbackHosts:
     def client(self, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
         """Run a client command inside the hosts' network namespace."""
         return subprocess.run(
-            ["nsenter", f"--net={self.netns}", "--", *cmd], capture_output=True, text=True, timeout=300, **kwargs
+            ["nsenter", f"--net={self.netns}", "--", *cmd],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=kwargs.pop("check", False),
+            **kwargs,
         )
 
     def ssh(self, node: str, command: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -75,7 +75,7 @@ class Node:
             "MLOPS_TEST_CALLS": str(self.calls),
             **test_env,
         }
-        return subprocess.run(["bash", "-c", driver], env=full, capture_output=True, text=True, timeout=60)
+        return subprocess.run(["bash", "-c", driver], env=full, capture_output=True, text=True, timeout=60, check=False)
 
     def pod(self) -> dict:
         return yaml.safe_load(self.manifest.read_text())

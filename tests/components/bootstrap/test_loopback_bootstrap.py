@@ -53,7 +53,7 @@ GPU_STEPS = ["gpu-driver", "nvidia-runtime"]
 
 
 def steps(output: str) -> dict[str, str]:
-    return dict(re.findall(r"^mlops-bootstrap node=\S+ step=(\S+) status=(\w+)", output, re.M))
+    return dict(re.findall(r"^mlops-bootstrap node=\S+ step=(\S+) status=(\w+)", output, re.MULTILINE))
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,9 @@ def test_acceptance_suite_passes_over_ssh_with_standin_systemd_modprobe_and_kube
     result = hosts.acceptance("-m", "node", "-rA")
     assert result.returncode == 0, result.stdout[-4000:]
     assert re.search(
-        r"^PASSED .*test_containerd_default_runtime_matches_the_node_kind\[ssh://127\.0\.0\.3\]", result.stdout, re.M
+        r"^PASSED .*test_containerd_default_runtime_matches_the_node_kind\[ssh://127\.0\.0\.3\]",
+        result.stdout,
+        re.MULTILINE,
     )
     assert "kubelet_registers_with_the_pool_taints[ssh://127.0.0.3]" in result.stdout
     assert re.search(r"\b(2[5-9]|[3-9]\d) passed", result.stdout), result.stdout[-1000:]

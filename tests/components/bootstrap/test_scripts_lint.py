@@ -18,7 +18,7 @@ SCRIPTS = [*sorted(SCRIPT.parent.glob("*.sh")), HERE / "loopback_host.sh", *sort
 def test_shellcheck_is_clean(script):
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is not installed: apt-get install shellcheck (.ci/run does)"
-    result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
+    result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
 
 

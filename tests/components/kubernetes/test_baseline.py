@@ -7,8 +7,8 @@ import pytest
 
 from components import gpu, versions
 from components.kubernetes.baseline import PLATFORM_NAMESPACES, ClusterBaseline, ClusterBaselineArgs
-from policies.preview.model import PreviewResult, component_of
 from infra.targets.args import cluster_baseline_args
+from policies.preview.model import PreviewResult, component_of
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, one, run_mocked
 

@@ -6,8 +6,8 @@ import pytest
 
 from components.kubernetes.baseline import ClusterBaseline
 from components.kubernetes.rbac import ROLE_RULES
-from policies.preview.model import PreviewResult
 from infra.targets.args import cluster_baseline_args
+from policies.preview.model import PreviewResult
 from tests.components.kubernetes.helpers import stack_config
 from tests.conftest import of_type, run_mocked
 

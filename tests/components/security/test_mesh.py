@@ -150,15 +150,15 @@ def test_checks_copy_of_the_protected_services_matches_the_program(stack):
 
 
 def _args(**overrides) -> ServiceMeshArgs:
-    values = dict(
-        namespaces={"feature-store": "feature-store"},
-        extra_namespaces=[],
-        oidc_issuer="https://sso.example/realms/corp",
-        oidc_audiences=["mlops-platform"],
-        protected=[],
-        pod_security_version="v1.33",
-        api_server_egress=[],
-    )
+    values = {
+        "namespaces": {"feature-store": "feature-store"},
+        "extra_namespaces": [],
+        "oidc_issuer": "https://sso.example/realms/corp",
+        "oidc_audiences": ["mlops-platform"],
+        "protected": [],
+        "pod_security_version": "v1.33",
+        "api_server_egress": [],
+    }
     values.update(overrides)
     return ServiceMeshArgs(**values)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests import venvs
 from components.security.admission import (
     APPROVALS,
     approvals_policy_spec,
     isvc_policy_spec,
 )
+from tests import venvs
 
 CEL_PYTHON = Path(os.environ.get("MLOPS_CEL_PYTHON", str(venvs.CEL_PYTHON)))
 """A Python with ``cel-python`` (``make setup`` builds ``.venv-cel``; ``MLOPS_CEL_PYTHON`` names another)."""
@@ -43,7 +43,12 @@ def evaluate(spec, *, user, operation="CREATE", obj=None, old=None, params=None,
         "params": params,
     }
     proc = subprocess.run(
-        [str(CEL_PYTHON), str(EVALUATOR)], input=json.dumps(case), capture_output=True, text=True, timeout=60
+        [str(CEL_PYTHON), str(EVALUATOR)],
+        input=json.dumps(case),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from components import versions
-from components.services import kfp, kserve
+from components.services import kfp
 from tests.components.services.conftest import ServicesPreview
 
 DIRECTORY = "kubernetes:kustomize/v2:Directory"

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from components import gpu, versions
-from components.training import kueue
 from components.kubernetes.egress import EgressEndpoints
+from components.training import kueue
 from components.training.platform import TrainingPlatform
 from infra.targets.args import training_platform_args
 from policies.preview.model import PreviewResult

@@ -14,7 +14,7 @@ runner = CliRunner()
 
 
 def test_a_failing_step_is_named_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import policies.gate as gate
+    from policies import gate
 
     def broken_gate(*args, **kwargs):
         raise gate.GateError("Checkov is missing: /nonexistent/checkov")
@@ -28,7 +28,7 @@ def test_a_failing_step_is_named_with_its_reason(tmp_path: Path, monkeypatch: py
 
 
 def test_bad_rows_is_refused_by_the_pipeline_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import infra.cli.local as local
+    from infra.cli import local
 
     monkeypatch.setattr(local, "gate_all_stacks", lambda root, say: {})
     result = runner.invoke(app, ["local", "--root", str(tmp_path), "--rows", "10"])

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from infra import config as config_module
-from infra.config import RESIDENCY_POLICY, TARGETS, ConfigError, load_residency_policy, organisation_regions
+from infra.config import RESIDENCY_POLICY, ConfigError, organisation_regions
+from policies.organisation import TARGETS, load_residency_policy
 from policies.preview.model import PreviewResource, PreviewResult
 from policies.translate import stack_context
 from tests.infra.config.test_stack_config import load, refused, stack_doc

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from infra.config import REQUIRED_TAGS
-from policies.preview.model import PreviewResult
 from infra.targets import TargetCluster
+from policies.preview.model import PreviewResult
 from tests.components.aws.stack import preview_aws_target
 
 EXPECTED_COUNTS = {

@@ -3,7 +3,6 @@ in UAE North, every resource inside a component, and handing cluster, buckets, k
 
 from __future__ import annotations
 
-import base64
 import importlib
 import inspect
 
@@ -11,8 +10,8 @@ import pytest
 import yaml
 
 from infra.config import REQUIRED_TAGS, ConfigError
-from policies.preview.model import PreviewResult
 from infra.targets import TargetCluster
+from policies.preview.model import PreviewResult
 from tests.components.azure.stack import azure_prod_target, preview_azure_target
 
 EXPECTED_COUNTS = {
@@ -115,7 +114,7 @@ def test_kubeconfig_is_a_secret_entra_id_exec_kubeconfig(stack):
 def test_target_cluster_hands_over_cluster_storage_key_network_and_identity(stack):
     from pulumi.runtime.sync_await import _sync_await
 
-    result, target = stack
+    _result, target = stack
 
     def value(output):
         return _sync_await(output.future()) if hasattr(output, "future") else output

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError
-from policies.preview.runner import preview_stack
 from infra.targets.egress import egress_endpoints
+from policies.preview.runner import preview_stack
 from tests.components.kubernetes.helpers import stack_config
 
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from infra.config import ConfigError
+from infra.targets.onprem import api_server
 from policies.preview.model import PreviewResource, PreviewResult
 from policies.preview.runner import preview_stack
-from infra.targets.onprem import api_server
 
 EXPECTED_COUNTS = {
     "kubernetes:cert-manager.io/v1:Certificate": 1,

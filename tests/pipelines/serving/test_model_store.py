@@ -37,7 +37,7 @@ def test_a_version_present_with_other_bytes_is_refused(tmp_path, model_dirs):
 def test_an_interrupted_copy_of_the_same_bytes_is_completed(tmp_path, model_dirs):
     target = tmp_path / "models" / "credit-risk" / "run-1"
     target.mkdir(parents=True)
-    first = sorted(model_dirs["a"].iterdir())[0]
+    first = min(model_dirs["a"].iterdir())
     shutil.copy(first, target / first.name)
     sha = artifact_sha256(model_dirs["a"])
     publish(model_dirs["a"], f"file://{tmp_path / 'models'}", "credit-risk", "run-1", sha)

@@ -87,7 +87,7 @@ def test_cli_import_stays_light():
 
 
 def test_invalid_records_of_processing_exit_2_before_anything_is_gated(tmp_path, monkeypatch):
-    import policies.compliance.records as records
+    from policies.compliance import records
 
     (tmp_path / "credit_risk_v1.yaml").write_text("version: 1\nfeature_service: credit_risk_v1\n")
     monkeypatch.setattr(records, "RECORDS_DIR", tmp_path)

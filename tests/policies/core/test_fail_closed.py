@@ -19,15 +19,15 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from policies.preview.model import UNKNOWN
 from policies.checkov import CHECKS_DIR
 from policies.compliance import load_catalog
 from policies.gate import GateError, assemble, run_gate
 from policies.inputs import from_preview_json, from_stack_export
+from policies.preview.model import UNKNOWN
 from policies.suppressions import SUPPRESSIONS_DIR, Suppression, SuppressionFileError, load_approvers, load_file
 from policies.translate import translate
-from tests.policies.core.conftest import BUCKET_URN, STACK, STACK_URN, preview_json_doc, stack_export_doc, urn
 from tests.policies.checkov.test_faults import small_stack
+from tests.policies.core.conftest import BUCKET_URN, STACK_URN, preview_json_doc, stack_export_doc, urn
 from tests.policies.core.test_gate_verdicts import result
 
 runner = CliRunner()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policies.preview.model import UNKNOWN
 from policies.inputs import InputError, from_preview_json, from_stack_export
+from policies.preview.model import UNKNOWN
 from tests.policies.core.conftest import BUCKET_URN, STACK, preview_json_doc, stack_export_doc
 
 

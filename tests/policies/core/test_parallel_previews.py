@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from policies import inputs
 from policies.preview.model import PreviewResult
 from policies.preview.runner import PreviewError
-from policies import inputs
 
 
 def preview_in_child(name: str) -> PreviewResult:

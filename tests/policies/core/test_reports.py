@@ -10,14 +10,14 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.console import Console
 
-from policies.compliance import load_catalog
 from pipelines.privacy.records import RecordError, checked_records
+from policies.compliance import load_catalog
 from policies.gate import GateReport, assemble
 from policies.reports import write
 from policies.reports.terminal import print_report
 from policies.translate.model import CoverageRow
-from tests.policies.core.conftest import BUCKET_URN
 from tests.policies.checkov.test_faults import small_stack
+from tests.policies.core.conftest import BUCKET_URN
 from tests.policies.core.test_gate_verdicts import TODAY, result, rule
 
 CHART = CoverageRow(
@@ -116,7 +116,7 @@ def test_json_report_has_every_finding_and_the_compliance_view(report, tmp_path)
 
 
 def test_invalid_records_of_processing_stop_the_gate(tmp_path, monkeypatch):
-    import policies.compliance.records as records
+    from policies.compliance import records
 
     (tmp_path / "credit_risk_v1.yaml").write_text("version: 1\nfeature_service: credit_risk_v1\n")
     monkeypatch.setattr(records, "RECORDS_DIR", tmp_path)

@@ -35,6 +35,7 @@ def drive(command: str, resources: list[dict[str, Any]], **env: str) -> dict[str
         text=True,
         timeout=900,
         env={**os.environ, **env},
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout)
@@ -134,9 +135,9 @@ def test_shipped_stack_gets_the_cli_verdict_inside_the_engine(stack: str) -> Non
     """The engine's view of a shipped stack gets the verdict `mlops gate --stack` gives its offline preview (same
     translation, Checkov, custom checks and reviewed suppressions), which for a shipped stack is a pass; no
     provider SDK is imported: translation is data-driven."""
-    from policies.preview.runner import preview_stack
     from policies.gate import run_gate
     from policies.inputs import attach_context
+    from policies.preview.runner import preview_stack
 
     # the onprem node bootstrap (pulumi-command) has no translation: allowed unscanned explicitly, as in CI
     allowed = ["command"]

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from policies.preview.runner import PreviewError, _describe_failure, load_project, preview, preview_timeout
 from policies import inputs
+from policies.preview.runner import PreviewError, _describe_failure, load_project, preview, preview_timeout
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 cli = CliRunner()

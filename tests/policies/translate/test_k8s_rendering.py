@@ -13,10 +13,10 @@ from types import SimpleNamespace
 import pytest
 
 from components import versions
-from policies.preview.model import PreviewResource, PreviewResult
 from policies.gate import GateError, run_gate
-from policies.translate import translate
+from policies.preview.model import PreviewResource, PreviewResult
 from policies.translate import exceptions as exc_mod
+from policies.translate import translate
 from policies.translate.kubernetes import patch_keys, patch_result_counts, program_dir
 
 PROGRAM = Path(__file__).parent / "fixtures" / "k8s_program"

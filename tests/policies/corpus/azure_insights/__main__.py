@@ -1,7 +1,8 @@
 """Log Analytics workspace and an Application Insights component (pulumi_azure_native.applicationinsights, "insights" in azure-native 2.x)."""
 
 import pulumi
-from pulumi_azure_native import applicationinsights as insights, operationalinsights, resources
+from pulumi_azure_native import applicationinsights as insights
+from pulumi_azure_native import operationalinsights, resources
 
 rg = resources.ResourceGroup("obs-rg", location="uaenorth")
 workspace = operationalinsights.Workspace(

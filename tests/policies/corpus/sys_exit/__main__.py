@@ -6,4 +6,4 @@ import pulumi_aws as aws
 
 aws.s3.Bucket("before-exit")
 sys.exit(0)
-aws.s3.Bucket("never-reached")  # noqa: unreachable on purpose
+aws.s3.Bucket("never-reached")  # unreachable on purpose

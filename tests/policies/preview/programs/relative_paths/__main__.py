@@ -1,4 +1,5 @@
 import os
+import pathlib
 
 import pulumi
 import pulumi_aws as aws
@@ -6,7 +7,7 @@ import pulumi_aws as aws
 site = aws.s3.Bucket("site")
 for name in sorted(os.listdir("./www")):
     aws.s3.BucketObject(
-        name, bucket=site.id, source=pulumi.FileAsset(f"./www/{name}"), content=open(os.path.join("www", name)).read()
+        name, bucket=site.id, source=pulumi.FileAsset(f"./www/{name}"), content=pathlib.Path("www", name).read_text()
     )
 aws.lambda_.Function(
     "fn",
