@@ -11,28 +11,11 @@ import pytest
 from components.gpu import GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATION, QUEUE_NAME_LABEL, TRAINING_QUEUE
 from pipelines.ml.search_space import SPACE, parse_budget, parse_space
 from pipelines.steps import katib
+from tests.pipelines.test_search import RESULT_KEYS, TRIAL_KEYS  # the study record is the same for both engines
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "katib_v1beta1_experiment.json").read_text())
 KATIB_STDOUT_FILTER = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
 """The default metrics filter of Katib's StdOut/File collector (pkg/metricscollector/v1beta1/common)."""
-RESULT_KEYS = {
-    "engine",
-    "objective",
-    "best_params",
-    "best_value",
-    "best_trial",
-    "n_trials",
-    "n_complete",
-    "n_pruned",
-    "n_failed",
-    "space",
-    "budget",
-    "fixed",
-    "trials",
-    "resumed_trials",
-    "wall_s",
-}
-TRIAL_KEYS = {"number", "name", "params", "state", "value", "intermediate_values", "duration_s"}
 
 
 def _placeholder(name: str) -> str:
